@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+#include "rfl-types.h"
+
+G_BEGIN_DECLS
+
+#define RFL_TYPE_SCHEMA (rfl_schema_get_type ())
+
+G_DECLARE_FINAL_TYPE (RflSchema, rfl_schema, RFL, SCHEMA, GObject)
+
+/**
+ * RflSchemaPerson:
+ * @person_id: the id of the person inside the record
+ * @role: the record field the person sits in ("enquirer", "sought", ...)
+ * @names: (element-type utf8): every searchable name of the person
+ */
+typedef struct
+{
+  char      *person_id;
+  char      *role;
+  GPtrArray *names;
+} RflSchemaPerson;
+
+void         rfl_schema_person_free         (RflSchemaPerson *person);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflSchemaPerson, rfl_schema_person_free)
+
+RflSchema   *rfl_schema_get_default         (void);
+RflSchema   *rfl_schema_new_from_data       (const char   *data,
+                                             gsize         length,
+                                             GError      **error) G_GNUC_WARN_UNUSED_RESULT;
+guint        rfl_schema_get_version         (RflSchema    *self);
+gboolean     rfl_schema_has_record_type     (RflSchema    *self,
+                                             const char   *type);
+GStrv        rfl_schema_dup_record_types    (RflSchema    *self) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_schema_prepare_new         (RflSchema    *self,
+                                             JsonObject   *record,
+                                             GError      **error);
+void         rfl_schema_assign_person_ids   (RflSchema    *self,
+                                             JsonObject   *record);
+gboolean     rfl_schema_validate            (RflSchema    *self,
+                                             JsonObject   *record,
+                                             GError      **error);
+gboolean     rfl_schema_check_transition    (RflSchema    *self,
+                                             JsonObject   *record,
+                                             const char   *from,
+                                             GError      **error);
+gboolean     rfl_schema_is_retained_status  (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *status);
+GPtrArray   *rfl_schema_collect_persons     (RflSchema    *self,
+                                             JsonObject   *record) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_schema_is_partial_date     (const char   *text);
+gboolean     rfl_schema_is_date             (const char   *text);
+
+G_END_DECLS

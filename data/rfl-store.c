@@ -1,0 +1,2446 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-private.h"
+#include "rfl-keyfile-private.h"
+#include "rfl-names.h"
+#include "rfl-schema.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+
+/* 64 MiB of page cache: with SQLCipher's 2 MiB default, every cache miss
+ * decrypts a page and writes cost three times as much (measured). */
+#define CACHE_KIB            65536
+#define BUSY_TIMEOUT_MS      10000
+#define DEFAULT_RETENTION    1826     /* days: five years after a case is closed */
+#define MAX_PERSONS          64       /* name-index rows per record; see index_record() */
+#define MAX_QUERY_BYTES      400
+#define MAX_QUERY_WORDS      8
+#define DEVICE_ID_BYTES      16
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+struct _RflStore
+{
+  GObject     parent_instance;
+
+  GRecMutex   lock;
+  sqlite3    *db;
+  GHashTable *statements;   /* static SQL text -> prepared sqlite3_stmt */
+  char       *path;
+  char       *key_path;
+  char       *device_id;
+  char       *actor;
+  char       *today;        /* fixed "today" for tests, or NULL */
+  RflSchema  *schema;
+  RflNames   *names;
+  guint64     hlc;
+};
+
+G_DEFINE_FINAL_TYPE (RflStore, rfl_store, G_TYPE_OBJECT)
+
+/* Migrations: entry N takes a database from user_version N to N + 1. Never
+ * edit a released entry; append a new one. */
+static const char * const migrations[] = {
+  /* 0 -> 1: records, their journal, and this device's identity. */
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+  "CREATE TABLE device (id INTEGER PRIMARY KEY CHECK (id = 1), device_id TEXT NOT NULL,"
+  "  sign_pk BLOB NOT NULL, sign_sk BLOB NOT NULL, box_pk BLOB NOT NULL, box_sk BLOB NOT NULL,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE TABLE records (id TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT, doc TEXT,"
+  "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, cl INTEGER NOT NULL DEFAULT 1,"
+  "  retention_until TEXT);"
+  "CREATE INDEX records_by_type ON records (type, status, updated_at);"
+  "CREATE INDEX records_by_update ON records (updated_at);"
+  "CREATE INDEX records_by_retention ON records (retention_until) WHERE retention_until IS NOT NULL;"
+  "CREATE TABLE journal (seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL, op TEXT NOT NULL,"
+  "  hlc INTEGER NOT NULL, device TEXT NOT NULL, changes TEXT, redacted INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX journal_by_record ON journal (record_id);",
+
+  /* 1 -> 2: the hash-chained audit log. */
+  "CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+  "  action TEXT NOT NULL, record_id TEXT, detail TEXT, hash BLOB NOT NULL);",
+
+  /* 2 -> 3: the name index. Rows are filled from the records by backfill_names(). */
+  "CREATE VIRTUAL TABLE names USING fts5 (person_id UNINDEXED, role UNINDEXED, latin, skel,"
+  "  tokenize = 'unicode61 remove_diacritics 2');",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
+
+static gboolean index_record (RflStore *self, sqlite3_int64 rowid, JsonObject *record, GError **error);
+
+/* Errors and statements. */
+
+static gboolean
+sql_fail (RflStore    *self,
+          GError     **error,
+          const char  *what)
+{
+  int code = sqlite3_extended_errcode (self->db);
+
+  g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_SQL,
+               "%s: %s (SQLite error %d)", what, sqlite3_errmsg (self->db), code);
+  return FALSE;
+}
+
+static gboolean
+check_open (RflStore  *self,
+            GError   **error)
+{
+  if (self->db == NULL)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CLOSED,
+                           "the case store is locked; unlock it first");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Returns a cached statement for @sql, which must be a string literal. */
+static sqlite3_stmt *
+stmt (RflStore    *self,
+      const char  *sql,
+      GError     **error)
+{
+  sqlite3_stmt *st = g_hash_table_lookup (self->statements, sql);
+
+  if (st != NULL)
+    {
+      sqlite3_reset (st);
+      sqlite3_clear_bindings (st);
+      return st;
+    }
+  if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+    {
+      sql_fail (self, error, "preparing a query");
+      return NULL;
+    }
+  g_hash_table_insert (self->statements, (gpointer) sql, st);
+  return st;
+}
+
+static gboolean
+exec (RflStore    *self,
+      const char  *sql,
+      GError     **error)
+{
+  if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    return sql_fail (self, error, "running a statement");
+  return TRUE;
+}
+
+static gboolean
+begin (RflStore  *self,
+       GError   **error)
+{
+  return exec (self, "BEGIN IMMEDIATE", error);
+}
+
+static gboolean
+commit (RflStore  *self,
+        GError   **error)
+{
+  return exec (self, "COMMIT", error);
+}
+
+static void
+rollback (RflStore *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void
+bind_text (sqlite3_stmt *st,
+           int           idx,
+           const char   *text)
+{
+  if (text != NULL)
+    sqlite3_bind_text (st, idx, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null (st, idx);
+}
+
+static char *
+meta_get (RflStore   *self,
+          const char *key)
+{
+  sqlite3_stmt *st = stmt (self, "SELECT value FROM meta WHERE key = ?1", NULL);
+
+  if (st == NULL)
+    return NULL;
+  bind_text (st, 1, key);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    return g_strdup ((const char *) sqlite3_column_text (st, 0));
+  return NULL;
+}
+
+static gboolean
+meta_set (RflStore    *self,
+          const char  *key,
+          const char  *value,
+          GError     **error)
+{
+  sqlite3_stmt *st = stmt (self, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", error);
+
+  if (st == NULL)
+    return FALSE;
+  bind_text (st, 1, key);
+  bind_text (st, 2, value);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "saving a setting");
+  return TRUE;
+}
+
+/* Time. */
+
+static gint64
+now_ms (void)
+{
+  return g_get_real_time () / 1000;
+}
+
+/*
+ * Hybrid logical clock: 48 bits of milliseconds and a 16-bit counter. It never
+ * goes backwards even when the laptop's clock does, which the merge of sync
+ * relies on to order writes.
+ */
+static guint64
+hlc_tick (RflStore *self)
+{
+  guint64 wall = (guint64) now_ms () << 16;
+
+  self->hlc = wall > self->hlc ? wall : self->hlc + 1;
+  return self->hlc;
+}
+
+static char *
+iso_from_ms (gint64 ms)
+{
+  g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (ms / 1000);
+
+  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
+}
+
+static char *
+today (RflStore *self)
+{
+  g_autoptr(GDateTime) now = NULL;
+
+  if (self->today != NULL)
+    return g_strdup (self->today);
+  now = g_date_time_new_now_utc ();
+  return g_date_time_format (now, "%Y-%m-%d");
+}
+
+/* Audit log. Each entry's hash covers the previous hash and the entry, so an
+ * edited, inserted or deleted row breaks the chain at that point. */
+
+static void
+hash_field (crypto_generichash_state *state,
+            const char               *text)
+{
+  guint8 len[4];
+  gsize n = text != NULL ? strlen (text) : 0;
+
+  len[0] = n >> 24; len[1] = n >> 16; len[2] = n >> 8; len[3] = n;
+  crypto_generichash_update (state, (const guint8 *) (text != NULL ? "s" : "n"), 1);
+  crypto_generichash_update (state, len, sizeof len);
+  if (n > 0)
+    crypto_generichash_update (state, (const guint8 *) text, n);
+}
+
+static void
+audit_hash (const guint8 *prev,
+            gint64        seq,
+            gint64        at,
+            const char   *actor,
+            const char   *action,
+            const char   *record_id,
+            const char   *detail,
+            guint8        out[crypto_generichash_BYTES])
+{
+  crypto_generichash_state state;
+  g_autofree char *numbers = g_strdup_printf ("%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT, seq, at);
+
+  crypto_generichash_init (&state, (const guint8 *) "reunite-audit-v1", 16, crypto_generichash_BYTES);
+  crypto_generichash_update (&state, prev, crypto_generichash_BYTES);
+  hash_field (&state, numbers);
+  hash_field (&state, actor);
+  hash_field (&state, action);
+  hash_field (&state, record_id);
+  hash_field (&state, detail);
+  crypto_generichash_final (&state, out, crypto_generichash_BYTES);
+}
+
+static gboolean
+audit_append (RflStore    *self,
+              const char  *action,
+              const char  *record_id,
+              const char  *detail,
+              GError     **error)
+{
+  guint8 prev[crypto_generichash_BYTES] = { 0 };
+  guint8 hash[crypto_generichash_BYTES];
+  sqlite3_stmt *st;
+  gint64 seq = 1, at = now_ms ();
+
+  if ((st = stmt (self, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    {
+      seq = sqlite3_column_int64 (st, 0) + 1;
+      if (sqlite3_column_bytes (st, 1) == sizeof prev)
+        memcpy (prev, sqlite3_column_blob (st, 1), sizeof prev);
+    }
+  sqlite3_reset (st);
+
+  audit_hash (prev, seq, at, self->actor, action, record_id, detail, hash);
+
+  if ((st = stmt (self, "INSERT INTO audit (seq, at, actor, action, record_id, detail, hash)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, seq);
+  sqlite3_bind_int64 (st, 2, at);
+  bind_text (st, 3, self->actor);
+  bind_text (st, 4, action);
+  bind_text (st, 5, record_id);
+  bind_text (st, 6, detail);
+  sqlite3_bind_blob (st, 7, hash, sizeof hash, SQLITE_STATIC);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "writing the audit log");
+
+  {
+    char head[24];
+    g_snprintf (head, sizeof head, "%" G_GINT64_FORMAT, seq);
+    return meta_set (self, "audit_head", head, error);
+  }
+}
+
+/* An audit entry on its own, for reads that change nothing else. */
+static gboolean
+audit_now (RflStore    *self,
+           const char  *action,
+           const char  *record_id,
+           const char  *detail,
+           GError     **error)
+{
+  if (!begin (self, error))
+    return FALSE;
+  if (!audit_append (self, action, record_id, detail, error) || !commit (self, error))
+    {
+      rollback (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Journal. */
+
+static gboolean
+journal_append (RflStore    *self,
+                const char  *record_id,
+                const char  *op,
+                const char  *changes,
+                GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = stmt (self, "INSERT INTO journal (record_id, op, hlc, device, changes)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)", error)) == NULL)
+    return FALSE;
+  bind_text (st, 1, record_id);
+  bind_text (st, 2, op);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64) hlc_tick (self));
+  bind_text (st, 4, self->device_id);
+  bind_text (st, 5, changes);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "writing the journal");
+  return TRUE;
+}
+
+/* The name index. A record's persons occupy FTS rowids record_rowid * 64 + n,
+ * so a record's rows are found and replaced by rowid range, without a scan. */
+
+static gboolean
+unindex_record (RflStore       *self,
+                sqlite3_int64   rowid,
+                GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = stmt (self, "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS);
+  sqlite3_bind_int64 (st, 2, rowid * MAX_PERSONS + MAX_PERSONS - 1);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "updating the name index");
+  return TRUE;
+}
+
+static gboolean
+index_record (RflStore       *self,
+              sqlite3_int64   rowid,
+              JsonObject     *record,
+              GError        **error)
+{
+  g_autoptr(GPtrArray) persons = rfl_schema_collect_persons (self->schema, record);
+  sqlite3_stmt *st;
+
+  for (guint i = 0; i < persons->len && i < MAX_PERSONS; i++)
+    {
+      RflSchemaPerson *person = g_ptr_array_index (persons, i);
+      g_autofree char *joined = NULL, *latin = NULL, *skel = NULL;
+
+      if (person->names->len == 0)
+        continue;
+      g_ptr_array_add (person->names, NULL);
+      joined = g_strjoinv (" ", (char **) person->names->pdata);
+      g_ptr_array_remove_index (person->names, person->names->len - 1);
+      latin = rfl_names_to_latin (self->names, joined);
+      skel = rfl_names_skeleton (latin);
+
+      if ((st = stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5)", error)) == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
+      bind_text (st, 2, person->person_id);
+      bind_text (st, 3, person->role);
+      bind_text (st, 4, latin);
+      bind_text (st, 5, skel);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        return sql_fail (self, error, "updating the name index");
+    }
+  return TRUE;
+}
+
+static JsonObject *
+parse_doc (const char *text)
+{
+  g_autoptr(JsonNode) node = text != NULL ? json_from_string (text, NULL) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* Copies every member of @src into @dst, in @src's order. */
+static void
+copy_members (JsonObject *dst,
+              JsonObject *src)
+{
+  g_autoptr(GList) names = json_object_get_members (src);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    json_object_set_member (dst, l->data, json_node_copy (json_object_get_member (src, l->data)));
+}
+
+static char *
+doc_to_string (JsonObject *obj)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+
+  return json_to_string (node, FALSE);
+}
+
+/* Sets the retention date when a record enters a status that is kept only for
+ * a while (a closed case, a delivered message), unless one is set already. */
+static void
+apply_retention (RflStore   *self,
+                 JsonObject *record)
+{
+  const char *type = json_object_get_string_member (record, "type");
+  const char *status = json_object_get_string_member_with_default (record, "status", NULL);
+  g_autofree char *days_text = NULL;
+  g_autofree char *now = NULL;
+  g_autoptr(GDate) date = NULL;
+  char buf[16];
+  gint64 days;
+
+  if (json_object_has_member (record, "retention_until") ||
+      !rfl_schema_is_retained_status (self->schema, type, status))
+    return;
+
+  days_text = meta_get (self, "retention_days");
+  days = days_text != NULL ? g_ascii_strtoll (days_text, NULL, 10) : DEFAULT_RETENTION;
+  now = today (self);
+  date = g_date_new ();
+  g_date_set_parse (date, now);
+  if (!g_date_valid (date))
+    return;
+  g_date_add_days (date, CLAMP (days, 0, 36500));
+  g_date_strftime (buf, sizeof buf, "%Y-%m-%d", date);
+  json_object_set_string_member (record, "retention_until", buf);
+}
+
+static gboolean
+record_exists (RflStore   *self,
+               const char *id)
+{
+  sqlite3_stmt *st = stmt (self, "SELECT 1 FROM records WHERE id = ?1", NULL);
+
+  if (st == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  return sqlite3_step (st) == SQLITE_ROW;
+}
+
+/* Adds one record inside the caller's transaction. */
+static char *
+add_locked (RflStore    *self,
+            JsonObject  *record,
+            GError     **error)
+{
+  g_autofree char *id = NULL;
+  g_autofree char *text = NULL;
+  sqlite3_stmt *st;
+  gint64 now = now_ms ();
+  sqlite3_int64 rowid;
+
+  if (!rfl_schema_prepare_new (self->schema, record, error))
+    return NULL;
+
+  if (json_object_has_member (record, "id"))
+    {
+      id = g_strdup (json_object_get_string_member (record, "id"));
+      if (record_exists (self, id))
+        {
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
+                       "field 'id': record %s already exists", id);
+          return NULL;
+        }
+      json_object_remove_member (record, "id");
+    }
+  else
+    id = g_uuid_string_random ();
+
+  apply_retention (self, record);
+  text = doc_to_string (record);
+
+  if ((st = stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
+                        " retention_until) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6)", error)) == NULL)
+    return NULL;
+  bind_text (st, 1, id);
+  bind_text (st, 2, json_object_get_string_member (record, "type"));
+  bind_text (st, 3, json_object_get_string_member_with_default (record, "status", NULL));
+  bind_text (st, 4, text);
+  sqlite3_bind_int64 (st, 5, now);
+  bind_text (st, 6, json_object_get_string_member_with_default (record, "retention_until", NULL));
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      sql_fail (self, error, "saving the record");
+      return NULL;
+    }
+  rowid = sqlite3_last_insert_rowid (self->db);
+
+  if (!index_record (self, rowid, record, error) ||
+      !journal_append (self, id, "create", text, error))
+    return NULL;
+
+  return g_steal_pointer (&id);
+}
+
+typedef struct
+{
+  sqlite3_int64  rowid;
+  char          *type;
+  char          *status;
+  JsonObject    *doc;
+  gint64         created_at;
+  gint64         updated_at;
+  gint64         cl;
+} Row;
+
+static void
+row_clear (Row *row)
+{
+  g_clear_pointer (&row->type, g_free);
+  g_clear_pointer (&row->status, g_free);
+  g_clear_pointer (&row->doc, json_object_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Row, row_clear)
+
+/* Loads a live record; deleted and purged records are not found. */
+static gboolean
+load_row (RflStore    *self,
+          const char  *id,
+          Row         *row,
+          GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = stmt (self, "SELECT rowid, type, status, doc, created_at, updated_at, cl"
+                        " FROM records WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no record with id %s", id);
+      return FALSE;
+    }
+  row->cl = sqlite3_column_int64 (st, 6);
+  if (row->cl % 2 == 0 || sqlite3_column_type (st, 3) == SQLITE_NULL)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
+                   "record %s was %s", id, row->cl % 2 == 0 ? "deleted" : "purged");
+      return FALSE;
+    }
+  row->rowid = sqlite3_column_int64 (st, 0);
+  row->type = g_strdup ((const char *) sqlite3_column_text (st, 1));
+  row->status = g_strdup ((const char *) sqlite3_column_text (st, 2));
+  row->doc = parse_doc ((const char *) sqlite3_column_text (st, 3));
+  row->created_at = sqlite3_column_int64 (st, 4);
+  row->updated_at = sqlite3_column_int64 (st, 5);
+  if (row->doc == NULL)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                   "record %s cannot be read", id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+update_locked (RflStore    *self,
+               const char  *id,
+               JsonObject  *patch,
+               GError     **error)
+{
+  g_auto(Row) row = { 0 };
+  g_autoptr(JsonObject) changes = json_object_new ();
+  g_autofree char *text = NULL, *changes_text = NULL;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+  sqlite3_stmt *st;
+
+  if (!load_row (self, id, &row, error))
+    return FALSE;
+
+  json_object_iter_init (&iter, patch);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      JsonNode *old = json_object_get_member (row.doc, name);
+
+      if (g_str_equal (name, "type") || g_str_equal (name, "id"))
+        {
+          if (g_str_equal (name, "type") && JSON_NODE_HOLDS_VALUE (value) &&
+              g_strcmp0 (json_node_get_string (value), row.type) == 0)
+            continue;
+          if (g_str_equal (name, "id") && JSON_NODE_HOLDS_VALUE (value) &&
+              g_strcmp0 (json_node_get_string (value), id) == 0)
+            continue;
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       "field '%s': cannot be changed", name);
+          return FALSE;
+        }
+      if (old != NULL && json_node_equal (old, value))
+        continue;
+      if (old == NULL && JSON_NODE_HOLDS_NULL (value))
+        continue;
+      json_object_set_member (changes, name, json_node_copy (value));
+      /* A JSON merge patch: null removes the field. */
+      if (JSON_NODE_HOLDS_NULL (value))
+        json_object_remove_member (row.doc, name);
+      else
+        json_object_set_member (row.doc, name, json_node_copy (value));
+    }
+
+  if (json_object_get_size (changes) == 0)
+    return TRUE;
+
+  if (!rfl_schema_validate (self->schema, row.doc, error) ||
+      !rfl_schema_check_transition (self->schema, row.doc, row.status, error))
+    return FALSE;
+
+  /* Persons added by the patch get ids as on create, and the journal carries them. */
+  rfl_schema_assign_person_ids (self->schema, row.doc);
+  {
+    g_autoptr(GList) changed = json_object_get_members (changes);
+    for (GList *l = changed; l != NULL; l = l->next)
+      if (json_object_has_member (row.doc, l->data))
+        json_object_set_member (changes, l->data,
+                                json_node_copy (json_object_get_member (row.doc, l->data)));
+  }
+
+  if (g_strcmp0 (row.status, json_object_get_string_member_with_default (row.doc, "status", NULL)) != 0)
+    {
+      apply_retention (self, row.doc);
+      if (json_object_has_member (row.doc, "retention_until") &&
+          !json_object_has_member (changes, "retention_until"))
+        json_object_set_string_member (changes, "retention_until",
+                                       json_object_get_string_member (row.doc, "retention_until"));
+    }
+
+  text = doc_to_string (row.doc);
+  changes_text = doc_to_string (changes);
+
+  if ((st = stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
+                        " retention_until = ?5 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  bind_text (st, 2, json_object_get_string_member_with_default (row.doc, "status", NULL));
+  bind_text (st, 3, text);
+  sqlite3_bind_int64 (st, 4, now_ms ());
+  bind_text (st, 5, json_object_get_string_member_with_default (row.doc, "retention_until", NULL));
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "saving the record");
+
+  return unindex_record (self, row.rowid, error) &&
+         index_record (self, row.rowid, row.doc, error) &&
+         journal_append (self, id, "update", changes_text, error);
+}
+
+static gboolean
+delete_locked (RflStore    *self,
+               const char  *id,
+               GError     **error)
+{
+  g_auto(Row) row = { 0 };
+  g_autofree char *changes = NULL;
+  sqlite3_stmt *st;
+
+  if (!load_row (self, id, &row, error))
+    return FALSE;
+
+  /* A causal-length counter: odd is alive, even is deleted. The record is
+   * kept so that a later resurrection from another replica can restore it. */
+  if ((st = stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 2, now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "deleting the record");
+
+  changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", row.cl + 1);
+  return unindex_record (self, row.rowid, error) &&
+         journal_append (self, id, "delete", changes, error);
+}
+
+/* Runs @func inside one write transaction with an audit entry. */
+typedef gboolean (*WriteFunc) (RflStore *self, const char *id, JsonObject *obj, GError **error);
+
+static gboolean
+write_txn (RflStore    *self,
+           WriteFunc    func,
+           const char  *action,
+           const char  *id,
+           JsonObject  *obj,
+           GError     **error)
+{
+  gboolean ok;
+
+  g_rec_mutex_lock (&self->lock);
+  ok = check_open (self, error) && begin (self, error);
+  if (ok)
+    {
+      ok = func (self, id, obj, error) &&
+           audit_append (self, action, id, NULL, error) &&
+           commit (self, error);
+      if (!ok)
+        rollback (self);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static gboolean
+update_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+{
+  return update_locked (self, id, obj, error);
+}
+
+static gboolean
+delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+{
+  return delete_locked (self, id, error);
+}
+
+/**
+ * rfl_store_add:
+ * @self: an open store
+ * @record: the record to add; defaults and person ids are filled in
+ * @error: return location for an error
+ *
+ * Validates @record against the record schema and adds it, with its journal
+ * entry and an audit entry, in one transaction.
+ *
+ * Returns: (transfer full): the new record's id, or %NULL on error
+ */
+char *
+rfl_store_add (RflStore    *self,
+               JsonObject  *record,
+               GError     **error)
+{
+  g_autofree char *id = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (record != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (check_open (self, error) && begin (self, error))
+    {
+      if ((id = add_locked (self, record, error)) == NULL ||
+          !audit_append (self, "create", id, NULL, error) ||
+          !commit (self, error))
+        {
+          g_clear_pointer (&id, g_free);
+          rollback (self);
+        }
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&id);
+}
+
+/**
+ * rfl_store_update:
+ * @self: an open store
+ * @id: the record's id
+ * @patch: a JSON merge patch of top-level fields; null removes a field
+ * @error: return location for an error
+ *
+ * Changes a record. Status changes must follow the record type's lifecycle.
+ */
+gboolean
+rfl_store_update (RflStore    *self,
+                  const char  *id,
+                  JsonObject  *patch,
+                  GError     **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail (patch != NULL, FALSE);
+
+  return write_txn (self, update_func, "update", id, patch, error);
+}
+
+gboolean
+rfl_store_delete (RflStore    *self,
+                  const char  *id,
+                  GError     **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return write_txn (self, delete_func, "delete", id, NULL, error);
+}
+
+static JsonArray *
+status_history (RflStore    *self,
+                const char  *id,
+                GError     **error)
+{
+  g_autoptr(JsonArray) history = json_array_new ();
+  sqlite3_stmt *st;
+  int rc;
+
+  st = stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.closure_reason'"
+                   " FROM journal WHERE record_id = ?1 AND changes ->> '$.status' IS NOT NULL"
+                   " ORDER BY hlc", error);
+  if (st == NULL)
+    return NULL;
+  bind_text (st, 1, id);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      JsonObject *entry = json_object_new ();
+      g_autofree char *at = iso_from_ms ((gint64) ((guint64) sqlite3_column_int64 (st, 0) >> 16));
+
+      json_object_set_string_member (entry, "status", (const char *) sqlite3_column_text (st, 2));
+      json_object_set_string_member (entry, "at", at);
+      json_object_set_string_member (entry, "device", (const char *) sqlite3_column_text (st, 1));
+      if (sqlite3_column_type (st, 3) != SQLITE_NULL)
+        json_object_set_string_member (entry, "reason", (const char *) sqlite3_column_text (st, 3));
+      json_array_add_object_element (history, entry);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_fail (self, error, "reading the status history");
+      return NULL;
+    }
+  return g_steal_pointer (&history);
+}
+
+/**
+ * rfl_store_get:
+ * @self: an open store
+ * @id: a record id
+ * @error: return location for an error
+ *
+ * Reads a record with its id, timestamps and status history. The view is
+ * recorded in the audit log.
+ *
+ * Returns: (transfer full): the record, or %NULL on error
+ */
+JsonObject *
+rfl_store_get (RflStore    *self,
+               const char  *id,
+               GError     **error)
+{
+  g_auto(Row) row = { 0 };
+  g_autoptr(JsonObject) out = NULL;
+  JsonArray *history = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (check_open (self, error) && load_row (self, id, &row, error) &&
+      (history = status_history (self, id, error)) != NULL &&
+      audit_now (self, "view", id, NULL, error))
+    {
+      g_autofree char *created = iso_from_ms (row.created_at);
+      g_autofree char *updated = iso_from_ms (row.updated_at);
+
+      out = json_object_new ();
+      json_object_set_string_member (out, "id", id);
+      copy_members (out, row.doc);
+      json_object_set_string_member (out, "created_at", created);
+      json_object_set_string_member (out, "updated_at", updated);
+      if (json_array_get_length (history) > 0)
+        json_object_set_array_member (out, "status_history", g_steal_pointer (&history));
+    }
+  g_clear_pointer (&history, json_array_unref);
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+/* A short display name: the first person with a name. */
+static char *
+display_name (RflStore   *self,
+              JsonObject *doc)
+{
+  static const char * const roles[] = { "person", "sought", "enquirer", "addressee", "sender", NULL };
+
+  for (guint r = 0; roles[r] != NULL; r++)
+    {
+      JsonNode *node = json_object_get_member (doc, roles[r]);
+      JsonObject *person = NULL;
+
+      if (node == NULL)
+        continue;
+      if (JSON_NODE_HOLDS_ARRAY (node) && json_array_get_length (json_node_get_array (node)) > 0)
+        person = json_array_get_object_element (json_node_get_array (node), 0);
+      else if (JSON_NODE_HOLDS_OBJECT (node))
+        person = json_node_get_object (node);
+      if (person != NULL)
+        {
+          const char *given = json_object_get_string_member_with_default (person, "given_name", NULL);
+          const char *family = json_object_get_string_member_with_default (person, "family_name", NULL);
+
+          if (given != NULL || family != NULL)
+            return g_strjoin (" ", given ? given : family, given ? family : NULL, NULL);
+        }
+    }
+  return NULL;
+}
+
+static JsonObject *
+summary_from_stmt (RflStore     *self,
+                   sqlite3_stmt *st)
+{
+  JsonObject *out = json_object_new ();
+  g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 3));
+  g_autofree char *name = doc != NULL ? display_name (self, doc) : NULL;
+  g_autofree char *updated = iso_from_ms (sqlite3_column_int64 (st, 4));
+
+  json_object_set_string_member (out, "id", (const char *) sqlite3_column_text (st, 0));
+  json_object_set_string_member (out, "type", (const char *) sqlite3_column_text (st, 1));
+  if (sqlite3_column_type (st, 2) != SQLITE_NULL)
+    json_object_set_string_member (out, "status", (const char *) sqlite3_column_text (st, 2));
+  if (doc != NULL && json_object_has_member (doc, "subtype"))
+    json_object_set_string_member (out, "subtype", json_object_get_string_member (doc, "subtype"));
+  if (name != NULL)
+    json_object_set_string_member (out, "name", name);
+  json_object_set_string_member (out, "updated_at", updated);
+  return out;
+}
+
+/**
+ * rfl_store_list:
+ * @self: an open store
+ * @type: (nullable): only records of this type
+ * @status: (nullable): only records in this status
+ * @offset: records to skip
+ * @limit: most records to return
+ * @error: return location for an error
+ *
+ * Lists live records, most recently changed first.
+ *
+ * Returns: (transfer full) (element-type JsonObject): record summaries
+ */
+GPtrArray *
+rfl_store_list (RflStore    *self,
+                const char  *type,
+                const char  *status,
+                guint        offset,
+                guint        limit,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  g_autofree char *detail = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!check_open (self, error))
+    goto out;
+  st = stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
+                   " WHERE cl % 2 = 1 AND doc IS NOT NULL"
+                   " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)"
+                   " ORDER BY updated_at DESC, rowid DESC LIMIT ?3 OFFSET ?4", error);
+  if (st == NULL)
+    goto out;
+  bind_text (st, 1, type);
+  bind_text (st, 2, status);
+  sqlite3_bind_int64 (st, 3, limit);
+  sqlite3_bind_int64 (st, 4, offset);
+
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, summary_from_stmt (self, st));
+  if (rc != SQLITE_DONE)
+    {
+      sql_fail (self, error, "listing records");
+      g_clear_pointer (&out, g_ptr_array_unref);
+      goto out;
+    }
+  sqlite3_reset (st);
+
+  detail = g_strdup_printf ("type=%s status=%s offset=%u count=%u",
+                            type ? type : "*", status ? status : "*", offset, out->len);
+  if (!audit_now (self, "list", NULL, detail, error))
+    g_clear_pointer (&out, g_ptr_array_unref);
+
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+gint64
+rfl_store_count (RflStore    *self,
+                 const char  *type,
+                 const char  *status,
+                 GError     **error)
+{
+  sqlite3_stmt *st;
+  gint64 n = -1;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), -1);
+
+  g_rec_mutex_lock (&self->lock);
+  if (check_open (self, error) &&
+      (st = stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
+                        " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)", error)) != NULL)
+    {
+      bind_text (st, 1, type);
+      bind_text (st, 2, status);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        n = sqlite3_column_int64 (st, 0);
+      else
+        sql_fail (self, error, "counting records");
+      sqlite3_reset (st);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return n;
+}
+
+/* Builds an FTS5 query from what a person typed: every word must match, in
+ * its transliteration (the last word also as a prefix, for typing) or its
+ * consonant skeleton. Only quoted ASCII words reach FTS5, so no query syntax
+ * can be injected. */
+static char *
+build_match (RflStore   *self,
+             const char *query)
+{
+  g_autofree char *latin = rfl_names_to_latin (self->names, query);
+  g_auto(GStrv) words = rfl_names_tokenize (latin);
+  GString *match = g_string_new (NULL);
+  guint n = g_strv_length (words);
+
+  for (guint i = 0; i < n && i < MAX_QUERY_WORDS; i++)
+    {
+      g_autofree char *skel = rfl_names_skeleton (words[i]);
+      gboolean prefix = (i == n - 1) && strlen (words[i]) >= 2;
+
+      if (match->len > 0)
+        g_string_append (match, " AND ");
+      g_string_append_printf (match, "(latin : \"%s\"%s OR skel : \"%s\")",
+                              words[i], prefix ? " *" : "", skel);
+    }
+  if (match->len == 0)
+    {
+      g_string_free (match, TRUE);
+      return NULL;
+    }
+  return g_string_free (match, FALSE);
+}
+
+/**
+ * rfl_store_search:
+ * @self: an open store
+ * @query: names in any script and spelling
+ * @limit: most results to return
+ * @error: return location for an error
+ *
+ * Finds persons by name, best match first. Each result is a record summary
+ * with the matching person's id and role and a score (higher is better).
+ *
+ * Returns: (transfer full) (element-type JsonObject): the results
+ */
+GPtrArray *
+rfl_store_search (RflStore    *self,
+                  const char  *query,
+                  guint        limit,
+                  GError     **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  g_autofree char *match = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+
+  if (strlen (query) > MAX_QUERY_BYTES || !g_utf8_validate (query, -1, NULL))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   "search: the query must be valid text of at most %d bytes", MAX_QUERY_BYTES);
+      return NULL;
+    }
+
+  g_rec_mutex_lock (&self->lock);
+  if (!check_open (self, error))
+    goto out;
+
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  match = build_match (self, query);
+  if (match == NULL)
+    goto audit;
+
+  st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role,"
+                   " bm25 (names, 0.0, 0.0, 4.0, 1.0) AS score"
+                   " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6)"
+                   " WHERE names MATCH ?1 ORDER BY score LIMIT ?2", error);
+  if (st == NULL)
+    {
+      g_clear_pointer (&out, g_ptr_array_unref);
+      goto out;
+    }
+  bind_text (st, 1, match);
+  sqlite3_bind_int64 (st, 2, limit);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      JsonObject *hit = summary_from_stmt (self, st);
+
+      json_object_set_string_member (hit, "person_id", (const char *) sqlite3_column_text (st, 5));
+      json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
+      json_object_set_double_member (hit, "score", -sqlite3_column_double (st, 7));
+      g_ptr_array_add (out, hit);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_fail (self, error, "searching names");
+      g_clear_pointer (&out, g_ptr_array_unref);
+      goto out;
+    }
+
+audit:
+  if (!audit_now (self, "search", NULL, query, error))
+    g_clear_pointer (&out, g_ptr_array_unref);
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+/**
+ * rfl_store_export:
+ * @self: an open store
+ * @func: called with each live record, in the shape rfl_store_get() returns
+ *   (without the status history); returning %FALSE stops the export
+ * @user_data: data for @func
+ * @error: return location for an error
+ *
+ * The export is recorded in the audit log before the first record is read.
+ */
+gboolean
+rfl_store_export (RflStore             *self,
+                  RflStoreForeachFunc   func,
+                  gpointer              user_data,
+                  GError              **error)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+  gboolean ok = FALSE;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!check_open (self, error) || !audit_now (self, "export", NULL, "all records", error))
+    goto out;
+  if (sqlite3_prepare_v2 (self->db, "SELECT id, doc, created_at, updated_at FROM records"
+                                    " WHERE cl % 2 = 1 AND doc IS NOT NULL ORDER BY rowid",
+                          -1, &st, NULL) != SQLITE_OK)
+    {
+      sql_fail (self, error, "exporting records");
+      goto out;
+    }
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autoptr(JsonObject) rec = json_object_new ();
+      g_autofree char *created = iso_from_ms (sqlite3_column_int64 (st, 2));
+      g_autofree char *updated = iso_from_ms (sqlite3_column_int64 (st, 3));
+
+      if (doc == NULL)
+        continue;
+      json_object_set_string_member (rec, "id", (const char *) sqlite3_column_text (st, 0));
+      copy_members (rec, doc);
+      json_object_set_string_member (rec, "created_at", created);
+      json_object_set_string_member (rec, "updated_at", updated);
+      if (!func (rec, user_data))
+        break;
+    }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    sql_fail (self, error, "exporting records");
+  else
+    ok = TRUE;
+
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static char *
+import_key (const char *source)
+{
+  return g_strconcat ("import:", source, NULL);
+}
+
+/**
+ * rfl_store_import_batch:
+ * @self: an open store
+ * @source: a stable name for the input (a hash of the file), so an
+ *   interrupted import can resume
+ * @through: the input position this batch ends at, saved with the batch
+ * @records: (element-type JsonObject): the records to add
+ * @failed_index: (out) (optional): which record failed
+ * @error: return location for an error
+ *
+ * Adds all @records in one transaction, or none of them.
+ */
+gboolean
+rfl_store_import_batch (RflStore    *self,
+                        const char  *source,
+                        guint64      through,
+                        GPtrArray   *records,
+                        guint       *failed_index,
+                        GError     **error)
+{
+  g_autofree char *key = NULL, *value = NULL, *detail = NULL;
+  gboolean ok;
+  guint i = 0;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (source != NULL, FALSE);
+  g_return_val_if_fail (records != NULL, FALSE);
+
+  key = import_key (source);
+  value = g_strdup_printf ("%" G_GUINT64_FORMAT, through);
+  detail = g_strdup_printf ("%u records from %s through %" G_GUINT64_FORMAT,
+                            records->len, source, through);
+
+  g_rec_mutex_lock (&self->lock);
+  ok = check_open (self, error) && begin (self, error);
+  if (ok)
+    {
+      for (i = 0; ok && i < records->len; i++)
+        {
+          g_autofree char *id = add_locked (self, g_ptr_array_index (records, i), error);
+          ok = id != NULL;
+        }
+      ok = ok && meta_set (self, key, value, error) &&
+           audit_append (self, "import", NULL, detail, error) &&
+           commit (self, error);
+      if (!ok)
+        rollback (self);
+    }
+  g_rec_mutex_unlock (&self->lock);
+
+  if (!ok && failed_index != NULL)
+    *failed_index = i > 0 ? i - 1 : 0;
+  return ok;
+}
+
+guint64
+rfl_store_get_import_progress (RflStore   *self,
+                               const char *source)
+{
+  g_autofree char *key = NULL, *value = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), 0);
+  g_return_val_if_fail (source != NULL, 0);
+
+  key = import_key (source);
+  g_rec_mutex_lock (&self->lock);
+  if (self->db != NULL)
+    value = meta_get (self, key);
+  g_rec_mutex_unlock (&self->lock);
+  return value != NULL ? g_ascii_strtoull (value, NULL, 10) : 0;
+}
+
+/**
+ * rfl_store_audit_list:
+ *
+ * Returns: (transfer full) (element-type JsonObject): every audit entry, oldest first
+ */
+GPtrArray *
+rfl_store_audit_list (RflStore  *self,
+                      GError   **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  g_autoptr(sqlite3_stmt) st = NULL;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!check_open (self, error))
+    goto out;
+  if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail FROM audit"
+                                    " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    {
+      sql_fail (self, error, "reading the audit log");
+      goto out;
+    }
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      JsonObject *entry = json_object_new ();
+      g_autofree char *at = iso_from_ms (sqlite3_column_int64 (st, 1));
+
+      json_object_set_int_member (entry, "seq", sqlite3_column_int64 (st, 0));
+      json_object_set_string_member (entry, "at", at);
+      json_object_set_string_member (entry, "actor", (const char *) sqlite3_column_text (st, 2));
+      json_object_set_string_member (entry, "action", (const char *) sqlite3_column_text (st, 3));
+      if (sqlite3_column_type (st, 4) != SQLITE_NULL)
+        json_object_set_string_member (entry, "record_id", (const char *) sqlite3_column_text (st, 4));
+      if (sqlite3_column_type (st, 5) != SQLITE_NULL)
+        json_object_set_string_member (entry, "detail", (const char *) sqlite3_column_text (st, 5));
+      g_ptr_array_add (out, entry);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sql_fail (self, error, "reading the audit log");
+      g_clear_pointer (&out, g_ptr_array_unref);
+    }
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+/**
+ * rfl_store_audit_verify:
+ * @self: an open store
+ * @first_broken: (out): the seq of the first entry whose hash does not
+ *   follow from its predecessor, or 0 if the chain is intact
+ * @n_entries: (out) (optional): how many entries were checked
+ * @error: return location for an error
+ *
+ * Returns: %TRUE if the chain could be checked (whatever the outcome)
+ */
+gboolean
+rfl_store_audit_verify (RflStore  *self,
+                        gint64    *first_broken,
+                        gint64    *n_entries,
+                        GError   **error)
+{
+  guint8 prev[crypto_generichash_BYTES] = { 0 };
+  g_autoptr(sqlite3_stmt) st = NULL;
+  gint64 expected_seq = 1, n = 0;
+  gboolean ok = FALSE;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (first_broken != NULL, FALSE);
+
+  *first_broken = 0;
+  g_rec_mutex_lock (&self->lock);
+  if (!check_open (self, error))
+    goto out;
+  if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail, hash"
+                                    " FROM audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    {
+      sql_fail (self, error, "reading the audit log");
+      goto out;
+    }
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      guint8 hash[crypto_generichash_BYTES];
+      gint64 seq = sqlite3_column_int64 (st, 0);
+
+      audit_hash (prev, seq, sqlite3_column_int64 (st, 1),
+                  (const char *) sqlite3_column_text (st, 2),
+                  (const char *) sqlite3_column_text (st, 3),
+                  (const char *) sqlite3_column_text (st, 4),
+                  (const char *) sqlite3_column_text (st, 5), hash);
+      n++;
+      /* A missing seq means a deleted entry: the chain is broken there too. */
+      if (seq != expected_seq || sqlite3_column_bytes (st, 6) != sizeof hash ||
+          sodium_memcmp (hash, sqlite3_column_blob (st, 6), sizeof hash) != 0)
+        {
+          *first_broken = seq != expected_seq && seq > expected_seq ? expected_seq : seq;
+          break;
+        }
+      memcpy (prev, hash, sizeof prev);
+      expected_seq++;
+    }
+  ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+  if (!ok)
+    sql_fail (self, error, "reading the audit log");
+  else if (*first_broken == 0)
+    {
+      /* The newest entry must be the one this store last wrote: a truncated tail is a break. */
+      g_autofree char *head = meta_get (self, "audit_head");
+      gint64 head_seq = head != NULL ? g_ascii_strtoll (head, NULL, 10) : 0;
+
+      if (head_seq > expected_seq - 1)
+        *first_broken = expected_seq;
+    }
+  if (n_entries != NULL)
+    *n_entries = n;
+
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static gboolean
+purge_locked (RflStore       *self,
+              const char     *id,
+              sqlite3_int64   rowid,
+              GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if (!unindex_record (self, rowid, error))
+    return FALSE;
+
+  /* The record keeps its id and causal length as a tombstone, so older
+   * changes arriving from elsewhere cannot bring it back; its content goes. */
+  if ((st = stmt (self, "UPDATE records SET doc = NULL, status = NULL, retention_until = NULL,"
+                        " updated_at = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 2, now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "purging a record");
+
+  /* Earlier journal entries carry the record's values: keep their place in
+   * the sequence, drop their content. */
+  if ((st = stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_id = ?1", error)) == NULL)
+    return FALSE;
+  bind_text (st, 1, id);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return sql_fail (self, error, "purging a record");
+
+  return journal_append (self, id, "purge", "{\"$purged\":true}", error) &&
+         audit_append (self, "purge", id, "retention expired", error);
+}
+
+/**
+ * rfl_store_purge_expired:
+ * @self: an open store
+ * @error: return location for an error
+ *
+ * Removes the content of every record whose retention date has passed, and
+ * of the notes about it, leaving tombstones in the journal.
+ *
+ * Returns: the number of records purged, or -1 on error
+ */
+gint64
+rfl_store_purge_expired (RflStore  *self,
+                         GError   **error)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (sqlite3_int64));
+  g_autofree char *now = NULL;
+  sqlite3_stmt *st;
+  gint64 purged = -1;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), -1);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!check_open (self, error) || !begin (self, error))
+    goto out;
+
+  now = today (self);
+  st = stmt (self, "SELECT id, rowid FROM records WHERE retention_until IS NOT NULL"
+                   " AND retention_until < ?1 AND doc IS NOT NULL"
+                   " UNION SELECT n.id, n.rowid FROM records n JOIN records r"
+                   "  ON n.type = 'note' AND n.doc ->> '$.record' = r.id"
+                   " WHERE r.retention_until IS NOT NULL AND r.retention_until < ?1"
+                   "  AND n.doc IS NOT NULL", error);
+  if (st == NULL)
+    goto fail;
+  bind_text (st, 1, now);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      sqlite3_int64 rowid = sqlite3_column_int64 (st, 1);
+      g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+      g_array_append_val (rowids, rowid);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    {
+      sql_fail (self, error, "finding expired records");
+      goto fail;
+    }
+
+  for (guint i = 0; i < ids->len; i++)
+    if (!purge_locked (self, g_ptr_array_index (ids, i), g_array_index (rowids, sqlite3_int64, i), error))
+      goto fail;
+  if (!commit (self, error))
+    goto fail;
+  purged = ids->len;
+  goto out;
+
+fail:
+  rollback (self);
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return purged;
+}
+
+gint64
+rfl_store_get_journal_length (RflStore *self)
+{
+  sqlite3_stmt *st;
+  gint64 n = -1;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), -1);
+
+  g_rec_mutex_lock (&self->lock);
+  if (self->db != NULL && (st = stmt (self, "SELECT count(*) FROM journal", NULL)) != NULL)
+    {
+      if (sqlite3_step (st) == SQLITE_ROW)
+        n = sqlite3_column_int64 (st, 0);
+      sqlite3_reset (st);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return n;
+}
+
+/* Opening, creating and migrating. */
+
+static void
+finalize_statement (gpointer st)
+{
+  sqlite3_finalize (st);
+}
+
+static void
+close_db (RflStore *self)
+{
+  g_hash_table_remove_all (self->statements);
+  if (self->db != NULL)
+    {
+      sqlite3_close_v2 (self->db);
+      self->db = NULL;
+    }
+  self->hlc = 0;
+}
+
+static char *
+pragma_value (sqlite3    *db,
+              const char *sql)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+
+  if (sqlite3_prepare_v2 (db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step (st) != SQLITE_ROW ||
+      sqlite3_column_type (st, 0) == SQLITE_NULL)
+    return NULL;
+  return g_strdup ((const char *) sqlite3_column_text (st, 0));
+}
+
+/* Opens the database and applies the key and every guard of the store. A NULL
+ * @data_key opens without encryption (benchmarks only). */
+static gboolean
+open_db (RflStore      *self,
+         const guint8  *data_key,
+         gboolean       create,
+         GError       **error)
+{
+  g_autofree char *cipher = NULL, *journal_mode = NULL;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW |
+              (create ? SQLITE_OPEN_CREATE : 0);
+  int rc;
+
+  rc = sqlite3_open_v2 (self->path, &self->db, flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, RFL_STORE_ERROR, rc == SQLITE_CANTOPEN ? RFL_STORE_ERROR_NOT_FOUND
+                                                                 : RFL_STORE_ERROR_IO,
+                   "cannot open %s: %s", self->path,
+                   self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
+      close_db (self);
+      return FALSE;
+    }
+  sqlite3_extended_result_codes (self->db, TRUE);
+  sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+
+  if (data_key != NULL)
+    {
+      /* SQLCipher's raw-key form: x'<64 hex digits>', kept in guarded memory. */
+      gsize hex_len = RFL_DATA_KEY_BYTES * 2 + 3;
+      char *hex = sodium_malloc (hex_len + 1);
+
+      hex[0] = 'x';
+      hex[1] = '\'';
+      sodium_bin2hex (hex + 2, RFL_DATA_KEY_BYTES * 2 + 1, data_key, RFL_DATA_KEY_BYTES);
+      hex[hex_len - 1] = '\'';
+      hex[hex_len] = '\0';
+      rc = sqlite3_key_v2 (self->db, "main", hex, hex_len);
+      sodium_free (hex);
+      if (rc != SQLITE_OK)
+        {
+          sql_fail (self, error, "applying the database key");
+          close_db (self);
+          return FALSE;
+        }
+
+      /* A process that loaded plain libsqlite3 first would ignore the key and
+       * write plaintext. SQLCipher answers this pragma; SQLite does not. */
+      cipher = pragma_value (self->db, "PRAGMA cipher_version");
+      if (cipher == NULL)
+        {
+          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ENCRYPTED,
+                               "this program is linked to SQLite without encryption; "
+                               "refusing to open the case store");
+          close_db (self);
+          return FALSE;
+        }
+    }
+
+  /* With a wrong key, opening and keying succeed and the first read fails. */
+  rc = sqlite3_exec (self->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+  if (rc != SQLITE_OK)
+    {
+      if (rc == SQLITE_NOTADB)
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                     "%s is not a Reunite database or does not match its key file", self->path);
+      else
+        sql_fail (self, error, "reading the database");
+      close_db (self);
+      return FALSE;
+    }
+
+  if (sqlite3_exec (self->db,
+                    "PRAGMA temp_store = MEMORY;"
+                    "PRAGMA secure_delete = ON;"
+                    "PRAGMA foreign_keys = ON;"
+                    "PRAGMA trusted_schema = OFF;"
+                    "PRAGMA cache_size = -" G_STRINGIFY (CACHE_KIB) ";",
+                    NULL, NULL, NULL) != SQLITE_OK)
+    {
+      sql_fail (self, error, "configuring the database");
+      close_db (self);
+      return FALSE;
+    }
+  journal_mode = pragma_value (self->db, "PRAGMA journal_mode = WAL");
+  if (g_strcmp0 (journal_mode, "wal") != 0 ||
+      sqlite3_exec (self->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      sql_fail (self, error, "enabling the write-ahead log");
+      close_db (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+create_device (RflStore  *self,
+               GError   **error)
+{
+  guint8 sign_pk[crypto_sign_PUBLICKEYBYTES], box_pk[crypto_box_PUBLICKEYBYTES];
+  guint8 id_bytes[DEVICE_ID_BYTES];
+  char id_hex[DEVICE_ID_BYTES * 2 + 1];
+  guint8 *sign_sk = sodium_malloc (crypto_sign_SECRETKEYBYTES);
+  guint8 *box_sk = sodium_malloc (crypto_box_SECRETKEYBYTES);
+  sqlite3_stmt *st;
+  gboolean ok = FALSE;
+
+  crypto_sign_keypair (sign_pk, sign_sk);
+  crypto_box_keypair (box_pk, box_sk);
+  /* The device id is a hash of the signing key, so it cannot be claimed without the key. */
+  crypto_generichash (id_bytes, sizeof id_bytes, sign_pk, sizeof sign_pk, NULL, 0);
+  sodium_bin2hex (id_hex, sizeof id_hex, id_bytes, sizeof id_bytes);
+
+  st = stmt (self, "INSERT INTO device (id, device_id, sign_pk, sign_sk, box_pk, box_sk, created_at)"
+                   " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)", error);
+  if (st != NULL)
+    {
+      bind_text (st, 1, id_hex);
+      sqlite3_bind_blob (st, 2, sign_pk, sizeof sign_pk, SQLITE_STATIC);
+      sqlite3_bind_blob (st, 3, sign_sk, crypto_sign_SECRETKEYBYTES, SQLITE_STATIC);
+      sqlite3_bind_blob (st, 4, box_pk, sizeof box_pk, SQLITE_STATIC);
+      sqlite3_bind_blob (st, 5, box_sk, crypto_box_SECRETKEYBYTES, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 6, now_ms ());
+      ok = sqlite3_step (st) == SQLITE_DONE;
+      sqlite3_clear_bindings (st);
+      sqlite3_reset (st);
+      if (!ok)
+        sql_fail (self, error, "creating this device's keys");
+    }
+  sodium_free (sign_sk);
+  sodium_free (box_sk);
+  return ok;
+}
+
+/* Fills the name index from the records, for databases made before it existed. */
+static gboolean
+backfill_names (RflStore  *self,
+                GError   **error)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT rowid, doc FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL",
+                          -1, &st, NULL) != SQLITE_OK)
+    return sql_fail (self, error, "indexing names");
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 1));
+
+      if (doc != NULL && !index_record (self, sqlite3_column_int64 (st, 0), doc, error))
+        return FALSE;
+    }
+  if (rc != SQLITE_DONE)
+    return sql_fail (self, error, "indexing names");
+  return TRUE;
+}
+
+static gboolean
+migrate (RflStore  *self,
+         guint      target,
+         GError   **error)
+{
+  g_autofree char *text = pragma_value (self->db, "PRAGMA user_version");
+  guint version = text != NULL ? (guint) g_ascii_strtoull (text, NULL, 10) : 0;
+
+  if (version > RFL_STORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TOO_NEW,
+                   "this database was written by a newer Reunite (schema %u, this build knows %u); "
+                   "update Reunite", version, RFL_STORE_SCHEMA_VERSION);
+      return FALSE;
+    }
+
+  for (; version < target; version++)
+    {
+      g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %u", version + 1);
+
+      g_debug ("migrating %s from schema %u to %u", self->path, version, version + 1);
+      if (!begin (self, error))
+        return FALSE;
+      if (!exec (self, migrations[version], error) ||
+          (version + 1 == 3 && !backfill_names (self, error)) ||
+          !exec (self, bump, error) ||
+          !commit (self, error))
+        {
+          g_prefix_error (error, "upgrading the database to schema %u: ", version + 1);
+          rollback (self);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+load_identity (RflStore  *self,
+               GError   **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = stmt (self, "SELECT device_id FROM device WHERE id = 1", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                           "the database has no device identity");
+      return FALSE;
+    }
+  g_free (self->device_id);
+  self->device_id = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  sqlite3_reset (st);
+
+  if ((st = stmt (self, "SELECT max(hlc) FROM journal", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    self->hlc = (guint64) sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  return TRUE;
+}
+
+static char *
+key_path_for (const char *path)
+{
+  return g_strconcat (path, ".key", NULL);
+}
+
+static RflStore *
+store_new (const char *path)
+{
+  RflStore *self = g_object_new (RFL_TYPE_STORE, NULL);
+
+  self->path = g_strdup (path);
+  self->key_path = key_path_for (path);
+  return self;
+}
+
+static gboolean
+check_passphrase (gsize     len,
+                  GError  **error)
+{
+  if (len < RFL_STORE_MIN_PASSPHRASE)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_WEAK_PASSPHRASE,
+                   "the passphrase must be at least %d characters long", RFL_STORE_MIN_PASSPHRASE);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+remove_database_files (const char *path)
+{
+  static const char * const suffixes[] = { "", "-wal", "-shm", NULL };
+
+  for (guint i = 0; suffixes[i] != NULL; i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+      g_unlink (file);
+    }
+}
+
+static RflStore *
+create_full (const char   *path,
+             const char   *passphrase,
+             gsize         passphrase_len,
+             RflKdfLevel   level,
+             guint         version,
+             gboolean      encrypted,
+             GError      **error)
+{
+  g_autoptr(RflStore) self = NULL;
+  g_autofree char *pending_key = NULL;
+  guint8 *data_key = NULL;
+  gboolean ok;
+
+  if (encrypted && !check_passphrase (passphrase_len, error))
+    return NULL;
+
+  self = store_new (path);
+  if (g_file_test (path, G_FILE_TEST_EXISTS) || g_file_test (self->key_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
+                   "%s already exists; open it, or choose another path", path);
+      return NULL;
+    }
+
+  /* The key file is written under a temporary name and moved into place only
+   * when the database is complete, so a failed create leaves nothing behind. */
+  if (encrypted)
+    {
+      data_key = rfl_keyfile_new_data_key ();
+      pending_key = g_strconcat (self->key_path, ".new", NULL);
+      if (!rfl_keyfile_write (pending_key, data_key, passphrase, passphrase_len, level, error))
+        {
+          rfl_keyfile_free_key (data_key);
+          return NULL;
+        }
+    }
+
+  ok = open_db (self, data_key, TRUE, error);
+  rfl_keyfile_free_key (data_key);
+  ok = ok && migrate (self, version, error);
+  if (ok && version >= 1)
+    {
+      ok = begin (self, error) && create_device (self, error) &&
+           meta_set (self, "created_by", PACKAGE_VERSION, error) && commit (self, error);
+      if (!ok)
+        rollback (self);
+    }
+  ok = ok && (version < 1 || load_identity (self, error));
+  if (ok && encrypted && g_rename (pending_key, self->key_path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
+                   "cannot save the key file: %s", g_strerror (saved));
+      ok = FALSE;
+    }
+  if (ok && version >= 2)
+    ok = audit_now (self, "init", NULL, self->device_id, error);
+
+  if (!ok)
+    {
+      close_db (self);
+      remove_database_files (path);
+      if (pending_key != NULL)
+        g_unlink (pending_key);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * rfl_store_create:
+ * @path: where the database goes; the key file is written beside it as PATH.key
+ * @passphrase: the passphrase, not necessarily NUL-terminated
+ * @passphrase_len: its length in bytes
+ * @level: how hard the passphrase is to guess by brute force
+ * @error: return location for an error
+ *
+ * Creates an encrypted case store with a random data key and this device's
+ * signing and encryption keys.
+ *
+ * Returns: (transfer full): the open store, or %NULL on error
+ */
+RflStore *
+rfl_store_create (const char   *path,
+                  const char   *passphrase,
+                  gsize         passphrase_len,
+                  RflKdfLevel   level,
+                  GError      **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (passphrase != NULL, NULL);
+
+  return create_full (path, passphrase, passphrase_len, level, RFL_STORE_SCHEMA_VERSION, TRUE, error);
+}
+
+/**
+ * rfl_store_open:
+ * @path: the database
+ * @passphrase: the passphrase, not necessarily NUL-terminated
+ * @passphrase_len: its length in bytes
+ * @error: return location for an error
+ *
+ * Unlocks the store and upgrades its schema if it was made by an earlier
+ * version. A wrong passphrase fails with %RFL_STORE_ERROR_WRONG_PASSPHRASE and
+ * changes nothing on disk.
+ *
+ * Returns: (transfer full): the open store, or %NULL on error
+ */
+RflStore *
+rfl_store_open (const char  *path,
+                const char  *passphrase,
+                gsize        passphrase_len,
+                GError     **error)
+{
+  g_autoptr(RflStore) self = NULL;
+  guint8 *data_key;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (passphrase != NULL, NULL);
+
+  self = store_new (path);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
+                   "no case store at %s; create one with 'init'", path);
+      return NULL;
+    }
+  if ((data_key = rfl_keyfile_unwrap (self->key_path, passphrase, passphrase_len, error)) == NULL)
+    return NULL;
+
+  ok = open_db (self, data_key, FALSE, error);
+  rfl_keyfile_free_key (data_key);
+  if (!ok || !migrate (self, RFL_STORE_SCHEMA_VERSION, error) || !load_identity (self, error))
+    {
+      close_db (self);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/**
+ * rfl_store_change_passphrase:
+ * @self: an open store
+ * @old_passphrase: the current passphrase, checked again
+ * @old_len: its length
+ * @new_passphrase: the new passphrase
+ * @new_len: its length
+ * @level: Argon2id limits for the new passphrase
+ * @error: return location for an error
+ *
+ * Re-wraps the data key under the new passphrase. The database itself is not
+ * re-encrypted; the key file is replaced atomically.
+ */
+gboolean
+rfl_store_change_passphrase (RflStore     *self,
+                             const char   *old_passphrase,
+                             gsize         old_len,
+                             const char   *new_passphrase,
+                             gsize         new_len,
+                             RflKdfLevel   level,
+                             GError      **error)
+{
+  guint8 *data_key;
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (old_passphrase != NULL && new_passphrase != NULL, FALSE);
+
+  if (!check_passphrase (new_len, error))
+    return FALSE;
+
+  g_rec_mutex_lock (&self->lock);
+  ok = check_open (self, error) &&
+       (data_key = rfl_keyfile_unwrap (self->key_path, old_passphrase, old_len, error)) != NULL;
+  if (ok)
+    {
+      ok = rfl_keyfile_write (self->key_path, data_key, new_passphrase, new_len, level, error);
+      rfl_keyfile_free_key (data_key);
+    }
+  if (ok)
+    ok = audit_now (self, "passwd", NULL, NULL, error);
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/**
+ * rfl_store_close:
+ * @self: a store
+ *
+ * Locks the store: closes the database, which wipes SQLCipher's copy of the
+ * key. The object stays valid; every operation then fails with
+ * %RFL_STORE_ERROR_CLOSED.
+ */
+void
+rfl_store_close (RflStore *self)
+{
+  g_return_if_fail (RFL_IS_STORE (self));
+
+  g_rec_mutex_lock (&self->lock);
+  close_db (self);
+  g_rec_mutex_unlock (&self->lock);
+}
+
+gboolean
+rfl_store_is_open (RflStore *self)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  return self->db != NULL;
+}
+
+const char *
+rfl_store_get_path (RflStore *self)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  return self->path;
+}
+
+const char *
+rfl_store_get_device_id (RflStore *self)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  return self->device_id;
+}
+
+/**
+ * rfl_store_set_actor:
+ * @self: a store
+ * @actor: who is working, as the audit log should name them
+ */
+void
+rfl_store_set_actor (RflStore   *self,
+                     const char *actor)
+{
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (actor != NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  g_free (self->actor);
+  self->actor = g_strdup (actor);
+  g_rec_mutex_unlock (&self->lock);
+}
+
+/* Private API for tests and benchmarks. */
+
+RflStore *
+rfl_store_create_at_version (const char   *path,
+                             const char   *passphrase,
+                             gsize         passphrase_len,
+                             RflKdfLevel   level,
+                             guint         version,
+                             GError      **error)
+{
+  g_return_val_if_fail (version <= RFL_STORE_SCHEMA_VERSION, NULL);
+  return create_full (path, passphrase, passphrase_len, level, version, TRUE, error);
+}
+
+RflStore *
+rfl_store_create_unencrypted (const char  *path,
+                              GError     **error)
+{
+  return create_full (path, "", 0, RFL_KDF_INTERACTIVE, RFL_STORE_SCHEMA_VERSION, FALSE, error);
+}
+
+char *
+rfl_store_dup_pragma (RflStore   *self,
+                      const char *pragma)
+{
+  g_autofree char *sql = g_strdup_printf ("PRAGMA %s", pragma);
+  char *value;
+
+  g_rec_mutex_lock (&self->lock);
+  value = self->db != NULL ? pragma_value (self->db, sql) : NULL;
+  g_rec_mutex_unlock (&self->lock);
+  return value;
+}
+
+gboolean
+rfl_store_exec (RflStore    *self,
+                const char  *sql,
+                GError     **error)
+{
+  gboolean ok;
+
+  g_rec_mutex_lock (&self->lock);
+  ok = check_open (self, error) && exec (self, sql, error);
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+void
+rfl_store_set_today (RflStore   *self,
+                     const char *date)
+{
+  g_rec_mutex_lock (&self->lock);
+  g_free (self->today);
+  self->today = g_strdup (date);
+  g_rec_mutex_unlock (&self->lock);
+}
+
+/* GObject. */
+
+static void
+rfl_store_finalize (GObject *object)
+{
+  RflStore *self = (RflStore *) object;
+
+  close_db (self);
+  g_clear_pointer (&self->statements, g_hash_table_unref);
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->key_path, g_free);
+  g_clear_pointer (&self->device_id, g_free);
+  g_clear_pointer (&self->actor, g_free);
+  g_clear_pointer (&self->today, g_free);
+  g_rec_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (rfl_store_parent_class)->finalize (object);
+}
+
+static void
+rfl_store_class_init (RflStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rfl_store_finalize;
+
+  if (sodium_init () < 0)
+    g_error ("libsodium could not be initialised");
+}
+
+static void
+rfl_store_init (RflStore *self)
+{
+  g_rec_mutex_init (&self->lock);
+  self->statements = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                            finalize_statement);
+  self->schema = rfl_schema_get_default ();
+  self->names = rfl_names_get_default ();
+  self->actor = g_strdup (g_get_user_name ());
+}
+
+/* Asynchronous API: the same operations in a worker thread, so a UI thread
+ * never waits on Argon2id or the disk. */
+
+typedef struct
+{
+  char       *path;
+  char       *passphrase;   /* sodium_malloc'd */
+  gsize       passphrase_len;
+  char       *type;
+  char       *status;
+  char       *id;
+  guint       offset;
+  guint       limit;
+  JsonObject *record;
+} TaskData;
+
+static void
+task_data_free (TaskData *data)
+{
+  g_free (data->path);
+  if (data->passphrase != NULL)
+    sodium_free (data->passphrase);
+  g_free (data->type);
+  g_free (data->status);
+  g_free (data->id);
+  g_clear_pointer (&data->record, json_object_unref);
+  g_free (data);
+}
+
+static void
+open_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  RflStore *store;
+
+  store = rfl_store_open (data->path, data->passphrase, data->passphrase_len, &error);
+  if (store == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, store, g_object_unref);
+}
+
+void
+rfl_store_open_async (const char          *path,
+                      const char          *passphrase,
+                      gsize                passphrase_len,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (passphrase != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->path = g_strdup (path);
+  data->passphrase = sodium_malloc (passphrase_len + 1);
+  memcpy (data->passphrase, passphrase, passphrase_len);
+  data->passphrase[passphrase_len] = '\0';
+  data->passphrase_len = passphrase_len;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_open_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, open_thread);
+}
+
+RflStore *
+rfl_store_open_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_open_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+list_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *rows;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  rows = rfl_store_list (source_object, data->type, data->status, data->offset, data->limit, &error);
+  if (rows == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, rows, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+rfl_store_list_async (RflStore            *self,
+                      const char          *type,
+                      const char          *status,
+                      guint                offset,
+                      guint                limit,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->type = g_strdup (type);
+  data->status = g_strdup (status);
+  data->offset = offset;
+  data->limit = limit;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_list_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, list_thread);
+}
+
+GPtrArray *
+rfl_store_list_finish (RflStore      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *rows;
+
+  /* Typing produces a stream of searches; a superseded one is dropped before it runs. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  rows = rfl_store_search (source_object, data->id, data->limit, &error);
+  if (rows == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, rows, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+rfl_store_search_async (RflStore            *self,
+                        const char          *query,
+                        guint                limit,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (query != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->id = g_strdup (query);
+  data->limit = limit;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_search_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, search_thread);
+}
+
+GPtrArray *
+rfl_store_search_finish (RflStore      *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+
+  if (data->id == NULL)
+    {
+      char *id = rfl_store_add (source_object, data->record, &error);
+
+      if (id == NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_pointer (task, id, g_free);
+    }
+  else if (rfl_store_update (source_object, data->id, data->record, &error))
+    g_task_return_pointer (task, g_strdup (data->id), g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * rfl_store_save_async:
+ * @self: an open store
+ * @id: (nullable): the record to update, or %NULL to add @record
+ * @record: the new record, or a patch for @id
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the record is saved
+ * @user_data: data for @callback
+ *
+ * Adds or updates a record in a worker thread. The record is copied.
+ */
+void
+rfl_store_save_async (RflStore            *self,
+                      const char          *id,
+                      JsonObject          *record,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonNode) copy = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (record != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  copy = json_node_copy (json_node_init_object (json_node_alloc (), record));
+  data = g_new0 (TaskData, 1);
+  data->id = g_strdup (id);
+  data->record = json_object_ref (json_node_get_object (copy));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_save_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+/**
+ * rfl_store_save_finish:
+ *
+ * Returns: (transfer full): the id of the saved record, or %NULL on error
+ */
+char *
+rfl_store_save_finish (RflStore      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "rfl-error.h"
+#include "rfl-types.h"
+
+G_BEGIN_DECLS
+
+/**
+ * RflKdfLevel:
+ * @RFL_KDF_INTERACTIVE: libsodium's interactive Argon2id limits (64 MiB).
+ * @RFL_KDF_MODERATE: libsodium's moderate limits (256 MiB); the default.
+ * @RFL_KDF_SENSITIVE: libsodium's sensitive limits (1 GiB).
+ */
+typedef enum
+{
+  RFL_KDF_INTERACTIVE,
+  RFL_KDF_MODERATE,
+  RFL_KDF_SENSITIVE,
+} RflKdfLevel;
+
+/* The shortest passphrase the store accepts, in bytes. */
+#define RFL_STORE_MIN_PASSPHRASE 8
+
+#define RFL_TYPE_STORE (rfl_store_get_type ())
+
+G_DECLARE_FINAL_TYPE (RflStore, rfl_store, RFL, STORE, GObject)
+
+RflStore    *rfl_store_create                 (const char           *path,
+                                               const char           *passphrase,
+                                               gsize                 passphrase_len,
+                                               RflKdfLevel           level,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RflStore    *rfl_store_open                   (const char           *path,
+                                               const char           *passphrase,
+                                               gsize                 passphrase_len,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void         rfl_store_open_async             (const char           *path,
+                                               const char           *passphrase,
+                                               gsize                 passphrase_len,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+RflStore    *rfl_store_open_finish            (GAsyncResult         *result,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void         rfl_store_close                  (RflStore             *self);
+gboolean     rfl_store_is_open                (RflStore             *self);
+const char  *rfl_store_get_path               (RflStore             *self);
+const char  *rfl_store_get_device_id          (RflStore             *self);
+void         rfl_store_set_actor              (RflStore             *self,
+                                               const char           *actor);
+gboolean     rfl_store_change_passphrase      (RflStore             *self,
+                                               const char           *old_passphrase,
+                                               gsize                 old_len,
+                                               const char           *new_passphrase,
+                                               gsize                 new_len,
+                                               RflKdfLevel           level,
+                                               GError              **error);
+
+char        *rfl_store_add                    (RflStore             *self,
+                                               JsonObject           *record,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject  *rfl_store_get                    (RflStore             *self,
+                                               const char           *id,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_store_update                 (RflStore             *self,
+                                               const char           *id,
+                                               JsonObject           *patch,
+                                               GError              **error);
+gboolean     rfl_store_delete                 (RflStore             *self,
+                                               const char           *id,
+                                               GError              **error);
+GPtrArray   *rfl_store_list                   (RflStore             *self,
+                                               const char           *type,
+                                               const char           *status,
+                                               guint                 offset,
+                                               guint                 limit,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+gint64       rfl_store_count                  (RflStore             *self,
+                                               const char           *type,
+                                               const char           *status,
+                                               GError              **error);
+GPtrArray   *rfl_store_search                 (RflStore             *self,
+                                               const char           *query,
+                                               guint                 limit,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
+typedef gboolean (*RflStoreForeachFunc) (JsonObject *record,
+                                         gpointer    user_data);
+gboolean     rfl_store_export                 (RflStore             *self,
+                                               RflStoreForeachFunc   func,
+                                               gpointer              user_data,
+                                               GError              **error);
+gboolean     rfl_store_import_batch           (RflStore             *self,
+                                               const char           *source,
+                                               guint64               through,
+                                               GPtrArray            *records,
+                                               guint                *failed_index,
+                                               GError              **error);
+guint64      rfl_store_get_import_progress    (RflStore             *self,
+                                               const char           *source);
+
+GPtrArray   *rfl_store_audit_list             (RflStore             *self,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_store_audit_verify           (RflStore             *self,
+                                               gint64               *first_broken,
+                                               gint64               *n_entries,
+                                               GError              **error);
+gint64       rfl_store_purge_expired          (RflStore             *self,
+                                               GError              **error);
+gint64       rfl_store_get_journal_length     (RflStore             *self);
+
+void         rfl_store_list_async             (RflStore             *self,
+                                               const char           *type,
+                                               const char           *status,
+                                               guint                 offset,
+                                               guint                 limit,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+GPtrArray   *rfl_store_list_finish            (RflStore             *self,
+                                               GAsyncResult         *result,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void         rfl_store_search_async           (RflStore             *self,
+                                               const char           *query,
+                                               guint                 limit,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+GPtrArray   *rfl_store_search_finish          (RflStore             *self,
+                                               GAsyncResult         *result,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void         rfl_store_save_async             (RflStore             *self,
+                                               const char           *id,
+                                               JsonObject           *record,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+char        *rfl_store_save_finish            (RflStore             *self,
+                                               GAsyncResult         *result,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
