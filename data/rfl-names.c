@@ -14,7 +14,7 @@
  * "Ibrāhīm", "IBRAHIM" and "Ибрагим" comparable, and a consonant skeleton of
  * each word, which makes "Mohammed", "Muhammad" and "محمد" meet.
  */
-#define TRANSLIT_ID u"Any-Latin; Latin-ASCII; Lower"
+#define TRANSLIT_ID u"Russian-Latin/BGN; Any-Latin; Latin-ASCII; Lower"
 #define SMALL_BUFFER 256
 
 struct _RflNames

@@ -1093,7 +1093,10 @@ rfl_schema_collect_persons (RflSchema  *self,
 
       if (node == NULL || target->kind != KIND_OBJECT)
         continue;
+      /* A person is a struct with an id of its own; consent is not a person. */
       set = g_hash_table_lookup (self->structs, target->struct_name);
+      if (!g_hash_table_contains (set->by_name, "id"))
+        continue;
 
       if (field->kind == KIND_ARRAY && JSON_NODE_HOLDS_ARRAY (node))
         {

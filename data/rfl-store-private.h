@@ -19,6 +19,9 @@ RflStore *rfl_store_create_unencrypted  (const char  *path,
                                          GError     **error) G_GNUC_WARN_UNUSED_RESULT;
 char     *rfl_store_dup_pragma          (RflStore    *self,
                                          const char  *pragma) G_GNUC_WARN_UNUSED_RESULT;
+gint64    rfl_store_query_int           (RflStore    *self,
+                                         const char  *sql,
+                                         GError     **error);
 gboolean  rfl_store_exec                (RflStore    *self,
                                          const char  *sql,
                                          GError     **error);

@@ -21,6 +21,7 @@
 #define MAX_QUERY_BYTES      400
 #define MAX_QUERY_WORDS      8
 #define DEVICE_ID_BYTES      16
+#define READ_AUDIT_WAIT_MS   20
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 
@@ -31,6 +32,8 @@ struct _RflStore
   GRecMutex   lock;
   sqlite3    *db;
   GHashTable *statements;   /* static SQL text -> prepared sqlite3_stmt */
+  GQueue      pending;      /* audit entries of reads not yet written (PendingAudit) */
+  guint       n_flushing;   /* how many of them the open transaction holds */
   char       *path;
   char       *key_path;
   char       *device_id;
@@ -134,23 +137,65 @@ exec (RflStore    *self,
   return TRUE;
 }
 
+typedef struct
+{
+  gint64  at;
+  char   *action;
+  char   *record_id;
+  char   *detail;
+} PendingAudit;
+
+static void
+pending_audit_free (PendingAudit *entry)
+{
+  g_free (entry->action);
+  g_free (entry->record_id);
+  g_free (entry->detail);
+  g_free (entry);
+}
+
+static gboolean audit_append_at (RflStore *self, gint64 at, const char *action,
+                                 const char *record_id, const char *detail, GError **error);
+
+/* Every write transaction first writes the audit entries of reads that could
+ * not be written when they happened (see audit_now()). They leave the queue
+ * only when the transaction commits. */
 static gboolean
 begin (RflStore  *self,
        GError   **error)
 {
-  return exec (self, "BEGIN IMMEDIATE", error);
+  if (!exec (self, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  self->n_flushing = 0;
+  for (GList *l = self->pending.head; l != NULL; l = l->next)
+    {
+      PendingAudit *entry = l->data;
+
+      if (!audit_append_at (self, entry->at, entry->action, entry->record_id, entry->detail, error))
+        {
+          sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+          return FALSE;
+        }
+      self->n_flushing++;
+    }
+  return TRUE;
 }
 
 static gboolean
 commit (RflStore  *self,
         GError   **error)
 {
-  return exec (self, "COMMIT", error);
+  if (!exec (self, "COMMIT", error))
+    return FALSE;
+  for (; self->n_flushing > 0; self->n_flushing--)
+    pending_audit_free (g_queue_pop_head (&self->pending));
+  return TRUE;
 }
 
 static void
 rollback (RflStore *self)
 {
+  self->n_flushing = 0;
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -280,16 +325,17 @@ audit_hash (const guint8 *prev,
 }
 
 static gboolean
-audit_append (RflStore    *self,
-              const char  *action,
-              const char  *record_id,
-              const char  *detail,
-              GError     **error)
+audit_append_at (RflStore    *self,
+                 gint64       at,
+                 const char  *action,
+                 const char  *record_id,
+                 const char  *detail,
+                 GError     **error)
 {
   guint8 prev[crypto_generichash_BYTES] = { 0 };
   guint8 hash[crypto_generichash_BYTES];
   sqlite3_stmt *st;
-  gint64 seq = 1, at = now_ms ();
+  gint64 seq = 1;
 
   if ((st = stmt (self, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", error)) == NULL)
     return FALSE;
@@ -323,7 +369,22 @@ audit_append (RflStore    *self,
   }
 }
 
-/* An audit entry on its own, for reads that change nothing else. */
+static gboolean
+audit_append (RflStore    *self,
+              const char  *action,
+              const char  *record_id,
+              const char  *detail,
+              GError     **error)
+{
+  return audit_append_at (self, now_ms (), action, record_id, detail, error);
+}
+
+/*
+ * An audit entry on its own, for reads that change nothing else. While another
+ * connection (an import, say) holds the write lock, waiting for it would
+ * starve reads; the entry is then queued, keeps its time, and is written by
+ * this store's next write transaction or when it closes.
+ */
 static gboolean
 audit_now (RflStore    *self,
            const char  *action,
@@ -331,9 +392,27 @@ audit_now (RflStore    *self,
            const char  *detail,
            GError     **error)
 {
+  PendingAudit *entry = g_new0 (PendingAudit, 1);
+  int rc;
+
+  entry->at = now_ms ();
+  entry->action = g_strdup (action);
+  entry->record_id = g_strdup (record_id);
+  entry->detail = g_strdup (detail);
+  g_queue_push_tail (&self->pending, entry);
+
+  sqlite3_busy_timeout (self->db, READ_AUDIT_WAIT_MS);
+  rc = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+  if ((rc & 0xff) == SQLITE_BUSY)
+    return TRUE;
+  if (rc != SQLITE_OK)
+    return sql_fail (self, error, "writing the audit log");
+  sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+
   if (!begin (self, error))
     return FALSE;
-  if (!audit_append (self, action, record_id, detail, error) || !commit (self, error))
+  if (!commit (self, error))
     {
       rollback (self);
       return FALSE;
@@ -1554,6 +1633,18 @@ finalize_statement (gpointer st)
 static void
 close_db (RflStore *self)
 {
+  /* Queued audit entries of reads are written before the key goes. */
+  if (self->db != NULL && self->pending.length > 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!begin (self, &error) || !commit (self, &error))
+        {
+          rollback (self);
+          g_warning ("%u audit entries could not be written: %s", self->pending.length, error->message);
+        }
+    }
+  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_audit_free);
   g_hash_table_remove_all (self->statements);
   if (self->db != NULL)
     {
@@ -1600,6 +1691,8 @@ open_db (RflStore      *self,
     }
   sqlite3_extended_result_codes (self->db, TRUE);
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+  /* SQLCipher logs decryption failures to stderr; the store reports them itself. */
+  sqlite3_exec (self->db, "PRAGMA cipher_log_level = NONE", NULL, NULL, NULL);
 
   if (data_key != NULL)
     {
@@ -2124,6 +2217,26 @@ rfl_store_exec (RflStore    *self,
   ok = check_open (self, error) && exec (self, sql, error);
   g_rec_mutex_unlock (&self->lock);
   return ok;
+}
+
+gint64
+rfl_store_query_int (RflStore    *self,
+                     const char  *sql,
+                     GError     **error)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+  gint64 value = -1;
+
+  g_rec_mutex_lock (&self->lock);
+  if (check_open (self, error))
+    {
+      if (sqlite3_prepare_v2 (self->db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step (st) != SQLITE_ROW)
+        sql_fail (self, error, "running a test query");
+      else
+        value = sqlite3_column_int64 (st, 0);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return value;
 }
 
 void

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-gen"
+
+/*
+ * Writes N synthetic but realistic RFL records as JSON lines: tracing requests
+ * with one to three sought persons, registrations of each kind, Red Cross
+ * Messages and notes. Names mix Latin, Arabic and Cyrillic scripts and the
+ * spelling variants field offices meet; fields are often missing and dates
+ * often partial. The same seed gives the same file.
+ *
+ * Usage: rfl-gen N [SEED] > cases.jsonl
+ *        rfl-gen --queries N [SEED]     one name query per line
+ */
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Each entry is a set of spellings of one name; the first is the most common. */
+static const char * const given_latin[][4] = {
+  { "Mohammed", "Muhammad", "Mohamed", "Mohamad" },
+  { "Ibrahim", "Ebrahim", "Ibrahima", NULL },
+  { "Amina", "Aminah", "Ameena", NULL },
+  { "Fatima", "Fatuma", "Fatimah", "Fatouma" },
+  { "Yusuf", "Youssef", "Yousef", "Yusef" },
+  { "Aisha", "Aicha", "Ayesha", NULL },
+  { "Ahmed", "Ahmad", "Achmed", NULL },
+  { "Khadija", "Khadidja", "Kadija", NULL },
+  { "Omar", "Umar", "Oumar", NULL },
+  { "Hassan", "Hasan", "Hassane", NULL },
+  { "Jean", "Jean-Pierre", NULL, NULL },
+  { "Marie", "Mariam", "Maryam", "Miriam" },
+  { "Emmanuel", "Emanuel", NULL, NULL },
+  { "Grace", "Grâce", NULL, NULL },
+  { "Josephine", "Joséphine", "Josefina", NULL },
+  { "Alain", "Allan", "Alan", NULL },
+  { "Esperance", "Espérance", NULL, NULL },
+  { "Chantal", "Shantal", NULL, NULL },
+  { "Patrick", "Patric", NULL, NULL },
+  { "Nadia", "Nadja", "Nadiya", NULL },
+  { "Olena", "Elena", "Helena", NULL },
+  { "Dmytro", "Dmitry", "Dmitri", NULL },
+  { "Oleksandr", "Aleksandr", "Alexander", NULL },
+  { "Kateryna", "Ekaterina", "Katerina", NULL },
+  { "Abdullahi", "Abdallah", "Abdulla", NULL },
+  { "Halima", "Halimah", NULL, NULL },
+  { "Zainab", "Zaynab", "Zeinab", NULL },
+  { "Deng", "Dheng", NULL, NULL },
+  { "Nyakim", "Nyakiem", NULL, NULL },
+  { "Esther", "Ester", NULL, NULL },
+};
+
+static const char * const family_latin[][4] = {
+  { "Yusuf", "Youssef", "Yousef", NULL },
+  { "Hassan", "Hasan", NULL, NULL },
+  { "Ali", "Aly", NULL, NULL },
+  { "Abdi", "Abdy", NULL, NULL },
+  { "Mohamud", "Mahmoud", "Mahmud", NULL },
+  { "Osman", "Othman", "Usman", NULL },
+  { "Kabila", "Kabilla", NULL, NULL },
+  { "Mukendi", "Moukendi", NULL, NULL },
+  { "Ilunga", "Ilounga", NULL, NULL },
+  { "Habimana", "Abimana", NULL, NULL },
+  { "Niyonzima", "Niyonsima", NULL, NULL },
+  { "Uwimana", "Uwamahoro", NULL, NULL },
+  { "Kovalenko", "Kovalenka", NULL, NULL },
+  { "Shevchenko", "Sevchenko", "Chevchenko", NULL },
+  { "Bondarenko", "Bondarenka", NULL, NULL },
+  { "Petrov", "Petroff", NULL, NULL },
+  { "Ibrahim", "Ebrahim", NULL, NULL },
+  { "Garang", "Garaang", NULL, NULL },
+  { "Deng", "Dheng", NULL, NULL },
+  { "Okello", "Okelo", NULL, NULL },
+  { "Mensah", "Mensa", NULL, NULL },
+  { "Diallo", "Dialo", "Jallow", NULL },
+  { "Traore", "Traoré", NULL, NULL },
+  { "Haidari", "Haydari", "Heidari", NULL },
+  { "Rahimi", "Rahimy", NULL, NULL },
+};
+
+static const char * const given_arabic[] = {
+  "محمد", "إبراهيم", "أمينة", "فاطمة", "يوسف", "عائشة", "أحمد", "خديجة", "عمر", "حسن",
+  "مريم", "زينب", "عبدالله", "حليمة", "علي", "سارة", "خالد", "نور", "مصطفى", "ليلى",
+};
+static const char * const family_arabic[] = {
+  "يوسف", "حسن", "علي", "محمود", "عثمان", "إبراهيم", "الحسيني", "العمري", "الخطيب", "حداد",
+};
+static const char * const given_cyrillic[] = {
+  "Олена", "Дмитро", "Олександр", "Катерина", "Іван", "Марія", "Андрій", "Наталія", "Сергій", "Ольга",
+};
+static const char * const family_cyrillic[] = {
+  "Коваленко", "Шевченко", "Бондаренко", "Петров", "Мельник", "Ткаченко", "Кравченко", "Іваненко",
+};
+static const char * const places[] = {
+  "Goma", "Bukavu", "Kigali", "Kampala", "Juba", "Malakal", "Mogadishu", "Baidoa", "Dadaab",
+  "Kakuma", "Aleppo", "Idlib", "Gaziantep", "Kharkiv", "Mariupol", "Lviv", "Tripoli", "Agadez",
+  "Maiduguri", "Bangui", "Cox's Bazar", "Kabul", "Herat", "Lampedusa", "Moria",
+};
+static const char * const relationships[] = {
+  "son", "daughter", "father", "mother", "brother", "sister", "husband", "wife", "grandchild",
+  "nephew", "niece", "cousin", "uncle", "aunt",
+};
+static const char * const circumstances[] = { "conflict", "disaster", "migration", "detention", "other" };
+static const char * const subtypes[] = {
+  "found_person", "unaccompanied_child", "separated_child", "detainee", "deceased",
+};
+
+typedef struct
+{
+  GRand *rand;
+} Gen;
+
+static const char *
+pick (Gen                *gen,
+      const char * const *list,
+      guint               n)
+{
+  return list[g_rand_int_range (gen->rand, 0, n)];
+}
+
+static const char *
+pick_variant (Gen                *gen,
+              const char * const  variants[4])
+{
+  guint n = 0;
+
+  while (n < 4 && variants[n] != NULL)
+    n++;
+  /* The first spelling is the usual one. */
+  return g_rand_int_range (gen->rand, 0, 100) < 60 ? variants[0] : variants[g_rand_int_range (gen->rand, 0, n)];
+}
+
+static gboolean
+chance (Gen  *gen,
+        guint percent)
+{
+  return (guint) g_rand_int_range (gen->rand, 0, 100) < percent;
+}
+
+static void
+add_partial_date (Gen         *gen,
+                  JsonBuilder *b,
+                  const char  *member,
+                  guint        year_from,
+                  guint        year_to)
+{
+  guint year = g_rand_int_range (gen->rand, year_from, year_to + 1);
+  guint form = g_rand_int_range (gen->rand, 0, 3);
+  g_autofree char *text = NULL;
+
+  if (form == 0)
+    text = g_strdup_printf ("%04u", year);
+  else if (form == 1)
+    text = g_strdup_printf ("%04u-%02d", year, g_rand_int_range (gen->rand, 1, 13));
+  else
+    text = g_strdup_printf ("%04u-%02d-%02d", year, g_rand_int_range (gen->rand, 1, 13),
+                            g_rand_int_range (gen->rand, 1, 29));
+  json_builder_set_member_name (b, member);
+  json_builder_add_string_value (b, text);
+}
+
+static void
+add_string (JsonBuilder *b,
+            const char  *member,
+            const char  *value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+person (Gen         *gen,
+        JsonBuilder *b,
+        const char  *relationship,
+        gboolean     child)
+{
+  guint script = g_rand_int_range (gen->rand, 0, 100);
+  const char *given, *family;
+
+  if (script < 55)
+    {
+      given = pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin))]);
+      family = pick_variant (gen, family_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_latin))]);
+    }
+  else if (script < 85)
+    {
+      given = pick (gen, given_arabic, G_N_ELEMENTS (given_arabic));
+      family = pick (gen, family_arabic, G_N_ELEMENTS (family_arabic));
+    }
+  else
+    {
+      given = pick (gen, given_cyrillic, G_N_ELEMENTS (given_cyrillic));
+      family = pick (gen, family_cyrillic, G_N_ELEMENTS (family_cyrillic));
+    }
+
+  json_builder_begin_object (b);
+  add_string (b, "given_name", given);
+  if (chance (gen, 92))
+    add_string (b, "family_name", family);
+  if (script >= 55 && script < 85 && chance (gen, 50))
+    {
+      /* A Latin spelling recorded beside the Arabic one, as registration forms often have. */
+      g_autofree char *alt = g_strdup_printf ("%s %s",
+        pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, 10)]),
+        pick_variant (gen, family_latin[g_rand_int_range (gen->rand, 0, 6)]));
+      json_builder_set_member_name (b, "alternate_names");
+      json_builder_begin_array (b);
+      json_builder_add_string_value (b, alt);
+      json_builder_end_array (b);
+    }
+  if (chance (gen, 40))
+    add_string (b, "father_name", pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin))]));
+  if (chance (gen, 85))
+    add_string (b, "sex", chance (gen, 50) ? "female" : "male");
+  if (chance (gen, 70))
+    add_partial_date (gen, b, "date_of_birth", child ? 2008 : 1940, child ? 2024 : 2006);
+  else if (chance (gen, 60))
+    {
+      json_builder_set_member_name (b, "approximate_age");
+      json_builder_add_int_value (b, child ? g_rand_int_range (gen->rand, 1, 18)
+                                           : g_rand_int_range (gen->rand, 18, 90));
+    }
+  if (relationship != NULL)
+    add_string (b, "relationship", relationship);
+  if (chance (gen, 60))
+    add_string (b, "last_seen_place", pick (gen, places, G_N_ELEMENTS (places)));
+  if (chance (gen, 50))
+    add_partial_date (gen, b, "last_seen_date", 2012, 2026);
+  json_builder_end_object (b);
+}
+
+static void
+consent (Gen         *gen,
+         JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "consent");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "tracing");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "share_within_movement");
+  json_builder_add_boolean_value (b, chance (gen, 90));
+  json_builder_set_member_name (b, "publish_photo");
+  json_builder_add_boolean_value (b, chance (gen, 20));
+  json_builder_end_object (b);
+}
+
+static char *
+random_uuid (Gen *gen)
+{
+  guint32 w[4];
+
+  for (guint i = 0; i < 4; i++)
+    w[i] = g_rand_int (gen->rand);
+  return g_strdup_printf ("%08x-%04x-4%03x-%04x-%04x%08x", w[0], w[1] >> 16, w[1] & 0xfff,
+                          0x8000 | (w[2] & 0x3fff), w[2] >> 16, w[3]);
+}
+
+static void
+record (Gen         *gen,
+        JsonBuilder *b,
+        GPtrArray   *case_ids)
+{
+  guint kind = g_rand_int_range (gen->rand, 0, 100);
+  g_autofree char *id = random_uuid (gen);
+
+  json_builder_begin_object (b);
+  add_string (b, "id", id);
+  if (kind < 45 || (kind >= 95 && case_ids->len == 0))
+    {
+      guint n = chance (gen, 70) ? 1 : g_rand_int_range (gen->rand, 2, 4);
+
+      add_string (b, "type", "tracing_request");
+      add_string (b, "circumstances", pick (gen, circumstances, G_N_ELEMENTS (circumstances)));
+      json_builder_set_member_name (b, "enquirer");
+      person (gen, b, NULL, FALSE);
+      json_builder_set_member_name (b, "sought");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n; i++)
+        person (gen, b, pick (gen, relationships, G_N_ELEMENTS (relationships)), chance (gen, 40));
+      json_builder_end_array (b);
+      consent (gen, b);
+      if (chance (gen, 10))
+        add_string (b, "sensitivity", "sensitive");
+      g_ptr_array_add (case_ids, g_strdup (id));
+    }
+  else if (kind < 80)
+    {
+      const char *subtype = pick (gen, subtypes, G_N_ELEMENTS (subtypes));
+
+      add_string (b, "type", "registration");
+      add_string (b, "subtype", subtype);
+      json_builder_set_member_name (b, "person");
+      person (gen, b, NULL, strstr (subtype, "child") != NULL);
+      if (chance (gen, 70))
+        add_string (b, "registered_place", pick (gen, places, G_N_ELEMENTS (places)));
+      if (chance (gen, 70))
+        add_partial_date (gen, b, "registered_date", 2015, 2026);
+      if (g_str_equal (subtype, "detainee") && chance (gen, 80))
+        add_string (b, "place_of_detention", pick (gen, places, G_N_ELEMENTS (places)));
+      consent (gen, b);
+      if (g_str_equal (subtype, "detainee"))
+        add_string (b, "sensitivity", "highly_sensitive");
+      g_ptr_array_add (case_ids, g_strdup (id));
+    }
+  else if (kind < 95)
+    {
+      add_string (b, "type", "message");
+      json_builder_set_member_name (b, "sender");
+      person (gen, b, NULL, FALSE);
+      json_builder_set_member_name (b, "addressee");
+      person (gen, b, pick (gen, relationships, G_N_ELEMENTS (relationships)), FALSE);
+      add_string (b, "content", "We are safe in the camp. Please send news of the children.");
+      add_string (b, "collected_place", pick (gen, places, G_N_ELEMENTS (places)));
+    }
+  else
+    {
+      add_string (b, "type", "note");
+      add_string (b, "record", g_ptr_array_index (case_ids, g_rand_int_range (gen->rand, 0, case_ids->len)));
+      add_string (b, "kind", chance (gen, 50) ? "contact_attempt" : "note");
+      add_string (b, "text", "Called the number given by the enquirer; no answer.");
+    }
+  json_builder_end_object (b);
+}
+
+static void
+query (Gen *gen)
+{
+  guint form = g_rand_int_range (gen->rand, 0, 100);
+
+  /* Volunteers search by given and family name in a spelling of their own,
+   * by family name alone, or in the script the family gave. */
+  if (form < 50)
+    printf ("%s %s\n",
+            pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin))]),
+            pick_variant (gen, family_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_latin))]));
+  else if (form < 70)
+    printf ("%s\n", pick_variant (gen, family_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_latin))]));
+  else if (form < 90)
+    printf ("%s %s\n", pick (gen, given_arabic, G_N_ELEMENTS (given_arabic)),
+            pick (gen, family_arabic, G_N_ELEMENTS (family_arabic)));
+  else
+    printf ("%s %s\n", pick (gen, given_cyrillic, G_N_ELEMENTS (given_cyrillic)),
+            pick (gen, family_cyrillic, G_N_ELEMENTS (family_cyrillic)));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GPtrArray) case_ids = g_ptr_array_new_with_free_func (g_free);
+  gboolean queries = argc > 1 && g_str_equal (argv[1], "--queries");
+  int first = queries ? 2 : 1;
+  guint64 n;
+  guint32 seed;
+  Gen gen;
+
+  if (argc <= first)
+    {
+      g_printerr ("usage: rfl-gen [--queries] N [SEED]\n");
+      return 2;
+    }
+  n = g_ascii_strtoull (argv[first], NULL, 10);
+  seed = argc > first + 1 ? (guint32) g_ascii_strtoull (argv[first + 1], NULL, 10) : 515000;
+  gen.rand = g_rand_new_with_seed (seed);
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      if (queries)
+        query (&gen);
+      else
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(JsonNode) root = NULL;
+          g_autofree char *text = NULL;
+
+          record (&gen, b, case_ids);
+          root = json_builder_get_root (b);
+          text = json_to_string (root, FALSE);
+          fputs (text, stdout);
+          fputc ('\n', stdout);
+        }
+      /* Notes refer to recent cases; an unbounded list would only cost memory. */
+      if (case_ids->len > 10000)
+        g_ptr_array_remove_range (case_ids, 0, 5000);
+    }
+  g_rand_free (gen.rand);
+  return fflush (stdout) == 0 ? 0 : 1;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <string.h>
+
+#include "rfl-schema.h"
+#include "rfl-store.h"
+#include "rfl-test-util.h"
+
+#define CONSENT "\"consent\": {\"tracing\": true, \"share_within_movement\": true}"
+#define PERSON  "{\"given_name\": \"Amina\"}"
+
+/* Each invalid record must be refused with the field and the rule named. */
+static const struct
+{
+  const char *json;
+  int         code;
+  const char *field;
+  const char *rule;
+} invalid_records[] = {
+  { "{\"status\": \"open\"}", RFL_STORE_ERROR_INVALID, "'type'", "is required" },
+  { "{\"type\": \"rumour\"}", RFL_STORE_ERROR_INVALID, "'type'", "is not one of" },
+  { "{\"type\": \"tracing_request\", \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'enquirer'", "is required" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ", \"sought\": [], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought'", "at least 1" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ", \"sought\": [" PERSON "]}",
+    RFL_STORE_ERROR_INVALID, "'consent'", "is required" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ", \"sought\": [" PERSON "],"
+    " \"consent\": {\"tracing\": true}}",
+    RFL_STORE_ERROR_INVALID, "'consent.share_within_movement'", "is required" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ", \"sought\": [" PERSON "], " CONSENT ","
+    " \"favourite_colour\": \"blue\"}",
+    RFL_STORE_ERROR_INVALID, "'favourite_colour'", "is not a field of tracing_request" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"A\", \"shoe_size\": 9},"
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'enquirer.shoe_size'", "is not a field of person" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [" PERSON ", {\"given_name\": \"B\", \"date_of_birth\": \"2009-13\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[1].date_of_birth'", "invalid partial date '2009-13'" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"date_of_birth\": \"2009-02-30\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].date_of_birth'", "invalid partial date" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"last_seen_date\": \"last spring\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].last_seen_date'", "invalid partial date" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"approximate_age\": 300}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].approximate_age'", "outside 0..130" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"approximate_age\": \"ten\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].approximate_age'", "must be a whole number" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"sex\": \"yes\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].sex'", "is not one of: female, male" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"A\", \"phone\": \"call me\"},"
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'enquirer.phone'", "invalid phone number" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"A\\nB\"},"
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'enquirer.given_name'", "single line" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": 42},"
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'enquirer.given_name'", "must be a string" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ", \"sought\": " PERSON ", " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought'", "must be a list" },
+  { "{\"type\": \"tracing_request\", \"status\": \"closed\", \"enquirer\": " PERSON ","
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_TRANSITION, "'status'", "starts as open" },
+  { "{\"type\": \"tracing_request\", \"status\": \"misplaced\", \"enquirer\": " PERSON ","
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'status'", "is not one of" },
+  { "{\"type\": \"tracing_request\", \"retention_until\": \"2030\", \"enquirer\": " PERSON ","
+    " \"sought\": [" PERSON "], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'retention_until'", "invalid date '2030'" },
+  { "{\"type\": \"registration\", \"person\": " PERSON ", " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'subtype'", "is required" },
+  { "{\"type\": \"registration\", \"subtype\": \"tourist\", \"person\": " PERSON ", " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'subtype'", "is not one of" },
+  { "{\"type\": \"message\", \"sender\": " PERSON ", \"addressee\": " PERSON "}",
+    RFL_STORE_ERROR_INVALID, "'content'", "is required" },
+  { "{\"type\": \"note\", \"record\": \"not-an-id\", \"text\": \"called\"}",
+    RFL_STORE_ERROR_INVALID, "'record'", "is not a record or person id" },
+  { "{\"type\": \"note\", \"status\": \"open\", \"record\": \"6f1c1fb4-1111-4c8e-9a39-62cdb4a7a001\","
+    " \"text\": \"called\"}",
+    RFL_STORE_ERROR_INVALID, "'status'", "is not a field of note" },
+};
+
+static void
+test_invalid (void)
+{
+  RflSchema *schema = rfl_schema_get_default ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (invalid_records); i++)
+    {
+      g_autoptr(JsonObject) record = rfl_test_object (invalid_records[i].json);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (rfl_schema_prepare_new (schema, record, &error));
+      g_test_message ("%u: %s", i, error->message);
+      g_assert_error (error, RFL_STORE_ERROR, invalid_records[i].code);
+      g_assert_nonnull (strstr (error->message, invalid_records[i].field));
+      g_assert_nonnull (strstr (error->message, invalid_records[i].rule));
+      g_assert_null (strchr (error->message, '\n'));
+    }
+}
+
+static void
+test_valid (void)
+{
+  static const char * const valid[] = {
+    "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ", \"sought\": [" PERSON "], " CONSENT "}",
+    "{\"type\": \"registration\", \"subtype\": \"deceased\", \"person\": {\"family_name\": \"يوسف\","
+    " \"date_of_birth\": \"1961\", \"approximate_age\": 63}, \"date_of_death\": \"2024-02\", " CONSENT "}",
+    "{\"type\": \"message\", \"sender\": " PERSON ", \"addressee\": {\"given_name\": \"Іван\"},"
+    " \"content\": \"Ми живі.\\nПишіть.\"}",
+    "{\"type\": \"note\", \"record\": \"6f1c1fb4-1111-4c8e-9a39-62cdb4a7a001\", \"text\": \"called\"}",
+  };
+  RflSchema *schema = rfl_schema_get_default ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (valid); i++)
+    {
+      g_autoptr(JsonObject) record = rfl_test_object (valid[i]);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (rfl_schema_prepare_new (schema, record, &error));
+      g_assert_no_error (error);
+    }
+}
+
+static void
+test_partial_dates (void)
+{
+  static const char * const good[] = { "2009", "2009-05", "2009-05-31", "2024-02-29", "1900" };
+  static const char * const bad[] = { "", "09", "2009-5", "2009-00", "2009-13", "2009-05-32",
+                                      "2023-02-29", "2009/05", "2009-05-1", "2009-05-01T10:00", "1700",
+                                      "about 2009", "２００９" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (rfl_schema_is_partial_date (good[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_test_message ("%s", bad[i]);
+      g_assert_false (rfl_schema_is_partial_date (bad[i]));
+    }
+  g_assert_true (rfl_schema_is_date ("2009-05-31"));
+  g_assert_false (rfl_schema_is_date ("2009-05"));
+}
+
+/* A National Society can extend a form by editing the schema file: a new
+ * field is accepted without any code change. */
+static void
+test_extended_schema (void)
+{
+  g_autoptr(GBytes) bytes = g_resources_lookup_data ("/io/github/reunite/data/records.json", 0, NULL);
+  g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_autofree char *extended = NULL;
+  g_autoptr(RflSchema) schema = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) record = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\", \"person\": " PERSON ","
+    " \"clan\": \"Hawiye\", " CONSENT "}");
+  char *at = strstr (text, "\"registered_place\"");
+
+  g_assert_nonnull (at);
+  extended = g_strdup_printf ("%.*s\"clan\": {\"type\": \"string\"}, %s", (int) (at - text), text, at);
+  schema = rfl_schema_new_from_data (extended, -1, &error);
+  g_assert_no_error (error);
+  g_assert_true (rfl_schema_prepare_new (schema, record, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (rfl_schema_prepare_new (rfl_schema_get_default (), record, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+}
+
+static void
+test_broken_schema (void)
+{
+  static const char * const broken[] = {
+    "[]",
+    "{\"format\": \"something-else\"}",
+    "{\"format\": \"reunite-schema\", \"lifecycles\": {}, \"structs\": {}, \"common\": {},"
+    " \"records\": {\"x\": {\"fields\": {\"a\": {\"type\": \"colour\"}}}}}",
+    "{\"format\": \"reunite-schema\", \"lifecycles\": {}, \"structs\": {}, \"common\": {},"
+    " \"records\": {\"x\": {\"fields\": {\"a\": {\"type\": \"object\", \"struct\": \"nobody\"}}}}}",
+    "{\"format\": \"reunite-schema\", \"lifecycles\": {}, \"structs\": {}, \"common\": {},"
+    " \"records\": {\"x\": {\"lifecycle\": \"none\", \"fields\": {}}}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RflSchema) schema = rfl_schema_new_from_data (broken[i], -1, &error);
+
+      g_assert_null (schema);
+      g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT);
+    }
+}
+
+static void
+test_persons (void)
+{
+  g_autoptr(JsonObject) record = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"Amina\", \"family_name\": \"Yusuf\"},"
+    " \"sought\": [{\"given_name\": \"Ibrahim\", \"alternate_names\": [\"إبراهيم\", \"Ebrahim\"],"
+    " \"last_seen_place\": \"Goma\"}], " CONSENT "}");
+  g_autoptr(GPtrArray) persons = NULL;
+  RflSchemaPerson *sought;
+
+  g_assert_true (rfl_schema_prepare_new (rfl_schema_get_default (), record, NULL));
+  persons = rfl_schema_collect_persons (rfl_schema_get_default (), record);
+  g_assert_cmpuint (persons->len, ==, 2);
+  sought = g_ptr_array_index (persons, 1);
+  g_assert_cmpstr (sought->role, ==, "sought");
+  g_assert_true (g_uuid_string_is_valid (sought->person_id));
+  /* Names only: a place is not searchable as a name. */
+  g_assert_cmpuint (sought->names->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (sought->names, 1), ==, "إبراهيم");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/rfl/schema/invalid", test_invalid);
+  g_test_add_func ("/rfl/schema/valid", test_valid);
+  g_test_add_func ("/rfl/schema/partial-dates", test_partial_dates);
+  g_test_add_func ("/rfl/schema/extended", test_extended_schema);
+  g_test_add_func ("/rfl/schema/broken", test_broken_schema);
+  g_test_add_func ("/rfl/schema/persons", test_persons);
+
+  return g_test_run ();
+}
