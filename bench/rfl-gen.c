@@ -79,12 +79,17 @@ static const char * const family_latin[][4] = {
   { "Rahimi", "Rahimy", NULL, NULL },
 };
 
-static const char * const given_arabic[] = {
-  "محمد", "إبراهيم", "أمينة", "فاطمة", "يوسف", "عائشة", "أحمد", "خديجة", "عمر", "حسن",
-  "مريم", "زينب", "عبدالله", "حليمة", "علي", "سارة", "خالد", "نور", "مصطفى", "ليلى",
+/* Arabic names with the given_latin / family_latin entry that romanises them
+ * (-1: none in the list). */
+static const struct { const char *name; int latin; } given_arabic[] = {
+  { "محمد", 0 }, { "إبراهيم", 1 }, { "أمينة", 2 }, { "فاطمة", 3 }, { "يوسف", 4 }, { "عائشة", 5 },
+  { "أحمد", 6 }, { "خديجة", 7 }, { "عمر", 8 }, { "حسن", 9 }, { "مريم", 11 }, { "زينب", 26 },
+  { "عبدالله", 24 }, { "حليمة", 25 }, { "علي", -1 }, { "سارة", -1 }, { "خالد", -1 }, { "نور", -1 },
+  { "مصطفى", -1 }, { "ليلى", -1 },
 };
-static const char * const family_arabic[] = {
-  "يوسف", "حسن", "علي", "محمود", "عثمان", "إبراهيم", "الحسيني", "العمري", "الخطيب", "حداد",
+static const struct { const char *name; int latin; } family_arabic[] = {
+  { "يوسف", 0 }, { "حسن", 1 }, { "علي", 2 }, { "محمود", 4 }, { "عثمان", 5 }, { "إبراهيم", 16 },
+  { "الحسيني", -1 }, { "العمري", -1 }, { "الخطيب", -1 }, { "حداد", -1 },
 };
 static const char * const given_cyrillic[] = {
   "Олена", "Дмитро", "Олександр", "Катерина", "Іван", "Марія", "Андрій", "Наталія", "Сергій", "Ольга",
@@ -178,6 +183,8 @@ person (Gen         *gen,
   guint script = g_rand_int_range (gen->rand, 0, 100);
   const char *given, *family;
 
+  int given_latin_index = -1, family_latin_index = -1;
+
   if (script < 55)
     {
       given = pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin))]);
@@ -185,8 +192,13 @@ person (Gen         *gen,
     }
   else if (script < 85)
     {
-      given = pick (gen, given_arabic, G_N_ELEMENTS (given_arabic));
-      family = pick (gen, family_arabic, G_N_ELEMENTS (family_arabic));
+      guint g = g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_arabic));
+      guint f = g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_arabic));
+
+      given = given_arabic[g].name;
+      family = family_arabic[f].name;
+      given_latin_index = given_arabic[g].latin;
+      family_latin_index = family_arabic[f].latin;
     }
   else
     {
@@ -198,12 +210,12 @@ person (Gen         *gen,
   add_string (b, "given_name", given);
   if (chance (gen, 92))
     add_string (b, "family_name", family);
-  if (script >= 55 && script < 85 && chance (gen, 50))
+  if (given_latin_index >= 0 && family_latin_index >= 0 && chance (gen, 50))
     {
-      /* A Latin spelling recorded beside the Arabic one, as registration forms often have. */
+      /* The Latin spelling recorded beside the Arabic one, as registration forms often have. */
       g_autofree char *alt = g_strdup_printf ("%s %s",
-        pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, 10)]),
-        pick_variant (gen, family_latin[g_rand_int_range (gen->rand, 0, 6)]));
+        pick_variant (gen, given_latin[given_latin_index]),
+        pick_variant (gen, family_latin[family_latin_index]));
       json_builder_set_member_name (b, "alternate_names");
       json_builder_begin_array (b);
       json_builder_add_string_value (b, alt);
@@ -337,8 +349,8 @@ query (Gen *gen)
   else if (form < 70)
     printf ("%s\n", pick_variant (gen, family_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_latin))]));
   else if (form < 90)
-    printf ("%s %s\n", pick (gen, given_arabic, G_N_ELEMENTS (given_arabic)),
-            pick (gen, family_arabic, G_N_ELEMENTS (family_arabic)));
+    printf ("%s %s\n", given_arabic[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_arabic))].name,
+            family_arabic[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_arabic))].name);
   else
     printf ("%s %s\n", pick (gen, given_cyrillic, G_N_ELEMENTS (given_cyrillic)),
             pick (gen, family_cyrillic, G_N_ELEMENTS (family_cyrillic)));

@@ -40,7 +40,7 @@ struct _Field
   char     *name;
   FieldKind kind;
   gboolean  required;
-  gboolean  searchable;
+  guint     searchable;   /* 0: not searched, 1: the person's own name, 2: a secondary name */
   GStrv     values;
   gint64    min;
   gint64    max;
@@ -144,6 +144,7 @@ rfl_schema_person_free (RflSchemaPerson *person)
   g_free (person->person_id);
   g_free (person->role);
   g_clear_pointer (&person->names, g_ptr_array_unref);
+  g_clear_pointer (&person->other_names, g_ptr_array_unref);
   g_free (person);
 }
 
@@ -202,7 +203,15 @@ parse_field (const char  *name,
   field->name = g_strdup (name);
   field->kind = k;
   field->required = json_object_get_boolean_member_with_default (obj, "required", FALSE);
-  field->searchable = json_object_get_boolean_member_with_default (obj, "searchable", FALSE);
+  if (json_object_has_member (obj, "searchable"))
+    {
+      JsonNode *searchable = json_object_get_member (obj, "searchable");
+
+      if (JSON_NODE_HOLDS_VALUE (searchable) && json_node_get_value_type (searchable) == G_TYPE_BOOLEAN)
+        field->searchable = json_node_get_boolean (searchable) ? 1 : 0;
+      else if (g_strcmp0 (json_node_get_string (searchable), "secondary") == 0)
+        field->searchable = 2;
+    }
   field->min = json_object_get_int_member_with_default (obj, "min", G_MININT64);
   field->max = json_object_get_int_member_with_default (obj, "max", G_MAXINT64);
   field->min_items = json_object_get_int_member_with_default (obj, "min_items", 0);
@@ -1018,6 +1027,7 @@ rfl_schema_is_retained_status (RflSchema  *self,
 static void
 collect_names (FieldSet   *set,
                JsonObject *obj,
+               guint       level,
                GPtrArray  *names)
 {
   for (guint i = 0; i < set->order->len; i++)
@@ -1025,7 +1035,7 @@ collect_names (FieldSet   *set,
       Field *field = g_ptr_array_index (set->order, i);
       JsonNode *node;
 
-      if (!field->searchable || (node = json_object_get_member (obj, field->name)) == NULL)
+      if (field->searchable != level || (node = json_object_get_member (obj, field->name)) == NULL)
         continue;
       if (field->kind == KIND_STRING && JSON_NODE_HOLDS_VALUE (node))
         g_ptr_array_add (names, g_strdup (json_node_get_string (node)));
@@ -1058,7 +1068,9 @@ add_person (GPtrArray  *persons,
   person->person_id = g_strdup (json_object_get_string_member_with_default (obj, "id", ""));
   person->role = g_strdup (role);
   person->names = g_ptr_array_new_with_free_func (g_free);
-  collect_names (set, obj, person->names);
+  person->other_names = g_ptr_array_new_with_free_func (g_free);
+  collect_names (set, obj, 1, person->names);
+  collect_names (set, obj, 2, person->other_names);
   g_ptr_array_add (persons, person);
 }
 

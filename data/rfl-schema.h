@@ -16,13 +16,16 @@ G_DECLARE_FINAL_TYPE (RflSchema, rfl_schema, RFL, SCHEMA, GObject)
  * RflSchemaPerson:
  * @person_id: the id of the person inside the record
  * @role: the record field the person sits in ("enquirer", "sought", ...)
- * @names: (element-type utf8): every searchable name of the person
+ * @names: (element-type utf8): the person's own names (given, family, alternates)
+ * @other_names: (element-type utf8): names that identify the person less
+ *   directly (the father's or mother's name)
  */
 typedef struct
 {
   char      *person_id;
   char      *role;
   GPtrArray *names;
+  GPtrArray *other_names;
 } RflSchemaPerson;
 
 void         rfl_schema_person_free         (RflSchemaPerson *person);

@@ -70,7 +70,7 @@ static const char * const migrations[] = {
 
   /* 2 -> 3: the name index. Rows are filled from the records by backfill_names(). */
   "CREATE VIRTUAL TABLE names USING fts5 (person_id UNINDEXED, role UNINDEXED, latin, skel,"
-  "  tokenize = 'unicode61 remove_diacritics 2');",
+  "  latin2, skel2, tokenize = 'unicode61 remove_diacritics 2');",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
@@ -463,6 +463,28 @@ unindex_record (RflStore       *self,
   return TRUE;
 }
 
+/* Returns the transliteration and skeletons of @names, joined. */
+static void
+normalise_names (RflStore   *self,
+                 GPtrArray  *names,
+                 char      **latin,
+                 char      **skel)
+{
+  g_autofree char *joined = NULL;
+
+  if (names->len == 0)
+    {
+      *latin = NULL;
+      *skel = NULL;
+      return;
+    }
+  g_ptr_array_add (names, NULL);
+  joined = g_strjoinv (" ", (char **) names->pdata);
+  g_ptr_array_remove_index (names, names->len - 1);
+  *latin = rfl_names_to_latin (self->names, joined);
+  *skel = rfl_names_skeleton (*latin);
+}
+
 static gboolean
 index_record (RflStore       *self,
               sqlite3_int64   rowid,
@@ -475,24 +497,23 @@ index_record (RflStore       *self,
   for (guint i = 0; i < persons->len && i < MAX_PERSONS; i++)
     {
       RflSchemaPerson *person = g_ptr_array_index (persons, i);
-      g_autofree char *joined = NULL, *latin = NULL, *skel = NULL;
+      g_autofree char *latin = NULL, *skel = NULL, *latin2 = NULL, *skel2 = NULL;
 
-      if (person->names->len == 0)
+      if (person->names->len == 0 && person->other_names->len == 0)
         continue;
-      g_ptr_array_add (person->names, NULL);
-      joined = g_strjoinv (" ", (char **) person->names->pdata);
-      g_ptr_array_remove_index (person->names, person->names->len - 1);
-      latin = rfl_names_to_latin (self->names, joined);
-      skel = rfl_names_skeleton (latin);
+      normalise_names (self, person->names, &latin, &skel);
+      normalise_names (self, person->other_names, &latin2, &skel2);
 
-      if ((st = stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5)", error)) == NULL)
+      if ((st = stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel, latin2, skel2)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
         return FALSE;
       sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
       bind_text (st, 2, person->person_id);
       bind_text (st, 3, person->role);
       bind_text (st, 4, latin);
       bind_text (st, 5, skel);
+      bind_text (st, 6, latin2);
+      bind_text (st, 7, skel2);
       if (sqlite3_step (st) != SQLITE_DONE)
         return sql_fail (self, error, "updating the name index");
     }
@@ -991,6 +1012,17 @@ rfl_store_get (RflStore    *self,
   return g_steal_pointer (&out);
 }
 
+static char *
+person_display_name (JsonObject *person)
+{
+  const char *given = json_object_get_string_member_with_default (person, "given_name", NULL);
+  const char *family = json_object_get_string_member_with_default (person, "family_name", NULL);
+
+  if (given == NULL && family == NULL)
+    return NULL;
+  return g_strjoin (" ", given ? given : family, given ? family : NULL, NULL);
+}
+
 /* A short display name: the first person with a name. */
 static char *
 display_name (RflStore   *self,
@@ -1011,11 +1043,47 @@ display_name (RflStore   *self,
         person = json_node_get_object (node);
       if (person != NULL)
         {
-          const char *given = json_object_get_string_member_with_default (person, "given_name", NULL);
-          const char *family = json_object_get_string_member_with_default (person, "family_name", NULL);
+          char *name = person_display_name (person);
+          if (name != NULL)
+            return name;
+        }
+    }
+  return NULL;
+}
 
-          if (given != NULL || family != NULL)
-            return g_strjoin (" ", given ? given : family, given ? family : NULL, NULL);
+/* The name of the person a search matched, rather than the record's first person. */
+static char *
+matched_name (RflStore   *self,
+              const char *doc_text,
+              const char *person_id)
+{
+  g_autoptr(JsonObject) doc = parse_doc (doc_text);
+  g_autoptr(GList) members = NULL;
+
+  if (doc == NULL || person_id == NULL)
+    return NULL;
+  members = json_object_get_values (doc);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = l->data;
+      JsonArray *array = NULL;
+      guint n = 1;
+
+      if (JSON_NODE_HOLDS_ARRAY (node))
+        {
+          array = json_node_get_array (node);
+          n = json_array_get_length (array);
+        }
+      for (guint i = 0; i < n; i++)
+        {
+          JsonNode *el = array != NULL ? json_array_get_element (array, i) : node;
+          JsonObject *person;
+
+          if (!JSON_NODE_HOLDS_OBJECT (el))
+            continue;
+          person = json_node_get_object (el);
+          if (g_strcmp0 (json_object_get_string_member_with_default (person, "id", NULL), person_id) == 0)
+            return person_display_name (person);
         }
     }
   return NULL;
@@ -1153,7 +1221,7 @@ build_match (RflStore   *self,
 
       if (match->len > 0)
         g_string_append (match, " AND ");
-      g_string_append_printf (match, "(latin : \"%s\"%s OR skel : \"%s\")",
+      g_string_append_printf (match, "({latin latin2} : \"%s\"%s OR {skel skel2} : \"%s\")",
                               words[i], prefix ? " *" : "", skel);
     }
   if (match->len == 0)
@@ -1207,7 +1275,7 @@ rfl_store_search (RflStore    *self,
     goto audit;
 
   st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role,"
-                   " bm25 (names, 0.0, 0.0, 4.0, 1.0) AS score"
+                   " bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) AS score"
                    " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6)"
                    " WHERE names MATCH ?1 ORDER BY score LIMIT ?2", error);
   if (st == NULL)
@@ -1220,8 +1288,12 @@ rfl_store_search (RflStore    *self,
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       JsonObject *hit = summary_from_stmt (self, st);
+      const char *person_id = (const char *) sqlite3_column_text (st, 5);
+      g_autofree char *name = matched_name (self, (const char *) sqlite3_column_text (st, 3), person_id);
 
-      json_object_set_string_member (hit, "person_id", (const char *) sqlite3_column_text (st, 5));
+      if (name != NULL)
+        json_object_set_string_member (hit, "name", name);
+      json_object_set_string_member (hit, "person_id", person_id);
       json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
       json_object_set_double_member (hit, "score", -sqlite3_column_double (st, 7));
       g_ptr_array_add (out, hit);
@@ -1696,6 +1768,22 @@ open_db (RflStore      *self,
 
   if (data_key != NULL)
     {
+      /* A process that loaded plain libsqlite3 first would ignore the key and
+       * write plaintext, or crash inside sqlite3_key_v2() on SQLite's handle.
+       * SQLCipher answers this pragma before any key is set; SQLite does not. */
+      cipher = pragma_value (self->db, "PRAGMA cipher_version");
+      if (cipher == NULL)
+        {
+          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ENCRYPTED,
+                               "this program is linked to SQLite without encryption; "
+                               "refusing to open the case store");
+          close_db (self);
+          return FALSE;
+        }
+    }
+
+  if (data_key != NULL)
+    {
       /* SQLCipher's raw-key form: x'<64 hex digits>', kept in guarded memory. */
       gsize hex_len = RFL_DATA_KEY_BYTES * 2 + 3;
       char *hex = sodium_malloc (hex_len + 1);
@@ -1714,17 +1802,6 @@ open_db (RflStore      *self,
           return FALSE;
         }
 
-      /* A process that loaded plain libsqlite3 first would ignore the key and
-       * write plaintext. SQLCipher answers this pragma; SQLite does not. */
-      cipher = pragma_value (self->db, "PRAGMA cipher_version");
-      if (cipher == NULL)
-        {
-          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ENCRYPTED,
-                               "this program is linked to SQLite without encryption; "
-                               "refusing to open the case store");
-          close_db (self);
-          return FALSE;
-        }
     }
 
   /* With a wrong key, opening and keying succeed and the first read fails. */

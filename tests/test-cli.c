@@ -1,2 +1,612 @@
-#include <glib.h>
-int main (int argc, char **argv) { g_test_init (&argc, &argv, NULL); return g_test_run (); }
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "rfl-store-private.h"
+#include "rfl-test-util.h"
+
+/* reunite-cli as a separate process, as office admins and scripts use it. */
+
+#define PLANTED_GIVEN  "Oxalindrabeth"
+#define PLANTED_FAMILY "Kestrelwynde"
+#define PLANTED_ARABIC "جلنارستانية"
+
+typedef struct
+{
+  char *dir;
+  char *tmp;
+  char *db;
+  char *pass_file;
+} Fixture;
+
+static const char *record_json =
+  "{\"type\": \"tracing_request\", \"circumstances\": \"conflict\","
+  " \"enquirer\": {\"given_name\": \"Amina\", \"family_name\": \"Yusuf\", \"phone\": \"+256700000000\"},"
+  " \"sought\": [{\"given_name\": \"Ibrahim\", \"family_name\": \"Yusuf\", \"sex\": \"male\","
+  "   \"date_of_birth\": \"2009\", \"relationship\": \"son\", \"alternate_names\": [\"إبراهيم يوسف\"]}],"
+  " \"consent\": {\"tracing\": true, \"share_within_movement\": true, \"publish_photo\": false},"
+  " \"sensitivity\": \"normal\"}";
+
+static GSubprocessLauncher *
+launcher_new (Fixture          *f,
+              GSubprocessFlags  flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_setenv (launcher, "REUNITE_PASSPHRASE_FILE", f->pass_file, TRUE);
+  g_subprocess_launcher_setenv (launcher, "TMPDIR", f->tmp, TRUE);
+  g_subprocess_launcher_setenv (launcher, "SQLITE_TMPDIR", f->tmp, TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", f->dir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", f->dir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", f->tmp, TRUE);
+  return launcher;
+}
+
+static GPtrArray *
+argv_new (Fixture    *f,
+          const char *first,
+          va_list     args)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  const char *arg;
+
+  g_ptr_array_add (argv, g_strdup (g_getenv ("REUNITE_CLI")));
+  g_ptr_array_add (argv, g_strdup_printf ("--db=%s", f->db));
+  for (arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+/* Runs reunite-cli with @input on stdin; returns its exit status. */
+static int
+run (Fixture     *f,
+     const char  *input,
+     char       **out,
+     char       **err,
+     const char  *first,
+     ...)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GPtrArray) argv = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stdout_text = NULL, *stderr_text = NULL;
+  va_list args;
+
+  va_start (args, first);
+  argv = argv_new (f, first, args);
+  va_end (args);
+
+  launcher = launcher_new (f, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                              G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, input ? input : "", NULL, &stdout_text, &stderr_text, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s %s -> %d%s%s", (char *) argv->pdata[2], argv->len > 3 ? (char *) argv->pdata[3] : "",
+                  g_subprocess_get_exit_status (proc), stderr_text[0] ? ": " : "", stderr_text);
+  if (out)
+    *out = g_steal_pointer (&stdout_text);
+  if (err)
+    *err = g_steal_pointer (&stderr_text);
+  return g_subprocess_get_exit_status (proc);
+}
+
+static JsonObject *
+parse_line (const char *text)
+{
+  return rfl_test_object (text);
+}
+
+static char *
+add_record (Fixture    *f,
+            const char *json)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(JsonObject) obj = NULL;
+
+  g_assert_cmpint (run (f, json, &out, NULL, "add", NULL), ==, 0);
+  obj = parse_line (out);
+  return g_strdup (json_object_get_string_member (obj, "id"));
+}
+
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p; p++)
+    n += *p == '\n';
+  return n;
+}
+
+static guint
+record_count (Fixture *f)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (run (f, NULL, &out, NULL, "list", "--limit=1000000", NULL), ==, 0);
+  return count_lines (out);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(JsonObject) obj = NULL;
+
+  f->dir = rfl_test_make_dir ();
+  f->tmp = g_build_filename (f->dir, "tmp", NULL);
+  g_assert_cmpint (g_mkdir (f->tmp, 0700), ==, 0);
+  f->db = g_build_filename (f->dir, "office", "cases.db", NULL);
+  f->pass_file = g_build_filename (f->dir, "passphrase", NULL);
+  g_assert_true (g_file_set_contents (f->pass_file, TEST_PASSPHRASE "\n", -1, NULL));
+
+  g_assert_cmpint (run (f, NULL, &out, NULL, "init", "--kdf=interactive", NULL), ==, 0);
+  obj = parse_line (out);
+  g_assert_cmpuint (strlen (json_object_get_string_member (obj, "device_id")), ==, 32);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  rfl_test_remove_dir (f->dir);
+  g_free (f->dir);
+  g_free (f->tmp);
+  g_free (f->db);
+  g_free (f->pass_file);
+}
+
+static void
+test_roundtrip (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *id = add_record (f, record_json);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonObject) shown = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_cmpint (run (f, NULL, &out, NULL, "show", id, NULL), ==, 0);
+  shown = parse_line (out);
+  g_assert_cmpstr (json_object_get_string_member (shown, "id"), ==, id);
+  g_assert_cmpstr (json_object_get_string_member (shown, "status"), ==, "open");
+  g_clear_pointer (&out, g_free);
+
+  g_free (add_record (f, record_json));
+  g_assert_cmpint (run (f, NULL, &out, NULL, "list", "--type=tracing_request", NULL), ==, 0);
+  lines = g_strsplit (g_strstrip (out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  for (guint i = 0; lines[i] != NULL; i++)
+    json_object_unref (parse_line (lines[i]));
+  g_clear_pointer (&out, g_free);
+
+  /* Found by the Arabic spelling of the name given in Latin script. */
+  g_assert_cmpint (run (f, NULL, &out, NULL, "search", "إبراهيم", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 2);
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run (f, "{\"status\": \"tracing\"}", &out, NULL, "update", id, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "list", "--status=tracing", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 1);
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run (f, NULL, &out, NULL, "delete", id, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, &err, "show", id, NULL), ==, 1);
+  {
+    g_autofree char *expected = g_strdup_printf ("reunite-cli: record %s was deleted\n", id);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (run (f, NULL, &out, NULL, "export", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 1);
+}
+
+static void
+test_no_plaintext (Fixture       *f,
+                   gconstpointer  data)
+{
+  static const char * const planted[] = { PLANTED_GIVEN, PLANTED_FAMILY, PLANTED_ARABIC,
+                                          "oxalindrabeth", "kestrelwynde" };
+  g_autofree char *json = g_strdup_printf (
+    "{\"type\": \"registration\", \"subtype\": \"detainee\","
+    " \"person\": {\"given_name\": \"%s\", \"family_name\": \"%s\", \"alternate_names\": [\"%s\"]},"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": false}}",
+    PLANTED_GIVEN, PLANTED_FAMILY, PLANTED_ARABIC);
+  g_autofree char *import_path = g_build_filename (f->dir, "batch.jsonl", NULL);
+  g_autoptr(GString) batch = g_string_new (NULL);
+  g_autofree char *id = NULL, *out = NULL;
+  g_autofree char *office = g_path_get_dirname (f->db);
+
+  id = add_record (f, json);
+  for (guint i = 0; i < 300; i++)
+    g_string_append_printf (batch, "%s\n", i == 150 ? json : record_json);
+  g_assert_true (g_file_set_contents (import_path, batch->str, -1, NULL));
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "import", import_path, NULL), ==, 0);
+  g_unlink (import_path);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "search", PLANTED_FAMILY, NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "list", "--limit=1000", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 301);
+  g_assert_cmpint (run (f, "{\"status\": \"tracing\"}", NULL, NULL, "update", id, NULL), ==, 0);
+
+  /* Nothing readable in the office directory (database, WAL, SHM, key file)
+   * nor in the temporary directory the process was given. */
+  for (guint i = 0; i < G_N_ELEMENTS (planted); i++)
+    {
+      g_assert_false (rfl_test_dir_contains (office, planted[i]));
+      g_assert_false (rfl_test_dir_contains (f->tmp, planted[i]));
+    }
+  g_assert_false (rfl_test_file_contains (f->db, "SQLite format 3"));
+}
+
+static void
+test_wrong_passphrase (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *wrong = g_build_filename (f->dir, "wrong", NULL);
+  g_autofree char *err = NULL, *out = NULL;
+
+  g_free (add_record (f, record_json));
+  g_assert_true (g_file_set_contents (wrong, "not the passphrase\n", -1, NULL));
+  g_assert_cmpint (run (f, NULL, &out, &err, "--passphrase-file", wrong, "list", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: wrong passphrase\n");
+  g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&err, g_free);
+
+  /* A passphrase is never taken on the command line. */
+  g_assert_cmpint (run (f, NULL, NULL, &err, "--passphrase", TEST_PASSPHRASE, "list", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "Unknown option"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpuint (record_count (f), ==, 1);
+}
+
+static void
+test_passwd (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *fresh = g_build_filename (f->dir, "fresh", NULL);
+  g_autofree char *err = NULL;
+
+  g_free (add_record (f, record_json));
+  g_assert_true (g_file_set_contents (fresh, "the new office passphrase\n", -1, NULL));
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "passwd", "--kdf=interactive", "--new-passphrase-file", fresh,
+                        NULL), ==, 0);
+
+  g_assert_cmpint (run (f, NULL, NULL, &err, "list", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: wrong passphrase\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_true (g_file_set_contents (f->pass_file, "the new office passphrase", -1, NULL));
+  g_assert_cmpuint (record_count (f), ==, 1);
+
+  /* Too short a new passphrase is refused and the old one stays. */
+  g_assert_true (g_file_set_contents (fresh, "short\n", -1, NULL));
+  g_assert_cmpint (run (f, NULL, NULL, &err, "passwd", "--new-passphrase-file", fresh, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "at least 8"));
+  g_assert_cmpuint (record_count (f), ==, 1);
+}
+
+/* Every kind of bad input gets one line naming the line and the field, a
+ * non-zero exit, and leaves the database as it was. */
+static void
+test_invalid_input (Fixture       *f,
+                    gconstpointer  data)
+{
+  static const struct
+  {
+    const char *command;
+    const char *input;
+    const char *expected;
+  } cases[] = {
+    { "add", "{\"type\": \"tracing_request\",", "the record is not valid JSON" },
+    { "add", "[1, 2]", "the record must be a JSON object" },
+    { "add", "{\"type\": \"registration\", \"subtype\": \"found_person\", \"person\": {\"given_name\": \"A\"},"
+             " \"consent\": {\"tracing\": true, \"share_within_movement\": true}, \"eye_colour\": \"brown\"}",
+      "field 'eye_colour': is not a field of registration" },
+    { "import", "GOOD\n{\"type\": \"tracing_request\", \"enquirer\": {]\nGOOD\n",
+      "line 2: invalid JSON" },
+    { "import", "GOOD\nGOOD\n{\"type\": \"registration\", \"subtype\": \"found_person\","
+                " \"person\": {\"given_name\": \"A\", \"nickname\": \"B\"},"
+                " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}\n",
+      "line 3: field 'person.nickname': is not a field of person" },
+    { "import", "GOOD\n{\"type\": \"registration\", \"subtype\": \"found_person\","
+                " \"person\": {\"given_name\": \"A\", \"date_of_birth\": \"1987-14\"},"
+                " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}\n",
+      "line 2: field 'person.date_of_birth': invalid partial date '1987-14'" },
+    { "import", "{\"type\": \"registration\", \"subtype\": \"found_person\","
+                " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}\nGOOD\n",
+      "line 1: field 'person': is required" },
+    { "import", "GOOD\n\nGOOD\n{\"type\": \"message\", \"status\": \"delivered\", \"sender\": {\"given_name\": \"A\"},"
+                " \"addressee\": {\"given_name\": \"B\"}, \"content\": \"hello\"}\n",
+      "line 4: field 'status': a new message starts as collected, not 'delivered'" },
+  };
+  g_autofree char *id = add_record (f, record_json);
+  g_autofree char *path = g_build_filename (f->dir, "input.jsonl", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *err = NULL, *out = NULL, *expected = NULL;
+      g_autofree char *input = NULL;
+      int status;
+
+      {
+        g_auto(GStrv) parts = g_strsplit (cases[i].input, "GOOD", -1);
+        input = g_strjoinv (record_json, parts);
+      }
+      if (g_str_equal (cases[i].command, "import"))
+        {
+          g_assert_true (g_file_set_contents (path, input, -1, NULL));
+          status = run (f, NULL, &out, &err, "import", path, NULL);
+        }
+      else
+        status = run (f, input, &out, &err, cases[i].command, NULL);
+
+      expected = g_strdup_printf ("reunite-cli: %s", cases[i].expected);
+      g_assert_cmpint (status, ==, 1);
+      g_assert_true (g_str_has_prefix (err, expected));
+      g_assert_cmpuint (count_lines (err), ==, 1);
+      g_assert_cmpstr (out, ==, "");
+      /* Nothing half-written: the good lines before the bad one are not in. */
+      g_assert_cmpuint (record_count (f), ==, 1);
+    }
+
+  /* Invalid changes to an existing record. */
+  {
+    g_autofree char *err = NULL;
+
+    g_assert_cmpint (run (f, "{\"status\": \"reunited\"}", NULL, &err, "update", id, NULL), ==, 1);
+    g_assert_cmpstr (err, ==, "reunite-cli: field 'status': a tracing_request cannot go from 'open' to "
+                              "'reunited' (allowed: tracing, closed)\n");
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, "{\"status\": \"closed\"}", NULL, &err, "update", id, NULL), ==, 1);
+    g_assert_cmpstr (err, ==, "reunite-cli: field 'closure_reason': is required when the status "
+                              "becomes 'closed'\n");
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, "{\"enquirer\": null}", NULL, &err, "update", id, NULL), ==, 1);
+    g_assert_cmpstr (err, ==, "reunite-cli: field 'enquirer': is required\n");
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "show", "no-such-id", NULL), ==, 1);
+    g_assert_cmpstr (err, ==, "reunite-cli: no record with id no-such-id\n");
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "frobnicate", NULL), ==, 2);
+    g_assert_cmpstr (err, ==, "reunite-cli: unknown command 'frobnicate'; see --help\n");
+  }
+}
+
+static void
+test_audit_tamper (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *id = add_record (f, record_json);
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(JsonObject) verdict = NULL;
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "show", id, NULL), ==, 0);
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "search", "Yusuf", NULL), ==, 0);
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "export", NULL), ==, 0);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "audit", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "\"action\":\"view\""));
+  g_assert_nonnull (strstr (out, "\"action\":\"search\""));
+  g_assert_nonnull (strstr (out, "\"action\":\"export\""));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "audit", "--verify", NULL), ==, 0);
+  verdict = parse_line (out);
+  g_assert_true (json_object_get_boolean_member (verdict, "intact"));
+
+  /* Someone with the key rewrites the log to hide the export. */
+  store = rfl_store_open (f->db, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+  g_assert_no_error (error);
+  g_assert_true (rfl_store_exec (store, "UPDATE audit SET action = 'view' WHERE action = 'export'", &error));
+  g_assert_no_error (error);
+  g_clear_object (&store);
+
+  g_assert_cmpint (run (f, NULL, NULL, &err, "audit", "--verify", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: the audit log is broken at entry 5: it was changed outside Reunite\n");
+}
+
+static void
+test_purge (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autofree char *old = add_record (f, record_json);
+  g_autofree char *kept = add_record (f, record_json);
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (run (f, "{\"retention_until\": \"2001-01-01\"}", NULL, NULL, "update", old, NULL), ==, 0);
+  g_assert_cmpint (run (f, NULL, NULL, &err, "purge", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: usage: purge --expired\n");
+  g_assert_cmpint (run (f, NULL, &out, NULL, "purge", "--expired", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"purged\":1}\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run (f, NULL, NULL, &err, "show", old, NULL), ==, 1);
+  {
+    g_autofree char *expected = g_strdup_printf ("reunite-cli: record %s was purged\n", old);
+    g_assert_cmpstr (err, ==, expected);
+  }
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "show", kept, NULL), ==, 0);
+  g_assert_cmpuint (record_count (f), ==, 1);
+}
+
+/* A long import, killed without warning, then run again. */
+
+static GSubprocess *
+spawn_import (Fixture     *f,
+              const char  *path)
+{
+  g_autoptr(GSubprocessLauncher) launcher = launcher_new (f, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                             G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *db_arg = g_strdup_printf ("--db=%s", f->db);
+  GSubprocess *proc;
+
+  proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("REUNITE_CLI"), db_arg,
+                                      "--verbose", "import", path, NULL);
+  g_assert_no_error (error);
+  return proc;
+}
+
+static char *
+generate (Fixture *f,
+          guint    n)
+{
+  g_autofree char *count = g_strdup_printf ("%u", n);
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (f->dir, "cases.jsonl", NULL);
+  const char *argv[] = { g_getenv ("RFL_GEN"), count, "7", NULL };
+  int status = -1;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_true (g_file_set_contents (path, out, -1, NULL));
+  return path;
+}
+
+static void
+test_import_killed (Fixture       *f,
+                    gconstpointer  data)
+{
+  const guint n = 60000;
+  g_autofree char *path = generate (f, n);
+  g_autoptr(GSubprocess) proc = spawn_import (f, path);
+  g_autoptr(GDataInputStream) err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *integrity = NULL, *out = NULL;
+  g_autoptr(JsonObject) summary = NULL;
+  guint64 reported = 0;
+  guint batches = 0;
+  gint64 count;
+
+  /* Kill it after a few batches have been reported committed. */
+  while (batches < 3)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (err, NULL, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (line);
+      if (sscanf (line, "reunite-cli: import: committed through line %" G_GUINT64_FORMAT, &reported) == 1)
+        batches++;
+    }
+  g_subprocess_send_signal (proc, SIGKILL);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_term_sig (proc), ==, SIGKILL);
+  g_test_message ("killed after line %" G_GUINT64_FORMAT " was reported committed", reported);
+  g_assert_cmpuint (reported, <, n);
+
+  store = rfl_store_open (f->db, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+  g_assert_no_error (error);
+  integrity = rfl_store_dup_pragma (store, "integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+  count = rfl_store_count (store, NULL, NULL, &error);
+  g_assert_no_error (error);
+  /* Every reported batch is there, and whole batches only. */
+  g_assert_cmpint (count, >=, (gint64) reported);
+  g_assert_cmpint (count % 2000, ==, 0);
+  g_clear_object (&store);
+
+  /* Running it again finishes the job without duplicating anything. */
+  g_assert_cmpint (run (f, NULL, &out, NULL, "import", path, NULL), ==, 0);
+  summary = parse_line (out);
+  g_assert_cmpint (json_object_get_int_member (summary, "resumed_after_line"), ==, count);
+  g_assert_cmpint (json_object_get_int_member (summary, "imported"), ==, n - count);
+  g_assert_cmpuint (record_count (f), ==, n);
+
+  /* And a third run adds nothing. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "import", path, NULL), ==, 0);
+  g_clear_pointer (&summary, json_object_unref);
+  summary = parse_line (out);
+  g_assert_cmpint (json_object_get_int_member (summary, "imported"), ==, 0);
+  g_assert_cmpuint (record_count (f), ==, n);
+}
+
+static gboolean
+process_running (const char *pid)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%s/stat", pid);
+  g_autofree char *stat = NULL;
+  const char *state;
+
+  if (pid == NULL || !g_file_get_contents (stat_path, &stat, NULL, NULL))
+    return FALSE;
+  state = strrchr (stat, ')');
+  return state != NULL && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
+/* Another process reads while an import writes. */
+static void
+test_concurrent_readers (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *path = generate (f, 60000);
+  g_autoptr(GSubprocess) proc = spawn_import (f, path);
+  g_autoptr(GDataInputStream) err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
+  g_autoptr(GError) error = NULL;
+  guint reads = 0;
+
+  /* Once the import is writing... */
+  g_free (g_data_input_stream_read_line_utf8 (err, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  /* ...reads by another process succeed while it goes on. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *out = NULL;
+
+      g_assert_cmpint (run (f, NULL, &out, NULL, "search", "Yusuf", "--limit=5", NULL), ==, 0);
+      g_assert_cmpuint (count_lines (out), ==, 5);
+      g_clear_pointer (&out, g_free);
+      g_assert_cmpint (run (f, NULL, &out, NULL, "list", "--type=registration", "--limit=5", NULL), ==, 0);
+      g_assert_cmpuint (count_lines (out), ==, 5);
+      reads++;
+    }
+  g_test_message ("%u rounds of reads during the import", reads);
+  /* The import was still running during those reads: it has not finished yet. */
+  g_assert_true (process_running (g_subprocess_get_identifier (proc)));
+  g_subprocess_wait_check (proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (record_count (f), ==, 60000);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  if (g_getenv ("REUNITE_CLI") == NULL || g_getenv ("RFL_GEN") == NULL)
+    {
+      g_test_skip ("REUNITE_CLI and RFL_GEN must point at the built programs");
+      return g_test_run ();
+    }
+
+#define ADD(path, func) \
+  g_test_add ("/rfl/cli/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("roundtrip", test_roundtrip);
+  ADD ("no-plaintext", test_no_plaintext);
+  ADD ("wrong-passphrase", test_wrong_passphrase);
+  ADD ("passwd", test_passwd);
+  ADD ("invalid-input", test_invalid_input);
+  ADD ("audit-tamper", test_audit_tamper);
+  ADD ("purge", test_purge);
+  ADD ("import-killed", test_import_killed);
+  ADD ("concurrent-readers", test_concurrent_readers);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -213,6 +213,7 @@ test_persons (void)
   g_assert_true (g_uuid_string_is_valid (sought->person_id));
   /* Names only: a place is not searchable as a name. */
   g_assert_cmpuint (sought->names->len, ==, 3);
+  g_assert_cmpuint (sought->other_names->len, ==, 0);
   g_assert_cmpstr (g_ptr_array_index (sought->names, 1), ==, "إبراهيم");
 }
 
