@@ -266,7 +266,7 @@ read_object (GInputStream  *in,
              GError       **error)
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) local_error = NULL;
   guint8 chunk[8192];
   gssize n;
@@ -659,7 +659,7 @@ check_file (FILE     *file,
             guint64  *n_lines,
             GError  **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GString) line = g_string_new (NULL);
   LineReader reader = { file, line, 0, FALSE };
   crypto_generichash_state state;
@@ -703,19 +703,120 @@ check_file (FILE     *file,
   return TRUE;
 }
 
+/* The import pass runs in two threads: one reads, parses and prepares the
+ * next batch (validation, serialisation, name transliteration) while the
+ * other writes the previous one. At most QUEUE_DEPTH batches wait between
+ * them, which bounds memory. */
+#define QUEUE_DEPTH 2
+
+typedef struct
+{
+  RflStoreBatch *batch;
+  GArray        *lines;     /* input line of each record */
+  guint64        through;
+  GError        *error;     /* set on the last item when reading failed */
+} ImportItem;
+
+typedef struct
+{
+  RflStore     *store;
+  FILE         *file;
+  guint64       skip_through;
+  guint64       n_lines;
+  GAsyncQueue  *items;
+  GAsyncQueue  *slots;
+  gint          stop;
+} Importer;
+
+static void
+import_item_free (ImportItem *item)
+{
+  g_clear_pointer (&item->batch, rfl_store_batch_free);
+  g_clear_pointer (&item->lines, g_array_unref);
+  g_clear_error (&item->error);
+  g_free (item);
+}
+
+static gboolean
+push_item (Importer   *imp,
+           ImportItem *item)
+{
+  /* Wait for a free slot; the writer gives one back after each batch. */
+  g_async_queue_pop (imp->slots);
+  if (g_atomic_int_get (&imp->stop))
+    {
+      import_item_free (item);
+      return FALSE;
+    }
+  g_async_queue_push (imp->items, item);
+  return TRUE;
+}
+
+static gpointer
+produce_thread (gpointer user_data)
+{
+  Importer *imp = user_data;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  LineReader reader = { imp->file, line, 0, FALSE };
+  GError *error = NULL;
+
+  while (!g_atomic_int_get (&imp->stop))
+    {
+      gboolean more = next_line (&reader);
+
+      if (more && reader.number > imp->skip_through && !is_blank (line))
+        {
+          JsonObject *record = parse_line (&reader, parser, &error);
+          if (record == NULL)
+            break;
+          g_ptr_array_add (records, record);
+          g_array_append_val (lines, reader.number);
+        }
+      if (records->len > 0 && (records->len >= IMPORT_BATCH || !more))
+        {
+          ImportItem *item = g_new0 (ImportItem, 1);
+          guint failed = 0;
+
+          item->through = more ? reader.number : imp->n_lines;
+          item->batch = rfl_store_prepare_batch (imp->store, records, &failed, &error);
+          if (item->batch == NULL)
+            {
+              g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ", g_array_index (lines, guint64, failed));
+              import_item_free (item);
+              break;
+            }
+          item->lines = g_steal_pointer (&lines);
+          lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+          g_ptr_array_set_size (records, 0);
+          if (!push_item (imp, item))
+            return NULL;
+        }
+      if (!more)
+        break;
+    }
+
+  /* The last item carries the outcome: NULL batch, and the error if any. */
+  {
+    ImportItem *last = g_new0 (ImportItem, 1);
+    last->error = error;
+    push_item (imp, last);
+  }
+  return NULL;
+}
+
 static int
 cmd_import (Cli   *cli,
             char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GString) line = g_string_new (NULL);
-  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autoptr(GArray) batch_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
   g_autoptr(JsonObject) out = json_object_new ();
   g_autofree char *source = NULL;
-  LineReader reader = { NULL, line, 0, FALSE };
-  guint64 n_lines = 0, done, imported = 0;
+  Importer imp = { 0 };
+  GThread *producer;
+  guint64 n_lines = 0, imported = 0;
   FILE *file;
   int rc;
 
@@ -734,49 +835,61 @@ cmd_import (Cli   *cli,
       return rc;
     }
 
-  done = rfl_store_get_import_progress (cli->store, source);
   rewind (file);
-  reader.file = file;
+  imp.store = cli->store;
+  imp.file = file;
+  imp.n_lines = n_lines;
+  imp.skip_through = rfl_store_get_import_progress (cli->store, source);
+  imp.items = g_async_queue_new ();
+  imp.slots = g_async_queue_new ();
+  for (guint i = 0; i < QUEUE_DEPTH; i++)
+    g_async_queue_push (imp.slots, GUINT_TO_POINTER (1));
+  producer = g_thread_new ("import-reader", produce_thread, &imp);
+
   while (TRUE)
     {
-      gboolean more = next_line (&reader);
+      ImportItem *item = g_async_queue_pop (imp.items);
+      guint failed = 0;
 
-      if (more && reader.number > done && !is_blank (line))
+      g_async_queue_push (imp.slots, GUINT_TO_POINTER (1));
+      if (item->batch == NULL)
         {
-          JsonObject *record = parse_line (&reader, parser, &error);
-          if (record == NULL)
-            break;
-          g_ptr_array_add (batch, record);
-          g_array_append_val (batch_lines, reader.number);
+          if (item->error != NULL)
+            error = g_steal_pointer (&item->error);
+          import_item_free (item);
+          break;
         }
-      if (batch->len > 0 && (batch->len >= IMPORT_BATCH || !more))
+      if (!rfl_store_write_batch (cli->store, source, item->through, item->batch, &failed, &error))
         {
-          guint failed = 0;
-          guint64 through = more ? reader.number : n_lines;
-
-          if (!rfl_store_import_batch (cli->store, source, through, batch, &failed, &error))
-            {
-              g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ",
-                              g_array_index (batch_lines, guint64, failed));
-              break;
-            }
-          imported += batch->len;
-          if (cli->verbose)
-            g_printerr ("reunite-cli: import: committed through line %" G_GUINT64_FORMAT "\n", through);
-          show_progress ("Importing", through, n_lines);
-          g_ptr_array_set_size (batch, 0);
-          g_array_set_size (batch_lines, 0);
+          g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ", g_array_index (item->lines, guint64, failed));
+          import_item_free (item);
+          break;
         }
-      if (!more)
-        break;
+      imported += rfl_store_batch_get_length (item->batch);
+      if (cli->verbose)
+        g_printerr ("reunite-cli: import: committed through line %" G_GUINT64_FORMAT "\n", item->through);
+      show_progress ("Importing", item->through, n_lines);
+      import_item_free (item);
     }
+
+  /* Stop the reader if it is still going, and let it past a full queue. */
+  g_atomic_int_set (&imp.stop, 1);
+  g_async_queue_push (imp.slots, GUINT_TO_POINTER (1));
+  g_thread_join (producer);
+  {
+    ImportItem *left;
+    while ((left = g_async_queue_try_pop (imp.items)) != NULL)
+      import_item_free (left);
+  }
+  g_async_queue_unref (imp.items);
+  g_async_queue_unref (imp.slots);
   fclose (file);
   if (error != NULL)
     return fail_error (error);
 
   json_object_set_int_member (out, "imported", imported);
   json_object_set_int_member (out, "lines", n_lines);
-  json_object_set_int_member (out, "resumed_after_line", done);
+  json_object_set_int_member (out, "resumed_after_line", imp.skip_through);
   print_object (out);
   return 0;
 }

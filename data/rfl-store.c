@@ -42,6 +42,7 @@ struct _RflStore
   RflSchema  *schema;
   RflNames   *names;
   guint64     hlc;
+  gint        retention_days;
 };
 
 G_DEFINE_FINAL_TYPE (RflStore, rfl_store, G_TYPE_OBJECT)
@@ -463,6 +464,29 @@ unindex_record (RflStore       *self,
   return TRUE;
 }
 
+/* One row of the name index: a person's names in their searchable forms. */
+typedef struct
+{
+  char *person_id;
+  char *role;
+  char *latin;
+  char *skel;
+  char *latin2;
+  char *skel2;
+} NameRow;
+
+static void
+name_row_free (NameRow *row)
+{
+  g_free (row->person_id);
+  g_free (row->role);
+  g_free (row->latin);
+  g_free (row->skel);
+  g_free (row->latin2);
+  g_free (row->skel2);
+  g_free (row);
+}
+
 /* Returns the transliteration and skeletons of @names, joined. */
 static void
 normalise_names (RflStore   *self,
@@ -473,16 +497,65 @@ normalise_names (RflStore   *self,
   g_autofree char *joined = NULL;
 
   if (names->len == 0)
-    {
-      *latin = NULL;
-      *skel = NULL;
-      return;
-    }
+    return;
   g_ptr_array_add (names, NULL);
   joined = g_strjoinv (" ", (char **) names->pdata);
   g_ptr_array_remove_index (names, names->len - 1);
   *latin = rfl_names_to_latin (self->names, joined);
   *skel = rfl_names_skeleton (*latin);
+}
+
+/* The name-index rows of @record. Needs no database, so it can run on any thread. */
+static GPtrArray *
+name_rows (RflStore   *self,
+           JsonObject *record)
+{
+  g_autoptr(GPtrArray) persons = rfl_schema_collect_persons (self->schema, record);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) name_row_free);
+
+  for (guint i = 0; i < persons->len && i < MAX_PERSONS; i++)
+    {
+      RflSchemaPerson *person = g_ptr_array_index (persons, i);
+      NameRow *row;
+
+      if (person->names->len == 0 && person->other_names->len == 0)
+        continue;
+      row = g_new0 (NameRow, 1);
+      row->person_id = g_strdup (person->person_id);
+      row->role = g_strdup (person->role);
+      normalise_names (self, person->names, &row->latin, &row->skel);
+      normalise_names (self, person->other_names, &row->latin2, &row->skel2);
+      g_ptr_array_add (rows, row);
+    }
+  return rows;
+}
+
+static gboolean
+write_name_rows (RflStore       *self,
+                 sqlite3_int64   rowid,
+                 GPtrArray      *rows,
+                 GError        **error)
+{
+  sqlite3_stmt *st;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      NameRow *row = g_ptr_array_index (rows, i);
+
+      if ((st = stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel, latin2, skel2)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
+      bind_text (st, 2, row->person_id);
+      bind_text (st, 3, row->role);
+      bind_text (st, 4, row->latin);
+      bind_text (st, 5, row->skel);
+      bind_text (st, 6, row->latin2);
+      bind_text (st, 7, row->skel2);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        return sql_fail (self, error, "updating the name index");
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -491,33 +564,9 @@ index_record (RflStore       *self,
               JsonObject     *record,
               GError        **error)
 {
-  g_autoptr(GPtrArray) persons = rfl_schema_collect_persons (self->schema, record);
-  sqlite3_stmt *st;
+  g_autoptr(GPtrArray) rows = name_rows (self, record);
 
-  for (guint i = 0; i < persons->len && i < MAX_PERSONS; i++)
-    {
-      RflSchemaPerson *person = g_ptr_array_index (persons, i);
-      g_autofree char *latin = NULL, *skel = NULL, *latin2 = NULL, *skel2 = NULL;
-
-      if (person->names->len == 0 && person->other_names->len == 0)
-        continue;
-      normalise_names (self, person->names, &latin, &skel);
-      normalise_names (self, person->other_names, &latin2, &skel2);
-
-      if ((st = stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel, latin2, skel2)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
-        return FALSE;
-      sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
-      bind_text (st, 2, person->person_id);
-      bind_text (st, 3, person->role);
-      bind_text (st, 4, latin);
-      bind_text (st, 5, skel);
-      bind_text (st, 6, latin2);
-      bind_text (st, 7, skel2);
-      if (sqlite3_step (st) != SQLITE_DONE)
-        return sql_fail (self, error, "updating the name index");
-    }
-  return TRUE;
+  return write_name_rows (self, rowid, rows, error);
 }
 
 static JsonObject *
@@ -557,7 +606,6 @@ apply_retention (RflStore   *self,
 {
   const char *type = json_object_get_string_member (record, "type");
   const char *status = json_object_get_string_member_with_default (record, "status", NULL);
-  g_autofree char *days_text = NULL;
   g_autofree char *now = NULL;
   g_autoptr(GDate) date = NULL;
   char buf[16];
@@ -567,8 +615,7 @@ apply_retention (RflStore   *self,
       !rfl_schema_is_retained_status (self->schema, type, status))
     return;
 
-  days_text = meta_get (self, "retention_days");
-  days = days_text != NULL ? g_ascii_strtoll (days_text, NULL, 10) : DEFAULT_RETENTION;
+  days = g_atomic_int_get (&self->retention_days);
   now = today (self);
   date = g_date_new ();
   g_date_set_parse (date, now);
@@ -591,59 +638,91 @@ record_exists (RflStore   *self,
   return sqlite3_step (st) == SQLITE_ROW;
 }
 
-/* Adds one record inside the caller's transaction. */
-static char *
-add_locked (RflStore    *self,
-            JsonObject  *record,
-            GError     **error)
+/* A new record, validated and in the form it is written in. */
+typedef struct
 {
-  g_autofree char *id = NULL;
-  g_autofree char *text = NULL;
-  sqlite3_stmt *st;
-  gint64 now = now_ms ();
-  sqlite3_int64 rowid;
+  char      *id;
+  gboolean   id_given;
+  char      *type;
+  char      *status;
+  char      *retention_until;
+  char      *doc;
+  GPtrArray *names;
+} Prepared;
+
+static void
+prepared_free (Prepared *p)
+{
+  g_free (p->id);
+  g_free (p->type);
+  g_free (p->status);
+  g_free (p->retention_until);
+  g_free (p->doc);
+  g_clear_pointer (&p->names, g_ptr_array_unref);
+  g_free (p);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prepared, prepared_free)
+
+/* Validates a new record and computes everything written for it. Touches no
+ * database, so callers may run it on another thread than the writes. */
+static Prepared *
+prepare (RflStore    *self,
+         JsonObject  *record,
+         GError     **error)
+{
+  g_autoptr(Prepared) p = g_new0 (Prepared, 1);
 
   if (!rfl_schema_prepare_new (self->schema, record, error))
     return NULL;
 
   if (json_object_has_member (record, "id"))
     {
-      id = g_strdup (json_object_get_string_member (record, "id"));
-      if (record_exists (self, id))
-        {
-          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
-                       "field 'id': record %s already exists", id);
-          return NULL;
-        }
+      p->id = g_strdup (json_object_get_string_member (record, "id"));
+      p->id_given = TRUE;
       json_object_remove_member (record, "id");
     }
   else
-    id = g_uuid_string_random ();
+    p->id = g_uuid_string_random ();
 
   apply_retention (self, record);
-  text = doc_to_string (record);
+  p->type = g_strdup (json_object_get_string_member (record, "type"));
+  p->status = g_strdup (json_object_get_string_member_with_default (record, "status", NULL));
+  p->retention_until = g_strdup (json_object_get_string_member_with_default (record, "retention_until", NULL));
+  p->doc = doc_to_string (record);
+  p->names = name_rows (self, record);
+  return g_steal_pointer (&p);
+}
+
+/* Writes a prepared record inside the caller's transaction. */
+static gboolean
+write_prepared (RflStore    *self,
+                Prepared    *p,
+                GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if (p->id_given && record_exists (self, p->id))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
+                   "field 'id': record %s already exists", p->id);
+      return FALSE;
+    }
 
   if ((st = stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
                         " retention_until) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6)", error)) == NULL)
-    return NULL;
-  bind_text (st, 1, id);
-  bind_text (st, 2, json_object_get_string_member (record, "type"));
-  bind_text (st, 3, json_object_get_string_member_with_default (record, "status", NULL));
-  bind_text (st, 4, text);
-  sqlite3_bind_int64 (st, 5, now);
-  bind_text (st, 6, json_object_get_string_member_with_default (record, "retention_until", NULL));
+    return FALSE;
+  bind_text (st, 1, p->id);
+  bind_text (st, 2, p->type);
+  bind_text (st, 3, p->status);
+  bind_text (st, 4, p->doc);
+  sqlite3_bind_int64 (st, 5, now_ms ());
+  bind_text (st, 6, p->retention_until);
   if (sqlite3_step (st) != SQLITE_DONE)
-    {
-      sql_fail (self, error, "saving the record");
-      return NULL;
-    }
-  rowid = sqlite3_last_insert_rowid (self->db);
+    return sql_fail (self, error, "saving the record");
 
-  if (!index_record (self, rowid, record, error) ||
-      !journal_append (self, id, "create", text, error))
-    return NULL;
-
-  return g_steal_pointer (&id);
+  return write_name_rows (self, sqlite3_last_insert_rowid (self->db), p->names, error) &&
+         journal_append (self, p->id, "create", p->doc, error);
 }
 
 typedef struct
@@ -879,22 +958,25 @@ rfl_store_add (RflStore    *self,
                JsonObject  *record,
                GError     **error)
 {
+  g_autoptr(Prepared) p = NULL;
   g_autofree char *id = NULL;
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (record != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if ((p = prepare (self, record, error)) == NULL)
+    return NULL;
+
   g_rec_mutex_lock (&self->lock);
   if (check_open (self, error) && begin (self, error))
     {
-      if ((id = add_locked (self, record, error)) == NULL ||
-          !audit_append (self, "create", id, NULL, error) ||
-          !commit (self, error))
-        {
-          g_clear_pointer (&id, g_free);
-          rollback (self);
-        }
+      if (write_prepared (self, p, error) &&
+          audit_append (self, "create", p->id, NULL, error) &&
+          commit (self, error))
+        id = g_strdup (p->id);
+      else
+        rollback (self);
     }
   g_rec_mutex_unlock (&self->lock);
   return g_steal_pointer (&id);
@@ -1379,25 +1461,88 @@ import_key (const char *source)
   return g_strconcat ("import:", source, NULL);
 }
 
+struct _RflStoreBatch
+{
+  GPtrArray *records;   /* Prepared */
+};
+
+void
+rfl_store_batch_free (RflStoreBatch *batch)
+{
+  if (batch == NULL)
+    return;
+  g_ptr_array_unref (batch->records);
+  g_free (batch);
+}
+
+guint
+rfl_store_batch_get_length (RflStoreBatch *batch)
+{
+  g_return_val_if_fail (batch != NULL, 0);
+  return batch->records->len;
+}
+
 /**
- * rfl_store_import_batch:
+ * rfl_store_prepare_batch:
+ * @self: a store
+ * @records: (element-type JsonObject): new records; defaults and ids are filled in
+ * @failed_index: (out) (optional): which record failed
+ * @error: return location for an error
+ *
+ * Validates @records and computes what will be written for them, without
+ * touching the database: an importer can prepare the next batch on one
+ * thread while rfl_store_write_batch() writes the previous one on another.
+ *
+ * Returns: (transfer full): the prepared batch, or %NULL if a record is invalid
+ */
+RflStoreBatch *
+rfl_store_prepare_batch (RflStore    *self,
+                         GPtrArray   *records,
+                         guint       *failed_index,
+                         GError     **error)
+{
+  RflStoreBatch *batch;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (records != NULL, NULL);
+
+  batch = g_new0 (RflStoreBatch, 1);
+  batch->records = g_ptr_array_new_full (records->len, (GDestroyNotify) prepared_free);
+  for (guint i = 0; i < records->len; i++)
+    {
+      Prepared *p = prepare (self, g_ptr_array_index (records, i), error);
+
+      if (p == NULL)
+        {
+          if (failed_index != NULL)
+            *failed_index = i;
+          rfl_store_batch_free (batch);
+          return NULL;
+        }
+      g_ptr_array_add (batch->records, p);
+    }
+  return batch;
+}
+
+/**
+ * rfl_store_write_batch:
  * @self: an open store
  * @source: a stable name for the input (a hash of the file), so an
  *   interrupted import can resume
  * @through: the input position this batch ends at, saved with the batch
- * @records: (element-type JsonObject): the records to add
+ * @batch: records from rfl_store_prepare_batch()
  * @failed_index: (out) (optional): which record failed
  * @error: return location for an error
  *
- * Adds all @records in one transaction, or none of them.
+ * Adds all records of @batch in one transaction, or none of them.
  */
 gboolean
-rfl_store_import_batch (RflStore    *self,
-                        const char  *source,
-                        guint64      through,
-                        GPtrArray   *records,
-                        guint       *failed_index,
-                        GError     **error)
+rfl_store_write_batch (RflStore       *self,
+                       const char     *source,
+                       guint64         through,
+                       RflStoreBatch  *batch,
+                       guint          *failed_index,
+                       GError        **error)
 {
   g_autofree char *key = NULL, *value = NULL, *detail = NULL;
   gboolean ok;
@@ -1405,22 +1550,19 @@ rfl_store_import_batch (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (source != NULL, FALSE);
-  g_return_val_if_fail (records != NULL, FALSE);
+  g_return_val_if_fail (batch != NULL, FALSE);
 
   key = import_key (source);
   value = g_strdup_printf ("%" G_GUINT64_FORMAT, through);
   detail = g_strdup_printf ("%u records from %s through %" G_GUINT64_FORMAT,
-                            records->len, source, through);
+                            batch->records->len, source, through);
 
   g_rec_mutex_lock (&self->lock);
   ok = check_open (self, error) && begin (self, error);
   if (ok)
     {
-      for (i = 0; ok && i < records->len; i++)
-        {
-          g_autofree char *id = add_locked (self, g_ptr_array_index (records, i), error);
-          ok = id != NULL;
-        }
+      for (i = 0; ok && i < batch->records->len; i++)
+        ok = write_prepared (self, g_ptr_array_index (batch->records, i), error);
       ok = ok && meta_set (self, key, value, error) &&
            audit_append (self, "import", NULL, detail, error) &&
            commit (self, error);
@@ -1431,6 +1573,35 @@ rfl_store_import_batch (RflStore    *self,
 
   if (!ok && failed_index != NULL)
     *failed_index = i > 0 ? i - 1 : 0;
+  return ok;
+}
+
+/**
+ * rfl_store_import_batch:
+ * @self: an open store
+ * @source: see rfl_store_write_batch()
+ * @through: see rfl_store_write_batch()
+ * @records: (element-type JsonObject): the records to add
+ * @failed_index: (out) (optional): which record failed
+ * @error: return location for an error
+ *
+ * Prepares and writes @records in one transaction, or none of them.
+ */
+gboolean
+rfl_store_import_batch (RflStore    *self,
+                        const char  *source,
+                        guint64      through,
+                        GPtrArray   *records,
+                        guint       *failed_index,
+                        GError     **error)
+{
+  RflStoreBatch *batch = rfl_store_prepare_batch (self, records, failed_index, error);
+  gboolean ok;
+
+  if (batch == NULL)
+    return FALSE;
+  ok = rfl_store_write_batch (self, source, through, batch, failed_index, error);
+  rfl_store_batch_free (batch);
   return ok;
 }
 
@@ -1956,6 +2127,12 @@ load_identity (RflStore  *self,
   self->device_id = g_strdup ((const char *) sqlite3_column_text (st, 0));
   sqlite3_reset (st);
 
+  {
+    g_autofree char *days = meta_get (self, "retention_days");
+    g_atomic_int_set (&self->retention_days,
+                      days != NULL ? (gint) g_ascii_strtoll (days, NULL, 10) : DEFAULT_RETENTION);
+  }
+
   if ((st = stmt (self, "SELECT max(hlc) FROM journal", error)) == NULL)
     return FALSE;
   if (sqlite3_step (st) == SQLITE_ROW)
@@ -2358,6 +2535,7 @@ static void
 rfl_store_init (RflStore *self)
 {
   g_rec_mutex_init (&self->lock);
+  self->retention_days = DEFAULT_RETENTION;
   self->statements = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
                                             finalize_statement);
   self->schema = rfl_schema_get_default ();

@@ -94,6 +94,20 @@ gboolean     rfl_store_export                 (RflStore             *self,
                                                RflStoreForeachFunc   func,
                                                gpointer              user_data,
                                                GError              **error);
+typedef struct _RflStoreBatch RflStoreBatch;
+RflStoreBatch *rfl_store_prepare_batch        (RflStore             *self,
+                                               GPtrArray            *records,
+                                               guint                *failed_index,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+guint        rfl_store_batch_get_length       (RflStoreBatch        *batch);
+void         rfl_store_batch_free             (RflStoreBatch        *batch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflStoreBatch, rfl_store_batch_free)
+gboolean     rfl_store_write_batch            (RflStore             *self,
+                                               const char           *source,
+                                               guint64               through,
+                                               RflStoreBatch        *batch,
+                                               guint                *failed_index,
+                                               GError              **error);
 gboolean     rfl_store_import_batch           (RflStore             *self,
                                                const char           *source,
                                                guint64               through,
