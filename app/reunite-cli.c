@@ -14,12 +14,11 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "rfl-schema.h"
+#include "rfl-importer.h"
 #include "rfl-store.h"
 
 #define MAX_PASSPHRASE_BYTES 1024
 #define MAX_RECORD_BYTES     (1 << 20)
-#define IMPORT_BATCH         2000
 #define DEFAULT_LIMIT        50
 
 /* A passphrase in guarded memory, wiped when freed. */
@@ -560,251 +559,33 @@ cmd_purge (Cli   *cli,
 
 /* Import. */
 
-typedef struct
-{
-  FILE    *file;
-  GString *line;
-  guint64  number;
-  gboolean too_long;
-} LineReader;
-
-/* Reads the next line, at most MAX_RECORD_BYTES of it, so that a hostile file
- * cannot make us buffer without limit. */
-static gboolean
-next_line (LineReader *reader)
-{
-  int c;
-
-  g_string_truncate (reader->line, 0);
-  reader->too_long = FALSE;
-  c = getc_unlocked (reader->file);
-  if (c == EOF)
-    return FALSE;
-  for (; c != EOF && c != '\n'; c = getc_unlocked (reader->file))
-    {
-      if (reader->line->len < MAX_RECORD_BYTES)
-        g_string_append_c (reader->line, c);
-      else
-        reader->too_long = TRUE;
-    }
-  reader->number++;
-  return TRUE;
-}
-
-static gboolean
-is_blank (GString *line)
-{
-  for (gsize i = 0; i < line->len; i++)
-    if (!g_ascii_isspace (line->str[i]))
-      return FALSE;
-  return TRUE;
-}
-
-static JsonObject *
-parse_line (LineReader  *reader,
-            JsonParser  *parser,
-            GError     **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  if (reader->too_long)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   "line %" G_GUINT64_FORMAT ": longer than %d bytes", reader->number, MAX_RECORD_BYTES);
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, reader->line->str, reader->line->len, &local_error))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "line %" G_GUINT64_FORMAT ": invalid JSON: %s", reader->number, local_error->message);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "line %" G_GUINT64_FORMAT ": a record must be a JSON object", reader->number);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
-}
-
 static void
-show_progress (const char *what,
-               guint64     done,
-               guint64     total)
+import_progress_cb (RflImportPhase phase,
+                    guint64        done,
+                    guint64        total,
+                    gpointer       user_data)
 {
+  Cli *cli = user_data;
   static gint64 last;
   gint64 now = g_get_monotonic_time ();
   char bar[31];
   guint filled;
 
+  if (phase == RFL_IMPORT_WRITING && cli->verbose)
+    g_printerr ("reunite-cli: import: committed through line %" G_GUINT64_FORMAT "\n", done);
   if (!isatty (STDERR_FILENO) || total == 0 || (now - last < 100000 && done < total))
     return;
   last = now;
-  filled = (guint) (done * 30 / total);
+  filled = (guint) (MIN (done, total) * 30 / total);
   memset (bar, '#', filled);
   memset (bar + filled, '-', 30 - filled);
   bar[30] = '\0';
-  g_printerr ("\r%-10s [%s] %3u%%  %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT,
-              what, bar, (guint) (done * 100 / total), done, total);
+  g_printerr ("\r%-10s [%s] %3u%%  %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT " %s",
+              phase == RFL_IMPORT_CHECKING ? "Checking" : "Importing", bar,
+              (guint) (MIN (done, total) * 100 / total), done, total,
+              phase == RFL_IMPORT_CHECKING ? "bytes" : "lines");
   if (done >= total)
     g_printerr ("\n");
-}
-
-/* First pass: check every line before anything is written, and name the file
- * by its hash so that an interrupted import can resume. */
-static gboolean
-check_file (FILE     *file,
-            char    **source,
-            guint64  *n_lines,
-            GError  **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GString) line = g_string_new (NULL);
-  LineReader reader = { file, line, 0, FALSE };
-  crypto_generichash_state state;
-  guint8 hash[16];
-  char hex[33];
-  struct stat st;
-  gint64 size = fstat (fileno (file), &st) == 0 ? st.st_size : 0;
-
-  crypto_generichash_init (&state, NULL, 0, sizeof hash);
-  while (next_line (&reader))
-    {
-      g_autoptr(JsonObject) record = NULL;
-      g_autoptr(GError) local_error = NULL;
-
-      crypto_generichash_update (&state, (const guint8 *) line->str, line->len);
-      crypto_generichash_update (&state, (const guint8 *) "\n", 1);
-      if (is_blank (line))
-        continue;
-      if ((record = parse_line (&reader, parser, error)) == NULL)
-        return FALSE;
-      if (!rfl_schema_prepare_new (rfl_schema_get_default (), record, &local_error))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "line %" G_GUINT64_FORMAT ": %s",
-                       reader.number, local_error->message);
-          return FALSE;
-        }
-      if (reader.number % 1000 == 0)
-        show_progress ("Checking", ftell (file), size);
-    }
-  if (ferror (file))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "reading the file failed: %s",
-                   g_strerror (errno));
-      return FALSE;
-    }
-  show_progress ("Checking", size, size);
-  crypto_generichash_final (&state, hash, sizeof hash);
-  sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
-  *source = g_strdup (hex);
-  *n_lines = reader.number;
-  return TRUE;
-}
-
-/* The import pass runs in two threads: one reads, parses and prepares the
- * next batch (validation, serialisation, name transliteration) while the
- * other writes the previous one. At most QUEUE_DEPTH batches wait between
- * them, which bounds memory. */
-#define QUEUE_DEPTH 2
-
-typedef struct
-{
-  RflStoreBatch *batch;
-  GArray        *lines;     /* input line of each record */
-  guint64        through;
-  GError        *error;     /* set on the last item when reading failed */
-} ImportItem;
-
-typedef struct
-{
-  RflStore     *store;
-  FILE         *file;
-  guint64       skip_through;
-  guint64       n_lines;
-  GAsyncQueue  *items;
-  GAsyncQueue  *slots;
-  gint          stop;
-} Importer;
-
-static void
-import_item_free (ImportItem *item)
-{
-  g_clear_pointer (&item->batch, rfl_store_batch_free);
-  g_clear_pointer (&item->lines, g_array_unref);
-  g_clear_error (&item->error);
-  g_free (item);
-}
-
-static gboolean
-push_item (Importer   *imp,
-           ImportItem *item)
-{
-  /* Wait for a free slot; the writer gives one back after each batch. */
-  g_async_queue_pop (imp->slots);
-  if (g_atomic_int_get (&imp->stop))
-    {
-      import_item_free (item);
-      return FALSE;
-    }
-  g_async_queue_push (imp->items, item);
-  return TRUE;
-}
-
-static gpointer
-produce_thread (gpointer user_data)
-{
-  Importer *imp = user_data;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GString) line = g_string_new (NULL);
-  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (guint64));
-  LineReader reader = { imp->file, line, 0, FALSE };
-  GError *error = NULL;
-
-  while (!g_atomic_int_get (&imp->stop))
-    {
-      gboolean more = next_line (&reader);
-
-      if (more && reader.number > imp->skip_through && !is_blank (line))
-        {
-          JsonObject *record = parse_line (&reader, parser, &error);
-          if (record == NULL)
-            break;
-          g_ptr_array_add (records, record);
-          g_array_append_val (lines, reader.number);
-        }
-      if (records->len > 0 && (records->len >= IMPORT_BATCH || !more))
-        {
-          ImportItem *item = g_new0 (ImportItem, 1);
-          guint failed = 0;
-
-          item->through = more ? reader.number : imp->n_lines;
-          item->batch = rfl_store_prepare_batch (imp->store, records, &failed, &error);
-          if (item->batch == NULL)
-            {
-              g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ", g_array_index (lines, guint64, failed));
-              import_item_free (item);
-              break;
-            }
-          item->lines = g_steal_pointer (&lines);
-          lines = g_array_new (FALSE, FALSE, sizeof (guint64));
-          g_ptr_array_set_size (records, 0);
-          if (!push_item (imp, item))
-            return NULL;
-        }
-      if (!more)
-        break;
-    }
-
-  /* The last item carries the outcome: NULL batch, and the error if any. */
-  {
-    ImportItem *last = g_new0 (ImportItem, 1);
-    last->error = error;
-    push_item (imp, last);
-  }
-  return NULL;
 }
 
 static int
@@ -813,83 +594,24 @@ cmd_import (Cli   *cli,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
-  g_autofree char *source = NULL;
-  Importer imp = { 0 };
-  GThread *producer;
-  guint64 n_lines = 0, imported = 0;
-  FILE *file;
+  g_autoptr(RflImporter) importer = NULL;
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
     return fail ("usage: import FILE.jsonl");
-  if ((file = g_fopen (args[0], "rb")) == NULL)
-    return fail ("cannot read %s: %s", args[0], g_strerror (errno));
-  if (!check_file (file, &source, &n_lines, &error))
-    {
-      fclose (file);
-      return fail_error (error);
-    }
+  importer = rfl_importer_new (args[0]);
+  rfl_importer_set_progress (importer, import_progress_cb, cli);
+  /* Every line is checked before the passphrase is even asked for. */
+  if (!rfl_importer_check (importer, &error))
+    return fail_error (error);
   if ((rc = open_store (cli)) != 0)
-    {
-      fclose (file);
-      return rc;
-    }
-
-  rewind (file);
-  imp.store = cli->store;
-  imp.file = file;
-  imp.n_lines = n_lines;
-  imp.skip_through = rfl_store_get_import_progress (cli->store, source);
-  imp.items = g_async_queue_new ();
-  imp.slots = g_async_queue_new ();
-  for (guint i = 0; i < QUEUE_DEPTH; i++)
-    g_async_queue_push (imp.slots, GUINT_TO_POINTER (1));
-  producer = g_thread_new ("import-reader", produce_thread, &imp);
-
-  while (TRUE)
-    {
-      ImportItem *item = g_async_queue_pop (imp.items);
-      guint failed = 0;
-
-      g_async_queue_push (imp.slots, GUINT_TO_POINTER (1));
-      if (item->batch == NULL)
-        {
-          if (item->error != NULL)
-            error = g_steal_pointer (&item->error);
-          import_item_free (item);
-          break;
-        }
-      if (!rfl_store_write_batch (cli->store, source, item->through, item->batch, &failed, &error))
-        {
-          g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ", g_array_index (item->lines, guint64, failed));
-          import_item_free (item);
-          break;
-        }
-      imported += rfl_store_batch_get_length (item->batch);
-      if (cli->verbose)
-        g_printerr ("reunite-cli: import: committed through line %" G_GUINT64_FORMAT "\n", item->through);
-      show_progress ("Importing", item->through, n_lines);
-      import_item_free (item);
-    }
-
-  /* Stop the reader if it is still going, and let it past a full queue. */
-  g_atomic_int_set (&imp.stop, 1);
-  g_async_queue_push (imp.slots, GUINT_TO_POINTER (1));
-  g_thread_join (producer);
-  {
-    ImportItem *left;
-    while ((left = g_async_queue_try_pop (imp.items)) != NULL)
-      import_item_free (left);
-  }
-  g_async_queue_unref (imp.items);
-  g_async_queue_unref (imp.slots);
-  fclose (file);
-  if (error != NULL)
+    return rc;
+  if (!rfl_importer_run (importer, cli->store, &error))
     return fail_error (error);
 
-  json_object_set_int_member (out, "imported", imported);
-  json_object_set_int_member (out, "lines", n_lines);
-  json_object_set_int_member (out, "resumed_after_line", imp.skip_through);
+  json_object_set_int_member (out, "imported", rfl_importer_get_imported (importer));
+  json_object_set_int_member (out, "lines", rfl_importer_get_lines (importer));
+  json_object_set_int_member (out, "resumed_after_line", rfl_importer_get_resumed (importer));
   print_object (out);
   return 0;
 }

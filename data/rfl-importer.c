@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-importer"
+
+#include "rfl-importer.h"
+#include "rfl-schema.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/*
+ * Bulk import of JSON lines, in two passes.
+ *
+ * The first pass checks every line (size, JSON, record schema) and hashes the
+ * file, before anything is written: a bad line fails the whole import, with
+ * its line number, and the database is untouched. The hash names the input,
+ * so that an interrupted import resumes after the last committed batch.
+ *
+ * The second pass runs on two threads: a reader parses and prepares the next
+ * batch (validation, serialisation, name transliteration) while the caller's
+ * thread writes the previous one, each batch in one transaction with the
+ * position it ends at. At most QUEUE_DEPTH batches wait between the threads.
+ */
+
+#define MAX_LINE_BYTES (1 << 20)
+#define BATCH_RECORDS  2000
+#define QUEUE_DEPTH    2
+
+struct _RflImporter
+{
+  GObject                parent_instance;
+
+  char                  *path;
+  char                  *source;
+  guint64                n_lines;
+  guint64                imported;
+  guint64                resumed;
+  RflImportProgressFunc  progress;
+  gpointer               progress_data;
+};
+
+G_DEFINE_FINAL_TYPE (RflImporter, rfl_importer, G_TYPE_OBJECT)
+
+typedef struct
+{
+  FILE    *file;
+  GString *line;
+  guint64  number;
+  gboolean too_long;
+} LineReader;
+
+/* Reads the next line, keeping at most MAX_LINE_BYTES of it, so that a
+ * hostile file cannot make us buffer without limit. */
+static gboolean
+next_line (LineReader *reader)
+{
+  int c;
+
+  g_string_truncate (reader->line, 0);
+  reader->too_long = FALSE;
+  c = getc_unlocked (reader->file);
+  if (c == EOF)
+    return FALSE;
+  for (; c != EOF && c != '\n'; c = getc_unlocked (reader->file))
+    {
+      if (reader->line->len < MAX_LINE_BYTES)
+        g_string_append_c (reader->line, c);
+      else
+        reader->too_long = TRUE;
+    }
+  reader->number++;
+  return TRUE;
+}
+
+static gboolean
+is_blank (GString *line)
+{
+  for (gsize i = 0; i < line->len; i++)
+    if (!g_ascii_isspace (line->str[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static JsonObject *
+parse_line (LineReader  *reader,
+            JsonParser  *parser,
+            GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (reader->too_long)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   "line %" G_GUINT64_FORMAT ": longer than %d bytes", reader->number, MAX_LINE_BYTES);
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, reader->line->str, reader->line->len, &local_error))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   "line %" G_GUINT64_FORMAT ": invalid JSON: %s", reader->number, local_error->message);
+      return NULL;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   "line %" G_GUINT64_FORMAT ": a record must be a JSON object", reader->number);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+static FILE *
+open_input (RflImporter  *self,
+            GError      **error)
+{
+  FILE *file = g_fopen (self->path, "rb");
+
+  if (file == NULL)
+    {
+      int saved = errno;
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
+                   "cannot read %s: %s", self->path, g_strerror (saved));
+    }
+  return file;
+}
+
+static void
+report (RflImporter    *self,
+        RflImportPhase  phase,
+        guint64         done,
+        guint64         total)
+{
+  if (self->progress != NULL)
+    self->progress (phase, done, total, self->progress_data);
+}
+
+/**
+ * rfl_importer_check:
+ * @self: an importer
+ * @error: return location for an error naming the first bad line
+ *
+ * The first pass: checks every line and names the input by its hash.
+ */
+gboolean
+rfl_importer_check (RflImporter  *self,
+                    GError      **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GString) line = g_string_new (NULL);
+  LineReader reader = { NULL, line, 0, FALSE };
+  crypto_generichash_state state;
+  guint8 hash[16];
+  char hex[33];
+  struct stat st;
+  gint64 size;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (RFL_IS_IMPORTER (self), FALSE);
+
+  if ((reader.file = open_input (self, error)) == NULL)
+    return FALSE;
+  size = fstat (fileno (reader.file), &st) == 0 ? st.st_size : 0;
+
+  crypto_generichash_init (&state, NULL, 0, sizeof hash);
+  while (next_line (&reader))
+    {
+      g_autoptr(JsonObject) record = NULL;
+      g_autoptr(GError) local_error = NULL;
+
+      crypto_generichash_update (&state, (const guint8 *) line->str, line->len);
+      crypto_generichash_update (&state, (const guint8 *) "\n", 1);
+      if (is_blank (line))
+        continue;
+      if ((record = parse_line (&reader, parser, error)) == NULL)
+        goto out;
+      if (!rfl_schema_prepare_new (rfl_schema_get_default (), record, &local_error))
+        {
+          g_set_error (error, local_error->domain, local_error->code, "line %" G_GUINT64_FORMAT ": %s",
+                       reader.number, local_error->message);
+          goto out;
+        }
+      if (reader.number % 1000 == 0)
+        report (self, RFL_IMPORT_CHECKING, ftell (reader.file), size);
+    }
+  if (ferror (reader.file))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO, "reading %s failed: %s",
+                   self->path, g_strerror (errno));
+      goto out;
+    }
+  report (self, RFL_IMPORT_CHECKING, size, size);
+  crypto_generichash_final (&state, hash, sizeof hash);
+  sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
+  g_free (self->source);
+  self->source = g_strdup (hex);
+  self->n_lines = reader.number;
+  ok = TRUE;
+
+out:
+  fclose (reader.file);
+  return ok;
+}
+
+typedef struct
+{
+  RflStoreBatch *batch;
+  GArray        *lines;     /* input line of each record */
+  guint64        through;
+  GError        *error;     /* set on the last item when reading failed */
+} Item;
+
+typedef struct
+{
+  RflStore     *store;
+  FILE         *file;
+  guint64       skip_through;
+  guint64       n_lines;
+  GAsyncQueue  *items;
+  GAsyncQueue  *slots;
+  gint          stop;
+} Pipeline;
+
+static void
+item_free (Item *item)
+{
+  g_clear_pointer (&item->batch, rfl_store_batch_free);
+  g_clear_pointer (&item->lines, g_array_unref);
+  g_clear_error (&item->error);
+  g_free (item);
+}
+
+static gboolean
+push_item (Pipeline *pipe,
+           Item     *item)
+{
+  /* Wait for a free slot; the writer gives one back after each batch. */
+  g_async_queue_pop (pipe->slots);
+  if (g_atomic_int_get (&pipe->stop))
+    {
+      item_free (item);
+      return FALSE;
+    }
+  g_async_queue_push (pipe->items, item);
+  return TRUE;
+}
+
+static gpointer
+reader_thread (gpointer user_data)
+{
+  Pipeline *pipe = user_data;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  LineReader reader = { pipe->file, line, 0, FALSE };
+  GError *error = NULL;
+  Item *last;
+
+  while (!g_atomic_int_get (&pipe->stop))
+    {
+      gboolean more = next_line (&reader);
+
+      if (more && reader.number > pipe->skip_through && !is_blank (line))
+        {
+          JsonObject *record = parse_line (&reader, parser, &error);
+          if (record == NULL)
+            break;
+          g_ptr_array_add (records, record);
+          g_array_append_val (lines, reader.number);
+        }
+      if (records->len > 0 && (records->len >= BATCH_RECORDS || !more))
+        {
+          Item *item = g_new0 (Item, 1);
+          guint failed = 0;
+
+          item->through = more ? reader.number : pipe->n_lines;
+          item->batch = rfl_store_prepare_batch (pipe->store, records, &failed, &error);
+          if (item->batch == NULL)
+            {
+              g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ", g_array_index (lines, guint64, failed));
+              item_free (item);
+              break;
+            }
+          item->lines = g_steal_pointer (&lines);
+          lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+          g_ptr_array_set_size (records, 0);
+          if (!push_item (pipe, item))
+            return NULL;
+        }
+      if (!more)
+        break;
+    }
+
+  /* The last item carries the outcome: no batch, and the error if any. */
+  last = g_new0 (Item, 1);
+  last->error = error;
+  push_item (pipe, last);
+  return NULL;
+}
+
+/**
+ * rfl_importer_run:
+ * @self: an importer that passed rfl_importer_check()
+ * @store: an open store
+ * @error: return location for an error
+ *
+ * The second pass: adds the records not yet imported from this input, a
+ * batch per transaction. Safe to run again after an interruption.
+ */
+gboolean
+rfl_importer_run (RflImporter  *self,
+                  RflStore     *store,
+                  GError      **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  Pipeline pipe = { 0 };
+  GThread *reader;
+  Item *left;
+
+  g_return_val_if_fail (RFL_IS_IMPORTER (self), FALSE);
+  g_return_val_if_fail (RFL_IS_STORE (store), FALSE);
+  g_return_val_if_fail (self->source != NULL, FALSE);
+
+  if ((pipe.file = open_input (self, error)) == NULL)
+    return FALSE;
+  pipe.store = store;
+  pipe.n_lines = self->n_lines;
+  pipe.skip_through = self->resumed = rfl_store_get_import_progress (store, self->source);
+  pipe.items = g_async_queue_new ();
+  pipe.slots = g_async_queue_new ();
+  for (guint i = 0; i < QUEUE_DEPTH; i++)
+    g_async_queue_push (pipe.slots, GUINT_TO_POINTER (1));
+  self->imported = 0;
+  reader = g_thread_new ("rfl-import", reader_thread, &pipe);
+
+  while (TRUE)
+    {
+      Item *item = g_async_queue_pop (pipe.items);
+      guint failed = 0;
+
+      g_async_queue_push (pipe.slots, GUINT_TO_POINTER (1));
+      if (item->batch == NULL)
+        {
+          if (item->error != NULL)
+            local_error = g_steal_pointer (&item->error);
+          item_free (item);
+          break;
+        }
+      if (!rfl_store_write_batch (store, self->source, item->through, item->batch, &failed, &local_error))
+        {
+          g_prefix_error (&local_error, "line %" G_GUINT64_FORMAT ": ",
+                          g_array_index (item->lines, guint64, failed));
+          item_free (item);
+          break;
+        }
+      self->imported += rfl_store_batch_get_length (item->batch);
+      report (self, RFL_IMPORT_WRITING, item->through, self->n_lines);
+      item_free (item);
+    }
+
+  /* Stop the reader if it is still going, and let it past a full queue. */
+  g_atomic_int_set (&pipe.stop, 1);
+  g_async_queue_push (pipe.slots, GUINT_TO_POINTER (1));
+  g_thread_join (reader);
+  while ((left = g_async_queue_try_pop (pipe.items)) != NULL)
+    item_free (left);
+  g_async_queue_unref (pipe.items);
+  g_async_queue_unref (pipe.slots);
+  fclose (pipe.file);
+
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+rfl_importer_finalize (GObject *object)
+{
+  RflImporter *self = (RflImporter *) object;
+
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->source, g_free);
+
+  G_OBJECT_CLASS (rfl_importer_parent_class)->finalize (object);
+}
+
+static void
+rfl_importer_class_init (RflImporterClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rfl_importer_finalize;
+}
+
+static void
+rfl_importer_init (RflImporter *self)
+{
+}
+
+/**
+ * rfl_importer_new:
+ * @path: a file of JSON lines, one record per line
+ *
+ * Returns: (transfer full): a new importer
+ */
+RflImporter *
+rfl_importer_new (const char *path)
+{
+  RflImporter *self;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  self = g_object_new (RFL_TYPE_IMPORTER, NULL);
+  self->path = g_strdup (path);
+  return self;
+}
+
+void
+rfl_importer_set_progress (RflImporter           *self,
+                           RflImportProgressFunc  func,
+                           gpointer               user_data)
+{
+  g_return_if_fail (RFL_IS_IMPORTER (self));
+
+  self->progress = func;
+  self->progress_data = user_data;
+}
+
+guint64
+rfl_importer_get_lines (RflImporter *self)
+{
+  g_return_val_if_fail (RFL_IS_IMPORTER (self), 0);
+  return self->n_lines;
+}
+
+guint64
+rfl_importer_get_imported (RflImporter *self)
+{
+  g_return_val_if_fail (RFL_IS_IMPORTER (self), 0);
+  return self->imported;
+}
+
+/**
+ * rfl_importer_get_resumed:
+ *
+ * Returns: the input line an interrupted earlier run had committed through
+ */
+guint64
+rfl_importer_get_resumed (RflImporter *self)
+{
+  g_return_val_if_fail (RFL_IS_IMPORTER (self), 0);
+  return self->resumed;
+}
