@@ -17,6 +17,8 @@ RflStore *rfl_store_create_at_version   (const char  *path,
                                          GError     **error) G_GNUC_WARN_UNUSED_RESULT;
 RflStore *rfl_store_create_unencrypted  (const char  *path,
                                          GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+RflStore *rfl_store_open_unencrypted    (const char  *path,
+                                         GError     **error) G_GNUC_WARN_UNUSED_RESULT;
 char     *rfl_store_dup_pragma          (RflStore    *self,
                                          const char  *pragma) G_GNUC_WARN_UNUSED_RESULT;
 gint64    rfl_store_query_int           (RflStore    *self,

@@ -2447,6 +2447,21 @@ rfl_store_create_unencrypted (const char  *path,
   return create_full (path, "", 0, RFL_KDF_INTERACTIVE, RFL_STORE_SCHEMA_VERSION, FALSE, error);
 }
 
+RflStore *
+rfl_store_open_unencrypted (const char  *path,
+                            GError     **error)
+{
+  g_autoptr(RflStore) self = store_new (path);
+
+  if (!open_db (self, NULL, FALSE, error) || !migrate (self, RFL_STORE_SCHEMA_VERSION, error) ||
+      !load_identity (self, error))
+    {
+      close_db (self);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
 char *
 rfl_store_dup_pragma (RflStore   *self,
                       const char *pragma)

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-bench"
+
+/*
+ * The store's workloads, measured one per process so that peak memory
+ * belongs to one workload:
+ *
+ *   rfl-bench import keyed|unkeyed DB FILE.jsonl
+ *   rfl-bench search keyed|unkeyed DB QUERIES.txt
+ *
+ * "keyed" is the store as volunteers use it (SQLCipher, Argon2id MODERATE);
+ * "unkeyed" is the same code on a plain database, the baseline that shows
+ * what encryption costs. Each run prints one JSON object.
+ */
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rfl-importer.h"
+#include "rfl-store-private.h"
+
+#define PASSPHRASE "benchmark passphrase, not a secret"
+#define SEARCH_LIMIT 20
+
+/* Peak resident memory since the last reset_peak_rss(), from the kernel. */
+static gint64
+peak_rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
+      (line = strstr (status, "VmHWM:")) == NULL)
+    return -1;
+  return g_ascii_strtoll (line + 6, NULL, 10);
+}
+
+static void
+reset_peak_rss (void)
+{
+  /* Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0).
+   * Written in place: g_file_set_contents() would try to rename over it. */
+  FILE *f = fopen ("/proc/self/clear_refs", "w");
+
+  if (f != NULL)
+    {
+      fputs ("5", f);
+      fclose (f);
+    }
+}
+
+static gint64
+file_size (const char *path)
+{
+  GStatBuf st;
+  return g_stat (path, &st) == 0 ? st.st_size : 0;
+}
+
+static RflStore *
+open_store (gboolean     keyed,
+            const char  *path,
+            gboolean     create,
+            double      *unlock_seconds,
+            GError     **error)
+{
+  gint64 start = g_get_monotonic_time ();
+  RflStore *store;
+
+  if (keyed)
+    store = create ? rfl_store_create (path, PASSPHRASE, strlen (PASSPHRASE), RFL_KDF_MODERATE, error)
+                   : rfl_store_open (path, PASSPHRASE, strlen (PASSPHRASE), error);
+  else
+    store = create ? rfl_store_create_unencrypted (path, error) : rfl_store_open_unencrypted (path, error);
+  *unlock_seconds = (g_get_monotonic_time () - start) / 1e6;
+  return store;
+}
+
+static int
+run_import (gboolean    keyed,
+            const char *db,
+            const char *input,
+            JsonObject *out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(RflImporter) importer = rfl_importer_new (input);
+  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+  double unlock, seconds;
+  gint64 start, unlock_rss;
+
+  store = open_store (keyed, db, TRUE, &unlock, &error);
+  if (store == NULL)
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  unlock_rss = peak_rss_kib ();
+  reset_peak_rss ();
+
+  start = g_get_monotonic_time ();
+  if (!rfl_importer_check (importer, &error) || !rfl_importer_run (importer, store, &error))
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  rfl_store_close (store);
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+
+  json_object_set_double_member (out, "unlock_s", unlock);
+  json_object_set_int_member (out, "unlock_peak_rss_kib", unlock_rss);
+  json_object_set_int_member (out, "records", rfl_importer_get_imported (importer));
+  json_object_set_double_member (out, "import_s", seconds);
+  json_object_set_double_member (out, "records_per_s", rfl_importer_get_imported (importer) / seconds);
+  json_object_set_int_member (out, "peak_rss_kib", peak_rss_kib ());
+  json_object_set_int_member (out, "db_bytes", file_size (db) + file_size (wal));
+  return 0;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+percentile (GArray *sorted,
+            double  p)
+{
+  guint i = (guint) (p * (sorted->len - 1) + 0.5);
+  return g_array_index (sorted, double, MIN (i, sorted->len - 1));
+}
+
+static int
+run_search (gboolean    keyed,
+            const char *db,
+            const char *queries_path,
+            JsonObject *out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *text = NULL;
+  g_auto(GStrv) queries = NULL;
+  guint64 hits = 0;
+  double unlock;
+
+  if (!g_file_get_contents (queries_path, &text, NULL, &error))
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  queries = g_strsplit (g_strstrip (text), "\n", -1);
+  store = open_store (keyed, db, FALSE, &unlock, &error);
+  if (store == NULL)
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  reset_peak_rss ();
+
+  for (guint i = 0; queries[i] != NULL; i++)
+    {
+      gint64 start = g_get_monotonic_time ();
+      g_autoptr(GPtrArray) rows = rfl_store_search (store, queries[i], SEARCH_LIMIT, &error);
+      double ms = (g_get_monotonic_time () - start) / 1e3;
+
+      if (rows == NULL)
+        {
+          g_printerr ("rfl-bench: %s\n", error->message);
+          return 1;
+        }
+      hits += rows->len;
+      g_array_append_val (times, ms);
+    }
+  g_array_sort (times, compare_doubles);
+
+  json_object_set_double_member (out, "unlock_s", unlock);
+  json_object_set_int_member (out, "queries", times->len);
+  json_object_set_double_member (out, "mean_hits", (double) hits / MAX (times->len, 1));
+  json_object_set_double_member (out, "p50_ms", percentile (times, 0.50));
+  json_object_set_double_member (out, "p95_ms", percentile (times, 0.95));
+  json_object_set_double_member (out, "max_ms", percentile (times, 1.0));
+  json_object_set_int_member (out, "peak_rss_kib", peak_rss_kib ());
+  return 0;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(JsonObject) out = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  gboolean keyed;
+  int rc;
+
+  if (argc != 5 || (!g_str_equal (argv[2], "keyed") && !g_str_equal (argv[2], "unkeyed")))
+    {
+      g_printerr ("usage: rfl-bench import|search keyed|unkeyed DB FILE\n");
+      return 2;
+    }
+  keyed = g_str_equal (argv[2], "keyed");
+  json_object_set_string_member (out, "workload", argv[1]);
+  json_object_set_string_member (out, "store", argv[2]);
+
+  if (g_str_equal (argv[1], "import"))
+    rc = run_import (keyed, argv[3], argv[4], out);
+  else if (g_str_equal (argv[1], "search"))
+    rc = run_search (keyed, argv[3], argv[4], out);
+  else
+    {
+      g_printerr ("rfl-bench: unknown workload '%s'\n", argv[1]);
+      return 2;
+    }
+  if (rc != 0)
+    return rc;
+
+  node = json_node_init_object (json_node_alloc (), out);
+  text = json_to_string (node, FALSE);
+  puts (text);
+  return 0;
+}
