@@ -20,6 +20,7 @@
 #define MAX_PERSONS          64       /* name-index rows per record; see index_record() */
 #define MAX_QUERY_BYTES      400
 #define MAX_QUERY_WORDS      8
+#define SEARCH_CANDIDATES    200
 #define DEVICE_ID_BYTES      16
 #define READ_AUDIT_WAIT_MS   20
 
@@ -1283,28 +1284,33 @@ rfl_store_count (RflStore    *self,
   return n;
 }
 
-/* Builds an FTS5 query from what a person typed: every word must match, in
- * its transliteration (the last word also as a prefix, for typing) or its
- * consonant skeleton. Only quoted ASCII words reach FTS5, so no query syntax
- * can be injected. */
+/* Builds an FTS5 query from what a person typed. Exact: every word must be
+ * one of the person's own names as transliterated. Fuzzy: every word must
+ * match a transliterated name or its consonant skeleton, in any name column,
+ * and the last word may be a prefix (search as you type). Only quoted ASCII
+ * words reach FTS5, so no query syntax can be injected. */
 static char *
 build_match (RflStore   *self,
-             const char *query)
+             const char *query,
+             gboolean    fuzzy)
 {
   g_autofree char *latin = rfl_names_to_latin (self->names, query);
   g_auto(GStrv) words = rfl_names_tokenize (latin);
   GString *match = g_string_new (NULL);
-  guint n = g_strv_length (words);
+  guint n = MIN (g_strv_length (words), MAX_QUERY_WORDS);
 
-  for (guint i = 0; i < n && i < MAX_QUERY_WORDS; i++)
+  for (guint i = 0; i < n; i++)
     {
       g_autofree char *skel = rfl_names_skeleton (words[i]);
       gboolean prefix = (i == n - 1) && strlen (words[i]) >= 2;
 
       if (match->len > 0)
         g_string_append (match, " AND ");
-      g_string_append_printf (match, "({latin latin2} : \"%s\"%s OR {skel skel2} : \"%s\")",
-                              words[i], prefix ? " *" : "", skel);
+      if (fuzzy)
+        g_string_append_printf (match, "({latin latin2} : \"%s\"%s OR {skel skel2} : \"%s\")",
+                                words[i], prefix ? " *" : "", skel);
+      else
+        g_string_append_printf (match, "latin : \"%s\"", words[i]);
     }
   if (match->len == 0)
     {
@@ -1314,6 +1320,85 @@ build_match (RflStore   *self,
   return g_string_free (match, FALSE);
 }
 
+typedef struct
+{
+  double      score;
+  JsonObject *hit;
+} Candidate;
+
+static int
+compare_candidates (gconstpointer a,
+                    gconstpointer b)
+{
+  double x = ((const Candidate *) a)->score, y = ((const Candidate *) b)->score;
+  return (x < y) - (x > y);
+}
+
+/* Adds the best of at most SEARCH_CANDIDATES matches of @match to @out,
+ * skipping persons already there. Matches are visited newest first and only
+ * those are ranked, so a name shared by a hundred thousand people costs the
+ * same as a rare one. */
+static gboolean
+search_stage (RflStore    *self,
+              const char  *match,
+              guint        limit,
+              GPtrArray   *out,
+              GHashTable  *seen,
+              GError     **error)
+{
+  g_autoptr(GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  sqlite3_stmt *st;
+  int rc;
+
+  st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role,"
+                   " bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5), n.rowid"
+                   " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6)"
+                   " WHERE names MATCH ?1 ORDER BY n.rowid DESC LIMIT ?2", error);
+  if (st == NULL)
+    return FALSE;
+  bind_text (st, 1, match);
+  sqlite3_bind_int64 (st, 2, SEARCH_CANDIDATES);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      gint64 rowid = sqlite3_column_int64 (st, 8);
+      const char *person_id = (const char *) sqlite3_column_text (st, 5);
+      g_autofree char *name = NULL;
+      Candidate c;
+
+      if (g_hash_table_contains (seen, &rowid))
+        continue;
+      c.score = -sqlite3_column_double (st, 7);
+      c.hit = summary_from_stmt (self, st);
+      name = matched_name (self, (const char *) sqlite3_column_text (st, 3), person_id);
+      if (name != NULL)
+        json_object_set_string_member (c.hit, "name", name);
+      json_object_set_string_member (c.hit, "person_id", person_id);
+      json_object_set_string_member (c.hit, "role", (const char *) sqlite3_column_text (st, 6));
+      json_object_set_double_member (c.hit, "score", c.score);
+      g_hash_table_add (seen, g_memdup2 (&rowid, sizeof rowid));
+      g_array_append_val (candidates, c);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    {
+      for (guint i = 0; i < candidates->len; i++)
+        json_object_unref (g_array_index (candidates, Candidate, i).hit);
+      return sql_fail (self, error, "searching names");
+    }
+
+  g_array_sort (candidates, compare_candidates);
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      JsonObject *hit = g_array_index (candidates, Candidate, i).hit;
+
+      if (out->len < limit)
+        g_ptr_array_add (out, hit);
+      else
+        json_object_unref (hit);
+    }
+  return TRUE;
+}
+
 /**
  * rfl_store_search:
  * @self: an open store
@@ -1321,8 +1406,10 @@ build_match (RflStore   *self,
  * @limit: most results to return
  * @error: return location for an error
  *
- * Finds persons by name, best match first. Each result is a record summary
- * with the matching person's id and role and a score (higher is better).
+ * Finds persons by name: first those whose own names match every word
+ * exactly (after transliteration), then spelling variants, prefixes and
+ * secondary names; within each group, best BM25 score first. Each result is a
+ * record summary with the matching person's name, id and role and a score.
  *
  * Returns: (transfer full) (element-type JsonObject): the results
  */
@@ -1333,9 +1420,8 @@ rfl_store_search (RflStore    *self,
                   GError     **error)
 {
   g_autoptr(GPtrArray) out = NULL;
-  g_autofree char *match = NULL;
-  sqlite3_stmt *st;
-  int rc;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autofree char *exact = NULL, *fuzzy = NULL;
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (query != NULL, NULL);
@@ -1352,43 +1438,16 @@ rfl_store_search (RflStore    *self,
     goto out;
 
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  match = build_match (self, query);
-  if (match == NULL)
-    goto audit;
-
-  st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role,"
-                   " bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) AS score"
-                   " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6)"
-                   " WHERE names MATCH ?1 ORDER BY score LIMIT ?2", error);
-  if (st == NULL)
+  exact = build_match (self, query, FALSE);
+  fuzzy = build_match (self, query, TRUE);
+  if (exact != NULL &&
+      (!search_stage (self, exact, limit, out, seen, error) ||
+       (out->len < limit && !search_stage (self, fuzzy, limit, out, seen, error))))
     {
       g_clear_pointer (&out, g_ptr_array_unref);
       goto out;
     }
-  bind_text (st, 1, match);
-  sqlite3_bind_int64 (st, 2, limit);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      JsonObject *hit = summary_from_stmt (self, st);
-      const char *person_id = (const char *) sqlite3_column_text (st, 5);
-      g_autofree char *name = matched_name (self, (const char *) sqlite3_column_text (st, 3), person_id);
 
-      if (name != NULL)
-        json_object_set_string_member (hit, "name", name);
-      json_object_set_string_member (hit, "person_id", person_id);
-      json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
-      json_object_set_double_member (hit, "score", -sqlite3_column_double (st, 7));
-      g_ptr_array_add (out, hit);
-    }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    {
-      sql_fail (self, error, "searching names");
-      g_clear_pointer (&out, g_ptr_array_unref);
-      goto out;
-    }
-
-audit:
   if (!audit_now (self, "search", NULL, query, error))
     g_clear_pointer (&out, g_ptr_array_unref);
 out:
@@ -2133,7 +2192,9 @@ load_identity (RflStore  *self,
                       days != NULL ? (gint) g_ascii_strtoll (days, NULL, 10) : DEFAULT_RETENTION);
   }
 
-  if ((st = stmt (self, "SELECT max(hlc) FROM journal", error)) == NULL)
+  /* The clock only moves forward, so the newest journal entry carries its
+   * highest value; max(hlc) would read the whole journal. */
+  if ((st = stmt (self, "SELECT hlc FROM journal ORDER BY seq DESC LIMIT 1", error)) == NULL)
     return FALSE;
   if (sqlite3_step (st) == SQLITE_ROW)
     self->hlc = (guint64) sqlite3_column_int64 (st, 0);
