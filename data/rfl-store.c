@@ -1136,11 +1136,9 @@ display_name (RflStore   *self,
 
 /* The name of the person a search matched, rather than the record's first person. */
 static char *
-matched_name (RflStore   *self,
-              const char *doc_text,
+matched_name (JsonObject *doc,
               const char *person_id)
 {
-  g_autoptr(JsonObject) doc = parse_doc (doc_text);
   g_autoptr(GList) members = NULL;
 
   if (doc == NULL || person_id == NULL)
@@ -1172,15 +1170,20 @@ matched_name (RflStore   *self,
   return NULL;
 }
 
+/* A record summary from columns id, type, status, doc, updated_at. With
+ * @person_id, the name is that person's rather than the record's first. */
 static JsonObject *
-summary_from_stmt (RflStore     *self,
-                   sqlite3_stmt *st)
+summary_for_person (RflStore     *self,
+                    sqlite3_stmt *st,
+                    const char   *person_id)
 {
   JsonObject *out = json_object_new ();
   g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 3));
-  g_autofree char *name = doc != NULL ? display_name (self, doc) : NULL;
+  g_autofree char *name = NULL;
   g_autofree char *updated = iso_from_ms (sqlite3_column_int64 (st, 4));
 
+  if (doc != NULL)
+    name = person_id != NULL ? matched_name (doc, person_id) : display_name (self, doc);
   json_object_set_string_member (out, "id", (const char *) sqlite3_column_text (st, 0));
   json_object_set_string_member (out, "type", (const char *) sqlite3_column_text (st, 1));
   if (sqlite3_column_type (st, 2) != SQLITE_NULL)
@@ -1191,6 +1194,13 @@ summary_from_stmt (RflStore     *self,
     json_object_set_string_member (out, "name", name);
   json_object_set_string_member (out, "updated_at", updated);
   return out;
+}
+
+static JsonObject *
+summary_from_stmt (RflStore     *self,
+                   sqlite3_stmt *st)
+{
+  return summary_for_person (self, st, NULL);
 }
 
 /**
@@ -1322,8 +1332,8 @@ build_match (RflStore   *self,
 
 typedef struct
 {
-  double      score;
-  JsonObject *hit;
+  double  score;
+  gint64  rowid;
 } Candidate;
 
 static int
@@ -1334,10 +1344,38 @@ compare_candidates (gconstpointer a,
   return (x < y) - (x > y);
 }
 
+static JsonObject *
+search_hit (RflStore     *self,
+            Candidate    *c,
+            GError      **error)
+{
+  sqlite3_stmt *st;
+  JsonObject *hit;
+  const char *person_id;
+
+  st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role"
+                   " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6) WHERE n.rowid = ?1", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, c->rowid);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      sql_fail (self, error, "reading a search result");
+      return NULL;
+    }
+  person_id = (const char *) sqlite3_column_text (st, 5);
+  hit = summary_for_person (self, st, person_id);
+  json_object_set_string_member (hit, "person_id", person_id);
+  json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
+  json_object_set_double_member (hit, "score", c->score);
+  sqlite3_reset (st);
+  return hit;
+}
+
 /* Adds the best of at most SEARCH_CANDIDATES matches of @match to @out,
  * skipping persons already there. Matches are visited newest first and only
  * those are ranked, so a name shared by a hundred thousand people costs the
- * same as a rare one. */
+ * same as a rare one; records are read only for the results kept. */
 static gboolean
 search_stage (RflStore    *self,
               const char  *match,
@@ -1350,51 +1388,33 @@ search_stage (RflStore    *self,
   sqlite3_stmt *st;
   int rc;
 
-  st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role,"
-                   " bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5), n.rowid"
-                   " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6)"
-                   " WHERE names MATCH ?1 ORDER BY n.rowid DESC LIMIT ?2", error);
+  st = stmt (self, "SELECT rowid, bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
+                   " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
   if (st == NULL)
     return FALSE;
   bind_text (st, 1, match);
   sqlite3_bind_int64 (st, 2, SEARCH_CANDIDATES);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      gint64 rowid = sqlite3_column_int64 (st, 8);
-      const char *person_id = (const char *) sqlite3_column_text (st, 5);
-      g_autofree char *name = NULL;
-      Candidate c;
+      Candidate c = { -sqlite3_column_double (st, 1), sqlite3_column_int64 (st, 0) };
 
-      if (g_hash_table_contains (seen, &rowid))
-        continue;
-      c.score = -sqlite3_column_double (st, 7);
-      c.hit = summary_from_stmt (self, st);
-      name = matched_name (self, (const char *) sqlite3_column_text (st, 3), person_id);
-      if (name != NULL)
-        json_object_set_string_member (c.hit, "name", name);
-      json_object_set_string_member (c.hit, "person_id", person_id);
-      json_object_set_string_member (c.hit, "role", (const char *) sqlite3_column_text (st, 6));
-      json_object_set_double_member (c.hit, "score", c.score);
-      g_hash_table_add (seen, g_memdup2 (&rowid, sizeof rowid));
-      g_array_append_val (candidates, c);
+      if (!g_hash_table_contains (seen, &c.rowid))
+        g_array_append_val (candidates, c);
     }
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
-    {
-      for (guint i = 0; i < candidates->len; i++)
-        json_object_unref (g_array_index (candidates, Candidate, i).hit);
-      return sql_fail (self, error, "searching names");
-    }
+    return sql_fail (self, error, "searching names");
 
   g_array_sort (candidates, compare_candidates);
-  for (guint i = 0; i < candidates->len; i++)
+  for (guint i = 0; i < candidates->len && out->len < limit; i++)
     {
-      JsonObject *hit = g_array_index (candidates, Candidate, i).hit;
+      Candidate *c = &g_array_index (candidates, Candidate, i);
+      JsonObject *hit = search_hit (self, c, error);
 
-      if (out->len < limit)
-        g_ptr_array_add (out, hit);
-      else
-        json_object_unref (hit);
+      if (hit == NULL)
+        return FALSE;
+      g_hash_table_add (seen, g_memdup2 (&c->rowid, sizeof c->rowid));
+      g_ptr_array_add (out, hit);
     }
   return TRUE;
 }
