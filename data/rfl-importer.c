@@ -176,7 +176,7 @@ rfl_importer_check (RflImporter  *self,
         continue;
       if ((record = parse_line (&reader, parser, error)) == NULL)
         goto out;
-      if (!rfl_schema_prepare_new (rfl_schema_get_default (), record, &local_error))
+      if (!rfl_schema_check_new (rfl_schema_get_default (), record, &local_error))
         {
           g_set_error (error, local_error->domain, local_error->code, "line %" G_GUINT64_FORMAT ": %s",
                        reader.number, local_error->message);

@@ -822,16 +822,16 @@ assign_person_ids (RflSchema  *self,
 }
 
 /**
- * rfl_schema_prepare_new:
+ * rfl_schema_check_new:
  * @self: a schema
  * @record: a record about to be created
  * @error: return location for an error
  *
- * Fills in defaults (sensitivity, the initial status) and gives every person
- * without one an id, then validates @record.
+ * Fills in defaults (sensitivity, the initial status), then validates @record
+ * and checks that it starts in its lifecycle's first status.
  */
 gboolean
-rfl_schema_prepare_new (RflSchema   *self,
+rfl_schema_check_new (RflSchema   *self,
                         JsonObject  *record,
                         GError     **error)
 {
@@ -867,7 +867,25 @@ rfl_schema_prepare_new (RflSchema   *self,
       return FALSE;
     }
 
-  assign_person_ids (self, rt->fields, record);
+  return TRUE;
+}
+
+/**
+ * rfl_schema_prepare_new:
+ * @self: a schema
+ * @record: a record about to be created
+ * @error: return location for an error
+ *
+ * Like rfl_schema_check_new(), then gives every person without one an id.
+ */
+gboolean
+rfl_schema_prepare_new (RflSchema   *self,
+                        JsonObject  *record,
+                        GError     **error)
+{
+  if (!rfl_schema_check_new (self, record, error))
+    return FALSE;
+  rfl_schema_assign_person_ids (self, record);
   return TRUE;
 }
 

@@ -39,6 +39,9 @@ guint        rfl_schema_get_version         (RflSchema    *self);
 gboolean     rfl_schema_has_record_type     (RflSchema    *self,
                                              const char   *type);
 GStrv        rfl_schema_dup_record_types    (RflSchema    *self) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_schema_check_new           (RflSchema    *self,
+                                             JsonObject   *record,
+                                             GError      **error);
 gboolean     rfl_schema_prepare_new         (RflSchema    *self,
                                              JsonObject   *record,
                                              GError      **error);
