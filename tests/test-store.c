@@ -285,6 +285,8 @@ test_guards (Fixture       *f,
     { "trusted_schema", "0" },
     { "foreign_keys", "1" },
     { "cache_size", "-65536" },
+    { "page_size", "16384" },
+    { "wal_autocheckpoint", "5000" },
   };
   g_autofree char *cipher = NULL, *provider = NULL;
 
