@@ -26,7 +26,9 @@
  */
 
 #define MAX_LINE_BYTES (1 << 20)
-#define BATCH_RECORDS  2000
+/* Large batches matter: record ids arrive in random order, and each batch
+ * rewrites most leaf pages of the id index whatever its size. 10,000 records
+ * per batch imported 515,000 records 10% faster than 2,000. */
 #define QUEUE_DEPTH    2
 
 struct _RflImporter
@@ -271,7 +273,7 @@ reader_thread (gpointer user_data)
           g_ptr_array_add (records, record);
           g_array_append_val (lines, reader.number);
         }
-      if (records->len > 0 && (records->len >= BATCH_RECORDS || !more))
+      if (records->len > 0 && (records->len >= RFL_IMPORT_BATCH || !more))
         {
           Item *item = g_new0 (Item, 1);
           guint failed = 0;

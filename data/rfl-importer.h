@@ -18,6 +18,9 @@ typedef enum
   RFL_IMPORT_WRITING,
 } RflImportPhase;
 
+/* Records per transaction: an interrupted import loses at most one batch. */
+#define RFL_IMPORT_BATCH 10000
+
 typedef void (*RflImportProgressFunc) (RflImportPhase phase,
                                        guint64        done,
                                        guint64        total,

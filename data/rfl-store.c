@@ -63,9 +63,12 @@ static const char * const migrations[] = {
   "CREATE INDEX records_by_type ON records (type, status, updated_at);"
   "CREATE INDEX records_by_update ON records (updated_at);"
   "CREATE INDEX records_by_retention ON records (retention_until) WHERE retention_until IS NOT NULL;"
-  "CREATE TABLE journal (seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL, op TEXT NOT NULL,"
-  "  hlc INTEGER NOT NULL, device TEXT NOT NULL, changes TEXT, redacted INTEGER NOT NULL DEFAULT 0);"
-  "CREATE INDEX journal_by_record ON journal (record_id);",
+  /* Journal entries are found by the record's rowid: ids arrive in random
+   * order and an index on them would rewrite most of its pages per batch. */
+  "CREATE TABLE journal (seq INTEGER PRIMARY KEY, record_id TEXT NOT NULL, record_row INTEGER NOT NULL,"
+  "  op TEXT NOT NULL, hlc INTEGER NOT NULL, device TEXT NOT NULL, changes TEXT,"
+  "  redacted INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX journal_by_record ON journal (record_row);",
 
   /* 1 -> 2: the hash-chained audit log. */
   "CREATE TABLE audit (seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
@@ -426,18 +429,20 @@ audit_now (RflStore    *self,
 /* Journal. */
 
 static gboolean
-journal_append (RflStore    *self,
-                const char  *record_id,
-                const char  *op,
+journal_append (RflStore       *self,
+                const char     *record_id,
+                sqlite3_int64   record_row,
+                const char     *op,
                 const char  *changes,
                 GError     **error)
 {
   sqlite3_stmt *st;
 
-  if ((st = stmt (self, "INSERT INTO journal (record_id, op, hlc, device, changes)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)", error)) == NULL)
+  if ((st = stmt (self, "INSERT INTO journal (record_id, op, hlc, device, changes, record_row)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error)) == NULL)
     return FALSE;
   bind_text (st, 1, record_id);
+  sqlite3_bind_int64 (st, 6, record_row);
   bind_text (st, 2, op);
   sqlite3_bind_int64 (st, 3, (sqlite3_int64) hlc_tick (self));
   bind_text (st, 4, self->device_id);
@@ -703,6 +708,7 @@ write_prepared (RflStore    *self,
                 GError     **error)
 {
   sqlite3_stmt *st;
+  sqlite3_int64 rowid;
 
   if (p->id_given && record_exists (self, p->id))
     {
@@ -723,8 +729,9 @@ write_prepared (RflStore    *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return sql_fail (self, error, "saving the record");
 
-  return write_name_rows (self, sqlite3_last_insert_rowid (self->db), p->names, error) &&
-         journal_append (self, p->id, "create", p->doc, error);
+  rowid = sqlite3_last_insert_rowid (self->db);
+  return write_name_rows (self, rowid, p->names, error) &&
+         journal_append (self, p->id, rowid, "create", p->doc, error);
 }
 
 typedef struct
@@ -876,7 +883,7 @@ update_locked (RflStore    *self,
 
   return unindex_record (self, row.rowid, error) &&
          index_record (self, row.rowid, row.doc, error) &&
-         journal_append (self, id, "update", changes_text, error);
+         journal_append (self, id, row.rowid, "update", changes_text, error);
 }
 
 static gboolean
@@ -902,7 +909,7 @@ delete_locked (RflStore    *self,
 
   changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", row.cl + 1);
   return unindex_record (self, row.rowid, error) &&
-         journal_append (self, id, "delete", changes, error);
+         journal_append (self, id, row.rowid, "delete", changes, error);
 }
 
 /* Runs @func inside one write transaction with an audit entry. */
@@ -1018,20 +1025,20 @@ rfl_store_delete (RflStore    *self,
 }
 
 static JsonArray *
-status_history (RflStore    *self,
-                const char  *id,
-                GError     **error)
+status_history (RflStore       *self,
+                sqlite3_int64   rowid,
+                GError        **error)
 {
   g_autoptr(JsonArray) history = json_array_new ();
   sqlite3_stmt *st;
   int rc;
 
   st = stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.closure_reason'"
-                   " FROM journal WHERE record_id = ?1 AND changes ->> '$.status' IS NOT NULL"
+                   " FROM journal WHERE record_row = ?1 AND changes ->> '$.status' IS NOT NULL"
                    " ORDER BY hlc", error);
   if (st == NULL)
     return NULL;
-  bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 1, rowid);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       JsonObject *entry = json_object_new ();
@@ -1077,7 +1084,7 @@ rfl_store_get (RflStore    *self,
 
   g_rec_mutex_lock (&self->lock);
   if (check_open (self, error) && load_row (self, id, &row, error) &&
-      (history = status_history (self, id, error)) != NULL &&
+      (history = status_history (self, row.rowid, error)) != NULL &&
       audit_now (self, "view", id, NULL, error))
     {
       g_autofree char *created = iso_from_ms (row.created_at);
@@ -1851,13 +1858,13 @@ purge_locked (RflStore       *self,
 
   /* Earlier journal entries carry the record's values: keep their place in
    * the sequence, drop their content. */
-  if ((st = stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_id = ?1", error)) == NULL)
+  if ((st = stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_row = ?1", error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 1, rowid);
   if (sqlite3_step (st) != SQLITE_DONE)
     return sql_fail (self, error, "purging a record");
 
-  return journal_append (self, id, "purge", "{\"$purged\":true}", error) &&
+  return journal_append (self, id, rowid, "purge", "{\"$purged\":true}", error) &&
          audit_append (self, "purge", id, "retention expired", error);
 }
 

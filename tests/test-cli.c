@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "rfl-importer.h"
 #include "rfl-store-private.h"
 #include "rfl-test-util.h"
 
@@ -479,7 +480,7 @@ static void
 test_import_killed (Fixture       *f,
                     gconstpointer  data)
 {
-  const guint n = 60000;
+  const guint n = 8 * RFL_IMPORT_BATCH + 1234;
   g_autofree char *path = generate (f, n);
   g_autoptr(GSubprocess) proc = spawn_import (f, path);
   g_autoptr(GDataInputStream) err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (proc));
@@ -516,7 +517,7 @@ test_import_killed (Fixture       *f,
   g_assert_no_error (error);
   /* Every reported batch is there, and whole batches only. */
   g_assert_cmpint (count, >=, (gint64) reported);
-  g_assert_cmpint (count % 2000, ==, 0);
+  g_assert_cmpint (count % RFL_IMPORT_BATCH, ==, 0);
   g_clear_object (&store);
 
   /* Running it again finishes the job without duplicating anything. */
