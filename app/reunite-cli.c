@@ -567,15 +567,19 @@ import_progress_cb (RflImportPhase phase,
 {
   Cli *cli = user_data;
   static gint64 last;
+  static int finished_phase = -1;
   gint64 now = g_get_monotonic_time ();
   char bar[31];
   guint filled;
 
   if (phase == RFL_IMPORT_WRITING && cli->verbose)
     g_printerr ("reunite-cli: import: committed through line %" G_GUINT64_FORMAT "\n", done);
-  if (!isatty (STDERR_FILENO) || total == 0 || (now - last < 100000 && done < total))
+  if (!isatty (STDERR_FILENO) || total == 0 || (now - last < 100000 && done < total) ||
+      finished_phase == (int) phase)
     return;
   last = now;
+  if (done >= total)
+    finished_phase = phase;
   filled = (guint) (MIN (done, total) * 30 / total);
   memset (bar, '#', filled);
   memset (bar + filled, '-', 30 - filled);
