@@ -166,23 +166,35 @@ static gboolean audit_append_at (RflStore *self, gint64 at, const char *action,
 /* Every write transaction first writes the audit entries of reads that could
  * not be written when they happened (see audit_now()). They leave the queue
  * only when the transaction commits. */
+static void rollback (RflStore *self);
+
+/* Writes the queued audit entries of reads inside the open transaction. */
 static gboolean
-begin (RflStore  *self,
-       GError   **error)
+append_pending (RflStore  *self,
+                GError   **error)
 {
-  if (!exec (self, "BEGIN IMMEDIATE", error))
-    return FALSE;
   self->n_flushing = 0;
   for (GList *l = self->pending.head; l != NULL; l = l->next)
     {
       PendingAudit *entry = l->data;
 
       if (!audit_append_at (self, entry->at, entry->action, entry->record_id, entry->detail, error))
-        {
-          sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-          return FALSE;
-        }
+        return FALSE;
       self->n_flushing++;
+    }
+  return TRUE;
+}
+
+static gboolean
+begin (RflStore  *self,
+       GError   **error)
+{
+  if (!exec (self, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  if (!append_pending (self, error))
+    {
+      rollback (self);
+      return FALSE;
     }
   return TRUE;
 }
@@ -414,11 +426,8 @@ audit_now (RflStore    *self,
     return TRUE;
   if (rc != SQLITE_OK)
     return sql_fail (self, error, "writing the audit log");
-  sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 
-  if (!begin (self, error))
-    return FALSE;
-  if (!commit (self, error))
+  if (!append_pending (self, error) || !commit (self, error))
     {
       rollback (self);
       return FALSE;
