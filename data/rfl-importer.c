@@ -27,8 +27,9 @@
 
 #define MAX_LINE_BYTES (1 << 20)
 /* Large batches matter: record ids arrive in random order, and each batch
- * rewrites most leaf pages of the id index whatever its size. 10,000 records
- * per batch imported 515,000 records 10% faster than 2,000. */
+ * rewrites most leaf pages of the id index whatever its size. Batches of
+ * 10,000 imported 515,000 records 10% faster than 2,000; 5,000 were as fast
+ * as 10,000 with 40 MB less memory (all measured). */
 #define QUEUE_DEPTH    2
 
 struct _RflImporter

@@ -19,7 +19,7 @@ typedef enum
 } RflImportPhase;
 
 /* Records per transaction: an interrupted import loses at most one batch. */
-#define RFL_IMPORT_BATCH 10000
+#define RFL_IMPORT_BATCH 5000
 
 typedef void (*RflImportProgressFunc) (RflImportPhase phase,
                                        guint64        done,
