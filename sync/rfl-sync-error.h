@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define RFL_SYNC_ERROR (rfl_sync_error_quark ())
+
+/**
+ * RflSyncError:
+ * @RFL_SYNC_ERROR_TOO_LARGE: a bundle or one of its parts is over a size limit.
+ * @RFL_SYNC_ERROR_MALFORMED: the bytes are not a well-formed envelope.
+ * @RFL_SYNC_ERROR_UNSUPPORTED: an envelope format version or suite this build does not know.
+ * @RFL_SYNC_ERROR_BAD_SIGNATURE: the header's signature does not verify with the sender's key.
+ * @RFL_SYNC_ERROR_CHAIN: the envelope does not follow the previous one of its stream.
+ * @RFL_SYNC_ERROR_NOT_RECIPIENT: the envelope is not encrypted for this device.
+ * @RFL_SYNC_ERROR_CORRUPT_PAYLOAD: the payload does not match its hash or fails to decrypt.
+ *
+ * Error codes of the sync library. The enumeration only grows.
+ */
+typedef enum
+{
+  RFL_SYNC_ERROR_TOO_LARGE,
+  RFL_SYNC_ERROR_MALFORMED,
+  RFL_SYNC_ERROR_UNSUPPORTED,
+  RFL_SYNC_ERROR_BAD_SIGNATURE,
+  RFL_SYNC_ERROR_CHAIN,
+  RFL_SYNC_ERROR_NOT_RECIPIENT,
+  RFL_SYNC_ERROR_CORRUPT_PAYLOAD,
+} RflSyncError;
+
+GQuark rfl_sync_error_quark (void);
+
+G_END_DECLS
