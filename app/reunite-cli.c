@@ -10,7 +10,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -117,7 +116,6 @@ read_secret_file (const char  *path,
                   Secret      *secret,
                   GError     **error)
 {
-  g_autoptr(GError) local_error = NULL;
   FILE *f;
   gsize n;
 
@@ -314,10 +312,7 @@ cmd_init (Cli   *cli,
   if (cli->passphrase_file != NULL)
     secret = get_passphrase (cli, cli->passphrase_file, NULL, &error);
   else
-    {
-      cli->new_passphrase_file = NULL;
-      secret = get_new_passphrase (cli, &error);
-    }
+    secret = get_new_passphrase (cli, &error);
   if (secret == NULL)
     return fail_error (error);
 
