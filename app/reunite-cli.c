@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "reunite-cli"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
@@ -145,43 +146,55 @@ read_secret_file (const char  *path,
   return TRUE;
 }
 
+/* Asks on the controlling terminal with echo off. The passphrase is read a
+ * byte at a time straight into guarded memory: no stdio buffer keeps a copy. */
 static gboolean
 prompt_secret (const char  *prompt,
                Secret      *secret,
                GError     **error)
 {
   struct termios old, quiet;
-  FILE *tty = fopen ("/dev/tty", "r+");
-  gboolean ok = FALSE;
-  int c;
+  gboolean quieted = FALSE;
+  gboolean ok = TRUE;
   gsize n = 0;
+  ssize_t got;
+  char c;
+  int fd = g_open ("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY, 0);
 
-  if (tty == NULL)
+  if (fd < 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                            "no passphrase: use --passphrase-file or set REUNITE_PASSPHRASE_FILE");
       return FALSE;
     }
-  fputs (prompt, tty);
-  fflush (tty);
-  if (tcgetattr (fileno (tty), &old) == 0)
+  if (tcgetattr (fd, &old) == 0)
     {
       quiet = old;
       quiet.c_lflag &= ~(ECHO | ECHONL);
-      tcsetattr (fileno (tty), TCSAFLUSH, &quiet);
+      quieted = tcsetattr (fd, TCSAFLUSH, &quiet) == 0;
     }
-  while ((c = fgetc (tty)) != EOF && c != '\n')
-    if (n < MAX_PASSPHRASE_BYTES)
-      secret->data[n++] = c;
-  tcsetattr (fileno (tty), TCSAFLUSH, &old);
-  fputc ('\n', tty);
-  fclose (tty);
+  if (write (fd, prompt, strlen (prompt)) < 0)
+    ok = FALSE;
+
+  while (ok && (got = read (fd, &c, 1)) == 1 && c != '\n' && c != '\r')
+    {
+      if (n == MAX_PASSPHRASE_BYTES)
+        ok = FALSE;
+      else
+        secret->data[n++] = c;
+    }
+  c = 0;
+  if (quieted)
+    tcsetattr (fd, TCSAFLUSH, &old);
+  if (write (fd, "\n", 1) < 0)
+    ok = FALSE;
+  g_close (fd, NULL);
 
   secret->data[n] = '\0';
   secret->len = n;
-  ok = c != EOF || n > 0;
   if (!ok)
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "no passphrase entered");
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 "the passphrase could not be read, or is longer than %d bytes", MAX_PASSPHRASE_BYTES);
   return ok;
 }
 

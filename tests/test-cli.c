@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "rfl-importer.h"
@@ -536,6 +541,93 @@ test_import_killed (Fixture       *f,
   g_assert_cmpuint (record_count (f), ==, n);
 }
 
+/* A terminal for the child: a new session whose controlling terminal is the
+ * pseudo-terminal's other end, as when a person runs reunite-cli. */
+static void
+child_on_pty_cb (gpointer user_data)
+{
+  const char *slave = user_data;
+  int fd;
+
+  setsid ();
+  fd = open (slave, O_RDWR);
+  if (fd >= 0)
+    ioctl (fd, TIOCSCTTY, 0);
+}
+
+static char *
+read_until (int         master,
+            const char *needle)
+{
+  GString *seen = g_string_new (NULL);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  while (strstr (seen->str, needle) == NULL && g_get_monotonic_time () < deadline)
+    {
+      struct pollfd pfd = { master, POLLIN, 0 };
+      char buf[256];
+      ssize_t n;
+
+      if (poll (&pfd, 1, 200) <= 0)
+        continue;
+      if ((n = read (master, buf, sizeof buf)) <= 0)
+        break;
+      g_string_append_len (seen, buf, n);
+    }
+  return g_string_free (seen, FALSE);
+}
+
+/* A person at a terminal: asked twice, with nothing echoed. */
+static void
+test_prompt (Fixture       *f,
+             gconstpointer  data)
+{
+  const char *typed = "typed at the keyboard\n";
+  g_autofree char *db = g_build_filename (f->dir, "prompted.db", NULL);
+  g_autofree char *db_arg = g_strdup_printf ("--db=%s", db);
+  g_autofree char *first = NULL, *second = NULL, *rest = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) store = NULL;
+  char *slave;
+  int master;
+
+  master = posix_openpt (O_RDWR | O_NOCTTY);
+  g_assert_cmpint (master, >=, 0);
+  g_assert_cmpint (grantpt (master), ==, 0);
+  g_assert_cmpint (unlockpt (master), ==, 0);
+  slave = ptsname (master);
+  g_assert_nonnull (slave);
+
+  launcher = launcher_new (f, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_unsetenv (launcher, "REUNITE_PASSPHRASE_FILE");
+  g_subprocess_launcher_set_child_setup (launcher, child_on_pty_cb, g_strdup (slave), g_free);
+  proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("REUNITE_CLI"), db_arg,
+                                      "--kdf=interactive", "init", NULL);
+  g_assert_no_error (error);
+
+  first = read_until (master, "New passphrase: ");
+  g_assert_nonnull (strstr (first, "New passphrase: "));
+  g_assert_cmpint (write (master, typed, strlen (typed)), ==, (int) strlen (typed));
+  second = read_until (master, "Repeat new passphrase: ");
+  g_assert_nonnull (strstr (second, "Repeat"));
+  g_assert_cmpint (write (master, typed, strlen (typed)), ==, (int) strlen (typed));
+  g_subprocess_wait_check (proc, NULL, &error);
+  g_assert_no_error (error);
+  rest = read_until (master, "\n");
+  close (master);
+
+  /* Echo was off: what was typed never appeared on the terminal. */
+  g_assert_null (strstr (first, "keyboard"));
+  g_assert_null (strstr (second, "keyboard"));
+  g_assert_null (strstr (rest, "keyboard"));
+
+  store = rfl_store_open (db, "typed at the keyboard", 21, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (store);
+}
+
 static gboolean
 process_running (const char *pid)
 {
@@ -607,6 +699,7 @@ main (int   argc,
   ADD ("purge", test_purge);
   ADD ("import-killed", test_import_killed);
   ADD ("concurrent-readers", test_concurrent_readers);
+  ADD ("passphrase-prompt", test_prompt);
 #undef ADD
 
   return g_test_run ();
