@@ -11,6 +11,8 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -677,6 +679,14 @@ main (int   argc,
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "COMMAND [ARGS…]" },
     { NULL }
   };
+
+  /* Records and keys pass through this process's memory: no core dump may
+   * write them to disk, and other processes of the user may not read it. */
+  {
+    struct rlimit none = { 0, 0 };
+    setrlimit (RLIMIT_CORE, &none);
+    prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  }
 
   setlocale (LC_ALL, "");
   if (sodium_init () < 0)

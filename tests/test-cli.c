@@ -609,6 +609,26 @@ test_prompt (Fixture       *f,
 
   first = read_until (master, "New passphrase: ");
   g_assert_nonnull (strstr (first, "New passphrase: "));
+
+  /* While it waits with secrets in memory, it cannot dump core. */
+  {
+    g_autofree char *limits_path = g_strdup_printf ("/proc/%s/limits", g_subprocess_get_identifier (proc));
+    g_autofree char *limits = NULL;
+    g_auto(GStrv) lines = NULL;
+    gboolean found = FALSE;
+
+    g_assert_true (g_file_get_contents (limits_path, &limits, NULL, NULL));
+    lines = g_strsplit (limits, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (g_str_has_prefix (lines[i], "Max core file size"))
+        {
+          g_auto(GStrv) words = g_strsplit_set (lines[i] + strlen ("Max core file size"), " ", -1);
+          g_autofree char *joined = g_strjoinv ("", words);
+          g_assert_true (g_str_has_prefix (joined, "00"));
+          found = TRUE;
+        }
+    g_assert_true (found);
+  }
   g_assert_cmpint (write (master, typed, strlen (typed)), ==, (int) strlen (typed));
   second = read_until (master, "Repeat new passphrase: ");
   g_assert_nonnull (strstr (second, "Repeat"));
