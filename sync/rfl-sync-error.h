@@ -16,6 +16,9 @@ G_BEGIN_DECLS
  * @RFL_SYNC_ERROR_CHAIN: the envelope does not follow the previous one of its stream.
  * @RFL_SYNC_ERROR_NOT_RECIPIENT: the envelope is not encrypted for this device.
  * @RFL_SYNC_ERROR_CORRUPT_PAYLOAD: the payload does not match its hash or fails to decrypt.
+ * @RFL_SYNC_ERROR_UNAUTHENTICATED: a request carries no or malformed authentication.
+ * @RFL_SYNC_ERROR_STALE: a request's time is outside the accepted window.
+ * @RFL_SYNC_ERROR_REPLAY: a request was already seen.
  *
  * Error codes of the sync library. The enumeration only grows.
  */
@@ -28,6 +31,9 @@ typedef enum
   RFL_SYNC_ERROR_CHAIN,
   RFL_SYNC_ERROR_NOT_RECIPIENT,
   RFL_SYNC_ERROR_CORRUPT_PAYLOAD,
+  RFL_SYNC_ERROR_UNAUTHENTICATED,
+  RFL_SYNC_ERROR_STALE,
+  RFL_SYNC_ERROR_REPLAY,
 } RflSyncError;
 
 GQuark rfl_sync_error_quark (void);
