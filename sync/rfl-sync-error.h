@@ -19,6 +19,7 @@ G_BEGIN_DECLS
  * @RFL_SYNC_ERROR_UNAUTHENTICATED: a request carries no or malformed authentication.
  * @RFL_SYNC_ERROR_STALE: a request's time is outside the accepted window.
  * @RFL_SYNC_ERROR_REPLAY: a request was already seen.
+ * @RFL_SYNC_ERROR_ROLLBACK: a signed roster older than one already seen.
  *
  * Error codes of the sync library. The enumeration only grows.
  */
@@ -34,6 +35,7 @@ typedef enum
   RFL_SYNC_ERROR_UNAUTHENTICATED,
   RFL_SYNC_ERROR_STALE,
   RFL_SYNC_ERROR_REPLAY,
+  RFL_SYNC_ERROR_ROLLBACK,
 } RflSyncError;
 
 GQuark rfl_sync_error_quark (void);
