@@ -1317,12 +1317,9 @@ rfl_store_count (RflStore    *self,
  * and the last word may be a prefix (search as you type). Only quoted ASCII
  * words reach FTS5, so no query syntax can be injected. */
 static char *
-build_match (RflStore   *self,
-             const char *query,
-             gboolean    fuzzy)
+build_match (GStrv    words,
+             gboolean fuzzy)
 {
-  g_autofree char *latin = rfl_names_to_latin (self->names, query);
-  g_auto(GStrv) words = rfl_names_tokenize (latin);
   GString *match = g_string_new (NULL);
   guint n = MIN (g_strv_length (words), MAX_QUERY_WORDS);
 
@@ -1475,8 +1472,14 @@ rfl_store_search (RflStore    *self,
     goto out;
 
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  exact = build_match (self, query, FALSE);
-  fuzzy = build_match (self, query, TRUE);
+  {
+    /* Transliterated once, for both stages. */
+    g_autofree char *latin = rfl_names_to_latin (self->names, query);
+    g_auto(GStrv) words = rfl_names_tokenize (latin);
+
+    exact = build_match (words, FALSE);
+    fuzzy = build_match (words, TRUE);
+  }
   if (exact != NULL &&
       (!search_stage (self, exact, limit, out, seen, error) ||
        (out->len < limit && !search_stage (self, fuzzy, limit, out, seen, error))))
