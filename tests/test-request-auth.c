@@ -36,12 +36,14 @@ test_valid_once (void)
   auth = rfl_request_auth_sign (DEVICE, "POST", "/v1/bundles?stream=1", NOW, body, sizeof body, k.sk);
   g_assert_cmpuint (strlen (auth->signature), ==, 128);
   g_assert_cmpuint (strlen (auth->nonce), ==, 32);
-  g_assert_true (rfl_request_auth_verify (auth, "POST", "/v1/bundles?stream=1", body, sizeof body, k.pk, NOW + 30, cache, &error));
+  g_assert_true (rfl_request_auth_verify (auth, "POST", "/v1/bundles?stream=1", body, sizeof body,
+                                          k.pk, NOW + 30, cache, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (rfl_replay_cache_get_size (cache), ==, 1);
 
   /* The same request again is a replay. */
-  g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles?stream=1", body, sizeof body, k.pk, NOW + 31, cache, &error));
+  g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles?stream=1", body, sizeof body,
+                                           k.pk, NOW + 31, cache, &error));
   g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY);
 }
 
@@ -67,14 +69,16 @@ test_tampered (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_test_message ("%s", cases[i].what);
-      g_assert_false (rfl_request_auth_verify (auth, cases[i].method, cases[i].path, cases[i].b, cases[i].len, k.pk, NOW, cache,
+      g_assert_false (rfl_request_auth_verify (auth, cases[i].method, cases[i].path,
+                                               cases[i].b, cases[i].len, k.pk, NOW, cache,
                               &error));
       g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
       g_clear_error (&error);
     }
 
   /* Signed by another enrolled device's key. */
-  g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles", body, sizeof body, k.other_pk, NOW, cache, &error));
+  g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles", body, sizeof body,
+                                           k.other_pk, NOW, cache, &error));
   g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
   g_clear_error (&error);
 
@@ -82,14 +86,16 @@ test_tampered (void)
   {
     g_autofree char *time = auth->time;
     auth->time = g_strdup_printf ("%d", NOW + 1);
-    g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles", body, sizeof body, k.pk, NOW, cache, &error));
+    g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles", body, sizeof body,
+                                             k.pk, NOW, cache, &error));
     g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
     g_clear_error (&error);
     g_free (auth->time);
     auth->time = g_steal_pointer (&time);
   }
   auth->nonce[0] = auth->nonce[0] == 'a' ? 'b' : 'a';
-  g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles", body, sizeof body, k.pk, NOW, cache, &error));
+  g_assert_false (rfl_request_auth_verify (auth, "POST", "/v1/bundles", body, sizeof body,
+                                           k.pk, NOW, cache, &error));
   g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
   g_clear_error (&error);
   g_assert_cmpuint (rfl_replay_cache_get_size (cache), ==, 0);
@@ -105,10 +111,12 @@ test_unauthenticated (void)
   g_autoptr(GError) error = NULL;
 
   keys_init (&k);
-  g_assert_false (rfl_request_auth_verify (&none, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+  g_assert_false (rfl_request_auth_verify (&none, "GET", "/v1/ping", NULL, 0,
+                                           k.pk, NOW, cache, &error));
   g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED);
   g_clear_error (&error);
-  g_assert_false (rfl_request_auth_verify (&junk, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+  g_assert_false (rfl_request_auth_verify (&junk, "GET", "/v1/ping", NULL, 0,
+                                           k.pk, NOW, cache, &error));
   g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED);
 }
 
@@ -125,7 +133,8 @@ test_window (void)
     {
       g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (DEVICE, "GET", "/v1/ping", NOW + offsets[i],
                                                               NULL, 0, k.sk);
-      g_assert_false (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+      g_assert_false (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0,
+                                               k.pk, NOW, cache, &error));
       g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE);
       g_clear_error (&error);
     }
@@ -133,7 +142,8 @@ test_window (void)
   for (gint64 edge = -RFL_REQUEST_WINDOW_SECONDS; edge <= RFL_REQUEST_WINDOW_SECONDS; edge += RFL_REQUEST_WINDOW_SECONDS)
     {
       g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (DEVICE, "GET", "/v1/ping", NOW + edge, NULL, 0, k.sk);
-      g_assert_true (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+      g_assert_true (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0,
+                                              k.pk, NOW, cache, &error));
       g_assert_no_error (error);
     }
 }
@@ -149,16 +159,19 @@ test_cache_bounded (void)
 
   keys_init (&k);
   first = rfl_request_auth_sign (DEVICE, "GET", "/v1/ping", NOW, NULL, 0, k.sk);
-  g_assert_true (rfl_request_auth_verify (first, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+  g_assert_true (rfl_request_auth_verify (first, "GET", "/v1/ping", NULL, 0,
+                                          k.pk, NOW, cache, &error));
   for (guint i = 1; i < 10; i++)
     {
       g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (DEVICE, "GET", "/v1/ping", NOW, NULL, 0, k.sk);
-      g_assert_true (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+      g_assert_true (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0,
+                                              k.pk, NOW, cache, &error));
     }
   g_assert_cmpuint (rfl_replay_cache_get_size (cache), ==, 10);
   {
     g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (DEVICE, "GET", "/v1/ping", NOW, NULL, 0, k.sk);
-    g_assert_false (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0, k.pk, NOW, cache, &error));
+    g_assert_false (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0,
+                                             k.pk, NOW, cache, &error));
     g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY);
     g_clear_error (&error);
   }
@@ -167,10 +180,12 @@ test_cache_bounded (void)
     gint64 later = NOW + 3 * RFL_REQUEST_WINDOW_SECONDS;
     g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (DEVICE, "GET", "/v1/ping", later, NULL, 0, k.sk);
 
-    g_assert_true (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0, k.pk, later, cache, &error));
+    g_assert_true (rfl_request_auth_verify (auth, "GET", "/v1/ping", NULL, 0,
+                                            k.pk, later, cache, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (rfl_replay_cache_get_size (cache), ==, 1);
-    g_assert_false (rfl_request_auth_verify (first, "GET", "/v1/ping", NULL, 0, k.pk, later, cache, &error));
+    g_assert_false (rfl_request_auth_verify (first, "GET", "/v1/ping", NULL, 0,
+                                             k.pk, later, cache, &error));
     g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE);
   }
 }
