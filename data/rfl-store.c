@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "rfl-store"
 
+#include "rfl-store-internal.h"
 #include "rfl-store-private.h"
 #include "rfl-keyfile-private.h"
 #include "rfl-names.h"
@@ -18,34 +19,13 @@
 #define PAGE_SIZE            16384
 #define BUSY_TIMEOUT_MS      10000
 #define DEFAULT_RETENTION    1826     /* days: five years after a case is closed */
-#define MAX_PERSONS          64       /* name-index rows per record; see index_record() */
+#define MAX_PERSONS          RFL_STORE_MAX_PERSONS
 #define MAX_QUERY_BYTES      400
 #define MAX_QUERY_WORDS      8
 #define SEARCH_CANDIDATES    200
 #define DEVICE_ID_BYTES      16
 #define READ_AUDIT_WAIT_MS   20
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
-
-struct _RflStore
-{
-  GObject     parent_instance;
-
-  GRecMutex   lock;
-  sqlite3    *db;
-  GHashTable *statements;   /* static SQL text -> prepared sqlite3_stmt */
-  GQueue      pending;      /* audit entries of reads not yet written (PendingAudit) */
-  guint       n_flushing;   /* how many of them the open transaction holds */
-  char       *path;
-  char       *key_path;
-  char       *device_id;
-  char       *actor;
-  char       *today;        /* fixed "today" for tests, or NULL */
-  RflSchema  *schema;
-  RflNames   *names;
-  guint64     hlc;
-  gint        retention_days;
-};
 
 G_DEFINE_FINAL_TYPE (RflStore, rfl_store, G_TYPE_OBJECT)
 
@@ -77,16 +57,46 @@ static const char * const migrations[] = {
   /* 2 -> 3: the name index. Rows are filled from the records by backfill_names(). */
   "CREATE VIRTUAL TABLE names USING fts5 (person_id UNINDEXED, role UNINDEXED, latin, skel,"
   "  latin2, skel2, tokenize = 'unicode61 remove_diacritics 2');",
+
+  /* 3 -> 4: sync. Field clocks (NULL: derived from the journal on first
+   * use), the office a record belongs to and the offices it is shared with,
+   * conflicts, the peers this store exchanges bundles with, bundles waiting to
+   * be acknowledged or applied, and HQ's enrollment tokens. */
+  "ALTER TABLE records ADD COLUMN clocks TEXT;"
+  "ALTER TABLE records ADD COLUMN owner TEXT;"
+  "CREATE INDEX records_by_owner ON records (owner) WHERE owner IS NOT NULL;"
+  "ALTER TABLE journal ADD COLUMN base TEXT;"
+  "ALTER TABLE journal ADD COLUMN clocks TEXT;"
+  "ALTER TABLE journal ADD COLUMN cl INTEGER;"
+  "ALTER TABLE journal ADD COLUMN origin TEXT;"
+  "CREATE TABLE shares (record_row INTEGER NOT NULL, office TEXT NOT NULL,"
+  "  PRIMARY KEY (record_row, office)) WITHOUT ROWID;"
+  "CREATE INDEX shares_by_office ON shares (office, record_row);"
+  "CREATE TABLE conflicts (id TEXT PRIMARY KEY, record_id TEXT NOT NULL, record_row INTEGER NOT NULL,"
+  "  field TEXT NOT NULL, winner TEXT NOT NULL, loser TEXT NOT NULL, created_at INTEGER NOT NULL,"
+  "  resolution TEXT, resolved_clock TEXT);"
+  "CREATE INDEX conflicts_open ON conflicts (created_at) WHERE resolution IS NULL;"
+  "CREATE TABLE peers (id TEXT PRIMARY KEY, role TEXT NOT NULL, office TEXT, status TEXT NOT NULL,"
+  "  sign_pk BLOB NOT NULL, box_pk BLOB NOT NULL, url TEXT, enrolled_at INTEGER NOT NULL,"
+  "  last_seen INTEGER, in_next INTEGER NOT NULL DEFAULT 1, in_hash BLOB,"
+  "  out_next INTEGER NOT NULL DEFAULT 1, out_hash BLOB, out_through INTEGER NOT NULL DEFAULT 0,"
+  "  acked INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE outbox (peer TEXT NOT NULL, seq_from INTEGER NOT NULL, seq_to INTEGER NOT NULL,"
+  "  through INTEGER NOT NULL, hash BLOB NOT NULL, envelope BLOB NOT NULL,"
+  "  PRIMARY KEY (peer, seq_from));"
+  "CREATE TABLE held (peer TEXT NOT NULL, seq_from INTEGER NOT NULL, envelope BLOB NOT NULL,"
+  "  PRIMARY KEY (peer, seq_from));"
+  "CREATE TABLE tokens (id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, office TEXT NOT NULL,"
+  "  expires INTEGER NOT NULL, used_by TEXT, used_at INTEGER);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
 
-static gboolean index_record (RflStore *self, sqlite3_int64 rowid, JsonObject *record, GError **error);
 
 /* Errors and statements. */
 
-static gboolean
-sql_fail (RflStore    *self,
+gboolean
+rfl_store_sql_fail (RflStore    *self,
           GError     **error,
           const char  *what)
 {
@@ -97,8 +107,8 @@ sql_fail (RflStore    *self,
   return FALSE;
 }
 
-static gboolean
-check_open (RflStore  *self,
+gboolean
+rfl_store_check_open (RflStore  *self,
             GError   **error)
 {
   if (self->db == NULL)
@@ -111,8 +121,8 @@ check_open (RflStore  *self,
 }
 
 /* Returns a cached statement for @sql, which must be a string literal. */
-static sqlite3_stmt *
-stmt (RflStore    *self,
+sqlite3_stmt *
+rfl_store_stmt (RflStore    *self,
       const char  *sql,
       GError     **error)
 {
@@ -126,7 +136,7 @@ stmt (RflStore    *self,
     }
   if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
     {
-      sql_fail (self, error, "preparing a query");
+      rfl_store_sql_fail (self, error, "preparing a query");
       return NULL;
     }
   g_hash_table_insert (self->statements, (gpointer) sql, st);
@@ -139,7 +149,7 @@ exec (RflStore    *self,
       GError     **error)
 {
   if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-    return sql_fail (self, error, "running a statement");
+    return rfl_store_sql_fail (self, error, "running a statement");
   return TRUE;
 }
 
@@ -166,7 +176,6 @@ static gboolean audit_append_at (RflStore *self, gint64 at, const char *action,
 /* Every write transaction first writes the audit entries of reads that could
  * not be written when they happened (see audit_now()). They leave the queue
  * only when the transaction commits. */
-static void rollback (RflStore *self);
 
 /* Writes the queued audit entries of reads inside the open transaction. */
 static gboolean
@@ -185,22 +194,22 @@ append_pending (RflStore  *self,
   return TRUE;
 }
 
-static gboolean
-begin (RflStore  *self,
+gboolean
+rfl_store_begin (RflStore  *self,
        GError   **error)
 {
   if (!exec (self, "BEGIN IMMEDIATE", error))
     return FALSE;
   if (!append_pending (self, error))
     {
-      rollback (self);
+      rfl_store_rollback (self);
       return FALSE;
     }
   return TRUE;
 }
 
-static gboolean
-commit (RflStore  *self,
+gboolean
+rfl_store_commit (RflStore  *self,
         GError   **error)
 {
   if (!exec (self, "COMMIT", error))
@@ -210,16 +219,16 @@ commit (RflStore  *self,
   return TRUE;
 }
 
-static void
-rollback (RflStore *self)
+void
+rfl_store_rollback (RflStore *self)
 {
   self->n_flushing = 0;
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void
-bind_text (sqlite3_stmt *st,
+void
+rfl_bind_text (sqlite3_stmt *st,
            int           idx,
            const char   *text)
 {
@@ -229,42 +238,42 @@ bind_text (sqlite3_stmt *st,
     sqlite3_bind_null (st, idx);
 }
 
-static char *
-meta_get (RflStore   *self,
+char *
+rfl_store_meta_get (RflStore   *self,
           const char *key)
 {
-  sqlite3_stmt *st = stmt (self, "SELECT value FROM meta WHERE key = ?1", NULL);
+  sqlite3_stmt *st = rfl_store_stmt (self, "SELECT value FROM meta WHERE key = ?1", NULL);
 
   if (st == NULL)
     return NULL;
-  bind_text (st, 1, key);
+  rfl_bind_text (st, 1, key);
   if (sqlite3_step (st) == SQLITE_ROW)
     return g_strdup ((const char *) sqlite3_column_text (st, 0));
   return NULL;
 }
 
-static gboolean
-meta_set (RflStore    *self,
+gboolean
+rfl_store_meta_set (RflStore    *self,
           const char  *key,
           const char  *value,
           GError     **error)
 {
-  sqlite3_stmt *st = stmt (self, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+  sqlite3_stmt *st = rfl_store_stmt (self, "INSERT INTO meta (key, value) VALUES (?1, ?2)"
                                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value", error);
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, key);
-  bind_text (st, 2, value);
+  rfl_bind_text (st, 1, key);
+  rfl_bind_text (st, 2, value);
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "saving a setting");
+    return rfl_store_sql_fail (self, error, "saving a setting");
   return TRUE;
 }
 
 /* Time. */
 
-static gint64
-now_ms (void)
+gint64
+rfl_now_ms (void)
 {
   return g_get_real_time () / 1000;
 }
@@ -274,10 +283,10 @@ now_ms (void)
  * goes backwards even when the laptop's clock does, which the merge of sync
  * relies on to order writes.
  */
-static guint64
-hlc_tick (RflStore *self)
+guint64
+rfl_store_hlc_tick (RflStore *self)
 {
-  guint64 wall = (guint64) now_ms () << 16;
+  guint64 wall = (guint64) rfl_now_ms () << 16;
 
   self->hlc = wall > self->hlc ? wall : self->hlc + 1;
   return self->hlc;
@@ -355,7 +364,7 @@ audit_append_at (RflStore    *self,
   sqlite3_stmt *st;
   gint64 seq = 1;
 
-  if ((st = stmt (self, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", error)) == NULL)
     return FALSE;
   if (sqlite3_step (st) == SQLITE_ROW)
     {
@@ -367,34 +376,34 @@ audit_append_at (RflStore    *self,
 
   audit_hash (prev, seq, at, self->actor, action, record_id, detail, hash);
 
-  if ((st = stmt (self, "INSERT INTO audit (seq, at, actor, action, record_id, detail, hash)"
+  if ((st = rfl_store_stmt (self, "INSERT INTO audit (seq, at, actor, action, record_id, detail, hash)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, seq);
   sqlite3_bind_int64 (st, 2, at);
-  bind_text (st, 3, self->actor);
-  bind_text (st, 4, action);
-  bind_text (st, 5, record_id);
-  bind_text (st, 6, detail);
+  rfl_bind_text (st, 3, self->actor);
+  rfl_bind_text (st, 4, action);
+  rfl_bind_text (st, 5, record_id);
+  rfl_bind_text (st, 6, detail);
   sqlite3_bind_blob (st, 7, hash, sizeof hash, SQLITE_STATIC);
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "writing the audit log");
+    return rfl_store_sql_fail (self, error, "writing the audit log");
 
   {
     char head[24];
     g_snprintf (head, sizeof head, "%" G_GINT64_FORMAT, seq);
-    return meta_set (self, "audit_head", head, error);
+    return rfl_store_meta_set (self, "audit_head", head, error);
   }
 }
 
-static gboolean
-audit_append (RflStore    *self,
+gboolean
+rfl_store_audit_append (RflStore    *self,
               const char  *action,
               const char  *record_id,
               const char  *detail,
               GError     **error)
 {
-  return audit_append_at (self, now_ms (), action, record_id, detail, error);
+  return audit_append_at (self, rfl_now_ms (), action, record_id, detail, error);
 }
 
 /*
@@ -413,7 +422,7 @@ audit_now (RflStore    *self,
   PendingAudit *entry = g_new0 (PendingAudit, 1);
   int rc;
 
-  entry->at = now_ms ();
+  entry->at = rfl_now_ms ();
   entry->action = g_strdup (action);
   entry->record_id = g_strdup (record_id);
   entry->detail = g_strdup (detail);
@@ -425,11 +434,11 @@ audit_now (RflStore    *self,
   if ((rc & 0xff) == SQLITE_BUSY)
     return TRUE;
   if (rc != SQLITE_OK)
-    return sql_fail (self, error, "writing the audit log");
+    return rfl_store_sql_fail (self, error, "writing the audit log");
 
-  if (!append_pending (self, error) || !commit (self, error))
+  if (!append_pending (self, error) || !rfl_store_commit (self, error))
     {
-      rollback (self);
+      rfl_store_rollback (self);
       return FALSE;
     }
   return TRUE;
@@ -437,46 +446,161 @@ audit_now (RflStore    *self,
 
 /* Journal. */
 
+gboolean
+rfl_store_journal_write (RflStore               *self,
+                         const RflJournalEntry  *entry,
+                         GError                **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT INTO journal (record_id, op, hlc, device, changes, record_row,"
+                                  " base, clocks, cl, origin)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, entry->record_id);
+  rfl_bind_text (st, 2, entry->op);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64) entry->hlc);
+  rfl_bind_text (st, 4, entry->device);
+  rfl_bind_text (st, 5, entry->changes);
+  sqlite3_bind_int64 (st, 6, entry->record_row);
+  rfl_bind_text (st, 7, entry->base);
+  rfl_bind_text (st, 8, entry->clocks);
+  sqlite3_bind_int64 (st, 9, entry->cl);
+  rfl_bind_text (st, 10, entry->origin);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "writing the journal");
+  return TRUE;
+}
+
+/* A change made on this device, at clock @hlc. */
 static gboolean
 journal_append (RflStore       *self,
                 const char     *record_id,
                 sqlite3_int64   record_row,
                 const char     *op,
-                const char  *changes,
-                GError     **error)
+                guint64         hlc,
+                const char     *changes,
+                const char     *base,
+                gint64          cl,
+                GError        **error)
 {
-  sqlite3_stmt *st;
+  RflJournalEntry entry = {
+    .record_id = record_id, .record_row = record_row, .op = op,
+    .hlc = hlc != 0 ? hlc : rfl_store_hlc_tick (self), .device = self->device_id,
+    .changes = changes, .base = base, .cl = cl,
+  };
 
-  if ((st = stmt (self, "INSERT INTO journal (record_id, op, hlc, device, changes, record_row)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error)) == NULL)
-    return FALSE;
-  bind_text (st, 1, record_id);
-  sqlite3_bind_int64 (st, 6, record_row);
-  bind_text (st, 2, op);
-  sqlite3_bind_int64 (st, 3, (sqlite3_int64) hlc_tick (self));
-  bind_text (st, 4, self->device_id);
-  bind_text (st, 5, changes);
-  if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "writing the journal");
-  return TRUE;
+  return rfl_store_journal_write (self, &entry, error);
+}
+
+/* Clocks. */
+
+JsonArray *
+rfl_clock_new (guint64     hlc,
+               const char *device)
+{
+  JsonArray *clock = json_array_sized_new (2);
+
+  json_array_add_int_element (clock, (gint64) hlc);
+  json_array_add_string_element (clock, device);
+  return clock;
+}
+
+JsonArray *
+rfl_clocks_lookup (JsonObject *clocks,
+                   const char *field)
+{
+  JsonNode *node = json_object_get_member (clocks, field);
+
+  if (node == NULL)
+    node = json_object_get_member (clocks, "");
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) ||
+      json_array_get_length (json_node_get_array (node)) != 2)
+    return NULL;
+  return json_node_get_array (node);
+}
+
+/* Orders clocks by HLC, then device id; a missing clock is the oldest. */
+int
+rfl_clock_compare (JsonArray *a,
+                   JsonArray *b)
+{
+  gint64 ha, hb;
+
+  if (a == NULL || b == NULL)
+    return (a != NULL) - (b != NULL);
+  ha = json_array_get_int_element (a, 0);
+  hb = json_array_get_int_element (b, 0);
+  if (ha != hb)
+    return ha < hb ? -1 : 1;
+  return g_strcmp0 (json_array_get_string_element (a, 1), json_array_get_string_element (b, 1));
+}
+
+/* A record's field clocks. Records written before clocks were kept get them
+ * from their journal entries. */
+JsonObject *
+rfl_store_load_clocks (RflStore       *self,
+                       sqlite3_int64   rowid,
+                       const char     *text,
+                       GError        **error)
+{
+  JsonObject *clocks;
+  sqlite3_stmt *st;
+  int rc;
+
+  if (text != NULL && (clocks = rfl_parse_doc (text)) != NULL)
+    return clocks;
+
+  clocks = json_object_new ();
+  if ((st = rfl_store_stmt (self, "SELECT op, hlc, device, changes FROM journal"
+                                  " WHERE record_row = ?1 ORDER BY seq", error)) == NULL)
+    {
+      json_object_unref (clocks);
+      return NULL;
+    }
+  sqlite3_bind_int64 (st, 1, rowid);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *op = (const char *) sqlite3_column_text (st, 0);
+      guint64 hlc = (guint64) sqlite3_column_int64 (st, 1);
+      const char *device = (const char *) sqlite3_column_text (st, 2);
+      g_autoptr(JsonObject) changes = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
+
+      if (g_str_equal (op, "create"))
+        json_object_set_array_member (clocks, "", rfl_clock_new (hlc, device));
+      else if (g_str_equal (op, "update") && changes != NULL)
+        {
+          g_autoptr(GList) names = json_object_get_members (changes);
+
+          for (GList *l = names; l != NULL; l = l->next)
+            json_object_set_array_member (clocks, l->data, rfl_clock_new (hlc, device));
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      json_object_unref (clocks);
+      rfl_store_sql_fail (self, error, "reading the journal");
+      return NULL;
+    }
+  return clocks;
 }
 
 /* The name index. A record's persons occupy FTS rowids record_rowid * 64 + n,
  * so a record's rows are found and replaced by rowid range, without a scan. */
 
-static gboolean
-unindex_record (RflStore       *self,
+gboolean
+rfl_store_unindex_record (RflStore       *self,
                 sqlite3_int64   rowid,
                 GError        **error)
 {
   sqlite3_stmt *st;
 
-  if ((st = stmt (self, "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2", error)) == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS);
   sqlite3_bind_int64 (st, 2, rowid * MAX_PERSONS + MAX_PERSONS - 1);
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "updating the name index");
+    return rfl_store_sql_fail (self, error, "updating the name index");
   return TRUE;
 }
 
@@ -558,24 +682,24 @@ write_name_rows (RflStore       *self,
     {
       NameRow *row = g_ptr_array_index (rows, i);
 
-      if ((st = stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel, latin2, skel2)"
+      if ((st = rfl_store_stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel, latin2, skel2)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
         return FALSE;
       sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
-      bind_text (st, 2, row->person_id);
-      bind_text (st, 3, row->role);
-      bind_text (st, 4, row->latin);
-      bind_text (st, 5, row->skel);
-      bind_text (st, 6, row->latin2);
-      bind_text (st, 7, row->skel2);
+      rfl_bind_text (st, 2, row->person_id);
+      rfl_bind_text (st, 3, row->role);
+      rfl_bind_text (st, 4, row->latin);
+      rfl_bind_text (st, 5, row->skel);
+      rfl_bind_text (st, 6, row->latin2);
+      rfl_bind_text (st, 7, row->skel2);
       if (sqlite3_step (st) != SQLITE_DONE)
-        return sql_fail (self, error, "updating the name index");
+        return rfl_store_sql_fail (self, error, "updating the name index");
     }
   return TRUE;
 }
 
-static gboolean
-index_record (RflStore       *self,
+gboolean
+rfl_store_index_record (RflStore       *self,
               sqlite3_int64   rowid,
               JsonObject     *record,
               GError        **error)
@@ -585,8 +709,8 @@ index_record (RflStore       *self,
   return write_name_rows (self, rowid, rows, error);
 }
 
-static JsonObject *
-parse_doc (const char *text)
+JsonObject *
+rfl_parse_doc (const char *text)
 {
   g_autoptr(JsonNode) node = text != NULL ? json_from_string (text, NULL) : NULL;
 
@@ -606,8 +730,8 @@ copy_members (JsonObject *dst,
     json_object_set_member (dst, l->data, json_node_copy (json_object_get_member (src, l->data)));
 }
 
-static char *
-doc_to_string (JsonObject *obj)
+char *
+rfl_doc_to_string (JsonObject *obj)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
 
@@ -616,8 +740,8 @@ doc_to_string (JsonObject *obj)
 
 /* Sets the retention date when a record enters a status that is kept only for
  * a while (a closed case, a delivered message), unless one is set already. */
-static void
-apply_retention (RflStore   *self,
+void
+rfl_store_apply_retention (RflStore   *self,
                  JsonObject *record)
 {
   const char *type = json_object_get_string_member (record, "type");
@@ -646,11 +770,11 @@ static gboolean
 record_exists (RflStore   *self,
                const char *id)
 {
-  sqlite3_stmt *st = stmt (self, "SELECT 1 FROM records WHERE id = ?1", NULL);
+  sqlite3_stmt *st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", NULL);
 
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, id);
+  rfl_bind_text (st, 1, id);
   return sqlite3_step (st) == SQLITE_ROW;
 }
 
@@ -701,11 +825,11 @@ prepare (RflStore    *self,
   else
     p->id = g_uuid_string_random ();
 
-  apply_retention (self, record);
+  rfl_store_apply_retention (self, record);
   p->type = g_strdup (json_object_get_string_member (record, "type"));
   p->status = g_strdup (json_object_get_string_member_with_default (record, "status", NULL));
   p->retention_until = g_strdup (json_object_get_string_member_with_default (record, "retention_until", NULL));
-  p->doc = doc_to_string (record);
+  p->doc = rfl_doc_to_string (record);
   p->names = name_rows (self, record);
   return g_steal_pointer (&p);
 }
@@ -716,8 +840,10 @@ write_prepared (RflStore    *self,
                 Prepared    *p,
                 GError     **error)
 {
+  g_autofree char *clocks = NULL;
   sqlite3_stmt *st;
   sqlite3_int64 rowid;
+  guint64 hlc;
 
   if (p->id_given && record_exists (self, p->id))
     {
@@ -726,21 +852,24 @@ write_prepared (RflStore    *self,
       return FALSE;
     }
 
-  if ((st = stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
-                        " retention_until) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6)", error)) == NULL)
+  hlc = rfl_store_hlc_tick (self);
+  clocks = g_strdup_printf ("{\"\":[%" G_GUINT64_FORMAT ",\"%s\"]}", hlc, self->device_id);
+  if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
+                        " retention_until, clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7)", error)) == NULL)
     return FALSE;
-  bind_text (st, 1, p->id);
-  bind_text (st, 2, p->type);
-  bind_text (st, 3, p->status);
-  bind_text (st, 4, p->doc);
-  sqlite3_bind_int64 (st, 5, now_ms ());
-  bind_text (st, 6, p->retention_until);
+  rfl_bind_text (st, 1, p->id);
+  rfl_bind_text (st, 2, p->type);
+  rfl_bind_text (st, 3, p->status);
+  rfl_bind_text (st, 4, p->doc);
+  sqlite3_bind_int64 (st, 5, rfl_now_ms ());
+  rfl_bind_text (st, 6, p->retention_until);
+  rfl_bind_text (st, 7, clocks);
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "saving the record");
+    return rfl_store_sql_fail (self, error, "saving the record");
 
   rowid = sqlite3_last_insert_rowid (self->db);
   return write_name_rows (self, rowid, p->names, error) &&
-         journal_append (self, p->id, rowid, "create", p->doc, error);
+         journal_append (self, p->id, rowid, "create", hlc, p->doc, NULL, 1, error);
 }
 
 typedef struct
@@ -752,6 +881,7 @@ typedef struct
   gint64         created_at;
   gint64         updated_at;
   gint64         cl;
+  char          *clocks;
 } Row;
 
 static void
@@ -760,6 +890,7 @@ row_clear (Row *row)
   g_clear_pointer (&row->type, g_free);
   g_clear_pointer (&row->status, g_free);
   g_clear_pointer (&row->doc, json_object_unref);
+  g_clear_pointer (&row->clocks, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Row, row_clear)
@@ -773,10 +904,10 @@ load_row (RflStore    *self,
 {
   sqlite3_stmt *st;
 
-  if ((st = stmt (self, "SELECT rowid, type, status, doc, created_at, updated_at, cl"
-                        " FROM records WHERE id = ?1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "SELECT rowid, type, status, doc, created_at, updated_at, cl,"
+                        " clocks FROM records WHERE id = ?1", error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
+  rfl_bind_text (st, 1, id);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no record with id %s", id);
@@ -792,9 +923,10 @@ load_row (RflStore    *self,
   row->rowid = sqlite3_column_int64 (st, 0);
   row->type = g_strdup ((const char *) sqlite3_column_text (st, 1));
   row->status = g_strdup ((const char *) sqlite3_column_text (st, 2));
-  row->doc = parse_doc ((const char *) sqlite3_column_text (st, 3));
+  row->doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
   row->created_at = sqlite3_column_int64 (st, 4);
   row->updated_at = sqlite3_column_int64 (st, 5);
+  row->clocks = g_strdup ((const char *) sqlite3_column_text (st, 7));
   if (row->doc == NULL)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
@@ -812,7 +944,10 @@ update_locked (RflStore    *self,
 {
   g_auto(Row) row = { 0 };
   g_autoptr(JsonObject) changes = json_object_new ();
-  g_autofree char *text = NULL, *changes_text = NULL;
+  g_autoptr(JsonObject) base = json_object_new ();
+  g_autoptr(JsonObject) clocks = NULL;
+  g_autofree char *text = NULL, *changes_text = NULL, *base_text = NULL, *clocks_text = NULL;
+  guint64 hlc;
   JsonObjectIter iter;
   const char *name;
   JsonNode *value;
@@ -869,30 +1004,52 @@ update_locked (RflStore    *self,
 
   if (g_strcmp0 (row.status, json_object_get_string_member_with_default (row.doc, "status", NULL)) != 0)
     {
-      apply_retention (self, row.doc);
+      rfl_store_apply_retention (self, row.doc);
       if (json_object_has_member (row.doc, "retention_until") &&
           !json_object_has_member (changes, "retention_until"))
         json_object_set_string_member (changes, "retention_until",
                                        json_object_get_string_member (row.doc, "retention_until"));
     }
 
-  text = doc_to_string (row.doc);
-  changes_text = doc_to_string (changes);
-
-  if ((st = stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
-                        " retention_until = ?5 WHERE id = ?1", error)) == NULL)
+  /* Each changed field records the clock it overwrote, so that a replica
+   * holding a different value can tell a concurrent write from a later one. */
+  if ((clocks = rfl_store_load_clocks (self, row.rowid, row.clocks, error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
-  bind_text (st, 2, json_object_get_string_member_with_default (row.doc, "status", NULL));
-  bind_text (st, 3, text);
-  sqlite3_bind_int64 (st, 4, now_ms ());
-  bind_text (st, 5, json_object_get_string_member_with_default (row.doc, "retention_until", NULL));
-  if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "saving the record");
+  hlc = rfl_store_hlc_tick (self);
+  {
+    g_autoptr(GList) changed = json_object_get_members (changes);
+    for (GList *l = changed; l != NULL; l = l->next)
+      {
+        JsonArray *old_clock = rfl_clocks_lookup (clocks, l->data);
 
-  return unindex_record (self, row.rowid, error) &&
-         index_record (self, row.rowid, row.doc, error) &&
-         journal_append (self, id, row.rowid, "update", changes_text, error);
+        if (old_clock != NULL)
+          json_object_set_array_member (base, l->data, json_array_ref (old_clock));
+        else
+          json_object_set_null_member (base, l->data);
+        json_object_set_array_member (clocks, l->data, rfl_clock_new (hlc, self->device_id));
+      }
+  }
+
+  text = rfl_doc_to_string (row.doc);
+  changes_text = rfl_doc_to_string (changes);
+  base_text = rfl_doc_to_string (base);
+  clocks_text = rfl_doc_to_string (clocks);
+
+  if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
+                        " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, json_object_get_string_member_with_default (row.doc, "status", NULL));
+  rfl_bind_text (st, 3, text);
+  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
+  rfl_bind_text (st, 5, json_object_get_string_member_with_default (row.doc, "retention_until", NULL));
+  rfl_bind_text (st, 6, clocks_text);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "saving the record");
+
+  return rfl_store_unindex_record (self, row.rowid, error) &&
+         rfl_store_index_record (self, row.rowid, row.doc, error) &&
+         journal_append (self, id, row.rowid, "update", hlc, changes_text, base_text, row.cl, error);
 }
 
 static gboolean
@@ -909,16 +1066,16 @@ delete_locked (RflStore    *self,
 
   /* A causal-length counter: odd is alive, even is deleted. The record is
    * kept so that a later resurrection from another replica can restore it. */
-  if ((st = stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2 WHERE id = ?1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2 WHERE id = ?1", error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
-  sqlite3_bind_int64 (st, 2, now_ms ());
+  rfl_bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 2, rfl_now_ms ());
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "deleting the record");
+    return rfl_store_sql_fail (self, error, "deleting the record");
 
   changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", row.cl + 1);
-  return unindex_record (self, row.rowid, error) &&
-         journal_append (self, id, row.rowid, "delete", changes, error);
+  return rfl_store_unindex_record (self, row.rowid, error) &&
+         journal_append (self, id, row.rowid, "delete", 0, changes, NULL, row.cl + 1, error);
 }
 
 /* Runs @func inside one write transaction with an audit entry. */
@@ -935,14 +1092,14 @@ write_txn (RflStore    *self,
   gboolean ok;
 
   g_rec_mutex_lock (&self->lock);
-  ok = check_open (self, error) && begin (self, error);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
       ok = func (self, id, obj, error) &&
-           audit_append (self, action, id, NULL, error) &&
-           commit (self, error);
+           rfl_store_audit_append (self, action, id, NULL, error) &&
+           rfl_store_commit (self, error);
       if (!ok)
-        rollback (self);
+        rfl_store_rollback (self);
     }
   g_rec_mutex_unlock (&self->lock);
   return ok;
@@ -987,14 +1144,14 @@ rfl_store_add (RflStore    *self,
     return NULL;
 
   g_rec_mutex_lock (&self->lock);
-  if (check_open (self, error) && begin (self, error))
+  if (rfl_store_check_open (self, error) && rfl_store_begin (self, error))
     {
       if (write_prepared (self, p, error) &&
-          audit_append (self, "create", p->id, NULL, error) &&
-          commit (self, error))
+          rfl_store_audit_append (self, "create", p->id, NULL, error) &&
+          rfl_store_commit (self, error))
         id = g_strdup (p->id);
       else
-        rollback (self);
+        rfl_store_rollback (self);
     }
   g_rec_mutex_unlock (&self->lock);
   return g_steal_pointer (&id);
@@ -1042,7 +1199,7 @@ status_history (RflStore       *self,
   sqlite3_stmt *st;
   int rc;
 
-  st = stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.closure_reason'"
+  st = rfl_store_stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.closure_reason'"
                    " FROM journal WHERE record_row = ?1 AND changes ->> '$.status' IS NOT NULL"
                    " ORDER BY hlc", error);
   if (st == NULL)
@@ -1062,7 +1219,7 @@ status_history (RflStore       *self,
     }
   if (rc != SQLITE_DONE)
     {
-      sql_fail (self, error, "reading the status history");
+      rfl_store_sql_fail (self, error, "reading the status history");
       return NULL;
     }
   return g_steal_pointer (&history);
@@ -1092,7 +1249,7 @@ rfl_store_get (RflStore    *self,
   g_return_val_if_fail (id != NULL, NULL);
 
   g_rec_mutex_lock (&self->lock);
-  if (check_open (self, error) && load_row (self, id, &row, error) &&
+  if (rfl_store_check_open (self, error) && load_row (self, id, &row, error) &&
       (history = status_history (self, row.rowid, error)) != NULL &&
       audit_now (self, "view", id, NULL, error))
     {
@@ -1195,7 +1352,7 @@ summary_for_person (RflStore     *self,
                     const char   *person_id)
 {
   JsonObject *out = json_object_new ();
-  g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 3));
+  g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
   g_autofree char *name = NULL;
   g_autofree char *updated = iso_from_ms (sqlite3_column_int64 (st, 4));
 
@@ -1249,16 +1406,16 @@ rfl_store_list (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
   g_rec_mutex_lock (&self->lock);
-  if (!check_open (self, error))
+  if (!rfl_store_check_open (self, error))
     goto out;
-  st = stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
+  st = rfl_store_stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
                    " WHERE cl % 2 = 1 AND doc IS NOT NULL"
                    " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)"
                    " ORDER BY updated_at DESC, rowid DESC LIMIT ?3 OFFSET ?4", error);
   if (st == NULL)
     goto out;
-  bind_text (st, 1, type);
-  bind_text (st, 2, status);
+  rfl_bind_text (st, 1, type);
+  rfl_bind_text (st, 2, status);
   sqlite3_bind_int64 (st, 3, limit);
   sqlite3_bind_int64 (st, 4, offset);
 
@@ -1267,7 +1424,7 @@ rfl_store_list (RflStore    *self,
     g_ptr_array_add (out, summary_from_stmt (self, st));
   if (rc != SQLITE_DONE)
     {
-      sql_fail (self, error, "listing records");
+      rfl_store_sql_fail (self, error, "listing records");
       g_clear_pointer (&out, g_ptr_array_unref);
       goto out;
     }
@@ -1295,16 +1452,16 @@ rfl_store_count (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
   g_rec_mutex_lock (&self->lock);
-  if (check_open (self, error) &&
-      (st = stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
+  if (rfl_store_check_open (self, error) &&
+      (st = rfl_store_stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
                         " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)", error)) != NULL)
     {
-      bind_text (st, 1, type);
-      bind_text (st, 2, status);
+      rfl_bind_text (st, 1, type);
+      rfl_bind_text (st, 2, status);
       if (sqlite3_step (st) == SQLITE_ROW)
         n = sqlite3_column_int64 (st, 0);
       else
-        sql_fail (self, error, "counting records");
+        rfl_store_sql_fail (self, error, "counting records");
       sqlite3_reset (st);
     }
   g_rec_mutex_unlock (&self->lock);
@@ -1367,14 +1524,14 @@ search_hit (RflStore     *self,
   JsonObject *hit;
   const char *person_id;
 
-  st = stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role"
+  st = rfl_store_stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role"
                    " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6) WHERE n.rowid = ?1", error);
   if (st == NULL)
     return NULL;
   sqlite3_bind_int64 (st, 1, c->rowid);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
-      sql_fail (self, error, "reading a search result");
+      rfl_store_sql_fail (self, error, "reading a search result");
       return NULL;
     }
   person_id = (const char *) sqlite3_column_text (st, 5);
@@ -1402,11 +1559,11 @@ search_stage (RflStore    *self,
   sqlite3_stmt *st;
   int rc;
 
-  st = stmt (self, "SELECT rowid, bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
+  st = rfl_store_stmt (self, "SELECT rowid, bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
                    " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
   if (st == NULL)
     return FALSE;
-  bind_text (st, 1, match);
+  rfl_bind_text (st, 1, match);
   sqlite3_bind_int64 (st, 2, SEARCH_CANDIDATES);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
@@ -1417,7 +1574,7 @@ search_stage (RflStore    *self,
     }
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
-    return sql_fail (self, error, "searching names");
+    return rfl_store_sql_fail (self, error, "searching names");
 
   g_array_sort (candidates, compare_candidates);
   for (guint i = 0; i < candidates->len && out->len < limit; i++)
@@ -1468,7 +1625,7 @@ rfl_store_search (RflStore    *self,
     }
 
   g_rec_mutex_lock (&self->lock);
-  if (!check_open (self, error))
+  if (!rfl_store_check_open (self, error))
     goto out;
 
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
@@ -1519,18 +1676,18 @@ rfl_store_export (RflStore             *self,
   g_return_val_if_fail (func != NULL, FALSE);
 
   g_rec_mutex_lock (&self->lock);
-  if (!check_open (self, error) || !audit_now (self, "export", NULL, "all records", error))
+  if (!rfl_store_check_open (self, error) || !audit_now (self, "export", NULL, "all records", error))
     goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT id, doc, created_at, updated_at FROM records"
                                     " WHERE cl % 2 = 1 AND doc IS NOT NULL ORDER BY rowid",
                           -1, &st, NULL) != SQLITE_OK)
     {
-      sql_fail (self, error, "exporting records");
+      rfl_store_sql_fail (self, error, "exporting records");
       goto out;
     }
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
       g_autoptr(JsonObject) rec = json_object_new ();
       g_autofree char *created = iso_from_ms (sqlite3_column_int64 (st, 2));
       g_autofree char *updated = iso_from_ms (sqlite3_column_int64 (st, 3));
@@ -1545,7 +1702,7 @@ rfl_store_export (RflStore             *self,
         break;
     }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    sql_fail (self, error, "exporting records");
+    rfl_store_sql_fail (self, error, "exporting records");
   else
     ok = TRUE;
 
@@ -1657,16 +1814,16 @@ rfl_store_write_batch (RflStore       *self,
                             batch->records->len, source, through);
 
   g_rec_mutex_lock (&self->lock);
-  ok = check_open (self, error) && begin (self, error);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
       for (i = 0; ok && i < batch->records->len; i++)
         ok = write_prepared (self, g_ptr_array_index (batch->records, i), error);
-      ok = ok && meta_set (self, key, value, error) &&
-           audit_append (self, "import", NULL, detail, error) &&
-           commit (self, error);
+      ok = ok && rfl_store_meta_set (self, key, value, error) &&
+           rfl_store_audit_append (self, "import", NULL, detail, error) &&
+           rfl_store_commit (self, error);
       if (!ok)
-        rollback (self);
+        rfl_store_rollback (self);
     }
   g_rec_mutex_unlock (&self->lock);
 
@@ -1716,7 +1873,7 @@ rfl_store_get_import_progress (RflStore   *self,
   key = import_key (source);
   g_rec_mutex_lock (&self->lock);
   if (self->db != NULL)
-    value = meta_get (self, key);
+    value = rfl_store_meta_get (self, key);
   g_rec_mutex_unlock (&self->lock);
   return value != NULL ? g_ascii_strtoull (value, NULL, 10) : 0;
 }
@@ -1737,12 +1894,12 @@ rfl_store_audit_list (RflStore  *self,
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
   g_rec_mutex_lock (&self->lock);
-  if (!check_open (self, error))
+  if (!rfl_store_check_open (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail FROM audit"
                                     " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
     {
-      sql_fail (self, error, "reading the audit log");
+      rfl_store_sql_fail (self, error, "reading the audit log");
       goto out;
     }
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
@@ -1763,7 +1920,7 @@ rfl_store_audit_list (RflStore  *self,
     }
   if (rc != SQLITE_DONE)
     {
-      sql_fail (self, error, "reading the audit log");
+      rfl_store_sql_fail (self, error, "reading the audit log");
       g_clear_pointer (&out, g_ptr_array_unref);
     }
 out:
@@ -1798,12 +1955,12 @@ rfl_store_audit_verify (RflStore  *self,
 
   *first_broken = 0;
   g_rec_mutex_lock (&self->lock);
-  if (!check_open (self, error))
+  if (!rfl_store_check_open (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail, hash"
                                     " FROM audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
     {
-      sql_fail (self, error, "reading the audit log");
+      rfl_store_sql_fail (self, error, "reading the audit log");
       goto out;
     }
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
@@ -1829,11 +1986,11 @@ rfl_store_audit_verify (RflStore  *self,
     }
   ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
   if (!ok)
-    sql_fail (self, error, "reading the audit log");
+    rfl_store_sql_fail (self, error, "reading the audit log");
   else if (*first_broken == 0)
     {
       /* The newest entry must be the one this store last wrote: a truncated tail is a break. */
-      g_autofree char *head = meta_get (self, "audit_head");
+      g_autofree char *head = rfl_store_meta_get (self, "audit_head");
       gint64 head_seq = head != NULL ? g_ascii_strtoll (head, NULL, 10) : 0;
 
       if (head_seq > expected_seq - 1)
@@ -1855,29 +2012,29 @@ purge_locked (RflStore       *self,
 {
   sqlite3_stmt *st;
 
-  if (!unindex_record (self, rowid, error))
+  if (!rfl_store_unindex_record (self, rowid, error))
     return FALSE;
 
   /* The record keeps its id and causal length as a tombstone, so older
    * changes arriving from elsewhere cannot bring it back; its content goes. */
-  if ((st = stmt (self, "UPDATE records SET doc = NULL, status = NULL, retention_until = NULL,"
+  if ((st = rfl_store_stmt (self, "UPDATE records SET doc = NULL, status = NULL, retention_until = NULL,"
                         " updated_at = ?2 WHERE id = ?1", error)) == NULL)
     return FALSE;
-  bind_text (st, 1, id);
-  sqlite3_bind_int64 (st, 2, now_ms ());
+  rfl_bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 2, rfl_now_ms ());
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "purging a record");
+    return rfl_store_sql_fail (self, error, "purging a record");
 
   /* Earlier journal entries carry the record's values: keep their place in
    * the sequence, drop their content. */
-  if ((st = stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_row = ?1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_row = ?1", error)) == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, rowid);
   if (sqlite3_step (st) != SQLITE_DONE)
-    return sql_fail (self, error, "purging a record");
+    return rfl_store_sql_fail (self, error, "purging a record");
 
-  return journal_append (self, id, rowid, "purge", "{\"$purged\":true}", error) &&
-         audit_append (self, "purge", id, "retention expired", error);
+  return journal_append (self, id, rowid, "purge", 0, "{\"$purged\":true}", NULL, 0, error) &&
+         rfl_store_audit_append (self, "purge", id, "retention expired", error);
 }
 
 /**
@@ -1904,11 +2061,11 @@ rfl_store_purge_expired (RflStore  *self,
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
   g_rec_mutex_lock (&self->lock);
-  if (!check_open (self, error) || !begin (self, error))
+  if (!rfl_store_check_open (self, error) || !rfl_store_begin (self, error))
     goto out;
 
   now = today (self);
-  st = stmt (self, "SELECT id, rowid FROM records WHERE retention_until IS NOT NULL"
+  st = rfl_store_stmt (self, "SELECT id, rowid FROM records WHERE retention_until IS NOT NULL"
                    " AND retention_until < ?1 AND doc IS NOT NULL"
                    " UNION SELECT n.id, n.rowid FROM records n JOIN records r"
                    "  ON n.type = 'note' AND n.doc ->> '$.record' = r.id"
@@ -1916,7 +2073,7 @@ rfl_store_purge_expired (RflStore  *self,
                    "  AND n.doc IS NOT NULL", error);
   if (st == NULL)
     goto fail;
-  bind_text (st, 1, now);
+  rfl_bind_text (st, 1, now);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       sqlite3_int64 rowid = sqlite3_column_int64 (st, 1);
@@ -1926,20 +2083,20 @@ rfl_store_purge_expired (RflStore  *self,
   sqlite3_reset (st);
   if (rc != SQLITE_DONE)
     {
-      sql_fail (self, error, "finding expired records");
+      rfl_store_sql_fail (self, error, "finding expired records");
       goto fail;
     }
 
   for (guint i = 0; i < ids->len; i++)
     if (!purge_locked (self, g_ptr_array_index (ids, i), g_array_index (rowids, sqlite3_int64, i), error))
       goto fail;
-  if (!commit (self, error))
+  if (!rfl_store_commit (self, error))
     goto fail;
   purged = ids->len;
   goto out;
 
 fail:
-  rollback (self);
+  rfl_store_rollback (self);
 out:
   g_rec_mutex_unlock (&self->lock);
   return purged;
@@ -1954,7 +2111,7 @@ rfl_store_get_journal_length (RflStore *self)
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
   g_rec_mutex_lock (&self->lock);
-  if (self->db != NULL && (st = stmt (self, "SELECT count(*) FROM journal", NULL)) != NULL)
+  if (self->db != NULL && (st = rfl_store_stmt (self, "SELECT count(*) FROM journal", NULL)) != NULL)
     {
       if (sqlite3_step (st) == SQLITE_ROW)
         n = sqlite3_column_int64 (st, 0);
@@ -1980,9 +2137,9 @@ close_db (RflStore *self)
     {
       g_autoptr(GError) error = NULL;
 
-      if (!begin (self, &error) || !commit (self, &error))
+      if (!rfl_store_begin (self, &error) || !rfl_store_commit (self, &error))
         {
-          rollback (self);
+          rfl_store_rollback (self);
           g_warning ("%u audit entries could not be written: %s", self->pending.length, error->message);
         }
     }
@@ -2073,7 +2230,7 @@ open_db (RflStore      *self,
         rc = sqlite3_exec (self->db, "PRAGMA cipher_page_size = " G_STRINGIFY (PAGE_SIZE), NULL, NULL, NULL);
       if (rc != SQLITE_OK)
         {
-          sql_fail (self, error, "applying the database key");
+          rfl_store_sql_fail (self, error, "applying the database key");
           close_db (self);
           return FALSE;
         }
@@ -2092,7 +2249,7 @@ open_db (RflStore      *self,
         g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
                      "%s is not a Reunite database or does not match its key file", self->path);
       else
-        sql_fail (self, error, "reading the database");
+        rfl_store_sql_fail (self, error, "reading the database");
       close_db (self);
       return FALSE;
     }
@@ -2109,7 +2266,7 @@ open_db (RflStore      *self,
                     "PRAGMA journal_size_limit = 16777216;",
                     NULL, NULL, NULL) != SQLITE_OK)
     {
-      sql_fail (self, error, "configuring the database");
+      rfl_store_sql_fail (self, error, "configuring the database");
       close_db (self);
       return FALSE;
     }
@@ -2117,7 +2274,7 @@ open_db (RflStore      *self,
   if (g_strcmp0 (journal_mode, "wal") != 0 ||
       sqlite3_exec (self->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
     {
-      sql_fail (self, error, "enabling the write-ahead log");
+      rfl_store_sql_fail (self, error, "enabling the write-ahead log");
       close_db (self);
       return FALSE;
     }
@@ -2142,21 +2299,21 @@ create_device (RflStore  *self,
   crypto_generichash (id_bytes, sizeof id_bytes, sign_pk, sizeof sign_pk, NULL, 0);
   sodium_bin2hex (id_hex, sizeof id_hex, id_bytes, sizeof id_bytes);
 
-  st = stmt (self, "INSERT INTO device (id, device_id, sign_pk, sign_sk, box_pk, box_sk, created_at)"
+  st = rfl_store_stmt (self, "INSERT INTO device (id, device_id, sign_pk, sign_sk, box_pk, box_sk, created_at)"
                    " VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)", error);
   if (st != NULL)
     {
-      bind_text (st, 1, id_hex);
+      rfl_bind_text (st, 1, id_hex);
       sqlite3_bind_blob (st, 2, sign_pk, sizeof sign_pk, SQLITE_STATIC);
       sqlite3_bind_blob (st, 3, sign_sk, crypto_sign_SECRETKEYBYTES, SQLITE_STATIC);
       sqlite3_bind_blob (st, 4, box_pk, sizeof box_pk, SQLITE_STATIC);
       sqlite3_bind_blob (st, 5, box_sk, crypto_box_SECRETKEYBYTES, SQLITE_STATIC);
-      sqlite3_bind_int64 (st, 6, now_ms ());
+      sqlite3_bind_int64 (st, 6, rfl_now_ms ());
       ok = sqlite3_step (st) == SQLITE_DONE;
       sqlite3_clear_bindings (st);
       sqlite3_reset (st);
       if (!ok)
-        sql_fail (self, error, "creating this device's keys");
+        rfl_store_sql_fail (self, error, "creating this device's keys");
     }
   sodium_free (sign_sk);
   sodium_free (box_sk);
@@ -2173,16 +2330,16 @@ backfill_names (RflStore  *self,
 
   if (sqlite3_prepare_v2 (self->db, "SELECT rowid, doc FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL",
                           -1, &st, NULL) != SQLITE_OK)
-    return sql_fail (self, error, "indexing names");
+    return rfl_store_sql_fail (self, error, "indexing names");
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_autoptr(JsonObject) doc = parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
 
-      if (doc != NULL && !index_record (self, sqlite3_column_int64 (st, 0), doc, error))
+      if (doc != NULL && !rfl_store_index_record (self, sqlite3_column_int64 (st, 0), doc, error))
         return FALSE;
     }
   if (rc != SQLITE_DONE)
-    return sql_fail (self, error, "indexing names");
+    return rfl_store_sql_fail (self, error, "indexing names");
   return TRUE;
 }
 
@@ -2207,15 +2364,15 @@ migrate (RflStore  *self,
       g_autofree char *bump = g_strdup_printf ("PRAGMA user_version = %u", version + 1);
 
       g_debug ("migrating %s from schema %u to %u", self->path, version, version + 1);
-      if (!begin (self, error))
+      if (!rfl_store_begin (self, error))
         return FALSE;
       if (!exec (self, migrations[version], error) ||
           (version + 1 == 3 && !backfill_names (self, error)) ||
           !exec (self, bump, error) ||
-          !commit (self, error))
+          !rfl_store_commit (self, error))
         {
           g_prefix_error (error, "upgrading the database to schema %u: ", version + 1);
-          rollback (self);
+          rfl_store_rollback (self);
           return FALSE;
         }
     }
@@ -2228,7 +2385,7 @@ load_identity (RflStore  *self,
 {
   sqlite3_stmt *st;
 
-  if ((st = stmt (self, "SELECT device_id FROM device WHERE id = 1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "SELECT device_id FROM device WHERE id = 1", error)) == NULL)
     return FALSE;
   if (sqlite3_step (st) != SQLITE_ROW)
     {
@@ -2241,14 +2398,14 @@ load_identity (RflStore  *self,
   sqlite3_reset (st);
 
   {
-    g_autofree char *days = meta_get (self, "retention_days");
+    g_autofree char *days = rfl_store_meta_get (self, "retention_days");
     g_atomic_int_set (&self->retention_days,
                       days != NULL ? (gint) g_ascii_strtoll (days, NULL, 10) : DEFAULT_RETENTION);
   }
 
   /* The clock only moves forward, so the newest journal entry carries its
    * highest value; max(hlc) would read the whole journal. */
-  if ((st = stmt (self, "SELECT hlc FROM journal ORDER BY seq DESC LIMIT 1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "SELECT hlc FROM journal ORDER BY seq DESC LIMIT 1", error)) == NULL)
     return FALSE;
   if (sqlite3_step (st) == SQLITE_ROW)
     self->hlc = (guint64) sqlite3_column_int64 (st, 0);
@@ -2340,10 +2497,10 @@ create_full (const char   *path,
   ok = ok && migrate (self, version, error);
   if (ok && version >= 1)
     {
-      ok = begin (self, error) && create_device (self, error) &&
-           meta_set (self, "created_by", PACKAGE_VERSION, error) && commit (self, error);
+      ok = rfl_store_begin (self, error) && create_device (self, error) &&
+           rfl_store_meta_set (self, "created_by", PACKAGE_VERSION, error) && rfl_store_commit (self, error);
       if (!ok)
-        rollback (self);
+        rfl_store_rollback (self);
     }
   ok = ok && (version < 1 || load_identity (self, error));
   if (ok && encrypted && g_rename (pending_key, self->key_path) != 0)
@@ -2471,7 +2628,7 @@ rfl_store_change_passphrase (RflStore     *self,
     return FALSE;
 
   g_rec_mutex_lock (&self->lock);
-  ok = check_open (self, error) &&
+  ok = rfl_store_check_open (self, error) &&
        (data_key = rfl_keyfile_unwrap (self->key_path, old_passphrase, old_len, error)) != NULL;
   if (ok)
     {
@@ -2598,7 +2755,7 @@ rfl_store_exec (RflStore    *self,
   gboolean ok;
 
   g_rec_mutex_lock (&self->lock);
-  ok = check_open (self, error) && exec (self, sql, error);
+  ok = rfl_store_check_open (self, error) && exec (self, sql, error);
   g_rec_mutex_unlock (&self->lock);
   return ok;
 }
@@ -2612,10 +2769,10 @@ rfl_store_query_int (RflStore    *self,
   gint64 value = -1;
 
   g_rec_mutex_lock (&self->lock);
-  if (check_open (self, error))
+  if (rfl_store_check_open (self, error))
     {
       if (sqlite3_prepare_v2 (self->db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step (st) != SQLITE_ROW)
-        sql_fail (self, error, "running a test query");
+        rfl_store_sql_fail (self, error, "running a test query");
       else
         value = sqlite3_column_int64 (st, 0);
     }

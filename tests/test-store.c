@@ -707,6 +707,17 @@ test_migrations (void)
         "    \"person\":{\"given_name\":\"Migrata\",\"family_name\":\"Versionova\"},"
         "    \"consent\":{\"tracing\":true,\"share_within_movement\":true}}', 1, 1, 1)", &error));
       g_assert_no_error (error);
+      /* A version-3 build also indexed the names and journalled the create. */
+      if (version >= 3)
+        {
+          g_assert_true (rfl_store_exec (store,
+            "INSERT INTO names (rowid, person_id, role, latin, skel) VALUES"
+            " ((SELECT rowid * 64 FROM records), 'p1', 'person', 'migrata versionova', 'mgrt vrsnv');"
+            "INSERT INTO journal (record_id, record_row, op, hlc, device, changes) VALUES"
+            " ('6f1c1fb4-1111-4c8e-9a39-62cdb4a7a001', (SELECT rowid FROM records), 'create',"
+            "  4242, 'olddevice', '{}')", &error));
+          g_assert_no_error (error);
+        }
       g_clear_object (&store);
 
       store = rfl_store_open (path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
@@ -719,6 +730,21 @@ test_migrations (void)
       g_assert_cmpstr (json_object_get_string_member (shown, "type"), ==, "registration");
       g_assert_cmpuint (search_count (store, "Versionova"), ==, 1);
       g_free (add_json (store, tracing_json));
+
+      /* Records from before field clocks get them from their journal: an
+       * edit names the clock it overwrote. */
+      if (version >= 3)
+        {
+          g_autoptr(JsonObject) patch = json_object_new ();
+
+          json_object_set_string_member (patch, "status", "closed");
+          json_object_set_string_member (patch, "closure_reason", "reunited");
+          g_assert_true (rfl_store_update (store, "6f1c1fb4-1111-4c8e-9a39-62cdb4a7a001", patch, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (rfl_store_query_int (store,
+            "SELECT base ->> '$.status[0]' = 4242 AND base ->> '$.status[1]' = 'olddevice'"
+            " FROM journal ORDER BY seq DESC LIMIT 1", &error), ==, 1);
+        }
     }
 
   /* A database from a newer Reunite is refused, not damaged. */

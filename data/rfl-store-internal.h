@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* Shared between the files that make up RflStore; not installed, not for
+ * callers outside data/. */
+
+#include <sqlite3.h>
+
+#include "rfl-names.h"
+#include "rfl-schema.h"
+#include "rfl-store.h"
+
+G_BEGIN_DECLS
+
+#define RFL_STORE_MAX_PERSONS 64   /* name-index rows per record */
+
+struct _RflStore
+{
+  GObject     parent_instance;
+
+  GRecMutex   lock;
+  sqlite3    *db;
+  GHashTable *statements;   /* static SQL text -> prepared sqlite3_stmt */
+  GQueue      pending;      /* audit entries of reads not yet written (PendingAudit) */
+  guint       n_flushing;   /* how many of them the open transaction holds */
+  char       *path;
+  char       *key_path;
+  char       *device_id;
+  char       *actor;
+  char       *today;        /* fixed "today" for tests, or NULL */
+  RflSchema  *schema;
+  RflNames   *names;
+  guint64     hlc;
+  gint        retention_days;
+};
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* One journal entry as written. */
+typedef struct
+{
+  const char     *record_id;
+  sqlite3_int64   record_row;
+  const char     *op;
+  guint64         hlc;
+  const char     *device;
+  const char     *changes;   /* JSON object */
+  const char     *base;      /* JSON object: field -> clock overwritten, or NULL */
+  const char     *clocks;    /* JSON object: per-field clocks when they differ, or NULL */
+  gint64          cl;        /* the record's causal length after the entry */
+  const char     *origin;    /* the peer it came from; NULL when written here */
+} RflJournalEntry;
+
+G_GNUC_INTERNAL gboolean      rfl_store_sql_fail        (RflStore *self, GError **error, const char *what);
+G_GNUC_INTERNAL gboolean      rfl_store_check_open      (RflStore *self, GError **error);
+G_GNUC_INTERNAL sqlite3_stmt *rfl_store_stmt            (RflStore *self, const char *sql, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_begin           (RflStore *self, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_commit          (RflStore *self, GError **error);
+G_GNUC_INTERNAL void          rfl_store_rollback        (RflStore *self);
+G_GNUC_INTERNAL void          rfl_bind_text             (sqlite3_stmt *st, int idx, const char *text);
+G_GNUC_INTERNAL char         *rfl_store_meta_get        (RflStore *self, const char *key);
+G_GNUC_INTERNAL gboolean      rfl_store_meta_set        (RflStore *self, const char *key,
+                                                         const char *value, GError **error);
+G_GNUC_INTERNAL gint64        rfl_now_ms                (void);
+G_GNUC_INTERNAL guint64       rfl_store_hlc_tick        (RflStore *self);
+G_GNUC_INTERNAL gboolean      rfl_store_audit_append    (RflStore *self, const char *action,
+                                                         const char *record_id, const char *detail,
+                                                         GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_index_record    (RflStore *self, sqlite3_int64 rowid,
+                                                         JsonObject *record, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_unindex_record  (RflStore *self, sqlite3_int64 rowid,
+                                                         GError **error);
+G_GNUC_INTERNAL JsonObject   *rfl_parse_doc             (const char *text);
+G_GNUC_INTERNAL char         *rfl_doc_to_string         (JsonObject *obj);
+G_GNUC_INTERNAL void          rfl_store_apply_retention (RflStore *self, JsonObject *record);
+G_GNUC_INTERNAL gboolean      rfl_store_journal_write   (RflStore *self, const RflJournalEntry *entry,
+                                                         GError **error);
+G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3_int64 rowid,
+                                                         const char *text, GError **error);
+
+/* Clocks: a field's clock is [hlc, device]; "" holds the default for fields
+ * without their own entry. */
+G_GNUC_INTERNAL JsonArray    *rfl_clock_new             (guint64 hlc, const char *device);
+G_GNUC_INTERNAL JsonArray    *rfl_clocks_lookup         (JsonObject *clocks, const char *field);
+G_GNUC_INTERNAL int           rfl_clock_compare         (JsonArray *a, JsonArray *b);
+
+G_END_DECLS
