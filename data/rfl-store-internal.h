@@ -57,6 +57,8 @@ G_GNUC_INTERNAL sqlite3_stmt *rfl_store_stmt            (RflStore *self, const c
 G_GNUC_INTERNAL gboolean      rfl_store_begin           (RflStore *self, GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_commit          (RflStore *self, GError **error);
 G_GNUC_INTERNAL void          rfl_store_rollback        (RflStore *self);
+G_GNUC_INTERNAL gboolean      rfl_store_begin_read      (RflStore *self, GError **error);
+G_GNUC_INTERNAL void          rfl_store_end_read        (RflStore *self);
 G_GNUC_INTERNAL void          rfl_bind_text             (sqlite3_stmt *st, int idx, const char *text);
 G_GNUC_INTERNAL char         *rfl_store_meta_get        (RflStore *self, const char *key);
 G_GNUC_INTERNAL gboolean      rfl_store_meta_set        (RflStore *self, const char *key,
@@ -75,6 +77,10 @@ G_GNUC_INTERNAL char         *rfl_doc_to_string         (JsonObject *obj);
 G_GNUC_INTERNAL void          rfl_store_apply_retention (RflStore *self, JsonObject *record);
 G_GNUC_INTERNAL gboolean      rfl_store_journal_write   (RflStore *self, const RflJournalEntry *entry,
                                                          GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_purge_content   (RflStore *self, const char *id,
+                                                         sqlite3_int64 rowid, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_update_locked   (RflStore *self, const char *id,
+                                                         JsonObject *patch, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3_int64 rowid,
                                                          const char *text, GError **error);
 

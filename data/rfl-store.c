@@ -219,6 +219,21 @@ rfl_store_commit (RflStore  *self,
   return TRUE;
 }
 
+/* A read transaction, so that several queries see one state. */
+gboolean
+rfl_store_begin_read (RflStore  *self,
+                      GError   **error)
+{
+  return exec (self, "BEGIN", error);
+}
+
+void
+rfl_store_end_read (RflStore *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+}
+
 void
 rfl_store_rollback (RflStore *self)
 {
@@ -465,7 +480,10 @@ rfl_store_journal_write (RflStore               *self,
   sqlite3_bind_int64 (st, 6, entry->record_row);
   rfl_bind_text (st, 7, entry->base);
   rfl_bind_text (st, 8, entry->clocks);
-  sqlite3_bind_int64 (st, 9, entry->cl);
+  if (entry->cl > 0)
+    sqlite3_bind_int64 (st, 9, entry->cl);
+  else
+    sqlite3_bind_null (st, 9);
   rfl_bind_text (st, 10, entry->origin);
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "writing the journal");
@@ -936,8 +954,8 @@ load_row (RflStore    *self,
   return TRUE;
 }
 
-static gboolean
-update_locked (RflStore    *self,
+gboolean
+rfl_store_update_locked (RflStore    *self,
                const char  *id,
                JsonObject  *patch,
                GError     **error)
@@ -1108,7 +1126,7 @@ write_txn (RflStore    *self,
 static gboolean
 update_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
 {
-  return update_locked (self, id, obj, error);
+  return rfl_store_update_locked (self, id, obj, error);
 }
 
 static gboolean
@@ -2004,11 +2022,11 @@ out:
   return ok;
 }
 
-static gboolean
-purge_locked (RflStore       *self,
-              const char     *id,
-              sqlite3_int64   rowid,
-              GError        **error)
+gboolean
+rfl_store_purge_content (RflStore       *self,
+                         const char     *id,
+                         sqlite3_int64   rowid,
+                         GError        **error)
 {
   sqlite3_stmt *st;
 
@@ -2033,7 +2051,17 @@ purge_locked (RflStore       *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "purging a record");
 
-  return journal_append (self, id, rowid, "purge", 0, "{\"$purged\":true}", NULL, 0, error) &&
+  return TRUE;
+}
+
+static gboolean
+purge_locked (RflStore       *self,
+              const char     *id,
+              sqlite3_int64   rowid,
+              GError        **error)
+{
+  return rfl_store_purge_content (self, id, rowid, error) &&
+         journal_append (self, id, rowid, "purge", 0, "{\"$purged\":true}", NULL, 0, error) &&
          rfl_store_audit_append (self, "purge", id, "retention expired", error);
 }
 

@@ -1,0 +1,2188 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-internal.h"
+#include "rfl-store-sync.h"
+#include "rfl-keyfile-private.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define MAX_OP_ID_BYTES 64
+
+/* Keys. */
+
+void
+rfl_device_keys_free (RflDeviceKeys *keys)
+{
+  if (keys != NULL)
+    sodium_free (keys);
+}
+
+/**
+ * rfl_store_dup_keys:
+ *
+ * Returns: (transfer full): this store's key pairs, in guarded memory
+ */
+RflDeviceKeys *
+rfl_store_dup_keys (RflStore  *self,
+                    GError   **error)
+{
+  RflDeviceKeys *keys = NULL;
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT device_id, sign_pk, sign_sk, box_pk, box_sk FROM device", error)) == NULL)
+    goto out;
+  if (sqlite3_step (st) != SQLITE_ROW ||
+      sqlite3_column_bytes (st, 0) != 32 || sqlite3_column_bytes (st, 1) != 32 ||
+      sqlite3_column_bytes (st, 2) != 64 || sqlite3_column_bytes (st, 3) != 32 ||
+      sqlite3_column_bytes (st, 4) != 32)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                           "this device's keys cannot be read");
+      goto out;
+    }
+  keys = sodium_malloc (sizeof *keys);
+  memcpy (keys->device_id, sqlite3_column_text (st, 0), 32);
+  keys->device_id[32] = '\0';
+  memcpy (keys->sign_pk, sqlite3_column_blob (st, 1), 32);
+  memcpy (keys->sign_sk, sqlite3_column_blob (st, 2), 64);
+  memcpy (keys->box_pk, sqlite3_column_blob (st, 3), 32);
+  memcpy (keys->box_sk, sqlite3_column_blob (st, 4), 32);
+  sqlite3_reset (st);
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return keys;
+}
+
+/**
+ * rfl_store_destroy_keys:
+ *
+ * Remote wipe: closes the store and destroys the wrapped data key, so that
+ * the database can never be opened again, with any passphrase.
+ */
+gboolean
+rfl_store_destroy_keys (RflStore  *self,
+                        GError   **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  g_rec_mutex_lock (&self->lock);
+  rfl_store_close (self);
+  ok = rfl_keyfile_destroy (self->key_path, error);
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* Settings: sync state that is not a table of its own. */
+
+char *
+rfl_store_get_setting (RflStore   *self,
+                       const char *key)
+{
+  g_autofree char *name = g_strconcat ("sync.", key, NULL);
+  char *value = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (self->db != NULL)
+    value = rfl_store_meta_get (self, name);
+  g_rec_mutex_unlock (&self->lock);
+  return value;
+}
+
+gboolean
+rfl_store_set_setting (RflStore    *self,
+                       const char  *key,
+                       const char  *value,
+                       GError     **error)
+{
+  g_autofree char *name = g_strconcat ("sync.", key, NULL);
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  g_rec_mutex_lock (&self->lock);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = rfl_store_meta_set (self, name, value, error) && rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* The journal as operations. */
+
+/* One journal row (seq, record_id, op, hlc, device, changes, base, clocks,
+ * cl) as the operation bundles carry. */
+static JsonObject *
+op_from_row (sqlite3_stmt *st)
+{
+  JsonObject *op = json_object_new ();
+  JsonObject *obj;
+
+  json_object_set_string_member (op, "r", (const char *) sqlite3_column_text (st, 1));
+  json_object_set_string_member (op, "o", (const char *) sqlite3_column_text (st, 2));
+  json_object_set_int_member (op, "h", sqlite3_column_int64 (st, 3));
+  json_object_set_string_member (op, "d", (const char *) sqlite3_column_text (st, 4));
+  obj = rfl_parse_doc ((const char *) sqlite3_column_text (st, 5));
+  json_object_set_object_member (op, "c", obj != NULL ? obj : json_object_new ());
+  if ((obj = rfl_parse_doc ((const char *) sqlite3_column_text (st, 6))) != NULL)
+    json_object_set_object_member (op, "b", obj);
+  if ((obj = rfl_parse_doc ((const char *) sqlite3_column_text (st, 7))) != NULL)
+    json_object_set_object_member (op, "k", obj);
+  if (sqlite3_column_type (st, 8) != SQLITE_NULL)
+    json_object_set_int_member (op, "l", sqlite3_column_int64 (st, 8));
+  return op;
+}
+
+/**
+ * rfl_store_read_local_ops:
+ * @after: the journal seq to start after
+ * @max_ops: at most this many
+ * @last_seq: (out): the seq of the last operation returned, or @after
+ *
+ * Returns: (transfer full) (element-type JsonObject): the operations this
+ *   device made itself, oldest first; those it applied from peers are not
+ *   sent back
+ */
+GPtrArray *
+rfl_store_read_local_ops (RflStore  *self,
+                          guint64    after,
+                          guint      max_ops,
+                          guint64   *last_seq,
+                          GError   **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  *last_seq = after;
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT seq, record_id, op, hlc, device, changes, base, clocks, cl"
+                                  " FROM journal WHERE seq > ?1 AND origin IS NULL AND redacted = 0"
+                                  " ORDER BY seq LIMIT ?2", error)) == NULL)
+    {
+      g_clear_pointer (&ops, g_ptr_array_unref);
+      goto out;
+    }
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
+  sqlite3_bind_int64 (st, 2, max_ops);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ops, op_from_row (st));
+      *last_seq = (guint64) sqlite3_column_int64 (st, 0);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "reading the journal");
+      g_clear_pointer (&ops, g_ptr_array_unref);
+    }
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&ops);
+}
+
+gint64
+rfl_store_count_local_ops (RflStore  *self,
+                           guint64    after,
+                           GError   **error)
+{
+  sqlite3_stmt *st;
+  gint64 n = -1;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), -1);
+
+  g_rec_mutex_lock (&self->lock);
+  if (rfl_store_check_open (self, error) &&
+      (st = rfl_store_stmt (self, "SELECT count(*) FROM journal WHERE seq > ?1 AND origin IS NULL"
+                                  " AND redacted = 0", error)) != NULL)
+    {
+      sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        n = sqlite3_column_int64 (st, 0);
+      else
+        rfl_store_sql_fail (self, error, "reading the journal");
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return n;
+}
+
+/**
+ * rfl_store_read_scope_ops:
+ * @after: the journal seq to start after
+ * @office: the office whose scope is read: records it owns or that were
+ *   shared with it
+ * @for_device: the device the operations go to; its own are left out,
+ *   unless the hub changed them (a clamped clock)
+ * @max_ops: at most this many
+ * @through: (out): the journal seq the caller has now seen everything
+ *   through, in or out of scope
+ *
+ * Returns: (transfer full) (element-type JsonObject): the operations, oldest first
+ */
+GPtrArray *
+rfl_store_read_scope_ops (RflStore    *self,
+                          guint64      after,
+                          const char  *office,
+                          const char  *for_device,
+                          guint        max_ops,
+                          guint64     *through,
+                          GError     **error)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  sqlite3_stmt *st;
+  gint64 head = 0;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (office != NULL, NULL);
+
+  *through = after;
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
+    {
+      g_clear_pointer (&ops, g_ptr_array_unref);
+      goto out;
+    }
+  if ((st = rfl_store_stmt (self, "SELECT coalesce (max (seq), 0) FROM journal", error)) == NULL ||
+      sqlite3_step (st) != SQLITE_ROW)
+    goto fail;
+  head = sqlite3_column_int64 (st, 0);
+  if ((st = rfl_store_stmt (self,
+         "SELECT j.seq, j.record_id, j.op, j.hlc, j.device, j.changes, j.base, j.clocks, j.cl"
+         " FROM journal j JOIN records r ON r.rowid = j.record_row"
+         " WHERE j.seq > ?1 AND j.seq <= ?5 AND j.redacted = 0"
+         "   AND (r.owner = ?2 OR EXISTS (SELECT 1 FROM shares s"
+         "                                WHERE s.record_row = j.record_row AND s.office = ?2))"
+         "   AND (j.device IS NOT ?3 OR j.op IN ('snapshot', 'conflict')"
+         "        OR j.changes ->> '$.\"$was\"' IS NOT NULL)"
+         " ORDER BY j.seq LIMIT ?4", error)) == NULL)
+    goto fail;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
+  rfl_bind_text (st, 2, office);
+  rfl_bind_text (st, 3, for_device);
+  sqlite3_bind_int64 (st, 4, max_ops);
+  sqlite3_bind_int64 (st, 5, head);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ops, op_from_row (st));
+      *through = (guint64) sqlite3_column_int64 (st, 0);
+    }
+  if (rc != SQLITE_DONE)
+    goto fail;
+  /* Fewer than asked for: everything up to the head has been looked at. */
+  if (ops->len < max_ops)
+    *through = MAX (after, (guint64) head);
+  rfl_store_end_read (self);
+  goto out;
+
+fail:
+  rfl_store_sql_fail (self, error, "reading the journal");
+  rfl_store_end_read (self);
+  g_clear_pointer (&ops, g_ptr_array_unref);
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&ops);
+}
+
+/* Merge. */
+
+typedef struct
+{
+  RflMergeRole    role;
+  const char     *peer;
+  const char     *office;
+  RflMergeStats  *stats;
+} ApplyCtx;
+
+typedef struct
+{
+  sqlite3_int64  rowid;
+  char          *type;
+  JsonObject    *doc;       /* NULL when purged */
+  JsonObject    *clocks;
+  gint64         cl;
+  char          *owner;
+} Rec;
+
+static void
+rec_clear (Rec *rec)
+{
+  g_clear_pointer (&rec->type, g_free);
+  g_clear_pointer (&rec->doc, json_object_unref);
+  g_clear_pointer (&rec->clocks, json_object_unref);
+  g_clear_pointer (&rec->owner, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Rec, rec_clear)
+
+/* Loads any record, deleted or purged too. Returns FALSE with no error when
+ * there is none. */
+static gboolean
+load_rec (RflStore    *self,
+          const char  *id,
+          Rec         *rec,
+          GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT rowid, type, doc, clocks, cl, owner FROM records"
+                                  " WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return FALSE;
+  rec->rowid = sqlite3_column_int64 (st, 0);
+  rec->type = g_strdup ((const char *) sqlite3_column_text (st, 1));
+  rec->doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 2));
+  rec->cl = sqlite3_column_int64 (st, 4);
+  rec->owner = g_strdup ((const char *) sqlite3_column_text (st, 5));
+  {
+    g_autofree char *clocks = g_strdup ((const char *) sqlite3_column_text (st, 3));
+    rec->clocks = rfl_store_load_clocks (self, rec->rowid, clocks, error);
+  }
+  return rec->clocks != NULL;
+}
+
+static gboolean
+in_scope (RflStore       *self,
+          sqlite3_int64   rowid,
+          const char     *owner,
+          const char     *office)
+{
+  sqlite3_stmt *st;
+
+  if (g_strcmp0 (owner, office) == 0)
+    return TRUE;
+  st = rfl_store_stmt (self, "SELECT 1 FROM shares WHERE record_row = ?1 AND office = ?2", NULL);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  rfl_bind_text (st, 2, office);
+  return sqlite3_step (st) == SQLITE_ROW;
+}
+
+static gboolean
+add_share (RflStore       *self,
+           sqlite3_int64   rowid,
+           const char     *office,
+           gboolean       *added,
+           GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT OR IGNORE INTO shares (record_row, office) VALUES (?1, ?2)",
+                            error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  rfl_bind_text (st, 2, office);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "sharing a record");
+  if (added != NULL)
+    *added = sqlite3_changes (self->db) > 0;
+  return TRUE;
+}
+
+static JsonArray *
+shares_of (RflStore       *self,
+           sqlite3_int64   rowid)
+{
+  JsonArray *out = json_array_new ();
+  sqlite3_stmt *st = rfl_store_stmt (self, "SELECT office FROM shares WHERE record_row = ?1"
+                                           " ORDER BY office", NULL);
+
+  if (st == NULL)
+    return out;
+  sqlite3_bind_int64 (st, 1, rowid);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    json_array_add_string_element (out, (const char *) sqlite3_column_text (st, 0));
+  return out;
+}
+
+/* Writes @rec's document, clocks and causal length back, and its names. */
+static gboolean
+save_rec (RflStore    *self,
+          Rec         *rec,
+          gboolean     was_alive,
+          GError     **error)
+{
+  g_autofree char *doc = rec->doc != NULL ? rfl_doc_to_string (rec->doc) : NULL;
+  g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
+  gboolean alive = rec->cl % 2 == 1 && rec->doc != NULL;
+  sqlite3_stmt *st;
+
+  if (rec->doc != NULL && alive)
+    rfl_store_apply_retention (self, rec->doc);
+  if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, clocks = ?4, cl = ?5,"
+                                  " updated_at = ?6, retention_until = ?7, owner = ?8 WHERE rowid = ?1",
+                            error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rec->rowid);
+  rfl_bind_text (st, 2, rec->doc != NULL ? json_object_get_string_member_with_default (rec->doc, "status", NULL) : NULL);
+  rfl_bind_text (st, 3, doc);
+  rfl_bind_text (st, 4, clocks);
+  sqlite3_bind_int64 (st, 5, rec->cl);
+  sqlite3_bind_int64 (st, 6, rfl_now_ms ());
+  rfl_bind_text (st, 7, rec->doc != NULL ? json_object_get_string_member_with_default (rec->doc, "retention_until", NULL) : NULL);
+  rfl_bind_text (st, 8, rec->owner);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "merging a record");
+
+  if (was_alive && !rfl_store_unindex_record (self, rec->rowid, error))
+    return FALSE;
+  return !alive || rfl_store_index_record (self, rec->rowid, rec->doc, error);
+}
+
+static gboolean
+insert_rec (RflStore    *self,
+            const char  *id,
+            Rec         *rec,
+            GError     **error)
+{
+  g_autofree char *doc = rfl_doc_to_string (rec->doc);
+  g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at,"
+                                  " cl, retention_until, clocks, owner)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, rec->type);
+  rfl_bind_text (st, 3, json_object_get_string_member_with_default (rec->doc, "status", NULL));
+  rfl_bind_text (st, 4, doc);
+  sqlite3_bind_int64 (st, 5, rfl_now_ms ());
+  sqlite3_bind_int64 (st, 6, rec->cl);
+  rfl_bind_text (st, 7, json_object_get_string_member_with_default (rec->doc, "retention_until", NULL));
+  rfl_bind_text (st, 8, clocks);
+  rfl_bind_text (st, 9, rec->owner);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "merging a record");
+  rec->rowid = sqlite3_last_insert_rowid (self->db);
+  return rec->cl % 2 == 0 || rfl_store_index_record (self, rec->rowid, rec->doc, error);
+}
+
+static gboolean
+clock_equal (JsonArray *a,
+             JsonArray *b)
+{
+  return rfl_clock_compare (a, b) == 0;
+}
+
+static JsonObject *
+conflict_side (JsonNode  *value,
+               JsonArray *clock)
+{
+  JsonObject *side = json_object_new ();
+
+  json_object_set_member (side, "value", value != NULL ? json_node_copy (value) : json_node_new (JSON_NODE_NULL));
+  json_object_set_array_member (side, "clock", json_array_ref (clock));
+  return side;
+}
+
+/* Stores a conflict and journals it, so that it reaches every replica of the record. */
+static gboolean
+write_conflict (RflStore       *self,
+                const char     *record_id,
+                sqlite3_int64   rowid,
+                JsonObject     *conflict,
+                const char     *origin,
+                guint64         hlc,
+                const char     *device,
+                GError        **error)
+{
+  g_autoptr(JsonObject) changes = json_object_new ();
+  g_autofree char *winner = NULL, *loser = NULL, *text = NULL;
+  RflJournalEntry entry = { 0 };
+  sqlite3_stmt *st;
+
+  winner = rfl_doc_to_string (json_object_get_object_member (conflict, "winner"));
+  loser = rfl_doc_to_string (json_object_get_object_member (conflict, "loser"));
+  if ((st = rfl_store_stmt (self, "INSERT OR IGNORE INTO conflicts (id, record_id, record_row, field,"
+                                  " winner, loser, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, json_object_get_string_member (conflict, "id"));
+  rfl_bind_text (st, 2, record_id);
+  sqlite3_bind_int64 (st, 3, rowid);
+  rfl_bind_text (st, 4, json_object_get_string_member (conflict, "field"));
+  rfl_bind_text (st, 5, winner);
+  rfl_bind_text (st, 6, loser);
+  sqlite3_bind_int64 (st, 7, rfl_now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "recording a conflict");
+  if (sqlite3_changes (self->db) == 0)
+    return TRUE;
+
+  json_object_set_object_member (changes, "$conflict", json_object_ref (conflict));
+  text = rfl_doc_to_string (changes);
+  entry.record_id = record_id;
+  entry.record_row = rowid;
+  entry.op = "conflict";
+  entry.hlc = hlc;
+  entry.device = device;
+  entry.changes = text;
+  entry.origin = origin;
+  return rfl_store_journal_write (self, &entry, error) &&
+         rfl_store_audit_append (self, "conflict", record_id, json_object_get_string_member (conflict, "field"), error);
+}
+
+static gboolean
+record_conflict (RflStore    *self,
+                 const char  *record_id,
+                 Rec         *rec,
+                 const char  *field,
+                 JsonNode    *win_value,
+                 JsonArray   *win_clock,
+                 JsonNode    *lose_value,
+                 JsonArray   *lose_clock,
+                 GError     **error)
+{
+  g_autoptr(JsonObject) conflict = json_object_new ();
+  g_autofree char *id = g_uuid_string_random ();
+
+  json_object_set_string_member (conflict, "id", id);
+  json_object_set_string_member (conflict, "field", field);
+  json_object_set_object_member (conflict, "winner", conflict_side (win_value, win_clock));
+  json_object_set_object_member (conflict, "loser", conflict_side (lose_value, lose_clock));
+  return write_conflict (self, record_id, rec->rowid, conflict, NULL,
+                         rfl_store_hlc_tick (self), self->device_id, error);
+}
+
+static gboolean
+is_clock (JsonNode *node)
+{
+  JsonArray *a;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  a = json_node_get_array (node);
+  return json_array_get_length (a) == 2 &&
+         json_node_get_value_type (json_array_get_element (a, 0)) == G_TYPE_INT64 &&
+         json_node_get_value_type (json_array_get_element (a, 1)) == G_TYPE_STRING;
+}
+
+/* Checks the shape of an operation from a peer; nothing else reads it before. */
+static gboolean
+check_op (JsonNode  *node,
+          GError   **error)
+{
+  static const char * const kinds[] = { "create", "update", "delete", "purge", "share",
+                                        "snapshot", "conflict", "resolve", NULL };
+  JsonObject *op;
+  JsonNode *member;
+  const char *text;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    goto bad;
+  op = json_node_get_object (node);
+  if ((member = json_object_get_member (op, "r")) == NULL ||
+      json_node_get_value_type (member) != G_TYPE_STRING ||
+      (text = json_node_get_string (member), strlen (text) == 0 || strlen (text) > MAX_OP_ID_BYTES) ||
+      (member = json_object_get_member (op, "o")) == NULL ||
+      json_node_get_value_type (member) != G_TYPE_STRING ||
+      !g_strv_contains (kinds, json_node_get_string (member)) ||
+      (member = json_object_get_member (op, "h")) == NULL ||
+      json_node_get_value_type (member) != G_TYPE_INT64 || json_node_get_int (member) < 0 ||
+      (member = json_object_get_member (op, "d")) == NULL ||
+      json_node_get_value_type (member) != G_TYPE_STRING ||
+      strlen (json_node_get_string (member)) != 32 ||
+      (member = json_object_get_member (op, "c")) == NULL || !JSON_NODE_HOLDS_OBJECT (member))
+    goto bad;
+  if ((member = json_object_get_member (op, "b")) != NULL && !JSON_NODE_HOLDS_OBJECT (member))
+    goto bad;
+  if ((member = json_object_get_member (op, "k")) != NULL && !JSON_NODE_HOLDS_OBJECT (member))
+    goto bad;
+  if ((member = json_object_get_member (op, "l")) != NULL &&
+      (json_node_get_value_type (member) != G_TYPE_INT64 || json_node_get_int (member) < 1))
+    goto bad;
+  return TRUE;
+
+bad:
+  g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       "a bundle holds a malformed operation");
+  return FALSE;
+}
+
+/* The clock the sender gave @field, checked. */
+static JsonArray *
+op_clock (JsonObject *op,
+          JsonArray  *default_clock,
+          const char *field)
+{
+  JsonObject *k = json_object_has_member (op, "k") ? json_object_get_object_member (op, "k") : NULL;
+
+  if (k != NULL)
+    {
+      JsonNode *node = json_object_get_member (k, field);
+
+      if (node == NULL)
+        node = json_object_get_member (k, "");
+      return is_clock (node) ? json_node_get_array (node) : NULL;
+    }
+  return default_clock;
+}
+
+/* Merges the fields of a create, update or snapshot. */
+static gboolean
+merge_fields (RflStore       *self,
+              const ApplyCtx *ctx,
+              const char     *id,
+              JsonObject     *op,
+              JsonArray      *clock,
+              GError        **error)
+{
+  const char *kind = json_object_get_string_member (op, "o");
+  JsonObject *c = json_object_get_object_member (op, "c");
+  JsonObject *base = json_object_has_member (op, "b") ? json_object_get_object_member (op, "b") : NULL;
+  gint64 op_cl = json_object_get_int_member_with_default (op, "l", 1);
+  g_autoptr(JsonObject) applied = json_object_new ();
+  g_autoptr(JsonObject) applied_clocks = json_object_new ();
+  g_auto(Rec) rec = { 0 };
+  g_autoptr(GList) fields = json_object_get_members (c);
+  gboolean exists, was_alive, mixed = FALSE, changed = FALSE;
+  const char *was = NULL;
+
+  exists = load_rec (self, id, &rec, error);
+  if (!exists && error != NULL && *error != NULL)
+    return FALSE;
+
+  if (!exists)
+    {
+      JsonNode *type = json_object_get_member (c, "type");
+      JsonNode *clocks_node = json_object_get_member (op, "k");
+
+      if (g_str_equal (kind, "update") || type == NULL ||
+          json_node_get_value_type (type) != G_TYPE_STRING)
+        {
+          /* A change to a record this replica never had: nothing to attach it to. */
+          ctx->stats->skipped++;
+          return TRUE;
+        }
+      rec.type = g_strdup (json_node_get_string (type));
+      rec.doc = json_object_new ();
+      rec.cl = op_cl;
+      if (clocks_node != NULL)
+        rec.clocks = json_object_ref (json_node_get_object (clocks_node));
+      else
+        {
+          rec.clocks = json_object_new ();
+          json_object_set_array_member (rec.clocks, "", json_array_ref (clock));
+        }
+      for (GList *l = fields; l != NULL; l = l->next)
+        {
+          JsonNode *value = json_object_get_member (c, l->data);
+
+          if (((const char *) l->data)[0] == '$' || JSON_NODE_HOLDS_NULL (value))
+            continue;
+          json_object_set_member (rec.doc, l->data, json_node_copy (value));
+          json_object_set_member (applied, l->data, json_node_copy (value));
+        }
+      /* The hub decides which office a record belongs to: the creator's. */
+      if (ctx->role == RFL_MERGE_HUB)
+        rec.owner = g_strdup (ctx->office);
+      else if (json_object_has_member (c, "$owner"))
+        rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
+      if (!insert_rec (self, id, &rec, error))
+        return FALSE;
+      if (rec.owner != NULL)
+        json_object_set_string_member (applied, "$owner", rec.owner);
+      if (json_object_has_member (c, "$shares") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (c, "$shares")))
+        {
+          JsonArray *shares = json_object_get_array_member (c, "$shares");
+
+          for (guint i = 0; i < json_array_get_length (shares); i++)
+            {
+              JsonNode *office = json_array_get_element (shares, i);
+
+              if (json_node_get_value_type (office) == G_TYPE_STRING &&
+                  !add_share (self, rec.rowid, json_node_get_string (office), NULL, error))
+                return FALSE;
+            }
+        }
+      if (clocks_node != NULL)
+        json_object_set_object_member (applied_clocks, "", json_object_ref (rec.clocks));
+      changed = TRUE;
+      goto journal;
+    }
+
+  if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
+    {
+      ctx->stats->refused++;
+      return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
+    }
+  if (rec.doc == NULL)
+    {
+      /* Purged: its content is gone everywhere and stays gone. */
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+
+  was_alive = rec.cl % 2 == 1;
+  if (json_object_has_member (c, "$was") && ctx->role == RFL_MERGE_DEVICE &&
+      g_strcmp0 (json_object_get_string_member (op, "d"), self->device_id) == 0)
+    was = "yes";
+
+  for (GList *l = fields; l != NULL; l = l->next)
+    {
+      const char *field = l->data;
+      JsonNode *value = json_object_get_member (c, field);
+      JsonArray *rc, *lc;
+      int order;
+
+      if (field[0] == '$')
+        continue;
+      if ((rc = op_clock (op, clock, field)) == NULL)
+        {
+          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                               "a bundle holds a malformed operation");
+          return FALSE;
+        }
+      lc = rfl_clocks_lookup (rec.clocks, field);
+      order = rfl_clock_compare (rc, lc);
+      /* The hub clamped this device's own clock: take the hub's version. */
+      if (was != NULL && lc != NULL &&
+          json_array_get_int_element (lc, 0) == json_object_get_int_member (c, "$was") &&
+          g_strcmp0 (json_array_get_string_element (lc, 1), self->device_id) == 0)
+        order = 1;
+      if (order == 0)
+        continue;
+
+      if (ctx->role == RFL_MERGE_HUB && g_str_equal (kind, "update") && lc != NULL)
+        {
+          JsonNode *b = base != NULL ? json_object_get_member (base, field) : NULL;
+
+          /* The writer overwrote something other than what is here: the two
+           * writes were concurrent. The later one wins; the other is kept. */
+          if (!is_clock (b) || !clock_equal (json_node_get_array (b), lc))
+            {
+              JsonNode *mine = json_object_get_member (rec.doc, field);
+              gboolean ok = order > 0 ?
+                record_conflict (self, id, &rec, field, value, rc, mine, lc, error) :
+                record_conflict (self, id, &rec, field, mine, lc, value, rc, error);
+
+              if (!ok)
+                return FALSE;
+              ctx->stats->conflicts++;
+            }
+        }
+      if (order < 0)
+        continue;
+
+      if (JSON_NODE_HOLDS_NULL (value))
+        json_object_remove_member (rec.doc, field);
+      else
+        json_object_set_member (rec.doc, field, json_node_copy (value));
+      json_object_set_array_member (rec.clocks, field, json_array_ref (rc));
+      json_object_set_member (applied, field, json_node_copy (value));
+      if (rc != clock)
+        {
+          json_object_set_array_member (applied_clocks, field, json_array_ref (rc));
+          mixed = TRUE;
+        }
+      changed = TRUE;
+    }
+
+  /* An edit made without knowing of a delete: the record stays deleted,
+   * and the edit is kept for a person to look at. */
+  if (ctx->role == RFL_MERGE_HUB && g_str_equal (kind, "update") && rec.cl % 2 == 0 && op_cl < rec.cl &&
+      json_object_get_size (applied) > 0)
+    {
+      g_autoptr(JsonNode) deleted = json_node_init_boolean (json_node_alloc (), TRUE);
+      g_autoptr(JsonNode) edit = json_node_init_object (json_node_alloc (), applied);
+      g_autoptr(JsonArray) now = rfl_clock_new (rfl_store_hlc_tick (self), self->device_id);
+
+      if (!record_conflict (self, id, &rec, "$deleted", deleted, now, edit, clock, error))
+        return FALSE;
+      ctx->stats->conflicts++;
+    }
+
+  if (g_str_equal (kind, "snapshot"))
+    {
+      JsonNode *shares = json_object_get_member (c, "$shares");
+
+      if (op_cl > rec.cl)
+        {
+          rec.cl = op_cl;
+          changed = TRUE;
+        }
+      if (rec.owner == NULL && json_object_has_member (c, "$owner"))
+        {
+          rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
+          changed = TRUE;
+        }
+      if (shares != NULL && JSON_NODE_HOLDS_ARRAY (shares))
+        for (guint i = 0; i < json_array_get_length (json_node_get_array (shares)); i++)
+          {
+            JsonNode *office = json_array_get_element (json_node_get_array (shares), i);
+            gboolean added = FALSE;
+
+            if (json_node_get_value_type (office) == G_TYPE_STRING &&
+                !add_share (self, rec.rowid, json_node_get_string (office), &added, error))
+              return FALSE;
+            changed |= added;
+          }
+    }
+
+  if (!changed)
+    {
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+  if (!save_rec (self, &rec, was_alive, error))
+    return FALSE;
+
+journal:
+  ctx->stats->applied++;
+  {
+    g_autofree char *changes = NULL, *clocks = NULL;
+    RflJournalEntry entry = {
+      .record_id = id, .record_row = rec.rowid, .op = kind,
+      .hlc = (guint64) json_array_get_int_element (clock, 0),
+      .device = json_array_get_string_element (clock, 1),
+      .cl = rec.cl, .origin = ctx->peer,
+    };
+
+    if (json_object_has_member (c, "$was"))
+      json_object_set_int_member (applied, "$was", json_object_get_int_member (c, "$was"));
+    if (g_str_equal (kind, "snapshot"))
+      {
+        json_object_set_array_member (applied, "$shares", shares_of (self, rec.rowid));
+        if (rec.owner != NULL)
+          json_object_set_string_member (applied, "$owner", rec.owner);
+      }
+    changes = rfl_doc_to_string (applied);
+    if (mixed || json_object_get_size (applied_clocks) > 0)
+      clocks = rfl_doc_to_string (json_object_has_member (applied_clocks, "") ?
+                                  json_object_get_object_member (applied_clocks, "") : applied_clocks);
+    entry.changes = changes;
+    entry.clocks = clocks;
+    if (g_str_equal (kind, "update") && base != NULL)
+      {
+        g_autofree char *b = rfl_doc_to_string (base);
+        entry.base = b;
+        return rfl_store_journal_write (self, &entry, error);
+      }
+    return rfl_store_journal_write (self, &entry, error);
+  }
+}
+
+/* A snapshot carries all of a record, for an office that gains it by a share. */
+static gboolean
+journal_snapshot (RflStore    *self,
+                  const char  *id,
+                  GError     **error)
+{
+  g_auto(Rec) rec = { 0 };
+  g_autoptr(JsonObject) changes = NULL;
+  g_autofree char *text = NULL, *clocks = NULL;
+  RflJournalEntry entry = { 0 };
+
+  if (!load_rec (self, id, &rec, error) || rec.doc == NULL)
+    return error == NULL || *error == NULL;
+  changes = json_object_ref (rec.doc);
+  json_object_set_array_member (changes, "$shares", shares_of (self, rec.rowid));
+  if (rec.owner != NULL)
+    json_object_set_string_member (changes, "$owner", rec.owner);
+  text = rfl_doc_to_string (changes);
+  clocks = rfl_doc_to_string (rec.clocks);
+  entry.record_id = id;
+  entry.record_row = rec.rowid;
+  entry.op = "snapshot";
+  entry.hlc = rfl_store_hlc_tick (self);
+  entry.device = self->device_id;
+  entry.changes = text;
+  entry.clocks = clocks;
+  entry.cl = rec.cl;
+  return rfl_store_journal_write (self, &entry, error);
+}
+
+static gboolean
+apply_op (RflStore        *self,
+          const ApplyCtx  *ctx,
+          JsonObject      *op,
+          GError         **error)
+{
+  const char *id = json_object_get_string_member (op, "r");
+  const char *kind = json_object_get_string_member (op, "o");
+  const char *device = json_object_get_string_member (op, "d");
+  JsonObject *c = json_object_get_object_member (op, "c");
+  guint64 hlc = (guint64) json_object_get_int_member (op, "h");
+  g_autoptr(JsonArray) clock = NULL;
+  g_auto(Rec) rec = { 0 };
+
+  if (ctx->role == RFL_MERGE_HUB)
+    {
+      guint64 limit = (guint64) (rfl_now_ms () + RFL_MERGE_MAX_SKEW_MS) << 16;
+
+      /* A device speaks only for itself, and only about what it may write. */
+      if (g_strcmp0 (device, ctx->peer) != 0 ||
+          g_str_equal (kind, "snapshot") || g_str_equal (kind, "conflict"))
+        {
+          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                               "a bundle holds an operation its sender may not make");
+          return FALSE;
+        }
+      if (hlc > limit)
+        {
+          json_object_set_int_member (c, "$was", (gint64) hlc);
+          hlc = limit;
+          ctx->stats->clamped++;
+          if (!rfl_store_audit_append (self, "clock-clamped", id, device, error))
+            return FALSE;
+        }
+    }
+  if (hlc > self->hlc)
+    self->hlc = hlc;
+  clock = rfl_clock_new (hlc, device);
+
+  if (g_str_equal (kind, "create") || g_str_equal (kind, "update") || g_str_equal (kind, "snapshot"))
+    return merge_fields (self, ctx, id, op, clock, error);
+
+  if (!load_rec (self, id, &rec, error))
+    {
+      if (error != NULL && *error != NULL)
+        return FALSE;
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+  if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
+    {
+      ctx->stats->refused++;
+      return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
+    }
+
+  {
+    g_autofree char *changes = rfl_doc_to_string (c);
+    RflJournalEntry entry = {
+      .record_id = id, .record_row = rec.rowid, .op = kind, .hlc = hlc, .device = device,
+      .changes = changes, .cl = rec.cl, .origin = ctx->peer,
+    };
+
+    if (g_str_equal (kind, "delete"))
+      {
+        gint64 cl = json_object_get_int_member_with_default (c, "$cl", 0);
+        gboolean was_alive = rec.cl % 2 == 1 && rec.doc != NULL;
+
+        if (cl <= rec.cl)
+          goto known;
+        rec.cl = cl;
+        entry.cl = cl;
+        if (!save_rec (self, &rec, was_alive, error))
+          return FALSE;
+      }
+    else if (g_str_equal (kind, "purge"))
+      {
+        if (rec.doc == NULL)
+          goto known;
+        if (!rfl_store_purge_content (self, id, rec.rowid, error))
+          return FALSE;
+        entry.changes = "{\"$purged\":true}";
+      }
+    else if (g_str_equal (kind, "share"))
+      {
+        const char *office = json_object_get_string_member_with_default (c, "$share", NULL);
+        gboolean added = FALSE;
+
+        if (office == NULL || *office == '\0')
+          goto bad;
+        if (!add_share (self, rec.rowid, office, &added, error))
+          return FALSE;
+        if (!added)
+          goto known;
+        /* The office gaining the record needs all of it, not just what changes next. */
+        if (ctx->role == RFL_MERGE_HUB && !journal_snapshot (self, id, error))
+          return FALSE;
+      }
+    else if (g_str_equal (kind, "conflict"))
+      {
+        JsonNode *node = json_object_get_member (c, "$conflict");
+        JsonObject *conflict;
+
+        if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+          goto bad;
+        conflict = json_node_get_object (node);
+        if (json_object_get_string_member_with_default (conflict, "id", NULL) == NULL ||
+            json_object_get_string_member_with_default (conflict, "field", NULL) == NULL ||
+            !json_object_has_member (conflict, "winner") || !json_object_has_member (conflict, "loser") ||
+            !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "winner")) ||
+            !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "loser")))
+          goto bad;
+        ctx->stats->applied++;
+        return write_conflict (self, id, rec.rowid, conflict, ctx->peer, hlc, device, error);
+      }
+    else if (g_str_equal (kind, "resolve"))
+      {
+        const char *conflict = json_object_get_string_member_with_default (c, "$conflict", NULL);
+        const char *choice = json_object_get_string_member_with_default (c, "$choice", NULL);
+        g_autofree char *clock_text = NULL;
+        sqlite3_stmt *st;
+
+        if (conflict == NULL || (g_strcmp0 (choice, "keep") != 0 && g_strcmp0 (choice, "take") != 0))
+          goto bad;
+        clock_text = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]", hlc, device);
+        /* Last resolution wins, as for fields. */
+        if ((st = rfl_store_stmt (self, "UPDATE conflicts SET resolution = ?2, resolved_clock = ?3"
+                                        " WHERE id = ?1 AND record_row = ?4 AND (resolved_clock IS NULL"
+                                        "   OR resolved_clock ->> '$[0]' < ?5"
+                                        "   OR (resolved_clock ->> '$[0]' = ?5 AND resolved_clock ->> '$[1]' < ?6))",
+                                  error)) == NULL)
+          return FALSE;
+        rfl_bind_text (st, 1, conflict);
+        rfl_bind_text (st, 2, choice);
+        rfl_bind_text (st, 3, clock_text);
+        sqlite3_bind_int64 (st, 4, rec.rowid);
+        sqlite3_bind_int64 (st, 5, (sqlite3_int64) hlc);
+        rfl_bind_text (st, 6, device);
+        if (sqlite3_step (st) != SQLITE_DONE)
+          return rfl_store_sql_fail (self, error, "resolving a conflict");
+        if (sqlite3_changes (self->db) == 0)
+          goto known;
+      }
+    ctx->stats->applied++;
+    return rfl_store_journal_write (self, &entry, error);
+  }
+
+known:
+  ctx->stats->skipped++;
+  return TRUE;
+
+bad:
+  g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       "a bundle holds a malformed operation");
+  return FALSE;
+}
+
+/**
+ * rfl_store_apply_ops:
+ * @self: an open store
+ * @peer: the peer the bundle came from
+ * @seq_from: the bundle's first seq, which must be the next the stream expects
+ * @seq_to: its last
+ * @hash: the envelope hash, which the stream's next bundle must chain to
+ * @ops: the bundle's operations, as the peer sent them
+ * @role: how to merge them
+ * @office: for %RFL_MERGE_HUB, the sender's office
+ * @stats: (out caller-allocates): what happened
+ * @error: return location for an error
+ *
+ * Applies a bundle and advances the stream, in one transaction: after a
+ * crash either both happened or neither did, so the bundle is applied
+ * exactly once.
+ */
+gboolean
+rfl_store_apply_ops (RflStore       *self,
+                     const char     *peer,
+                     guint64         seq_from,
+                     guint64         seq_to,
+                     const guint8   *hash,
+                     JsonArray      *ops,
+                     RflMergeRole    role,
+                     const char     *office,
+                     RflMergeStats  *stats,
+                     GError        **error)
+{
+  ApplyCtx ctx = { role, peer, office, stats };
+  sqlite3_stmt *st;
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (peer != NULL && hash != NULL && ops != NULL && stats != NULL, FALSE);
+  g_return_val_if_fail (role != RFL_MERGE_HUB || office != NULL, FALSE);
+
+  memset (stats, 0, sizeof *stats);
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    if (!check_op (json_array_get_element (ops, i), error))
+      return FALSE;
+
+  g_rec_mutex_lock (&self->lock);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (!ok)
+    goto out;
+
+  if ((st = rfl_store_stmt (self, "SELECT in_next FROM peers WHERE id = ?1", error)) == NULL)
+    goto fail;
+  rfl_bind_text (st, 1, peer);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no peer %s", peer);
+      goto fail;
+    }
+  if ((guint64) sqlite3_column_int64 (st, 0) != seq_from)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                   "bundle %" G_GUINT64_FORMAT " is not the next from %s", seq_from, peer);
+      goto fail;
+    }
+
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    if (!apply_op (self, &ctx, json_array_get_object_element (ops, i), error))
+      goto fail;
+
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET in_next = ?2, in_hash = ?3, last_seen = ?4"
+                                  " WHERE id = ?1", error)) == NULL)
+    goto fail;
+  rfl_bind_text (st, 1, peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_to + 1);
+  sqlite3_bind_blob (st, 3, hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "advancing the stream");
+      goto fail;
+    }
+  {
+    g_autofree char *detail = g_strdup_printf ("from %s: seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+                                               ", %u applied, %u known, %u conflicts, %u refused",
+                                               peer, seq_from, seq_to, stats->applied, stats->skipped,
+                                               stats->conflicts, stats->refused);
+    if (!rfl_store_audit_append (self, "receive", NULL, detail, error))
+      goto fail;
+  }
+  ok = rfl_store_commit (self, error);
+  if (!ok)
+    rfl_store_rollback (self);
+  goto out;
+
+fail:
+  rfl_store_rollback (self);
+  ok = FALSE;
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* Local operations that only sync has. */
+
+typedef struct
+{
+  const char *office;
+  gboolean    take;
+} LocalArgs;
+
+static gboolean
+share_locked (RflStore    *self,
+              const char  *id,
+              const char  *office,
+              GError     **error)
+{
+  g_auto(Rec) rec = { 0 };
+  g_autoptr(JsonObject) changes = json_object_new ();
+  g_autofree char *text = NULL;
+  gboolean added = FALSE;
+  RflJournalEntry entry = { 0 };
+
+  if (!load_rec (self, id, &rec, error))
+    {
+      if (error == NULL || *error == NULL)
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no record with id %s", id);
+      return FALSE;
+    }
+  if (rec.doc == NULL || rec.cl % 2 == 0)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
+                   "record %s was %s", id, rec.doc == NULL ? "purged" : "deleted");
+      return FALSE;
+    }
+  if (!add_share (self, rec.rowid, office, &added, error))
+    return FALSE;
+  if (!added)
+    return TRUE;
+  json_object_set_string_member (changes, "$share", office);
+  text = rfl_doc_to_string (changes);
+  entry.record_id = id;
+  entry.record_row = rec.rowid;
+  entry.op = "share";
+  entry.hlc = rfl_store_hlc_tick (self);
+  entry.device = self->device_id;
+  entry.changes = text;
+  entry.cl = rec.cl;
+  return rfl_store_journal_write (self, &entry, error) &&
+         rfl_store_audit_append (self, "share", id, office, error);
+}
+
+/**
+ * rfl_store_share:
+ * @id: a record
+ * @office: the office that gains it
+ *
+ * Shares a case with another office, as a transfer between National
+ * Societies would. HQ then sends the whole record to that office's devices.
+ */
+gboolean
+rfl_store_share (RflStore    *self,
+                 const char  *id,
+                 const char  *office,
+                 GError     **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  if (office == NULL || *office == '\0' || strlen (office) > 200)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, "an office name is needed");
+      return FALSE;
+    }
+  g_rec_mutex_lock (&self->lock);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = share_locked (self, id, office, error) && rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+static JsonObject *
+conflict_from_row (sqlite3_stmt *st)
+{
+  JsonObject *out = json_object_new ();
+  JsonObject *side;
+
+  json_object_set_string_member (out, "id", (const char *) sqlite3_column_text (st, 0));
+  json_object_set_string_member (out, "record_id", (const char *) sqlite3_column_text (st, 1));
+  json_object_set_string_member (out, "field", (const char *) sqlite3_column_text (st, 2));
+  if ((side = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3))) != NULL)
+    json_object_set_object_member (out, "winner", side);
+  if ((side = rfl_parse_doc ((const char *) sqlite3_column_text (st, 4))) != NULL)
+    json_object_set_object_member (out, "loser", side);
+  if (sqlite3_column_type (st, 5) != SQLITE_NULL)
+    json_object_set_string_member (out, "resolution", (const char *) sqlite3_column_text (st, 5));
+  return out;
+}
+
+/**
+ * rfl_store_list_conflicts:
+ *
+ * Returns: (transfer full) (element-type JsonObject): conflicts, oldest first
+ */
+GPtrArray *
+rfl_store_list_conflicts (RflStore  *self,
+                          gboolean   include_resolved,
+                          GError   **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT id, record_id, field, winner, loser, resolution FROM conflicts"
+                                  " WHERE ?1 OR resolution IS NULL ORDER BY created_at, id", error)) == NULL)
+    {
+      g_clear_pointer (&out, g_ptr_array_unref);
+      goto out;
+    }
+  sqlite3_bind_int (st, 1, include_resolved);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, conflict_from_row (st));
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "reading conflicts");
+      g_clear_pointer (&out, g_ptr_array_unref);
+    }
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+resolve_locked (RflStore    *self,
+                const char  *conflict_id,
+                gboolean     take,
+                GError     **error)
+{
+  g_autoptr(JsonObject) conflict = NULL, changes = json_object_new ();
+  g_autofree char *record_id = NULL, *text = NULL, *clock = NULL;
+  sqlite3_int64 rowid;
+  RflJournalEntry entry = { 0 };
+  sqlite3_stmt *st;
+  guint64 hlc;
+
+  if ((st = rfl_store_stmt (self, "SELECT id, record_id, field, winner, loser, resolution, record_row"
+                                  " FROM conflicts WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, conflict_id);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no conflict with id %s", conflict_id);
+      return FALSE;
+    }
+  conflict = conflict_from_row (st);
+  rowid = sqlite3_column_int64 (st, 6);
+  record_id = g_strdup (json_object_get_string_member (conflict, "record_id"));
+  if (json_object_has_member (conflict, "resolution"))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                   "conflict %s was already settled (%s)", conflict_id,
+                   json_object_get_string_member (conflict, "resolution"));
+      return FALSE;
+    }
+
+  if (take)
+    {
+      const char *field = json_object_get_string_member (conflict, "field");
+      JsonObject *loser = json_object_get_object_member (conflict, "loser");
+      g_autoptr(JsonObject) patch = json_object_new ();
+
+      if (field[0] == '$' || loser == NULL || !json_object_has_member (loser, "value"))
+        {
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       "conflict %s can only be kept: the record was deleted", conflict_id);
+          return FALSE;
+        }
+      json_object_set_member (patch, field, json_node_copy (json_object_get_member (loser, "value")));
+      if (!rfl_store_update_locked (self, record_id, patch, error))
+        return FALSE;
+    }
+
+  hlc = rfl_store_hlc_tick (self);
+  clock = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]", hlc, self->device_id);
+  if ((st = rfl_store_stmt (self, "UPDATE conflicts SET resolution = ?2, resolved_clock = ?3 WHERE id = ?1",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, conflict_id);
+  rfl_bind_text (st, 2, take ? "take" : "keep");
+  rfl_bind_text (st, 3, clock);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "resolving a conflict");
+
+  json_object_set_string_member (changes, "$conflict", conflict_id);
+  json_object_set_string_member (changes, "$choice", take ? "take" : "keep");
+  text = rfl_doc_to_string (changes);
+  entry.record_id = record_id;
+  entry.record_row = rowid;
+  entry.op = "resolve";
+  entry.hlc = hlc;
+  entry.device = self->device_id;
+  entry.changes = text;
+  entry.cl = 1;
+  return rfl_store_journal_write (self, &entry, error) &&
+         rfl_store_audit_append (self, "resolve", record_id, take ? "take" : "keep", error);
+}
+
+/**
+ * rfl_store_resolve_conflict:
+ * @conflict_id: a conflict from rfl_store_list_conflicts()
+ * @take: %TRUE to take the value that lost, %FALSE to keep the one the
+ *   record has
+ *
+ * Settles a conflict. The resolution, and the value taken, sync like any change.
+ */
+gboolean
+rfl_store_resolve_conflict (RflStore    *self,
+                            const char  *conflict_id,
+                            gboolean     take,
+                            GError     **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (conflict_id != NULL, FALSE);
+
+  g_rec_mutex_lock (&self->lock);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = resolve_locked (self, conflict_id, take, error) && rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+/* The state hash. */
+
+/* JSON with object members sorted, so that equal values hash equal
+ * whatever order their members arrived in. */
+static void
+canonical_json (JsonNode *node,
+                GString  *out)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *obj = json_node_get_object (node);
+      g_autoptr(GList) names = g_list_sort (json_object_get_members (obj), (GCompareFunc) strcmp);
+
+      g_string_append_c (out, '{');
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          g_autoptr(JsonNode) key = json_node_init_string (json_node_alloc (), l->data);
+          g_autofree char *key_text = json_to_string (key, FALSE);
+
+          if (l != names)
+            g_string_append_c (out, ',');
+          g_string_append (out, key_text);
+          g_string_append_c (out, ':');
+          canonical_json (json_object_get_member (obj, l->data), out);
+        }
+      g_string_append_c (out, '}');
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      g_string_append_c (out, '[');
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          canonical_json (json_array_get_element (array, i), out);
+        }
+      g_string_append_c (out, ']');
+    }
+  else
+    {
+      g_autofree char *text = json_to_string (node, FALSE);
+      g_string_append (out, text);
+    }
+}
+
+static void
+hash_text (crypto_generichash_state *state,
+           const char               *text)
+{
+  gsize len = text != NULL ? strlen (text) + 1 : 0;
+  guint8 prefix[8];
+
+  for (int i = 0; i < 8; i++)
+    prefix[i] = (guint8) (len >> (56 - 8 * i));
+  crypto_generichash_update (state, prefix, sizeof prefix);
+  if (text != NULL)
+    crypto_generichash_update (state, (const guint8 *) text, len);
+}
+
+/**
+ * rfl_store_state_hash:
+ * @office: (nullable): hash only this office's scope (records it owns or
+ *   that were shared with it); %NULL for every record held
+ * @n_records: (out) (optional): how many records were hashed
+ *
+ * A hash of the merged state: each record's fields with their clocks, its
+ * causal length, the offices it is shared with and its conflicts. Two
+ * replicas that have applied the same changes have the same hash, so HQ and
+ * a device can compare theirs to find out whether they diverged.
+ *
+ * Returns: (transfer full): 64 hex digits, or %NULL on error
+ */
+char *
+rfl_store_state_hash (RflStore    *self,
+                      const char  *office,
+                      guint64     *n_records,
+                      GError     **error)
+{
+  crypto_generichash_state state;
+  guint8 digest[32];
+  char hex[65];
+  g_autoptr(sqlite3_stmt) st = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  guint64 n = 0;
+  char *out = NULL;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  crypto_generichash_init (&state, NULL, 0, sizeof digest);
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
+    goto out;
+  if (sqlite3_prepare_v2 (self->db,
+        "SELECT r.id, r.cl, r.doc, r.clocks, r.rowid,"
+        "  (SELECT group_concat (office, ',') FROM (SELECT office FROM shares s"
+        "    WHERE s.record_row = r.rowid ORDER BY office)),"
+        "  (SELECT group_concat (id || '=' || coalesce (resolution, ''), ',') FROM (SELECT id, resolution"
+        "    FROM conflicts c WHERE c.record_row = r.rowid ORDER BY id))"
+        " FROM records r WHERE ?1 IS NULL OR r.owner = ?1"
+        "   OR r.rowid IN (SELECT record_row FROM shares WHERE office = ?1)"
+        " ORDER BY r.id", -1, &st, NULL) != SQLITE_OK)
+    {
+      rfl_store_sql_fail (self, error, "computing the state hash");
+      rfl_store_end_read (self);
+      goto out;
+    }
+  rfl_bind_text (st, 1, office);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 2));
+      g_autofree char *clocks_text = g_strdup ((const char *) sqlite3_column_text (st, 3));
+      g_autoptr(JsonObject) clocks = rfl_store_load_clocks (self, sqlite3_column_int64 (st, 4), clocks_text, NULL);
+      g_autofree char *cl = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 1));
+
+      hash_text (&state, (const char *) sqlite3_column_text (st, 0));
+      hash_text (&state, cl);
+      hash_text (&state, (const char *) sqlite3_column_text (st, 5));
+      hash_text (&state, (const char *) sqlite3_column_text (st, 6));
+      if (doc != NULL && clocks != NULL)
+        {
+          g_autoptr(GList) names = g_list_sort (json_object_get_members (doc), (GCompareFunc) strcmp);
+
+          for (GList *l = names; l != NULL; l = l->next)
+            {
+              JsonArray *clock = rfl_clocks_lookup (clocks, l->data);
+
+              g_string_truncate (text, 0);
+              canonical_json (json_object_get_member (doc, l->data), text);
+              if (clock != NULL)
+                g_string_append_printf (text, "@%" G_GINT64_FORMAT ",%s", json_array_get_int_element (clock, 0),
+                                        json_array_get_string_element (clock, 1));
+              hash_text (&state, l->data);
+              hash_text (&state, text->str);
+            }
+        }
+      else
+        hash_text (&state, NULL);
+      n++;
+    }
+  rfl_store_end_read (self);
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "computing the state hash");
+      goto out;
+    }
+  crypto_generichash_final (&state, digest, sizeof digest);
+  sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+  out = g_strdup (hex);
+  if (n_records != NULL)
+    *n_records = n;
+out:
+  g_rec_mutex_unlock (&self->lock);
+  return out;
+}
+
+/**
+ * rfl_store_holds_record:
+ *
+ * Whether any trace of record @id is in this store, deleted or purged too.
+ */
+gboolean
+rfl_store_holds_record (RflStore   *self,
+                        const char *id)
+{
+  sqlite3_stmt *st;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  g_rec_mutex_lock (&self->lock);
+  if (self->db != NULL && (st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", NULL)) != NULL)
+    {
+      rfl_bind_text (st, 1, id);
+      found = sqlite3_step (st) == SQLITE_ROW;
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return found;
+}
+
+/* Peers. */
+
+void
+rfl_peer_free (RflPeer *peer)
+{
+  if (peer == NULL)
+    return;
+  g_free (peer->id);
+  g_free (peer->role);
+  g_free (peer->office);
+  g_free (peer->status);
+  g_free (peer->url);
+  g_free (peer);
+}
+
+void
+rfl_outbox_item_free (RflOutboxItem *item)
+{
+  if (item == NULL)
+    return;
+  g_clear_pointer (&item->envelope, g_bytes_unref);
+  g_free (item);
+}
+
+static gboolean
+run_write (RflStore      *self,
+           sqlite3_stmt  *st,
+           const char    *what,
+           GError       **error)
+{
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, what);
+  return TRUE;
+}
+
+static gboolean
+add_peer_locked (RflStore       *self,
+                 const RflPeer  *peer,
+                 GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT INTO peers (id, role, office, status, sign_pk, box_pk, url, enrolled_at)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO UPDATE SET"
+                                  " role = excluded.role, office = excluded.office, status = excluded.status,"
+                                  " sign_pk = excluded.sign_pk, box_pk = excluded.box_pk, url = excluded.url",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, peer->id);
+  rfl_bind_text (st, 2, peer->role);
+  rfl_bind_text (st, 3, peer->office);
+  rfl_bind_text (st, 4, peer->status != NULL ? peer->status : "active");
+  sqlite3_bind_blob (st, 5, peer->sign_pk, 32, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 6, peer->box_pk, 32, SQLITE_STATIC);
+  rfl_bind_text (st, 7, peer->url);
+  sqlite3_bind_int64 (st, 8, rfl_now_ms ());
+  return run_write (self, st, "saving a peer", error) &&
+         rfl_store_audit_append (self, "peer", NULL, peer->id, error);
+}
+
+/* Runs @func with @data in a write transaction. */
+typedef gboolean (*LockedFunc) (RflStore *self, gconstpointer data, GError **error);
+
+static gboolean
+in_transaction (RflStore      *self,
+                LockedFunc     func,
+                gconstpointer  data,
+                GError       **error)
+{
+  gboolean ok;
+
+  g_rec_mutex_lock (&self->lock);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = func (self, data, error) && rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return ok;
+}
+
+gboolean
+rfl_store_add_peer (RflStore       *self,
+                    const RflPeer  *peer,
+                    GError        **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (peer != NULL && peer->id != NULL && peer->role != NULL, FALSE);
+
+  return in_transaction (self, (LockedFunc) add_peer_locked, peer, error);
+}
+
+static RflPeer *
+peer_from_row (sqlite3_stmt *st)
+{
+  RflPeer *peer = g_new0 (RflPeer, 1);
+
+  peer->id = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  peer->role = g_strdup ((const char *) sqlite3_column_text (st, 1));
+  peer->office = g_strdup ((const char *) sqlite3_column_text (st, 2));
+  peer->status = g_strdup ((const char *) sqlite3_column_text (st, 3));
+  if (sqlite3_column_bytes (st, 4) == 32)
+    memcpy (peer->sign_pk, sqlite3_column_blob (st, 4), 32);
+  if (sqlite3_column_bytes (st, 5) == 32)
+    memcpy (peer->box_pk, sqlite3_column_blob (st, 5), 32);
+  peer->url = g_strdup ((const char *) sqlite3_column_text (st, 6));
+  peer->enrolled_at = sqlite3_column_int64 (st, 7);
+  peer->last_seen = sqlite3_column_int64 (st, 8);
+  peer->in_next = (guint64) sqlite3_column_int64 (st, 9);
+  if (sqlite3_column_bytes (st, 10) == 32)
+    memcpy (peer->in_hash, sqlite3_column_blob (st, 10), 32);
+  peer->out_next = (guint64) sqlite3_column_int64 (st, 11);
+  if (sqlite3_column_bytes (st, 12) == 32)
+    memcpy (peer->out_hash, sqlite3_column_blob (st, 12), 32);
+  peer->out_through = (guint64) sqlite3_column_int64 (st, 13);
+  peer->acked = (guint64) sqlite3_column_int64 (st, 14);
+  return peer;
+}
+
+#define PEER_COLUMNS "id, role, office, status, sign_pk, box_pk, url, enrolled_at, last_seen," \
+                     " in_next, in_hash, out_next, out_hash, out_through, acked"
+
+RflPeer *
+rfl_store_get_peer (RflStore    *self,
+                    const char  *id,
+                    GError     **error)
+{
+  RflPeer *peer = NULL;
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (rfl_store_check_open (self, error) &&
+      (st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE id = ?1", error)) != NULL)
+    {
+      rfl_bind_text (st, 1, id);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        peer = peer_from_row (st);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no enrolled device %s", id);
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return peer;
+}
+
+/**
+ * rfl_store_list_peers:
+ * @role: (nullable): only peers with this role
+ *
+ * Returns: (transfer full) (element-type RflPeer): the peers, in enrollment order
+ */
+GPtrArray *
+rfl_store_list_peers (RflStore    *self,
+                      const char  *role,
+                      GError     **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_peer_free);
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE ?1 IS NULL OR role = ?1"
+                                  " ORDER BY enrolled_at, id", error)) == NULL)
+    g_clear_pointer (&out, g_ptr_array_unref);
+  else
+    {
+      rfl_bind_text (st, 1, role);
+      while (sqlite3_step (st) == SQLITE_ROW)
+        g_ptr_array_add (out, peer_from_row (st));
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *status;
+} StatusArgs;
+
+static gboolean
+set_status_locked (RflStore          *self,
+                   const StatusArgs  *args,
+                   GError           **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET status = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  rfl_bind_text (st, 2, args->status);
+  if (!run_write (self, st, "saving a peer", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no enrolled device %s", args->id);
+      return FALSE;
+    }
+  return rfl_store_audit_append (self, args->status, NULL, args->id, error);
+}
+
+gboolean
+rfl_store_set_peer_status (RflStore    *self,
+                           const char  *id,
+                           const char  *status,
+                           GError     **error)
+{
+  StatusArgs args = { id, status };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) set_status_locked, &args, error);
+}
+
+static gboolean
+touch_locked (RflStore    *self,
+              const char  *id,
+              GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET last_seen = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 2, rfl_now_ms ());
+  return run_write (self, st, "saving a peer", error);
+}
+
+gboolean
+rfl_store_touch_peer (RflStore    *self,
+                      const char  *id,
+                      GError     **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) touch_locked, id, error);
+}
+
+/* Outbox and held bundles. */
+
+typedef struct
+{
+  const char          *peer;
+  const RflOutboxItem *item;
+} OutboxArgs;
+
+static gboolean
+outbox_add_locked (RflStore          *self,
+                   const OutboxArgs  *args,
+                   GError           **error)
+{
+  sqlite3_stmt *st;
+  gsize len;
+  gconstpointer data = g_bytes_get_data (args->item->envelope, &len);
+
+  if ((st = rfl_store_stmt (self, "INSERT INTO outbox (peer, seq_from, seq_to, through, hash, envelope)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->item->seq_from);
+  sqlite3_bind_int64 (st, 3, (sqlite3_int64) args->item->seq_to);
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64) args->item->through);
+  sqlite3_bind_blob (st, 5, args->item->hash, 32, SQLITE_STATIC);
+  sqlite3_bind_blob64 (st, 6, data, len, SQLITE_STATIC);
+  if (!run_write (self, st, "saving a bundle", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET out_next = ?2, out_hash = ?3, out_through = ?4"
+                                  " WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->item->seq_to + 1);
+  sqlite3_bind_blob (st, 3, args->item->hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64) args->item->through);
+  return run_write (self, st, "saving a bundle", error);
+}
+
+/**
+ * rfl_store_outbox_add:
+ *
+ * Keeps a sealed bundle for @peer until the peer acknowledges it, and
+ * advances the outgoing stream past it.
+ */
+gboolean
+rfl_store_outbox_add (RflStore             *self,
+                      const char           *peer,
+                      const RflOutboxItem  *item,
+                      GError              **error)
+{
+  OutboxArgs args = { peer, item };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) outbox_add_locked, &args, error);
+}
+
+/**
+ * rfl_store_outbox_list:
+ *
+ * Returns: (transfer full) (element-type RflOutboxItem): the bundles for
+ *   @peer not yet acknowledged, oldest first
+ */
+GPtrArray *
+rfl_store_outbox_list (RflStore    *self,
+                       const char  *peer,
+                       GError     **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_outbox_item_free);
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
+                                  " WHERE peer = ?1 ORDER BY seq_from", error)) == NULL)
+    g_clear_pointer (&out, g_ptr_array_unref);
+  else
+    {
+      rfl_bind_text (st, 1, peer);
+      while (sqlite3_step (st) == SQLITE_ROW)
+        {
+          RflOutboxItem *item = g_new0 (RflOutboxItem, 1);
+
+          item->seq_from = (guint64) sqlite3_column_int64 (st, 0);
+          item->seq_to = (guint64) sqlite3_column_int64 (st, 1);
+          item->through = (guint64) sqlite3_column_int64 (st, 2);
+          if (sqlite3_column_bytes (st, 3) == 32)
+            memcpy (item->hash, sqlite3_column_blob (st, 3), 32);
+          item->envelope = g_bytes_new (sqlite3_column_blob (st, 4), (gsize) sqlite3_column_bytes (st, 4));
+          g_ptr_array_add (out, item);
+        }
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return g_steal_pointer (&out);
+}
+
+typedef struct
+{
+  const char *peer;
+  guint64     seq;
+} AckArgs;
+
+static gboolean
+ack_locked (RflStore       *self,
+            const AckArgs  *args,
+            GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "DELETE FROM outbox WHERE peer = ?1 AND seq_to <= ?2", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->seq);
+  if (!run_write (self, st, "compacting the outbox", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET acked = max (acked, ?2) WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->seq);
+  return run_write (self, st, "compacting the outbox", error);
+}
+
+/**
+ * rfl_store_outbox_ack:
+ *
+ * The peer confirmed everything through @seq_to: its bundles leave the outbox.
+ */
+gboolean
+rfl_store_outbox_ack (RflStore    *self,
+                      const char  *peer,
+                      guint64      seq_to,
+                      GError     **error)
+{
+  AckArgs args = { peer, seq_to };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) ack_locked, &args, error);
+}
+
+typedef struct
+{
+  const char *peer;
+  guint64     seq_from;
+  GBytes     *envelope;
+} HoldArgs;
+
+static gboolean
+hold_locked (RflStore        *self,
+             const HoldArgs  *args,
+             GError         **error)
+{
+  sqlite3_stmt *st;
+  gsize len;
+  gconstpointer data = g_bytes_get_data (args->envelope, &len);
+
+  if ((st = rfl_store_stmt (self, "INSERT OR REPLACE INTO held (peer, seq_from, envelope) VALUES (?1, ?2, ?3)",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->seq_from);
+  sqlite3_bind_blob64 (st, 3, data, len, SQLITE_STATIC);
+  return run_write (self, st, "holding a bundle", error);
+}
+
+/**
+ * rfl_store_hold:
+ *
+ * Keeps a bundle that arrived before the one it follows, until that one arrives.
+ */
+gboolean
+rfl_store_hold (RflStore    *self,
+                const char  *peer,
+                guint64      seq_from,
+                GBytes      *envelope,
+                GError     **error)
+{
+  HoldArgs args = { peer, seq_from, envelope };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) hold_locked, &args, error);
+}
+
+/**
+ * rfl_store_take_held:
+ *
+ * Returns: (transfer full) (nullable): the held bundle of @peer starting at
+ *   @seq_from, removed from the store, or %NULL
+ */
+GBytes *
+rfl_store_take_held (RflStore    *self,
+                     const char  *peer,
+                     guint64      seq_from)
+{
+  GBytes *out = NULL;
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  g_rec_mutex_lock (&self->lock);
+  if (self->db != NULL &&
+      (st = rfl_store_stmt (self, "SELECT envelope FROM held WHERE peer = ?1 AND seq_from = ?2", NULL)) != NULL)
+    {
+      rfl_bind_text (st, 1, peer);
+      sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_from);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        out = g_bytes_new (sqlite3_column_blob (st, 0), (gsize) sqlite3_column_bytes (st, 0));
+      if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1 AND seq_from <= ?2", NULL)) != NULL)
+        {
+          rfl_bind_text (st, 1, peer);
+          sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_from);
+          sqlite3_step (st);
+        }
+    }
+  g_rec_mutex_unlock (&self->lock);
+  return out;
+}
+
+/* Enrollment tokens (HQ). */
+
+typedef struct
+{
+  const char   *id;
+  const guint8 *secret_hash;
+  const char   *office;
+  gint64        expires;
+} TokenArgs;
+
+static gboolean
+add_token_locked (RflStore         *self,
+                  const TokenArgs  *args,
+                  GError          **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT INTO tokens (id, secret_hash, office, expires) VALUES (?1, ?2, ?3, ?4)",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  sqlite3_bind_blob (st, 2, args->secret_hash, 32, SQLITE_STATIC);
+  rfl_bind_text (st, 3, args->office);
+  sqlite3_bind_int64 (st, 4, args->expires);
+  return run_write (self, st, "saving an enrollment token", error) &&
+         rfl_store_audit_append (self, "token", NULL, args->office, error);
+}
+
+gboolean
+rfl_store_add_token (RflStore      *self,
+                     const char    *id,
+                     const guint8  *secret_hash,
+                     const char    *office,
+                     gint64         expires,
+                     GError       **error)
+{
+  TokenArgs args = { id, secret_hash, office, expires };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) add_token_locked, &args, error);
+}
+
+typedef struct
+{
+  const char    *id;
+  const guint8  *secret_hash;
+  RflPeer       *device;
+  char          *office;
+} UseArgs;
+
+static gboolean
+use_token_locked (RflStore  *self,
+                  UseArgs   *args,
+                  GError   **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT secret_hash, office, expires, used_by FROM tokens WHERE id = ?1",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  if (sqlite3_step (st) != SQLITE_ROW || sqlite3_column_bytes (st, 0) != 32 ||
+      sodium_memcmp (sqlite3_column_blob (st, 0), args->secret_hash, 32) != 0)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "unknown enrollment token");
+      return FALSE;
+    }
+  if (sqlite3_column_type (st, 3) != SQLITE_NULL)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                           "this enrollment token was already used");
+      return FALSE;
+    }
+  if (sqlite3_column_int64 (st, 2) < rfl_now_ms ())
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                           "this enrollment token has expired");
+      return FALSE;
+    }
+  args->office = g_strdup ((const char *) sqlite3_column_text (st, 1));
+  sqlite3_reset (st);
+
+  if ((st = rfl_store_stmt (self, "UPDATE tokens SET used_by = ?2, used_at = ?3 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  rfl_bind_text (st, 2, args->device->id);
+  sqlite3_bind_int64 (st, 3, rfl_now_ms ());
+  if (!run_write (self, st, "using an enrollment token", error))
+    return FALSE;
+  g_free (args->device->office);
+  args->device->office = g_strdup (args->office);
+  return add_peer_locked (self, args->device, error) &&
+         rfl_store_audit_append (self, "enroll", NULL, args->device->id, error);
+}
+
+/**
+ * rfl_store_use_token:
+ * @device: the enrolling device; its office is taken from the token
+ *
+ * Spends a one-time enrollment token and enrolls @device, in one transaction.
+ *
+ * Returns: (transfer full): the office the device now works for
+ */
+char *
+rfl_store_use_token (RflStore       *self,
+                     const char     *id,
+                     const guint8   *secret_hash,
+                     const RflPeer  *device,
+                     GError        **error)
+{
+  g_autoptr(RflPeer) copy = g_new0 (RflPeer, 1);
+  UseArgs args = { id, secret_hash, copy, NULL };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  *copy = *device;
+  copy->id = g_strdup (device->id);
+  copy->role = g_strdup ("device");
+  copy->office = NULL;
+  copy->status = g_strdup ("active");
+  copy->url = NULL;
+  if (!in_transaction (self, (LockedFunc) use_token_locked, &args, error))
+    {
+      g_free (args.office);
+      return NULL;
+    }
+  return args.office;
+}

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The merge, without transport: a hub and devices in two offices pass
+ * operations to each other the way bundles carry them, and must converge.
+ */
+#include <string.h>
+
+#include "rfl-store-private.h"
+#include "rfl-store-sync.h"
+#include "rfl-test-util.h"
+
+#define HUB_OFFICE_GOMA  "Goma"
+#define HUB_OFFICE_BUKAVU "Bukavu"
+
+typedef struct
+{
+  RflStore *store;
+  char     *office;
+  guint64   pushed;     /* local journal seq sent to the hub */
+  guint64   pulled;     /* hub journal seq received */
+  guint64   out_seq;    /* bundle seq of the device -> hub stream */
+  guint64   in_seq;     /* bundle seq of the hub -> device stream */
+} Device;
+
+typedef struct
+{
+  char     *dir;
+  RflStore *hub;
+  Device    dev[3];
+} Fixture;
+
+static const char *record_json =
+  "{\"type\": \"registration\", \"subtype\": \"found_person\", \"status\": \"open\","
+  " \"person\": {\"given_name\": \"Baraka\", \"family_name\": \"Mwamba\"},"
+  " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}";
+
+static const guint8 zero_hash[32];
+
+static RflStore *
+new_store (const char *dir,
+           const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+  RflStore *store = rfl_store_create (path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE),
+                                      RFL_KDF_INTERACTIVE, &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+static void
+add_peer (RflStore   *store,
+          RflStore   *other,
+          const char *role,
+          const char *office)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflDeviceKeys) keys = rfl_store_dup_keys (other, &error);
+  RflPeer peer = { 0 };
+
+  g_assert_no_error (error);
+  peer.id = keys->device_id;
+  peer.role = (char *) role;
+  peer.office = (char *) office;
+  memcpy (peer.sign_pk, keys->sign_pk, 32);
+  memcpy (peer.box_pk, keys->box_pk, 32);
+  g_assert_true (rfl_store_add_peer (store, &peer, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  static const char *offices[] = { HUB_OFFICE_GOMA, HUB_OFFICE_GOMA, HUB_OFFICE_BUKAVU };
+
+  f->dir = rfl_test_make_dir ();
+  f->hub = new_store (f->dir, "hub.db");
+  for (guint i = 0; i < G_N_ELEMENTS (f->dev); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("device%u.db", i);
+
+      f->dev[i].store = new_store (f->dir, name);
+      f->dev[i].office = g_strdup (offices[i]);
+      f->dev[i].out_seq = f->dev[i].in_seq = 1;
+      add_peer (f->hub, f->dev[i].store, "device", offices[i]);
+      add_peer (f->dev[i].store, f->hub, "hq", NULL);
+    }
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (f->dev); i++)
+    {
+      g_assert_finalize_object (f->dev[i].store);
+      g_free (f->dev[i].office);
+    }
+  g_assert_finalize_object (f->hub);
+  rfl_test_remove_dir (f->dir);
+  g_free (f->dir);
+}
+
+static JsonArray *
+to_array (GPtrArray *ops)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < ops->len; i++)
+    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (ops, i)));
+  return array;
+}
+
+/* The operations travel as JSON text, as in a bundle. */
+static JsonArray *
+round_trip (JsonArray *ops)
+{
+  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), ops);
+  g_autofree char *text = json_to_string (node, FALSE);
+  g_autoptr(JsonNode) back = json_from_string (text, NULL);
+
+  return json_array_ref (json_node_get_array (back));
+}
+
+static const char *
+id_of (RflStore *store)
+{
+  return rfl_store_get_device_id (store);
+}
+
+static RflMergeStats
+push (Fixture *f,
+      guint    i)
+{
+  Device *d = &f->dev[i];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(JsonArray) array = NULL, wire = NULL;
+  RflMergeStats stats = { 0 };
+  guint64 last = 0;
+
+  ops = rfl_store_read_local_ops (d->store, d->pushed, 10000, &last, &error);
+  g_assert_no_error (error);
+  if (ops->len == 0)
+    return stats;
+  array = to_array (ops);
+  wire = round_trip (array);
+  g_assert_true (rfl_store_apply_ops (f->hub, id_of (d->store), d->out_seq, d->out_seq, zero_hash, wire,
+                                      RFL_MERGE_HUB, d->office, &stats, &error));
+  g_assert_no_error (error);
+  d->out_seq++;
+  d->pushed = last;
+  return stats;
+}
+
+static void
+pull (Fixture *f,
+      guint    i)
+{
+  Device *d = &f->dev[i];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(JsonArray) array = NULL, wire = NULL;
+  RflMergeStats stats = { 0 };
+  guint64 through = 0;
+
+  ops = rfl_store_read_scope_ops (f->hub, d->pulled, d->office, id_of (d->store), 10000, &through, &error);
+  g_assert_no_error (error);
+  d->pulled = through;
+  if (ops->len == 0)
+    return;
+  array = to_array (ops);
+  wire = round_trip (array);
+  rfl_store_apply_ops (d->store, id_of (f->hub), d->in_seq, d->in_seq, zero_hash, wire,
+                       RFL_MERGE_DEVICE, NULL, &stats, &error);
+  g_assert_no_error (error);
+  d->in_seq++;
+}
+
+static void
+sync_all (Fixture *f)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (f->dev); i++)
+    push (f, i);
+  for (guint i = 0; i < G_N_ELEMENTS (f->dev); i++)
+    pull (f, i);
+}
+
+static char *
+state (RflStore   *store,
+       const char *office)
+{
+  g_autoptr(GError) error = NULL;
+  char *hash = rfl_store_state_hash (store, office, NULL, &error);
+
+  g_assert_no_error (error);
+  return hash;
+}
+
+static void
+assert_converged (Fixture *f)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (f->dev); i++)
+    {
+      g_autofree char *mine = state (f->dev[i].store, NULL);
+      g_autofree char *hubs = state (f->hub, f->dev[i].office);
+
+      g_assert_cmpstr (mine, ==, hubs);
+    }
+}
+
+static char *
+add (RflStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) record = rfl_test_object (record_json);
+  char *id = rfl_store_add (store, record, &error);
+
+  g_assert_no_error (error);
+  return id;
+}
+
+static void
+update (RflStore   *store,
+        const char *id,
+        const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) patch = rfl_test_object (json);
+
+  g_assert_true (rfl_store_update (store, id, patch, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+field (RflStore   *store,
+       const char *id,
+       const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) record = rfl_store_get (store, id, &error);
+  JsonNode *node;
+
+  g_assert_no_error (error);
+  node = json_object_get_member (record, name);
+  return node != NULL ? json_to_string (node, FALSE) : NULL;
+}
+
+static guint
+n_conflicts (RflStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = rfl_store_list_conflicts (store, FALSE, &error);
+
+  g_assert_no_error (error);
+  return list->len;
+}
+
+static void
+test_create_reaches_office_only (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+
+  sync_all (f);
+  g_assert_true (rfl_store_holds_record (f->hub, id));
+  g_assert_true (rfl_store_holds_record (f->dev[1].store, id));
+  /* Bukavu was not given the Goma record. */
+  g_assert_false (rfl_store_holds_record (f->dev[2].store, id));
+  assert_converged (f);
+}
+
+static void
+test_sequential_edits_do_not_conflict (Fixture       *f,
+                                       gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *value = NULL;
+
+  sync_all (f);
+  update (f->dev[1].store, id, "{\"description\": \"seen at the market\"}");
+  sync_all (f);
+  update (f->dev[0].store, id, "{\"description\": \"moved to Sake\"}");
+  sync_all (f);
+  sync_all (f);
+
+  value = field (f->dev[1].store, id, "description");
+  g_assert_cmpstr (value, ==, "\"moved to Sake\"");
+  g_assert_cmpuint (n_conflicts (f->hub), ==, 0);
+  assert_converged (f);
+}
+
+static void
+test_concurrent_edits_conflict (Fixture       *f,
+                                gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *a = NULL, *b = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *conflict;
+  RflMergeStats stats;
+
+  sync_all (f);
+  /* Both Goma devices change the same field while offline. */
+  update (f->dev[0].store, id, "{\"description\": \"from device zero\"}");
+  update (f->dev[1].store, id, "{\"description\": \"from device one\"}");
+  push (f, 0);
+  stats = push (f, 1);
+  g_assert_cmpuint (stats.conflicts, ==, 1);
+  sync_all (f);
+  sync_all (f);
+
+  /* Last writer wins everywhere, and the other value is kept for review. */
+  a = field (f->dev[0].store, id, "description");
+  b = field (f->dev[1].store, id, "description");
+  g_assert_cmpstr (a, ==, "\"from device one\"");
+  g_assert_cmpstr (a, ==, b);
+  assert_converged (f);
+  g_assert_cmpuint (n_conflicts (f->hub), ==, 1);
+  g_assert_cmpuint (n_conflicts (f->dev[0].store), ==, 1);
+  list = rfl_store_list_conflicts (f->dev[0].store, FALSE, &error);
+  conflict = g_ptr_array_index (list, 0);
+  g_assert_cmpstr (json_object_get_string_member (conflict, "field"), ==, "description");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (conflict, "loser"), "value"),
+                   ==, "from device zero");
+
+  /* Device zero takes its own value back; the resolution and the value sync. */
+  g_assert_true (rfl_store_resolve_conflict (f->dev[0].store, json_object_get_string_member (conflict, "id"),
+                                             TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_false (rfl_store_resolve_conflict (f->dev[0].store, json_object_get_string_member (conflict, "id"),
+                                              FALSE, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION);
+  sync_all (f);
+  sync_all (f);
+  g_free (b);
+  b = field (f->dev[1].store, id, "description");
+  g_assert_cmpstr (b, ==, "\"from device zero\"");
+  g_assert_cmpuint (n_conflicts (f->hub), ==, 0);
+  g_assert_cmpuint (n_conflicts (f->dev[1].store), ==, 0);
+  assert_converged (f);
+}
+
+static void
+test_delete_wins_and_edit_is_kept (Fixture       *f,
+                                   gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) gone = NULL;
+
+  sync_all (f);
+  g_assert_true (rfl_store_delete (f->dev[0].store, id, &error));
+  update (f->dev[1].store, id, "{\"description\": \"edited while it was deleted\"}");
+  sync_all (f);
+  sync_all (f);
+
+  gone = rfl_store_get (f->dev[1].store, id, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND);
+  g_assert_null (gone);
+  g_assert_cmpuint (n_conflicts (f->hub), ==, 1);
+  assert_converged (f);
+}
+
+static void
+test_share_sends_whole_record (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  update (f->dev[0].store, id, "{\"description\": \"before the transfer\"}");
+  sync_all (f);
+  g_assert_false (rfl_store_holds_record (f->dev[2].store, id));
+
+  g_assert_true (rfl_store_share (f->dev[0].store, id, HUB_OFFICE_BUKAVU, &error));
+  g_assert_no_error (error);
+  sync_all (f);
+  value = field (f->dev[2].store, id, "description");
+  g_assert_cmpstr (value, ==, "\"before the transfer\"");
+
+  /* Bukavu may now edit it, and Goma sees the edit. */
+  update (f->dev[2].store, id, "{\"description\": \"after the transfer\"}");
+  sync_all (f);
+  g_free (value);
+  value = field (f->dev[1].store, id, "description");
+  g_assert_cmpstr (value, ==, "\"after the transfer\"");
+  assert_converged (f);
+}
+
+static void
+test_out_of_scope_refused (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *stolen = NULL, *hub_value = NULL;
+  g_autoptr(JsonObject) op = NULL;
+  g_autoptr(JsonArray) ops = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  RflMergeStats stats;
+
+  sync_all (f);
+  /* Bukavu's device writes to a Goma record it was never given. */
+  stolen = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"update\", \"h\": %" G_GUINT64_FORMAT ","
+                            " \"d\": \"%s\", \"c\": {\"description\": \"overwritten\"}}",
+                            id, (guint64) g_get_real_time () / 1000 << 16, id_of (f->dev[2].store));
+  op = rfl_test_object (stolen);
+  json_array_add_object_element (ops, json_object_ref (op));
+  g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[2].store), f->dev[2].out_seq, f->dev[2].out_seq,
+                                      zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_BUKAVU, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.refused, ==, 1);
+  g_assert_cmpuint (stats.applied, ==, 0);
+  f->dev[2].out_seq++;
+  hub_value = field (f->hub, id, "description");
+  g_assert_null (hub_value);
+
+  /* Nor may it speak for another device. */
+  g_assert_false (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                       zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+}
+
+static void
+test_future_clock_clamped (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *json = NULL, *value = NULL;
+  g_autoptr(JsonObject) op = NULL;
+  g_autoptr(JsonArray) ops = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  guint64 far = (guint64) (g_get_real_time () / 1000 + 10 * RFL_MERGE_MAX_SKEW_MS) << 16;
+  RflMergeStats stats;
+
+  sync_all (f);
+  /* A laptop whose clock is ten days ahead. */
+  json = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"update\", \"h\": %" G_GUINT64_FORMAT ","
+                          " \"d\": \"%s\", \"c\": {\"description\": \"from the future\"}, \"l\": 1}",
+                          id, far, id_of (f->dev[1].store));
+  op = rfl_test_object (json);
+  json_array_add_object_element (ops, json_object_ref (op));
+  g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                      zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.clamped, ==, 1);
+  f->dev[1].out_seq++;
+
+  /* The hub kept the value with a clock one day ahead, not ten, and the
+   * laptop that wrote it takes the clamped clock too. */
+  g_assert_cmpint (rfl_store_query_int (f->hub, "SELECT max (hlc) FROM journal", &error), <,
+                   (gint64) ((guint64) (g_get_real_time () / 1000 + RFL_MERGE_MAX_SKEW_MS + 1000) << 16));
+  g_assert_no_error (error);
+  sync_all (f);
+  value = field (f->dev[0].store, id, "description");
+  g_assert_cmpstr (value, ==, "\"from the future\"");
+  assert_converged (f);
+}
+
+static void
+test_bundle_applied_once (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *before = NULL, *after = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(JsonArray) array = NULL;
+  g_autoptr(GError) error = NULL;
+  RflMergeStats stats;
+  guint64 last;
+
+  ops = rfl_store_read_local_ops (f->dev[0].store, 0, 100, &last, &error);
+  array = to_array (ops);
+  g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[0].store), 1, 1, zero_hash, array,
+                                      RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_no_error (error);
+  before = state (f->hub, NULL);
+
+  /* The same bundle again, and one from the future: both refused, nothing changes. */
+  g_assert_false (rfl_store_apply_ops (f->hub, id_of (f->dev[0].store), 1, 1, zero_hash, array,
+                                       RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION);
+  g_clear_error (&error);
+  g_assert_false (rfl_store_apply_ops (f->hub, id_of (f->dev[0].store), 5, 5, zero_hash, array,
+                                       RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION);
+  after = state (f->hub, NULL);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_true (rfl_store_holds_record (f->hub, id));
+}
+
+static void
+test_malformed_ops_refused (Fixture       *f,
+                            gconstpointer  data)
+{
+  static const char *bad[] = {
+    "[1]",
+    "[{\"r\": \"x\", \"o\": \"explode\", \"h\": 1, \"d\": \"0123456789abcdef0123456789abcdef\", \"c\": {}}]",
+    "[{\"r\": \"x\", \"o\": \"update\", \"h\": -1, \"d\": \"0123456789abcdef0123456789abcdef\", \"c\": {}}]",
+    "[{\"r\": \"x\", \"o\": \"update\", \"h\": 1, \"d\": \"short\", \"c\": {}}]",
+    "[{\"r\": \"x\", \"o\": \"update\", \"h\": 1, \"d\": \"0123456789abcdef0123456789abcdef\", \"c\": []}]",
+  };
+  g_autofree char *before = state (f->hub, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonNode) node = json_from_string (bad[i], NULL);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *after = NULL;
+      RflMergeStats stats;
+
+      g_assert_false (rfl_store_apply_ops (f->hub, id_of (f->dev[0].store), 1, 1, zero_hash,
+                                           json_node_get_array (node), RFL_MERGE_HUB, HUB_OFFICE_GOMA,
+                                           &stats, &error));
+      g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+      after = state (f->hub, NULL);
+      g_assert_cmpstr (before, ==, after);
+    }
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/merge/create-reaches-office-only", test_create_reaches_office_only);
+  ADD ("/merge/sequential-edits", test_sequential_edits_do_not_conflict);
+  ADD ("/merge/concurrent-edits", test_concurrent_edits_conflict);
+  ADD ("/merge/delete-and-edit", test_delete_wins_and_edit_is_kept);
+  ADD ("/merge/share", test_share_sends_whole_record);
+  ADD ("/merge/out-of-scope", test_out_of_scope_refused);
+  ADD ("/merge/future-clock", test_future_clock_clamped);
+  ADD ("/merge/applied-once", test_bundle_applied_once);
+  ADD ("/merge/malformed", test_malformed_ops_refused);
+#undef ADD
+
+  return g_test_run ();
+}
