@@ -17,41 +17,11 @@
 #include <unistd.h>
 
 #include "rfl-importer.h"
+#include "rfl-secret.h"
 #include "rfl-store.h"
 
-#define MAX_PASSPHRASE_BYTES 1024
 #define MAX_RECORD_BYTES     (1 << 20)
 #define DEFAULT_LIMIT        50
-
-/* A passphrase in guarded memory, wiped when freed. */
-typedef struct
-{
-  char  *data;
-  gsize  len;
-} Secret;
-
-static void
-secret_free (Secret *secret)
-{
-  if (secret == NULL)
-    return;
-  if (secret->data != NULL)
-    sodium_free (secret->data);
-  g_free (secret);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Secret, secret_free)
-
-static Secret *
-secret_new (void)
-{
-  Secret *secret = g_new0 (Secret, 1);
-
-  secret->data = sodium_malloc (MAX_PASSPHRASE_BYTES + 1);
-  if (secret->data == NULL)
-    g_error ("cannot allocate protected memory");
-  return secret;
-}
 
 typedef struct
 {
@@ -114,111 +84,21 @@ print_rows (GPtrArray *rows)
 
 /* Passphrases. */
 
-static gboolean
-read_secret_file (const char  *path,
-                  Secret      *secret,
-                  GError     **error)
-{
-  FILE *f;
-  gsize n;
-
-  f = g_fopen (path, "rb");
-  if (f == NULL)
-    {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "cannot read the passphrase file %s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  n = fread (secret->data, 1, MAX_PASSPHRASE_BYTES + 1, f);
-  fclose (f);
-  if (n > MAX_PASSPHRASE_BYTES)
-    {
-      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                   "the passphrase file %s is longer than %d bytes", path, MAX_PASSPHRASE_BYTES);
-      return FALSE;
-    }
-  /* One trailing newline is how files end, not part of the passphrase. */
-  if (n > 0 && secret->data[n - 1] == '\n')
-    n--;
-  if (n > 0 && secret->data[n - 1] == '\r')
-    n--;
-  secret->data[n] = '\0';
-  secret->len = n;
-  return TRUE;
-}
-
-/* Asks on the controlling terminal with echo off. The passphrase is read a
- * byte at a time straight into guarded memory: no stdio buffer keeps a copy. */
-static gboolean
-prompt_secret (const char  *prompt,
-               Secret      *secret,
-               GError     **error)
-{
-  struct termios old, quiet;
-  gboolean quieted = FALSE;
-  gboolean ok = TRUE;
-  gsize n = 0;
-  ssize_t got;
-  char c;
-  int fd = g_open ("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY, 0);
-
-  if (fd < 0)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                           "no passphrase: use --passphrase-file or set REUNITE_PASSPHRASE_FILE");
-      return FALSE;
-    }
-  if (tcgetattr (fd, &old) == 0)
-    {
-      quiet = old;
-      quiet.c_lflag &= ~(ECHO | ECHONL);
-      quieted = tcsetattr (fd, TCSAFLUSH, &quiet) == 0;
-    }
-  if (write (fd, prompt, strlen (prompt)) < 0)
-    ok = FALSE;
-
-  while (ok && (got = read (fd, &c, 1)) == 1 && c != '\n' && c != '\r')
-    {
-      if (n == MAX_PASSPHRASE_BYTES)
-        ok = FALSE;
-      else
-        secret->data[n++] = c;
-    }
-  c = 0;
-  if (quieted)
-    tcsetattr (fd, TCSAFLUSH, &old);
-  if (write (fd, "\n", 1) < 0)
-    ok = FALSE;
-  g_close (fd, NULL);
-
-  secret->data[n] = '\0';
-  secret->len = n;
-  if (!ok)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "the passphrase could not be read, or is longer than %d bytes", MAX_PASSPHRASE_BYTES);
-  return ok;
-}
-
-static Secret *
+static RflSecret *
 get_passphrase (Cli         *cli,
                 const char  *file,
                 const char  *prompt,
                 GError     **error)
 {
-  g_autoptr(Secret) secret = secret_new ();
-
-  if (file != NULL ? !read_secret_file (file, secret, error) : !prompt_secret (prompt, secret, error))
-    return NULL;
-  return g_steal_pointer (&secret);
+  return file != NULL ? rfl_secret_read_file (file, error) : rfl_secret_prompt (prompt, error);
 }
 
-static Secret *
+static RflSecret *
 get_new_passphrase (Cli     *cli,
                     GError **error)
 {
-  g_autoptr(Secret) first = NULL;
-  g_autoptr(Secret) again = NULL;
+  g_autoptr(RflSecret) first = NULL;
+  g_autoptr(RflSecret) again = NULL;
 
   if (cli->new_passphrase_file != NULL)
     return get_passphrase (cli, cli->new_passphrase_file, NULL, error);
@@ -259,7 +139,7 @@ static int
 open_store (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(Secret) secret = NULL;
+  g_autoptr(RflSecret) secret = NULL;
   g_autofree char *actor = NULL;
 
   if ((secret = get_passphrase (cli, cli->passphrase_file, "Passphrase: ", &error)) == NULL)
@@ -317,7 +197,7 @@ cmd_init (Cli   *cli,
           char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(Secret) secret = NULL;
+  g_autoptr(RflSecret) secret = NULL;
   g_autoptr(RflStore) store = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   g_autofree char *dir = g_path_get_dirname (cli->db);
@@ -496,8 +376,8 @@ cmd_passwd (Cli   *cli,
             char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(Secret) old = NULL;
-  g_autoptr(Secret) fresh = NULL;
+  g_autoptr(RflSecret) old = NULL;
+  g_autoptr(RflSecret) fresh = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
 
   if ((old = get_passphrase (cli, cli->passphrase_file, "Current passphrase: ", &error)) == NULL)

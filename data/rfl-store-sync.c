@@ -12,6 +12,18 @@
 
 /* Keys. */
 
+static gboolean
+run_write (RflStore      *self,
+           sqlite3_stmt  *st,
+           const char    *what,
+           GError       **error)
+{
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, what);
+  return TRUE;
+}
+
+
 void
 rfl_device_keys_free (RflDeviceKeys *keys)
 {
@@ -113,7 +125,19 @@ rfl_store_set_setting (RflStore    *self,
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
-      ok = rfl_store_meta_set (self, name, value, error) && rfl_store_commit (self, error);
+      if (value != NULL)
+        ok = rfl_store_meta_set (self, name, value, error);
+      else
+        {
+          sqlite3_stmt *st = rfl_store_stmt (self, "DELETE FROM meta WHERE key = ?1", error);
+
+          if ((ok = st != NULL))
+            {
+              rfl_bind_text (st, 1, name);
+              ok = run_write (self, st, "saving a setting", error);
+            }
+        }
+      ok = ok && rfl_store_commit (self, error);
       if (!ok)
         rfl_store_rollback (self);
     }
@@ -1617,15 +1641,16 @@ rfl_outbox_item_free (RflOutboxItem *item)
   g_free (item);
 }
 
+/* The roster HQ signs changes with every enrollment and revocation. */
 static gboolean
-run_write (RflStore      *self,
-           sqlite3_stmt  *st,
-           const char    *what,
-           GError       **error)
+bump_roster (RflStore  *self,
+             GError   **error)
 {
-  if (sqlite3_step (st) != SQLITE_DONE)
-    return rfl_store_sql_fail (self, error, what);
-  return TRUE;
+  g_autofree char *old = rfl_store_meta_get (self, "sync.roster_version");
+  g_autofree char *new = g_strdup_printf ("%" G_GUINT64_FORMAT,
+                                          (old != NULL ? g_ascii_strtoull (old, NULL, 10) : 0) + 1);
+
+  return rfl_store_meta_set (self, "sync.roster_version", new, error);
 }
 
 static gboolean
@@ -1650,6 +1675,7 @@ add_peer_locked (RflStore       *self,
   rfl_bind_text (st, 7, peer->url);
   sqlite3_bind_int64 (st, 8, rfl_now_ms ());
   return run_write (self, st, "saving a peer", error) &&
+         bump_roster (self, error) &&
          rfl_store_audit_append (self, "peer", NULL, peer->id, error);
 }
 
@@ -1796,7 +1822,8 @@ set_status_locked (RflStore          *self,
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no enrolled device %s", args->id);
       return FALSE;
     }
-  return rfl_store_audit_append (self, args->status, NULL, args->id, error);
+  return bump_roster (self, error) &&
+         rfl_store_audit_append (self, args->status, NULL, args->id, error);
 }
 
 gboolean
@@ -1810,6 +1837,44 @@ rfl_store_set_peer_status (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
   return in_transaction (self, (LockedFunc) set_status_locked, &args, error);
+}
+
+typedef struct
+{
+  const char *id;
+  guint64     through;
+} ThroughArgs;
+
+static gboolean
+through_locked (RflStore           *self,
+                const ThroughArgs  *args,
+                GError            **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET out_through = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->through);
+  return run_write (self, st, "saving a peer", error);
+}
+
+/**
+ * rfl_store_set_peer_through:
+ *
+ * Records that the journal up to @through holds nothing more for the peer.
+ */
+gboolean
+rfl_store_set_peer_through (RflStore    *self,
+                            const char  *id,
+                            guint64      through,
+                            GError     **error)
+{
+  ThroughArgs args = { id, through };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) through_locked, &args, error);
 }
 
 static gboolean

@@ -163,6 +163,10 @@ gboolean       rfl_store_set_peer_status   (RflStore       *self,
                                             const char     *id,
                                             const char     *status,
                                             GError        **error);
+gboolean       rfl_store_set_peer_through  (RflStore       *self,
+                                            const char     *id,
+                                            guint64         through,
+                                            GError        **error);
 gboolean       rfl_store_touch_peer        (RflStore       *self,
                                             const char     *id,
                                             GError        **error);

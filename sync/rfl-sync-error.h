@@ -20,6 +20,10 @@ G_BEGIN_DECLS
  * @RFL_SYNC_ERROR_STALE: a request's time is outside the accepted window.
  * @RFL_SYNC_ERROR_REPLAY: a request was already seen.
  * @RFL_SYNC_ERROR_ROLLBACK: a signed roster older than one already seen.
+ * @RFL_SYNC_ERROR_REVOKED: the device was revoked by HQ.
+ * @RFL_SYNC_ERROR_NOT_ENROLLED: the device has not been enrolled with HQ.
+ * @RFL_SYNC_ERROR_NETWORK: HQ could not be reached, or the exchange broke off.
+ * @RFL_SYNC_ERROR_REFUSED: HQ answered with an error.
  *
  * Error codes of the sync library. The enumeration only grows.
  */
@@ -36,6 +40,10 @@ typedef enum
   RFL_SYNC_ERROR_STALE,
   RFL_SYNC_ERROR_REPLAY,
   RFL_SYNC_ERROR_ROLLBACK,
+  RFL_SYNC_ERROR_REVOKED,
+  RFL_SYNC_ERROR_NOT_ENROLLED,
+  RFL_SYNC_ERROR_NETWORK,
+  RFL_SYNC_ERROR_REFUSED,
 } RflSyncError;
 
 GQuark rfl_sync_error_quark (void);

@@ -1,0 +1,1050 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-sync"
+
+#include "rfl-sync.h"
+#include "rfl-envelope.h"
+#include "rfl-roster.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define BUNDLE_FORMAT      "reunite-bundle-v1"
+#define TOKEN_FORMAT       "reunite-enrollment-v1"
+#define NOTICE_FORMAT      "reunite-revocation-v1"
+#define NOTICE_MAGIC       "RFLN"
+#define MAX_TOKEN_BYTES    (64 * 1024)
+#define MAX_NOTICE_BYTES   4096
+#define MAX_ENROLL_BYTES   4096
+
+/* Device settings (rfl_store_get_setting()). */
+#define SETTING_HQ          "hq"
+#define SETTING_OFFICE      "office"
+#define SETTING_ROSTER_SEEN "roster_seen"
+
+/* Ids and encodings. */
+
+char *
+rfl_sync_id_to_hex (const guint8 *id)
+{
+  char hex[RFL_ENVELOPE_ID_BYTES * 2 + 1];
+
+  sodium_bin2hex (hex, sizeof hex, id, RFL_ENVELOPE_ID_BYTES);
+  return g_strdup (hex);
+}
+
+gboolean
+rfl_sync_id_from_hex (const char *hex,
+                      guint8     *id)
+{
+  gsize len = 0;
+
+  return hex != NULL && strlen (hex) == RFL_ENVELOPE_ID_BYTES * 2 &&
+         sodium_hex2bin (id, RFL_ENVELOPE_ID_BYTES, hex, strlen (hex), NULL, &len, NULL) == 0 &&
+         len == RFL_ENVELOPE_ID_BYTES;
+}
+
+static gboolean
+key_from_base64 (JsonObject  *obj,
+                 const char  *member,
+                 guint8      *key,
+                 gsize        key_len)
+{
+  const char *text = json_object_get_string_member_with_default (obj, member, NULL);
+  g_autofree guint8 *raw = NULL;
+  gsize len = 0;
+
+  if (text == NULL || strlen (text) > 128)
+    return FALSE;
+  raw = g_base64_decode (text, &len);
+  if (len != key_len)
+    return FALSE;
+  memcpy (key, raw, key_len);
+  return TRUE;
+}
+
+/* A stream runs from one party to another; its id names both ends. */
+static void
+stream_id (const guint8 *from,
+           const guint8 *to,
+           guint8       *out)
+{
+  crypto_generichash_state state;
+
+  crypto_generichash_init (&state, NULL, 0, RFL_ENVELOPE_ID_BYTES);
+  crypto_generichash_update (&state, (const guint8 *) "reunite-stream-v1", 17);
+  crypto_generichash_update (&state, from, RFL_ENVELOPE_ID_BYTES);
+  crypto_generichash_update (&state, to, RFL_ENVELOPE_ID_BYTES);
+  crypto_generichash_final (&state, out, RFL_ENVELOPE_ID_BYTES);
+}
+
+static JsonObject *
+parse_object (GBytes      *bytes,
+              const char  *what,
+              GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr(GError) local = NULL;
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "%s is not a JSON object", what);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+static GBytes *
+object_to_bytes (JsonObject *obj)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+  gsize len;
+  char *text = json_to_string (node, FALSE);
+
+  len = strlen (text);
+  return g_bytes_new_take (text, len);
+}
+
+static gboolean
+store_to_sync_error (GError  *local,
+                     GError **error)
+{
+  if (g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID))
+    g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "%s", local->message);
+  else if (g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION))
+    g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN, "%s", local->message);
+  else
+    g_propagate_error (error, g_error_copy (local));
+  return FALSE;
+}
+
+/* Bundles. */
+
+static GBytes *
+bundle_payload (GPtrArray  *ops,
+                guint64     through,
+                JsonObject *receipt)
+{
+  g_autoptr(JsonObject) obj = json_object_new ();
+  JsonArray *array = json_array_sized_new (ops->len);
+
+  json_object_set_string_member (obj, "format", BUNDLE_FORMAT);
+  for (guint i = 0; i < ops->len; i++)
+    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (ops, i)));
+  json_object_set_array_member (obj, "ops", array);
+  if (through > 0)
+    json_object_set_int_member (obj, "through", (gint64) through);
+  if (receipt != NULL)
+    json_object_set_object_member (obj, "receipt", json_object_ref (receipt));
+  return object_to_bytes (obj);
+}
+
+static JsonObject *
+parse_bundle (GBytes  *plaintext,
+              GError **error)
+{
+  g_autoptr(JsonObject) obj = parse_object (plaintext, "the bundle", error);
+  JsonNode *ops;
+
+  if (obj == NULL)
+    return NULL;
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), BUNDLE_FORMAT) != 0 ||
+      (ops = json_object_get_member (obj, "ops")) == NULL || !JSON_NODE_HOLDS_ARRAY (ops) ||
+      json_array_get_length (json_node_get_array (ops)) > RFL_SYNC_MAX_OPS)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "the bundle is not a Reunite bundle");
+      return NULL;
+    }
+  return g_steal_pointer (&obj);
+}
+
+/* Seals @payload from @keys to @peer as the next bundle of their stream and
+ * keeps it in the outbox until the peer acknowledges it. */
+static GBytes *
+seal_to_peer (RflStore       *store,
+              RflDeviceKeys  *keys,
+              RflPeer        *peer,
+              guint64         seq_from,
+              guint64         seq_to,
+              guint64         through,
+              GBytes         *payload,
+              GError        **error)
+{
+  static const guint8 zeros[RFL_ENVELOPE_HASH_BYTES];
+  RflEnvelopeRecipient recipient;
+  guint8 me[RFL_ENVELOPE_ID_BYTES], stream[RFL_ENVELOPE_ID_BYTES];
+  g_autoptr(GBytes) envelope = NULL;
+  g_autoptr(RflEnvelope) parsed = NULL;
+  RflOutboxItem item = { 0 };
+
+  if (!rfl_sync_id_from_hex (keys->device_id, me) || !rfl_sync_id_from_hex (peer->id, recipient.id))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "a device id is malformed");
+      return NULL;
+    }
+  memcpy (recipient.box_pk, peer->box_pk, 32);
+  stream_id (me, recipient.id, stream);
+  envelope = rfl_envelope_seal (me, stream, seq_from, seq_to,
+                                peer->out_next > 1 || peer->out_through > 0 ? peer->out_hash : zeros,
+                                &recipient, 1, keys->sign_sk, payload, error);
+  if (envelope == NULL || (parsed = rfl_envelope_parse (envelope, error)) == NULL)
+    return NULL;
+  item.seq_from = seq_from;
+  item.seq_to = seq_to;
+  item.through = through;
+  memcpy (item.hash, rfl_envelope_get_hash (parsed), 32);
+  item.envelope = envelope;
+  if (!rfl_store_outbox_add (store, peer->id, &item, error))
+    return NULL;
+  return g_steal_pointer (&envelope);
+}
+
+/* Receipts: HQ's signed word that it applied a device's bundles through a seq. */
+
+static char *
+receipt_message (const char *device,
+                 gint64      seq_to,
+                 const char *hash)
+{
+  return g_strdup_printf ("reunite-receipt-v1\n%s\n%" G_GINT64_FORMAT "\n%s", device, seq_to, hash);
+}
+
+static JsonObject *
+receipt_new (RflDeviceKeys *hq,
+             RflPeer       *device)
+{
+  JsonObject *receipt;
+  char hash[65], sig_hex[129];
+  guint8 sig[crypto_sign_BYTES];
+  g_autofree char *msg = NULL;
+
+  if (device->in_next <= 1)
+    return NULL;
+  sodium_bin2hex (hash, sizeof hash, device->in_hash, 32);
+  msg = receipt_message (device->id, (gint64) device->in_next - 1, hash);
+  crypto_sign_detached (sig, NULL, (const guint8 *) msg, strlen (msg), hq->sign_sk);
+  sodium_bin2hex (sig_hex, sizeof sig_hex, sig, sizeof sig);
+
+  receipt = json_object_new ();
+  json_object_set_string_member (receipt, "device", device->id);
+  json_object_set_int_member (receipt, "seq_to", (gint64) device->in_next - 1);
+  json_object_set_string_member (receipt, "hash", hash);
+  json_object_set_string_member (receipt, "signature", sig_hex);
+  return receipt;
+}
+
+/* Device state. */
+
+static RflPeer *
+hq_peer (RflStore  *device,
+         GError   **error)
+{
+  g_autofree char *hq = rfl_store_get_setting (device, SETTING_HQ);
+  RflPeer *peer;
+
+  if (hq == NULL)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
+                           "this device is not enrolled with HQ; run 'enroll TOKEN_FILE' first");
+      return NULL;
+    }
+  peer = rfl_store_get_peer (device, hq, error);
+  return peer;
+}
+
+gboolean
+rfl_sync_device_is_enrolled (RflStore *device)
+{
+  g_autofree char *hq = rfl_store_get_setting (device, SETTING_HQ);
+
+  return hq != NULL;
+}
+
+guint64
+rfl_sync_device_have (RflStore *device)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, NULL);
+
+  return peer != NULL ? peer->in_next - 1 : 0;
+}
+
+/**
+ * rfl_sync_device_outbox:
+ *
+ * Seals this device's new changes into bundles for HQ, then returns every
+ * bundle HQ has not yet receipted, oldest first. Sending them again is
+ * harmless: HQ recognises what it has applied.
+ *
+ * Returns: (transfer full) (element-type RflOutboxItem):
+ */
+GPtrArray *
+rfl_sync_device_outbox (RflStore  *device,
+                        GError   **error)
+{
+  g_autoptr(RflDeviceKeys) keys = NULL;
+
+  if ((keys = rfl_store_dup_keys (device, error)) == NULL)
+    return NULL;
+
+  for (;;)
+    {
+      g_autoptr(RflPeer) peer = hq_peer (device, error);
+      g_autoptr(GPtrArray) ops = NULL;
+      g_autoptr(GBytes) payload = NULL, envelope = NULL;
+      guint64 last = 0;
+
+      if (peer == NULL)
+        return NULL;
+      ops = rfl_store_read_local_ops (device, peer->out_through, RFL_SYNC_MAX_OPS, &last, error);
+      if (ops == NULL)
+        return NULL;
+      if (ops->len == 0)
+        break;
+      payload = bundle_payload (ops, 0, NULL);
+      envelope = seal_to_peer (device, keys, peer, peer->out_through + 1, last, last, payload, error);
+      if (envelope == NULL)
+        return NULL;
+    }
+  {
+    g_autoptr(RflPeer) peer = hq_peer (device, error);
+    return peer != NULL ? rfl_store_outbox_list (device, peer->id, error) : NULL;
+  }
+}
+
+/**
+ * rfl_sync_device_take_receipt:
+ *
+ * Checks HQ's receipt and drops the receipted bundles from the outbox.
+ */
+gboolean
+rfl_sync_device_take_receipt (RflStore       *device,
+                              JsonObject     *receipt,
+                              RflSyncReport  *report,
+                              GError        **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  const char *who, *hash, *sig_hex;
+  g_autofree char *msg = NULL;
+  guint8 sig[crypto_sign_BYTES];
+  gsize len = 0;
+  gint64 seq_to;
+
+  if (peer == NULL)
+    return FALSE;
+  who = json_object_get_string_member_with_default (receipt, "device", NULL);
+  hash = json_object_get_string_member_with_default (receipt, "hash", NULL);
+  sig_hex = json_object_get_string_member_with_default (receipt, "signature", NULL);
+  seq_to = json_object_get_int_member_with_default (receipt, "seq_to", -1);
+  if (who == NULL || hash == NULL || sig_hex == NULL || seq_to < 1 || strlen (sig_hex) != 128 ||
+      sodium_hex2bin (sig, sizeof sig, sig_hex, 128, NULL, &len, NULL) != 0 || len != sizeof sig)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's receipt is malformed");
+      return FALSE;
+    }
+  msg = receipt_message (who, seq_to, hash);
+  if (g_strcmp0 (who, rfl_store_get_device_id (device)) != 0 ||
+      crypto_sign_verify_detached (sig, (const guint8 *) msg, strlen (msg), peer->sign_pk) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
+                           "HQ's receipt does not verify; the outbox is kept");
+      return FALSE;
+    }
+  if (report != NULL)
+    report->acked = MAX (report->acked, (guint64) seq_to);
+  return rfl_store_outbox_ack (device, peer->id, (guint64) seq_to, error);
+}
+
+static void
+add_stats (RflMergeStats       *sum,
+           const RflMergeStats *more)
+{
+  sum->applied += more->applied;
+  sum->skipped += more->skipped;
+  sum->conflicts += more->conflicts;
+  sum->refused += more->refused;
+  sum->clamped += more->clamped;
+}
+
+/**
+ * rfl_sync_device_accept:
+ * @envelope: a bundle from HQ, as it came over the network or off a stick
+ *
+ * Verifies and applies a bundle from HQ. One already applied changes
+ * nothing; one that arrives before its predecessor is held until the
+ * predecessor comes.
+ */
+gboolean
+rfl_sync_device_accept (RflStore       *device,
+                        GBytes         *envelope,
+                        RflSyncReport  *report,
+                        GError        **error)
+{
+  static const guint8 zeros[RFL_ENVELOPE_HASH_BYTES];
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  g_autoptr(RflEnvelope) env = NULL;
+  g_autoptr(RflDeviceKeys) keys = NULL;
+  g_autoptr(GBytes) plaintext = NULL;
+  g_autoptr(JsonObject) bundle = NULL;
+  g_autoptr(GError) local = NULL;
+  g_autofree char *sender = NULL;
+  guint8 me[RFL_ENVELOPE_ID_BYTES];
+  RflMergeStats stats;
+  guint64 next;
+
+  if (peer == NULL || (env = rfl_envelope_parse (envelope, error)) == NULL)
+    return FALSE;
+  sender = rfl_sync_id_to_hex (rfl_envelope_get_sender (env));
+  if (g_strcmp0 (sender, peer->id) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED,
+                           "the bundle is not from this device's HQ");
+      return FALSE;
+    }
+  if (!rfl_envelope_verify (env, peer->sign_pk, error))
+    return FALSE;
+  if (rfl_envelope_get_seq_to (env) < peer->in_next)
+    {
+      report->duplicates++;
+      return TRUE;
+    }
+  if (rfl_envelope_get_seq_from (env) > peer->in_next)
+    {
+      report->held++;
+      return rfl_store_hold (device, peer->id, rfl_envelope_get_seq_from (env), envelope, error);
+    }
+  if (!rfl_envelope_check_chain (env, peer->in_next, peer->in_next > 1 ? peer->in_hash : zeros, error))
+    return FALSE;
+  if ((keys = rfl_store_dup_keys (device, error)) == NULL)
+    return FALSE;
+  if (!rfl_sync_id_from_hex (keys->device_id, me) ||
+      (plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
+      (bundle = parse_bundle (plaintext, error)) == NULL)
+    return FALSE;
+
+  if (!rfl_store_apply_ops (device, peer->id, rfl_envelope_get_seq_from (env), rfl_envelope_get_seq_to (env),
+                            rfl_envelope_get_hash (env), json_object_get_array_member (bundle, "ops"),
+                            RFL_MERGE_DEVICE, NULL, &stats, &local))
+    return store_to_sync_error (local, error);
+  report->received++;
+  add_stats (&report->merge, &stats);
+
+  if (json_object_has_member (bundle, "receipt") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (bundle, "receipt")) &&
+      !rfl_sync_device_take_receipt (device, json_object_get_object_member (bundle, "receipt"), report, error))
+    return FALSE;
+
+  /* A bundle that came early may now follow on. */
+  next = rfl_envelope_get_seq_to (env) + 1;
+  {
+    g_autoptr(GBytes) held = rfl_store_take_held (device, peer->id, next);
+
+    if (held != NULL)
+      return rfl_sync_device_accept (device, held, report, error);
+  }
+  return TRUE;
+}
+
+/* HQ side. */
+
+static RflPeer *
+known_device (RflStore       *hq,
+              const guint8   *sender,
+              GError        **error)
+{
+  g_autofree char *id = rfl_sync_id_to_hex (sender);
+  RflPeer *peer = rfl_store_get_peer (hq, id, NULL);
+
+  if (peer == NULL || g_strcmp0 (peer->role, "device") != 0)
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED, "device %s is not enrolled", id);
+      rfl_peer_free (peer);
+      return NULL;
+    }
+  return peer;
+}
+
+/**
+ * rfl_sync_hub_accept:
+ * @envelope: a bundle a device sent
+ * @hold_gaps: keep a bundle that comes before its predecessor (USB), rather
+ *   than refuse it (HTTP, where the device sends in order)
+ *
+ * Verifies a device's bundle (sizes, signature, chain), then decrypts and
+ * merges it. Sending the newest bundle again returns the same receipt and
+ * changes nothing.
+ *
+ * Returns: (transfer full) (nullable): HQ's signed receipt, or %NULL when
+ *   the bundle was held or on error
+ */
+JsonObject *
+rfl_sync_hub_accept (RflStore       *hq,
+                     GBytes         *envelope,
+                     gboolean        hold_gaps,
+                     RflSyncReport  *report,
+                     GError        **error)
+{
+  static const guint8 zeros[RFL_ENVELOPE_HASH_BYTES];
+  g_autoptr(RflEnvelope) env = NULL;
+  g_autoptr(RflPeer) peer = NULL;
+  g_autoptr(RflDeviceKeys) keys = NULL;
+  g_autoptr(GBytes) plaintext = NULL;
+  g_autoptr(JsonObject) bundle = NULL;
+  g_autoptr(GError) local = NULL;
+  guint8 me[RFL_ENVELOPE_ID_BYTES];
+  RflMergeStats stats;
+
+  if ((env = rfl_envelope_parse (envelope, error)) == NULL ||
+      (peer = known_device (hq, rfl_envelope_get_sender (env), error)) == NULL)
+    return NULL;
+  if (g_strcmp0 (peer->status, "active") != 0)
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, "device %s was revoked", peer->id);
+      return NULL;
+    }
+  if (!rfl_envelope_verify (env, peer->sign_pk, error) ||
+      (keys = rfl_store_dup_keys (hq, error)) == NULL)
+    return NULL;
+
+  /* The newest bundle again: the device did not get its receipt. */
+  if (peer->in_next > 1 && rfl_envelope_get_seq_to (env) == peer->in_next - 1 &&
+      sodium_memcmp (rfl_envelope_get_hash (env), peer->in_hash, 32) == 0)
+    {
+      report->duplicates++;
+      return receipt_new (keys, peer);
+    }
+  if (rfl_envelope_get_seq_from (env) < peer->in_next)
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY,
+                   "bundle %" G_GUINT64_FORMAT " from %s was already applied",
+                   rfl_envelope_get_seq_from (env), peer->id);
+      return NULL;
+    }
+  if (hold_gaps && rfl_envelope_get_seq_from (env) > peer->in_next)
+    {
+      report->held++;
+      rfl_store_hold (hq, peer->id, rfl_envelope_get_seq_from (env), envelope, error);
+      return NULL;
+    }
+  if (!rfl_envelope_check_chain (env, peer->in_next, peer->in_next > 1 ? peer->in_hash : zeros, error))
+    return NULL;
+  if (!rfl_sync_id_from_hex (keys->device_id, me) ||
+      (plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
+      (bundle = parse_bundle (plaintext, error)) == NULL)
+    return NULL;
+
+  if (!rfl_store_apply_ops (hq, peer->id, rfl_envelope_get_seq_from (env), rfl_envelope_get_seq_to (env),
+                            rfl_envelope_get_hash (env), json_object_get_array_member (bundle, "ops"),
+                            RFL_MERGE_HUB, peer->office, &stats, &local))
+    {
+      store_to_sync_error (local, error);
+      return NULL;
+    }
+  report->received++;
+  add_stats (&report->merge, &stats);
+
+  {
+    g_autoptr(GBytes) held = rfl_store_take_held (hq, peer->id, rfl_envelope_get_seq_to (env) + 1);
+
+    if (held != NULL)
+      {
+        g_autoptr(GError) later = NULL;
+        JsonObject *receipt = rfl_sync_hub_accept (hq, held, TRUE, report, &later);
+
+        if (receipt != NULL)
+          return receipt;
+        if (later != NULL)
+          g_warning ("a held bundle from %s failed: %s", peer->id, later->message);
+      }
+  }
+  {
+    g_autofree char *id = g_strdup (peer->id);
+
+    g_clear_pointer (&peer, rfl_peer_free);
+    peer = rfl_store_get_peer (hq, id, error);
+  }
+  return peer != NULL ? receipt_new (keys, peer) : NULL;
+}
+
+/**
+ * rfl_sync_hub_next:
+ * @device_id: the device asking
+ * @have: the last bundle of HQ's stream to it that the device applied
+ * @always: make a bundle even with no changes, to carry the receipt (USB)
+ *
+ * Returns: (transfer full) (nullable): the next bundle for the device, or
+ *   %NULL with no error when there is nothing new
+ */
+GBytes *
+rfl_sync_hub_next (RflStore    *hq,
+                   const char  *device_id,
+                   guint64      have,
+                   gboolean     always,
+                   GError     **error)
+{
+  g_autoptr(RflPeer) peer = rfl_store_get_peer (hq, device_id, error);
+  g_autoptr(RflDeviceKeys) keys = NULL;
+  g_autoptr(GPtrArray) outbox = NULL, ops = NULL;
+  g_autoptr(JsonObject) receipt = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  guint64 through = 0;
+
+  if (peer == NULL)
+    return NULL;
+  if (g_strcmp0 (peer->status, "active") != 0)
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, "device %s was revoked", peer->id);
+      return NULL;
+    }
+  if (have > 0 && have > peer->acked && have < peer->out_next &&
+      !rfl_store_outbox_ack (hq, peer->id, have, error))
+    return NULL;
+  if ((outbox = rfl_store_outbox_list (hq, peer->id, error)) == NULL)
+    return NULL;
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+
+      if (item->seq_from > have)
+        return g_bytes_ref (item->envelope);
+    }
+
+  if ((ops = rfl_store_read_scope_ops (hq, peer->out_through, peer->office, peer->id,
+                                       RFL_SYNC_MAX_OPS, &through, error)) == NULL ||
+      (keys = rfl_store_dup_keys (hq, error)) == NULL)
+    return NULL;
+  if (ops->len == 0 && !always)
+    {
+      if (through != peer->out_through && !rfl_store_set_peer_through (hq, peer->id, through, error))
+        return NULL;
+      return NULL;
+    }
+  receipt = receipt_new (keys, peer);
+  payload = bundle_payload (ops, through, receipt);
+  return seal_to_peer (hq, keys, peer, peer->out_next, peer->out_next, through, payload, error);
+}
+
+/* The roster. */
+
+GBytes *
+rfl_sync_hub_roster (RflStore  *hq,
+                     GError   **error)
+{
+  g_autoptr(GPtrArray) peers = rfl_store_list_peers (hq, "device", error);
+  g_autoptr(RflDeviceKeys) keys = NULL;
+  g_autofree char *version = NULL;
+  g_autoptr(RflRoster) roster = NULL;
+
+  if (peers == NULL || (keys = rfl_store_dup_keys (hq, error)) == NULL)
+    return NULL;
+  version = rfl_store_get_setting (hq, "roster_version");
+  roster = rfl_roster_new (version != NULL ? g_ascii_strtoull (version, NULL, 10) : 0);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      RflPeer *peer = g_ptr_array_index (peers, i);
+
+      rfl_roster_add_device (roster, peer->id, peer->office, g_strcmp0 (peer->status, "active") != 0,
+                             peer->sign_pk, peer->box_pk);
+    }
+  return rfl_roster_sign (roster, keys->sign_sk);
+}
+
+/**
+ * rfl_sync_device_take_roster:
+ *
+ * Checks a roster from HQ and remembers its version: an older one is
+ * refused from then on.
+ */
+gboolean
+rfl_sync_device_take_roster (RflStore  *device,
+                             GBytes    *bytes,
+                             GError   **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  g_autofree char *seen = NULL, *version = NULL;
+  g_autoptr(RflRoster) roster = NULL;
+  const RflRosterDevice *me;
+
+  if (peer == NULL)
+    return FALSE;
+  seen = rfl_store_get_setting (device, SETTING_ROSTER_SEEN);
+  roster = rfl_roster_load (bytes, peer->sign_pk, seen != NULL ? g_ascii_strtoull (seen, NULL, 10) : 0, error);
+  if (roster == NULL)
+    return FALSE;
+  me = rfl_roster_lookup (roster, rfl_store_get_device_id (device));
+  if (me == NULL)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
+                           "HQ's roster does not list this device");
+      return FALSE;
+    }
+  version = g_strdup_printf ("%" G_GUINT64_FORMAT, rfl_roster_get_version (roster));
+  return rfl_store_set_setting (device, SETTING_ROSTER_SEEN, version, error);
+}
+
+/* Revocation notices. */
+
+GBytes *
+rfl_sync_notice_new (RflStore    *hq,
+                     const char  *device_id,
+                     GError     **error)
+{
+  g_autoptr(RflDeviceKeys) keys = rfl_store_dup_keys (hq, error);
+  g_autoptr(JsonObject) obj = json_object_new ();
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  guint8 sig[crypto_sign_BYTES];
+  gsize len;
+  const guint8 *data;
+
+  if (keys == NULL)
+    return NULL;
+  json_object_set_string_member (obj, "format", NOTICE_FORMAT);
+  json_object_set_string_member (obj, "device", device_id);
+  json_object_set_string_member (obj, "hq", keys->device_id);
+  json_object_set_int_member (obj, "issued", g_get_real_time () / 1000);
+  body = object_to_bytes (obj);
+  data = g_bytes_get_data (body, &len);
+  crypto_sign_detached (sig, NULL, data, len, keys->sign_sk);
+  g_byte_array_append (out, (const guint8 *) NOTICE_MAGIC, 4);
+  g_byte_array_append (out, sig, sizeof sig);
+  g_byte_array_append (out, data, (guint) len);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+/**
+ * rfl_sync_device_take_notice:
+ *
+ * Acts on a revocation notice from HQ. A genuine notice for this device
+ * destroys its keys and wrapped data key, so the database can never be
+ * opened again, and fails with %RFL_SYNC_ERROR_REVOKED. Anything else,
+ * forged notices included, changes nothing and fails with its own error.
+ */
+gboolean
+rfl_sync_device_take_notice (RflStore  *device,
+                             GBytes    *notice,
+                             GError   **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(JsonObject) obj = NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (notice, &len);
+  g_autofree char *device_id = NULL;
+
+  if (peer == NULL)
+    return FALSE;
+  if (len > MAX_NOTICE_BYTES || len < 4 + crypto_sign_BYTES || memcmp (data, NOTICE_MAGIC, 4) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's refusal carries no revocation notice");
+      return FALSE;
+    }
+  if (crypto_sign_verify_detached (data + 4, data + 4 + crypto_sign_BYTES, len - 4 - crypto_sign_BYTES,
+                                   peer->sign_pk) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
+                           "a revocation notice did not verify with HQ's key; it was ignored");
+      return FALSE;
+    }
+  body = g_bytes_new_from_bytes (notice, 4 + crypto_sign_BYTES, len - 4 - crypto_sign_BYTES);
+  if ((obj = parse_object (body, "the revocation notice", error)) == NULL)
+    return FALSE;
+  device_id = g_strdup (rfl_store_get_device_id (device));
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), NOTICE_FORMAT) != 0 ||
+      g_strcmp0 (json_object_get_string_member_with_default (obj, "device", NULL), device_id) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
+                           "the revocation notice is for another device; it was ignored");
+      return FALSE;
+    }
+  if (!rfl_store_destroy_keys (device, error))
+    return FALSE;
+  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED,
+               "HQ revoked device %s: its keys were destroyed and its database can no longer be opened",
+               device_id);
+  return FALSE;
+}
+
+/* Enrollment. */
+
+void
+rfl_enroll_token_free (RflEnrollToken *token)
+{
+  if (token == NULL)
+    return;
+  g_free (token->hq_url);
+  g_free (token->hq_id);
+  g_free (token->office);
+  g_free (token->token_id);
+  if (token->secret != NULL)
+    sodium_memzero (token->secret, strlen (token->secret));
+  g_free (token->secret);
+  g_free (token->ca_pem);
+  g_free (token);
+}
+
+static void
+hash_secret (const char *secret_hex,
+             guint8     *out)
+{
+  crypto_generichash (out, 32, (const guint8 *) secret_hex, strlen (secret_hex), NULL, 0);
+}
+
+/**
+ * rfl_enroll_token_new:
+ * @hq: HQ's store
+ * @office: the office the device will work for
+ * @url: (nullable): where devices reach HQ
+ * @ca_pem: (nullable): the CA that signed HQ's TLS certificate, to pin
+ * @lifetime_ms: how long the token may be used
+ *
+ * Returns: (transfer full): the token file's content. It holds a secret:
+ *   hand it over like a key.
+ */
+GBytes *
+rfl_enroll_token_new (RflStore    *hq,
+                      const char  *office,
+                      const char  *url,
+                      const char  *ca_pem,
+                      gint64       lifetime_ms,
+                      GError     **error)
+{
+  g_autoptr(RflDeviceKeys) keys = rfl_store_dup_keys (hq, error);
+  g_autoptr(JsonObject) obj = json_object_new ();
+  g_autofree char *token_id = g_uuid_string_random ();
+  g_autofree char *sign_b64 = NULL, *box_b64 = NULL;
+  guint8 secret[32], secret_hash[32];
+  char secret_hex[65];
+  gint64 expires = g_get_real_time () / 1000 + lifetime_ms;
+
+  if (keys == NULL)
+    return NULL;
+  randombytes_buf (secret, sizeof secret);
+  sodium_bin2hex (secret_hex, sizeof secret_hex, secret, sizeof secret);
+  sodium_memzero (secret, sizeof secret);
+  hash_secret (secret_hex, secret_hash);
+  if (!rfl_store_add_token (hq, token_id, secret_hash, office, expires, error))
+    return NULL;
+
+  sign_b64 = g_base64_encode (keys->sign_pk, 32);
+  box_b64 = g_base64_encode (keys->box_pk, 32);
+  json_object_set_string_member (obj, "format", TOKEN_FORMAT);
+  if (url != NULL)
+    json_object_set_string_member (obj, "hq_url", url);
+  json_object_set_string_member (obj, "hq_id", keys->device_id);
+  json_object_set_string_member (obj, "hq_sign_pk", sign_b64);
+  json_object_set_string_member (obj, "hq_box_pk", box_b64);
+  json_object_set_string_member (obj, "office", office);
+  json_object_set_string_member (obj, "token", token_id);
+  json_object_set_string_member (obj, "secret", secret_hex);
+  json_object_set_int_member (obj, "expires", expires);
+  if (ca_pem != NULL)
+    json_object_set_string_member (obj, "ca_pem", ca_pem);
+  sodium_memzero (secret_hex, sizeof secret_hex);
+  return object_to_bytes (obj);
+}
+
+RflEnrollToken *
+rfl_enroll_token_load (GBytes  *data,
+                       GError **error)
+{
+  g_autoptr(RflEnrollToken) token = g_new0 (RflEnrollToken, 1);
+  g_autoptr(JsonObject) obj = NULL;
+  guint8 id[RFL_ENVELOPE_ID_BYTES];
+
+  if (g_bytes_get_size (data) > MAX_TOKEN_BYTES)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "the enrollment token file is too large");
+      return NULL;
+    }
+  if ((obj = parse_object (data, "the enrollment token", error)) == NULL)
+    return NULL;
+  token->hq_url = g_strdup (json_object_get_string_member_with_default (obj, "hq_url", NULL));
+  token->hq_id = g_strdup (json_object_get_string_member_with_default (obj, "hq_id", NULL));
+  token->office = g_strdup (json_object_get_string_member_with_default (obj, "office", NULL));
+  token->token_id = g_strdup (json_object_get_string_member_with_default (obj, "token", NULL));
+  token->secret = g_strdup (json_object_get_string_member_with_default (obj, "secret", NULL));
+  token->expires = json_object_get_int_member_with_default (obj, "expires", 0);
+  token->ca_pem = g_strdup (json_object_get_string_member_with_default (obj, "ca_pem", NULL));
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), TOKEN_FORMAT) != 0 ||
+      !rfl_sync_id_from_hex (token->hq_id, id) || token->office == NULL || token->token_id == NULL ||
+      token->secret == NULL || strlen (token->secret) != 64 ||
+      !key_from_base64 (obj, "hq_sign_pk", token->hq_sign_pk, 32) ||
+      !key_from_base64 (obj, "hq_box_pk", token->hq_box_pk, 32))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "this is not a Reunite enrollment token");
+      return NULL;
+    }
+  if (token->expires < g_get_real_time () / 1000)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE,
+                           "this enrollment token has expired; ask HQ for a new one");
+      return NULL;
+    }
+  return g_steal_pointer (&token);
+}
+
+static char *
+enroll_message (const char *token_id,
+                const char *device_id)
+{
+  return g_strdup_printf ("reunite-enroll-v1\n%s\n%s", token_id, device_id);
+}
+
+/**
+ * rfl_enroll_request_body:
+ *
+ * The body of the enrollment request: the token, this device's public
+ * keys, and a signature that proves it holds the signing key.
+ */
+char *
+rfl_enroll_request_body (RflStore              *device,
+                         const RflEnrollToken  *token,
+                         GError               **error)
+{
+  g_autoptr(RflDeviceKeys) keys = rfl_store_dup_keys (device, error);
+  g_autoptr(JsonObject) obj = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *msg = NULL, *sign_b64 = NULL, *box_b64 = NULL;
+  guint8 sig[crypto_sign_BYTES];
+  char sig_hex[129];
+
+  if (keys == NULL)
+    return NULL;
+  msg = enroll_message (token->token_id, keys->device_id);
+  crypto_sign_detached (sig, NULL, (const guint8 *) msg, strlen (msg), keys->sign_sk);
+  sodium_bin2hex (sig_hex, sizeof sig_hex, sig, sizeof sig);
+  sign_b64 = g_base64_encode (keys->sign_pk, 32);
+  box_b64 = g_base64_encode (keys->box_pk, 32);
+  json_object_set_string_member (obj, "token", token->token_id);
+  json_object_set_string_member (obj, "secret", token->secret);
+  json_object_set_string_member (obj, "device", keys->device_id);
+  json_object_set_string_member (obj, "sign_pk", sign_b64);
+  json_object_set_string_member (obj, "box_pk", box_b64);
+  json_object_set_string_member (obj, "proof", sig_hex);
+  node = json_node_init_object (json_node_alloc (), obj);
+  return json_to_string (node, FALSE);
+}
+
+/**
+ * rfl_enroll_accept:
+ * @hq: HQ's store
+ * @body: an enrollment request
+ *
+ * Spends the token and enrolls the device.
+ *
+ * Returns: (transfer full): the response: the device's office and the new
+ *   signed roster
+ */
+JsonObject *
+rfl_enroll_accept (RflStore  *hq,
+                   GBytes    *body,
+                   GError   **error)
+{
+  g_autoptr(JsonObject) req = NULL;
+  g_autoptr(GBytes) roster = NULL;
+  g_autofree char *msg = NULL, *office = NULL, *roster_b64 = NULL;
+  guint8 sig[crypto_sign_BYTES], id[RFL_ENVELOPE_ID_BYTES], hash[32], secret_hash[32];
+  const char *device, *token, *secret, *proof;
+  RflPeer peer = { 0 };
+  JsonObject *out;
+  gsize len = 0;
+
+  if (g_bytes_get_size (body) > MAX_ENROLL_BYTES)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "the enrollment request is too large");
+      return NULL;
+    }
+  if ((req = parse_object (body, "the enrollment request", error)) == NULL)
+    return NULL;
+  device = json_object_get_string_member_with_default (req, "device", NULL);
+  token = json_object_get_string_member_with_default (req, "token", NULL);
+  secret = json_object_get_string_member_with_default (req, "secret", NULL);
+  proof = json_object_get_string_member_with_default (req, "proof", NULL);
+  if (!rfl_sync_id_from_hex (device, id) || token == NULL || secret == NULL || strlen (secret) != 64 ||
+      proof == NULL || strlen (proof) != 128 ||
+      sodium_hex2bin (sig, sizeof sig, proof, 128, NULL, &len, NULL) != 0 ||
+      !key_from_base64 (req, "sign_pk", peer.sign_pk, 32) || !key_from_base64 (req, "box_pk", peer.box_pk, 32))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "the enrollment request is malformed");
+      return NULL;
+    }
+  /* The id is the hash of the signing key, and the device holds that key. */
+  crypto_generichash (hash, RFL_ENVELOPE_ID_BYTES, peer.sign_pk, 32, NULL, 0);
+  msg = enroll_message (token, device);
+  if (memcmp (hash, id, RFL_ENVELOPE_ID_BYTES) != 0 ||
+      crypto_sign_verify_detached (sig, (const guint8 *) msg, strlen (msg), peer.sign_pk) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
+                           "the enrollment request is not signed by the device's key");
+      return NULL;
+    }
+  hash_secret (secret, secret_hash);
+  peer.id = (char *) device;
+  if ((office = rfl_store_use_token (hq, token, secret_hash, &peer, error)) == NULL ||
+      (roster = rfl_sync_hub_roster (hq, error)) == NULL)
+    return NULL;
+  roster_b64 = g_base64_encode (g_bytes_get_data (roster, NULL), g_bytes_get_size (roster));
+  out = json_object_new ();
+  json_object_set_string_member (out, "office", office);
+  json_object_set_string_member (out, "roster", roster_b64);
+  return out;
+}
+
+/**
+ * rfl_enroll_finish:
+ * @response: HQ's answer to the enrollment request
+ *
+ * Records HQ as this device's peer, with the keys from the token, once
+ * HQ's signed roster lists this device.
+ */
+gboolean
+rfl_enroll_finish (RflStore              *device,
+                   const RflEnrollToken  *token,
+                   GBytes                *response,
+                   GError               **error)
+{
+  g_autoptr(JsonObject) obj = NULL;
+  g_autoptr(GBytes) roster = NULL;
+  g_autofree guint8 *raw = NULL;
+  const char *roster_b64;
+  RflPeer peer = { 0 };
+  gsize len = 0;
+
+  if (g_bytes_get_size (response) > RFL_ROSTER_MAX_BYTES * 2)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "HQ's answer is too large");
+      return FALSE;
+    }
+  if ((obj = parse_object (response, "HQ's answer", error)) == NULL)
+    return FALSE;
+  roster_b64 = json_object_get_string_member_with_default (obj, "roster", NULL);
+  if (roster_b64 == NULL)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's answer carries no roster");
+      return FALSE;
+    }
+  raw = g_base64_decode (roster_b64, &len);
+  roster = g_bytes_new (raw, len);
+
+  peer.id = token->hq_id;
+  peer.role = (char *) "hq";
+  peer.office = token->office;
+  peer.url = token->hq_url;
+  memcpy (peer.sign_pk, token->hq_sign_pk, 32);
+  memcpy (peer.box_pk, token->hq_box_pk, 32);
+  if (!rfl_store_add_peer (device, &peer, error) ||
+      !rfl_store_set_setting (device, SETTING_HQ, token->hq_id, error))
+    return FALSE;
+  if (!rfl_sync_device_take_roster (device, roster, error))
+    {
+      g_autoptr(GError) ignored = NULL;
+      rfl_store_set_setting (device, SETTING_HQ, NULL, &ignored);
+      return FALSE;
+    }
+  return rfl_store_set_setting (device, SETTING_OFFICE, token->office, error) &&
+         (token->hq_url == NULL || rfl_store_set_setting (device, "hq_url", token->hq_url, error)) &&
+         (token->ca_pem == NULL || rfl_store_set_setting (device, "ca_pem", token->ca_pem, error));
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "rfl-store-sync.h"
+#include "rfl-sync-error.h"
+
+G_BEGIN_DECLS
+
+/* Operations per bundle: big enough that a first sync is a few hundred
+ * bundles, small enough that one is applied in a short transaction. */
+#define RFL_SYNC_MAX_OPS 5000
+
+/* What one sync or bundle import did, for people and tests. */
+typedef struct
+{
+  guint          sent;        /* bundles sent or written */
+  guint          received;    /* bundles applied */
+  guint          duplicates;  /* bundles that were already applied */
+  guint          held;        /* bundles waiting for an earlier one */
+  guint64        acked;       /* highest seq HQ has receipted */
+  RflMergeStats  merge;       /* summed over the bundles applied */
+} RflSyncReport;
+
+char       *rfl_sync_id_to_hex          (const guint8   *id);
+gboolean    rfl_sync_id_from_hex        (const char     *hex,
+                                         guint8         *id);
+
+/* Enrollment, on the device: what the token file carries. */
+typedef struct
+{
+  char   *hq_url;
+  char   *hq_id;
+  guint8  hq_sign_pk[32];
+  guint8  hq_box_pk[32];
+  char   *office;
+  char   *token_id;
+  char   *secret;      /* hex */
+  gint64  expires;     /* ms since the epoch */
+  char   *ca_pem;      /* HQ's CA for https, or NULL */
+} RflEnrollToken;
+
+void            rfl_enroll_token_free   (RflEnrollToken *token);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflEnrollToken, rfl_enroll_token_free)
+RflEnrollToken *rfl_enroll_token_load   (GBytes          *data,
+                                         GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+GBytes         *rfl_enroll_token_new    (RflStore        *hq,
+                                         const char      *office,
+                                         const char      *url,
+                                         const char      *ca_pem,
+                                         gint64           lifetime_ms,
+                                         GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+char           *rfl_enroll_request_body (RflStore        *device,
+                                         const RflEnrollToken *token,
+                                         GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject     *rfl_enroll_accept       (RflStore        *hq,
+                                         GBytes          *body,
+                                         GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean        rfl_enroll_finish       (RflStore        *device,
+                                         const RflEnrollToken *token,
+                                         GBytes          *response,
+                                         GError         **error);
+
+/* The roster, as HQ serves it and devices keep it. */
+GBytes     *rfl_sync_hub_roster         (RflStore       *hq,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean    rfl_sync_device_take_roster (RflStore       *device,
+                                         GBytes         *roster,
+                                         GError        **error);
+
+/* Revocation notices. */
+GBytes     *rfl_sync_notice_new         (RflStore       *hq,
+                                         const char     *device_id,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean    rfl_sync_device_take_notice (RflStore       *device,
+                                         GBytes         *notice,
+                                         GError        **error);
+
+/* Device side. */
+gboolean    rfl_sync_device_is_enrolled (RflStore       *device);
+GPtrArray  *rfl_sync_device_outbox      (RflStore       *device,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean    rfl_sync_device_take_receipt (RflStore      *device,
+                                         JsonObject     *receipt,
+                                         RflSyncReport  *report,
+                                         GError        **error);
+gboolean    rfl_sync_device_accept      (RflStore       *device,
+                                         GBytes         *envelope,
+                                         RflSyncReport  *report,
+                                         GError        **error);
+guint64     rfl_sync_device_have        (RflStore       *device);
+
+/* HQ side. */
+JsonObject *rfl_sync_hub_accept         (RflStore       *hq,
+                                         GBytes         *envelope,
+                                         gboolean        hold_gaps,
+                                         RflSyncReport  *report,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+GBytes     *rfl_sync_hub_next           (RflStore       *hq,
+                                         const char     *device_id,
+                                         guint64         have,
+                                         gboolean        always,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
