@@ -18,6 +18,9 @@
 
 #include "rfl-importer.h"
 #include "rfl-secret.h"
+#include "rfl-store-sync.h"
+#include "rfl-sync.h"
+#include "rfl-sync-client.h"
 #include "rfl-store.h"
 
 #define MAX_RECORD_BYTES     (1 << 20)
@@ -36,6 +39,9 @@ typedef struct
   gboolean  verify;
   gboolean  expired;
   gboolean  verbose;
+  char     *hq;
+  char     *office;
+  int       timeout;
   RflStore *store;
 } Cli;
 
@@ -510,6 +516,273 @@ cmd_import (Cli   *cli,
   return 0;
 }
 
+/* Sync. */
+
+static JsonObject *
+report_json (const RflSyncReport *report)
+{
+  JsonObject *obj = json_object_new ();
+
+  json_object_set_int_member (obj, "sent_bundles", report->sent);
+  json_object_set_int_member (obj, "applied_bundles", report->received);
+  json_object_set_int_member (obj, "duplicate_bundles", report->duplicates);
+  json_object_set_int_member (obj, "held_bundles", report->held);
+  json_object_set_int_member (obj, "changes_applied", report->merge.applied);
+  json_object_set_int_member (obj, "receipted_through", (gint64) report->acked);
+  if (report->compared)
+    json_object_set_boolean_member (obj, "converged", report->converged);
+  return obj;
+}
+
+static int
+cmd_enroll (Cli   *cli,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflEnrollToken) token = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  g_autofree char *data = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  RflSyncOptions options = { .url = cli->hq, .deadline_s = (guint) cli->timeout };
+  gsize len = 0;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail ("usage: enroll TOKEN_FILE [--hq URL]");
+  if (!g_file_get_contents (args[0], &data, &len, &error))
+    return fail_error (error);
+  bytes = g_bytes_new_take (g_steal_pointer (&data), len);
+  if ((token = rfl_enroll_token_load (bytes, &error)) == NULL)
+    return fail_error (error);
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (!rfl_sync_client_enroll (cli->store, token, &options, &error))
+    return fail_error (error);
+  json_object_set_string_member (out, "enrolled", rfl_store_get_device_id (cli->store));
+  json_object_set_string_member (out, "office", token->office);
+  print_object (out);
+  return 0;
+}
+
+static int
+cmd_sync (Cli   *cli,
+          char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  RflSyncReport report = { 0 };
+  RflSyncOptions options = { .url = cli->hq, .deadline_s = (guint) cli->timeout };
+  int rc;
+
+  if (args[0] != NULL)
+    return fail ("usage: sync [--hq URL]");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (!rfl_sync_client_run (cli->store, &options, &report, NULL, &error))
+    return fail_error (error);
+  out = report_json (&report);
+  print_object (out);
+  return 0;
+}
+
+static gboolean
+write_file_atomically (const char  *dir,
+                       const char  *name,
+                       GBytes      *bytes,
+                       GError     **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  /* A temporary file, flushed to disk, then renamed: a stick pulled out
+   * half-way leaves either the whole bundle or none of it. */
+  return g_file_set_contents_full (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
+}
+
+static int
+cmd_bundle_out (Cli   *cli,
+                char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail ("usage: bundle-out DIR");
+  if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
+    return fail ("%s is not a directory", args[0]);
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if ((outbox = rfl_sync_device_outbox (cli->store, &error)) == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+      g_autofree char *name = g_strdup_printf ("%s-to-hq-%010" G_GUINT64_FORMAT ".rfle",
+                                               rfl_store_get_device_id (cli->store), item->seq_from);
+
+      if (!write_file_atomically (args[0], name, item->envelope, &error))
+        return fail_error (error);
+    }
+  json_object_set_int_member (out, "written", outbox->len);
+  print_object (out);
+  return 0;
+}
+
+static int
+compare_paths (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static int
+cmd_bundle_in (Cli   *cli,
+               char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(JsonObject) out = NULL;
+  g_autofree char *prefix = NULL;
+  RflSyncReport report = { 0 };
+  const char *name;
+  guint rejected = 0;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail ("usage: bundle-in DIR");
+  if ((dir = g_dir_open (args[0], 0, &error)) == NULL)
+    return fail_error (error);
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  /* Only the bundles HQ wrote for this device. */
+  prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (cli->store));
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, prefix) && g_str_has_suffix (name, ".rfle"))
+      g_ptr_array_add (files, g_build_filename (args[0], name, NULL));
+  g_ptr_array_sort (files, compare_paths);
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autoptr(GMappedFile) file = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) local = NULL;
+
+      if ((file = g_mapped_file_new (g_ptr_array_index (files, i), FALSE, &local)) == NULL ||
+          !rfl_sync_device_accept (cli->store, (bytes = g_mapped_file_get_bytes (file)), &report, &local))
+        {
+          g_autofree char *base = g_path_get_basename (g_ptr_array_index (files, i));
+
+          if (g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
+            return fail_error (local);
+          g_printerr ("reunite-cli: %s: %s\n", base, local->message);
+          rejected++;
+        }
+    }
+  out = report_json (&report);
+  json_object_set_int_member (out, "rejected_bundles", rejected);
+  print_object (out);
+  return rejected > 0 ? 1 : 0;
+}
+
+static int
+cmd_status (Cli   *cli,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  g_autoptr(GPtrArray) conflicts = NULL;
+  g_autoptr(RflPeer) hq = NULL;
+  g_autofree char *hq_id = NULL, *office = NULL, *last = NULL;
+  gint64 pending;
+  int rc;
+
+  if (args[0] != NULL)
+    return fail ("usage: status");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  hq_id = rfl_store_get_setting (cli->store, "hq");
+  office = rfl_store_get_setting (cli->store, "office");
+  last = rfl_store_get_setting (cli->store, "last_sync");
+  if (hq_id != NULL && (hq = rfl_store_get_peer (cli->store, hq_id, &error)) == NULL)
+    return fail_error (error);
+  pending = rfl_store_count_local_ops (cli->store, hq != NULL ? hq->acked : 0, &error);
+  if (pending < 0 || (conflicts = rfl_store_list_conflicts (cli->store, FALSE, &error)) == NULL)
+    return fail_error (error);
+  json_object_set_string_member (out, "device_id", rfl_store_get_device_id (cli->store));
+  json_object_set_string_member (out, "enrollment", hq != NULL ? "enrolled" : "not enrolled");
+  if (office != NULL)
+    json_object_set_string_member (out, "office", office);
+  json_object_set_int_member (out, "pending_changes", pending);
+  if (last != NULL)
+    json_object_set_string_member (out, "last_sync", last);
+  else
+    json_object_set_null_member (out, "last_sync");
+  json_object_set_int_member (out, "open_conflicts", conflicts->len);
+  print_object (out);
+  return 0;
+}
+
+static int
+cmd_share (Cli   *cli,
+           char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || cli->office == NULL)
+    return fail ("usage: share ID --office NAME");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (!rfl_store_share (cli->store, args[0], cli->office, &error))
+    return fail_error (error);
+  json_object_set_string_member (out, "shared", args[0]);
+  json_object_set_string_member (out, "office", cli->office);
+  print_object (out);
+  return 0;
+}
+
+static int
+cmd_conflicts (Cli   *cli,
+               char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  int rc;
+
+  if (args[0] != NULL)
+    return fail ("usage: conflicts");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if ((list = rfl_store_list_conflicts (cli->store, FALSE, &error)) == NULL)
+    return fail_error (error);
+  print_rows (list);
+  return 0;
+}
+
+static int
+cmd_resolve (Cli   *cli,
+             char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] == NULL || args[2] != NULL ||
+      (!g_str_equal (args[1], "keep") && !g_str_equal (args[1], "take")))
+    return fail ("usage: resolve CONFLICT_ID keep|take");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (!rfl_store_resolve_conflict (cli->store, args[0], g_str_equal (args[1], "take"), &error))
+    return fail_error (error);
+  json_object_set_string_member (out, "resolved", args[0]);
+  json_object_set_string_member (out, "choice", args[1]);
+  print_object (out);
+  return 0;
+}
+
 static const struct
 {
   const char *name;
@@ -528,6 +801,14 @@ static const struct
   { "passwd", cmd_passwd, "change the passphrase" },
   { "audit",  cmd_audit,  "show the audit log, or check it with --verify" },
   { "purge",  cmd_purge,  "remove records whose retention date has passed (--expired)" },
+  { "enroll", cmd_enroll, "register this device with HQ using a token file" },
+  { "sync",   cmd_sync,   "exchange changes with HQ (--hq URL)" },
+  { "bundle-out", cmd_bundle_out, "write the changes HQ has not confirmed to DIR (USB)" },
+  { "bundle-in",  cmd_bundle_in,  "apply the bundles HQ wrote for this device in DIR (USB)" },
+  { "status", cmd_status, "enrollment, pending changes, last sync, open conflicts" },
+  { "share",  cmd_share,  "share a case with another office (--office NAME)" },
+  { "conflicts", cmd_conflicts, "list concurrent changes waiting for a decision" },
+  { "resolve", cmd_resolve, "settle a conflict: keep the current value or take the other" },
 };
 
 int
@@ -556,6 +837,9 @@ main (int   argc,
     { "expired", 0, 0, G_OPTION_ARG_NONE, &cli.expired, "purge: records past retention", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli.verbose, "import: report each committed batch",
       NULL },
+    { "hq", 0, 0, G_OPTION_ARG_STRING, &cli.hq, "enroll, sync: HQ's address, if not the enrolled one", "URL" },
+    { "office", 0, 0, G_OPTION_ARG_STRING, &cli.office, "share: the office to share with", "NAME" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &cli.timeout, "enroll, sync: give up after S seconds (300)", "S" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "COMMAND [ARGS…]" },
     { NULL }
   };
@@ -568,12 +852,13 @@ main (int   argc,
     prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
 
+  rfl_sync_client_prepare ();
   setlocale (LC_ALL, "");
   if (sodium_init () < 0)
     return fail ("libsodium could not be initialised");
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    g_string_append_printf (summary, "  %-8s %s\n", commands[i].name, commands[i].help);
+    g_string_append_printf (summary, "  %-10s %s\n", commands[i].name, commands[i].help);
   context = g_option_context_new (NULL);
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_summary (context, "Reunite case store, headless.");
@@ -617,5 +902,7 @@ out:
   g_free (cli.type);
   g_free (cli.status);
   g_free (cli.kdf);
+  g_free (cli.hq);
+  g_free (cli.office);
   return rc;
 }

@@ -32,6 +32,7 @@ struct _RflStore
   RflNames   *names;
   guint64     hlc;
   gint        retention_days;
+  guint       lock_depth;   /* how deep the calling thread holds @lock */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
@@ -51,6 +52,8 @@ typedef struct
   const char     *origin;    /* the peer it came from; NULL when written here */
 } RflJournalEntry;
 
+G_GNUC_INTERNAL void          rfl_store_lock            (RflStore *self);
+G_GNUC_INTERNAL void          rfl_store_unlock          (RflStore *self);
 G_GNUC_INTERNAL gboolean      rfl_store_sql_fail        (RflStore *self, GError **error, const char *what);
 G_GNUC_INTERNAL gboolean      rfl_store_check_open      (RflStore *self, GError **error);
 G_GNUC_INTERNAL sqlite3_stmt *rfl_store_stmt            (RflStore *self, const char *sql, GError **error);

@@ -45,7 +45,7 @@ rfl_store_dup_keys (RflStore  *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) ||
       (st = rfl_store_stmt (self, "SELECT device_id, sign_pk, sign_sk, box_pk, box_sk FROM device", error)) == NULL)
     goto out;
@@ -67,7 +67,7 @@ rfl_store_dup_keys (RflStore  *self,
   memcpy (keys->box_sk, sqlite3_column_blob (st, 4), 32);
   sqlite3_reset (st);
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return keys;
 }
 
@@ -85,10 +85,10 @@ rfl_store_destroy_keys (RflStore  *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   rfl_store_close (self);
   ok = rfl_keyfile_destroy (self->key_path, error);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -103,10 +103,10 @@ rfl_store_get_setting (RflStore   *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (self->db != NULL)
     value = rfl_store_meta_get (self, name);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return value;
 }
 
@@ -121,7 +121,7 @@ rfl_store_set_setting (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
@@ -141,7 +141,7 @@ rfl_store_set_setting (RflStore    *self,
       if (!ok)
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -194,7 +194,7 @@ rfl_store_read_local_ops (RflStore  *self,
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
   *last_seq = after;
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) ||
       (st = rfl_store_stmt (self, "SELECT seq, record_id, op, hlc, device, changes, base, clocks, cl"
                                   " FROM journal WHERE seq > ?1 AND origin IS NULL AND redacted = 0"
@@ -216,7 +216,7 @@ rfl_store_read_local_ops (RflStore  *self,
       g_clear_pointer (&ops, g_ptr_array_unref);
     }
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&ops);
 }
 
@@ -230,7 +230,7 @@ rfl_store_count_local_ops (RflStore  *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (rfl_store_check_open (self, error) &&
       (st = rfl_store_stmt (self, "SELECT count(*) FROM journal WHERE seq > ?1 AND origin IS NULL"
                                   " AND redacted = 0", error)) != NULL)
@@ -241,7 +241,7 @@ rfl_store_count_local_ops (RflStore  *self,
       else
         rfl_store_sql_fail (self, error, "reading the journal");
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return n;
 }
 
@@ -276,7 +276,7 @@ rfl_store_read_scope_ops (RflStore    *self,
   g_return_val_if_fail (office != NULL, NULL);
 
   *through = after;
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
     {
       g_clear_pointer (&ops, g_ptr_array_unref);
@@ -319,7 +319,7 @@ fail:
   rfl_store_end_read (self);
   g_clear_pointer (&ops, g_ptr_array_unref);
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&ops);
 }
 
@@ -1133,7 +1133,7 @@ rfl_store_apply_ops (RflStore       *self,
     if (!check_op (json_array_get_element (ops, i), error))
       return FALSE;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (!ok)
     goto out;
@@ -1186,7 +1186,7 @@ fail:
   rfl_store_rollback (self);
   ok = FALSE;
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -1262,7 +1262,7 @@ rfl_store_share (RflStore    *self,
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, "an office name is needed");
       return FALSE;
     }
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
@@ -1270,7 +1270,7 @@ rfl_store_share (RflStore    *self,
       if (!ok)
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -1308,7 +1308,7 @@ rfl_store_list_conflicts (RflStore  *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) ||
       (st = rfl_store_stmt (self, "SELECT id, record_id, field, winner, loser, resolution FROM conflicts"
                                   " WHERE ?1 OR resolution IS NULL ORDER BY created_at, id", error)) == NULL)
@@ -1325,7 +1325,7 @@ rfl_store_list_conflicts (RflStore  *self,
       g_clear_pointer (&out, g_ptr_array_unref);
     }
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -1423,7 +1423,7 @@ rfl_store_resolve_conflict (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (conflict_id != NULL, FALSE);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
@@ -1431,7 +1431,7 @@ rfl_store_resolve_conflict (RflStore    *self,
       if (!ok)
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -1527,7 +1527,7 @@ rfl_store_state_hash (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
   crypto_generichash_init (&state, NULL, 0, sizeof digest);
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db,
@@ -1589,7 +1589,7 @@ rfl_store_state_hash (RflStore    *self,
   if (n_records != NULL)
     *n_records = n;
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return out;
 }
 
@@ -1607,13 +1607,13 @@ rfl_store_holds_record (RflStore   *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (self->db != NULL && (st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", NULL)) != NULL)
     {
       rfl_bind_text (st, 1, id);
       found = sqlite3_step (st) == SQLITE_ROW;
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return found;
 }
 
@@ -1690,7 +1690,7 @@ in_transaction (RflStore      *self,
 {
   gboolean ok;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
@@ -1698,7 +1698,7 @@ in_transaction (RflStore      *self,
       if (!ok)
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -1753,7 +1753,7 @@ rfl_store_get_peer (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (rfl_store_check_open (self, error) &&
       (st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE id = ?1", error)) != NULL)
     {
@@ -1763,7 +1763,7 @@ rfl_store_get_peer (RflStore    *self,
       else
         g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no enrolled device %s", id);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return peer;
 }
 
@@ -1783,7 +1783,7 @@ rfl_store_list_peers (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) ||
       (st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE ?1 IS NULL OR role = ?1"
                                   " ORDER BY enrolled_at, id", error)) == NULL)
@@ -1794,7 +1794,7 @@ rfl_store_list_peers (RflStore    *self,
       while (sqlite3_step (st) == SQLITE_ROW)
         g_ptr_array_add (out, peer_from_row (st));
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -1974,7 +1974,7 @@ rfl_store_outbox_list (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) ||
       (st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
                                   " WHERE peer = ?1 ORDER BY seq_from", error)) == NULL)
@@ -1995,7 +1995,7 @@ rfl_store_outbox_list (RflStore    *self,
           g_ptr_array_add (out, item);
         }
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -2103,7 +2103,7 @@ rfl_store_take_held (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (self->db != NULL &&
       (st = rfl_store_stmt (self, "SELECT envelope FROM held WHERE peer = ?1 AND seq_from = ?2", NULL)) != NULL)
     {
@@ -2118,7 +2118,7 @@ rfl_store_take_held (RflStore    *self,
           sqlite3_step (st);
         }
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return out;
 }
 

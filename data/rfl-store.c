@@ -95,6 +95,31 @@ G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
 
 /* Errors and statements. */
 
+void
+rfl_store_lock (RflStore *self)
+{
+  g_rec_mutex_lock (&self->lock);
+  self->lock_depth++;
+}
+
+/* Leaving the store, every statement is reset: one left on a row would keep
+ * its read snapshot, so a long-running process (HQ, the app) would go on
+ * seeing the database as it was, and fail to write once another process
+ * had changed it. */
+void
+rfl_store_unlock (RflStore *self)
+{
+  if (--self->lock_depth == 0 && self->db != NULL && sqlite3_get_autocommit (self->db))
+    {
+      sqlite3_stmt *st = NULL;
+
+      while ((st = sqlite3_next_stmt (self->db, st)) != NULL)
+        if (sqlite3_stmt_busy (st))
+          sqlite3_reset (st);
+    }
+  g_rec_mutex_unlock (&self->lock);
+}
+
 gboolean
 rfl_store_sql_fail (RflStore    *self,
           GError     **error,
@@ -1109,7 +1134,7 @@ write_txn (RflStore    *self,
 {
   gboolean ok;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
@@ -1119,7 +1144,7 @@ write_txn (RflStore    *self,
       if (!ok)
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -1161,7 +1186,7 @@ rfl_store_add (RflStore    *self,
   if ((p = prepare (self, record, error)) == NULL)
     return NULL;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (rfl_store_check_open (self, error) && rfl_store_begin (self, error))
     {
       if (write_prepared (self, p, error) &&
@@ -1171,7 +1196,7 @@ rfl_store_add (RflStore    *self,
       else
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&id);
 }
 
@@ -1266,7 +1291,7 @@ rfl_store_get (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (rfl_store_check_open (self, error) && load_row (self, id, &row, error) &&
       (history = status_history (self, row.rowid, error)) != NULL &&
       audit_now (self, "view", id, NULL, error))
@@ -1283,7 +1308,7 @@ rfl_store_get (RflStore    *self,
         json_object_set_array_member (out, "status_history", g_steal_pointer (&history));
     }
   g_clear_pointer (&history, json_array_unref);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -1423,7 +1448,7 @@ rfl_store_list (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error))
     goto out;
   st = rfl_store_stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
@@ -1454,7 +1479,7 @@ rfl_store_list (RflStore    *self,
     g_clear_pointer (&out, g_ptr_array_unref);
 
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -1469,7 +1494,7 @@ rfl_store_count (RflStore    *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (rfl_store_check_open (self, error) &&
       (st = rfl_store_stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
                         " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)", error)) != NULL)
@@ -1482,7 +1507,7 @@ rfl_store_count (RflStore    *self,
         rfl_store_sql_fail (self, error, "counting records");
       sqlite3_reset (st);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return n;
 }
 
@@ -1642,7 +1667,7 @@ rfl_store_search (RflStore    *self,
       return NULL;
     }
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error))
     goto out;
 
@@ -1666,7 +1691,7 @@ rfl_store_search (RflStore    *self,
   if (!audit_now (self, "search", NULL, query, error))
     g_clear_pointer (&out, g_ptr_array_unref);
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -1693,7 +1718,7 @@ rfl_store_export (RflStore             *self,
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) || !audit_now (self, "export", NULL, "all records", error))
     goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT id, doc, created_at, updated_at FROM records"
@@ -1725,7 +1750,7 @@ rfl_store_export (RflStore             *self,
     ok = TRUE;
 
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -1831,7 +1856,7 @@ rfl_store_write_batch (RflStore       *self,
   detail = g_strdup_printf ("%u records from %s through %" G_GUINT64_FORMAT,
                             batch->records->len, source, through);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
   if (ok)
     {
@@ -1843,7 +1868,7 @@ rfl_store_write_batch (RflStore       *self,
       if (!ok)
         rfl_store_rollback (self);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
 
   if (!ok && failed_index != NULL)
     *failed_index = i > 0 ? i - 1 : 0;
@@ -1889,10 +1914,10 @@ rfl_store_get_import_progress (RflStore   *self,
   g_return_val_if_fail (source != NULL, 0);
 
   key = import_key (source);
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (self->db != NULL)
     value = rfl_store_meta_get (self, key);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return value != NULL ? g_ascii_strtoull (value, NULL, 10) : 0;
 }
 
@@ -1911,7 +1936,7 @@ rfl_store_audit_list (RflStore  *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail FROM audit"
@@ -1942,7 +1967,7 @@ rfl_store_audit_list (RflStore  *self,
       g_clear_pointer (&out, g_ptr_array_unref);
     }
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return g_steal_pointer (&out);
 }
 
@@ -1972,7 +1997,7 @@ rfl_store_audit_verify (RflStore  *self,
   g_return_val_if_fail (first_broken != NULL, FALSE);
 
   *first_broken = 0;
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail, hash"
@@ -2018,7 +2043,7 @@ rfl_store_audit_verify (RflStore  *self,
     *n_entries = n;
 
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -2088,7 +2113,7 @@ rfl_store_purge_expired (RflStore  *self,
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) || !rfl_store_begin (self, error))
     goto out;
 
@@ -2126,7 +2151,7 @@ rfl_store_purge_expired (RflStore  *self,
 fail:
   rfl_store_rollback (self);
 out:
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return purged;
 }
 
@@ -2138,14 +2163,14 @@ rfl_store_get_journal_length (RflStore *self)
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (self->db != NULL && (st = rfl_store_stmt (self, "SELECT count(*) FROM journal", NULL)) != NULL)
     {
       if (sqlite3_step (st) == SQLITE_ROW)
         n = sqlite3_column_int64 (st, 0);
       sqlite3_reset (st);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return n;
 }
 
@@ -2655,7 +2680,7 @@ rfl_store_change_passphrase (RflStore     *self,
   if (!check_passphrase (new_len, error))
     return FALSE;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) &&
        (data_key = rfl_keyfile_unwrap (self->key_path, old_passphrase, old_len, error)) != NULL;
   if (ok)
@@ -2665,7 +2690,7 @@ rfl_store_change_passphrase (RflStore     *self,
     }
   if (ok)
     ok = audit_now (self, "passwd", NULL, NULL, error);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -2682,9 +2707,9 @@ rfl_store_close (RflStore *self)
 {
   g_return_if_fail (RFL_IS_STORE (self));
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   close_db (self);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
 }
 
 gboolean
@@ -2720,10 +2745,10 @@ rfl_store_set_actor (RflStore   *self,
   g_return_if_fail (RFL_IS_STORE (self));
   g_return_if_fail (actor != NULL);
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   g_free (self->actor);
   self->actor = g_strdup (actor);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
 }
 
 /* Private API for tests and benchmarks. */
@@ -2769,9 +2794,9 @@ rfl_store_dup_pragma (RflStore   *self,
   g_autofree char *sql = g_strdup_printf ("PRAGMA %s", pragma);
   char *value;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   value = self->db != NULL ? pragma_value (self->db, sql) : NULL;
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return value;
 }
 
@@ -2782,9 +2807,9 @@ rfl_store_exec (RflStore    *self,
 {
   gboolean ok;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   ok = rfl_store_check_open (self, error) && exec (self, sql, error);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return ok;
 }
 
@@ -2796,7 +2821,7 @@ rfl_store_query_int (RflStore    *self,
   g_autoptr(sqlite3_stmt) st = NULL;
   gint64 value = -1;
 
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   if (rfl_store_check_open (self, error))
     {
       if (sqlite3_prepare_v2 (self->db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step (st) != SQLITE_ROW)
@@ -2804,7 +2829,7 @@ rfl_store_query_int (RflStore    *self,
       else
         value = sqlite3_column_int64 (st, 0);
     }
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
   return value;
 }
 
@@ -2812,10 +2837,10 @@ void
 rfl_store_set_today (RflStore   *self,
                      const char *date)
 {
-  g_rec_mutex_lock (&self->lock);
+  rfl_store_lock (self);
   g_free (self->today);
   self->today = g_strdup (date);
-  g_rec_mutex_unlock (&self->lock);
+  rfl_store_unlock (self);
 }
 
 /* GObject. */

@@ -303,7 +303,7 @@ rfl_sync_device_outbox (RflStore  *device,
         return NULL;
       if (ops->len == 0)
         break;
-      payload = bundle_payload (ops, 0, NULL);
+      payload = bundle_payload (ops, peer->in_next - 1, NULL);
       envelope = seal_to_peer (device, keys, peer, peer->out_through + 1, last, last, payload, error);
       if (envelope == NULL)
         return NULL;
@@ -545,6 +545,15 @@ rfl_sync_hub_accept (RflStore       *hq,
   report->received++;
   add_stats (&report->merge, &stats);
 
+  /* The device says how far it got with HQ's bundles (USB has no other way). */
+  {
+    gint64 have = json_object_get_int_member_with_default (bundle, "through", 0);
+
+    if (have > 0 && (guint64) have > peer->acked && (guint64) have < peer->out_next &&
+        !rfl_store_outbox_ack (hq, peer->id, (guint64) have, error))
+      return NULL;
+  }
+
   {
     g_autoptr(GBytes) held = rfl_store_take_held (hq, peer->id, rfl_envelope_get_seq_to (env) + 1);
 
@@ -585,11 +594,7 @@ rfl_sync_hub_next (RflStore    *hq,
                    GError     **error)
 {
   g_autoptr(RflPeer) peer = rfl_store_get_peer (hq, device_id, error);
-  g_autoptr(RflDeviceKeys) keys = NULL;
-  g_autoptr(GPtrArray) outbox = NULL, ops = NULL;
-  g_autoptr(JsonObject) receipt = NULL;
-  g_autoptr(GBytes) payload = NULL;
-  guint64 through = 0;
+  g_autoptr(GPtrArray) outbox = NULL;
 
   if (peer == NULL)
     return NULL;
@@ -598,8 +603,7 @@ rfl_sync_hub_next (RflStore    *hq,
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, "device %s was revoked", peer->id);
       return NULL;
     }
-  if (have > 0 && have > peer->acked && have < peer->out_next &&
-      !rfl_store_outbox_ack (hq, peer->id, have, error))
+  if (have > peer->acked && have < peer->out_next && !rfl_store_outbox_ack (hq, peer->id, have, error))
     return NULL;
   if ((outbox = rfl_store_outbox_list (hq, peer->id, error)) == NULL)
     return NULL;
@@ -610,7 +614,34 @@ rfl_sync_hub_next (RflStore    *hq,
       if (item->seq_from > have)
         return g_bytes_ref (item->envelope);
     }
+  return rfl_sync_hub_seal (hq, device_id, always, error);
+}
 
+/**
+ * rfl_sync_hub_seal:
+ * @device_id: an enrolled device
+ * @always: make a bundle even with no changes, to carry the receipt (USB)
+ *
+ * Seals what changed in the device's scope since the last bundle to it.
+ *
+ * Returns: (transfer full) (nullable): the bundle, or %NULL with no error
+ *   when there is nothing new
+ */
+GBytes *
+rfl_sync_hub_seal (RflStore    *hq,
+                   const char  *device_id,
+                   gboolean     always,
+                   GError     **error)
+{
+  g_autoptr(RflPeer) peer = rfl_store_get_peer (hq, device_id, error);
+  g_autoptr(RflDeviceKeys) keys = NULL;
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(JsonObject) receipt = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  guint64 through = 0;
+
+  if (peer == NULL)
+    return NULL;
   if ((ops = rfl_store_read_scope_ops (hq, peer->out_through, peer->office, peer->id,
                                        RFL_SYNC_MAX_OPS, &through, error)) == NULL ||
       (keys = rfl_store_dup_keys (hq, error)) == NULL)

@@ -21,6 +21,8 @@ typedef struct
   guint          duplicates;  /* bundles that were already applied */
   guint          held;        /* bundles waiting for an earlier one */
   guint64        acked;       /* highest seq HQ has receipted */
+  gboolean       compared;    /* the state hashes were compared */
+  gboolean       converged;   /* ... and were equal */
   RflMergeStats  merge;       /* summed over the bundles applied */
 } RflSyncReport;
 
@@ -101,6 +103,11 @@ JsonObject *rfl_sync_hub_accept         (RflStore       *hq,
 GBytes     *rfl_sync_hub_next           (RflStore       *hq,
                                          const char     *device_id,
                                          guint64         have,
+                                         gboolean        always,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+
+GBytes     *rfl_sync_hub_seal           (RflStore       *hq,
+                                         const char     *device_id,
                                          gboolean        always,
                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 

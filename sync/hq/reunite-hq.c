@@ -1,0 +1,1097 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * reunite-hq: the headquarters endpoint devices sync with, and the commands
+ * its operators run. HQ keeps its own encrypted store (data/) with every
+ * office's records, and relays to each device only its office's scope.
+ */
+#define G_LOG_DOMAIN "reunite-hq"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <locale.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "rfl-envelope.h"
+#include "rfl-request-auth.h"
+#include "rfl-secret.h"
+#include "rfl-store-sync.h"
+#include "rfl-sync.h"
+
+#define DEFAULT_LISTEN          "127.0.0.1:8470"
+#define DEFAULT_CLIENT_TIMEOUT  30
+#define DEFAULT_RATE            50.0     /* requests per second per device, sustained */
+#define DEFAULT_BURST           200.0
+#define MAX_BUCKETS             10000
+#define MAX_ENROLL_BODY         4096
+#define MAX_PUSH_BODY           (194 + 96 * RFL_ENVELOPE_MAX_RECIPIENTS + RFL_ENVELOPE_MAX_PAYLOAD)
+#define REPLAY_CACHE_ENTRIES    200000
+#define TOKEN_HOURS_DEFAULT     72
+
+typedef struct
+{
+  char      *dir;
+  char      *passphrase_file;
+  char      *listen;
+  char      *office;
+  char      *url;
+  char      *ca;
+  char      *out;
+  char      *device;
+  char      *kdf;
+  int        expires_hours;
+  int        client_timeout;
+  double     rate;
+  gint64     max_body;
+  RflStore  *store;
+} Hq;
+
+static int
+fail (const char *format,
+      ...) G_GNUC_PRINTF (1, 2);
+
+static int
+fail (const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_strdelimit (message, "\r\n", ' ');
+  g_printerr ("reunite-hq: %s\n", message);
+  return 1;
+}
+
+static int
+fail_error (GError *error)
+{
+  return fail ("%s", error->message);
+}
+
+static void
+print_object (JsonObject *obj)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static char *
+db_path (Hq *hq)
+{
+  return g_build_filename (hq->dir, "hq.db", NULL);
+}
+
+static RflSecret *
+passphrase (Hq          *hq,
+            const char  *prompt,
+            GError     **error)
+{
+  return hq->passphrase_file != NULL ? rfl_secret_read_file (hq->passphrase_file, error)
+                                     : rfl_secret_prompt (prompt, error);
+}
+
+static int
+open_store (Hq *hq)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflSecret) secret = NULL;
+  g_autofree char *path = db_path (hq);
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return fail ("no HQ store in %s; run 'reunite-hq --dir %s init' first", hq->dir, hq->dir);
+  if ((secret = passphrase (hq, "HQ passphrase: ", &error)) == NULL ||
+      (hq->store = rfl_store_open (path, secret->data, secret->len, &error)) == NULL)
+    return fail_error (error);
+  rfl_store_set_actor (hq->store, "hq-operator");
+  return 0;
+}
+
+static char *
+iso_time (gint64 ms)
+{
+  g_autoptr(GDateTime) dt = ms > 0 ? g_date_time_new_from_unix_utc (ms / 1000) : NULL;
+
+  return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+}
+
+/* Operator commands. */
+
+static int
+cmd_init (Hq    *hq,
+          char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflSecret) secret = NULL, again = NULL;
+  g_autofree char *path = db_path (hq);
+  g_autoptr(JsonObject) out = json_object_new ();
+  RflKdfLevel level = g_strcmp0 (hq->kdf, "interactive") == 0 ? RFL_KDF_INTERACTIVE :
+                      g_strcmp0 (hq->kdf, "sensitive") == 0 ? RFL_KDF_SENSITIVE : RFL_KDF_MODERATE;
+
+  if (args[0] != NULL)
+    return fail ("usage: --dir DIR init");
+  if (g_mkdir_with_parents (hq->dir, 0700) != 0)
+    return fail ("cannot create %s: %s", hq->dir, g_strerror (errno));
+  if (hq->passphrase_file != NULL)
+    secret = rfl_secret_read_file (hq->passphrase_file, &error);
+  else if ((secret = rfl_secret_prompt ("New HQ passphrase: ", &error)) != NULL &&
+           (again = rfl_secret_prompt ("Repeat it: ", &error)) != NULL &&
+           (secret->len != again->len || sodium_memcmp (secret->data, again->data, secret->len) != 0))
+    return fail ("the passphrases differ");
+  if (secret == NULL)
+    return fail_error (error);
+  if ((hq->store = rfl_store_create (path, secret->data, secret->len, level, &error)) == NULL)
+    return fail_error (error);
+  json_object_set_string_member (out, "hq_id", rfl_store_get_device_id (hq->store));
+  json_object_set_string_member (out, "db", path);
+  print_object (out);
+  return 0;
+}
+
+static int
+cmd_enroll (Hq    *hq,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) token = NULL;
+  g_autofree char *ca = NULL;
+  int rc;
+
+  if (args[0] != NULL || hq->office == NULL || *hq->office == '\0')
+    return fail ("usage: enroll --office NAME [--url URL] [--ca FILE] [--expires-hours N] [--out FILE]");
+  if (hq->ca != NULL && !g_file_get_contents (hq->ca, &ca, NULL, &error))
+    return fail_error (error);
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  token = rfl_enroll_token_new (hq->store, hq->office, hq->url, ca,
+                                (gint64) (hq->expires_hours > 0 ? hq->expires_hours : TOKEN_HOURS_DEFAULT)
+                                * 3600 * 1000, &error);
+  if (token == NULL)
+    return fail_error (error);
+  /* The token holds a secret: only its owner may read the file. */
+  if (hq->out != NULL)
+    {
+      if (!g_file_set_contents_full (hq->out, g_bytes_get_data (token, NULL), (gssize) g_bytes_get_size (token),
+                                     G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
+        return fail_error (error);
+    }
+  else
+    {
+      fwrite (g_bytes_get_data (token, NULL), 1, g_bytes_get_size (token), stdout);
+      fputc ('\n', stdout);
+    }
+  return 0;
+}
+
+static int
+cmd_revoke (Hq    *hq,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail ("usage: revoke DEVICE");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if (!rfl_store_set_peer_status (hq->store, args[0], "revoked", &error))
+    return fail_error (error);
+  json_object_set_string_member (out, "revoked", args[0]);
+  print_object (out);
+  return 0;
+}
+
+static JsonObject *
+peer_json (RflStore *store,
+           RflPeer  *peer,
+           gboolean  detail)
+{
+  JsonObject *obj = json_object_new ();
+  g_autofree char *enrolled = iso_time (peer->enrolled_at);
+  g_autofree char *seen = iso_time (peer->last_seen);
+
+  json_object_set_string_member (obj, "id", peer->id);
+  json_object_set_string_member (obj, "office", peer->office);
+  json_object_set_string_member (obj, "status", peer->status);
+  json_object_set_string_member (obj, "enrolled", enrolled);
+  if (seen != NULL)
+    json_object_set_string_member (obj, "last_seen", seen);
+  else
+    json_object_set_null_member (obj, "last_seen");
+  if (detail)
+    {
+      g_autoptr(GPtrArray) outbox = rfl_store_outbox_list (store, peer->id, NULL);
+      gint64 head = rfl_store_get_journal_length (store);
+
+      json_object_set_int_member (obj, "received_seq", (gint64) peer->in_next - 1);
+      json_object_set_int_member (obj, "sent_bundles", (gint64) peer->out_next - 1);
+      json_object_set_int_member (obj, "acked_bundles", (gint64) peer->acked);
+      json_object_set_int_member (obj, "unacked_bundles", outbox != NULL ? outbox->len : 0);
+      json_object_set_int_member (obj, "journal_behind", MAX (0, head - (gint64) peer->out_through));
+    }
+  return obj;
+}
+
+static int
+list_devices (Hq       *hq,
+              gboolean  detail)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+  int rc;
+
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if ((peers = rfl_store_list_peers (hq->store, "device", &error)) == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      g_autoptr(JsonObject) obj = peer_json (hq->store, g_ptr_array_index (peers, i), detail);
+      print_object (obj);
+    }
+  return 0;
+}
+
+static int
+cmd_devices (Hq    *hq,
+             char **args)
+{
+  return args[0] != NULL ? fail ("usage: devices") : list_devices (hq, FALSE);
+}
+
+static int
+cmd_status (Hq    *hq,
+            char **args)
+{
+  return args[0] != NULL ? fail ("usage: status") : list_devices (hq, TRUE);
+}
+
+static int
+cmd_audit (Hq    *hq,
+           char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+  gint64 broken = 0;
+  int rc;
+
+  if (args[0] != NULL)
+    return fail ("usage: audit");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if (!rfl_store_audit_verify (hq->store, &broken, NULL, &error))
+    return fail_error (error);
+  if (broken != 0)
+    return fail ("the audit log was tampered with at entry %" G_GINT64_FORMAT, broken);
+  if ((entries = rfl_store_audit_list (hq->store, &error)) == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < entries->len; i++)
+    print_object (g_ptr_array_index (entries, i));
+  return 0;
+}
+
+/* USB. */
+
+static gboolean
+write_bundle (const char  *dir,
+              const char  *name,
+              GBytes      *bytes,
+              GError     **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  return g_file_set_contents_full (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
+}
+
+static int
+cmd_bundle_out (Hq    *hq,
+                char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) peers = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  guint written = 0;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || (hq->office == NULL && hq->device == NULL))
+    return fail ("usage: bundle-out --office NAME | --device ID  DIR");
+  if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
+    return fail ("%s is not a directory", args[0]);
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if ((peers = rfl_store_list_peers (hq->store, "device", &error)) == NULL)
+    return fail_error (error);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      RflPeer *peer = g_ptr_array_index (peers, i);
+      g_autoptr(GPtrArray) outbox = NULL;
+      g_autoptr(GBytes) fresh = NULL;
+
+      if (g_strcmp0 (peer->status, "active") != 0 ||
+          (hq->device != NULL && g_strcmp0 (peer->id, hq->device) != 0) ||
+          (hq->office != NULL && g_strcmp0 (peer->office, hq->office) != 0))
+        continue;
+      /* Everything the device has not confirmed, then what is new. */
+      fresh = rfl_sync_hub_seal (hq->store, peer->id, TRUE, &error);
+      if (fresh == NULL && error != NULL)
+        return fail_error (error);
+      if ((outbox = rfl_store_outbox_list (hq->store, peer->id, &error)) == NULL)
+        return fail_error (error);
+      for (guint j = 0; j < outbox->len; j++)
+        {
+          RflOutboxItem *item = g_ptr_array_index (outbox, j);
+          g_autofree char *name = g_strdup_printf ("hq-to-%s-%010" G_GUINT64_FORMAT ".rfle", peer->id, item->seq_from);
+
+          if (!write_bundle (args[0], name, item->envelope, &error))
+            return fail_error (error);
+          written++;
+        }
+    }
+  json_object_set_int_member (out, "written", written);
+  print_object (out);
+  return 0;
+}
+
+static GPtrArray *
+bundle_files (const char  *dir,
+              GError     **error)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, error);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".rfle"))
+      g_ptr_array_add (names, g_build_filename (dir, name, NULL));
+  return g_steal_pointer (&names);
+}
+
+static int
+compare_paths (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static JsonObject *
+report_json (const RflSyncReport *report)
+{
+  JsonObject *obj = json_object_new ();
+
+  json_object_set_int_member (obj, "applied_bundles", report->received);
+  json_object_set_int_member (obj, "duplicate_bundles", report->duplicates);
+  json_object_set_int_member (obj, "held_bundles", report->held);
+  json_object_set_int_member (obj, "changes", report->merge.applied);
+  json_object_set_int_member (obj, "conflicts", report->merge.conflicts);
+  json_object_set_int_member (obj, "refused", report->merge.refused);
+  json_object_set_int_member (obj, "clamped", report->merge.clamped);
+  return obj;
+}
+
+static int
+cmd_bundle_in (Hq    *hq,
+               char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  RflSyncReport report = { 0 };
+  guint rejected = 0;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return fail ("usage: bundle-in DIR");
+  if ((files = bundle_files (args[0], &error)) == NULL)
+    return fail_error (error);
+  g_ptr_array_sort (files, compare_paths);
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *path = g_ptr_array_index (files, i);
+      g_autoptr(GMappedFile) file = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(JsonObject) receipt = NULL;
+      g_autoptr(GError) local = NULL;
+      g_autofree char *base = g_path_get_basename (path);
+
+      if (g_str_has_prefix (base, "hq-to-"))
+        continue;
+      if ((file = g_mapped_file_new (path, FALSE, &local)) == NULL)
+        {
+          g_printerr ("reunite-hq: %s: %s\n", base, local->message);
+          rejected++;
+          continue;
+        }
+      bytes = g_mapped_file_get_bytes (file);
+      receipt = rfl_sync_hub_accept (hq->store, bytes, TRUE, &report, &local);
+      if (local != NULL && !g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY))
+        {
+          g_printerr ("reunite-hq: %s: %s\n", base, local->message);
+          rejected++;
+        }
+      else if (local != NULL)
+        report.duplicates++;
+    }
+  out = report_json (&report);
+  json_object_set_int_member (out, "rejected_bundles", rejected);
+  print_object (out);
+  return rejected > 0 ? 1 : 0;
+}
+
+/* The server. */
+
+typedef struct
+{
+  double tokens;
+  gint64 last;
+} Bucket;
+
+typedef struct
+{
+  Hq             *hq;
+  SoupServer     *server;
+  GSocketService *service;
+  RflReplayCache *replays;
+  GHashTable     *buckets;
+  GMainLoop      *loop;
+} Server;
+
+static void
+respond_error (SoupServerMessage *msg,
+               guint              status,
+               const char        *code,
+               const char        *message)
+{
+  g_autoptr(JsonObject) obj = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  char *text;
+
+  json_object_set_string_member (obj, "error", message);
+  json_object_set_string_member (obj, "code", code);
+  node = json_node_init_object (json_node_alloc (), obj);
+  text = json_to_string (node, FALSE);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
+static void
+respond_json (SoupServerMessage *msg,
+              JsonObject        *obj)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+  char *text = json_to_string (node, FALSE);
+
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
+static void
+respond_bytes (SoupServerMessage *msg,
+               guint              status,
+               const char        *type,
+               GBytes            *bytes)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, g_bytes_get_data (bytes, NULL),
+                                    g_bytes_get_size (bytes));
+}
+
+static const char *
+sync_error_code (const GError *error)
+{
+  static const char * const names[] = {
+    "too_large", "malformed", "unsupported", "bad_signature", "chain", "not_recipient",
+    "corrupt_payload", "unauthenticated", "stale", "replay", "rollback", "revoked",
+    "not_enrolled", "network", "refused",
+  };
+
+  if (error->domain == RFL_SYNC_ERROR && error->code >= 0 && (gsize) error->code < G_N_ELEMENTS (names))
+    return names[error->code];
+  if (error->domain == RFL_STORE_ERROR && error->code == RFL_STORE_ERROR_NOT_FOUND)
+    return "not_found";
+  if (error->domain == RFL_STORE_ERROR && error->code == RFL_STORE_ERROR_TRANSITION)
+    return "refused";
+  return "internal";
+}
+
+static guint
+sync_error_status (const GError *error)
+{
+  if (error->domain == RFL_SYNC_ERROR)
+    switch (error->code)
+      {
+      case RFL_SYNC_ERROR_TOO_LARGE:
+        return 413;
+      case RFL_SYNC_ERROR_CHAIN:
+      case RFL_SYNC_ERROR_REPLAY:
+        return 409;
+      case RFL_SYNC_ERROR_UNAUTHENTICATED:
+      case RFL_SYNC_ERROR_BAD_SIGNATURE:
+      case RFL_SYNC_ERROR_STALE:
+        return 401;
+      case RFL_SYNC_ERROR_REVOKED:
+        return 403;
+      default:
+        return 400;
+      }
+  if (error->domain == RFL_STORE_ERROR &&
+      (error->code == RFL_STORE_ERROR_NOT_FOUND || error->code == RFL_STORE_ERROR_TRANSITION))
+    return 403;
+  return 500;
+}
+
+static void
+respond_gerror (SoupServerMessage *msg,
+                const GError      *error)
+{
+  guint status = sync_error_status (error);
+
+  respond_error (msg, status, sync_error_code (error), status >= 500 ? "internal error" : error->message);
+  if (status >= 500)
+    g_warning ("%s", error->message);
+}
+
+/* Per device (or per address, before a device is named): a token bucket. */
+static gboolean
+rate_ok (Server     *s,
+         const char *key)
+{
+  gint64 now = g_get_monotonic_time ();
+  Bucket *b = g_hash_table_lookup (s->buckets, key);
+
+  if (b == NULL)
+    {
+      if (g_hash_table_size (s->buckets) >= MAX_BUCKETS)
+        {
+          GHashTableIter iter;
+          gpointer value;
+
+          /* Forget buckets that have refilled; they hold no information. */
+          g_hash_table_iter_init (&iter, s->buckets);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            if ((now - ((Bucket *) value)->last) / 1e6 * s->hq->rate >= DEFAULT_BURST)
+              g_hash_table_iter_remove (&iter);
+          if (g_hash_table_size (s->buckets) >= MAX_BUCKETS)
+            return FALSE;
+        }
+      b = g_new (Bucket, 1);
+      b->tokens = DEFAULT_BURST;
+      b->last = now;
+      g_hash_table_insert (s->buckets, g_strdup (key), b);
+    }
+  b->tokens = MIN (DEFAULT_BURST, b->tokens + (now - b->last) / 1e6 * s->hq->rate);
+  b->last = now;
+  if (b->tokens < 1.0)
+    return FALSE;
+  b->tokens -= 1.0;
+  return TRUE;
+}
+
+static gint64
+body_limit (const char *path)
+{
+  if (g_str_equal (path, "/v1/enroll"))
+    return MAX_ENROLL_BODY;
+  if (g_str_equal (path, "/v1/push"))
+    return MAX_PUSH_BODY;
+  return 0;
+}
+
+/* Runs once the headers are in, before any of the body is read: an
+ * oversized or unlimited body is refused here, so with Expect: 100-continue
+ * the client never sends it. */
+static void
+early_handler (SoupServer        *server,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  Server *s = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *device = soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_DEVICE);
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *key = NULL;
+  gint64 limit = body_limit (path);
+  goffset length;
+
+  if (device != NULL && strlen (device) == 32)
+    key = g_strdup (device);
+  else if (G_IS_INET_SOCKET_ADDRESS (remote))
+    key = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  else
+    key = g_strdup ("?");
+  if (!rate_ok (s, key))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
+      respond_error (msg, 429, "rate_limited", "too many requests; slow down");
+      return;
+    }
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+    {
+      respond_error (msg, 411, "length_required", "send a Content-Length, not a chunked body");
+      return;
+    }
+  length = soup_message_headers_get_content_length (headers);
+  if (length > (s->hq->max_body > 0 ? MIN (limit, s->hq->max_body) : limit))
+    {
+      respond_error (msg, 413, "too_large", "the request body is too large");
+      return;
+    }
+  if (g_str_equal (soup_server_message_get_method (msg), "POST") &&
+      soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
+    respond_error (msg, 411, "length_required", "a Content-Length is required");
+}
+
+/* Authenticates a request by its device signature. On failure the response
+ * is set and NULL returned. */
+static RflPeer *
+authenticate (Server            *s,
+              SoupServerMessage *msg,
+              GBytes            *body)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  RflRequestAuth auth = {
+    .device = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_DEVICE),
+    .time = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_TIME),
+    .nonce = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_NONCE),
+    .signature = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_SIGNATURE),
+  };
+  GUri *uri = soup_server_message_get_uri (msg);
+  g_autofree char *path = g_uri_get_query (uri) != NULL ?
+    g_strconcat (g_uri_get_path (uri), "?", g_uri_get_query (uri), NULL) : g_strdup (g_uri_get_path (uri));
+  g_autoptr(RflPeer) peer = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize len = 0;
+  const guint8 *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+
+  if (auth.device == NULL || (peer = rfl_store_get_peer (s->hq->store, auth.device, NULL)) == NULL ||
+      g_strcmp0 (peer->role, "device") != 0)
+    {
+      respond_error (msg, 401, "unauthenticated", "the request is not from an enrolled device");
+      return NULL;
+    }
+  if (!rfl_request_auth_verify (&auth, soup_server_message_get_method (msg), path, data, len,
+                                peer->sign_pk, g_get_real_time () / G_USEC_PER_SEC, s->replays, &error))
+    {
+      respond_error (msg, error->code == RFL_SYNC_ERROR_REPLAY ? 409 : 401, sync_error_code (error),
+                     error->message);
+      return NULL;
+    }
+  if (g_strcmp0 (peer->status, "active") != 0)
+    {
+      g_autoptr(GBytes) notice = rfl_sync_notice_new (s->hq->store, peer->id, &error);
+
+      if (notice != NULL)
+        respond_bytes (msg, 403, "application/vnd.reunite.notice", notice);
+      else
+        respond_gerror (msg, error);
+      return NULL;
+    }
+  rfl_store_touch_peer (s->hq->store, peer->id, NULL);
+  return g_steal_pointer (&peer);
+}
+
+static GBytes *
+request_body (SoupServerMessage *msg)
+{
+  return soup_message_body_flatten (soup_server_message_get_request_body (msg));
+}
+
+static void
+handle_enroll (Server            *s,
+               SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = request_body (msg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+
+  if ((out = rfl_enroll_accept (s->hq->store, body, &error)) == NULL)
+    respond_gerror (msg, error);
+  else
+    respond_json (msg, out);
+}
+
+static void
+handle_push (Server            *s,
+             SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = request_body (msg);
+  g_autoptr(RflPeer) peer = authenticate (s, msg, body);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflEnvelope) env = NULL;
+  g_autoptr(JsonObject) receipt = NULL;
+  g_autofree char *sender = NULL;
+  RflSyncReport report = { 0 };
+
+  if (peer == NULL)
+    return;
+  /* A device pushes its own bundles only. */
+  if ((env = rfl_envelope_parse (body, &error)) == NULL)
+    {
+      respond_gerror (msg, error);
+      return;
+    }
+  sender = rfl_sync_id_to_hex (rfl_envelope_get_sender (env));
+  if (g_strcmp0 (sender, peer->id) != 0)
+    {
+      respond_error (msg, 403, "not_sender", "a device may only push its own bundles");
+      return;
+    }
+  if ((receipt = rfl_sync_hub_accept (s->hq->store, body, FALSE, &report, &error)) == NULL)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN, "the bundle was not applied");
+      respond_gerror (msg, error);
+      return;
+    }
+  respond_json (msg, receipt);
+}
+
+static void
+handle_pull (Server            *s,
+             SoupServerMessage *msg,
+             GHashTable        *query)
+{
+  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bundle = NULL;
+  const char *have_text = query != NULL ? g_hash_table_lookup (query, "have") : NULL;
+  guint64 have = 0;
+
+  if (peer == NULL)
+    return;
+  if (have_text == NULL || !g_ascii_string_to_unsigned (have_text, 10, 0, G_MAXINT64, &have, NULL))
+    {
+      respond_error (msg, 400, "malformed", "give have=N, the last bundle applied");
+      return;
+    }
+  bundle = rfl_sync_hub_next (s->hq->store, peer->id, have, FALSE, &error);
+  if (bundle != NULL)
+    respond_bytes (msg, 200, "application/vnd.reunite.envelope", bundle);
+  else if (error != NULL)
+    respond_gerror (msg, error);
+  else
+    soup_server_message_set_status (msg, 204, NULL);
+}
+
+static void
+handle_roster (Server            *s,
+               SoupServerMessage *msg)
+{
+  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) roster = NULL;
+
+  if (peer == NULL)
+    return;
+  if ((roster = rfl_sync_hub_roster (s->hq->store, &error)) == NULL)
+    respond_gerror (msg, error);
+  else
+    respond_bytes (msg, 200, "application/vnd.reunite.roster", roster);
+}
+
+static void
+handle_state (Server            *s,
+              SoupServerMessage *msg)
+{
+  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  g_autofree char *hash = NULL;
+  guint64 n = 0;
+
+  if (peer == NULL)
+    return;
+  if ((hash = rfl_store_state_hash (s->hq->store, peer->office, &n, &error)) == NULL)
+    {
+      respond_gerror (msg, error);
+      return;
+    }
+  out = json_object_new ();
+  json_object_set_string_member (out, "hash", hash);
+  json_object_set_int_member (out, "records", (gint64) n);
+  respond_json (msg, out);
+}
+
+static void
+handle_ping (Server            *s,
+             SoupServerMessage *msg)
+{
+  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
+  g_autoptr(JsonObject) out = NULL;
+
+  if (peer == NULL)
+    return;
+  out = json_object_new ();
+  json_object_set_boolean_member (out, "ok", TRUE);
+  json_object_set_int_member (out, "time", g_get_real_time () / G_USEC_PER_SEC);
+  respond_json (msg, out);
+}
+
+static void
+handler (SoupServer        *server,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           user_data)
+{
+  Server *s = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  gboolean post = g_str_equal (method, "POST");
+  gboolean get = g_str_equal (method, "GET");
+
+  /* Already answered by the early handler. */
+  if (soup_server_message_get_status (msg) != 0)
+    return;
+
+  if (post && g_str_equal (path, "/v1/enroll"))
+    handle_enroll (s, msg);
+  else if (post && g_str_equal (path, "/v1/push"))
+    handle_push (s, msg);
+  else if (get && g_str_equal (path, "/v1/pull"))
+    handle_pull (s, msg, query);
+  else if (get && g_str_equal (path, "/v1/roster"))
+    handle_roster (s, msg);
+  else if (get && g_str_equal (path, "/v1/state"))
+    handle_state (s, msg);
+  else if (get && g_str_equal (path, "/v1/ping"))
+    handle_ping (s, msg);
+  else
+    respond_error (msg, 404, "not_found", "no such endpoint");
+}
+
+/* Each connection gets a read and write timeout: a client that stalls is
+ * dropped and does not hold the server. */
+static gboolean
+incoming_cb (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             gpointer           user_data)
+{
+  Server *s = user_data;
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_socket_set_timeout (socket, (guint) s->hq->client_timeout);
+  if (!soup_server_accept_iostream (s->server, G_IO_STREAM (connection), local, remote, &error))
+    g_debug ("refused a connection: %s", error->message);
+  return TRUE;
+}
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (((Server *) user_data)->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+parse_listen (const char      *text,
+              GSocketAddress **address)
+{
+  const char *colon = strrchr (text, ':');
+  g_autofree char *host = NULL;
+  guint64 port;
+
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+    return FALSE;
+  host = g_strndup (text, (gsize) (colon - text));
+  if (host[0] == '[' && host[strlen (host) - 1] == ']')
+    {
+      char *inner = g_strndup (host + 1, strlen (host) - 2);
+      g_free (host);
+      host = inner;
+    }
+  *address = g_inet_socket_address_new_from_string (host, (guint) port);
+  return *address != NULL;
+}
+
+static int
+cmd_serve (Hq    *hq,
+           char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  g_autofree char *where = NULL;
+  Server s = { 0 };
+  int rc;
+
+  if (args[0] != NULL)
+    return fail ("usage: serve [--listen ADDR:PORT]");
+  if (!parse_listen (hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, &address))
+    return fail ("--listen wants ADDRESS:PORT, like 127.0.0.1:8470");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+
+  s.hq = hq;
+  s.replays = rfl_replay_cache_new (REPLAY_CACHE_ENTRIES);
+  s.buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  s.server = soup_server_new ("server-header", "reunite-hq", NULL);
+  soup_server_add_early_handler (s.server, NULL, early_handler, &s, NULL);
+  soup_server_add_handler (s.server, NULL, handler, &s, NULL);
+  s.service = g_socket_service_new ();
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s.service), address, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
+    return fail ("cannot listen on %s: %s", hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, error->message);
+  g_signal_connect (s.service, "incoming", G_CALLBACK (incoming_cb), &s);
+  g_socket_service_start (s.service);
+
+  {
+    g_autofree char *host = g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (effective)));
+    guint port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+
+    where = strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%u", host, port) : g_strdup_printf ("%s:%u", host, port);
+  }
+  json_object_set_string_member (out, "listening", where);
+  json_object_set_string_member (out, "hq_id", rfl_store_get_device_id (hq->store));
+  print_object (out);
+
+  s.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, &s);
+  g_unix_signal_add (SIGINT, quit_cb, &s);
+  g_main_loop_run (s.loop);
+
+  g_socket_service_stop (s.service);
+  g_clear_object (&s.service);
+  g_clear_object (&s.server);
+  g_clear_object (&s.replays);
+  g_clear_pointer (&s.buckets, g_hash_table_unref);
+  g_clear_pointer (&s.loop, g_main_loop_unref);
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int       (*run) (Hq *hq, char **args);
+  const char *help;
+} commands[] = {
+  { "init",       cmd_init,       "create HQ's encrypted store and keys" },
+  { "serve",      cmd_serve,      "answer devices over HTTP (--listen ADDR:PORT)" },
+  { "enroll",     cmd_enroll,     "write a one-time enrollment token (--office NAME)" },
+  { "revoke",     cmd_revoke,     "revoke a device; it wipes itself when it next calls" },
+  { "devices",    cmd_devices,    "list enrolled devices" },
+  { "status",     cmd_status,     "per device: last seen, seq, backlog" },
+  { "audit",      cmd_audit,      "who sent and received what, from HQ's audit log" },
+  { "bundle-in",  cmd_bundle_in,  "apply the device bundles in DIR (USB)" },
+  { "bundle-out", cmd_bundle_out, "write bundles for an office's devices to DIR (USB)" },
+};
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) summary = g_string_new ("Commands:\n");
+  g_auto(GStrv) args = NULL;
+  Hq hq = { .client_timeout = DEFAULT_CLIENT_TIMEOUT, .rate = DEFAULT_RATE };
+  int rc = 2;
+  const GOptionEntry entries[] = {
+    { "dir", 0, 0, G_OPTION_ARG_FILENAME, &hq.dir, "HQ's directory (required)", "DIR" },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &hq.passphrase_file,
+      "Read HQ's passphrase from FILE (default: $REUNITE_PASSPHRASE_FILE, else ask)", "FILE" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &hq.listen, "serve: address and port (default "
+      DEFAULT_LISTEN "; port 0 picks one)", "ADDR:PORT" },
+    { "office", 0, 0, G_OPTION_ARG_STRING, &hq.office, "enroll, bundle-out: the office", "NAME" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &hq.device, "bundle-out: one device only", "ID" },
+    { "url", 0, 0, G_OPTION_ARG_STRING, &hq.url, "enroll: the address devices reach HQ at", "URL" },
+    { "ca", 0, 0, G_OPTION_ARG_FILENAME, &hq.ca, "enroll: the CA of HQ's TLS certificate", "FILE" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &hq.out, "enroll: write the token to FILE", "FILE" },
+    { "expires-hours", 0, 0, G_OPTION_ARG_INT, &hq.expires_hours, "enroll: token lifetime (72)", "N" },
+    { "client-timeout", 0, 0, G_OPTION_ARG_INT, &hq.client_timeout,
+      "serve: drop a connection idle this many seconds (30)", "S" },
+    { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &hq.rate, "serve: requests per second per device (50)", "N" },
+    { "max-body", 0, 0, G_OPTION_ARG_INT64, &hq.max_body, "serve: largest request body in bytes", "N" },
+    { "kdf", 0, 0, G_OPTION_ARG_STRING, &hq.kdf, "init: Argon2id limits", "LEVEL" },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "COMMAND [ARGS…]" },
+    { NULL }
+  };
+
+  {
+    struct rlimit none = { 0, 0 };
+    setrlimit (RLIMIT_CORE, &none);
+    prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  }
+
+  setlocale (LC_ALL, "");
+  if (sodium_init () < 0)
+    return fail ("libsodium could not be initialised");
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (summary, "  %-10s %s\n", commands[i].name, commands[i].help);
+  context = g_option_context_new (NULL);
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context, "Reunite headquarters: the sync endpoint and its operator commands.");
+  g_option_context_set_description (context, summary->str);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fail_error (error);
+      goto out;
+    }
+  if (args == NULL || args[0] == NULL)
+    {
+      fail ("no command given; see --help");
+      goto out;
+    }
+  if (hq.dir == NULL)
+    {
+      fail ("--dir DIR is required");
+      goto out;
+    }
+  if (hq.client_timeout < 1 || hq.rate <= 0)
+    {
+      fail ("--client-timeout and --rate must be positive");
+      goto out;
+    }
+  if (hq.passphrase_file == NULL && g_getenv ("REUNITE_PASSPHRASE_FILE") != NULL)
+    hq.passphrase_file = g_strdup (g_getenv ("REUNITE_PASSPHRASE_FILE"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (args[0], commands[i].name))
+      {
+        rc = commands[i].run (&hq, args + 1);
+        goto out;
+      }
+  fail ("unknown command '%s'; see --help", args[0]);
+
+out:
+  if (fflush (stdout) != 0 && rc == 0)
+    rc = fail ("cannot write the output: %s", g_strerror (errno));
+  g_clear_object (&hq.store);
+  g_free (hq.dir);
+  g_free (hq.passphrase_file);
+  g_free (hq.listen);
+  g_free (hq.office);
+  g_free (hq.url);
+  g_free (hq.ca);
+  g_free (hq.out);
+  g_free (hq.device);
+  g_free (hq.kdf);
+  return rc;
+}

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "rfl-sync"
+
+#include "rfl-sync-client.h"
+#include "rfl-envelope.h"
+#include "rfl-request-auth.h"
+#include "rfl-roster.h"
+
+#include <libsoup/soup.h>
+#include <sodium.h>
+#include <string.h>
+
+#define DEFAULT_IO_TIMEOUT_S  30
+#define MAX_ATTEMPTS          6
+#define BACKOFF_BASE_MS       500
+#define BACKOFF_MAX_MS        30000
+#define MAX_PULLS             100000
+#define MAX_RESPONSE_BYTES    (RFL_ENVELOPE_MAX_PAYLOAD + 16 * 1024)
+
+typedef struct
+{
+  SoupSession   *session;
+  char          *base;
+  RflStore      *store;
+  RflDeviceKeys *keys;
+  gint64         deadline;     /* monotonic µs */
+  guint          io_timeout_s;
+  GCancellable  *cancellable;
+} Client;
+
+static void
+client_clear (Client *c)
+{
+  g_clear_object (&c->session);
+  g_clear_pointer (&c->base, g_free);
+  g_clear_pointer (&c->keys, rfl_device_keys_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Client, client_clear)
+
+/* The CA file kept beside the database for an https HQ. */
+static char *
+ca_path (RflStore *store)
+{
+  return g_strconcat (rfl_store_get_path (store), ".hq-ca.pem", NULL);
+}
+
+static gboolean
+client_init (Client                *c,
+             RflStore              *store,
+             const char            *url,
+             const char            *ca_pem,
+             const RflSyncOptions  *options,
+             GCancellable          *cancellable,
+             GError               **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  guint deadline_s = options != NULL && options->deadline_s > 0 ? options->deadline_s : RFL_SYNC_DEFAULT_DEADLINE_S;
+
+  c->store = store;
+  c->cancellable = cancellable;
+  c->io_timeout_s = options != NULL && options->io_timeout_s > 0 ? options->io_timeout_s : DEFAULT_IO_TIMEOUT_S;
+  c->deadline = g_get_monotonic_time () + (gint64) deadline_s * G_USEC_PER_SEC;
+  if (url == NULL)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
+                           "no HQ address: give --hq URL");
+      return FALSE;
+    }
+  if ((uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL)) == NULL ||
+      (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "'%s' is not an http or https address", url);
+      return FALSE;
+    }
+  c->base = g_strdup (url);
+  if (g_str_has_suffix (c->base, "/"))
+    c->base[strlen (c->base) - 1] = '\0';
+
+  /* HTTP/2 support in libsoup 3.2 is young: programs set SOUP_FORCE_HTTP1=1
+   * before any thread starts (see rfl_sync_client_prepare()). */
+  c->session = soup_session_new_with_options ("timeout", c->io_timeout_s,
+                                              "idle-timeout", 60,
+                                              "user-agent", "reunite/" PACKAGE_VERSION,
+                                              NULL);
+  /* HQ's certificate is checked against HQ's own CA only, not the system's. */
+  if (g_str_equal (g_uri_get_scheme (uri), "https") && ca_pem != NULL)
+    {
+      g_autofree char *path = ca_path (store);
+      g_autoptr(GTlsDatabase) db = NULL;
+
+      if (!g_file_set_contents_full (path, ca_pem, -1,
+                                     G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error) ||
+          (db = g_tls_file_database_new (path, error)) == NULL)
+        return FALSE;
+      soup_session_set_tls_database (c->session, db);
+    }
+  c->keys = rfl_store_dup_keys (store, error);
+  return c->keys != NULL;
+}
+
+static gboolean
+past_deadline (Client  *c,
+               GError **error)
+{
+  if (g_get_monotonic_time () >= c->deadline)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK,
+                           "sync took too long and was stopped; it resumes where it stopped next time");
+      return TRUE;
+    }
+  return g_cancellable_set_error_if_cancelled (c->cancellable, error);
+}
+
+/* Exponential backoff with full jitter, never past the deadline. */
+static gboolean
+back_off (Client  *c,
+          guint    attempt,
+          GError **error)
+{
+  guint64 cap = MIN ((guint64) BACKOFF_MAX_MS, (guint64) BACKOFF_BASE_MS << MIN (attempt, 10u));
+  guint64 wait_ms = cap / 2 + randombytes_uniform ((guint32) (cap / 2 + 1));
+  gint64 left_ms = (c->deadline - g_get_monotonic_time ()) / 1000;
+
+  if ((gint64) wait_ms >= left_ms)
+    return !past_deadline (c, error) && (g_usleep ((gulong) MAX (left_ms, 0) * 1000), !past_deadline (c, error));
+  g_usleep (wait_ms * 1000);
+  return !past_deadline (c, error);
+}
+
+typedef struct
+{
+  guint   status;
+  GBytes *body;
+  char   *content_type;
+} Response;
+
+static void
+response_clear (Response *r)
+{
+  g_clear_pointer (&r->body, g_bytes_unref);
+  g_clear_pointer (&r->content_type, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Response, response_clear)
+
+/* One signed request, retried on network errors and on 429 and 5xx. */
+static gboolean
+request (Client      *c,
+         const char  *method,
+         const char  *path,
+         GBytes      *body,
+         gboolean     sign,
+         Response    *out,
+         GError     **error)
+{
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autofree char *url = g_strconcat (c->base, path, NULL);
+      g_autoptr(SoupMessage) msg = NULL;
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GBytes) reply = NULL;
+      SoupMessageHeaders *headers;
+      gint64 left_s;
+
+      if (past_deadline (c, error))
+        return FALSE;
+      if ((msg = soup_message_new (method, url)) == NULL)
+        {
+          g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "'%s' is not a valid address", url);
+          return FALSE;
+        }
+      headers = soup_message_get_request_headers (msg);
+      if (sign)
+        {
+          gsize len = 0;
+          const guint8 *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+          g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (c->keys->device_id, method, path,
+                                                                  g_get_real_time () / G_USEC_PER_SEC,
+                                                                  data, len, c->keys->sign_sk);
+
+          soup_message_headers_replace (headers, RFL_REQUEST_HEADER_DEVICE, auth->device);
+          soup_message_headers_replace (headers, RFL_REQUEST_HEADER_TIME, auth->time);
+          soup_message_headers_replace (headers, RFL_REQUEST_HEADER_NONCE, auth->nonce);
+          soup_message_headers_replace (headers, RFL_REQUEST_HEADER_SIGNATURE, auth->signature);
+        }
+      if (body != NULL)
+        {
+          soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
+          /* Let HQ refuse an oversized body before it is sent. */
+          soup_message_headers_set_expectations (headers, SOUP_EXPECTATION_CONTINUE);
+        }
+      left_s = (c->deadline - g_get_monotonic_time ()) / G_USEC_PER_SEC;
+      soup_session_set_timeout (c->session, (guint) CLAMP (left_s, 1, (gint64) c->io_timeout_s));
+
+      reply = soup_session_send_and_read (c->session, msg, c->cancellable, &local);
+      if (reply == NULL)
+        {
+          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED) || attempt + 1 >= MAX_ATTEMPTS)
+            {
+              g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "HQ cannot be reached: %s",
+                           local->message);
+              return FALSE;
+            }
+          g_debug ("%s %s failed (%s); retrying", method, path, local->message);
+          if (!back_off (c, attempt, error))
+            return FALSE;
+          continue;
+        }
+      out->status = soup_message_get_status (msg);
+      if ((out->status == 429 || out->status >= 500) && attempt + 1 < MAX_ATTEMPTS)
+        {
+          g_debug ("%s %s answered %u; retrying", method, path, out->status);
+          if (!back_off (c, attempt, error))
+            return FALSE;
+          continue;
+        }
+      if (g_bytes_get_size (reply) > MAX_RESPONSE_BYTES)
+        {
+          g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "HQ's answer is too large");
+          return FALSE;
+        }
+      out->body = g_steal_pointer (&reply);
+      out->content_type = g_strdup (soup_message_headers_get_content_type (soup_message_get_response_headers (msg),
+                                                                           NULL));
+      return TRUE;
+    }
+}
+
+/* HQ's JSON error, as one line. */
+static gboolean
+refused (Client    *c,
+         Response  *r,
+         GError   **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  const char *message = NULL;
+  gsize len = 0;
+  const char *data = r->body != NULL ? g_bytes_get_data (r->body, &len) : NULL;
+
+  /* A revoked device is told so in a notice signed by HQ. */
+  if (r->status == 403 && g_strcmp0 (r->content_type, "application/vnd.reunite.notice") == 0)
+    return rfl_sync_device_take_notice (c->store, r->body, error);
+
+  if (data != NULL && len < 4096 && json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
+      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    message = json_object_get_string_member_with_default (json_node_get_object (json_parser_get_root (parser)),
+                                                          "error", NULL);
+  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "HQ refused the request (%u): %s",
+               r->status, message != NULL ? message : soup_status_get_phrase (r->status));
+  return FALSE;
+}
+
+static JsonObject *
+response_object (Response  *r,
+                 GError   **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize len = 0;
+  const char *data = g_bytes_get_data (r->body, &len);
+
+  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's answer is not JSON");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+/**
+ * rfl_sync_client_enroll:
+ *
+ * Registers this device with HQ using a one-time token.
+ */
+gboolean
+rfl_sync_client_enroll (RflStore              *device,
+                        const RflEnrollToken  *token,
+                        const RflSyncOptions  *options,
+                        GError               **error)
+{
+  g_auto(Client) c = { 0 };
+  g_auto(Response) r = { 0 };
+  g_autofree char *body = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *url = options != NULL && options->url != NULL ? options->url : token->hq_url;
+
+  if (rfl_sync_device_is_enrolled (device))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "this device is already enrolled");
+      return FALSE;
+    }
+  if (!client_init (&c, device, url, token->ca_pem, options, NULL, error) ||
+      (body = rfl_enroll_request_body (device, token, error)) == NULL)
+    return FALSE;
+  bytes = g_bytes_new (body, strlen (body));
+  if (!request (&c, "POST", "/v1/enroll", bytes, FALSE, &r, error))
+    return FALSE;
+  if (r.status != 200)
+    return refused (&c, &r, error);
+  if (!rfl_enroll_finish (device, token, r.body, error))
+    return FALSE;
+  return url == token->hq_url || rfl_store_set_setting (device, "hq_url", url, error);
+}
+
+static gboolean
+client_for_device (Client                *c,
+                   RflStore              *device,
+                   const RflSyncOptions  *options,
+                   GCancellable          *cancellable,
+                   GError               **error)
+{
+  g_autofree char *stored = rfl_store_get_setting (device, "hq_url");
+  g_autofree char *ca = rfl_store_get_setting (device, "ca_pem");
+
+  if (!rfl_sync_device_is_enrolled (device))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
+                           "this device is not enrolled with HQ; run 'enroll TOKEN_FILE' first");
+      return FALSE;
+    }
+  return client_init (c, device, options != NULL && options->url != NULL ? options->url : stored,
+                      ca, options, cancellable, error);
+}
+
+/**
+ * rfl_sync_client_ping:
+ *
+ * Confirms that HQ answers, and knows this device, with one signed request.
+ */
+gboolean
+rfl_sync_client_ping (RflStore              *device,
+                      const RflSyncOptions  *options,
+                      GCancellable          *cancellable,
+                      GError               **error)
+{
+  g_auto(Client) c = { 0 };
+  g_auto(Response) r = { 0 };
+
+  if (!client_for_device (&c, device, options, cancellable, error) ||
+      !request (&c, "GET", "/v1/ping", NULL, TRUE, &r, error))
+    return FALSE;
+  return r.status == 200 || refused (&c, &r, error);
+}
+
+/**
+ * rfl_sync_client_run:
+ *
+ * One sync: check HQ's roster, push every bundle HQ has not receipted, pull
+ * until HQ has nothing more, then compare state hashes. Every step is
+ * resumable: an interrupted sync loses nothing and repeats nothing.
+ */
+gboolean
+rfl_sync_client_run (RflStore              *device,
+                     const RflSyncOptions  *options,
+                     RflSyncReport         *report,
+                     GCancellable          *cancellable,
+                     GError               **error)
+{
+  g_auto(Client) c = { 0 };
+  g_autoptr(GPtrArray) outbox = NULL;
+
+  if (!client_for_device (&c, device, options, cancellable, error))
+    return FALSE;
+
+  {
+    g_auto(Response) r = { 0 };
+
+    if (!request (&c, "GET", "/v1/roster", NULL, TRUE, &r, error))
+      return FALSE;
+    if (r.status != 200)
+      return refused (&c, &r, error);
+    if (!rfl_sync_device_take_roster (device, r.body, error))
+      return FALSE;
+  }
+
+  if ((outbox = rfl_sync_device_outbox (device, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+      g_auto(Response) r = { 0 };
+      g_autoptr(JsonObject) receipt = NULL;
+
+      if (!request (&c, "POST", "/v1/push", item->envelope, TRUE, &r, error))
+        return FALSE;
+      if (r.status != 200)
+        return refused (&c, &r, error);
+      if ((receipt = response_object (&r, error)) == NULL ||
+          !rfl_sync_device_take_receipt (device, receipt, report, error))
+        return FALSE;
+      report->sent++;
+    }
+
+  for (guint i = 0; i < MAX_PULLS; i++)
+    {
+      g_auto(Response) r = { 0 };
+      g_autofree char *path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT, rfl_sync_device_have (device));
+
+      if (!request (&c, "GET", path, NULL, TRUE, &r, error))
+        return FALSE;
+      if (r.status == 204)
+        break;
+      if (r.status != 200)
+        return refused (&c, &r, error);
+      if (!rfl_sync_device_accept (device, r.body, report, error))
+        return FALSE;
+    }
+
+  {
+    g_auto(Response) r = { 0 };
+    g_autoptr(JsonObject) obj = NULL;
+    g_autofree char *mine = NULL;
+    g_autofree char *now = NULL;
+    g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
+
+    if (!request (&c, "GET", "/v1/state", NULL, TRUE, &r, error))
+      return FALSE;
+    if (r.status != 200)
+      return refused (&c, &r, error);
+    if ((obj = response_object (&r, error)) == NULL ||
+        (mine = rfl_store_state_hash (device, NULL, NULL, error)) == NULL)
+      return FALSE;
+    report->compared = TRUE;
+    report->converged = g_strcmp0 (mine, json_object_get_string_member_with_default (obj, "hash", NULL)) == 0;
+    now = g_date_time_format_iso8601 (dt);
+    return rfl_store_set_setting (device, "last_sync", now, error);
+  }
+}
+
+/**
+ * rfl_sync_client_prepare:
+ *
+ * Call at the start of main(), before any thread: makes libsoup speak
+ * HTTP/1.1 only, which is what HQ and its nginx front serve.
+ */
+void
+rfl_sync_client_prepare (void)
+{
+  g_setenv ("SOUP_FORCE_HTTP1", "1", TRUE);
+}
