@@ -1,0 +1,1114 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Sync end to end: a real reunite-hq on 127.0.0.1:0, devices that are real
+ * encrypted stores, real HTTP over loopback, real USB bundle files.
+ */
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+#include <signal.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "rfl-envelope.h"
+#include "rfl-request-auth.h"
+#include "rfl-store-private.h"
+#include "rfl-store-sync.h"
+#include "rfl-sync-client.h"
+#include "rfl-sync.h"
+#include "rfl-test-util.h"
+
+typedef struct
+{
+  char        *dir;
+  char        *pw;
+  GSubprocess *proc;
+  char        *url;
+  guint16      port;
+} Hq;
+
+typedef struct
+{
+  char     *name;
+  char     *path;
+  char     *office;
+  RflStore *store;
+} Device;
+
+static const char *
+hq_binary (void)
+{
+  const char *path = g_getenv ("REUNITE_HQ");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+static char *
+hq_run (Hq         *hq,
+        int         expect_status,
+        const char *first,
+        ...) G_GNUC_NULL_TERMINATED;
+
+/* Runs an operator command; returns its standard output. */
+static char *
+hq_run (Hq         *hq,
+        int         expect_status,
+        const char *first,
+        ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  va_list ap;
+
+  g_ptr_array_add (argv, (char *) hq_binary ());
+  g_ptr_array_add (argv, (char *) "--dir");
+  g_ptr_array_add (argv, hq->dir);
+  g_ptr_array_add (argv, (char *) "--passphrase-file");
+  g_ptr_array_add (argv, hq->pw);
+  va_start (ap, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  proc = g_subprocess_newv ((const char * const *) argv->pdata,
+                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  if (g_subprocess_get_exit_status (proc) != expect_status)
+    g_error ("reunite-hq %s exited %d: %s", first, g_subprocess_get_exit_status (proc), err);
+  return g_steal_pointer (&out);
+}
+
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+hq_start (Hq *hq)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(JsonObject) obj = NULL;
+  const char *listening;
+
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", hq->port);
+
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+
+  /* The server dies with the test, even when an assertion aborts it. */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  /* Port 0 the first time; a restart keeps the port devices know. */
+  hq->proc = g_subprocess_launcher_spawn (launcher, &error, hq_binary (), "--dir", hq->dir,
+                                          "--passphrase-file", hq->pw, "--client-timeout", "2",
+                                          "--max-body", "33554432", "serve", "--listen", listen, NULL);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (hq->proc));
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  obj = rfl_test_object (line);
+  listening = json_object_get_string_member (obj, "listening");
+  g_assert_true (g_str_has_prefix (listening, "127.0.0.1:"));
+  hq->port = (guint16) atoi (strchr (listening, ':') + 1);
+  g_assert_cmpuint (hq->port, >, 0);
+  g_free (hq->url);
+  hq->url = g_strdup_printf ("http://127.0.0.1:%u", hq->port);
+}
+
+static void
+hq_kill (Hq *hq)
+{
+  if (hq->proc == NULL)
+    return;
+  g_subprocess_send_signal (hq->proc, SIGKILL);
+  g_subprocess_wait (hq->proc, NULL, NULL);
+  g_clear_object (&hq->proc);
+}
+
+static Hq *
+hq_new (const char *dir)
+{
+  Hq *hq = g_new0 (Hq, 1);
+  g_autoptr(GError) error = NULL;
+
+  hq->dir = g_build_filename (dir, "hq", NULL);
+  hq->pw = g_build_filename (dir, "hq-pw", NULL);
+  g_file_set_contents (hq->pw, TEST_PASSPHRASE "-hq", -1, &error);
+  g_assert_no_error (error);
+  g_free (hq_run (hq, 0, "--kdf", "interactive", "init", NULL));
+  hq_start (hq);
+  return hq;
+}
+
+static void
+hq_free (Hq *hq)
+{
+  hq_kill (hq);
+  g_free (hq->dir);
+  g_free (hq->pw);
+  g_free (hq->url);
+  g_free (hq);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Hq, hq_free)
+
+/* Opens HQ's own store while the server runs, as an operator command would. */
+static RflStore *
+hq_store (Hq *hq)
+{
+  g_autofree char *path = g_build_filename (hq->dir, "hq.db", NULL);
+  g_autoptr(GError) error = NULL;
+  const char *pw = TEST_PASSPHRASE "-hq";
+  RflStore *store = rfl_store_open (path, pw, strlen (pw), &error);
+
+  g_assert_no_error (error);
+  return store;
+}
+
+static Device *
+device_new (const char *dir,
+            const char *name,
+            const char *office)
+{
+  Device *d = g_new0 (Device, 1);
+  g_autoptr(GError) error = NULL;
+
+  d->name = g_strdup (name);
+  d->office = g_strdup (office);
+  d->path = g_strdup_printf ("%s/%s.db", dir, name);
+  d->store = rfl_store_create (d->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE, &error);
+  g_assert_no_error (error);
+  return d;
+}
+
+static void
+device_free (Device *d)
+{
+  g_clear_object (&d->store);
+  g_free (d->name);
+  g_free (d->path);
+  g_free (d->office);
+  g_free (d);
+}
+
+static char *
+make_token (Hq         *hq,
+            const char *office,
+            const char *dir)
+{
+  static guint n;
+  g_autofree char *name = g_strdup_printf ("token-%u", ++n);
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_free (hq_run (hq, 0, "enroll", "--office", office, "--url", hq->url, "--out", path, NULL));
+  return path;
+}
+
+static RflEnrollToken *
+load_token (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize len;
+  g_autoptr(GBytes) bytes = NULL;
+  RflEnrollToken *token;
+
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  bytes = g_bytes_new (data, len);
+  token = rfl_enroll_token_load (bytes, &error);
+  g_assert_no_error (error);
+  return token;
+}
+
+static void
+enroll (Hq         *hq,
+        Device     *d,
+        const char *dir)
+{
+  g_autofree char *path = make_token (hq, d->office, dir);
+  g_autoptr(RflEnrollToken) token = load_token (path);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rfl_sync_client_enroll (d->store, token, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static RflSyncReport
+sync_http (Hq     *hq,
+           Device *d)
+{
+  RflSyncReport report = { 0 };
+  RflSyncOptions options = { .url = hq->url, .deadline_s = 120 };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rfl_sync_client_run (d->store, &options, &report, NULL, &error));
+  g_assert_no_error (error);
+  return report;
+}
+
+/* A round trip by USB stick: the device writes, HQ reads and writes back,
+ * the device reads. */
+static void
+sync_usb (Hq         *hq,
+          Device     *d,
+          const char *dir)
+{
+  g_autofree char *stick = g_build_filename (dir, "stick", NULL);
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) listing = NULL;
+  g_autofree char *prefix = NULL;
+  RflSyncReport report = { 0 };
+  const char *name;
+
+  rfl_test_remove_dir (stick);
+  g_mkdir (stick, 0700);
+  outbox = rfl_sync_device_outbox (d->store, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+      g_autofree char *file = g_strdup_printf ("%s/%s-to-hq-%010" G_GUINT64_FORMAT ".rfle", stick,
+                                               rfl_store_get_device_id (d->store), item->seq_from);
+
+      g_file_set_contents (file, g_bytes_get_data (item->envelope, NULL),
+                           (gssize) g_bytes_get_size (item->envelope), &error);
+      g_assert_no_error (error);
+    }
+  /* Twice: importing the same files again changes nothing. */
+  g_free (hq_run (hq, 0, "bundle-in", stick, NULL));
+  g_free (hq_run (hq, 0, "bundle-in", stick, NULL));
+  g_free (hq_run (hq, 0, "bundle-out", "--device", rfl_store_get_device_id (d->store), stick, NULL));
+
+  prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (d->store));
+  for (int pass = 0; pass < 2; pass++)
+    {
+      g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+      g_clear_pointer (&listing, g_dir_close);
+      listing = g_dir_open (stick, 0, &error);
+      g_assert_no_error (error);
+      while ((name = g_dir_read_name (listing)) != NULL)
+        if (g_str_has_prefix (name, prefix))
+          g_ptr_array_add (files, g_build_filename (stick, name, NULL));
+      /* In reverse order: early bundles are held until their predecessor comes. */
+      for (guint i = files->len; i > 0; i--)
+        {
+          g_autofree char *data = NULL;
+          gsize len;
+          g_autoptr(GBytes) bytes = NULL;
+
+          g_file_get_contents (g_ptr_array_index (files, i - 1), &data, &len, &error);
+          g_assert_no_error (error);
+          bytes = g_bytes_new (data, len);
+          g_assert_true (rfl_sync_device_accept (d->store, bytes, &report, &error));
+          g_assert_no_error (error);
+        }
+    }
+}
+
+/* Convergence. */
+
+#define N_DEVICES 4
+#define N_ROUNDS  6
+
+static const char *offices[N_DEVICES] = { "Goma", "Goma", "Bukavu", "Uvira" };
+
+typedef struct
+{
+  char       *id;
+  const char *owner;
+  GHashTable *offices;   /* offices that hold it by right */
+  gboolean    deleted;
+} Known;
+
+static void
+known_free (Known *k)
+{
+  g_free (k->id);
+  g_hash_table_unref (k->offices);
+  g_free (k);
+}
+
+static char *
+random_record (GRand *rand,
+               guint  n)
+{
+  static const char *given[] = { "Amani", "Baraka", "Neema", "Furaha", "Zawadi", "Imani" };
+  static const char *family[] = { "Mwamba", "Kahindo", "Bahati", "Lukusa", "Kabila", "Mutombo" };
+
+  return g_strdup_printf ("{\"type\": \"registration\", \"subtype\": \"found_person\", \"status\": \"open\","
+                          " \"person\": {\"given_name\": \"%s\", \"family_name\": \"%s\"},"
+                          " \"description\": \"created %u\","
+                          " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
+                          given[g_rand_int_range (rand, 0, 6)], family[g_rand_int_range (rand, 0, 6)], n);
+}
+
+/* Whether a conflict on @id/@field keeps @value, or the record has it now. */
+static gboolean
+value_kept (RflStore   *hq,
+            GPtrArray  *conflicts,
+            const char *id,
+            const char *field,
+            const char *value)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) record = rfl_store_get (hq, id, &error);
+
+  if (record != NULL && g_strcmp0 (json_object_get_string_member_with_default (record, field, NULL), value) == 0)
+    return TRUE;
+  for (guint i = 0; i < conflicts->len; i++)
+    {
+      JsonObject *c = g_ptr_array_index (conflicts, i);
+      JsonObject *loser = json_object_get_object_member (c, "loser");
+      JsonObject *winner = json_object_get_object_member (c, "winner");
+
+      if (g_strcmp0 (json_object_get_string_member (c, "record_id"), id) != 0 ||
+          g_strcmp0 (json_object_get_string_member (c, "field"), field) != 0)
+        continue;
+      if (g_strcmp0 (json_object_get_string_member_with_default (loser, "value", NULL), value) == 0 ||
+          g_strcmp0 (json_object_get_string_member_with_default (winner, "value", NULL), value) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_convergence (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(Hq) hq = hq_new (dir);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr(GPtrArray) known = g_ptr_array_new_with_free_func ((GDestroyNotify) known_free);
+  g_autoptr(RflStore) hub = NULL;
+  g_autoptr(GPtrArray) conflicts = NULL;
+  g_autoptr(GError) error = NULL;
+  Device *dev[N_DEVICES];
+  guint created = 0, concurrent = 0;
+
+  for (guint i = 0; i < N_DEVICES; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("device%u", i);
+
+      dev[i] = device_new (dir, name, offices[i]);
+      enroll (hq, dev[i], dir);
+    }
+
+  for (guint round = 0; round < N_ROUNDS; round++)
+    {
+      /* record id -> device index -> the value it wrote this round */
+      g_autoptr(GHashTable) edits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           (GDestroyNotify) g_hash_table_unref);
+      g_autoptr(GHashTable) deleted_now = g_hash_table_new (g_str_hash, g_str_equal);
+      guint order[N_DEVICES];
+
+      /* Offline: every device works on what it holds. */
+      for (guint i = 0; i < N_DEVICES; i++)
+        for (guint n = 0; n < 6; n++)
+          {
+            int dice = g_rand_int_range (rand, 0, 100);
+            g_autoptr(GPtrArray) mine = g_ptr_array_new ();
+
+            for (guint k = 0; k < known->len; k++)
+              {
+                Known *r = g_ptr_array_index (known, k);
+                g_autoptr(JsonObject) shown = rfl_store_get (dev[i]->store, r->id, NULL);
+
+                if (shown != NULL)
+                  g_ptr_array_add (mine, r);
+              }
+            if (dice < 35 || mine->len == 0)
+              {
+                g_autofree char *json = random_record (rand, created++);
+                g_autoptr(JsonObject) obj = rfl_test_object (json);
+                Known *r = g_new0 (Known, 1);
+
+                r->id = rfl_store_add (dev[i]->store, obj, &error);
+                g_assert_no_error (error);
+                r->owner = offices[i];
+                r->offices = g_hash_table_new (g_str_hash, g_str_equal);
+                g_hash_table_add (r->offices, (gpointer) offices[i]);
+                g_ptr_array_add (known, r);
+              }
+            else if (dice < 85)
+              {
+                Known *r = g_ptr_array_index (mine, g_rand_int_range (rand, 0, (gint32) mine->len));
+                g_autofree char *value = g_strdup_printf ("round %u device %u edit %u", round, i, n);
+                g_autoptr(JsonObject) patch = json_object_new ();
+                GHashTable *by_device;
+
+                json_object_set_string_member (patch, "description", value);
+                g_assert_true (rfl_store_update (dev[i]->store, r->id, patch, &error));
+                g_assert_no_error (error);
+                if ((by_device = g_hash_table_lookup (edits, r->id)) == NULL)
+                  {
+                    by_device = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+                    g_hash_table_insert (edits, g_strdup (r->id), by_device);
+                  }
+                g_hash_table_insert (by_device, GUINT_TO_POINTER (i + 1), g_steal_pointer (&value));
+              }
+            else if (dice < 90)
+              {
+                Known *r = g_ptr_array_index (mine, g_rand_int_range (rand, 0, (gint32) mine->len));
+
+                g_assert_true (rfl_store_delete (dev[i]->store, r->id, &error));
+                g_assert_no_error (error);
+                r->deleted = TRUE;
+                g_hash_table_add (deleted_now, r->id);
+              }
+            else
+              {
+                Known *r = g_ptr_array_index (mine, g_rand_int_range (rand, 0, (gint32) mine->len));
+                const char *to = offices[g_rand_int_range (rand, 0, N_DEVICES)];
+
+                g_assert_true (rfl_store_share (dev[i]->store, r->id, to, &error));
+                g_assert_no_error (error);
+                g_hash_table_add (r->offices, (gpointer) to);
+              }
+          }
+
+      /* Then they sync, in a random order, some by USB. */
+      for (guint i = 0; i < N_DEVICES; i++)
+        order[i] = i;
+      for (guint i = N_DEVICES - 1; i > 0; i--)
+        {
+          guint j = (guint) g_rand_int_range (rand, 0, (gint32) i + 1), t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+        }
+      for (guint i = 0; i < N_DEVICES; i++)
+        {
+          if (g_rand_int_range (rand, 0, 3) == 0)
+            sync_usb (hq, dev[order[i]], dir);
+          else
+            sync_http (hq, dev[order[i]]);
+        }
+
+      /* Every value written concurrently survives: in the record or in a conflict. */
+      hub = hq_store (hq);
+      conflicts = rfl_store_list_conflicts (hub, TRUE, &error);
+      g_assert_no_error (error);
+      {
+        GHashTableIter iter;
+        gpointer key, value;
+
+        g_hash_table_iter_init (&iter, edits);
+        while (g_hash_table_iter_next (&iter, &key, &value))
+          {
+            GHashTable *by_device = value;
+            GHashTableIter inner;
+            gpointer written;
+
+            if (g_hash_table_size (by_device) < 2 || g_hash_table_contains (deleted_now, key))
+              continue;
+            concurrent++;
+            g_hash_table_iter_init (&inner, by_device);
+            while (g_hash_table_iter_next (&inner, NULL, &written))
+              if (!value_kept (hub, conflicts, key, "description", written))
+                g_error ("'%s' on %s was lost without a conflict", (char *) written, (char *) key);
+          }
+      }
+      g_clear_pointer (&conflicts, g_ptr_array_unref);
+      g_clear_object (&hub);
+    }
+
+  /* Two quiet passes bring everyone up to date; then every replica equals
+   * HQ for its office. */
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < N_DEVICES; i++)
+      {
+        RflSyncReport report = sync_http (hq, dev[i]);
+
+        if (pass == 1)
+          {
+            g_assert_true (report.compared);
+            g_assert_true (report.converged);
+          }
+      }
+
+  /* An office never holds a record it was not given, checked in its database. */
+  for (guint i = 0; i < N_DEVICES; i++)
+    for (guint k = 0; k < known->len; k++)
+      {
+        Known *r = g_ptr_array_index (known, k);
+
+        if (!g_hash_table_contains (r->offices, offices[i]))
+          g_assert_false (rfl_store_holds_record (dev[i]->store, r->id));
+        else if (!r->deleted)
+          g_assert_true (rfl_store_holds_record (dev[i]->store, r->id));
+      }
+  g_test_message ("%u records, %u records edited concurrently", created, concurrent);
+  g_assert_cmpuint (concurrent, >, 0);
+
+  for (guint i = 0; i < N_DEVICES; i++)
+    device_free (dev[i]);
+  rfl_test_remove_dir (dir);
+}
+
+/* Attacks. */
+
+typedef struct
+{
+  char    *dir;
+  Hq      *hq;
+  Device  *a;
+  Device  *b;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  f->dir = rfl_test_make_dir ();
+  f->hq = hq_new (f->dir);
+  f->a = device_new (f->dir, "a", "Goma");
+  f->b = device_new (f->dir, "b", "Goma");
+  enroll (f->hq, f->a, f->dir);
+  enroll (f->hq, f->b, f->dir);
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  device_free (f->a);
+  device_free (f->b);
+  hq_free (f->hq);
+  rfl_test_remove_dir (f->dir);
+  g_free (f->dir);
+}
+
+static void
+add_records (Device *d,
+             guint   n)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *json = random_record (rand, i);
+      g_autoptr(JsonObject) obj = rfl_test_object (json);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *id = rfl_store_add (d->store, obj, &error);
+
+      g_assert_no_error (error);
+    }
+}
+
+/* A request as a device would make it, or forged. Returns the status. */
+static guint
+http (Hq           *hq,
+      Device       *signer,
+      const char   *method,
+      const char   *path,
+      GBytes       *body,
+      gint64        time_offset,
+      GBytes      **reply)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strconcat (hq->url, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GBytes) answer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (signer != NULL)
+    {
+      g_autoptr(RflDeviceKeys) keys = rfl_store_dup_keys (signer->store, &error);
+      gsize len = 0;
+      const guint8 *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
+      g_autoptr(RflRequestAuth) auth = rfl_request_auth_sign (keys->device_id, method, path,
+                                                              g_get_real_time () / G_USEC_PER_SEC + time_offset,
+                                                              data, len, keys->sign_sk);
+      SoupMessageHeaders *h = soup_message_get_request_headers (msg);
+
+      soup_message_headers_replace (h, RFL_REQUEST_HEADER_DEVICE, auth->device);
+      soup_message_headers_replace (h, RFL_REQUEST_HEADER_TIME, auth->time);
+      soup_message_headers_replace (h, RFL_REQUEST_HEADER_NONCE, auth->nonce);
+      soup_message_headers_replace (h, RFL_REQUEST_HEADER_SIGNATURE, auth->signature);
+    }
+  if (body != NULL)
+    {
+      soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
+      soup_message_headers_set_expectations (soup_message_get_request_headers (msg), SOUP_EXPECTATION_CONTINUE);
+    }
+  answer = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  if (reply != NULL)
+    *reply = g_steal_pointer (&answer);
+  return soup_message_get_status (msg);
+}
+
+static char *
+hub_state (Hq *hq)
+{
+  g_autoptr(RflStore) hub = hq_store (hq);
+  g_autoptr(GError) error = NULL;
+  char *hash = rfl_store_state_hash (hub, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  return hash;
+}
+
+static GBytes *
+flip (GBytes *bytes,
+      gsize   at)
+{
+  gsize len;
+  guint8 *copy = g_memdup2 (g_bytes_get_data (bytes, &len), g_bytes_get_size (bytes));
+
+  g_assert_cmpuint (at, <, len);
+  copy[at] ^= 0x01;
+  return g_bytes_new_take (copy, len);
+}
+
+static void
+test_attacks (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL, *after = NULL;
+  RflOutboxItem *first;
+  g_autoptr(GBytes) first_envelope = NULL;
+  gsize len, header_len;
+  /* Offsets from docs/PROTOCOL.md: magic, version, sender, stream, seq,
+   * prev hash, payload length, payload hash, recipients, signature, payload. */
+  gsize parts[] = { 0, 4, 8, 24, 40, 56, 88, 96, 130, 130 + 40, 226, 226 + 63, 0 };
+  GBytes *answer = NULL;
+
+  add_records (f->a, 3);
+  outbox = rfl_sync_device_outbox (f->a->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outbox->len, ==, 1);
+  first = g_ptr_array_index (outbox, 0);
+  first_envelope = g_bytes_ref (first->envelope);
+  g_bytes_get_data (first->envelope, &len);
+  header_len = 194 + 96;
+  parts[G_N_ELEMENTS (parts) - 1] = header_len + 30;
+  before = hub_state (f->hq);
+
+  /* One flipped byte in each part: refused, nothing changes. */
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      g_autoptr(GBytes) bad = flip (first->envelope, parts[i]);
+      guint status = http (f->hq, f->a, "POST", "/v1/push", bad, 0, NULL);
+
+      if (status < 400 || status >= 500)
+        g_error ("a flipped byte at %zu was answered %u", parts[i], status);
+    }
+  /* A truncated payload. */
+  {
+    g_autoptr(GBytes) cut = g_bytes_new_from_bytes (first->envelope, 0, len - 100);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", cut, 0, NULL), ==, 400);
+  }
+  after = hub_state (f->hq);
+  g_assert_cmpstr (before, ==, after);
+
+  /* Another enrolled device may not push it: not its bundle. */
+  g_assert_cmpuint (http (f->hq, f->b, "POST", "/v1/push", first->envelope, 0, NULL), ==, 403);
+  /* No signature, a signature from outside the replay window. */
+  g_assert_cmpuint (http (f->hq, NULL, "POST", "/v1/push", first->envelope, 0, NULL), ==, 401);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first->envelope, -3600, NULL), ==, 401);
+  g_assert_cmpuint (http (f->hq, NULL, "GET", "/v1/pull?have=0", NULL, 0, NULL), ==, 401);
+  g_free (after);
+  after = hub_state (f->hq);
+  g_assert_cmpstr (before, ==, after);
+
+  /* The genuine bundle goes in; sent again, it changes nothing and gets the same receipt. */
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first->envelope, 0, NULL), ==, 200);
+  g_free (after);
+  after = hub_state (f->hq);
+  g_assert_cmpstr (before, !=, after);
+  g_free (before);
+  before = g_strdup (after);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first->envelope, 0, NULL), ==, 200);
+
+  /* A second bundle, then the first again: a replay. */
+  add_records (f->a, 1);
+  g_clear_pointer (&outbox, g_ptr_array_unref);
+  outbox = rfl_sync_device_outbox (f->a->store, &error);
+  g_assert_cmpuint (outbox->len, ==, 2);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push",
+                          ((RflOutboxItem *) g_ptr_array_index (outbox, 1))->envelope, 0, &answer), ==, 200);
+  g_clear_pointer (&answer, g_bytes_unref);
+  g_free (before);
+  before = hub_state (f->hq);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first_envelope, 0, &answer), ==, 409);
+  g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "replay"));
+  g_clear_pointer (&answer, g_bytes_unref);
+
+  /* A seq from the future, and an envelope for the wrong recipient. */
+  {
+    g_autoptr(RflDeviceKeys) keys = rfl_store_dup_keys (f->a->store, &error);
+    g_autoptr(RflDeviceKeys) other = rfl_store_dup_keys (f->b->store, &error);
+    g_autoptr(RflStore) hub = hq_store (f->hq);
+    g_autoptr(RflPeer) me = rfl_store_get_peer (hub, keys->device_id, &error);
+    g_autoptr(RflDeviceKeys) hq_keys = rfl_store_dup_keys (hub, &error);
+    RflEnvelopeRecipient to_hq, to_b;
+    guint8 sender[16], stream[16] = { 0 };
+    g_autoptr(GBytes) plain = g_bytes_new_static ("{\"format\":\"reunite-bundle-v1\",\"ops\":[]}", 40);
+    g_autoptr(GBytes) future = NULL, misdirected = NULL;
+
+    g_assert_no_error (error);
+    rfl_sync_id_from_hex (keys->device_id, sender);
+    rfl_sync_id_from_hex (hq_keys->device_id, to_hq.id);
+    memcpy (to_hq.box_pk, hq_keys->box_pk, 32);
+    rfl_sync_id_from_hex (other->device_id, to_b.id);
+    memcpy (to_b.box_pk, other->box_pk, 32);
+    future = rfl_envelope_seal (sender, stream, me->in_next + 5, me->in_next + 5, me->in_hash,
+                                &to_hq, 1, keys->sign_sk, plain, &error);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", future, 0, NULL), ==, 409);
+    misdirected = rfl_envelope_seal (sender, stream, me->in_next, me->in_next, me->in_hash,
+                                     &to_b, 1, keys->sign_sk, plain, &error);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", misdirected, 0, &answer), ==, 400);
+    g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "not_recipient"));
+    g_clear_pointer (&answer, g_bytes_unref);
+
+    /* Re-signed by another enrolled device, sent on a stick: the signature
+     * is checked against the sender's key, not the signer's. */
+    {
+      g_autoptr(GBytes) resigned = rfl_envelope_seal (sender, stream, me->in_next, me->in_next, me->in_hash,
+                                                      &to_hq, 1, other->sign_sk, plain, &error);
+      g_autofree char *stick = g_build_filename (f->dir, "stick", NULL);
+      g_autofree char *file = g_build_filename (stick, "forged.rfle", NULL);
+
+      g_mkdir (stick, 0700);
+      g_file_set_contents (file, g_bytes_get_data (resigned, NULL), (gssize) g_bytes_get_size (resigned), &error);
+      g_free (hq_run (f->hq, 1, "bundle-in", stick, NULL));
+    }
+  }
+  g_free (after);
+  after = hub_state (f->hq);
+  g_assert_cmpstr (before, ==, after);
+
+  /* An oversized body is refused from its headers. */
+  {
+    g_autoptr(GBytes) big = g_bytes_new_take (g_malloc0 (40 * 1024 * 1024), 40 * 1024 * 1024);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", big, 0, NULL), ==, 413);
+  }
+
+  /* After all that, HQ still serves honest devices. */
+  {
+    RflSyncReport report = sync_http (f->hq, f->b);
+    g_assert_true (report.converged);
+    g_assert_cmpuint (report.merge.applied, ==, 4);
+  }
+}
+
+/* A rolled-back roster is refused: it could un-revoke a device. */
+static void
+test_roster_rollback (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GBytes) old = NULL, newer = NULL;
+  g_autoptr(GError) error = NULL;
+  Device *c;
+
+  g_assert_cmpuint (http (f->hq, f->a, "GET", "/v1/roster", NULL, 0, &old), ==, 200);
+  c = device_new (f->dir, "c", "Bukavu");
+  enroll (f->hq, c, f->dir);
+  g_assert_cmpuint (http (f->hq, f->a, "GET", "/v1/roster", NULL, 0, &newer), ==, 200);
+  g_assert_true (rfl_sync_device_take_roster (f->a->store, newer, &error));
+  g_assert_no_error (error);
+  g_assert_false (rfl_sync_device_take_roster (f->a->store, old, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_ROLLBACK);
+  device_free (c);
+}
+
+static void
+test_enrollment_tokens (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *path = make_token (f->hq, "Uvira", f->dir);
+  g_autoptr(RflEnrollToken) token = load_token (path);
+  g_autoptr(GError) error = NULL;
+  Device *c = device_new (f->dir, "c", "Uvira");
+  Device *d = device_new (f->dir, "d", "Uvira");
+
+  g_assert_true (rfl_sync_client_enroll (c->store, token, NULL, &error));
+  g_assert_no_error (error);
+  /* The same token again, from another device. */
+  g_assert_false (rfl_sync_client_enroll (d->store, token, NULL, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED);
+  g_assert_nonnull (strstr (error->message, "already used"));
+  g_assert_false (rfl_sync_device_is_enrolled (d->store));
+  g_clear_error (&error);
+
+  /* An expired token: HQ refuses it even if a device sends it. */
+  {
+    g_autoptr(RflStore) hub = hq_store (f->hq);
+    g_autoptr(GBytes) expired = rfl_enroll_token_new (hub, "Uvira", f->hq->url, NULL, -1000, &error);
+    g_autoptr(JsonObject) obj = NULL;
+    g_autoptr(GBytes) body = NULL;
+    g_autofree char *text = NULL;
+    RflEnrollToken copy = { 0 };
+    GBytes *answer = NULL;
+
+    g_autofree char *json = NULL;
+
+    g_assert_no_error (error);
+    json = g_strndup (g_bytes_get_data (expired, NULL), g_bytes_get_size (expired));
+    obj = rfl_test_object (json);
+    copy.token_id = (char *) json_object_get_string_member (obj, "token");
+    copy.secret = (char *) json_object_get_string_member (obj, "secret");
+    text = rfl_enroll_request_body (d->store, &copy, &error);
+    body = g_bytes_new (text, strlen (text));
+    g_assert_cmpuint (http (f->hq, NULL, "POST", "/v1/enroll", body, 0, &answer), ==, 403);
+    g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "expired"));
+    g_bytes_unref (answer);
+    g_assert_null (rfl_enroll_token_load (expired, &error));
+    g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE);
+  }
+  device_free (c);
+  device_free (d);
+}
+
+static void
+test_revocation (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key = g_strconcat (f->b->path, ".key", NULL);
+  g_autofree char *id = g_strdup (rfl_store_get_device_id (f->b->store));
+  RflSyncOptions options = { .url = f->hq->url, .deadline_s = 60 };
+  RflSyncReport report = { 0 };
+  g_autoptr(RflStore) reopened = NULL;
+
+  add_records (f->b, 2);
+  sync_http (f->hq, f->b);
+
+  /* A forged notice, signed by another device, is ignored. */
+  {
+    g_autoptr(RflStore) fake = NULL;
+    g_autoptr(GBytes) forged = NULL;
+    g_autofree char *path = g_build_filename (f->dir, "fake.db", NULL);
+
+    fake = rfl_store_create (path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE, &error);
+    forged = rfl_sync_notice_new (fake, id, &error);
+    g_assert_false (rfl_sync_device_take_notice (f->b->store, forged, &error));
+    g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
+    g_clear_error (&error);
+    g_assert_true (g_file_test (key, G_FILE_TEST_EXISTS));
+    g_assert_true (rfl_store_is_open (f->b->store));
+  }
+
+  g_free (hq_run (f->hq, 0, "revoke", id, NULL));
+  g_assert_false (rfl_sync_client_run (f->b->store, &options, &report, NULL, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (key, G_FILE_TEST_EXISTS));
+  g_assert_false (rfl_store_is_open (f->b->store));
+  reopened = rfl_store_open (f->b->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+  g_assert_null (reopened);
+  g_assert_nonnull (error);
+
+  /* HQ refuses its bundles from then on, however they come. */
+  {
+    g_autofree char *listing = hq_run (f->hq, 0, "devices", NULL);
+    g_assert_nonnull (strstr (listing, "\"revoked\""));
+  }
+}
+
+/* kill -9 of HQ in the middle of uploads, then a restart: the device's next
+ * sync completes, with nothing lost and nothing applied twice. */
+static gpointer
+sync_thread (gpointer data)
+{
+  Fixture *f = data;
+  RflSyncReport report = { 0 };
+  RflSyncOptions options = { .url = f->hq->url, .deadline_s = 60, .io_timeout_s = 5 };
+  GError *error = NULL;
+
+  if (!rfl_sync_client_run (f->a->store, &options, &report, NULL, &error))
+    return error;
+  return NULL;
+}
+
+static void
+test_hq_killed_during_upload (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) hub = NULL;
+  GThread *thread;
+  GError *outcome;
+  guint n = 3 * RFL_SYNC_MAX_OPS;
+  RflSyncReport report;
+  gint64 creates;
+
+  add_records (f->a, n);
+  thread = g_thread_new ("sync", sync_thread, f);
+  /* Wait until HQ has receipted part of the upload, then kill it. */
+  for (;;)
+    {
+      g_autofree char *hq_id = rfl_store_get_setting (f->a->store, "hq");
+      g_autoptr(RflPeer) peer = rfl_store_get_peer (f->a->store, hq_id, NULL);
+
+      if (peer != NULL && peer->acked > 0)
+        break;
+      g_usleep (20000);
+    }
+  hq_kill (f->hq);
+  hq_start (f->hq);
+  /* The interrupted sync retries and may well finish against the new HQ. */
+  outcome = g_thread_join (thread);
+  if (outcome != NULL)
+    {
+      g_test_message ("the interrupted sync failed: %s", outcome->message);
+      g_error_free (outcome);
+    }
+
+  report = sync_http (f->hq, f->a);
+  g_assert_true (report.converged);
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.converged);
+  g_assert_cmpuint (report.merge.applied, ==, n);
+
+  hub = hq_store (f->hq);
+  creates = rfl_store_query_int (hub, "SELECT count(*) FROM journal WHERE op = 'create'", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (creates, ==, n);
+  g_assert_cmpint (rfl_store_count (hub, NULL, NULL, &error), ==, n);
+}
+
+/* kill -9 of the device while it applies what it pulled. */
+static void
+test_client_killed_during_apply (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pw = g_build_filename (f->dir, "pw", NULL);
+  guint n = 4 * RFL_SYNC_MAX_OPS;
+  g_autofree char *integrity = NULL;
+  gint64 partial = 0;
+  RflSyncReport report;
+
+  add_records (f->a, n);
+  sync_http (f->hq, f->a);
+  g_file_set_contents (pw, TEST_PASSPHRASE, -1, &error);
+  g_clear_object (&f->b->store);
+
+  for (guint delay_ms = 200; delay_ms < 20000 && !(partial > 0 && partial < n); delay_ms += 200)
+    {
+      g_autoptr(GSubprocess) proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                                      G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                                                      g_getenv ("REUNITE_CLI"), "--db", f->b->path,
+                                                      "--passphrase-file", pw, "sync", "--hq", f->hq->url, NULL);
+      g_autoptr(RflStore) peek = NULL;
+
+      g_assert_no_error (error);
+      g_usleep (delay_ms * 1000);
+      g_subprocess_send_signal (proc, SIGKILL);
+      g_subprocess_wait (proc, NULL, NULL);
+
+      /* Bundles apply whole or not at all. */
+      peek = rfl_store_open (f->b->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+      g_assert_no_error (error);
+      partial = rfl_store_count (peek, NULL, NULL, &error);
+      g_assert_cmpint (partial % RFL_SYNC_MAX_OPS, ==, 0);
+    }
+  g_assert_cmpint (partial, >, 0);
+  g_assert_cmpint (partial, <, n);
+
+  f->b->store = rfl_store_open (f->b->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+  g_assert_no_error (error);
+  integrity = rfl_store_dup_pragma (f->b->store, "integrity_check");
+  g_assert_cmpstr (integrity, ==, "ok");
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.converged);
+  g_assert_cmpint (rfl_store_count (f->b->store, NULL, NULL, &error), ==, n);
+}
+
+/* A client that stalls is dropped; others are served meanwhile. */
+static void
+test_slow_client (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *partial = "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n";
+  char buf[256];
+  gssize got;
+  gint64 start;
+
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", f->hq->port, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), partial, strlen (partial),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  add_records (f->a, 1);
+  g_assert_true (sync_http (f->hq, f->a).converged);
+
+  start = g_get_monotonic_time ();
+  got = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf, sizeof buf, NULL, &error);
+  /* The server closed it (end of stream or reset) after its 2 s timeout. */
+  g_assert_cmpint (got, <=, 0);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 10 * G_USEC_PER_SEC);
+}
+
+/* With Expect: 100-continue, an oversized body is refused before it is sent. */
+static void
+test_early_413 (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *head = "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n"
+                     "Expect: 100-continue\r\n\r\n";
+  char buf[512] = { 0 };
+  gssize got;
+
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", f->hq->port, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), head, strlen (head),
+                             NULL, NULL, &error);
+  /* The whole answer, with its JSON error, arrives without a byte of the body sent. */
+  for (gsize have = 0; have < sizeof buf - 1 && strstr (buf, "too_large") == NULL; have += (gsize) got)
+    {
+      got = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (conn)), buf + have,
+                                 sizeof buf - 1 - have, NULL, &error);
+      g_assert_no_error (error);
+      if (got <= 0)
+        break;
+    }
+  g_assert_true (g_str_has_prefix (buf, "HTTP/1.1 413"));
+  g_assert_nonnull (strstr (buf, "too_large"));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  rfl_sync_client_prepare ();
+  g_test_init (&argc, &argv, NULL);
+  if (sodium_init () < 0)
+    g_error ("libsodium could not be initialised");
+
+  g_test_add_func ("/sync/convergence", test_convergence);
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/sync/attacks", test_attacks);
+  ADD ("/sync/roster-rollback", test_roster_rollback);
+  ADD ("/sync/enrollment-tokens", test_enrollment_tokens);
+  ADD ("/sync/revocation", test_revocation);
+  ADD ("/sync/hq-killed-during-upload", test_hq_killed_during_upload);
+  ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);
+  ADD ("/sync/slow-client", test_slow_client);
+  ADD ("/sync/early-413", test_early_413);
+#undef ADD
+
+  return g_test_run ();
+}
