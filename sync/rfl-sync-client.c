@@ -42,7 +42,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Client, client_clear)
 static char *
 ca_path (RflStore *store)
 {
-  return g_strconcat (rfl_store_get_path (store), ".hq-ca.pem", NULL);
+  g_autofree char *db = g_canonicalize_filename (rfl_store_get_path (store), NULL);
+
+  /* GTlsFileDatabase wants an absolute path. */
+  return g_strconcat (db, ".hq-ca.pem", NULL);
 }
 
 static gboolean
@@ -196,9 +199,13 @@ request (Client      *c,
       reply = soup_session_send_and_read (c->session, msg, c->cancellable, &local);
       if (reply == NULL)
         {
-          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED) || attempt + 1 >= MAX_ATTEMPTS)
+          /* A certificate HQ's CA did not sign will not get better by waiting. */
+          if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED) || local->domain == G_TLS_ERROR ||
+              attempt + 1 >= MAX_ATTEMPTS ||
+              g_get_monotonic_time () + (gint64) BACKOFF_BASE_MS * 1000 >= c->deadline)
             {
-              g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "HQ cannot be reached: %s",
+              g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "HQ cannot be reached: %s%s",
+                           local->domain == G_TLS_ERROR ? "its TLS certificate is not from HQ's CA: " : "",
                            local->message);
               return FALSE;
             }

@@ -46,6 +46,7 @@ typedef struct
   char      *out;
   char      *device;
   char      *kdf;
+  char      *new_passphrase_file;
   int        expires_hours;
   int        client_timeout;
   double     rate;
@@ -193,6 +194,26 @@ cmd_enroll (Hq    *hq,
       fwrite (g_bytes_get_data (token, NULL), 1, g_bytes_get_size (token), stdout);
       fputc ('\n', stdout);
     }
+  return 0;
+}
+
+static int
+cmd_passwd (Hq    *hq,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflSecret) old = NULL, new = NULL;
+  g_autofree char *path = db_path (hq);
+  g_autoptr(RflStore) store = NULL;
+
+  if (args[0] != NULL || hq->new_passphrase_file == NULL)
+    return fail ("usage: passwd --new-passphrase-file FILE");
+  if ((old = passphrase (hq, "HQ passphrase: ", &error)) == NULL ||
+      (new = rfl_secret_read_file (hq->new_passphrase_file, &error)) == NULL ||
+      (store = rfl_store_open (path, old->data, old->len, &error)) == NULL ||
+      !rfl_store_change_passphrase (store, old->data, old->len, new->data, new->len, RFL_KDF_MODERATE, &error))
+    return fail_error (error);
+  g_print ("{\"passphrase\":\"changed\"}\n");
   return 0;
 }
 
@@ -994,6 +1015,7 @@ static const struct
   { "init",       cmd_init,       "create HQ's encrypted store and keys" },
   { "serve",      cmd_serve,      "answer devices over HTTP (--listen ADDR:PORT)" },
   { "enroll",     cmd_enroll,     "write a one-time enrollment token (--office NAME)" },
+  { "passwd",     cmd_passwd,     "change HQ's passphrase (--new-passphrase-file FILE)" },
   { "revoke",     cmd_revoke,     "revoke a device; it wipes itself when it next calls" },
   { "devices",    cmd_devices,    "list enrolled devices" },
   { "status",     cmd_status,     "per device: last seen, seq, backlog" },
@@ -1029,6 +1051,8 @@ main (int   argc,
     { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &hq.rate, "serve: requests per second per device (50)", "N" },
     { "max-body", 0, 0, G_OPTION_ARG_INT64, &hq.max_body, "serve: largest request body in bytes", "N" },
     { "kdf", 0, 0, G_OPTION_ARG_STRING, &hq.kdf, "init: Argon2id limits", "LEVEL" },
+    { "new-passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &hq.new_passphrase_file,
+      "passwd: read the new passphrase from FILE", "FILE" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "COMMAND [ARGS…]" },
     { NULL }
   };
@@ -1093,5 +1117,6 @@ out:
   g_free (hq.out);
   g_free (hq.device);
   g_free (hq.kdf);
+  g_free (hq.new_passphrase_file);
   return rc;
 }
