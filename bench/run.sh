@@ -35,6 +35,24 @@ for run in $(seq 1 "$runs"); do
 done
 rm -f "$work"/bench-*.db*
 
+# Sync over loopback against a real reunite-hq: A imports, pushes, HQ
+# merges, B pulls; then 50 devices sync at once.
+sync_bench="$build/bench/rfl-bench-sync"
+hq="$build/sync/hq/reunite-hq"
+cases10k="$work/cases-10000.jsonl"
+[ -s "$cases10k" ] || "$gen" 10000 515000 > "$cases10k"
+for run in $(seq 1 "$runs"); do
+  for set in "$cases10k" "$cases"; do
+    rm -rf "$work/sync" && mkdir -p "$work/sync"
+    echo "bench: run $run/$runs: sync end to end, $(basename "$set")" >&2
+    "$sync_bench" e2e "$hq" "$work/sync" "$set" >> "$results"
+  done
+  rm -rf "$work/sync" && mkdir -p "$work/sync"
+  echo "bench: run $run/$runs: 50 devices syncing at once" >&2
+  "$sync_bench" fleet "$hq" "$work/sync" 50 200 >> "$results"
+done
+rm -rf "$work/sync"
+
 python3 - "$results" "$n" "$runs" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -62,4 +80,26 @@ line("peak RSS, search", "search", "peak_rss_kib", "MB", scale=1/1024, fmt="{:,.
 print(f"{'unlock (Argon2id MODERATE)':<28} {med('search', 'keyed', 'unlock_s'):>10.2f} s      "
       f"peak {med('import', 'keyed', 'unlock_peak_rss_kib')/1024:,.0f} MB, freed before the work starts")
 print(f"{'mean hits per query':<28} {med('search', 'keyed', 'mean_hits'):>10.1f}")
+
+def smed(workload, key, records=None):
+    vals = [r[key] for r in rows if r["workload"] == workload and (records is None or r.get("records") == records)]
+    return statistics.median(vals)
+
+print(f"\nSync over loopback, median of {runs} run(s); baseline: importing the same records on device A")
+print(f"{'':<34} {'time':>9} {'baseline':>9} {'ratio':>6}")
+for recs in sorted({r["records"] for r in rows if r["workload"] == "e2e"}):
+    e2e, base = smed("e2e", "e2e_s", recs), smed("e2e", "import_s", recs)
+    target = "   target <= 2 s" if recs == 10000 else ("   target <= 60 s" if recs >= 500000 else "")
+    print(f"{f'end to end, {recs:,} records':<34} {e2e:>8.2f}s {base:>8.2f}s {e2e / base:>6.1f}{target}")
+    print(f"{'  push (A to HQ, merged)':<34} {smed('e2e', 'push_s', recs):>8.2f}s")
+    print(f"{'  pull (HQ to B, merged)':<34} {smed('e2e', 'pull_s', recs):>8.2f}s")
+    print(f"{'  bytes on the wire per record':<34} {smed('e2e', 'wire_bytes_per_record', recs):>9.0f}")
+    print(f"{'  one field edited on 10,000':<34} {smed('e2e', 'edit_e2e_s', recs):>8.2f}s"
+          f"   {smed('e2e', 'edit_wire_bytes_per_field', recs):.0f} bytes per changed field (target <= 300)")
+fl = [r for r in rows if r["workload"] == "fleet"]
+print(f"{'50 devices at once, 200 records each':<34} {statistics.median(r['wall_s'] for r in fl):>8.2f}s"
+      f"   ingest {statistics.median(r['ingest_records_per_s'] for r in fl):,.0f} rec/s,"
+      f" p50 {statistics.median(r['p50_ms'] for r in fl):,.0f} ms,"
+      f" p99 {statistics.median(r['p99_ms'] for r in fl):,.0f} ms,"
+      f" errors {max(r['errors'] for r in fl)}")
 PY

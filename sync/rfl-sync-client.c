@@ -26,6 +26,8 @@ typedef struct
   gint64         deadline;     /* monotonic µs */
   guint          io_timeout_s;
   GCancellable  *cancellable;
+  guint64        bytes_up;
+  guint64        bytes_down;
 } Client;
 
 static void
@@ -227,6 +229,8 @@ request (Client      *c,
           g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "HQ's answer is too large");
           return FALSE;
         }
+      c->bytes_up += body != NULL ? g_bytes_get_size (body) : 0;
+      c->bytes_down += g_bytes_get_size (reply);
       out->body = g_steal_pointer (&reply);
       out->content_type = g_strdup (soup_message_headers_get_content_type (soup_message_get_response_headers (msg),
                                                                            NULL));
@@ -429,6 +433,8 @@ rfl_sync_client_run (RflStore              *device,
         (mine = rfl_store_state_hash (device, NULL, NULL, error)) == NULL)
       return FALSE;
     report->compared = TRUE;
+    report->bytes_up = c.bytes_up;
+    report->bytes_down = c.bytes_down;
     report->converged = g_strcmp0 (mine, json_object_get_string_member_with_default (obj, "hash", NULL)) == 0;
     now = g_date_time_format_iso8601 (dt);
     return rfl_store_set_setting (device, "last_sync", now, error);

@@ -21,6 +21,8 @@ typedef struct
   guint          duplicates;  /* bundles that were already applied */
   guint          held;        /* bundles waiting for an earlier one */
   guint64        acked;       /* highest seq HQ has receipted */
+  guint64        bytes_up;    /* request bodies sent over HTTP */
+  guint64        bytes_down;  /* response bodies received */
   gboolean       compared;    /* the state hashes were compared */
   gboolean       converged;   /* ... and were equal */
   RflMergeStats  merge;       /* summed over the bundles applied */
