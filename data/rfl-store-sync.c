@@ -1936,7 +1936,14 @@ outbox_add_locked (RflStore          *self,
   sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->item->seq_to + 1);
   sqlite3_bind_blob (st, 3, args->item->hash, 32, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 4, (sqlite3_int64) args->item->through);
-  return run_write (self, st, "saving a bundle", error);
+  if (!run_write (self, st, "saving a bundle", error))
+    return FALSE;
+  {
+    g_autofree char *detail = g_strdup_printf ("to %s: seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+                                               ", %zu bytes", args->peer, args->item->seq_from,
+                                               args->item->seq_to, g_bytes_get_size (args->item->envelope));
+    return rfl_store_audit_append (self, "send", NULL, detail, error);
+  }
 }
 
 /**

@@ -547,6 +547,14 @@ test_convergence (void)
         else if (!r->deleted)
           g_assert_true (rfl_store_holds_record (dev[i]->store, r->id));
       }
+  /* HQ's audit says who sent and who received what. */
+  {
+    g_autofree char *audit = hq_run (hq, 0, "audit", NULL);
+
+    g_assert_nonnull (strstr (audit, "\"action\":\"receive\""));
+    g_assert_nonnull (strstr (audit, "\"action\":\"send\""));
+    g_assert_nonnull (strstr (audit, rfl_store_get_device_id (dev[0]->store)));
+  }
   g_test_message ("%u records, %u records edited concurrently", created, concurrent);
   g_assert_cmpuint (concurrent, >, 0);
 
