@@ -4,6 +4,7 @@
 /* Shared between the files that make up RflStore; not installed, not for
  * callers outside data/. */
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "rfl-names.h"
@@ -86,6 +87,16 @@ G_GNUC_INTERNAL gboolean      rfl_store_update_locked   (RflStore *self, const c
                                                          JsonObject *patch, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3_int64 rowid,
                                                          const char *text, GError **error);
+
+#define RFL_RECORD_HASH_BYTES 32
+
+G_GNUC_INTERNAL void          rfl_canonical_json        (JsonNode *node, GString *out);
+G_GNUC_INTERNAL char         *rfl_canonical_object      (JsonObject *obj);
+G_GNUC_INTERNAL void          rfl_hash_text             (crypto_generichash_state *state, const char *text);
+G_GNUC_INTERNAL void          rfl_record_hash           (gint64 cl, const char *canonical_doc,
+                                                         const char *canonical_clocks, guint8 *out);
+G_GNUC_INTERNAL void          rfl_record_hash_objects   (gint64 cl, JsonObject *doc, JsonObject *clocks,
+                                                         guint8 *out);
 
 /* Clocks: a field's clock is [hlc, device]; "" holds the default for fields
  * without their own entry. */

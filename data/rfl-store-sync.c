@@ -444,17 +444,21 @@ save_rec (RflStore    *self,
           gboolean     was_alive,
           GError     **error)
 {
-  g_autofree char *doc = rec->doc != NULL ? rfl_doc_to_string (rec->doc) : NULL;
+  g_autofree char *doc = NULL;
   g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
   gboolean alive = rec->cl % 2 == 1 && rec->doc != NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
   sqlite3_stmt *st;
 
   if (rec->doc != NULL && alive)
     rfl_store_apply_retention (self, rec->doc);
+  doc = rec->doc != NULL ? rfl_doc_to_string (rec->doc) : NULL;
+  rfl_record_hash_objects (rec->cl, rec->doc, rec->clocks, rhash);
   if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, clocks = ?4, cl = ?5,"
-                                  " updated_at = ?6, retention_until = ?7, owner = ?8 WHERE rowid = ?1",
-                            error)) == NULL)
+                                  " updated_at = ?6, retention_until = ?7, owner = ?8, rhash = ?9"
+                                  " WHERE rowid = ?1", error)) == NULL)
     return FALSE;
+  sqlite3_bind_blob (st, 9, rhash, sizeof rhash, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (st, 1, rec->rowid);
   rfl_bind_text (st, 2, rec->doc != NULL ? json_object_get_string_member_with_default (rec->doc, "status", NULL) : NULL);
   rfl_bind_text (st, 3, doc);
@@ -479,12 +483,15 @@ insert_rec (RflStore    *self,
 {
   g_autofree char *doc = rfl_doc_to_string (rec->doc);
   g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
   sqlite3_stmt *st;
 
+  rfl_record_hash_objects (rec->cl, rec->doc, rec->clocks, rhash);
   if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at,"
-                                  " cl, retention_until, clocks, owner)"
-                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)", error)) == NULL)
+                                  " cl, retention_until, clocks, owner, rhash)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)", error)) == NULL)
     return FALSE;
+  sqlite3_bind_blob (st, 10, rhash, sizeof rhash, SQLITE_TRANSIENT);
   rfl_bind_text (st, 1, id);
   rfl_bind_text (st, 2, rec->type);
   rfl_bind_text (st, 3, json_object_get_string_member_with_default (rec->doc, "status", NULL));
@@ -1437,73 +1444,15 @@ rfl_store_resolve_conflict (RflStore    *self,
 
 /* The state hash. */
 
-/* JSON with object members sorted, so that equal values hash equal
- * whatever order their members arrived in. */
-static void
-canonical_json (JsonNode *node,
-                GString  *out)
-{
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    {
-      JsonObject *obj = json_node_get_object (node);
-      g_autoptr(GList) names = g_list_sort (json_object_get_members (obj), (GCompareFunc) strcmp);
-
-      g_string_append_c (out, '{');
-      for (GList *l = names; l != NULL; l = l->next)
-        {
-          g_autoptr(JsonNode) key = json_node_init_string (json_node_alloc (), l->data);
-          g_autofree char *key_text = json_to_string (key, FALSE);
-
-          if (l != names)
-            g_string_append_c (out, ',');
-          g_string_append (out, key_text);
-          g_string_append_c (out, ':');
-          canonical_json (json_object_get_member (obj, l->data), out);
-        }
-      g_string_append_c (out, '}');
-    }
-  else if (JSON_NODE_HOLDS_ARRAY (node))
-    {
-      JsonArray *array = json_node_get_array (node);
-
-      g_string_append_c (out, '[');
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          if (i > 0)
-            g_string_append_c (out, ',');
-          canonical_json (json_array_get_element (array, i), out);
-        }
-      g_string_append_c (out, ']');
-    }
-  else
-    {
-      g_autofree char *text = json_to_string (node, FALSE);
-      g_string_append (out, text);
-    }
-}
-
-static void
-hash_text (crypto_generichash_state *state,
-           const char               *text)
-{
-  gsize len = text != NULL ? strlen (text) + 1 : 0;
-  guint8 prefix[8];
-
-  for (int i = 0; i < 8; i++)
-    prefix[i] = (guint8) (len >> (56 - 8 * i));
-  crypto_generichash_update (state, prefix, sizeof prefix);
-  if (text != NULL)
-    crypto_generichash_update (state, (const guint8 *) text, len);
-}
-
 /**
  * rfl_store_state_hash:
  * @office: (nullable): hash only this office's scope (records it owns or
  *   that were shared with it); %NULL for every record held
  * @n_records: (out) (optional): how many records were hashed
  *
- * A hash of the merged state: each record's fields with their clocks, its
- * causal length, the offices it is shared with and its conflicts. Two
+ * A hash of the merged state: each record's id and record hash (its fields,
+ * their clocks and its causal length), the offices it is shared with and
+ * its conflicts. Two
  * replicas that have applied the same changes have the same hash, so HQ and
  * a device can compare theirs to find out whether they diverged.
  *
@@ -1519,7 +1468,6 @@ rfl_store_state_hash (RflStore    *self,
   guint8 digest[32];
   char hex[65];
   g_autoptr(sqlite3_stmt) st = NULL;
-  g_autoptr(GString) text = g_string_new (NULL);
   guint64 n = 0;
   char *out = NULL;
   int rc;
@@ -1531,7 +1479,7 @@ rfl_store_state_hash (RflStore    *self,
   if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db,
-        "SELECT r.id, r.cl, r.doc, r.clocks, r.rowid,"
+        "SELECT r.id, r.rhash, r.cl, r.doc, r.clocks, r.rowid,"
         "  (SELECT group_concat (office, ',') FROM (SELECT office FROM shares s"
         "    WHERE s.record_row = r.rowid ORDER BY office)),"
         "  (SELECT group_concat (id || '=' || coalesce (resolution, ''), ',') FROM (SELECT id, resolution"
@@ -1547,34 +1495,24 @@ rfl_store_state_hash (RflStore    *self,
   rfl_bind_text (st, 1, office);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 2));
-      g_autofree char *clocks_text = g_strdup ((const char *) sqlite3_column_text (st, 3));
-      g_autoptr(JsonObject) clocks = rfl_store_load_clocks (self, sqlite3_column_int64 (st, 4), clocks_text, NULL);
-      g_autofree char *cl = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 1));
+      guint8 rhash[RFL_RECORD_HASH_BYTES];
 
-      hash_text (&state, (const char *) sqlite3_column_text (st, 0));
-      hash_text (&state, cl);
-      hash_text (&state, (const char *) sqlite3_column_text (st, 5));
-      hash_text (&state, (const char *) sqlite3_column_text (st, 6));
-      if (doc != NULL && clocks != NULL)
-        {
-          g_autoptr(GList) names = g_list_sort (json_object_get_members (doc), (GCompareFunc) strcmp);
-
-          for (GList *l = names; l != NULL; l = l->next)
-            {
-              JsonArray *clock = rfl_clocks_lookup (clocks, l->data);
-
-              g_string_truncate (text, 0);
-              canonical_json (json_object_get_member (doc, l->data), text);
-              if (clock != NULL)
-                g_string_append_printf (text, "@%" G_GINT64_FORMAT ",%s", json_array_get_int_element (clock, 0),
-                                        json_array_get_string_element (clock, 1));
-              hash_text (&state, l->data);
-              hash_text (&state, text->str);
-            }
-        }
+      /* Records written since their last delete or purge carry their hash;
+       * the others are hashed here, the same way. */
+      if (sqlite3_column_bytes (st, 1) == sizeof rhash)
+        memcpy (rhash, sqlite3_column_blob (st, 1), sizeof rhash);
       else
-        hash_text (&state, NULL);
+        {
+          g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
+          g_autofree char *clocks_text = g_strdup ((const char *) sqlite3_column_text (st, 4));
+          g_autoptr(JsonObject) clocks = rfl_store_load_clocks (self, sqlite3_column_int64 (st, 5), clocks_text, NULL);
+
+          rfl_record_hash_objects (sqlite3_column_int64 (st, 2), doc, clocks, rhash);
+        }
+      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 0));
+      crypto_generichash_update (&state, rhash, sizeof rhash);
+      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 6));
+      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 7));
       n++;
     }
   rfl_store_end_read (self);

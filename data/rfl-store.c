@@ -64,6 +64,7 @@ static const char * const migrations[] = {
    * be acknowledged or applied, and HQ's enrollment tokens. */
   "ALTER TABLE records ADD COLUMN clocks TEXT;"
   "ALTER TABLE records ADD COLUMN owner TEXT;"
+  "ALTER TABLE records ADD COLUMN rhash BLOB;"
   "CREATE INDEX records_by_owner ON records (owner) WHERE owner IS NOT NULL;"
   "ALTER TABLE journal ADD COLUMN base TEXT;"
   "ALTER TABLE journal ADD COLUMN clocks TEXT;"
@@ -536,6 +537,111 @@ journal_append (RflStore       *self,
   return rfl_store_journal_write (self, &entry, error);
 }
 
+/* Canonical JSON and record hashes. */
+
+/* JSON with object members sorted, so that equal values hash equal
+ * whatever order their members arrived in. */
+void
+rfl_canonical_json (JsonNode *node,
+                GString  *out)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObject *obj = json_node_get_object (node);
+      g_autoptr(GList) names = g_list_sort (json_object_get_members (obj), (GCompareFunc) strcmp);
+
+      g_string_append_c (out, '{');
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          g_autoptr(JsonNode) key = json_node_init_string (json_node_alloc (), l->data);
+          g_autofree char *key_text = json_to_string (key, FALSE);
+
+          if (l != names)
+            g_string_append_c (out, ',');
+          g_string_append (out, key_text);
+          g_string_append_c (out, ':');
+          rfl_canonical_json (json_object_get_member (obj, l->data), out);
+        }
+      g_string_append_c (out, '}');
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      g_string_append_c (out, '[');
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          rfl_canonical_json (json_array_get_element (array, i), out);
+        }
+      g_string_append_c (out, ']');
+    }
+  else
+    {
+      g_autofree char *text = json_to_string (node, FALSE);
+      g_string_append (out, text);
+    }
+}
+
+void
+rfl_hash_text (crypto_generichash_state *state,
+           const char               *text)
+{
+  gsize len = text != NULL ? strlen (text) + 1 : 0;
+  guint8 prefix[8];
+
+  for (int i = 0; i < 8; i++)
+    prefix[i] = (guint8) (len >> (56 - 8 * i));
+  crypto_generichash_update (state, prefix, sizeof prefix);
+  if (text != NULL)
+    crypto_generichash_update (state, (const guint8 *) text, len);
+}
+
+/* A record's hash: its causal length, its document and its field clocks,
+ * canonical. Replicas that agree on a record have the same hash, so the
+ * state hash need not parse every record. */
+void
+rfl_record_hash (gint64       cl,
+                 const char  *canonical_doc,
+                 const char  *canonical_clocks,
+                 guint8      *out)
+{
+  crypto_generichash_state state;
+  char cl_text[24];
+
+  g_snprintf (cl_text, sizeof cl_text, "%" G_GINT64_FORMAT, cl);
+  crypto_generichash_init (&state, NULL, 0, RFL_RECORD_HASH_BYTES);
+  rfl_hash_text (&state, "reunite-record-v1");
+  rfl_hash_text (&state, cl_text);
+  rfl_hash_text (&state, canonical_doc);
+  rfl_hash_text (&state, canonical_clocks);
+  crypto_generichash_final (&state, out, RFL_RECORD_HASH_BYTES);
+}
+
+char *
+rfl_canonical_object (JsonObject *obj)
+{
+  g_autoptr(JsonNode) node = NULL;
+  GString *out = g_string_new (NULL);
+
+  node = json_node_init_object (json_node_alloc (), obj);
+  rfl_canonical_json (node, out);
+  return g_string_free (out, FALSE);
+}
+
+void
+rfl_record_hash_objects (gint64      cl,
+                         JsonObject *doc,
+                         JsonObject *clocks,
+                         guint8     *out)
+{
+  g_autofree char *canonical_doc = doc != NULL ? rfl_canonical_object (doc) : NULL;
+  g_autofree char *canonical_clocks = clocks != NULL ? rfl_canonical_object (clocks) : NULL;
+
+  rfl_record_hash (cl, canonical_doc, canonical_clocks, out);
+}
+
 /* Clocks. */
 
 JsonArray *
@@ -830,6 +936,7 @@ typedef struct
   char      *status;
   char      *retention_until;
   char      *doc;
+  char      *canonical_doc;
   GPtrArray *names;
 } Prepared;
 
@@ -841,6 +948,7 @@ prepared_free (Prepared *p)
   g_free (p->status);
   g_free (p->retention_until);
   g_free (p->doc);
+  g_free (p->canonical_doc);
   g_clear_pointer (&p->names, g_ptr_array_unref);
   g_free (p);
 }
@@ -873,6 +981,7 @@ prepare (RflStore    *self,
   p->status = g_strdup (json_object_get_string_member_with_default (record, "status", NULL));
   p->retention_until = g_strdup (json_object_get_string_member_with_default (record, "retention_until", NULL));
   p->doc = rfl_doc_to_string (record);
+  p->canonical_doc = rfl_canonical_object (record);
   p->names = name_rows (self, record);
   return g_steal_pointer (&p);
 }
@@ -884,6 +993,7 @@ write_prepared (RflStore    *self,
                 GError     **error)
 {
   g_autofree char *clocks = NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
   sqlite3_stmt *st;
   sqlite3_int64 rowid;
   guint64 hlc;
@@ -896,10 +1006,14 @@ write_prepared (RflStore    *self,
     }
 
   hlc = rfl_store_hlc_tick (self);
+  /* Written as canonical JSON writes it, so it hashes as it is. */
   clocks = g_strdup_printf ("{\"\":[%" G_GUINT64_FORMAT ",\"%s\"]}", hlc, self->device_id);
+  rfl_record_hash (1, p->canonical_doc, clocks, rhash);
   if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
-                        " retention_until, clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7)", error)) == NULL)
+                        " retention_until, clocks, rhash) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8)",
+                        error)) == NULL)
     return FALSE;
+  sqlite3_bind_blob (st, 8, rhash, sizeof rhash, SQLITE_TRANSIENT);
   rfl_bind_text (st, 1, p->id);
   rfl_bind_text (st, 2, p->type);
   rfl_bind_text (st, 3, p->status);
@@ -990,6 +1104,7 @@ rfl_store_update_locked (RflStore    *self,
   g_autoptr(JsonObject) base = json_object_new ();
   g_autoptr(JsonObject) clocks = NULL;
   g_autofree char *text = NULL, *changes_text = NULL, *base_text = NULL, *clocks_text = NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
   guint64 hlc;
   JsonObjectIter iter;
   const char *name;
@@ -1078,9 +1193,11 @@ rfl_store_update_locked (RflStore    *self,
   base_text = rfl_doc_to_string (base);
   clocks_text = rfl_doc_to_string (clocks);
 
+  rfl_record_hash_objects (row.cl, row.doc, clocks, rhash);
   if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
-                        " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
+                        " retention_until = ?5, clocks = ?6, rhash = ?7 WHERE id = ?1", error)) == NULL)
     return FALSE;
+  sqlite3_bind_blob (st, 7, rhash, sizeof rhash, SQLITE_TRANSIENT);
   rfl_bind_text (st, 1, id);
   rfl_bind_text (st, 2, json_object_get_string_member_with_default (row.doc, "status", NULL));
   rfl_bind_text (st, 3, text);
@@ -1109,7 +1226,7 @@ delete_locked (RflStore    *self,
 
   /* A causal-length counter: odd is alive, even is deleted. The record is
    * kept so that a later resurrection from another replica can restore it. */
-  if ((st = rfl_store_stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2 WHERE id = ?1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2, rhash = NULL WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   sqlite3_bind_int64 (st, 2, rfl_now_ms ());
@@ -2061,7 +2178,7 @@ rfl_store_purge_content (RflStore       *self,
   /* The record keeps its id and causal length as a tombstone, so older
    * changes arriving from elsewhere cannot bring it back; its content goes. */
   if ((st = rfl_store_stmt (self, "UPDATE records SET doc = NULL, status = NULL, retention_until = NULL,"
-                        " updated_at = ?2 WHERE id = ?1", error)) == NULL)
+                        " updated_at = ?2, rhash = NULL WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   sqlite3_bind_int64 (st, 2, rfl_now_ms ());

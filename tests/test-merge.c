@@ -342,6 +342,17 @@ test_concurrent_edits_conflict (Fixture       *f,
   g_assert_cmpuint (n_conflicts (f->hub), ==, 0);
   g_assert_cmpuint (n_conflicts (f->dev[1].store), ==, 0);
   assert_converged (f);
+
+  /* The record hashes kept at write time are those the state hash would
+   * compute from scratch. */
+  {
+    g_autofree char *kept = state (f->dev[1].store, NULL);
+    g_autofree char *fresh = NULL;
+
+    g_assert_true (rfl_store_exec (f->dev[1].store, "UPDATE records SET rhash = NULL", &error));
+    fresh = state (f->dev[1].store, NULL);
+    g_assert_cmpstr (kept, ==, fresh);
+  }
 }
 
 static void
