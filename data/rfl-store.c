@@ -541,26 +541,48 @@ journal_append (RflStore       *self,
 
 /* JSON with object members sorted, so that equal values hash equal
  * whatever order their members arrived in. */
-void
-rfl_canonical_json (JsonNode *node,
-                GString  *out)
+static void
+canonical_string (const char *text,
+                  GString    *out)
+{
+  g_string_append_c (out, '"');
+  for (const guchar *c = (const guchar *) text; *c != '\0'; c++)
+    {
+      if (*c == '"' || *c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) *c);
+        }
+      else if (*c < 0x20)
+        g_string_append_printf (out, "\\u%04x", *c);
+      else
+        g_string_append_c (out, (char) *c);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* Compact JSON, written here rather than with JsonGenerator, which costs an
+ * object per call: this runs for every record merged. */
+static void
+write_json (JsonNode *node,
+            gboolean  sorted,
+            GString  *out)
 {
   if (JSON_NODE_HOLDS_OBJECT (node))
     {
       JsonObject *obj = json_node_get_object (node);
-      g_autoptr(GList) names = g_list_sort (json_object_get_members (obj), (GCompareFunc) strcmp);
+      g_autoptr(GList) names = json_object_get_members (obj);
 
+      if (sorted)
+        names = g_list_sort (names, (GCompareFunc) strcmp);
       g_string_append_c (out, '{');
       for (GList *l = names; l != NULL; l = l->next)
         {
-          g_autoptr(JsonNode) key = json_node_init_string (json_node_alloc (), l->data);
-          g_autofree char *key_text = json_to_string (key, FALSE);
-
           if (l != names)
             g_string_append_c (out, ',');
-          g_string_append (out, key_text);
+          canonical_string (l->data, out);
           g_string_append_c (out, ':');
-          rfl_canonical_json (json_object_get_member (obj, l->data), out);
+          write_json (json_object_get_member (obj, l->data), sorted, out);
         }
       g_string_append_c (out, '}');
     }
@@ -573,15 +595,40 @@ rfl_canonical_json (JsonNode *node,
         {
           if (i > 0)
             g_string_append_c (out, ',');
-          rfl_canonical_json (json_array_get_element (array, i), out);
+          write_json (json_array_get_element (array, i), sorted, out);
         }
       g_string_append_c (out, ']');
     }
+  else if (JSON_NODE_HOLDS_NULL (node))
+    g_string_append (out, "null");
   else
-    {
-      g_autofree char *text = json_to_string (node, FALSE);
-      g_string_append (out, text);
-    }
+    switch (json_node_get_value_type (node))
+      {
+      case G_TYPE_STRING:
+        canonical_string (json_node_get_string (node), out);
+        break;
+      case G_TYPE_INT64:
+        g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));
+        break;
+      case G_TYPE_BOOLEAN:
+        g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
+        break;
+      default:
+        {
+          char buf[G_ASCII_DTOSTR_BUF_SIZE];
+          g_string_append (out, g_ascii_dtostr (buf, sizeof buf, json_node_get_double (node)));
+        }
+        break;
+      }
+}
+
+/* JSON with object members sorted, so that equal values hash equal
+ * whatever order their members arrived in. */
+void
+rfl_canonical_json (JsonNode *node,
+                    GString  *out)
+{
+  write_json (node, TRUE, out);
 }
 
 void
@@ -879,12 +926,15 @@ copy_members (JsonObject *dst,
     json_object_set_member (dst, l->data, json_node_copy (json_object_get_member (src, l->data)));
 }
 
+/* Compact JSON, members in their order. */
 char *
 rfl_doc_to_string (JsonObject *obj)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+  GString *out = g_string_sized_new (512);
 
-  return json_to_string (node, FALSE);
+  write_json (node, FALSE, out);
+  return g_string_free (out, FALSE);
 }
 
 /* Sets the retention date when a record enters a status that is kept only for
