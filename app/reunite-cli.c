@@ -531,6 +531,8 @@ report_json (const RflSyncReport *report)
   json_object_set_int_member (obj, "receipted_through", (gint64) report->acked);
   if (report->compared)
     json_object_set_boolean_member (obj, "converged", report->converged);
+  if (report->resynced)
+    json_object_set_boolean_member (obj, "resynced", TRUE);
   return obj;
 }
 

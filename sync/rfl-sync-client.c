@@ -354,12 +354,38 @@ rfl_sync_client_ping (RflStore              *device,
   return r.status == 200 || refused (&c, &r, error);
 }
 
+/* Pulls until HQ has nothing more. */
+static gboolean
+pull_all (Client         *c,
+          RflStore       *device,
+          RflSyncReport  *report,
+          GError        **error)
+{
+  for (guint i = 0; i < MAX_PULLS; i++)
+    {
+      g_auto(Response) r = { 0 };
+      g_autofree char *path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT, rfl_sync_device_have (device));
+
+      if (!request (c, "GET", path, NULL, TRUE, &r, error))
+        return FALSE;
+      if (r.status == 204)
+        return TRUE;
+      if (r.status != 200)
+        return refused (c, &r, error);
+      if (!rfl_sync_device_accept (device, r.body, report, error))
+        return FALSE;
+    }
+  g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "HQ kept sending bundles; try again later");
+  return FALSE;
+}
+
 /**
  * rfl_sync_client_run:
  *
  * One sync: check HQ's roster, push every bundle HQ has not receipted, pull
- * until HQ has nothing more, then compare state hashes. Every step is
- * resumable: an interrupted sync loses nothing and repeats nothing.
+ * until HQ has nothing more, then compare state hashes; if they differ, ask
+ * HQ to send the whole scope again, once. Every step is resumable: an
+ * interrupted sync loses nothing and repeats nothing.
  */
 gboolean
 rfl_sync_client_run (RflStore              *device,
@@ -403,39 +429,47 @@ rfl_sync_client_run (RflStore              *device,
       report->sent++;
     }
 
-  for (guint i = 0; i < MAX_PULLS; i++)
+  for (int attempt = 0;; attempt++)
     {
       g_auto(Response) r = { 0 };
-      g_autofree char *path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT, rfl_sync_device_have (device));
+      g_autoptr(JsonObject) obj = NULL;
+      g_autofree char *mine = NULL;
 
-      if (!request (&c, "GET", path, NULL, TRUE, &r, error))
+      if (!pull_all (&c, device, report, error))
         return FALSE;
-      if (r.status == 204)
-        break;
+      if (!request (&c, "GET", "/v1/state", NULL, TRUE, &r, error))
+        return FALSE;
       if (r.status != 200)
         return refused (&c, &r, error);
-      if (!rfl_sync_device_accept (device, r.body, report, error))
+      if ((obj = response_object (&r, error)) == NULL ||
+          (mine = rfl_store_state_hash (device, NULL, NULL, error)) == NULL)
         return FALSE;
+      report->compared = TRUE;
+      report->converged = g_strcmp0 (mine, json_object_get_string_member_with_default (obj, "hash", NULL)) == 0;
+      if (report->converged || attempt > 0)
+        break;
+
+      /* Diverged although everything was exchanged: have HQ send the whole
+       * scope again. Merging it is idempotent; what is missing or stale here
+       * is repaired. */
+      {
+        g_auto(Response) rr = { 0 };
+        g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+
+        if (!request (&c, "POST", "/v1/resync", empty, TRUE, &rr, error))
+          return FALSE;
+        if (rr.status != 200)
+          return refused (&c, &rr, error);
+        report->resynced = TRUE;
+      }
     }
 
   {
-    g_auto(Response) r = { 0 };
-    g_autoptr(JsonObject) obj = NULL;
-    g_autofree char *mine = NULL;
     g_autofree char *now = NULL;
     g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
 
-    if (!request (&c, "GET", "/v1/state", NULL, TRUE, &r, error))
-      return FALSE;
-    if (r.status != 200)
-      return refused (&c, &r, error);
-    if ((obj = response_object (&r, error)) == NULL ||
-        (mine = rfl_store_state_hash (device, NULL, NULL, error)) == NULL)
-      return FALSE;
-    report->compared = TRUE;
     report->bytes_up = c.bytes_up;
     report->bytes_down = c.bytes_down;
-    report->converged = g_strcmp0 (mine, json_object_get_string_member_with_default (obj, "hash", NULL)) == 0;
     now = g_date_time_format_iso8601 (dt);
     return rfl_store_set_setting (device, "last_sync", now, error);
   }

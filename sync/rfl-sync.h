@@ -25,6 +25,7 @@ typedef struct
   guint64        bytes_down;  /* response bodies received */
   gboolean       compared;    /* the state hashes were compared */
   gboolean       converged;   /* ... and were equal */
+  gboolean       resynced;    /* HQ was asked to send the whole scope again */
   RflMergeStats  merge;       /* summed over the bundles applied */
 } RflSyncReport;
 

@@ -854,6 +854,29 @@ handle_state (Server            *s,
   respond_json (msg, out);
 }
 
+/* The device found its state differs from HQ's after a full exchange: send
+ * it its whole scope again from the start of the journal. */
+static void
+handle_resync (Server            *s,
+               SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = request_body (msg);
+  g_autoptr(RflPeer) peer = authenticate (s, msg, body);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+
+  if (peer == NULL)
+    return;
+  if (!rfl_store_set_peer_through (s->hq->store, peer->id, 0, &error))
+    {
+      respond_gerror (msg, error);
+      return;
+    }
+  out = json_object_new ();
+  json_object_set_boolean_member (out, "resync", TRUE);
+  respond_json (msg, out);
+}
+
 static void
 handle_ping (Server            *s,
              SoupServerMessage *msg)
@@ -889,6 +912,8 @@ handler (SoupServer        *server,
     handle_enroll (s, msg);
   else if (post && g_str_equal (path, "/v1/push"))
     handle_push (s, msg);
+  else if (post && g_str_equal (path, "/v1/resync"))
+    handle_resync (s, msg);
   else if (get && g_str_equal (path, "/v1/pull"))
     handle_pull (s, msg, query);
   else if (get && g_str_equal (path, "/v1/roster"))
