@@ -209,14 +209,17 @@ bench_e2e (const char *binary,
            "\"push_s\":%.3f,\"pull_s\":%.3f,\"e2e_s\":%.3f,"
            "\"wire_bytes\":%" G_GUINT64_FORMAT ",\"wire_bytes_per_record\":%.1f,"
            "\"edits\":%u,\"edit_local_s\":%.3f,\"edit_e2e_s\":%.3f,"
-           "\"edit_wire_bytes\":%" G_GUINT64_FORMAT ",\"edit_wire_bytes_per_field\":%.1f}\n",
+           "\"edit_wire_bytes\":%" G_GUINT64_FORMAT ",\"edit_wire_bytes_per_field\":%.1f,"
+           "\"edit_push_s\":%.3f,\"edit_pull_s\":%.3f,\"resynced\":%s}\n",
            n, t_import, t_push, t_pull, t_push + t_pull,
            push.bytes_up + push.bytes_down + pull.bytes_up + pull.bytes_down,
            (double) (push.bytes_up + push.bytes_down + pull.bytes_up + pull.bytes_down) / (double) n,
            ids->len, t_edit, t_edit_push + t_edit_pull,
            edit_push.bytes_up + edit_push.bytes_down + edit_pull.bytes_up + edit_pull.bytes_down,
            (double) (edit_push.bytes_up + edit_push.bytes_down + edit_pull.bytes_up + edit_pull.bytes_down)
-             / (double) MAX (ids->len, 1));
+             / (double) MAX (ids->len, 1),
+           t_edit_push, t_edit_pull,
+           push.resynced || pull.resynced || edit_push.resynced || edit_pull.resynced ? "true" : "false");
   g_subprocess_send_signal (hq.proc, SIGTERM);
   g_subprocess_wait (hq.proc, NULL, NULL);
   return 0;
