@@ -93,10 +93,13 @@ G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3
 G_GNUC_INTERNAL void          rfl_canonical_json        (JsonNode *node, GString *out);
 G_GNUC_INTERNAL char         *rfl_canonical_object      (JsonObject *obj);
 G_GNUC_INTERNAL void          rfl_hash_text             (crypto_generichash_state *state, const char *text);
-G_GNUC_INTERNAL void          rfl_record_hash           (gint64 cl, const char *canonical_doc,
+G_GNUC_INTERNAL void          rfl_record_hash           (const char *id, gint64 cl, const char *canonical_doc,
                                                          const char *canonical_clocks, guint8 *out);
-G_GNUC_INTERNAL void          rfl_record_hash_objects   (gint64 cl, JsonObject *doc, JsonObject *clocks,
-                                                         guint8 *out);
+G_GNUC_INTERNAL void          rfl_record_hash_objects   (const char *id, gint64 cl, JsonObject *doc,
+                                                         JsonObject *clocks, guint8 *out);
+G_GNUC_INTERNAL gboolean      rfl_store_put_hash        (RflStore *self, sqlite3_int64 rowid, const char *owner,
+                                                         const guint8 *hash, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_rehash          (RflStore *self, sqlite3_int64 rowid, GError **error);
 
 /* Clocks: a field's clock is [hlc, device]; "" holds the default for fields
  * without their own entry. */

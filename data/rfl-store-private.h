@@ -27,6 +27,8 @@ gint64    rfl_store_query_int           (RflStore    *self,
 gboolean  rfl_store_exec                (RflStore    *self,
                                          const char  *sql,
                                          GError     **error);
+gboolean  rfl_store_rehash_all          (RflStore    *self,
+                                         GError     **error);
 void      rfl_store_set_today           (RflStore    *self,
                                          const char  *date);
 

@@ -336,6 +336,7 @@ typedef struct
 typedef struct
 {
   sqlite3_int64  rowid;
+  const char    *id;
   char          *type;
   JsonObject    *doc;       /* NULL when purged */
   JsonObject    *clocks;
@@ -370,6 +371,7 @@ load_rec (RflStore    *self,
   rfl_bind_text (st, 1, id);
   if (sqlite3_step (st) != SQLITE_ROW)
     return FALSE;
+  rec->id = id;
   rec->rowid = sqlite3_column_int64 (st, 0);
   rec->type = g_strdup ((const char *) sqlite3_column_text (st, 1));
   rec->doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 2));
@@ -453,12 +455,11 @@ save_rec (RflStore    *self,
   if (rec->doc != NULL && alive)
     rfl_store_apply_retention (self, rec->doc);
   doc = rec->doc != NULL ? rfl_doc_to_string (rec->doc) : NULL;
-  rfl_record_hash_objects (rec->cl, rec->doc, rec->clocks, rhash);
+  rfl_record_hash_objects (rec->id, rec->cl, rec->doc, rec->clocks, rhash);
   if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, clocks = ?4, cl = ?5,"
-                                  " updated_at = ?6, retention_until = ?7, owner = ?8, rhash = ?9"
-                                  " WHERE rowid = ?1", error)) == NULL)
+                                  " updated_at = ?6, retention_until = ?7, owner = ?8 WHERE rowid = ?1",
+                            error)) == NULL)
     return FALSE;
-  sqlite3_bind_blob (st, 9, rhash, sizeof rhash, SQLITE_TRANSIENT);
   sqlite3_bind_int64 (st, 1, rec->rowid);
   rfl_bind_text (st, 2, rec->doc != NULL ? json_object_get_string_member_with_default (rec->doc, "status", NULL) : NULL);
   rfl_bind_text (st, 3, doc);
@@ -470,6 +471,8 @@ save_rec (RflStore    *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "merging a record");
 
+  if (!rfl_store_put_hash (self, rec->rowid, rec->owner, rhash, error))
+    return FALSE;
   if (was_alive && !rfl_store_unindex_record (self, rec->rowid, error))
     return FALSE;
   return !alive || rfl_store_index_record (self, rec->rowid, rec->doc, error);
@@ -486,12 +489,11 @@ insert_rec (RflStore    *self,
   guint8 rhash[RFL_RECORD_HASH_BYTES];
   sqlite3_stmt *st;
 
-  rfl_record_hash_objects (rec->cl, rec->doc, rec->clocks, rhash);
+  rfl_record_hash_objects (id, rec->cl, rec->doc, rec->clocks, rhash);
   if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at,"
-                                  " cl, retention_until, clocks, owner, rhash)"
-                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)", error)) == NULL)
+                                  " cl, retention_until, clocks, owner)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)", error)) == NULL)
     return FALSE;
-  sqlite3_bind_blob (st, 10, rhash, sizeof rhash, SQLITE_TRANSIENT);
   rfl_bind_text (st, 1, id);
   rfl_bind_text (st, 2, rec->type);
   rfl_bind_text (st, 3, json_object_get_string_member_with_default (rec->doc, "status", NULL));
@@ -504,6 +506,8 @@ insert_rec (RflStore    *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "merging a record");
   rec->rowid = sqlite3_last_insert_rowid (self->db);
+  if (!rfl_store_put_hash (self, rec->rowid, rec->owner, rhash, error))
+    return FALSE;
   return rec->cl % 2 == 0 || rfl_store_index_record (self, rec->rowid, rec->doc, error);
 }
 
@@ -1450,9 +1454,10 @@ rfl_store_resolve_conflict (RflStore    *self,
  *   that were shared with it); %NULL for every record held
  * @n_records: (out) (optional): how many records were hashed
  *
- * A hash of the merged state: each record's id and record hash (its fields,
- * their clocks and its causal length), the offices it is shared with and
- * its conflicts. Two
+ * A hash of the merged state: for each record, its hash (id, fields, their
+ * clocks and its causal length, kept in the hashes table as it is written),
+ * the offices it is shared with and its conflicts; the records' digests are
+ * added up, so the order they are read in does not matter. Two
  * replicas that have applied the same changes have the same hash, so HQ and
  * a device can compare theirs to find out whether they diverged.
  *
@@ -1464,29 +1469,28 @@ rfl_store_state_hash (RflStore    *self,
                       guint64     *n_records,
                       GError     **error)
 {
-  crypto_generichash_state state;
+  guint8 sum[RFL_RECORD_HASH_BYTES] = { 0 };
   guint8 digest[32];
-  char hex[65];
+  char hex[65], count[24];
   g_autoptr(sqlite3_stmt) st = NULL;
+  crypto_generichash_state state;
   guint64 n = 0;
   char *out = NULL;
   int rc;
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  crypto_generichash_init (&state, NULL, 0, sizeof digest);
   rfl_store_lock (self);
   if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
     goto out;
   if (sqlite3_prepare_v2 (self->db,
-        "SELECT r.id, r.rhash, r.cl, r.doc, r.clocks, r.rowid,"
+        "SELECT h.hash,"
         "  (SELECT group_concat (office, ',') FROM (SELECT office FROM shares s"
-        "    WHERE s.record_row = r.rowid ORDER BY office)),"
+        "    WHERE s.record_row = h.record_row ORDER BY office)),"
         "  (SELECT group_concat (id || '=' || coalesce (resolution, ''), ',') FROM (SELECT id, resolution"
-        "    FROM conflicts c WHERE c.record_row = r.rowid ORDER BY id))"
-        " FROM records r WHERE ?1 IS NULL OR r.owner = ?1"
-        "   OR r.rowid IN (SELECT record_row FROM shares WHERE office = ?1)"
-        " ORDER BY r.id", -1, &st, NULL) != SQLITE_OK)
+        "    FROM conflicts c WHERE c.record_row = h.record_row ORDER BY id))"
+        " FROM hashes h WHERE ?1 IS NULL OR h.owner = ?1"
+        "   OR h.record_row IN (SELECT record_row FROM shares WHERE office = ?1)", -1, &st, NULL) != SQLITE_OK)
     {
       rfl_store_sql_fail (self, error, "computing the state hash");
       rfl_store_end_read (self);
@@ -1495,24 +1499,22 @@ rfl_store_state_hash (RflStore    *self,
   rfl_bind_text (st, 1, office);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      guint8 rhash[RFL_RECORD_HASH_BYTES];
+      guint8 one[RFL_RECORD_HASH_BYTES];
+      guint carry = 0;
 
-      /* Records written since their last delete or purge carry their hash;
-       * the others are hashed here, the same way. */
-      if (sqlite3_column_bytes (st, 1) == sizeof rhash)
-        memcpy (rhash, sqlite3_column_blob (st, 1), sizeof rhash);
-      else
+      /* Each record's hash with its shares and conflicts; the records are
+       * combined by addition, so no order is needed. */
+      crypto_generichash_init (&state, NULL, 0, sizeof one);
+      crypto_generichash_update (&state, sqlite3_column_blob (st, 0), (gsize) sqlite3_column_bytes (st, 0));
+      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 1));
+      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 2));
+      crypto_generichash_final (&state, one, sizeof one);
+      for (gsize i = 0; i < sizeof sum; i++)
         {
-          g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
-          g_autofree char *clocks_text = g_strdup ((const char *) sqlite3_column_text (st, 4));
-          g_autoptr(JsonObject) clocks = rfl_store_load_clocks (self, sqlite3_column_int64 (st, 5), clocks_text, NULL);
-
-          rfl_record_hash_objects (sqlite3_column_int64 (st, 2), doc, clocks, rhash);
+          carry += (guint) sum[i] + one[i];
+          sum[i] = (guint8) carry;
+          carry >>= 8;
         }
-      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 0));
-      crypto_generichash_update (&state, rhash, sizeof rhash);
-      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 6));
-      rfl_hash_text (&state, (const char *) sqlite3_column_text (st, 7));
       n++;
     }
   rfl_store_end_read (self);
@@ -1521,6 +1523,11 @@ rfl_store_state_hash (RflStore    *self,
       rfl_store_sql_fail (self, error, "computing the state hash");
       goto out;
     }
+  g_snprintf (count, sizeof count, "%" G_GUINT64_FORMAT, n);
+  crypto_generichash_init (&state, NULL, 0, sizeof digest);
+  rfl_hash_text (&state, "reunite-state-v1");
+  rfl_hash_text (&state, count);
+  crypto_generichash_update (&state, sum, sizeof sum);
   crypto_generichash_final (&state, digest, sizeof digest);
   sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
   out = g_strdup (hex);

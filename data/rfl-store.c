@@ -64,7 +64,6 @@ static const char * const migrations[] = {
    * be acknowledged or applied, and HQ's enrollment tokens. */
   "ALTER TABLE records ADD COLUMN clocks TEXT;"
   "ALTER TABLE records ADD COLUMN owner TEXT;"
-  "ALTER TABLE records ADD COLUMN rhash BLOB;"
   "CREATE INDEX records_by_owner ON records (owner) WHERE owner IS NOT NULL;"
   "ALTER TABLE journal ADD COLUMN base TEXT;"
   "ALTER TABLE journal ADD COLUMN clocks TEXT;"
@@ -88,7 +87,10 @@ static const char * const migrations[] = {
   "CREATE TABLE held (peer TEXT NOT NULL, seq_from INTEGER NOT NULL, envelope BLOB NOT NULL,"
   "  PRIMARY KEY (peer, seq_from));"
   "CREATE TABLE tokens (id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, office TEXT NOT NULL,"
-  "  expires INTEGER NOT NULL, used_by TEXT, used_at INTEGER);",
+  "  expires INTEGER NOT NULL, used_by TEXT, used_at INTEGER);"
+  /* Each record's hash, apart from the records so that the state hash reads
+   * a few megabytes, not every document. Filled by backfill_hashes(). */
+  "CREATE TABLE hashes (record_row INTEGER PRIMARY KEY, owner TEXT, hash BLOB NOT NULL);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
@@ -649,7 +651,8 @@ rfl_hash_text (crypto_generichash_state *state,
  * canonical. Replicas that agree on a record have the same hash, so the
  * state hash need not parse every record. */
 void
-rfl_record_hash (gint64       cl,
+rfl_record_hash (const char  *id,
+                 gint64       cl,
                  const char  *canonical_doc,
                  const char  *canonical_clocks,
                  guint8      *out)
@@ -660,6 +663,7 @@ rfl_record_hash (gint64       cl,
   g_snprintf (cl_text, sizeof cl_text, "%" G_GINT64_FORMAT, cl);
   crypto_generichash_init (&state, NULL, 0, RFL_RECORD_HASH_BYTES);
   rfl_hash_text (&state, "reunite-record-v1");
+  rfl_hash_text (&state, id);
   rfl_hash_text (&state, cl_text);
   rfl_hash_text (&state, canonical_doc);
   rfl_hash_text (&state, canonical_clocks);
@@ -678,7 +682,8 @@ rfl_canonical_object (JsonObject *obj)
 }
 
 void
-rfl_record_hash_objects (gint64      cl,
+rfl_record_hash_objects (const char *id,
+                         gint64      cl,
                          JsonObject *doc,
                          JsonObject *clocks,
                          guint8     *out)
@@ -686,7 +691,58 @@ rfl_record_hash_objects (gint64      cl,
   g_autofree char *canonical_doc = doc != NULL ? rfl_canonical_object (doc) : NULL;
   g_autofree char *canonical_clocks = clocks != NULL ? rfl_canonical_object (clocks) : NULL;
 
-  rfl_record_hash (cl, canonical_doc, canonical_clocks, out);
+  rfl_record_hash (id, cl, canonical_doc, canonical_clocks, out);
+}
+
+/* Records @rowid's hash; @owner, when given, for HQ's scope. */
+gboolean
+rfl_store_put_hash (RflStore       *self,
+                    sqlite3_int64   rowid,
+                    const char     *owner,
+                    const guint8   *hash,
+                    GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT INTO hashes (record_row, owner, hash) VALUES (?1, ?2, ?3)"
+                                  " ON CONFLICT (record_row) DO UPDATE SET hash = excluded.hash,"
+                                  " owner = coalesce (excluded.owner, owner)", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  rfl_bind_text (st, 2, owner);
+  sqlite3_bind_blob (st, 3, hash, RFL_RECORD_HASH_BYTES, SQLITE_STATIC);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "saving a record hash");
+  return TRUE;
+}
+
+/* Recomputes @rowid's hash from what the store holds. */
+gboolean
+rfl_store_rehash (RflStore       *self,
+                  sqlite3_int64   rowid,
+                  GError        **error)
+{
+  g_autoptr(JsonObject) doc = NULL, clocks = NULL;
+  g_autofree char *id = NULL, *clocks_text = NULL, *owner = NULL;
+  guint8 hash[RFL_RECORD_HASH_BYTES];
+  sqlite3_stmt *st;
+  gint64 cl;
+
+  if ((st = rfl_store_stmt (self, "SELECT id, cl, doc, clocks, owner FROM records WHERE rowid = ?1", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "hashing a record");
+  id = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  cl = sqlite3_column_int64 (st, 1);
+  doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 2));
+  clocks_text = g_strdup ((const char *) sqlite3_column_text (st, 3));
+  owner = g_strdup ((const char *) sqlite3_column_text (st, 4));
+  sqlite3_reset (st);
+  if ((clocks = rfl_store_load_clocks (self, rowid, clocks_text, error)) == NULL)
+    return FALSE;
+  rfl_record_hash_objects (id, cl, doc, clocks, hash);
+  return rfl_store_put_hash (self, rowid, owner, hash, error);
 }
 
 /* Clocks. */
@@ -1058,12 +1114,10 @@ write_prepared (RflStore    *self,
   hlc = rfl_store_hlc_tick (self);
   /* Written as canonical JSON writes it, so it hashes as it is. */
   clocks = g_strdup_printf ("{\"\":[%" G_GUINT64_FORMAT ",\"%s\"]}", hlc, self->device_id);
-  rfl_record_hash (1, p->canonical_doc, clocks, rhash);
+  rfl_record_hash (p->id, 1, p->canonical_doc, clocks, rhash);
   if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
-                        " retention_until, clocks, rhash) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7, ?8)",
-                        error)) == NULL)
+                        " retention_until, clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7)", error)) == NULL)
     return FALSE;
-  sqlite3_bind_blob (st, 8, rhash, sizeof rhash, SQLITE_TRANSIENT);
   rfl_bind_text (st, 1, p->id);
   rfl_bind_text (st, 2, p->type);
   rfl_bind_text (st, 3, p->status);
@@ -1075,7 +1129,8 @@ write_prepared (RflStore    *self,
     return rfl_store_sql_fail (self, error, "saving the record");
 
   rowid = sqlite3_last_insert_rowid (self->db);
-  return write_name_rows (self, rowid, p->names, error) &&
+  return rfl_store_put_hash (self, rowid, NULL, rhash, error) &&
+         write_name_rows (self, rowid, p->names, error) &&
          journal_append (self, p->id, rowid, "create", hlc, p->doc, NULL, 1, error);
 }
 
@@ -1243,11 +1298,10 @@ rfl_store_update_locked (RflStore    *self,
   base_text = rfl_doc_to_string (base);
   clocks_text = rfl_doc_to_string (clocks);
 
-  rfl_record_hash_objects (row.cl, row.doc, clocks, rhash);
+  rfl_record_hash_objects (id, row.cl, row.doc, clocks, rhash);
   if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
-                        " retention_until = ?5, clocks = ?6, rhash = ?7 WHERE id = ?1", error)) == NULL)
+                        " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
     return FALSE;
-  sqlite3_bind_blob (st, 7, rhash, sizeof rhash, SQLITE_TRANSIENT);
   rfl_bind_text (st, 1, id);
   rfl_bind_text (st, 2, json_object_get_string_member_with_default (row.doc, "status", NULL));
   rfl_bind_text (st, 3, text);
@@ -1257,7 +1311,8 @@ rfl_store_update_locked (RflStore    *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "saving the record");
 
-  return rfl_store_unindex_record (self, row.rowid, error) &&
+  return rfl_store_put_hash (self, row.rowid, NULL, rhash, error) &&
+         rfl_store_unindex_record (self, row.rowid, error) &&
          rfl_store_index_record (self, row.rowid, row.doc, error) &&
          journal_append (self, id, row.rowid, "update", hlc, changes_text, base_text, row.cl, error);
 }
@@ -1276,7 +1331,7 @@ delete_locked (RflStore    *self,
 
   /* A causal-length counter: odd is alive, even is deleted. The record is
    * kept so that a later resurrection from another replica can restore it. */
-  if ((st = rfl_store_stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2, rhash = NULL WHERE id = ?1", error)) == NULL)
+  if ((st = rfl_store_stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2 WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   sqlite3_bind_int64 (st, 2, rfl_now_ms ());
@@ -1284,7 +1339,8 @@ delete_locked (RflStore    *self,
     return rfl_store_sql_fail (self, error, "deleting the record");
 
   changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", row.cl + 1);
-  return rfl_store_unindex_record (self, row.rowid, error) &&
+  return rfl_store_rehash (self, row.rowid, error) &&
+         rfl_store_unindex_record (self, row.rowid, error) &&
          journal_append (self, id, row.rowid, "delete", 0, changes, NULL, row.cl + 1, error);
 }
 
@@ -2228,7 +2284,7 @@ rfl_store_purge_content (RflStore       *self,
   /* The record keeps its id and causal length as a tombstone, so older
    * changes arriving from elsewhere cannot bring it back; its content goes. */
   if ((st = rfl_store_stmt (self, "UPDATE records SET doc = NULL, status = NULL, retention_until = NULL,"
-                        " updated_at = ?2, rhash = NULL WHERE id = ?1", error)) == NULL)
+                        " updated_at = ?2 WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   sqlite3_bind_int64 (st, 2, rfl_now_ms ());
@@ -2243,7 +2299,7 @@ rfl_store_purge_content (RflStore       *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "purging a record");
 
-  return TRUE;
+  return rfl_store_rehash (self, rowid, error);
 }
 
 static gboolean
@@ -2564,6 +2620,43 @@ backfill_names (RflStore  *self,
 }
 
 static gboolean
+backfill_hashes (RflStore  *self,
+                 GError   **error)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT rowid FROM records", -1, &st, NULL) != SQLITE_OK)
+    return rfl_store_sql_fail (self, error, "hashing records");
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    if (!rfl_store_rehash (self, sqlite3_column_int64 (st, 0), error))
+      return FALSE;
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "hashing records");
+  return TRUE;
+}
+
+/* For tests: every record's hash, computed again from scratch. */
+gboolean
+rfl_store_rehash_all (RflStore  *self,
+                      GError   **error)
+{
+  gboolean ok;
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = exec (self, "DELETE FROM hashes", error) && backfill_hashes (self, error) &&
+           rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  rfl_store_unlock (self);
+  return ok;
+}
+
+static gboolean
 migrate (RflStore  *self,
          guint      target,
          GError   **error)
@@ -2588,6 +2681,7 @@ migrate (RflStore  *self,
         return FALSE;
       if (!exec (self, migrations[version], error) ||
           (version + 1 == 3 && !backfill_names (self, error)) ||
+          (version + 1 == 4 && !backfill_hashes (self, error)) ||
           !exec (self, bump, error) ||
           !rfl_store_commit (self, error))
         {

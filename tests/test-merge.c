@@ -349,7 +349,7 @@ test_concurrent_edits_conflict (Fixture       *f,
     g_autofree char *kept = state (f->dev[1].store, NULL);
     g_autofree char *fresh = NULL;
 
-    g_assert_true (rfl_store_exec (f->dev[1].store, "UPDATE records SET rhash = NULL", &error));
+    g_assert_true (rfl_store_rehash_all (f->dev[1].store, &error));
     fresh = state (f->dev[1].store, NULL);
     g_assert_cmpstr (kept, ==, fresh);
   }

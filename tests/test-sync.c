@@ -949,7 +949,8 @@ test_divergence_resync (Fixture       *f,
   g_assert_no_error (error);
   lost = json_object_get_string_member (g_ptr_array_index (rows, 0), "id");
   sql = g_strdup_printf ("DELETE FROM names WHERE rowid / 64 = (SELECT rowid FROM records WHERE id = '%s');"
-                         "DELETE FROM records WHERE id = '%s'", lost, lost);
+                         "DELETE FROM hashes WHERE record_row = (SELECT rowid FROM records WHERE id = '%s');"
+                         "DELETE FROM records WHERE id = '%s'", lost, lost, lost);
   g_assert_true (rfl_store_exec (f->b->store, sql, &error));
   g_assert_false (rfl_store_holds_record (f->b->store, lost));
 
