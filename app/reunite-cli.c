@@ -518,24 +518,6 @@ cmd_import (Cli   *cli,
 
 /* Sync. */
 
-static JsonObject *
-report_json (const RflSyncReport *report)
-{
-  JsonObject *obj = json_object_new ();
-
-  json_object_set_int_member (obj, "sent_bundles", report->sent);
-  json_object_set_int_member (obj, "applied_bundles", report->received);
-  json_object_set_int_member (obj, "duplicate_bundles", report->duplicates);
-  json_object_set_int_member (obj, "held_bundles", report->held);
-  json_object_set_int_member (obj, "changes_applied", report->merge.applied);
-  json_object_set_int_member (obj, "receipted_through", (gint64) report->acked);
-  if (report->compared)
-    json_object_set_boolean_member (obj, "converged", report->converged);
-  if (report->resynced)
-    json_object_set_boolean_member (obj, "resynced", TRUE);
-  return obj;
-}
-
 static int
 cmd_enroll (Cli   *cli,
             char **args)
@@ -582,23 +564,9 @@ cmd_sync (Cli   *cli,
     return rc;
   if (!rfl_sync_client_run (cli->store, &options, &report, NULL, &error))
     return fail_error (error);
-  out = report_json (&report);
+  out = rfl_sync_report_to_json (&report);
   print_object (out);
   return 0;
-}
-
-static gboolean
-write_file_atomically (const char  *dir,
-                       const char  *name,
-                       GBytes      *bytes,
-                       GError     **error)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-
-  /* A temporary file, flushed to disk, then renamed: a stick pulled out
-   * half-way leaves either the whole bundle or none of it. */
-  return g_file_set_contents_full (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
-                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
 }
 
 static int
@@ -624,7 +592,7 @@ cmd_bundle_out (Cli   *cli,
       g_autofree char *name = g_strdup_printf ("%s-to-hq-%010" G_GUINT64_FORMAT ".rfle",
                                                rfl_store_get_device_id (cli->store), item->seq_from);
 
-      if (!write_file_atomically (args[0], name, item->envelope, &error))
+      if (!rfl_sync_write_bundle (args[0], name, item->envelope, &error))
         return fail_error (error);
     }
   json_object_set_int_member (out, "written", outbox->len);
@@ -633,38 +601,27 @@ cmd_bundle_out (Cli   *cli,
 }
 
 static int
-compare_paths (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-static int
 cmd_bundle_in (Cli   *cli,
                char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = NULL;
-  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) files = NULL;
   g_autoptr(JsonObject) out = NULL;
   g_autofree char *prefix = NULL;
   RflSyncReport report = { 0 };
-  const char *name;
   guint rejected = 0;
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
     return fail ("usage: bundle-in DIR");
-  if ((dir = g_dir_open (args[0], 0, &error)) == NULL)
-    return fail_error (error);
+  if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
+    return fail ("%s is not a directory", args[0]);
   if ((rc = open_store (cli)) != 0)
     return rc;
   /* Only the bundles HQ wrote for this device. */
   prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (cli->store));
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, prefix) && g_str_has_suffix (name, ".rfle"))
-      g_ptr_array_add (files, g_build_filename (args[0], name, NULL));
-  g_ptr_array_sort (files, compare_paths);
+  if ((files = rfl_sync_list_bundles (args[0], prefix, NULL, &error)) == NULL)
+    return fail_error (error);
   for (guint i = 0; i < files->len; i++)
     {
       g_autoptr(GMappedFile) file = NULL;
@@ -682,7 +639,7 @@ cmd_bundle_in (Cli   *cli,
           rejected++;
         }
     }
-  out = report_json (&report);
+  out = rfl_sync_report_to_json (&report);
   json_object_set_int_member (out, "rejected_bundles", rejected);
   print_object (out);
   return rejected > 0 ? 1 : 0;

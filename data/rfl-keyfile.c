@@ -3,6 +3,7 @@
 
 #include "rfl-keyfile-private.h"
 #include "rfl-error.h"
+#include "rfl-json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -173,25 +174,6 @@ rfl_keyfile_write (const char    *path,
   return TRUE;
 }
 
-static gboolean
-decode_exact (JsonObject  *obj,
-              const char  *member,
-              guint8      *out,
-              gsize        expected)
-{
-  const char *text = json_object_get_string_member_with_default (obj, member, NULL);
-  g_autofree guchar *raw = NULL;
-  gsize len = 0;
-
-  if (text == NULL || strlen (text) > 256)
-    return FALSE;
-  raw = g_base64_decode (text, &len);
-  if (len != expected)
-    return FALSE;
-  memcpy (out, raw, expected);
-  return TRUE;
-}
-
 guint8 *
 rfl_keyfile_unwrap (const char  *path,
                     const char  *passphrase,
@@ -245,9 +227,9 @@ rfl_keyfile_unwrap (const char  *path,
   if (ops < (gint64) crypto_pwhash_OPSLIMIT_MIN || ops > 64 ||
       mem < (gint64) crypto_pwhash_MEMLIMIT_INTERACTIVE || mem > ((gint64) 4 << 30))
     goto corrupt;
-  if (!decode_exact (obj, "salt", salt, sizeof salt) ||
-      !decode_exact (obj, "nonce", nonce, sizeof nonce) ||
-      !decode_exact (obj, "wrapped_key", wrapped, sizeof wrapped))
+  if (!rfl_json_get_base64 (obj, "salt", salt, sizeof salt) ||
+      !rfl_json_get_base64 (obj, "nonce", nonce, sizeof nonce) ||
+      !rfl_json_get_base64 (obj, "wrapped_key", wrapped, sizeof wrapped))
     goto corrupt;
 
   if ((kek = derive_kek (passphrase, passphrase_len, salt, ops, mem, error)) == NULL)

@@ -1916,6 +1916,20 @@ rfl_store_outbox_add (RflStore             *self,
  * Returns: (transfer full) (element-type RflOutboxItem): the bundles for
  *   @peer not yet acknowledged, oldest first
  */
+static RflOutboxItem *
+outbox_item_from_row (sqlite3_stmt *st)
+{
+  RflOutboxItem *item = g_new0 (RflOutboxItem, 1);
+
+  item->seq_from = (guint64) sqlite3_column_int64 (st, 0);
+  item->seq_to = (guint64) sqlite3_column_int64 (st, 1);
+  item->through = (guint64) sqlite3_column_int64 (st, 2);
+  if (sqlite3_column_bytes (st, 3) == 32)
+    memcpy (item->hash, sqlite3_column_blob (st, 3), 32);
+  item->envelope = g_bytes_new (sqlite3_column_blob (st, 4), (gsize) sqlite3_column_bytes (st, 4));
+  return item;
+}
+
 GPtrArray *
 rfl_store_outbox_list (RflStore    *self,
                        const char  *peer,
@@ -1935,20 +1949,42 @@ rfl_store_outbox_list (RflStore    *self,
     {
       rfl_bind_text (st, 1, peer);
       while (sqlite3_step (st) == SQLITE_ROW)
-        {
-          RflOutboxItem *item = g_new0 (RflOutboxItem, 1);
-
-          item->seq_from = (guint64) sqlite3_column_int64 (st, 0);
-          item->seq_to = (guint64) sqlite3_column_int64 (st, 1);
-          item->through = (guint64) sqlite3_column_int64 (st, 2);
-          if (sqlite3_column_bytes (st, 3) == 32)
-            memcpy (item->hash, sqlite3_column_blob (st, 3), 32);
-          item->envelope = g_bytes_new (sqlite3_column_blob (st, 4), (gsize) sqlite3_column_bytes (st, 4));
-          g_ptr_array_add (out, item);
-        }
+        g_ptr_array_add (out, outbox_item_from_row (st));
     }
   rfl_store_unlock (self);
   return g_steal_pointer (&out);
+}
+
+/**
+ * rfl_store_outbox_next:
+ * @after: a seq the peer has
+ *
+ * Returns: (transfer full) (nullable): the first bundle for @peer that
+ *   starts after @after, or %NULL
+ */
+RflOutboxItem *
+rfl_store_outbox_next (RflStore    *self,
+                       const char  *peer,
+                       guint64      after,
+                       GError     **error)
+{
+  RflOutboxItem *item = NULL;
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, error) &&
+      (st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
+                                  " WHERE peer = ?1 AND seq_from > ?2 ORDER BY seq_from LIMIT 1", error)) != NULL)
+    {
+      rfl_bind_text (st, 1, peer);
+      sqlite3_bind_int64 (st, 2, (sqlite3_int64) after);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        item = outbox_item_from_row (st);
+    }
+  rfl_store_unlock (self);
+  return item;
 }
 
 typedef struct

@@ -178,6 +178,10 @@ gboolean       rfl_store_outbox_add        (RflStore       *self,
 GPtrArray     *rfl_store_outbox_list       (RflStore       *self,
                                             const char     *peer,
                                             GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+RflOutboxItem *rfl_store_outbox_next       (RflStore       *self,
+                                            const char     *peer,
+                                            guint64         after,
+                                            GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 gboolean       rfl_store_outbox_ack        (RflStore       *self,
                                             const char     *peer,
                                             guint64         seq_to,

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "rfl-roster"
 
 #include "rfl-roster.h"
+#include "rfl-json.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -180,24 +181,6 @@ bad (GError     **error,
 }
 
 static gboolean
-decode_key (JsonObject  *obj,
-            const char  *member,
-            guint8      *out)
-{
-  const char *text = json_object_get_string_member_with_default (obj, member, NULL);
-  g_autofree guchar *raw = NULL;
-  gsize len = 0;
-
-  if (text == NULL || strlen (text) > 64)
-    return FALSE;
-  raw = g_base64_decode (text, &len);
-  if (len != 32)
-    return FALSE;
-  memcpy (out, raw, 32);
-  return TRUE;
-}
-
-static gboolean
 load_devices (RflRoster   *self,
               JsonObject  *obj,
               GError     **error)
@@ -231,7 +214,7 @@ load_devices (RflRoster   *self,
       status = json_object_get_string_member_with_default (d, "status", NULL);
       if (id == NULL || strlen (id) != 32 || office == NULL ||
           (g_strcmp0 (status, "active") != 0 && g_strcmp0 (status, "revoked") != 0) ||
-          !decode_key (d, "sign_pk", sign_pk) || !decode_key (d, "box_pk", box_pk))
+          !rfl_json_get_base64 (d, "sign_pk", sign_pk, 32) || !rfl_json_get_base64 (d, "box_pk", box_pk, 32))
         return bad (error, "a device entry is incomplete");
       rfl_roster_add_device (self, id, office, g_str_equal (status, "revoked"), sign_pk, box_pk);
     }

@@ -4,6 +4,7 @@
 #include "rfl-sync.h"
 #include "rfl-envelope.h"
 #include "rfl-roster.h"
+#include "rfl-json.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -41,25 +42,6 @@ rfl_sync_id_from_hex (const char *hex,
   return hex != NULL && strlen (hex) == RFL_ENVELOPE_ID_BYTES * 2 &&
          sodium_hex2bin (id, RFL_ENVELOPE_ID_BYTES, hex, strlen (hex), NULL, &len, NULL) == 0 &&
          len == RFL_ENVELOPE_ID_BYTES;
-}
-
-static gboolean
-key_from_base64 (JsonObject  *obj,
-                 const char  *member,
-                 guint8      *key,
-                 gsize        key_len)
-{
-  const char *text = json_object_get_string_member_with_default (obj, member, NULL);
-  g_autofree guint8 *raw = NULL;
-  gsize len = 0;
-
-  if (text == NULL || strlen (text) > 128)
-    return FALSE;
-  raw = g_base64_decode (text, &len);
-  if (len != key_len)
-    return FALSE;
-  memcpy (key, raw, key_len);
-  return TRUE;
 }
 
 /* A stream runs from one party to another; its id names both ends. */
@@ -594,7 +576,8 @@ rfl_sync_hub_next (RflStore    *hq,
                    GError     **error)
 {
   g_autoptr(RflPeer) peer = rfl_store_get_peer (hq, device_id, error);
-  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GError) local = NULL;
+  RflOutboxItem *item;
 
   if (peer == NULL)
     return NULL;
@@ -605,14 +588,18 @@ rfl_sync_hub_next (RflStore    *hq,
     }
   if (have > peer->acked && have < peer->out_next && !rfl_store_outbox_ack (hq, peer->id, have, error))
     return NULL;
-  if ((outbox = rfl_store_outbox_list (hq, peer->id, error)) == NULL)
-    return NULL;
-  for (guint i = 0; i < outbox->len; i++)
+  /* A bundle sealed before but not yet confirmed goes again, unchanged. */
+  if ((item = rfl_store_outbox_next (hq, peer->id, have, &local)) != NULL)
     {
-      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+      GBytes *envelope = g_bytes_ref (item->envelope);
 
-      if (item->seq_from > have)
-        return g_bytes_ref (item->envelope);
+      rfl_outbox_item_free (item);
+      return envelope;
+    }
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
     }
   return rfl_sync_hub_seal (hq, device_id, always, error);
 }
@@ -902,8 +889,8 @@ rfl_enroll_token_load (GBytes  *data,
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), TOKEN_FORMAT) != 0 ||
       !rfl_sync_id_from_hex (token->hq_id, id) || token->office == NULL || token->token_id == NULL ||
       token->secret == NULL || strlen (token->secret) != 64 ||
-      !key_from_base64 (obj, "hq_sign_pk", token->hq_sign_pk, 32) ||
-      !key_from_base64 (obj, "hq_box_pk", token->hq_box_pk, 32))
+      !rfl_json_get_base64 (obj, "hq_sign_pk", token->hq_sign_pk, 32) ||
+      !rfl_json_get_base64 (obj, "hq_box_pk", token->hq_box_pk, 32))
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "this is not a Reunite enrollment token");
       return NULL;
@@ -997,7 +984,7 @@ rfl_enroll_accept (RflStore  *hq,
   if (!rfl_sync_id_from_hex (device, id) || token == NULL || secret == NULL || strlen (secret) != 64 ||
       proof == NULL || strlen (proof) != 128 ||
       sodium_hex2bin (sig, sizeof sig, proof, 128, NULL, &len, NULL) != 0 ||
-      !key_from_base64 (req, "sign_pk", peer.sign_pk, 32) || !key_from_base64 (req, "box_pk", peer.box_pk, 32))
+      !rfl_json_get_base64 (req, "sign_pk", peer.sign_pk, 32) || !rfl_json_get_base64 (req, "box_pk", peer.box_pk, 32))
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "the enrollment request is malformed");
       return NULL;
@@ -1078,4 +1065,87 @@ rfl_enroll_finish (RflStore              *device,
   return rfl_store_set_setting (device, SETTING_OFFICE, token->office, error) &&
          (token->hq_url == NULL || rfl_store_set_setting (device, "hq_url", token->hq_url, error)) &&
          (token->ca_pem == NULL || rfl_store_set_setting (device, "ca_pem", token->ca_pem, error));
+}
+
+/* USB files and reports. */
+
+/**
+ * rfl_sync_write_bundle:
+ *
+ * Writes an envelope to @dir/@name through a temporary file, flushed to
+ * disk, then renamed: a stick pulled out half-way leaves the whole bundle
+ * or none of it.
+ */
+gboolean
+rfl_sync_write_bundle (const char  *dir,
+                       const char  *name,
+                       GBytes      *envelope,
+                       GError     **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  return g_file_set_contents_full (path, g_bytes_get_data (envelope, NULL), (gssize) g_bytes_get_size (envelope),
+                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
+}
+
+static int
+compare_paths (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/**
+ * rfl_sync_list_bundles:
+ * @prefix: (nullable): only files whose name starts so
+ * @skip_prefix: (nullable): leave out files whose name starts so
+ *
+ * Returns: (transfer full) (element-type filename): the paths of the
+ *   envelope files (.rfle) in @dir, in name order
+ */
+GPtrArray *
+rfl_sync_list_bundles (const char  *dir,
+                       const char  *prefix,
+                       const char  *skip_prefix,
+                       GError     **error)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, error);
+  g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (g_str_has_suffix (name, ".rfle") && (prefix == NULL || g_str_has_prefix (name, prefix)) &&
+        (skip_prefix == NULL || !g_str_has_prefix (name, skip_prefix)))
+      g_ptr_array_add (paths, g_build_filename (dir, name, NULL));
+  g_ptr_array_sort (paths, compare_paths);
+  return g_steal_pointer (&paths);
+}
+
+/**
+ * rfl_sync_report_to_json:
+ *
+ * Returns: (transfer full): what a sync or a bundle import did, as the
+ *   programs print it
+ */
+JsonObject *
+rfl_sync_report_to_json (const RflSyncReport *report)
+{
+  JsonObject *obj = json_object_new ();
+
+  json_object_set_int_member (obj, "sent_bundles", report->sent);
+  json_object_set_int_member (obj, "applied_bundles", report->received);
+  json_object_set_int_member (obj, "duplicate_bundles", report->duplicates);
+  json_object_set_int_member (obj, "held_bundles", report->held);
+  json_object_set_int_member (obj, "changes_applied", report->merge.applied);
+  json_object_set_int_member (obj, "conflicts", report->merge.conflicts);
+  json_object_set_int_member (obj, "refused", report->merge.refused);
+  json_object_set_int_member (obj, "clamped", report->merge.clamped);
+  json_object_set_int_member (obj, "receipted_through", (gint64) report->acked);
+  if (report->compared)
+    json_object_set_boolean_member (obj, "converged", report->converged);
+  if (report->resynced)
+    json_object_set_boolean_member (obj, "resynced", TRUE);
+  return obj;
 }

@@ -114,4 +114,15 @@ GBytes     *rfl_sync_hub_seal           (RflStore       *hq,
                                          gboolean        always,
                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* USB files and reports. */
+gboolean    rfl_sync_write_bundle       (const char     *dir,
+                                         const char     *name,
+                                         GBytes         *envelope,
+                                         GError        **error);
+GPtrArray  *rfl_sync_list_bundles       (const char     *dir,
+                                         const char     *prefix,
+                                         const char     *skip_prefix,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject *rfl_sync_report_to_json     (const RflSyncReport *report) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -77,7 +77,7 @@ if [ "$(id -u)" -eq 0 ]; then sed -i '1i user root;' nginx.conf; fi
 ok "nginx fronts reunite-hq on https://localhost:$tls_port"
 
 url="https://localhost:$tls_port"
-"$REUNITE_HQ" --dir hq enroll --office Goma --url "$url" --ca hq-ca.pem --out good.token
+"$REUNITE_HQ" --dir hq enroll --office Goma --url "$url" --ca hq-ca.pem --out good.token >/dev/null
 "$REUNITE_CLI" --db a.db --kdf interactive init >/dev/null
 "$REUNITE_CLI" --db a.db enroll good.token >/dev/null
 echo '{"type": "registration", "subtype": "found_person", "status": "open",
@@ -89,7 +89,7 @@ case "$report" in
   *) not_ok "sync through nginx: $report" ;;
 esac
 
-"$REUNITE_HQ" --dir hq enroll --office Goma --url "$url" --ca other-ca.pem --out bad.token
+"$REUNITE_HQ" --dir hq enroll --office Goma --url "$url" --ca other-ca.pem --out bad.token >/dev/null
 "$REUNITE_CLI" --db b.db --kdf interactive init >/dev/null
 if err="$("$REUNITE_CLI" --db b.db --timeout 5 enroll bad.token 2>&1)"; then
   not_ok "a device pinned to another CA was not refused"

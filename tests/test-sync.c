@@ -281,8 +281,9 @@ sync_usb (Hq         *hq,
       g_autofree char *file = g_strdup_printf ("%s/%s-to-hq-%010" G_GUINT64_FORMAT ".rfle", stick,
                                                rfl_store_get_device_id (d->store), item->seq_from);
 
-      g_file_set_contents (file, g_bytes_get_data (item->envelope, NULL),
-                           (gssize) g_bytes_get_size (item->envelope), &error);
+      g_autofree char *base = g_path_get_basename (file);
+
+      g_assert_true (rfl_sync_write_bundle (stick, base, item->envelope, &error));
       g_assert_no_error (error);
     }
   /* Twice: importing the same files again changes nothing. */

@@ -171,8 +171,10 @@ cmd_enroll (Hq    *hq,
   g_autofree char *ca = NULL;
   int rc;
 
-  if (args[0] != NULL || hq->office == NULL || *hq->office == '\0')
-    return fail ("usage: enroll --office NAME [--url URL] [--ca FILE] [--expires-hours N] [--out FILE]");
+  /* The token holds a secret: it goes to a file only its owner may read,
+   * never to the terminal, where scrollback and logs would keep it. */
+  if (args[0] != NULL || hq->office == NULL || *hq->office == '\0' || hq->out == NULL)
+    return fail ("usage: enroll --office NAME --out FILE [--url URL] [--ca FILE] [--expires-hours N]");
   if (hq->ca != NULL && !g_file_get_contents (hq->ca, &ca, NULL, &error))
     return fail_error (error);
   if ((rc = open_store (hq)) != 0)
@@ -182,18 +184,16 @@ cmd_enroll (Hq    *hq,
                                 * 3600 * 1000, &error);
   if (token == NULL)
     return fail_error (error);
-  /* The token holds a secret: only its owner may read the file. */
-  if (hq->out != NULL)
-    {
-      if (!g_file_set_contents_full (hq->out, g_bytes_get_data (token, NULL), (gssize) g_bytes_get_size (token),
-                                     G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
-        return fail_error (error);
-    }
-  else
-    {
-      fwrite (g_bytes_get_data (token, NULL), 1, g_bytes_get_size (token), stdout);
-      fputc ('\n', stdout);
-    }
+  if (!g_file_set_contents_full (hq->out, g_bytes_get_data (token, NULL), (gssize) g_bytes_get_size (token),
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
+    return fail_error (error);
+  {
+    g_autoptr(JsonObject) out = json_object_new ();
+
+    json_object_set_string_member (out, "token_file", hq->out);
+    json_object_set_string_member (out, "office", hq->office);
+    print_object (out);
+  }
   return 0;
 }
 
@@ -255,13 +255,12 @@ peer_json (RflStore *store,
     json_object_set_null_member (obj, "last_seen");
   if (detail)
     {
-      g_autoptr(GPtrArray) outbox = rfl_store_outbox_list (store, peer->id, NULL);
       gint64 head = rfl_store_get_journal_length (store);
 
       json_object_set_int_member (obj, "received_seq", (gint64) peer->in_next - 1);
       json_object_set_int_member (obj, "sent_bundles", (gint64) peer->out_next - 1);
       json_object_set_int_member (obj, "acked_bundles", (gint64) peer->acked);
-      json_object_set_int_member (obj, "unacked_bundles", outbox != NULL ? outbox->len : 0);
+      json_object_set_int_member (obj, "unacked_bundles", (gint64) (peer->out_next - 1 - peer->acked));
       json_object_set_int_member (obj, "journal_behind", MAX (0, head - (gint64) peer->out_through));
     }
   return obj;
@@ -327,18 +326,6 @@ cmd_audit (Hq    *hq,
 
 /* USB. */
 
-static gboolean
-write_bundle (const char  *dir,
-              const char  *name,
-              GBytes      *bytes,
-              GError     **error)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-
-  return g_file_set_contents_full (path, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
-                                   G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, error);
-}
-
 static int
 cmd_bundle_out (Hq    *hq,
                 char **args)
@@ -378,7 +365,7 @@ cmd_bundle_out (Hq    *hq,
           RflOutboxItem *item = g_ptr_array_index (outbox, j);
           g_autofree char *name = g_strdup_printf ("hq-to-%s-%010" G_GUINT64_FORMAT ".rfle", peer->id, item->seq_from);
 
-          if (!write_bundle (args[0], name, item->envelope, &error))
+          if (!rfl_sync_write_bundle (args[0], name, item->envelope, &error))
             return fail_error (error);
           written++;
         }
@@ -386,44 +373,6 @@ cmd_bundle_out (Hq    *hq,
   json_object_set_int_member (out, "written", written);
   print_object (out);
   return 0;
-}
-
-static GPtrArray *
-bundle_files (const char  *dir,
-              GError     **error)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, error);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-
-  if (d == NULL)
-    return NULL;
-  while ((name = g_dir_read_name (d)) != NULL)
-    if (g_str_has_suffix (name, ".rfle"))
-      g_ptr_array_add (names, g_build_filename (dir, name, NULL));
-  return g_steal_pointer (&names);
-}
-
-static int
-compare_paths (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-static JsonObject *
-report_json (const RflSyncReport *report)
-{
-  JsonObject *obj = json_object_new ();
-
-  json_object_set_int_member (obj, "applied_bundles", report->received);
-  json_object_set_int_member (obj, "duplicate_bundles", report->duplicates);
-  json_object_set_int_member (obj, "held_bundles", report->held);
-  json_object_set_int_member (obj, "changes", report->merge.applied);
-  json_object_set_int_member (obj, "conflicts", report->merge.conflicts);
-  json_object_set_int_member (obj, "refused", report->merge.refused);
-  json_object_set_int_member (obj, "clamped", report->merge.clamped);
-  return obj;
 }
 
 static int
@@ -439,9 +388,9 @@ cmd_bundle_in (Hq    *hq,
 
   if (args[0] == NULL || args[1] != NULL)
     return fail ("usage: bundle-in DIR");
-  if ((files = bundle_files (args[0], &error)) == NULL)
+  /* Device bundles only: a stick may carry HQ's own for the devices too. */
+  if ((files = rfl_sync_list_bundles (args[0], NULL, "hq-to-", &error)) == NULL)
     return fail_error (error);
-  g_ptr_array_sort (files, compare_paths);
   if ((rc = open_store (hq)) != 0)
     return rc;
   for (guint i = 0; i < files->len; i++)
@@ -453,8 +402,6 @@ cmd_bundle_in (Hq    *hq,
       g_autoptr(GError) local = NULL;
       g_autofree char *base = g_path_get_basename (path);
 
-      if (g_str_has_prefix (base, "hq-to-"))
-        continue;
       if ((file = g_mapped_file_new (path, FALSE, &local)) == NULL)
         {
           g_printerr ("reunite-hq: %s: %s\n", base, local->message);
@@ -471,7 +418,7 @@ cmd_bundle_in (Hq    *hq,
       else if (local != NULL)
         report.duplicates++;
     }
-  out = report_json (&report);
+  out = rfl_sync_report_to_json (&report);
   json_object_set_int_member (out, "rejected_bundles", rejected);
   print_object (out);
   return rejected > 0 ? 1 : 0;
@@ -1069,7 +1016,7 @@ main (int   argc,
     { "device", 0, 0, G_OPTION_ARG_STRING, &hq.device, "bundle-out: one device only", "ID" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &hq.url, "enroll: the address devices reach HQ at", "URL" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &hq.ca, "enroll: the CA of HQ's TLS certificate", "FILE" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &hq.out, "enroll: write the token to FILE", "FILE" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &hq.out, "enroll: write the token to FILE (required)", "FILE" },
     { "expires-hours", 0, 0, G_OPTION_ARG_INT, &hq.expires_hours, "enroll: token lifetime (72)", "N" },
     { "client-timeout", 0, 0, G_OPTION_ARG_INT, &hq.client_timeout,
       "serve: drop a connection idle this many seconds (30)", "S" },
