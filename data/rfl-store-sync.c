@@ -31,6 +31,26 @@ rfl_device_keys_free (RflDeviceKeys *keys)
     sodium_free (keys);
 }
 
+/* Guarded memory; like g_malloc(), aborts when there is none. */
+static RflDeviceKeys *
+keys_alloc (void)
+{
+  RflDeviceKeys *keys = sodium_malloc (sizeof *keys);
+
+  if (keys == NULL)
+    g_error ("out of guarded memory for keys");
+  return keys;
+}
+
+RflDeviceKeys *
+rfl_device_keys_copy (const RflDeviceKeys *keys)
+{
+  RflDeviceKeys *copy = keys_alloc ();
+
+  memcpy (copy, keys, sizeof *copy);
+  return copy;
+}
+
 /**
  * rfl_store_dup_keys:
  *
@@ -58,7 +78,7 @@ rfl_store_dup_keys (RflStore  *self,
                            "this device's keys cannot be read");
       goto out;
     }
-  keys = sodium_malloc (sizeof *keys);
+  keys = keys_alloc ();
   memcpy (keys->device_id, sqlite3_column_text (st, 0), 32);
   keys->device_id[32] = '\0';
   memcpy (keys->sign_pk, sqlite3_column_blob (st, 1), 32);

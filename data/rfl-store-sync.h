@@ -52,6 +52,7 @@ typedef struct
 } RflDeviceKeys;
 
 void           rfl_device_keys_free        (RflDeviceKeys *keys);
+RflDeviceKeys *rfl_device_keys_copy        (const RflDeviceKeys *keys);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflDeviceKeys, rfl_device_keys_free)
 
 /**
@@ -93,6 +94,7 @@ typedef struct
 } RflOutboxItem;
 
 void           rfl_outbox_item_free        (RflOutboxItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflOutboxItem, rfl_outbox_item_free)
 
 RflDeviceKeys *rfl_store_dup_keys          (RflStore       *self,
                                             GError        **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -20,6 +20,7 @@
 typedef struct
 {
   SoupSession   *session;
+  GTlsDatabase  *tls;          /* HQ's CA only, for https */
   char          *base;
   RflStore      *store;
   RflDeviceKeys *keys;
@@ -34,6 +35,7 @@ static void
 client_clear (Client *c)
 {
   g_clear_object (&c->session);
+  g_clear_object (&c->tls);
   g_clear_pointer (&c->base, g_free);
   g_clear_pointer (&c->keys, rfl_device_keys_free);
 }
@@ -48,6 +50,20 @@ ca_path (RflStore *store)
 
   /* GTlsFileDatabase wants an absolute path. */
   return g_strconcat (db, ".hq-ca.pem", NULL);
+}
+
+static SoupSession *
+session_new (Client *c)
+{
+  /* HTTP/2 support in libsoup 3.2 is young: programs set SOUP_FORCE_HTTP1=1
+   * before any thread starts (see rfl_sync_client_prepare()). */
+  SoupSession *session = soup_session_new_with_options ("timeout", c->io_timeout_s,
+                                                        "idle-timeout", 60,
+                                                        "user-agent", "reunite/" PACKAGE_VERSION,
+                                                        NULL);
+  if (c->tls != NULL)
+    soup_session_set_tls_database (session, c->tls);
+  return session;
 }
 
 static gboolean
@@ -82,26 +98,34 @@ client_init (Client                *c,
   if (g_str_has_suffix (c->base, "/"))
     c->base[strlen (c->base) - 1] = '\0';
 
-  /* HTTP/2 support in libsoup 3.2 is young: programs set SOUP_FORCE_HTTP1=1
-   * before any thread starts (see rfl_sync_client_prepare()). */
-  c->session = soup_session_new_with_options ("timeout", c->io_timeout_s,
-                                              "idle-timeout", 60,
-                                              "user-agent", "reunite/" PACKAGE_VERSION,
-                                              NULL);
   /* HQ's certificate is checked against HQ's own CA only, not the system's. */
   if (g_str_equal (g_uri_get_scheme (uri), "https") && ca_pem != NULL)
     {
       g_autofree char *path = ca_path (store);
-      g_autoptr(GTlsDatabase) db = NULL;
 
       if (!g_file_set_contents_full (path, ca_pem, -1,
                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, error) ||
-          (db = g_tls_file_database_new (path, error)) == NULL)
+          (c->tls = g_tls_file_database_new (path, error)) == NULL)
         return FALSE;
-      soup_session_set_tls_database (c->session, db);
     }
+  c->session = session_new (c);
   c->keys = rfl_store_dup_keys (store, error);
   return c->keys != NULL;
+}
+
+/* A second client for another thread: the same HQ, keys and deadline, its
+ * own session. It must not touch the store, which the first may hold. */
+static void
+client_init_copy (Client       *c,
+                  const Client *from)
+{
+  c->store = NULL;
+  c->base = g_strdup (from->base);
+  c->tls = from->tls != NULL ? g_object_ref (from->tls) : NULL;
+  c->io_timeout_s = from->io_timeout_s;
+  c->deadline = from->deadline;
+  c->keys = rfl_device_keys_copy (from->keys);
+  c->session = session_new (c);
 }
 
 static gboolean
@@ -354,6 +378,174 @@ rfl_sync_client_ping (RflStore              *device,
   return r.status == 200 || refused (&c, &r, error);
 }
 
+/* Pipelining. While this device merges one bundle from HQ, a fetcher
+ * thread downloads the next; while HQ merges one bundle from this device, a
+ * sealer thread seals the next. A worker runs at most PIPELINE_DEPTH bundles
+ * ahead. The fetcher never touches the store, which the merge holds. */
+
+#define PIPELINE_DEPTH 2
+#define END_OF_WORK    GUINT_TO_POINTER (1)
+
+typedef struct
+{
+  GThread       *thread;
+  GAsyncQueue   *ready;        /* items, then END_OF_WORK */
+  GAsyncQueue   *slots;        /* a token per bundle the worker may run ahead */
+  GDestroyNotify free_item;
+  GCancellable  *cancellable;  /* stops the worker's requests */
+  GCancellable  *caller;       /* forwarded to @cancellable */
+  gulong         forwarding;
+  gint           stop;
+  GError        *error;        /* why the worker ended early */
+  /* fetcher */
+  Client         c;
+  GMutex         lock;
+  guint64        have;         /* under @lock: the last bundle applied */
+  guint64        after;        /* the last bundle fetched */
+  /* sealer */
+  RflStore      *store;
+  RflDeviceKeys *keys;
+} Worker;
+
+static void
+forward_cancel (GCancellable *caller,
+                gpointer      data)
+{
+  g_cancellable_cancel (data);
+}
+
+static void
+worker_start (Worker         *w,
+              const char     *name,
+              GThreadFunc     func,
+              GDestroyNotify  free_item,
+              GCancellable   *caller)
+{
+  w->ready = g_async_queue_new ();
+  w->slots = g_async_queue_new ();
+  w->free_item = free_item;
+  for (guint i = 0; i < PIPELINE_DEPTH; i++)
+    g_async_queue_push (w->slots, GUINT_TO_POINTER (1));
+  w->cancellable = g_cancellable_new ();
+  w->c.cancellable = w->cancellable;
+  if (caller != NULL)
+    {
+      w->caller = g_object_ref (caller);
+      w->forwarding = g_cancellable_connect (caller, G_CALLBACK (forward_cancel), w->cancellable, NULL);
+    }
+  g_mutex_init (&w->lock);
+  w->thread = g_thread_new (name, func, w);
+}
+
+/* In the worker: waits until it may run one more bundle ahead. FALSE: stop. */
+static gboolean
+worker_may_go_on (Worker *w)
+{
+  g_async_queue_pop (w->slots);
+  return !g_atomic_int_get (&w->stop);
+}
+
+/* In the worker: the last thing it does. */
+static gpointer
+worker_finish (Worker *w,
+               GError *error)
+{
+  w->error = error;
+  g_async_queue_push (w->ready, END_OF_WORK);
+  return NULL;
+}
+
+/* The next item, or %NULL at the end, with the worker's error if it failed. */
+static gpointer
+worker_next (Worker  *w,
+             GError **error)
+{
+  gpointer item = g_async_queue_pop (w->ready);
+
+  if (item == END_OF_WORK)
+    {
+      g_async_queue_push_front (w->ready, END_OF_WORK);
+      if (w->error != NULL)
+        g_propagate_error (error, g_steal_pointer (&w->error));
+      return NULL;
+    }
+  g_async_queue_push (w->slots, GUINT_TO_POINTER (1));
+  return item;
+}
+
+static void
+worker_clear (Worker *w)
+{
+  gpointer item;
+
+  if (w->thread == NULL)
+    return;
+  g_atomic_int_set (&w->stop, 1);
+  g_cancellable_cancel (w->cancellable);
+  g_async_queue_push (w->slots, GUINT_TO_POINTER (1));
+  g_thread_join (w->thread);
+  w->thread = NULL;
+  while ((item = g_async_queue_try_pop (w->ready)) != NULL)
+    if (item != END_OF_WORK)
+      w->free_item (item);
+  g_clear_pointer (&w->ready, g_async_queue_unref);
+  g_clear_pointer (&w->slots, g_async_queue_unref);
+  if (w->caller != NULL)
+    g_cancellable_disconnect (w->caller, w->forwarding);
+  g_clear_object (&w->caller);
+  g_clear_object (&w->cancellable);
+  g_clear_error (&w->error);
+  g_mutex_clear (&w->lock);
+  client_clear (&w->c);
+  g_clear_pointer (&w->keys, rfl_device_keys_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Worker, worker_clear)
+
+static void
+response_free (Response *r)
+{
+  response_clear (r);
+  g_free (r);
+}
+
+/* Asks for the bundle after the last one fetched, until HQ answers anything
+ * but a bundle; every answer goes to the merge, which judges it. */
+static gpointer
+fetch_thread (gpointer data)
+{
+  Worker *w = data;
+  GError *error = NULL;
+
+  while (worker_may_go_on (w))
+    {
+      g_autofree char *path = NULL;
+      g_autoptr(RflEnvelope) env = NULL;
+      Response *r = g_new0 (Response, 1);
+      gboolean more;
+
+      g_mutex_lock (&w->lock);
+      path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT "&after=%" G_GUINT64_FORMAT,
+                              w->have, MAX (w->after, w->have));
+      g_mutex_unlock (&w->lock);
+      if (!request (&w->c, "GET", path, NULL, TRUE, r, &error))
+        {
+          response_free (r);
+          break;
+        }
+      /* Only where to ask next is read here: the header's seq, unverified.
+       * The merge checks the signature and the chain before it trusts it. */
+      more = r->status == 200 && (env = rfl_envelope_parse (r->body, NULL)) != NULL &&
+             rfl_envelope_get_seq_to (env) > w->after;
+      if (more)
+        w->after = rfl_envelope_get_seq_to (env);
+      g_async_queue_push (w->ready, r);
+      if (!more)
+        break;
+    }
+  return worker_finish (w, error);
+}
+
 /* Pulls until HQ has nothing more. */
 static gboolean
 pull_all (Client         *c,
@@ -361,22 +553,119 @@ pull_all (Client         *c,
           RflSyncReport  *report,
           GError        **error)
 {
+  g_auto(Worker) w = { 0 };
+
+  client_init_copy (&w.c, c);
+  w.have = rfl_sync_device_have (device);
+  worker_start (&w, "rfl-fetch", fetch_thread, (GDestroyNotify) response_free, c->cancellable);
   for (guint i = 0; i < MAX_PULLS; i++)
     {
-      g_auto(Response) r = { 0 };
-      g_autofree char *path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT, rfl_sync_device_have (device));
+      g_autoptr(GError) local = NULL;
+      Response *r = worker_next (&w, &local);
+      gboolean ok;
 
-      if (!request (c, "GET", path, NULL, TRUE, &r, error))
-        return FALSE;
-      if (r.status == 204)
-        return TRUE;
-      if (r.status != 200)
-        return refused (c, &r, error);
-      if (!rfl_sync_device_accept (device, r.body, report, error))
-        return FALSE;
+      if (r == NULL)
+        {
+          if (local == NULL)
+            local = g_error_new_literal (RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "HQ stopped answering");
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      c->bytes_down += r->body != NULL ? g_bytes_get_size (r->body) : 0;
+      if (r->status == 204)
+        ok = TRUE;
+      else if (r->status != 200)
+        ok = refused (c, r, error);
+      else if ((ok = rfl_sync_device_accept (device, r->body, report, error)))
+        {
+          g_mutex_lock (&w.lock);
+          w.have = rfl_sync_device_have (device);
+          g_mutex_unlock (&w.lock);
+        }
+      if (r->status != 200 || !ok)
+        {
+          response_free (r);
+          return ok;
+        }
+      response_free (r);
     }
   g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "HQ kept sending bundles; try again later");
   return FALSE;
+}
+
+/* Seals this device's new changes for HQ, one bundle at a time. */
+static gpointer
+seal_thread (gpointer data)
+{
+  Worker *w = data;
+  GError *error = NULL;
+
+  while (worker_may_go_on (w))
+    {
+      RflOutboxItem *item = rfl_sync_device_seal_next (w->store, w->keys, &error);
+
+      if (item == NULL)
+        break;
+      g_async_queue_push (w->ready, item);
+    }
+  return worker_finish (w, error);
+}
+
+static gboolean
+push_one (Client         *c,
+          RflStore       *device,
+          RflOutboxItem  *item,
+          RflSyncReport  *report,
+          GError        **error)
+{
+  g_auto(Response) r = { 0 };
+  g_autoptr(JsonObject) receipt = NULL;
+
+  if (!request (c, "POST", "/v1/push", item->envelope, TRUE, &r, error))
+    return FALSE;
+  if (r.status != 200)
+    return refused (c, &r, error);
+  if ((receipt = response_object (&r, error)) == NULL ||
+      !rfl_sync_device_take_receipt (device, receipt, report, error))
+    return FALSE;
+  report->sent++;
+  return TRUE;
+}
+
+/* Sends what an earlier sync sealed but HQ never receipted, then each new
+ * bundle as it is sealed. */
+static gboolean
+push_all (Client         *c,
+          RflStore       *device,
+          RflSyncReport  *report,
+          GError        **error)
+{
+  g_autoptr(GPtrArray) unreceipted = NULL;
+  g_auto(Worker) w = { 0 };
+
+  if ((unreceipted = rfl_sync_device_unreceipted (device, error)) == NULL)
+    return FALSE;
+  w.store = device;
+  w.keys = rfl_device_keys_copy (c->keys);
+  worker_start (&w, "rfl-seal", seal_thread, (GDestroyNotify) rfl_outbox_item_free, c->cancellable);
+  for (guint i = 0; i < unreceipted->len; i++)
+    if (!push_one (c, device, g_ptr_array_index (unreceipted, i), report, error))
+      return FALSE;
+  for (;;)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autoptr(RflOutboxItem) item = worker_next (&w, &local);
+
+      if (item == NULL)
+        {
+          if (local == NULL)
+            return TRUE;
+          g_propagate_error (error, g_steal_pointer (&local));
+          return FALSE;
+        }
+      if (!push_one (c, device, item, report, error))
+        return FALSE;
+    }
 }
 
 /**
@@ -395,7 +684,6 @@ rfl_sync_client_run (RflStore              *device,
                      GError               **error)
 {
   g_auto(Client) c = { 0 };
-  g_autoptr(GPtrArray) outbox = NULL;
 
   if (!client_for_device (&c, device, options, cancellable, error))
     return FALSE;
@@ -411,23 +699,8 @@ rfl_sync_client_run (RflStore              *device,
       return FALSE;
   }
 
-  if ((outbox = rfl_sync_device_outbox (device, error)) == NULL)
+  if (!push_all (&c, device, report, error))
     return FALSE;
-  for (guint i = 0; i < outbox->len; i++)
-    {
-      RflOutboxItem *item = g_ptr_array_index (outbox, i);
-      g_auto(Response) r = { 0 };
-      g_autoptr(JsonObject) receipt = NULL;
-
-      if (!request (&c, "POST", "/v1/push", item->envelope, TRUE, &r, error))
-        return FALSE;
-      if (r.status != 200)
-        return refused (&c, &r, error);
-      if ((receipt = response_object (&r, error)) == NULL ||
-          !rfl_sync_device_take_receipt (device, receipt, report, error))
-        return FALSE;
-      report->sent++;
-    }
 
   for (int attempt = 0;; attempt++)
     {

@@ -145,7 +145,7 @@ parse_bundle (GBytes  *plaintext,
 
 /* Seals @payload from @keys to @peer as the next bundle of their stream and
  * keeps it in the outbox until the peer acknowledges it. */
-static GBytes *
+static RflOutboxItem *
 seal_to_peer (RflStore       *store,
               RflDeviceKeys  *keys,
               RflPeer        *peer,
@@ -160,7 +160,7 @@ seal_to_peer (RflStore       *store,
   guint8 me[RFL_ENVELOPE_ID_BYTES], stream[RFL_ENVELOPE_ID_BYTES];
   g_autoptr(GBytes) envelope = NULL;
   g_autoptr(RflEnvelope) parsed = NULL;
-  RflOutboxItem item = { 0 };
+  g_autoptr(RflOutboxItem) item = g_new0 (RflOutboxItem, 1);
 
   if (!rfl_sync_id_from_hex (keys->device_id, me) || !rfl_sync_id_from_hex (peer->id, recipient.id))
     {
@@ -174,14 +174,14 @@ seal_to_peer (RflStore       *store,
                                 &recipient, 1, keys->sign_sk, payload, error);
   if (envelope == NULL || (parsed = rfl_envelope_parse (envelope, error)) == NULL)
     return NULL;
-  item.seq_from = seq_from;
-  item.seq_to = seq_to;
-  item.through = through;
-  memcpy (item.hash, rfl_envelope_get_hash (parsed), 32);
-  item.envelope = envelope;
-  if (!rfl_store_outbox_add (store, peer->id, &item, error))
+  item->seq_from = seq_from;
+  item->seq_to = seq_to;
+  item->through = through;
+  memcpy (item->hash, rfl_envelope_get_hash (parsed), 32);
+  item->envelope = g_steal_pointer (&envelope);
+  if (!rfl_store_outbox_add (store, peer->id, item, error))
     return NULL;
-  return g_steal_pointer (&envelope);
+  return g_steal_pointer (&item);
 }
 
 /* Receipts: HQ's signed word that it applied a device's bundles through a seq. */
@@ -254,11 +254,54 @@ rfl_sync_device_have (RflStore *device)
 }
 
 /**
+ * rfl_sync_device_unreceipted:
+ *
+ * Returns: (transfer full) (element-type RflOutboxItem): the bundles sealed
+ *   for HQ that HQ has not yet receipted, oldest first. Sending them again
+ *   is harmless: HQ recognises what it has applied.
+ */
+GPtrArray *
+rfl_sync_device_unreceipted (RflStore  *device,
+                             GError   **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+
+  return peer != NULL ? rfl_store_outbox_list (device, peer->id, error) : NULL;
+}
+
+/**
+ * rfl_sync_device_seal_next:
+ * @keys: this device's keys (rfl_store_dup_keys())
+ *
+ * Seals up to %RFL_SYNC_BUNDLE_OPS of this device's changes that follow the
+ * last bundle sealed for HQ, and keeps the bundle in the outbox.
+ *
+ * Returns: (transfer full) (nullable): the bundle, or %NULL with no error
+ *   when there is nothing new
+ */
+RflOutboxItem *
+rfl_sync_device_seal_next (RflStore       *device,
+                           RflDeviceKeys  *keys,
+                           GError        **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  g_autoptr(GPtrArray) ops = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  guint64 last = 0;
+
+  if (peer == NULL ||
+      (ops = rfl_store_read_local_ops (device, peer->out_through, RFL_SYNC_BUNDLE_OPS, &last, error)) == NULL ||
+      ops->len == 0)
+    return NULL;
+  payload = bundle_payload (ops, peer->in_next - 1, NULL);
+  return seal_to_peer (device, keys, peer, peer->out_through + 1, last, last, payload, error);
+}
+
+/**
  * rfl_sync_device_outbox:
  *
- * Seals this device's new changes into bundles for HQ, then returns every
- * bundle HQ has not yet receipted, oldest first. Sending them again is
- * harmless: HQ recognises what it has applied.
+ * Seals all of this device's new changes into bundles for HQ, then returns
+ * every bundle HQ has not yet receipted, oldest first.
  *
  * Returns: (transfer full) (element-type RflOutboxItem):
  */
@@ -270,30 +313,20 @@ rfl_sync_device_outbox (RflStore  *device,
 
   if ((keys = rfl_store_dup_keys (device, error)) == NULL)
     return NULL;
-
   for (;;)
     {
-      g_autoptr(RflPeer) peer = hq_peer (device, error);
-      g_autoptr(GPtrArray) ops = NULL;
-      g_autoptr(GBytes) payload = NULL, envelope = NULL;
-      guint64 last = 0;
+      g_autoptr(GError) local = NULL;
+      g_autoptr(RflOutboxItem) item = rfl_sync_device_seal_next (device, keys, &local);
 
-      if (peer == NULL)
-        return NULL;
-      ops = rfl_store_read_local_ops (device, peer->out_through, RFL_SYNC_MAX_OPS, &last, error);
-      if (ops == NULL)
-        return NULL;
-      if (ops->len == 0)
+      if (local != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
+      if (item == NULL)
         break;
-      payload = bundle_payload (ops, peer->in_next - 1, NULL);
-      envelope = seal_to_peer (device, keys, peer, peer->out_through + 1, last, last, payload, error);
-      if (envelope == NULL)
-        return NULL;
     }
-  {
-    g_autoptr(RflPeer) peer = hq_peer (device, error);
-    return peer != NULL ? rfl_store_outbox_list (device, peer->id, error) : NULL;
-  }
+  return rfl_sync_device_unreceipted (device, error);
 }
 
 /**
@@ -563,6 +596,8 @@ rfl_sync_hub_accept (RflStore       *hq,
  * rfl_sync_hub_next:
  * @device_id: the device asking
  * @have: the last bundle of HQ's stream to it that the device applied
+ * @after: the last bundle the device has received, applied or not; at least
+ *   @have. A device fetches the next bundle while it applies this one.
  * @always: make a bundle even with no changes, to carry the receipt (USB)
  *
  * Returns: (transfer full) (nullable): the next bundle for the device, or
@@ -572,6 +607,7 @@ GBytes *
 rfl_sync_hub_next (RflStore    *hq,
                    const char  *device_id,
                    guint64      have,
+                   guint64      after,
                    gboolean     always,
                    GError     **error)
 {
@@ -586,10 +622,16 @@ rfl_sync_hub_next (RflStore    *hq,
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, "device %s was revoked", peer->id);
       return NULL;
     }
+  if (after < have || (after > have && after >= peer->out_next))
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
+                   "asked for the bundle after %" G_GUINT64_FORMAT ", which HQ has not sent", after);
+      return NULL;
+    }
   if (have > peer->acked && have < peer->out_next && !rfl_store_outbox_ack (hq, peer->id, have, error))
     return NULL;
   /* A bundle sealed before but not yet confirmed goes again, unchanged. */
-  if ((item = rfl_store_outbox_next (hq, peer->id, have, &local)) != NULL)
+  if ((item = rfl_store_outbox_next (hq, peer->id, after, &local)) != NULL)
     {
       GBytes *envelope = g_bytes_ref (item->envelope);
 
@@ -625,12 +667,13 @@ rfl_sync_hub_seal (RflStore    *hq,
   g_autoptr(GPtrArray) ops = NULL;
   g_autoptr(JsonObject) receipt = NULL;
   g_autoptr(GBytes) payload = NULL;
+  g_autoptr(RflOutboxItem) item = NULL;
   guint64 through = 0;
 
   if (peer == NULL)
     return NULL;
   if ((ops = rfl_store_read_scope_ops (hq, peer->out_through, peer->office, peer->id,
-                                       RFL_SYNC_MAX_OPS, &through, error)) == NULL ||
+                                       RFL_SYNC_BUNDLE_OPS, &through, error)) == NULL ||
       (keys = rfl_store_dup_keys (hq, error)) == NULL)
     return NULL;
   if (ops->len == 0 && !always)
@@ -641,7 +684,8 @@ rfl_sync_hub_seal (RflStore    *hq,
     }
   receipt = receipt_new (keys, peer);
   payload = bundle_payload (ops, through, receipt);
-  return seal_to_peer (hq, keys, peer, peer->out_next, peer->out_next, through, payload, error);
+  item = seal_to_peer (hq, keys, peer, peer->out_next, peer->out_next, through, payload, error);
+  return item != NULL ? g_bytes_ref (item->envelope) : NULL;
 }
 
 /* The roster. */

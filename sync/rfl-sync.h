@@ -9,9 +9,11 @@
 
 G_BEGIN_DECLS
 
-/* Operations per bundle: big enough that a first sync is a few hundred
- * bundles, small enough that one is applied in a short transaction. */
+/* Operations a receiver accepts in one bundle. */
 #define RFL_SYNC_MAX_OPS 5000
+/* Operations a sender puts in one: small enough that the receiver merges
+ * one bundle while the sender seals the next, large enough to compress well. */
+#define RFL_SYNC_BUNDLE_OPS 1000
 
 /* What one sync or bundle import did, for people and tests. */
 typedef struct
@@ -87,6 +89,11 @@ gboolean    rfl_sync_device_take_notice (RflStore       *device,
 gboolean    rfl_sync_device_is_enrolled (RflStore       *device);
 GPtrArray  *rfl_sync_device_outbox      (RflStore       *device,
                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray  *rfl_sync_device_unreceipted (RflStore       *device,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+RflOutboxItem *rfl_sync_device_seal_next (RflStore      *device,
+                                         RflDeviceKeys  *keys,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 gboolean    rfl_sync_device_take_receipt (RflStore      *device,
                                          JsonObject     *receipt,
                                          RflSyncReport  *report,
@@ -106,6 +113,7 @@ JsonObject *rfl_sync_hub_accept         (RflStore       *hq,
 GBytes     *rfl_sync_hub_next           (RflStore       *hq,
                                          const char     *device_id,
                                          guint64         have,
+                                         guint64         after,
                                          gboolean        always,
                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 

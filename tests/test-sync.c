@@ -961,6 +961,45 @@ test_divergence_resync (Fixture       *f,
   g_assert_true (rfl_store_holds_record (f->b->store, lost));
 }
 
+/* Several bundles each way: the device seals the next bundle while HQ
+ * merges one, and fetches the next while it merges one. A bundle fetched
+ * ahead but never applied (the device stopped) is sent again. */
+static void
+test_pipelined (Fixture       *f,
+                gconstpointer  data)
+{
+  guint n = 2 * RFL_SYNC_BUNDLE_OPS + 100;
+  g_autoptr(GBytes) first = NULL, second = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  RflSyncReport report;
+
+  add_records (f->a, n);
+  report = sync_http (f->hq, f->a);
+  g_assert_cmpuint (report.sent, ==, 3);
+  g_assert_cmpuint (report.acked, ==, n);
+  g_assert_true (report.converged);
+
+  /* B fetches two bundles ahead of what it applied, then asks for one HQ
+   * never sent, and applies nothing. */
+  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=0", NULL, 0, &first), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=0&after=1", NULL, 0, &second), ==, 200);
+  g_assert_false (g_bytes_equal (first, second));
+  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=0&after=9", NULL, 0, NULL), ==, 400);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=1&after=0", NULL, 0, NULL), ==, 400);
+  g_assert_cmpuint (rfl_sync_device_have (f->b->store), ==, 0);
+
+  report = sync_http (f->hq, f->b);
+  g_assert_cmpuint (report.received, ==, 3);
+  g_assert_cmpuint (report.merge.applied, ==, n);
+  g_assert_cmpuint (report.duplicates, ==, 0);
+  g_assert_true (report.converged);
+  g_assert_false (report.resynced);
+  rows = rfl_store_list (f->b->store, NULL, NULL, 0, n + 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, n);
+}
+
 /* kill -9 of HQ in the middle of uploads, then a restart: the device's next
  * sync completes, with nothing lost and nothing applied twice. */
 static gpointer
@@ -1147,6 +1186,7 @@ main (int    argc,
   ADD ("/sync/enrollment-tokens", test_enrollment_tokens);
   ADD ("/sync/revocation", test_revocation);
   ADD ("/sync/divergence-resync", test_divergence_resync);
+  ADD ("/sync/pipelined", test_pipelined);
   ADD ("/sync/hq-killed-during-upload", test_hq_killed_during_upload);
   ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);
   ADD ("/sync/slow-client", test_slow_client);

@@ -744,7 +744,8 @@ handle_pull (Server            *s,
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bundle = NULL;
   const char *have_text = query != NULL ? g_hash_table_lookup (query, "have") : NULL;
-  guint64 have = 0;
+  const char *after_text = query != NULL ? g_hash_table_lookup (query, "after") : NULL;
+  guint64 have = 0, after = 0;
 
   if (peer == NULL)
     return;
@@ -753,7 +754,14 @@ handle_pull (Server            *s,
       respond_error (msg, 400, "malformed", "give have=N, the last bundle applied");
       return;
     }
-  bundle = rfl_sync_hub_next (s->hq->store, peer->id, have, FALSE, &error);
+  if (after_text == NULL)
+    after = have;
+  else if (!g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL))
+    {
+      respond_error (msg, 400, "malformed", "after=N must be the last bundle received");
+      return;
+    }
+  bundle = rfl_sync_hub_next (s->hq->store, peer->id, have, after, FALSE, &error);
   if (bundle != NULL)
     respond_bytes (msg, 200, "application/vnd.reunite.envelope", bundle);
   else if (error != NULL)
