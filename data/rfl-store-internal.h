@@ -91,6 +91,7 @@ G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3
 #define RFL_RECORD_HASH_BYTES 32
 
 G_GNUC_INTERNAL void          rfl_canonical_json        (JsonNode *node, GString *out);
+G_GNUC_INTERNAL void          rfl_json_string           (const char *text, GString *out);
 G_GNUC_INTERNAL char         *rfl_canonical_object      (JsonObject *obj);
 G_GNUC_INTERNAL void          rfl_hash_text             (crypto_generichash_state *state, const char *text);
 G_GNUC_INTERNAL void          rfl_record_hash           (const char *id, gint64 cl, const char *canonical_doc,

@@ -167,27 +167,50 @@ rfl_store_set_setting (RflStore    *self,
 
 /* The journal as operations. */
 
+/* A JSON object this store wrote, spliced in as it is; anything else (a
+ * redacted entry's NULL) as an empty object. */
+static void
+append_object_text (GString    *out,
+                    const char *text)
+{
+  gsize len = text != NULL ? strlen (text) : 0;
+
+  if (len >= 2 && text[0] == '{' && text[len - 1] == '}')
+    g_string_append_len (out, text, (gssize) len);
+  else
+    g_string_append (out, "{}");
+}
+
 /* One journal row (seq, record_id, op, hlc, device, changes, base, clocks,
- * cl) as the operation bundles carry. */
-static JsonObject *
+ * cl) as the operation bundles carry, in JSON. The documents are copied
+ * from the journal, not parsed and written again: a sync reads every row. */
+static char *
 op_from_row (sqlite3_stmt *st)
 {
-  JsonObject *op = json_object_new ();
-  JsonObject *obj;
+  GString *out = g_string_sized_new (256 + (gsize) sqlite3_column_bytes (st, 5));
 
-  json_object_set_string_member (op, "r", (const char *) sqlite3_column_text (st, 1));
-  json_object_set_string_member (op, "o", (const char *) sqlite3_column_text (st, 2));
-  json_object_set_int_member (op, "h", sqlite3_column_int64 (st, 3));
-  json_object_set_string_member (op, "d", (const char *) sqlite3_column_text (st, 4));
-  obj = rfl_parse_doc ((const char *) sqlite3_column_text (st, 5));
-  json_object_set_object_member (op, "c", obj != NULL ? obj : json_object_new ());
-  if ((obj = rfl_parse_doc ((const char *) sqlite3_column_text (st, 6))) != NULL)
-    json_object_set_object_member (op, "b", obj);
-  if ((obj = rfl_parse_doc ((const char *) sqlite3_column_text (st, 7))) != NULL)
-    json_object_set_object_member (op, "k", obj);
+  g_string_append (out, "{\"r\":");
+  rfl_json_string ((const char *) sqlite3_column_text (st, 1), out);
+  g_string_append (out, ",\"o\":");
+  rfl_json_string ((const char *) sqlite3_column_text (st, 2), out);
+  g_string_append_printf (out, ",\"h\":%" G_GINT64_FORMAT ",\"d\":", (gint64) sqlite3_column_int64 (st, 3));
+  rfl_json_string ((const char *) sqlite3_column_text (st, 4), out);
+  g_string_append (out, ",\"c\":");
+  append_object_text (out, (const char *) sqlite3_column_text (st, 5));
+  if (sqlite3_column_type (st, 6) != SQLITE_NULL)
+    {
+      g_string_append (out, ",\"b\":");
+      append_object_text (out, (const char *) sqlite3_column_text (st, 6));
+    }
+  if (sqlite3_column_type (st, 7) != SQLITE_NULL)
+    {
+      g_string_append (out, ",\"k\":");
+      append_object_text (out, (const char *) sqlite3_column_text (st, 7));
+    }
   if (sqlite3_column_type (st, 8) != SQLITE_NULL)
-    json_object_set_int_member (op, "l", sqlite3_column_int64 (st, 8));
-  return op;
+    g_string_append_printf (out, ",\"l\":%" G_GINT64_FORMAT, (gint64) sqlite3_column_int64 (st, 8));
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
 }
 
 /**
@@ -196,9 +219,9 @@ op_from_row (sqlite3_stmt *st)
  * @max_ops: at most this many
  * @last_seq: (out): the seq of the last operation returned, or @after
  *
- * Returns: (transfer full) (element-type JsonObject): the operations this
- *   device made itself, oldest first; those it applied from peers are not
- *   sent back
+ * Returns: (transfer full) (element-type utf8): the operations this device
+ *   made itself, each a JSON object, oldest first; those it applied from
+ *   peers are not sent back
  */
 GPtrArray *
 rfl_store_read_local_ops (RflStore  *self,
@@ -207,7 +230,7 @@ rfl_store_read_local_ops (RflStore  *self,
                           guint64   *last_seq,
                           GError   **error)
 {
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *st;
   int rc;
 
@@ -276,7 +299,8 @@ rfl_store_count_local_ops (RflStore  *self,
  * @through: (out): the journal seq the caller has now seen everything
  *   through, in or out of scope
  *
- * Returns: (transfer full) (element-type JsonObject): the operations, oldest first
+ * Returns: (transfer full) (element-type utf8): the operations, each a JSON
+ *   object, oldest first
  */
 GPtrArray *
 rfl_store_read_scope_ops (RflStore    *self,
@@ -287,7 +311,7 @@ rfl_store_read_scope_ops (RflStore    *self,
                           guint64     *through,
                           GError     **error)
 {
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *st;
   gint64 head = 0;
   int rc;

@@ -543,9 +543,9 @@ journal_append (RflStore       *self,
 
 /* JSON with object members sorted, so that equal values hash equal
  * whatever order their members arrived in. */
-static void
-canonical_string (const char *text,
-                  GString    *out)
+void
+rfl_json_string (const char *text,
+                 GString    *out)
 {
   g_string_append_c (out, '"');
   for (const guchar *c = (const guchar *) text; *c != '\0'; c++)
@@ -582,7 +582,7 @@ write_json (JsonNode *node,
         {
           if (l != names)
             g_string_append_c (out, ',');
-          canonical_string (l->data, out);
+          rfl_json_string (l->data, out);
           g_string_append_c (out, ':');
           write_json (json_object_get_member (obj, l->data), sorted, out);
         }
@@ -607,7 +607,7 @@ write_json (JsonNode *node,
     switch (json_node_get_value_type (node))
       {
       case G_TYPE_STRING:
-        canonical_string (json_node_get_string (node), out);
+        rfl_json_string (json_node_get_string (node), out);
         break;
       case G_TYPE_INT64:
         g_string_append_printf (out, "%" G_GINT64_FORMAT, json_node_get_int (node));

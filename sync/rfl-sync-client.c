@@ -159,15 +159,17 @@ back_off (Client  *c,
 
 typedef struct
 {
-  guint   status;
-  GBytes *body;
-  char   *content_type;
+  guint            status;
+  GBytes          *body;
+  char            *content_type;
+  RflOpenedBundle *opened;   /* a bundle from HQ, opened ahead */
 } Response;
 
 static void
 response_clear (Response *r)
 {
   g_clear_pointer (&r->body, g_bytes_unref);
+  g_clear_pointer (&r->opened, rfl_opened_bundle_free);
   g_clear_pointer (&r->content_type, g_free);
 }
 
@@ -379,9 +381,10 @@ rfl_sync_client_ping (RflStore              *device,
 }
 
 /* Pipelining. While this device merges one bundle from HQ, a fetcher
- * thread downloads the next; while HQ merges one bundle from this device, a
- * sealer thread seals the next. A worker runs at most PIPELINE_DEPTH bundles
- * ahead. The fetcher never touches the store, which the merge holds. */
+ * thread downloads and opens the next; while HQ merges one bundle from this
+ * device, a sealer thread seals the next. A worker runs at most
+ * PIPELINE_DEPTH bundles ahead. The fetcher never touches the store, which
+ * the merge holds. */
 
 #define PIPELINE_DEPTH 2
 #define END_OF_WORK    GUINT_TO_POINTER (1)
@@ -402,6 +405,7 @@ typedef struct
   GMutex         lock;
   guint64        have;         /* under @lock: the last bundle applied */
   guint64        after;        /* the last bundle fetched */
+  RflBundleOpener *opener;
   /* sealer */
   RflStore      *store;
   RflDeviceKeys *keys;
@@ -497,6 +501,7 @@ worker_clear (Worker *w)
   g_clear_error (&w->error);
   g_mutex_clear (&w->lock);
   client_clear (&w->c);
+  g_clear_pointer (&w->opener, rfl_bundle_opener_free);
   g_clear_pointer (&w->keys, rfl_device_keys_free);
 }
 
@@ -510,7 +515,8 @@ response_free (Response *r)
 }
 
 /* Asks for the bundle after the last one fetched, until HQ answers anything
- * but a bundle; every answer goes to the merge, which judges it. */
+ * but a bundle, and opens each bundle; every answer goes to the merge, which
+ * has the last word. */
 static gpointer
 fetch_thread (gpointer data)
 {
@@ -520,9 +526,8 @@ fetch_thread (gpointer data)
   while (worker_may_go_on (w))
     {
       g_autofree char *path = NULL;
-      g_autoptr(RflEnvelope) env = NULL;
       Response *r = g_new0 (Response, 1);
-      gboolean more;
+      gboolean more = FALSE;
 
       g_mutex_lock (&w->lock);
       path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT "&after=%" G_GUINT64_FORMAT,
@@ -533,12 +538,16 @@ fetch_thread (gpointer data)
           response_free (r);
           break;
         }
-      /* Only where to ask next is read here: the header's seq, unverified.
-       * The merge checks the signature and the chain before it trusts it. */
-      more = r->status == 200 && (env = rfl_envelope_parse (r->body, NULL)) != NULL &&
-             rfl_envelope_get_seq_to (env) > w->after;
-      if (more)
-        w->after = rfl_envelope_get_seq_to (env);
+      if (r->status == 200)
+        {
+          guint64 seq_to;
+
+          r->opened = rfl_bundle_opener_open (w->opener, r->body);
+          /* Where to ask next; a bundle that did not open is judged by the merge. */
+          seq_to = rfl_opened_bundle_get_seq_to (r->opened);
+          if ((more = seq_to > w->after))
+            w->after = seq_to;
+        }
       g_async_queue_push (w->ready, r);
       if (!more)
         break;
@@ -555,6 +564,8 @@ pull_all (Client         *c,
 {
   g_auto(Worker) w = { 0 };
 
+  if ((w.opener = rfl_sync_device_opener_new (device, error)) == NULL)
+    return FALSE;
   client_init_copy (&w.c, c);
   w.have = rfl_sync_device_have (device);
   worker_start (&w, "rfl-fetch", fetch_thread, (GDestroyNotify) response_free, c->cancellable);
@@ -576,7 +587,7 @@ pull_all (Client         *c,
         ok = TRUE;
       else if (r->status != 200)
         ok = refused (c, r, error);
-      else if ((ok = rfl_sync_device_accept (device, r->body, report, error)))
+      else if ((ok = rfl_sync_device_accept_opened (device, r->opened, report, error)))
         {
           g_mutex_lock (&w.lock);
           w.have = rfl_sync_device_have (device);

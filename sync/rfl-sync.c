@@ -105,23 +105,33 @@ store_to_sync_error (GError  *local,
 
 /* Bundles. */
 
+/* @ops are JSON texts from the store's journal, spliced in unparsed. */
 static GBytes *
 bundle_payload (GPtrArray  *ops,
                 guint64     through,
                 JsonObject *receipt)
 {
-  g_autoptr(JsonObject) obj = json_object_new ();
-  JsonArray *array = json_array_sized_new (ops->len);
+  GString *out = g_string_sized_new (1024 * (ops->len + 1));
 
-  json_object_set_string_member (obj, "format", BUNDLE_FORMAT);
+  g_string_append (out, "{\"format\":\"" BUNDLE_FORMAT "\",\"ops\":[");
   for (guint i = 0; i < ops->len; i++)
-    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (ops, i)));
-  json_object_set_array_member (obj, "ops", array);
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      g_string_append (out, g_ptr_array_index (ops, i));
+    }
+  g_string_append_c (out, ']');
   if (through > 0)
-    json_object_set_int_member (obj, "through", (gint64) through);
+    g_string_append_printf (out, ",\"through\":%" G_GUINT64_FORMAT, through);
   if (receipt != NULL)
-    json_object_set_object_member (obj, "receipt", json_object_ref (receipt));
-  return object_to_bytes (obj);
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), receipt);
+      g_autofree char *text = json_to_string (node, FALSE);
+
+      g_string_append_printf (out, ",\"receipt\":%s", text);
+    }
+  g_string_append_c (out, '}');
+  return g_string_free_to_bytes (out);
 }
 
 static JsonObject *
@@ -383,6 +393,43 @@ add_stats (RflMergeStats       *sum,
   sum->clamped += more->clamped;
 }
 
+/* Merges a bundle from HQ whose signature and chain were checked, then
+ * takes the receipt it carries and any held bundle that now follows on. */
+static gboolean
+apply_from_hq (RflStore       *device,
+               RflPeer        *peer,
+               RflEnvelope    *env,
+               JsonObject     *bundle,
+               RflSyncReport  *report,
+               GError        **error)
+{
+  g_autoptr(GError) local = NULL;
+  RflMergeStats stats;
+  guint64 next;
+
+  if (!rfl_store_apply_ops (device, peer->id, rfl_envelope_get_seq_from (env), rfl_envelope_get_seq_to (env),
+                            rfl_envelope_get_hash (env), json_object_get_array_member (bundle, "ops"),
+                            RFL_MERGE_DEVICE, NULL, &stats, &local))
+    return store_to_sync_error (local, error);
+  report->received++;
+  add_stats (&report->merge, &stats);
+
+  if (json_object_has_member (bundle, "receipt") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (bundle, "receipt")) &&
+      !rfl_sync_device_take_receipt (device, json_object_get_object_member (bundle, "receipt"), report, error))
+    return FALSE;
+
+  /* A bundle that came early may now follow on. */
+  next = rfl_envelope_get_seq_to (env) + 1;
+  {
+    g_autoptr(GBytes) held = rfl_store_take_held (device, peer->id, next);
+
+    if (held != NULL)
+      return rfl_sync_device_accept (device, held, report, error);
+  }
+  return TRUE;
+}
+
 /**
  * rfl_sync_device_accept:
  * @envelope: a bundle from HQ, as it came over the network or off a stick
@@ -403,11 +450,8 @@ rfl_sync_device_accept (RflStore       *device,
   g_autoptr(RflDeviceKeys) keys = NULL;
   g_autoptr(GBytes) plaintext = NULL;
   g_autoptr(JsonObject) bundle = NULL;
-  g_autoptr(GError) local = NULL;
   g_autofree char *sender = NULL;
   guint8 me[RFL_ENVELOPE_ID_BYTES];
-  RflMergeStats stats;
-  guint64 next;
 
   if (peer == NULL || (env = rfl_envelope_parse (envelope, error)) == NULL)
     return FALSE;
@@ -438,28 +482,148 @@ rfl_sync_device_accept (RflStore       *device,
       (plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
       (bundle = parse_bundle (plaintext, error)) == NULL)
     return FALSE;
+  return apply_from_hq (device, peer, env, bundle, report, error);
+}
 
-  if (!rfl_store_apply_ops (device, peer->id, rfl_envelope_get_seq_from (env), rfl_envelope_get_seq_to (env),
-                            rfl_envelope_get_hash (env), json_object_get_array_member (bundle, "ops"),
-                            RFL_MERGE_DEVICE, NULL, &stats, &local))
-    return store_to_sync_error (local, error);
-  report->received++;
-  add_stats (&report->merge, &stats);
+/* Opening ahead: a thread that receives HQ's bundles verifies, decrypts and
+ * parses bundle k+1, in the same order of checks, while the store merges
+ * bundle k. */
 
-  if (json_object_has_member (bundle, "receipt") &&
-      JSON_NODE_HOLDS_OBJECT (json_object_get_member (bundle, "receipt")) &&
-      !rfl_sync_device_take_receipt (device, json_object_get_object_member (bundle, "receipt"), report, error))
+struct _RflBundleOpener
+{
+  char           hq_id[RFL_ENVELOPE_ID_BYTES * 2 + 1];
+  guint8         hq_sign_pk[32];
+  guint8         me[RFL_ENVELOPE_ID_BYTES];
+  RflDeviceKeys *keys;
+  guint64        next;       /* the seq the next bundle must start at */
+  guint8         prev[RFL_ENVELOPE_HASH_BYTES];
+};
+
+struct _RflOpenedBundle
+{
+  GBytes      *envelope;
+  RflEnvelope *env;          /* set when opened */
+  JsonObject  *bundle;
+};
+
+/**
+ * rfl_sync_device_opener_new:
+ *
+ * Returns: (transfer full): an opener for HQ's bundles that follow what this
+ *   device has applied. It holds copies and may be used in another thread.
+ */
+RflBundleOpener *
+rfl_sync_device_opener_new (RflStore  *device,
+                            GError   **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  g_autoptr(RflBundleOpener) o = g_new0 (RflBundleOpener, 1);
+
+  if (peer == NULL || (o->keys = rfl_store_dup_keys (device, error)) == NULL)
+    return NULL;
+  if (!rfl_sync_id_from_hex (o->keys->device_id, o->me))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "a device id is malformed");
+      return NULL;
+    }
+  g_strlcpy (o->hq_id, peer->id, sizeof o->hq_id);
+  memcpy (o->hq_sign_pk, peer->sign_pk, 32);
+  o->next = peer->in_next;
+  if (peer->in_next > 1)
+    memcpy (o->prev, peer->in_hash, sizeof o->prev);
+  return g_steal_pointer (&o);
+}
+
+void
+rfl_bundle_opener_free (RflBundleOpener *opener)
+{
+  if (opener == NULL)
+    return;
+  rfl_device_keys_free (opener->keys);
+  g_free (opener);
+}
+
+/**
+ * rfl_bundle_opener_open:
+ *
+ * Verifies, decrypts and parses @envelope if it is the next bundle of HQ's
+ * stream after the last one this opener opened. Anything else (a duplicate,
+ * a gap, a forgery) is left for rfl_sync_device_accept_opened() to judge as
+ * rfl_sync_device_accept() would, with the same errors.
+ *
+ * Returns: (transfer full): the bundle, opened or not
+ */
+RflOpenedBundle *
+rfl_bundle_opener_open (RflBundleOpener *o,
+                        GBytes          *envelope)
+{
+  g_autoptr(RflOpenedBundle) out = g_new0 (RflOpenedBundle, 1);
+  g_autoptr(RflEnvelope) env = NULL;
+  g_autoptr(GBytes) plaintext = NULL;
+  g_autofree char *sender = NULL;
+
+  out->envelope = g_bytes_ref (envelope);
+  if ((env = rfl_envelope_parse (envelope, NULL)) == NULL ||
+      (sender = rfl_sync_id_to_hex (rfl_envelope_get_sender (env)), !g_str_equal (sender, o->hq_id)) ||
+      !rfl_envelope_verify (env, o->hq_sign_pk, NULL) ||
+      rfl_envelope_get_seq_from (env) != o->next ||
+      !rfl_envelope_check_chain (env, o->next, o->prev, NULL) ||
+      (plaintext = rfl_envelope_open (env, o->me, o->keys->box_pk, o->keys->box_sk, NULL)) == NULL ||
+      (out->bundle = parse_bundle (plaintext, NULL)) == NULL)
+    return g_steal_pointer (&out);
+  o->next = rfl_envelope_get_seq_to (env) + 1;
+  memcpy (o->prev, rfl_envelope_get_hash (env), sizeof o->prev);
+  out->env = g_steal_pointer (&env);
+  return g_steal_pointer (&out);
+}
+
+/* The header's last seq, or 0 when it does not parse. Unverified. */
+guint64
+rfl_opened_bundle_get_seq_to (RflOpenedBundle *opened)
+{
+  g_autoptr(RflEnvelope) env = NULL;
+
+  if (opened->env != NULL)
+    return rfl_envelope_get_seq_to (opened->env);
+  env = rfl_envelope_parse (opened->envelope, NULL);
+  return env != NULL ? rfl_envelope_get_seq_to (env) : 0;
+}
+
+void
+rfl_opened_bundle_free (RflOpenedBundle *opened)
+{
+  if (opened == NULL)
+    return;
+  g_clear_pointer (&opened->envelope, g_bytes_unref);
+  g_clear_object (&opened->env);
+  g_clear_pointer (&opened->bundle, json_object_unref);
+  g_free (opened);
+}
+
+/**
+ * rfl_sync_device_accept_opened:
+ *
+ * Applies a bundle rfl_bundle_opener_open() handled, as
+ * rfl_sync_device_accept() would apply its envelope.
+ */
+gboolean
+rfl_sync_device_accept_opened (RflStore         *device,
+                               RflOpenedBundle  *opened,
+                               RflSyncReport    *report,
+                               GError          **error)
+{
+  static const guint8 zeros[RFL_ENVELOPE_HASH_BYTES];
+  g_autoptr(RflPeer) peer = NULL;
+
+  if (opened->bundle == NULL)
+    return rfl_sync_device_accept (device, opened->envelope, report, error);
+  /* Opened against the chain as the opener saw it; the store has the last word. */
+  if ((peer = hq_peer (device, error)) == NULL)
     return FALSE;
-
-  /* A bundle that came early may now follow on. */
-  next = rfl_envelope_get_seq_to (env) + 1;
-  {
-    g_autoptr(GBytes) held = rfl_store_take_held (device, peer->id, next);
-
-    if (held != NULL)
-      return rfl_sync_device_accept (device, held, report, error);
-  }
-  return TRUE;
+  if (rfl_envelope_get_seq_from (opened->env) != peer->in_next ||
+      !rfl_envelope_check_chain (opened->env, peer->in_next, peer->in_next > 1 ? peer->in_hash : zeros, NULL))
+    return rfl_sync_device_accept (device, opened->envelope, report, error);
+  return apply_from_hq (device, peer, opened->env, opened->bundle, report, error);
 }
 
 /* HQ side. */

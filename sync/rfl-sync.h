@@ -104,6 +104,23 @@ gboolean    rfl_sync_device_accept      (RflStore       *device,
                                          GError        **error);
 guint64     rfl_sync_device_have        (RflStore       *device);
 
+typedef struct _RflBundleOpener RflBundleOpener;
+typedef struct _RflOpenedBundle RflOpenedBundle;
+
+RflBundleOpener *rfl_sync_device_opener_new   (RflStore         *device,
+                                               GError          **error) G_GNUC_WARN_UNUSED_RESULT;
+void             rfl_bundle_opener_free       (RflBundleOpener  *opener);
+RflOpenedBundle *rfl_bundle_opener_open       (RflBundleOpener  *opener,
+                                               GBytes           *envelope) G_GNUC_WARN_UNUSED_RESULT;
+guint64          rfl_opened_bundle_get_seq_to (RflOpenedBundle  *opened);
+void             rfl_opened_bundle_free       (RflOpenedBundle  *opened);
+gboolean         rfl_sync_device_accept_opened (RflStore        *device,
+                                               RflOpenedBundle  *opened,
+                                               RflSyncReport    *report,
+                                               GError          **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflBundleOpener, rfl_bundle_opener_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflOpenedBundle, rfl_opened_bundle_free)
+
 /* HQ side. */
 JsonObject *rfl_sync_hub_accept         (RflStore       *hq,
                                          GBytes         *envelope,

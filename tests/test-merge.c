@@ -109,7 +109,7 @@ to_array (GPtrArray *ops)
   JsonArray *array = json_array_new ();
 
   for (guint i = 0; i < ops->len; i++)
-    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (ops, i)));
+    json_array_add_object_element (array, rfl_test_object (g_ptr_array_index (ops, i)));
   return array;
 }
 
