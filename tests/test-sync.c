@@ -1096,7 +1096,7 @@ test_client_killed_during_apply (Fixture       *f,
       peek = rfl_store_open (f->b->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
       g_assert_no_error (error);
       partial = rfl_store_count (peek, NULL, NULL, &error);
-      g_assert_cmpint (partial % RFL_SYNC_MAX_OPS, ==, 0);
+      g_assert_cmpint (partial % RFL_SYNC_BUNDLE_OPS, ==, 0);
     }
   g_assert_cmpint (partial, >, 0);
   g_assert_cmpint (partial, <, n);
