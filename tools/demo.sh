@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # ./dev run: create a demo case store of synthetic records (first run only)
-# and show what is in it through reunite-cli.
+# and open it in the app; with no display, show what is in it through
+# reunite-cli instead.
 
 set -euo pipefail
 
@@ -28,6 +29,13 @@ if [ ! -f "$db" ]; then
 fi
 
 section () { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  printf 'Demo database %s\nIts passphrase (synthetic people only): %s\n' "$db" "$(cat "$REUNITE_PASSPHRASE_FILE")"
+  export GSETTINGS_SCHEMA_DIR="$build/app"
+  exec "$build/app/reunite" --database "$db"
+fi
+echo "No display: showing the demo database through reunite-cli instead of the app."
 
 section "The five most recently changed records"
 "$cli" --db "$db" list --limit 5

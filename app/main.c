@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <sodium.h>
+
+#include "rfl-application.h"
+#include "rfl-sync-client.h"
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(RflApplication) app = NULL;
+
+  rfl_sync_client_prepare ();
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (sodium_init () < 0)
+    {
+      g_printerr ("reunite: libsodium could not be initialised\n");
+      return 1;
+    }
+  app = rfl_application_new ();
+  return g_application_run (G_APPLICATION (app), argc, argv);
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "reunite"
+
+#include <glib/gi18n.h>
+
+#include "rfl-application.h"
+#include "rfl-window.h"
+
+struct _RflApplication
+{
+  AdwApplication  parent_instance;
+
+  char           *database_path;
+};
+
+G_DEFINE_FINAL_TYPE (RflApplication, rfl_application, ADW_TYPE_APPLICATION)
+
+/* The default database: one file in the user's data directory, which the
+ * Flatpak sandbox maps to the app's own. */
+static char *
+default_database_path (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autofree char *configured = g_settings_get_string (settings, "database-path");
+
+  if (configured[0] != '\0')
+    return g_steal_pointer (&configured);
+  return g_build_filename (g_get_user_data_dir (), "reunite", "cases.db", NULL);
+}
+
+static int
+rfl_application_handle_local_options (GApplication *app,
+                                      GVariantDict *options)
+{
+  RflApplication *self = RFL_APPLICATION (app);
+  const char *path = NULL;
+
+  if (g_variant_dict_lookup (options, "database", "^&ay", &path))
+    self->database_path = g_canonicalize_filename (path, NULL);
+  return G_APPLICATION_CLASS (rfl_application_parent_class)->handle_local_options (app, options);
+}
+
+static void
+rfl_application_activate (GApplication *app)
+{
+  RflApplication *self = RFL_APPLICATION (app);
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+
+  if (window == NULL)
+    window = GTK_WINDOW (rfl_window_new (self));
+  gtk_window_present (window);
+}
+
+static void
+rfl_application_startup (GApplication *app)
+{
+  RflApplication *self = RFL_APPLICATION (app);
+
+  G_APPLICATION_CLASS (rfl_application_parent_class)->startup (app);
+
+  if (self->database_path == NULL)
+    self->database_path = default_database_path ();
+  gtk_window_set_default_icon_name (APPLICATION_ID);
+}
+
+static void
+quit_activated (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_activated (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  const char *developers[] = { "The Reunite developers", NULL };
+  GtkWidget *about;
+
+  about = adw_about_window_new ();
+  g_object_set (about,
+                "transient-for", gtk_application_get_active_window (app),
+                "application-name", _("Reunite"),
+                "application-icon", APPLICATION_ID,
+                "developer-name", _("The Reunite developers"),
+                "developers", developers,
+                "version", PACKAGE_VERSION,
+                "comments", _("Trace missing people and reunite families, offline. Every record stays "
+                              "encrypted on this computer; headquarters receives only end-to-end "
+                              "encrypted changes."),
+                "license-type", GTK_LICENSE_GPL_3_0,
+                "website", "https://github.com/reunite/reunite",
+                "issue-url", "https://github.com/reunite/reunite/issues",
+                "translator-credits", _("translator-credits"),
+                NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static const GActionEntry app_actions[] = {
+  { .name = "quit", .activate = quit_activated },
+  { .name = "about", .activate = about_activated },
+};
+
+static void
+rfl_application_finalize (GObject *object)
+{
+  RflApplication *self = RFL_APPLICATION (object);
+
+  g_clear_pointer (&self->database_path, g_free);
+  G_OBJECT_CLASS (rfl_application_parent_class)->finalize (object);
+}
+
+static void
+rfl_application_class_init (RflApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = rfl_application_finalize;
+  app_class->handle_local_options = rfl_application_handle_local_options;
+  app_class->startup = rfl_application_startup;
+  app_class->activate = rfl_application_activate;
+}
+
+static void
+rfl_application_init (RflApplication *self)
+{
+  const char *quit_accels[] = { "<Control>q", NULL };
+  const GOptionEntry entries[] = {
+    { "database", 'd', 0, G_OPTION_ARG_FILENAME, NULL, N_("The case database to open or create"), N_("FILE") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+}
+
+RflApplication *
+rfl_application_new (void)
+{
+  return g_object_new (RFL_TYPE_APPLICATION,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_NON_UNIQUE,
+                       "resource-base-path", "/io/github/reunite/Reunite",
+                       NULL);
+}
+
+/**
+ * rfl_application_get_database_path:
+ *
+ * Returns: the case database this instance works on
+ */
+const char *
+rfl_application_get_database_path (RflApplication *self)
+{
+  g_return_val_if_fail (RFL_IS_APPLICATION (self), NULL);
+
+  return self->database_path;
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "reunite-cases"
+
+#include <glib/gi18n.h>
+
+#include "rfl-case-item.h"
+
+/*
+ * One row of a case list: the summary the store gives (never the whole
+ * record). An item starts empty and is filled in when its page arrives, so
+ * a list of 515,000 cases never waits for the disk.
+ */
+
+struct _RflCaseItem
+{
+  GObject   parent_instance;
+
+  char     *id;
+  char     *name;
+  char     *kind;
+  char     *status;
+  char     *updated;
+  gboolean  loaded;
+};
+
+G_DEFINE_FINAL_TYPE (RflCaseItem, rfl_case_item, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_NAME,
+  PROP_KIND,
+  PROP_STATUS,
+  PROP_UPDATED,
+  PROP_LOADED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/**
+ * rfl_case_kind_label:
+ *
+ * Returns: what a volunteer calls a record of @type (and @subtype)
+ */
+const char *
+rfl_case_kind_label (const char *type,
+                     const char *subtype)
+{
+  static const struct { const char *type, *subtype, *label; } kinds[] = {
+    { "tracing_request", NULL, N_("Tracing request") },
+    { "registration", "found_person", N_("Found person") },
+    { "registration", "unaccompanied_child", N_("Unaccompanied child") },
+    { "registration", "separated_child", N_("Separated child") },
+    { "registration", "detainee", N_("Detainee") },
+    { "registration", "deceased", N_("Deceased person") },
+    { "registration", NULL, N_("Registration") },
+    { "message", NULL, N_("Red Cross Message") },
+    { "note", NULL, N_("Note") },
+    { "match", NULL, N_("Match decision") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    if (g_strcmp0 (kinds[i].type, type) == 0 &&
+        (kinds[i].subtype == NULL || g_strcmp0 (kinds[i].subtype, subtype) == 0))
+      return _(kinds[i].label);
+  return type != NULL ? type : "";
+}
+
+/**
+ * rfl_case_status_label:
+ *
+ * Returns: a status as a volunteer reads it
+ */
+const char *
+rfl_case_status_label (const char *status)
+{
+  static const struct { const char *status, *label; } statuses[] = {
+    { "open", N_("Open") },
+    { "tracing", N_("Tracing") },
+    { "located", N_("Located") },
+    { "reunited", N_("Reunited") },
+    { "closed", N_("Closed") },
+    { "collected", N_("Collected") },
+    { "transmitted", N_("Transmitted") },
+    { "delivered", N_("Delivered") },
+    { "undeliverable", N_("Undeliverable") },
+    { "returned", N_("Returned") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    if (g_strcmp0 (statuses[i].status, status) == 0)
+      return _(statuses[i].label);
+  return status != NULL ? status : "";
+}
+
+static void
+set_string (RflCaseItem  *self,
+            char        **field,
+            const char   *value,
+            guint         prop)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+static void
+rfl_case_item_finalize (GObject *object)
+{
+  RflCaseItem *self = RFL_CASE_ITEM (object);
+
+  g_free (self->id);
+  g_free (self->name);
+  g_free (self->kind);
+  g_free (self->status);
+  g_free (self->updated);
+  G_OBJECT_CLASS (rfl_case_item_parent_class)->finalize (object);
+}
+
+static void
+rfl_case_item_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  RflCaseItem *self = RFL_CASE_ITEM (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+    case PROP_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_KIND:
+      g_value_set_string (value, self->kind);
+      break;
+    case PROP_STATUS:
+      g_value_set_string (value, self->status);
+      break;
+    case PROP_UPDATED:
+      g_value_set_string (value, self->updated);
+      break;
+    case PROP_LOADED:
+      g_value_set_boolean (value, self->loaded);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_case_item_class_init (RflCaseItemClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = rfl_case_item_finalize;
+  object_class->get_property = rfl_case_item_get_property;
+
+  properties[PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_KIND] =
+    g_param_spec_string ("kind", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATUS] =
+    g_param_spec_string ("status", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_UPDATED] =
+    g_param_spec_string ("updated", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOADED] =
+    g_param_spec_boolean ("loaded", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+rfl_case_item_init (RflCaseItem *self)
+{
+}
+
+RflCaseItem *
+rfl_case_item_new (void)
+{
+  return g_object_new (RFL_TYPE_CASE_ITEM, NULL);
+}
+
+RflCaseItem *
+rfl_case_item_new_summary (JsonObject *summary)
+{
+  RflCaseItem *self = rfl_case_item_new ();
+
+  rfl_case_item_set_summary (self, summary);
+  return self;
+}
+
+/* The date part of an ISO 8601 time, in the locale's format. */
+static char *
+local_date (const char *iso)
+{
+  g_autoptr(GDateTime) utc = iso != NULL ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
+  g_autoptr(GDateTime) local = utc != NULL ? g_date_time_to_local (utc) : NULL;
+
+  return local != NULL ? g_date_time_format (local, "%x") : NULL;
+}
+
+/**
+ * rfl_case_item_set_summary:
+ * @summary: a record summary (rfl_store_list(), rfl_store_search())
+ */
+void
+rfl_case_item_set_summary (RflCaseItem *self,
+                           JsonObject  *summary)
+{
+  g_autofree char *updated = NULL;
+  const char *name;
+
+  g_return_if_fail (RFL_IS_CASE_ITEM (self));
+  g_return_if_fail (summary != NULL);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  name = json_object_get_string_member_with_default (summary, "name", NULL);
+  set_string (self, &self->id, json_object_get_string_member_with_default (summary, "id", NULL), PROP_ID);
+  set_string (self, &self->name, name != NULL && *name != '\0' ? name : _("(no name)"), PROP_NAME);
+  set_string (self, &self->kind,
+              rfl_case_kind_label (json_object_get_string_member_with_default (summary, "type", NULL),
+                                   json_object_get_string_member_with_default (summary, "subtype", NULL)),
+              PROP_KIND);
+  set_string (self, &self->status,
+              rfl_case_status_label (json_object_get_string_member_with_default (summary, "status", NULL)),
+              PROP_STATUS);
+  updated = local_date (json_object_get_string_member_with_default (summary, "updated_at", NULL));
+  set_string (self, &self->updated, updated, PROP_UPDATED);
+  if (!self->loaded)
+    {
+      self->loaded = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADED]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+gboolean
+rfl_case_item_get_loaded (RflCaseItem *self)
+{
+  g_return_val_if_fail (RFL_IS_CASE_ITEM (self), FALSE);
+  return self->loaded;
+}
+
+const char *
+rfl_case_item_get_id (RflCaseItem *self)
+{
+  g_return_val_if_fail (RFL_IS_CASE_ITEM (self), NULL);
+  return self->id;
+}
+
+const char *
+rfl_case_item_get_name (RflCaseItem *self)
+{
+  g_return_val_if_fail (RFL_IS_CASE_ITEM (self), NULL);
+  return self->name;
+}
+
+const char *
+rfl_case_item_get_kind (RflCaseItem *self)
+{
+  g_return_val_if_fail (RFL_IS_CASE_ITEM (self), NULL);
+  return self->kind;
+}
+
+const char *
+rfl_case_item_get_status (RflCaseItem *self)
+{
+  g_return_val_if_fail (RFL_IS_CASE_ITEM (self), NULL);
+  return self->status;
+}
+
+const char *
+rfl_case_item_get_updated (RflCaseItem *self)
+{
+  g_return_val_if_fail (RFL_IS_CASE_ITEM (self), NULL);
+  return self->updated;
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "reunite-cases"
+
+#include <glib/gi18n.h>
+
+#include "rfl-case-item.h"
+#include "rfl-case-list-model.h"
+#include "rfl-cases-page.h"
+
+/*
+ * The case list: every live case, most recently changed first, paged from
+ * the store; or, while something is typed in the search entry, the cases
+ * whose people's names match it in any script. Searches run off the UI
+ * thread; a newer keystroke cancels the search before it.
+ */
+
+#define SEARCH_LIMIT 200
+
+struct _RflCasesPage
+{
+  AdwBin            parent_instance;
+
+  GtkSearchEntry   *search;
+  GtkDropDown      *type_filter;
+  GtkDropDown      *status_filter;
+  GtkStack         *stack;
+  GtkListView      *list;
+  AdwStatusPage    *empty;
+
+  RflStore         *store;
+  RflCaseListModel *all;
+  GListStore       *found;
+  GListModel       *shown;        /* all or found */
+  GCancellable     *search_cancellable;
+  char             *query;
+  gboolean          searching;
+};
+
+G_DEFINE_FINAL_TYPE (RflCasesPage, rfl_cases_page, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_QUERY,
+  PROP_MODEL,
+  PROP_SEARCHING,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static const char * const type_values[] = { NULL, "tracing_request", "registration", "message" };
+static const char * const status_values[] = { NULL, "open", "tracing", "located", "reunited", "closed" };
+
+static const char *
+selected_type (RflCasesPage *self)
+{
+  guint i = gtk_drop_down_get_selected (self->type_filter);
+
+  return i < G_N_ELEMENTS (type_values) ? type_values[i] : NULL;
+}
+
+static const char *
+selected_status (RflCasesPage *self)
+{
+  guint i = gtk_drop_down_get_selected (self->status_filter);
+
+  return i < G_N_ELEMENTS (status_values) ? status_values[i] : NULL;
+}
+
+static void
+update_empty (RflCasesPage *self)
+{
+  gboolean loading = self->searching || (self->all != NULL && rfl_case_list_model_get_loading (self->all));
+  gboolean none = self->shown == NULL || g_list_model_get_n_items (self->shown) == 0;
+
+  if (!none || loading)
+    {
+      gtk_stack_set_visible_child_name (self->stack, "list");
+      return;
+    }
+  if (self->query != NULL)
+    {
+      adw_status_page_set_title (self->empty, _("No Matching Names"));
+      adw_status_page_set_description (self->empty,
+                                       _("Try another spelling, fewer words, or the name in another script."));
+    }
+  else if (selected_type (self) != NULL || selected_status (self) != NULL)
+    {
+      adw_status_page_set_title (self->empty, _("No Cases of This Kind"));
+      adw_status_page_set_description (self->empty, _("Choose another type or status."));
+    }
+  else
+    {
+      adw_status_page_set_title (self->empty, _("No Cases Yet"));
+      adw_status_page_set_description (self->empty,
+                                       _("Register a tracing request or a found person to begin."));
+    }
+  gtk_stack_set_visible_child_name (self->stack, "empty");
+}
+
+static void
+show_model (RflCasesPage *self,
+            GListModel   *model)
+{
+  g_autoptr(GtkSelectionModel) selection = NULL;
+
+  if (self->shown == model)
+    {
+      update_empty (self);
+      return;
+    }
+  self->shown = model;
+  selection = model != NULL ? GTK_SELECTION_MODEL (gtk_single_selection_new (g_object_ref (model))) : NULL;
+  if (selection != NULL)
+    gtk_single_selection_set_autoselect (GTK_SINGLE_SELECTION (selection), FALSE);
+  gtk_list_view_set_model (self->list, selection);
+  update_empty (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
+}
+
+static void
+set_searching (RflCasesPage *self,
+               gboolean      searching)
+{
+  if (self->searching == searching)
+    return;
+  self->searching = searching;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEARCHING]);
+}
+
+static void
+search_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(RflCasesPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) rows = rfl_store_search_finish (RFL_STORE (source), result, &error);
+  g_autoptr(GPtrArray) items = NULL;
+  const char *type, *status;
+
+  if (rows == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_warning ("Search failed: %s", error->message);
+          set_searching (self, FALSE);
+          update_empty (self);
+        }
+      return;
+    }
+
+  type = selected_type (self);
+  status = selected_status (self);
+  items = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      JsonObject *row = g_ptr_array_index (rows, i);
+
+      if ((type == NULL || g_strcmp0 (type, json_object_get_string_member_with_default (row, "type", NULL)) == 0) &&
+          (status == NULL ||
+           g_strcmp0 (status, json_object_get_string_member_with_default (row, "status", NULL)) == 0))
+        g_ptr_array_add (items, rfl_case_item_new_summary (row));
+    }
+  g_list_store_splice (self->found, 0, g_list_model_get_n_items (G_LIST_MODEL (self->found)),
+                       items->pdata, items->len);
+  set_searching (self, FALSE);
+  show_model (self, G_LIST_MODEL (self->found));
+}
+
+static void
+run_query (RflCasesPage *self)
+{
+  g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+
+  if (self->store == NULL)
+    return;
+  if (self->query == NULL)
+    {
+      set_searching (self, FALSE);
+      show_model (self, G_LIST_MODEL (self->all));
+      return;
+    }
+  self->search_cancellable = g_cancellable_new ();
+  set_searching (self, TRUE);
+  rfl_store_search_async (self->store, self->query, SEARCH_LIMIT, self->search_cancellable, search_cb,
+                          g_object_ref (self));
+}
+
+static void
+search_changed_cb (RflCasesPage *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->search))));
+
+  if (g_strcmp0 (text[0] != '\0' ? text : NULL, self->query) == 0)
+    return;
+  g_free (self->query);
+  self->query = text[0] != '\0' ? g_steal_pointer (&text) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUERY]);
+  run_query (self);
+}
+
+static void
+filter_changed_cb (RflCasesPage *self)
+{
+  if (self->all != NULL)
+    rfl_case_list_model_set_filter (self->all, selected_type (self), selected_status (self));
+  if (self->query != NULL)
+    run_query (self);
+}
+
+static void
+all_changed_cb (RflCasesPage *self)
+{
+  if (self->shown == G_LIST_MODEL (self->all))
+    update_empty (self);
+}
+
+static void
+rfl_cases_page_dispose (GObject *object)
+{
+  RflCasesPage *self = RFL_CASES_PAGE (object);
+
+  g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  rfl_cases_page_set_store (self, NULL);
+  adw_bin_set_child (ADW_BIN (self), NULL);
+  gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_CASES_PAGE);
+  g_clear_object (&self->found);
+  G_OBJECT_CLASS (rfl_cases_page_parent_class)->dispose (object);
+}
+
+static void
+rfl_cases_page_finalize (GObject *object)
+{
+  RflCasesPage *self = RFL_CASES_PAGE (object);
+
+  g_free (self->query);
+  G_OBJECT_CLASS (rfl_cases_page_parent_class)->finalize (object);
+}
+
+static void
+rfl_cases_page_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  RflCasesPage *self = RFL_CASES_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_QUERY:
+      g_value_set_string (value, self->query);
+      break;
+    case PROP_MODEL:
+      g_value_set_object (value, self->shown);
+      break;
+    case PROP_SEARCHING:
+      g_value_set_boolean (value, self->searching);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_cases_page_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  RflCasesPage *self = RFL_CASES_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_QUERY:
+      rfl_cases_page_set_query (self, g_value_get_string (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_cases_page_class_init (RflCasesPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = rfl_cases_page_dispose;
+  object_class->finalize = rfl_cases_page_finalize;
+  object_class->get_property = rfl_cases_page_get_property;
+  object_class->set_property = rfl_cases_page_set_property;
+
+  properties[PROP_QUERY] =
+    g_param_spec_string ("query", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODEL] =
+    g_param_spec_object ("model", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SEARCHING] =
+    g_param_spec_boolean ("searching", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (RFL_TYPE_CASE_ITEM);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-cases-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, search);
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, type_filter);
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, status_filter);
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, stack);
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, list);
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, empty);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
+}
+
+static void
+rfl_cases_page_init (RflCasesPage *self)
+{
+  const char *types[] = { _("All types"), _("Tracing requests"), _("Registrations"), _("Red Cross Messages"), NULL };
+  const char *statuses[] = { _("Any status"), _("Open"), _("Tracing"), _("Located"), _("Reunited"),
+                             _("Closed"), NULL };
+  g_autoptr(GtkListItemFactory) factory = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_drop_down_set_model (self->type_filter, G_LIST_MODEL (gtk_string_list_new (types)));
+  gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (gtk_string_list_new (statuses)));
+  factory = gtk_builder_list_item_factory_new_from_resource (NULL, "/io/github/reunite/Reunite/rfl-case-row.ui");
+  gtk_list_view_set_factory (self->list, factory);
+  self->found = g_list_store_new (RFL_TYPE_CASE_ITEM);
+}
+
+GtkWidget *
+rfl_cases_page_new (void)
+{
+  return g_object_new (RFL_TYPE_CASES_PAGE, NULL);
+}
+
+/**
+ * rfl_cases_page_set_store:
+ * @store: (nullable): the open store, or %NULL when the app locks; every
+ *   record this page holds is dropped then
+ */
+void
+rfl_cases_page_set_store (RflCasesPage *self,
+                          RflStore     *store)
+{
+  g_return_if_fail (RFL_IS_CASES_PAGE (self));
+  g_return_if_fail (store == NULL || RFL_IS_STORE (store));
+
+  if (self->store == store)
+    return;
+  g_cancellable_cancel (self->search_cancellable);
+  show_model (self, NULL);
+  if (self->all != NULL)
+    g_signal_handlers_disconnect_by_data (self->all, self);
+  g_clear_object (&self->all);
+  if (self->found != NULL)
+    g_list_store_remove_all (self->found);
+  g_clear_object (&self->store);
+  if (store == NULL)
+    {
+      if (self->search != NULL)
+        gtk_editable_set_text (GTK_EDITABLE (self->search), "");
+      return;
+    }
+  self->store = g_object_ref (store);
+  self->all = rfl_case_list_model_new (store);
+  rfl_case_list_model_set_filter (self->all, selected_type (self), selected_status (self));
+  g_signal_connect_swapped (self->all, "items-changed", G_CALLBACK (all_changed_cb), self);
+  g_signal_connect_swapped (self->all, "notify::loading", G_CALLBACK (all_changed_cb), self);
+  run_query (self);
+}
+
+/**
+ * rfl_cases_page_get_model:
+ *
+ * Returns: (transfer none) (nullable): what the list shows now
+ */
+GListModel *
+rfl_cases_page_get_model (RflCasesPage *self)
+{
+  g_return_val_if_fail (RFL_IS_CASES_PAGE (self), NULL);
+
+  return self->shown;
+}
+
+const char *
+rfl_cases_page_get_query (RflCasesPage *self)
+{
+  g_return_val_if_fail (RFL_IS_CASES_PAGE (self), NULL);
+
+  return self->query;
+}
+
+void
+rfl_cases_page_set_query (RflCasesPage *self,
+                          const char   *query)
+{
+  g_return_if_fail (RFL_IS_CASES_PAGE (self));
+
+  gtk_editable_set_text (GTK_EDITABLE (self->search), query != NULL ? query : "");
+  /* Programmatic changes skip the typing delay. */
+  search_changed_cb (self);
+}
+
+void
+rfl_cases_page_focus_search (RflCasesPage *self)
+{
+  g_return_if_fail (RFL_IS_CASES_PAGE (self));
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->search));
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "rfl-cases-page.h"
+#include "rfl-window.h"
+
+G_BEGIN_DECLS
+
+RflCasesPage *_rfl_window_get_cases_page (RflWindow *self);
+GtkStack     *_rfl_window_get_content    (RflWindow *self);
+AdwLeaflet   *_rfl_window_get_leaflet    (RflWindow *self);
+
+G_END_DECLS

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "reunite"
+
+#include <glib/gi18n.h>
+
+#include "rfl-cases-page.h"
+#include "rfl-unlock-page.h"
+#include "rfl-window-private.h"
+
+/*
+ * The main window: the unlock page until the database is open, then the
+ * sections. Locking (Ctrl+L, or idle time from GSettings) closes the store
+ * and drops every record the window holds.
+ */
+
+#define IDLE_CHECK_S 10
+
+struct _RflWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GtkStack             *pages;
+  RflUnlockPage        *unlock_page;
+  AdwLeaflet           *leaflet;
+  GtkWidget            *separator;
+  GtkWidget            *content_box;
+  GtkStack             *content;
+  AdwWindowTitle       *content_title;
+  RflCasesPage         *cases_page;
+  AdwToastOverlay      *toasts;
+
+  GSettings            *settings;
+  RflStore             *store;
+  gint64                last_activity;   /* monotonic µs */
+  guint                 idle_source;
+};
+
+G_DEFINE_FINAL_TYPE (RflWindow, rfl_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_LOCKED,
+  PROP_STORE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+close_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  rfl_store_close (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Closing checkpoints the log: off the UI thread. */
+static void
+close_store (RflStore *store)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_set_source_tag (task, close_store);
+  g_task_set_task_data (task, store, g_object_unref);
+  g_task_run_in_thread (task, close_thread);
+}
+
+/**
+ * rfl_window_lock:
+ *
+ * Closes the database and drops what the window shows of it; the unlock
+ * page asks for the passphrase again.
+ */
+void
+rfl_window_lock (RflWindow *self)
+{
+  g_return_if_fail (RFL_IS_WINDOW (self));
+
+  if (self->store == NULL)
+    return;
+  rfl_cases_page_set_store (self->cases_page, NULL);
+  close_store (g_steal_pointer (&self->store));
+  rfl_unlock_page_reset (self->unlock_page);
+  gtk_stack_set_visible_child_name (self->pages, "unlock");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+}
+
+static void
+unlocked_cb (RflWindow *self,
+             RflStore  *store)
+{
+  g_set_object (&self->store, store);
+  rfl_store_set_actor (store, g_get_user_name ());
+  rfl_cases_page_set_store (self->cases_page, store);
+  gtk_stack_set_visible_child_name (self->pages, "main");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
+  self->last_activity = g_get_monotonic_time ();
+  rfl_cases_page_focus_search (self->cases_page);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+}
+
+static void
+section_changed_cb (RflWindow *self)
+{
+  GtkWidget *child = gtk_stack_get_visible_child (self->content);
+
+  if (child == NULL)
+    return;
+  adw_window_title_set_title (self->content_title,
+                              gtk_stack_page_get_title (gtk_stack_get_page (self->content, child)));
+  adw_leaflet_set_visible_child (self->leaflet, self->content_box);
+}
+
+static void
+activity_cb (RflWindow *self)
+{
+  self->last_activity = g_get_monotonic_time ();
+}
+
+static gboolean
+idle_check_cb (gpointer user_data)
+{
+  RflWindow *self = user_data;
+  guint minutes = g_settings_get_uint (self->settings, "idle-lock-minutes");
+
+  if (self->store != NULL &&
+      g_get_monotonic_time () - self->last_activity >= (gint64) minutes * 60 * G_USEC_PER_SEC)
+    {
+      rfl_window_lock (self);
+      adw_toast_overlay_add_toast (self->toasts, adw_toast_new (_("Locked after a time without use")));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+watch_activity (RflWindow *self)
+{
+  GtkEventController *key = gtk_event_controller_key_new ();
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+  GtkGesture *click = gtk_gesture_click_new ();
+
+  gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
+  gtk_event_controller_set_propagation_phase (motion, GTK_PHASE_CAPTURE);
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
+  g_signal_connect_swapped (key, "key-pressed", G_CALLBACK (activity_cb), self);
+  g_signal_connect_swapped (motion, "motion", G_CALLBACK (activity_cb), self);
+  g_signal_connect_swapped (click, "pressed", G_CALLBACK (activity_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  self->idle_source = g_timeout_add_seconds (IDLE_CHECK_S, idle_check_cb, self);
+}
+
+static gboolean
+rfl_window_close_request (GtkWindow *window)
+{
+  RflWindow *self = RFL_WINDOW (window);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_set_int (self->settings, "window-width", width);
+  g_settings_set_int (self->settings, "window-height", height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  return GTK_WINDOW_CLASS (rfl_window_parent_class)->close_request (window);
+}
+
+static void
+rfl_window_dispose (GObject *object)
+{
+  RflWindow *self = RFL_WINDOW (object);
+
+  g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->store != NULL)
+    {
+      rfl_cases_page_set_store (self->cases_page, NULL);
+      rfl_store_close (self->store);
+      g_clear_object (&self->store);
+    }
+  gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_WINDOW);
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (rfl_window_parent_class)->dispose (object);
+}
+
+static void
+rfl_window_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  RflWindow *self = RFL_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOCKED:
+      g_value_set_boolean (value, self->store == NULL);
+      break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_window_class_init (RflWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = rfl_window_dispose;
+  object_class->get_property = rfl_window_get_property;
+  window_class->close_request = rfl_window_close_request;
+
+  properties[PROP_LOCKED] =
+    g_param_spec_boolean ("locked", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, RFL_TYPE_STORE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (RFL_TYPE_UNLOCK_PAGE);
+  g_type_ensure (RFL_TYPE_CASES_PAGE);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, pages);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, unlock_page);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, separator);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, content_box);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, content);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, content_title);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, cases_page);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, toasts);
+  gtk_widget_class_bind_template_callback (widget_class, unlocked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, section_changed_cb);
+  _rfl_window_class_actions_init (widget_class);
+}
+
+static void
+rfl_window_init (RflWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, self->separator), FALSE);
+  self->settings = g_settings_new (APPLICATION_ID);
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  section_changed_cb (self);
+  watch_activity (self);
+}
+
+RflWindow *
+rfl_window_new (RflApplication *app)
+{
+  RflWindow *self = g_object_new (RFL_TYPE_WINDOW, "application", app, NULL);
+
+  rfl_unlock_page_set_path (self->unlock_page, rfl_application_get_database_path (app));
+  return self;
+}
+
+/**
+ * rfl_window_get_store:
+ *
+ * Returns: (transfer none) (nullable): the open store, %NULL while locked
+ */
+RflStore *
+rfl_window_get_store (RflWindow *self)
+{
+  g_return_val_if_fail (RFL_IS_WINDOW (self), NULL);
+
+  return self->store;
+}
+
+gboolean
+rfl_window_get_locked (RflWindow *self)
+{
+  g_return_val_if_fail (RFL_IS_WINDOW (self), TRUE);
+
+  return self->store == NULL;
+}
+
+/* For rfl-window-actions.c. */
+
+
+RflCasesPage *
+_rfl_window_get_cases_page (RflWindow *self)
+{
+  return self->cases_page;
+}
+
+GtkStack *
+_rfl_window_get_content (RflWindow *self)
+{
+  return self->content;
+}
+
+AdwLeaflet *
+_rfl_window_get_leaflet (RflWindow *self)
+{
+  return self->leaflet;
+}

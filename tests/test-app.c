@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Widget tests in the libadwaita style: make the widget, drive it by its
+ * actions and properties, assert what it shows, and check that it is
+ * finalized. A real store in a temporary directory backs every test.
+ */
+#include <adwaita.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "rfl-case-item.h"
+#include "rfl-case-list-model.h"
+#include "rfl-cases-page.h"
+#include "rfl-error.h"
+#include "rfl-store.h"
+#include "rfl-test-util.h"
+#include "rfl-unlock-page.h"
+
+#define WAIT_S 30
+
+typedef gboolean (*Condition) (gpointer data);
+
+static void
+wait_until (Condition   done,
+            gpointer    data,
+            const char *what)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("timed out waiting until %s", what);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (500);
+    }
+}
+
+static GtkWidget *
+find_nth (GtkWidget *root,
+          GType      type,
+          guint     *n)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type) && (*n)-- == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_nth (c, type, n);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The @index-th widget of @type inside @root, depth first. */
+static GtkWidget *
+find (GtkWidget *root,
+      GType      type,
+      guint      index)
+{
+  GtkWidget *found = find_nth (root, type, &index);
+
+  g_assert_nonnull (found);
+  return found;
+}
+
+static const char *names[][2] = {
+  { "Amina", "Yusuf" }, { "Ibrahim", "Yusuf" }, { "إبراهيم", "يوسف" }, { "Олена", "Петренко" },
+  { "Grace", "Okello" },
+};
+
+static RflStore *
+make_store (const char *dir,
+            guint       n_records)
+{
+  g_autofree char *path = g_build_filename (dir, "cases.db", NULL);
+  g_autoptr(GError) error = NULL;
+  RflStore *store = rfl_store_create (path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE,
+                                      &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_records; i++)
+    {
+      g_autofree char *json = g_strdup_printf (
+        "{\"type\": \"registration\", \"subtype\": \"found_person\", \"status\": \"open\","
+        " \"person\": {\"given_name\": \"%s\", \"family_name\": \"%s\"},"
+        " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
+        names[i % G_N_ELEMENTS (names)][0], names[i % G_N_ELEMENTS (names)][1]);
+      g_autoptr(JsonObject) obj = rfl_test_object (json);
+      g_autofree char *id = rfl_store_add (store, obj, &error);
+
+      g_assert_no_error (error);
+    }
+  return store;
+}
+
+typedef struct
+{
+  RflStore *store;
+  guint     emitted;
+} Unlocked;
+
+static void
+unlocked_cb (RflUnlockPage *page,
+             RflStore      *store,
+             Unlocked      *out)
+{
+  g_set_object (&out->store, store);
+  out->emitted++;
+}
+
+static gboolean
+not_busy (gpointer data)
+{
+  return !rfl_unlock_page_get_busy (data);
+}
+
+static gboolean
+got_store (gpointer data)
+{
+  return ((Unlocked *) data)->store != NULL;
+}
+
+static void
+type_passphrases (GtkWidget  *page,
+                  const char *first,
+                  const char *second)
+{
+  gtk_editable_set_text (GTK_EDITABLE (find (page, ADW_TYPE_PASSWORD_ENTRY_ROW, 0)), first);
+  if (second != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (find (page, ADW_TYPE_PASSWORD_ENTRY_ROW, 1)), second);
+}
+
+static void
+test_unlock_page_create (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autofree char *path = g_build_filename (dir, "office", "cases.db", NULL);
+  g_autofree char *head = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = rfl_unlock_page_new (path);
+  Unlocked out = { 0 };
+  gsize len = 0;
+
+  g_object_ref_sink (page);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  g_signal_connect (page, "unlocked", G_CALLBACK (unlocked_cb), &out);
+  g_assert_true (rfl_unlock_page_get_creating (RFL_UNLOCK_PAGE (page)));
+
+  /* Too short: the form does not go on. */
+  type_passphrases (page, "short", "short");
+  gtk_widget_activate_action (page, "unlock.submit", NULL);
+  g_assert_false (rfl_unlock_page_get_busy (RFL_UNLOCK_PAGE (page)));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* Two different passphrases are refused, with a message, and nothing is created. */
+  type_passphrases (page, TEST_PASSPHRASE, "correct horse battery stapel");
+  gtk_widget_activate_action (page, "unlock.submit", NULL);
+  g_assert_false (rfl_unlock_page_get_busy (RFL_UNLOCK_PAGE (page)));
+  g_assert_nonnull (strstr (rfl_unlock_page_get_error (RFL_UNLOCK_PAGE (page)), "differ"));
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find (page, ADW_TYPE_PASSWORD_ENTRY_ROW, 1))), ==, "");
+
+  /* Typing again clears the message; the same passphrase twice creates it. */
+  type_passphrases (page, TEST_PASSPHRASE, TEST_PASSPHRASE);
+  g_assert_null (rfl_unlock_page_get_error (RFL_UNLOCK_PAGE (page)));
+  gtk_widget_activate_action (page, "unlock.submit", NULL);
+  g_assert_true (rfl_unlock_page_get_busy (RFL_UNLOCK_PAGE (page)));
+  wait_until (got_store, &out, "the database is created");
+  g_assert_cmpuint (out.emitted, ==, 1);
+  g_assert_false (rfl_unlock_page_get_busy (RFL_UNLOCK_PAGE (page)));
+  g_assert_true (rfl_store_is_open (out.store));
+
+  /* The fields are emptied, and the file on disk is encrypted. */
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find (page, ADW_TYPE_PASSWORD_ENTRY_ROW, 0))), ==, "");
+  g_assert_true (g_file_get_contents (path, &head, &len, NULL));
+  g_assert_cmpuint (len, >, 16);
+  g_assert_false (memcmp (head, "SQLite format 3", 15) == 0);
+
+  rfl_store_close (out.store);
+  g_clear_object (&out.store);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (page);
+  rfl_test_remove_dir (dir);
+}
+
+static void
+test_unlock_page_wrong_passphrase (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autofree char *path = g_build_filename (dir, "cases.db", NULL);
+  g_autoptr(RflStore) made = make_store (dir, 0);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page;
+  Unlocked out = { 0 };
+
+  rfl_store_close (made);
+  page = rfl_unlock_page_new (path);
+  g_object_ref_sink (page);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  g_signal_connect (page, "unlocked", G_CALLBACK (unlocked_cb), &out);
+  g_assert_false (rfl_unlock_page_get_creating (RFL_UNLOCK_PAGE (page)));
+  g_assert_false (gtk_widget_get_visible (find (page, ADW_TYPE_PASSWORD_ENTRY_ROW, 1)));
+
+  type_passphrases (page, "not the passphrase", NULL);
+  gtk_widget_activate_action (page, "unlock.submit", NULL);
+  g_assert_true (rfl_unlock_page_get_busy (RFL_UNLOCK_PAGE (page)));
+  wait_until (not_busy, page, "the wrong passphrase is checked");
+  g_assert_nonnull (strstr (rfl_unlock_page_get_error (RFL_UNLOCK_PAGE (page)), "Wrong passphrase"));
+  g_assert_cmpuint (out.emitted, ==, 0);
+
+  type_passphrases (page, TEST_PASSPHRASE, NULL);
+  gtk_widget_activate_action (page, "unlock.submit", NULL);
+  wait_until (got_store, &out, "the database is unlocked");
+  g_assert_null (rfl_unlock_page_get_error (RFL_UNLOCK_PAGE (page)));
+
+  rfl_store_close (out.store);
+  g_clear_object (&out.store);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (page);
+  rfl_test_remove_dir (dir);
+}
+
+static gboolean
+model_settled (gpointer data)
+{
+  return !rfl_case_list_model_get_loading (data);
+}
+
+static void
+test_case_list_model_pages (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  guint n = RFL_CASE_LIST_PAGE * (RFL_CASE_LIST_MAX_PAGES + 5) + 7;
+  g_autoptr(RflStore) store = make_store (dir, n);
+  RflCaseListModel *model = rfl_case_list_model_new (store);
+  g_autoptr(RflCaseItem) first = NULL, last = NULL;
+  g_autofree char *newest = g_strdup_printf ("%s %s", names[(n - 1) % G_N_ELEMENTS (names)][0],
+                                             names[(n - 1) % G_N_ELEMENTS (names)][1]);
+  guint changes = 0;
+
+  g_signal_connect_swapped (model, "items-changed", G_CALLBACK (g_atomic_int_inc), &changes);
+  /* The count arrives off the UI thread. */
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
+  wait_until (model_settled, model, "the cases are counted");
+  g_assert_cmpuint (changes, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, n);
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (model)) == RFL_TYPE_CASE_ITEM);
+
+  /* Items come empty and fill in when their page arrives. */
+  first = g_list_model_get_item (G_LIST_MODEL (model), 0);
+  last = g_list_model_get_item (G_LIST_MODEL (model), n - 1);
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (model), n));
+  g_assert_false (rfl_case_item_get_loaded (first));
+  wait_until (model_settled, model, "the pages arrive");
+  g_assert_true (rfl_case_item_get_loaded (first));
+  g_assert_true (rfl_case_item_get_loaded (last));
+  g_assert_cmpstr (rfl_case_item_get_kind (first), ==, "Found person");
+  g_assert_cmpstr (rfl_case_item_get_status (first), ==, "Open");
+  g_assert_nonnull (rfl_case_item_get_id (first));
+  /* Most recently changed first: the last record added. */
+  g_assert_cmpstr (rfl_case_item_get_name (first), ==, newest);
+
+  /* Scrolling through everything keeps a bounded number of pages. */
+  for (guint i = 0; i < n; i += RFL_CASE_LIST_PAGE / 2)
+    g_object_unref (g_list_model_get_item (G_LIST_MODEL (model), i));
+  g_assert_cmpuint (rfl_case_list_model_get_pages_held (model), <=, RFL_CASE_LIST_MAX_PAGES);
+  wait_until (model_settled, model, "the pages arrive");
+
+  /* A filter that matches nothing. */
+  rfl_case_list_model_set_filter (model, "message", NULL);
+  wait_until (model_settled, model, "the filter applies");
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (model)), ==, 0);
+
+  g_assert_finalize_object (model);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
+static gboolean
+page_shows_items (gpointer data)
+{
+  GListModel *model = rfl_cases_page_get_model (data);
+  g_autoptr(RflCaseItem) item = model != NULL && g_list_model_get_n_items (model) > 0 ?
+                                g_list_model_get_item (model, 0) : NULL;
+  gboolean searching;
+
+  g_object_get (data, "searching", &searching, NULL);
+  return !searching && item != NULL && rfl_case_item_get_loaded (item);
+}
+
+static gboolean
+page_search_done (gpointer data)
+{
+  gboolean searching;
+
+  g_object_get (data, "searching", &searching, NULL);
+  return !searching;
+}
+
+static void
+test_cases_page_search (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 10);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = rfl_cases_page_new ();
+  GtkStack *stack;
+  GListModel *model;
+
+  g_object_ref_sink (page);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  /* The page's own stack, not one inside a drop-down. */
+  for (guint i = 0; (stack = GTK_STACK (find (page, GTK_TYPE_STACK, i))) != NULL; i++)
+    if (gtk_stack_get_child_by_name (stack, "list") != NULL)
+      break;
+
+  rfl_cases_page_set_store (RFL_CASES_PAGE (page), store);
+  wait_until (page_shows_items, page, "the list shows cases");
+  g_assert_cmpuint (g_list_model_get_n_items (rfl_cases_page_get_model (RFL_CASES_PAGE (page))), ==, 10);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "list");
+
+  /* A Latin spelling finds the Arabic-script Yusuf too: 2 + 2 + 2 records. */
+  rfl_cases_page_set_query (RFL_CASES_PAGE (page), "Yusuf");
+  wait_until (page_shows_items, page, "the search answers");
+  model = rfl_cases_page_get_model (RFL_CASES_PAGE (page));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 6);
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(RflCaseItem) item = g_list_model_get_item (model, i);
+      const char *name = rfl_case_item_get_name (item);
+
+      g_assert_true (strstr (name, "Yusuf") != NULL || strstr (name, "يوسف") != NULL);
+    }
+
+  /* Nothing found: the empty state says so. */
+  rfl_cases_page_set_query (RFL_CASES_PAGE (page), "Zzyzx");
+  wait_until (page_search_done, page, "the search answers");
+  g_assert_cmpuint (g_list_model_get_n_items (rfl_cases_page_get_model (RFL_CASES_PAGE (page))), ==, 0);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "empty");
+  g_assert_cmpstr (adw_status_page_get_title (ADW_STATUS_PAGE (find (page, ADW_TYPE_STATUS_PAGE, 0))), ==,
+                   "No Matching Names");
+
+  /* Clearing the search shows every case again. */
+  rfl_cases_page_set_query (RFL_CASES_PAGE (page), "");
+  wait_until (page_shows_items, page, "the list is back");
+  g_assert_cmpuint (g_list_model_get_n_items (rfl_cases_page_get_model (RFL_CASES_PAGE (page))), ==, 10);
+
+  /* Locking drops everything the page held. */
+  rfl_cases_page_set_store (RFL_CASES_PAGE (page), NULL);
+  g_assert_null (rfl_cases_page_get_model (RFL_CASES_PAGE (page)));
+  g_assert_null (rfl_cases_page_get_query (RFL_CASES_PAGE (page)));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (page);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (sodium_init () < 0)
+    g_error ("libsodium could not be initialised");
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("LANGUAGE", "C", TRUE);
+  if (!gtk_init_check ())
+    {
+      g_test_skip ("no display: run under xvfb-run");
+      return g_test_run ();
+    }
+  adw_init ();
+
+  g_test_add_func ("/app/unlock-page/create", test_unlock_page_create);
+  g_test_add_func ("/app/unlock-page/wrong-passphrase", test_unlock_page_wrong_passphrase);
+  g_test_add_func ("/app/case-list-model/pages", test_case_list_model_pages);
+  g_test_add_func ("/app/cases-page/search", test_cases_page_search);
+
+  return g_test_run ();
+}

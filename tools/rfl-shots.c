@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * rfl-shots OUT_DIR LANG DATABASE PASSPHRASE_FILE: renders the main views of
+ * the real app window into PNG files, OUT_DIR/VIEW-LANG.png. The database
+ * must exist (./dev shots makes a demo one). Run under a display (xvfb-run).
+ */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <sodium.h>
+
+#include "rfl-application.h"
+#include "rfl-cases-page.h"
+#include "rfl-window-private.h"
+
+static const char *out_dir, *lang, *db_path;
+static char *passphrase;
+
+static void
+wait_ms (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+}
+
+static gboolean
+wait_for (gboolean (*done) (gpointer), gpointer data, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > end)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  return TRUE;
+}
+
+static void
+shoot (GtkWidget  *window,
+       const char *view)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *name = g_strdup_printf ("%s-%s.png", view, lang);
+  g_autofree char *path = g_build_filename (out_dir, name, NULL);
+  int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
+
+  wait_ms (400);
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+  node = gtk_snapshot_to_node (snapshot);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, w, h));
+  if (!gdk_texture_save_to_png (texture, path))
+    g_error ("cannot write %s", path);
+  g_print ("%s\n", path);
+}
+
+static GtkWidget *
+find_type (GtkWidget *root,
+           GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_type (c, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+unlocked (gpointer data)
+{
+  return !rfl_window_get_locked (data);
+}
+
+static gboolean
+list_ready (gpointer data)
+{
+  GListModel *model = rfl_cases_page_get_model (data);
+  g_autoptr(GObject) first = model != NULL && g_list_model_get_n_items (model) > 0 ?
+                             g_list_model_get_item (model, 0) : NULL;
+  gboolean loaded = FALSE;
+
+  if (first != NULL)
+    g_object_get (first, "loaded", &loaded, NULL);
+  return loaded;
+}
+
+static void
+activate_cb (GApplication *app)
+{
+  RflWindow *window = rfl_window_new (RFL_APPLICATION (app));
+  RflCasesPage *cases = _rfl_window_get_cases_page (window);
+  GtkWidget *entry;
+  gboolean searching = TRUE;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_ms (300);
+  shoot (GTK_WIDGET (window), "unlock");
+
+  entry = find_type (GTK_WIDGET (window), ADW_TYPE_PASSWORD_ENTRY_ROW);
+  gtk_editable_set_text (GTK_EDITABLE (entry), passphrase);
+  gtk_widget_activate_action (find_type (GTK_WIDGET (window), g_type_from_name ("RflUnlockPage")),
+                              "unlock.submit", NULL);
+  if (!wait_for (unlocked, window, 20000) || !wait_for (list_ready, cases, 20000))
+    g_error ("the demo database did not open");
+  shoot (GTK_WIDGET (window), "cases");
+
+  rfl_cases_page_set_query (cases, lang[0] == 'a' ? "محمد" : "Mohamed");
+  for (gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < end && (g_object_get (cases, "searching", &searching, NULL), searching);)
+    g_main_context_iteration (NULL, TRUE);
+  wait_for (list_ready, cases, 5000);
+  shoot (GTK_WIDGET (window), "search");
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 400, 700);
+  wait_ms (500);
+  shoot (GTK_WIDGET (window), "narrow");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_application_quit (app);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(RflApplication) app = NULL;
+  g_autofree char *database_arg = NULL;
+  char *fake_argv[4];
+
+  if (argc != 5)
+    {
+      g_printerr ("usage: rfl-shots OUT_DIR LANG DATABASE PASSPHRASE_FILE\n");
+      return 2;
+    }
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  if (sodium_init () < 0)
+    return 1;
+  out_dir = argv[1];
+  lang = argv[2];
+  db_path = argv[3];
+  if (!g_file_get_contents (argv[4], &passphrase, NULL, NULL))
+    return 1;
+  g_strstrip (passphrase);
+
+  app = rfl_application_new ();
+  g_signal_connect (app, "activate", G_CALLBACK (activate_cb), NULL);
+  database_arg = g_strconcat ("--database=", db_path, NULL);
+  fake_argv[0] = argv[0];
+  fake_argv[1] = database_arg;
+  fake_argv[2] = NULL;
+  return g_application_run (G_APPLICATION (app), 2, fake_argv);
+}
