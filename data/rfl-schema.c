@@ -1210,3 +1210,140 @@ rfl_schema_dup_record_types (RflSchema *self)
 
   return sorted_keys (self->records);
 }
+
+/* Describing the schema to form builders. */
+
+static JsonObject *describe_field (RflSchema *self, Field *field, guint depth);
+
+static JsonArray *
+describe_set (RflSchema *self,
+              FieldSet  *set,
+              guint      depth)
+{
+  JsonArray *out = json_array_new ();
+
+  for (guint i = 0; i < set->order->len; i++)
+    json_array_add_object_element (out, describe_field (self, g_ptr_array_index (set->order, i), depth));
+  return out;
+}
+
+static JsonObject *
+describe_field (RflSchema *self,
+                Field     *field,
+                guint      depth)
+{
+  JsonObject *out = json_object_new ();
+
+  if (field->name != NULL)
+    json_object_set_string_member (out, "name", field->name);
+  json_object_set_string_member (out, "kind", kind_names[field->kind]);
+  json_object_set_boolean_member (out, "required", field->required);
+  if (field->searchable > 0)
+    json_object_set_boolean_member (out, "searchable", TRUE);
+  if (field->values != NULL)
+    {
+      JsonArray *values = json_array_new ();
+
+      for (guint i = 0; field->values[i] != NULL; i++)
+        json_array_add_string_element (values, field->values[i]);
+      json_object_set_array_member (out, "values", values);
+    }
+  if (field->kind == KIND_INTEGER)
+    {
+      json_object_set_int_member (out, "min", field->min);
+      json_object_set_int_member (out, "max", field->max);
+    }
+  if (field->kind == KIND_ARRAY)
+    {
+      json_object_set_int_member (out, "min_items", field->min_items);
+      json_object_set_int_member (out, "max_items", field->max_items);
+      if (field->items != NULL)
+        json_object_set_object_member (out, "items", describe_field (self, field->items, depth));
+    }
+  if (field->default_value != NULL)
+    json_object_set_string_member (out, "default", field->default_value);
+  if (field->struct_name != NULL)
+    {
+      FieldSet *set = g_hash_table_lookup (self->structs, field->struct_name);
+
+      json_object_set_string_member (out, "struct", field->struct_name);
+      /* Structs do not nest in the schema files; the bound is a guard. */
+      if (set != NULL && depth < 4)
+        json_object_set_array_member (out, "fields", describe_set (self, set, depth + 1));
+    }
+  return out;
+}
+
+/**
+ * rfl_schema_describe:
+ * @type: a record type
+ *
+ * The fields of @type in the schema's order, for a form: each an object
+ * with "name", "kind" (string, text, integer, boolean, enum, partial_date,
+ * date, phone, object, array, id, status, record_ref), "required", and
+ * where they apply "values", "min", "max", "min_items", "max_items",
+ * "items" (an array's element), "default" and "fields" (a struct's fields,
+ * described the same way).
+ *
+ * Returns: (transfer full) (nullable): the fields, or %NULL for an unknown type
+ */
+JsonArray *
+rfl_schema_describe (RflSchema  *self,
+                     const char *type)
+{
+  RecordType *rt;
+
+  g_return_val_if_fail (RFL_IS_SCHEMA (self), NULL);
+  g_return_val_if_fail (type != NULL, NULL);
+
+  if ((rt = g_hash_table_lookup (self->records, type)) == NULL)
+    return NULL;
+  return describe_set (self, rt->fields, 0);
+}
+
+/**
+ * rfl_schema_dup_next_statuses:
+ * @type: a record type
+ * @from: (nullable): the current status, or %NULL for a new record
+ *
+ * Returns: (transfer full): the statuses a record of @type may take next
+ *   (for a new record, the initial ones); empty for a type with no lifecycle
+ */
+GStrv
+rfl_schema_dup_next_statuses (RflSchema  *self,
+                              const char *type,
+                              const char *from)
+{
+  RecordType *rt;
+  const char * const *next = NULL;
+
+  g_return_val_if_fail (RFL_IS_SCHEMA (self), NULL);
+
+  rt = type != NULL ? g_hash_table_lookup (self->records, type) : NULL;
+  if (rt != NULL && rt->lifecycle != NULL)
+    next = from == NULL ? (const char * const *) rt->lifecycle->initial
+                        : g_hash_table_lookup (rt->lifecycle->transitions, from);
+  return g_strdupv ((char **) (next != NULL ? next : (const char * const[]) { NULL }));
+}
+
+/**
+ * rfl_schema_get_reason_field:
+ * @to: a status
+ *
+ * Returns: (nullable): the field that must say why a record of @type
+ *   entered @to ("closure_reason" for a closed case), or %NULL
+ */
+const char *
+rfl_schema_get_reason_field (RflSchema  *self,
+                             const char *type,
+                             const char *to)
+{
+  RecordType *rt;
+
+  g_return_val_if_fail (RFL_IS_SCHEMA (self), NULL);
+
+  rt = type != NULL ? g_hash_table_lookup (self->records, type) : NULL;
+  if (rt == NULL || rt->lifecycle == NULL || to == NULL)
+    return NULL;
+  return g_hash_table_lookup (rt->lifecycle->reasons, to);
+}

@@ -59,6 +59,14 @@ gboolean     rfl_schema_is_retained_status  (RflSchema    *self,
                                              const char   *status);
 GPtrArray   *rfl_schema_collect_persons     (RflSchema    *self,
                                              JsonObject   *record) G_GNUC_WARN_UNUSED_RESULT;
+JsonArray   *rfl_schema_describe            (RflSchema    *self,
+                                             const char   *type) G_GNUC_WARN_UNUSED_RESULT;
+GStrv        rfl_schema_dup_next_statuses   (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *from) G_GNUC_WARN_UNUSED_RESULT;
+const char  *rfl_schema_get_reason_field    (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *to);
 gboolean     rfl_schema_is_partial_date     (const char   *text);
 gboolean     rfl_schema_is_date             (const char   *text);
 

@@ -169,6 +169,79 @@ test_extended_schema (void)
 
   g_assert_false (rfl_schema_prepare_new (rfl_schema_get_default (), record, &error));
   g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+
+  /* A form built from the description shows the new field, in its place. */
+  {
+    g_autoptr(JsonArray) fields = rfl_schema_describe (schema, "registration");
+    g_autoptr(JsonArray) plain = rfl_schema_describe (rfl_schema_get_default (), "registration");
+    gint clan = -1, place = -1;
+
+    for (guint i = 0; i < json_array_get_length (fields); i++)
+      {
+        const char *name = json_object_get_string_member (json_array_get_object_element (fields, i), "name");
+
+        if (g_str_equal (name, "clan"))
+          clan = (gint) i;
+        else if (g_str_equal (name, "registered_place"))
+          place = (gint) i;
+      }
+    g_assert_cmpint (clan, >=, 0);
+    g_assert_cmpint (clan + 1, ==, place);
+    g_assert_cmpuint (json_array_get_length (fields), ==, json_array_get_length (plain) + 1);
+  }
+}
+
+static JsonObject *
+field_named (JsonArray  *fields,
+             const char *name)
+{
+  for (guint i = 0; i < json_array_get_length (fields); i++)
+    {
+      JsonObject *field = json_array_get_object_element (fields, i);
+
+      if (g_str_equal (json_object_get_string_member (field, "name"), name))
+        return field;
+    }
+  g_error ("no field %s", name);
+}
+
+static void
+test_describe (void)
+{
+  RflSchema *schema = rfl_schema_get_default ();
+  g_autoptr(JsonArray) fields = rfl_schema_describe (schema, "tracing_request");
+  g_auto(GStrv) initial = rfl_schema_dup_next_statuses (schema, "tracing_request", NULL);
+  g_auto(GStrv) after_open = rfl_schema_dup_next_statuses (schema, "tracing_request", "open");
+  g_auto(GStrv) after_closed = rfl_schema_dup_next_statuses (schema, "tracing_request", "closed");
+  g_auto(GStrv) notes = rfl_schema_dup_next_statuses (schema, "note", NULL);
+  JsonObject *sought, *items, *person_field;
+
+  g_assert_null (rfl_schema_describe (schema, "no_such_type"));
+  g_assert_nonnull (fields);
+
+  /* An array of persons, with the person's fields inlined. */
+  sought = field_named (fields, "sought");
+  g_assert_cmpstr (json_object_get_string_member (sought, "kind"), ==, "array");
+  g_assert_true (json_object_get_boolean_member (sought, "required"));
+  g_assert_cmpint (json_object_get_int_member (sought, "min_items"), ==, 1);
+  items = json_object_get_object_member (sought, "items");
+  g_assert_cmpstr (json_object_get_string_member (items, "kind"), ==, "object");
+  person_field = field_named (json_object_get_array_member (items, "fields"), "relationship");
+  g_assert_cmpstr (json_object_get_string_member (person_field, "kind"), ==, "enum");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (person_field, "values")), >, 10);
+  person_field = field_named (json_object_get_array_member (items, "fields"), "date_of_birth");
+  g_assert_cmpstr (json_object_get_string_member (person_field, "kind"), ==, "partial_date");
+
+  /* The common fields come with every type. */
+  g_assert_cmpstr (json_object_get_string_member (field_named (fields, "sensitivity"), "default"), ==, "normal");
+
+  /* The lifecycle, for status changes. */
+  g_assert_cmpstrv (initial, ((const char * const[]) { "open", NULL }));
+  g_assert_cmpstrv (after_open, ((const char * const[]) { "tracing", "closed", NULL }));
+  g_assert_cmpuint (g_strv_length (after_closed), ==, 0);
+  g_assert_cmpuint (g_strv_length (notes), ==, 0);
+  g_assert_cmpstr (rfl_schema_get_reason_field (schema, "tracing_request", "closed"), ==, "closure_reason");
+  g_assert_null (rfl_schema_get_reason_field (schema, "tracing_request", "tracing"));
 }
 
 static void
@@ -229,6 +302,7 @@ main (int   argc,
   g_test_add_func ("/rfl/schema/extended", test_extended_schema);
   g_test_add_func ("/rfl/schema/broken", test_broken_schema);
   g_test_add_func ("/rfl/schema/persons", test_persons);
+  g_test_add_func ("/rfl/schema/describe", test_describe);
 
   return g_test_run ();
 }
