@@ -413,3 +413,19 @@ rfl_cases_page_focus_search (RflCasesPage *self)
 
   gtk_widget_grab_focus (GTK_WIDGET (self->search));
 }
+
+/**
+ * rfl_cases_page_reload:
+ *
+ * Counts and reads again, and searches again: after the store changed.
+ */
+void
+rfl_cases_page_reload (RflCasesPage *self)
+{
+  g_return_if_fail (RFL_IS_CASES_PAGE (self));
+
+  if (self->all != NULL)
+    rfl_case_list_model_refresh (self->all);
+  if (self->query != NULL)
+    run_query (self);
+}

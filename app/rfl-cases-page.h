@@ -19,5 +19,6 @@ const char *rfl_cases_page_get_query  (RflCasesPage *self);
 void        rfl_cases_page_set_query  (RflCasesPage *self,
                                        const char   *query);
 void        rfl_cases_page_focus_search (RflCasesPage *self);
+void        rfl_cases_page_reload     (RflCasesPage *self);
 
 G_END_DECLS

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "reunite"
 
+#include <glib/gi18n.h>
+
 #include "rfl-cases-page.h"
+#include "rfl-new-case-dialog.h"
 #include "rfl-window-private.h"
 
 /* The window's actions, with their keyboard shortcuts. */
@@ -13,6 +16,30 @@ lock_activated (GtkWidget  *widget,
                 GVariant   *parameter)
 {
   rfl_window_lock (RFL_WINDOW (widget));
+}
+
+static void
+case_saved_cb (RflNewCaseDialog *dialog,
+               const char       *id,
+               RflWindow        *self)
+{
+  rfl_cases_page_reload (_rfl_window_get_cases_page (self));
+  _rfl_window_toast (self, _("Case saved"));
+}
+
+static void
+new_case_activated (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  RflWindow *self = RFL_WINDOW (widget);
+  GtkWidget *dialog;
+
+  if (rfl_window_get_store (self) == NULL)
+    return;
+  dialog = rfl_new_case_dialog_new (GTK_WINDOW (self), rfl_window_get_store (self));
+  g_signal_connect_object (dialog, "saved", G_CALLBACK (case_saved_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -49,11 +76,13 @@ _rfl_window_class_actions_init (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "win.lock", NULL, lock_activated);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_activated);
+  gtk_widget_class_install_action (widget_class, "win.new-case", NULL, new_case_activated);
   gtk_widget_class_install_action (widget_class, "win.show-section", "s", show_section_activated);
   gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_activated);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.lock", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "win.new-case", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-section", "s", "cases");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-section", "s", "messages");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-section", "s", "matches");

@@ -86,6 +86,7 @@ rfl_window_lock (RflWindow *self)
   gtk_stack_set_visible_child_name (self->pages, "unlock");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-case", FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
@@ -100,6 +101,7 @@ unlocked_cb (RflWindow *self,
   gtk_stack_set_visible_child_name (self->pages, "main");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-case", TRUE);
   self->last_activity = g_get_monotonic_time ();
   rfl_cases_page_focus_search (self->cases_page);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
@@ -259,6 +261,7 @@ rfl_window_init (RflWindow *self)
     gtk_window_maximize (GTK_WINDOW (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-case", FALSE);
   section_changed_cb (self);
   watch_activity (self);
 }
@@ -312,4 +315,11 @@ AdwLeaflet *
 _rfl_window_get_leaflet (RflWindow *self)
 {
   return self->leaflet;
+}
+
+void
+_rfl_window_toast (RflWindow  *self,
+                   const char *message)
+{
+  adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
 }

@@ -12,6 +12,8 @@
 #include "rfl-case-list-model.h"
 #include "rfl-cases-page.h"
 #include "rfl-error.h"
+#include "rfl-new-case-dialog.h"
+#include "rfl-record-form.h"
 #include "rfl-store.h"
 #include "rfl-test-util.h"
 #include "rfl-unlock-page.h"
@@ -362,6 +364,154 @@ test_cases_page_search (void)
   rfl_test_remove_dir (dir);
 }
 
+static void
+set_field (GtkWidget  *form,
+           const char *path,
+           const char *text)
+{
+  GtkWidget *row = rfl_record_form_get_field (RFL_RECORD_FORM (form), path);
+
+  g_assert_nonnull (row);
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+}
+
+static void
+set_switch (GtkWidget  *form,
+            const char *path,
+            gboolean    on)
+{
+  GtkWidget *row = rfl_record_form_get_field (RFL_RECORD_FORM (form), path);
+
+  g_assert_nonnull (row);
+  gtk_switch_set_active (GTK_SWITCH (find (row, GTK_TYPE_SWITCH, 0)), on);
+}
+
+static void
+choose (GtkWidget  *form,
+        const char *path,
+        const char *label)
+{
+  AdwComboRow *row = ADW_COMBO_ROW (rfl_record_form_get_field (RFL_RECORD_FORM (form), path));
+  GListModel *model = adw_combo_row_get_model (row);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    if (g_str_equal (gtk_string_list_get_string (GTK_STRING_LIST (model), i), label))
+      {
+        adw_combo_row_set_selected (row, i);
+        return;
+      }
+  g_error ("%s offers no %s", path, label);
+}
+
+typedef struct
+{
+  char *id;
+} Saved;
+
+static void
+saved_cb (RflNewCaseDialog *dialog,
+          const char       *id,
+          Saved            *out)
+{
+  out->id = g_strdup (id);
+}
+
+static gboolean
+dialog_idle (gpointer data)
+{
+  return !rfl_new_case_dialog_get_busy (data);
+}
+
+static gboolean
+got_id (gpointer data)
+{
+  return ((Saved *) data)->id != NULL;
+}
+
+static void
+test_new_case_tracing_request (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) found = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  GtkWidget *dialog = rfl_new_case_dialog_new (NULL, store);
+  GtkWidget *form;
+  JsonObject *sought;
+  Saved out = { 0 };
+
+  g_object_ref (dialog);
+  g_signal_connect (dialog, "saved", G_CALLBACK (saved_cb), &out);
+  gtk_window_present (GTK_WINDOW (dialog));
+  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), 0);
+  form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
+  g_assert_cmpstr (rfl_record_form_get_record_type (RFL_RECORD_FORM (form)), ==, "tracing_request");
+
+  /* The form comes from the schema: the enquirer's and the first sought
+   * person's fields, consent, and no field the store fills in. */
+  g_assert_nonnull (rfl_record_form_get_field (RFL_RECORD_FORM (form), "enquirer.family_name"));
+  g_assert_nonnull (rfl_record_form_get_field (RFL_RECORD_FORM (form), "sought.0.relationship"));
+  g_assert_null (rfl_record_form_get_field (RFL_RECORD_FORM (form), "sought.1.given_name"));
+  g_assert_nonnull (rfl_record_form_get_field (RFL_RECORD_FORM (form), "consent.tracing"));
+  g_assert_null (rfl_record_form_get_field (RFL_RECORD_FORM (form), "status"));
+  g_assert_null (rfl_record_form_get_field (RFL_RECORD_FORM (form), "id"));
+
+  /* Saving with no enquirer: the store says what is missing; nothing is saved. */
+  set_field (form, "sought.0.given_name", "إبراهيم");
+  gtk_widget_activate_action (dialog, "case.save", NULL);
+  wait_until (dialog_idle, dialog, "the store answers");
+  g_assert_nonnull (strstr (rfl_new_case_dialog_get_error (RFL_NEW_CASE_DIALOG (dialog)), "enquirer"));
+  g_assert_null (out.id);
+  g_assert_cmpint (rfl_store_count (store, NULL, NULL, &error), ==, 0);
+
+  /* A date that is not one is marked as it is typed, and blocks saving. */
+  set_field (form, "sought.0.date_of_birth", "2009-13");
+  g_assert_false (rfl_record_form_get_valid (RFL_RECORD_FORM (form)));
+  g_assert_true (gtk_widget_has_css_class (rfl_record_form_get_field (RFL_RECORD_FORM (form),
+                                                                      "sought.0.date_of_birth"), "error"));
+  set_field (form, "sought.0.date_of_birth", "2009-04");
+  g_assert_true (rfl_record_form_get_valid (RFL_RECORD_FORM (form)));
+
+  /* Names in Arabic script, a second person left empty, consent. */
+  set_field (form, "enquirer.given_name", "أمينة");
+  set_field (form, "enquirer.family_name", "يوسف");
+  set_field (form, "sought.0.family_name", "يوسف");
+  set_field (form, "sought.0.alternate_names", "Ibrahim Yusuf, Ebrahim Youssef");
+  choose (form, "sought.0.relationship", "Son");
+  rfl_record_form_add_item (RFL_RECORD_FORM (form), "sought");
+  g_assert_nonnull (rfl_record_form_get_field (RFL_RECORD_FORM (form), "sought.1.given_name"));
+  set_switch (form, "consent.tracing", TRUE);
+  set_switch (form, "consent.share_within_movement", TRUE);
+  gtk_widget_activate_action (dialog, "case.save", NULL);
+  wait_until (got_id, &out, "the case is saved");
+
+  record = rfl_store_get (store, out.id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (record, "status"), ==, "open");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (record, "enquirer"),
+                                                  "given_name"), ==, "أمينة");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (record, "sought")), ==, 1);
+  sought = json_array_get_object_element (json_object_get_array_member (record, "sought"), 0);
+  g_assert_cmpstr (json_object_get_string_member (sought, "relationship"), ==, "son");
+  g_assert_cmpstr (json_object_get_string_member (sought, "date_of_birth"), ==, "2009-04");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (sought, "alternate_names")), ==, 2);
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (record, "consent"), "tracing"));
+
+  /* Found by a Latin spelling of the Arabic family name: the enquirer and
+   * the person sought, both of this case. */
+  found = rfl_store_search (store, "Yusuf", 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (found->len, ==, 2);
+  for (guint i = 0; i < found->len; i++)
+    g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (found, i), "id"), ==, out.id);
+
+  g_free (out.id);
+  g_assert_finalize_object (dialog);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -381,6 +531,7 @@ main (int   argc,
   g_test_add_func ("/app/unlock-page/wrong-passphrase", test_unlock_page_wrong_passphrase);
   g_test_add_func ("/app/case-list-model/pages", test_case_list_model_pages);
   g_test_add_func ("/app/cases-page/search", test_cases_page_search);
+  g_test_add_func ("/app/new-case/tracing-request", test_new_case_tracing_request);
 
   return g_test_run ();
 }

@@ -10,6 +10,8 @@
 
 #include "rfl-application.h"
 #include "rfl-cases-page.h"
+#include "rfl-new-case-dialog.h"
+#include "rfl-record-form.h"
 #include "rfl-window-private.h"
 
 static const char *out_dir, *lang, *db_path;
@@ -123,6 +125,20 @@ activate_cb (GApplication *app)
     g_main_context_iteration (NULL, TRUE);
   wait_for (list_ready, cases, 5000);
   shoot (GTK_WIDGET (window), "search");
+
+  {
+    GtkWidget *dialog = rfl_new_case_dialog_new (GTK_WINDOW (window), rfl_window_get_store (window));
+    GtkWidget *form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
+
+    gtk_window_present (GTK_WINDOW (dialog));
+    gtk_editable_set_text (GTK_EDITABLE (rfl_record_form_get_field (RFL_RECORD_FORM (form), "enquirer.given_name")),
+                           "أمينة");
+    gtk_editable_set_text (GTK_EDITABLE (rfl_record_form_get_field (RFL_RECORD_FORM (form), "enquirer.family_name")),
+                           "يوسف");
+    wait_ms (300);
+    shoot (dialog, "new-case");
+    gtk_window_destroy (GTK_WINDOW (dialog));
+  }
 
   gtk_window_set_default_size (GTK_WINDOW (window), 400, 700);
   wait_ms (500);

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "reunite-form"
+
+#include <glib/gi18n.h>
+
+#include "rfl-case-item.h"
+#include "rfl-new-case-dialog.h"
+#include "rfl-record-form.h"
+
+/*
+ * Registering a new case: choose the kind, fill in the form the schema
+ * gives for it, save. The store validates in a worker thread; its one-line
+ * message names the field that is missing or wrong.
+ */
+
+struct _RflNewCaseDialog
+{
+  AdwWindow     parent_instance;
+
+  AdwComboRow  *kind;
+  GtkLabel     *error_label;
+  AdwBin       *form_bin;
+
+  RflStore     *store;
+  GtkWidget    *form;
+  GCancellable *cancellable;
+  char         *error;
+  gboolean      busy;
+};
+
+G_DEFINE_FINAL_TYPE (RflNewCaseDialog, rfl_new_case_dialog, ADW_TYPE_WINDOW)
+
+enum {
+  SAVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static const struct { const char *type, *subtype; } kinds[] = {
+  { "tracing_request", NULL },
+  { "registration", "found_person" },
+  { "registration", "unaccompanied_child" },
+  { "registration", "separated_child" },
+  { "registration", "detainee" },
+  { "registration", "deceased" },
+  { "message", NULL },
+};
+
+static void
+set_error (RflNewCaseDialog *self,
+           const char       *message)
+{
+  g_free (self->error);
+  self->error = g_strdup (message);
+  gtk_label_set_text (self->error_label, message != NULL ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+static void
+update_actions (RflNewCaseDialog *self)
+{
+  gboolean valid = self->form != NULL && rfl_record_form_get_valid (RFL_RECORD_FORM (self->form));
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.save", valid && !self->busy);
+}
+
+static void
+kind_changed_cb (RflNewCaseDialog *self)
+{
+  guint i = adw_combo_row_get_selected (self->kind);
+
+  if (i >= G_N_ELEMENTS (kinds))
+    return;
+  set_error (self, NULL);
+  self->form = rfl_record_form_new (rfl_schema_get_default (), kinds[i].type, kinds[i].subtype);
+  g_signal_connect_object (self->form, "notify::valid", G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
+  adw_bin_set_child (self->form_bin, self->form);
+  update_actions (self);
+}
+
+static void
+save_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(RflNewCaseDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = rfl_store_save_finish (RFL_STORE (source), result, &error);
+
+  self->busy = FALSE;
+  update_actions (self);
+  if (id == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        set_error (self, error->message);
+      return;
+    }
+  g_signal_emit (self, signals[SAVED], 0, id);
+  gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static void
+save_activated (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  RflNewCaseDialog *self = RFL_NEW_CASE_DIALOG (widget);
+  g_autoptr(JsonObject) record = NULL;
+
+  if (self->busy || self->form == NULL)
+    return;
+  record = rfl_record_form_dup_record (RFL_RECORD_FORM (self->form));
+  set_error (self, NULL);
+  self->busy = TRUE;
+  update_actions (self);
+  rfl_store_save_async (self->store, NULL, record, self->cancellable, save_cb, g_object_ref (self));
+}
+
+static void
+rfl_new_case_dialog_dispose (GObject *object)
+{
+  RflNewCaseDialog *self = RFL_NEW_CASE_DIALOG (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_NEW_CASE_DIALOG);
+  g_clear_object (&self->store);
+  G_OBJECT_CLASS (rfl_new_case_dialog_parent_class)->dispose (object);
+}
+
+static void
+rfl_new_case_dialog_finalize (GObject *object)
+{
+  g_free (RFL_NEW_CASE_DIALOG (object)->error);
+  G_OBJECT_CLASS (rfl_new_case_dialog_parent_class)->finalize (object);
+}
+
+static void
+rfl_new_case_dialog_class_init (RflNewCaseDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = rfl_new_case_dialog_dispose;
+  object_class->finalize = rfl_new_case_dialog_finalize;
+
+  /**
+   * RflNewCaseDialog::saved:
+   * @id: the new record's id
+   */
+  signals[SAVED] = g_signal_new ("saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                 G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-new-case-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, kind);
+  gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, form_bin);
+  gtk_widget_class_bind_template_callback (widget_class, kind_changed_cb);
+  gtk_widget_class_install_action (widget_class, "case.save", NULL, save_activated);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "case.save", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+rfl_new_case_dialog_init (RflNewCaseDialog *self)
+{
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->cancellable = g_cancellable_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    gtk_string_list_append (labels, rfl_case_kind_label (kinds[i].type, kinds[i].subtype));
+  adw_combo_row_set_model (self->kind, G_LIST_MODEL (labels));
+  kind_changed_cb (self);
+}
+
+/**
+ * rfl_new_case_dialog_new:
+ * @parent: (nullable): the window it belongs to
+ * @store: the open store the case goes into
+ */
+GtkWidget *
+rfl_new_case_dialog_new (GtkWindow *parent,
+                         RflStore  *store)
+{
+  RflNewCaseDialog *self;
+
+  g_return_val_if_fail (RFL_IS_STORE (store), NULL);
+
+  self = g_object_new (RFL_TYPE_NEW_CASE_DIALOG, "transient-for", parent, NULL);
+  self->store = g_object_ref (store);
+  return GTK_WIDGET (self);
+}
+
+/**
+ * rfl_new_case_dialog_set_kind:
+ * @kind: 0 a tracing request, 1-5 a registration (found person,
+ *   unaccompanied child, separated child, detainee, deceased), 6 a message
+ */
+void
+rfl_new_case_dialog_set_kind (RflNewCaseDialog *self,
+                              guint             kind)
+{
+  g_return_if_fail (RFL_IS_NEW_CASE_DIALOG (self));
+  g_return_if_fail (kind < G_N_ELEMENTS (kinds));
+
+  adw_combo_row_set_selected (self->kind, kind);
+}
+
+/**
+ * rfl_new_case_dialog_get_form:
+ *
+ * Returns: (transfer none): the form for the chosen kind
+ */
+GtkWidget *
+rfl_new_case_dialog_get_form (RflNewCaseDialog *self)
+{
+  g_return_val_if_fail (RFL_IS_NEW_CASE_DIALOG (self), NULL);
+
+  return self->form;
+}
+
+const char *
+rfl_new_case_dialog_get_error (RflNewCaseDialog *self)
+{
+  g_return_val_if_fail (RFL_IS_NEW_CASE_DIALOG (self), NULL);
+
+  return self->error;
+}
+
+gboolean
+rfl_new_case_dialog_get_busy (RflNewCaseDialog *self)
+{
+  g_return_val_if_fail (RFL_IS_NEW_CASE_DIALOG (self), FALSE);
+
+  return self->busy;
+}

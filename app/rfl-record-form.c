@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "reunite-form"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "rfl-record-form.h"
+
+/*
+ * A form for one record type, built from the record schema's description
+ * (rfl_schema_describe()): a field added to the schema file appears here
+ * with no change to this code. Strings, texts, phones and dates are entry
+ * rows, enums combo rows, booleans switches, structs groups, and arrays of
+ * structs a group per item with a button to add another. Dates and numbers
+ * are checked as they are typed; the rest is the store's to judge on save.
+ */
+
+typedef struct _Node Node;
+struct _Node
+{
+  JsonObject *desc;
+  const char *name;
+  const char *kind;
+  char       *path;      /* "sought.0.given_name" */
+  GtkWidget  *widget;    /* the row, or the group of an object */
+  GPtrArray  *children;  /* Node *: an object's fields, or an array's items */
+  GtkWidget  *container; /* an array: where items go */
+  gboolean    bad;       /* what is typed does not fit the kind */
+};
+
+struct _RflRecordForm
+{
+  AdwBin               parent_instance;
+
+  AdwPreferencesPage  *page;
+  RflSchema           *schema;
+  char                *type;
+  char                *subtype;
+  JsonArray           *fields;
+  GPtrArray           *roots;   /* Node * */
+  GHashTable          *by_path; /* path -> Node * (borrowed) */
+  gboolean             valid;
+};
+
+G_DEFINE_FINAL_TYPE (RflRecordForm, rfl_record_form, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_VALID,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Fields the store fills in or that a form does not edit. */
+static const char * const hidden_fields[] = { "type", "id", "status", "retention_until", "closure_reason", NULL };
+
+static void
+node_free (Node *node)
+{
+  g_clear_pointer (&node->children, g_ptr_array_unref);
+  g_free (node->path);
+  g_free (node);
+}
+
+/**
+ * rfl_field_label:
+ * @name: a field or value name from the schema ("date_of_birth")
+ *
+ * Returns: (transfer full): how a form shows it ("Date of birth"),
+ *   translated when the catalog has it
+ */
+char *
+rfl_field_label (const char *name)
+{
+  g_autofree char *spaced = g_strdup (name);
+  const char *translated;
+
+  for (char *p = spaced; *p != '\0'; p++)
+    if (*p == '_')
+      *p = ' ';
+  if (spaced[0] != '\0')
+    spaced[0] = g_ascii_toupper (spaced[0]);
+  translated = g_dgettext (GETTEXT_PACKAGE, spaced);
+  return g_strdup (translated);
+}
+
+static void
+update_valid (RflRecordForm *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gboolean valid = TRUE;
+
+  g_hash_table_iter_init (&iter, self->by_path);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    valid &= !((Node *) value)->bad;
+  if (valid != self->valid)
+    {
+      self->valid = valid;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VALID]);
+    }
+}
+
+static gboolean
+text_fits (Node       *node,
+           const char *text)
+{
+  if (*text == '\0')
+    return TRUE;
+  if (g_str_equal (node->kind, "partial_date"))
+    return rfl_schema_is_partial_date (text);
+  if (g_str_equal (node->kind, "date"))
+    return rfl_schema_is_date (text);
+  if (g_str_equal (node->kind, "integer"))
+    {
+      gint64 n;
+
+      return g_ascii_string_to_signed (text, 10,
+                                       json_object_get_int_member_with_default (node->desc, "min", G_MININT64),
+                                       json_object_get_int_member_with_default (node->desc, "max", G_MAXINT64),
+                                       &n, NULL);
+    }
+  return TRUE;
+}
+
+static void
+entry_changed_cb (GtkEditable *editable,
+                  gpointer     user_data)
+{
+  RflRecordForm *self = RFL_RECORD_FORM (gtk_widget_get_ancestor (GTK_WIDGET (editable), RFL_TYPE_RECORD_FORM));
+  Node *node = user_data;
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
+
+  node->bad = !text_fits (node, text);
+  if (node->bad)
+    gtk_widget_add_css_class (node->widget, "error");
+  else
+    gtk_widget_remove_css_class (node->widget, "error");
+  if (self != NULL)
+    update_valid (self);
+}
+
+static const char *
+entry_hint (const char *kind)
+{
+  if (g_str_equal (kind, "partial_date"))
+    return _("Year, year and month, or a full date: 2009, 2009-04, 2009-04-17");
+  if (g_str_equal (kind, "date"))
+    return _("A full date: 2031-12-31");
+  if (g_str_equal (kind, "phone"))
+    return _("With the country code: +256 700 000000");
+  return NULL;
+}
+
+static Node *build_node (RflRecordForm *self, JsonObject *desc, const char *parent_path,
+                         const char *name_override, AdwPreferencesGroup *group);
+
+static void
+build_fields (RflRecordForm       *self,
+              Node                *parent,
+              JsonArray           *fields,
+              AdwPreferencesGroup *group)
+{
+  for (guint i = 0; i < json_array_get_length (fields); i++)
+    {
+      JsonObject *desc = json_array_get_object_element (fields, i);
+      Node *child = build_node (self, desc, parent->path, NULL, group);
+
+      if (child != NULL)
+        g_ptr_array_add (parent->children, child);
+    }
+}
+
+static void add_item (RflRecordForm *self, Node *array);
+
+static void
+add_item_clicked_cb (GtkButton *button,
+                     gpointer   user_data)
+{
+  RflRecordForm *self = RFL_RECORD_FORM (gtk_widget_get_ancestor (GTK_WIDGET (button), RFL_TYPE_RECORD_FORM));
+
+  add_item (self, user_data);
+}
+
+/* One more element of an array of structs: a group of its own. */
+static void
+add_item (RflRecordForm *self,
+          Node          *array)
+{
+  JsonObject *items = json_object_get_object_member (array->desc, "items");
+  guint index = array->children->len;
+  g_autofree char *name = g_strdup_printf ("%u", index);
+  g_autofree char *title = NULL, *label = rfl_field_label (array->name);
+  AdwPreferencesGroup *group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+  Node *item;
+
+  title = g_strdup_printf ("%s %u", label, index + 1);
+  adw_preferences_group_set_title (group, title);
+  gtk_box_append (GTK_BOX (array->container), GTK_WIDGET (group));
+  item = build_node (self, items, array->path, name, group);
+  g_ptr_array_add (array->children, item);
+}
+
+static Node *
+build_node (RflRecordForm       *self,
+            JsonObject          *desc,
+            const char          *parent_path,
+            const char          *name_override,
+            AdwPreferencesGroup *group)
+{
+  const char *name = name_override != NULL ? name_override : json_object_get_string_member (desc, "name");
+  const char *kind = json_object_get_string_member (desc, "kind");
+  gboolean required = json_object_get_boolean_member_with_default (desc, "required", FALSE);
+  g_autofree char *label = rfl_field_label (name);
+  g_autofree char *title = required && name_override == NULL ? g_strdup_printf ("%s *", label) : g_strdup (label);
+  Node *node;
+
+  if (parent_path == NULL && (g_strv_contains (hidden_fields, name) ||
+                              (self->subtype != NULL && g_str_equal (name, "subtype"))))
+    return NULL;
+  if (g_str_equal (kind, "id") || g_str_equal (kind, "status") || g_str_equal (kind, "record_ref"))
+    return NULL;
+
+  node = g_new0 (Node, 1);
+  node->desc = desc;
+  node->name = name;
+  node->kind = kind;
+  node->path = parent_path != NULL ? g_strconcat (parent_path, ".", name, NULL) : g_strdup (name);
+
+  if (g_str_equal (kind, "object"))
+    {
+      JsonArray *fields = json_object_get_array_member (desc, "fields");
+
+      node->children = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
+      if (name_override == NULL)
+        {
+          /* A struct of its own: a group of its own. */
+          group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+          adw_preferences_group_set_title (group, title);
+          adw_preferences_page_add (self->page, group);
+        }
+      node->widget = GTK_WIDGET (group);
+      if (fields != NULL)
+        build_fields (self, node, fields, group);
+    }
+  else if (g_str_equal (kind, "array") &&
+           g_strcmp0 (json_object_get_string_member_with_default (
+                        json_object_get_object_member (desc, "items"), "kind", NULL), "object") == 0)
+    {
+      AdwPreferencesGroup *outer = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+      GtkWidget *add = gtk_button_new_with_label (_("Add Another"));
+      g_autofree char *add_label = g_strdup_printf (_("Add another: %s"), label);
+
+      node->children = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
+      node->container = gtk_box_new (GTK_ORIENTATION_VERTICAL, 18);
+      adw_preferences_group_set_title (outer, title);
+      gtk_widget_add_css_class (add, "flat");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (add), GTK_ACCESSIBLE_PROPERTY_LABEL, add_label, -1);
+      adw_preferences_group_set_header_suffix (outer, add);
+      adw_preferences_group_add (outer, node->container);
+      adw_preferences_page_add (self->page, outer);
+      node->widget = GTK_WIDGET (outer);
+      g_signal_connect (add, "clicked", G_CALLBACK (add_item_clicked_cb), node);
+      g_hash_table_insert (self->by_path, node->path, node);
+      add_item (self, node);
+      return node;
+    }
+  else if (g_str_equal (kind, "enum"))
+    {
+      JsonArray *values = json_object_get_array_member (desc, "values");
+      GtkStringList *list = gtk_string_list_new (NULL);
+      AdwComboRow *row = ADW_COMBO_ROW (adw_combo_row_new ());
+      const char *fallback = json_object_get_string_member_with_default (desc, "default", NULL);
+
+      gtk_string_list_append (list, _("Not given"));
+      for (guint i = 0; i < json_array_get_length (values); i++)
+        {
+          g_autofree char *value_label = rfl_field_label (json_array_get_string_element (values, i));
+
+          gtk_string_list_append (list, value_label);
+        }
+      adw_combo_row_set_model (row, G_LIST_MODEL (list));
+      g_object_unref (list);
+      if (fallback != NULL)
+        for (guint i = 0; i < json_array_get_length (values); i++)
+          if (g_str_equal (fallback, json_array_get_string_element (values, i)))
+            adw_combo_row_set_selected (row, i + 1);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      node->widget = GTK_WIDGET (row);
+      adw_preferences_group_add (group, node->widget);
+    }
+  else if (g_str_equal (kind, "boolean"))
+    {
+      AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
+      GtkWidget *toggle = gtk_switch_new ();
+
+      gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      adw_action_row_add_suffix (row, toggle);
+      adw_action_row_set_activatable_widget (row, toggle);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+      node->widget = GTK_WIDGET (row);
+      g_object_set_data (G_OBJECT (row), "rfl-switch", toggle);
+      adw_preferences_group_add (group, node->widget);
+    }
+  else
+    {
+      /* Strings, texts, phones, dates, numbers, and arrays of strings
+       * (comma-separated). */
+      AdwEntryRow *row = ADW_ENTRY_ROW (adw_entry_row_new ());
+      const char *hint = entry_hint (kind);
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+      if (g_str_equal (kind, "array"))
+        gtk_widget_set_tooltip_text (GTK_WIDGET (row), _("Separate several with commas"));
+      else if (hint != NULL)
+        gtk_widget_set_tooltip_text (GTK_WIDGET (row), hint);
+      if (g_str_equal (kind, "integer"))
+        gtk_editable_set_width_chars (GTK_EDITABLE (row), 4);
+      node->widget = GTK_WIDGET (row);
+      g_signal_connect (row, "changed", G_CALLBACK (entry_changed_cb), node);
+      adw_preferences_group_add (group, node->widget);
+    }
+  g_hash_table_insert (self->by_path, node->path, node);
+  return node;
+}
+
+static JsonNode *
+collect (Node *node)
+{
+  if (node->children != NULL && node->container == NULL)
+    {
+      g_autoptr(JsonObject) obj = json_object_new ();
+
+      for (guint i = 0; i < node->children->len; i++)
+        {
+          Node *child = g_ptr_array_index (node->children, i);
+          JsonNode *value = collect (child);
+
+          if (value != NULL)
+            json_object_set_member (obj, child->name, value);
+        }
+      return json_object_get_size (obj) > 0 ? json_node_init_object (json_node_alloc (), obj) : NULL;
+    }
+  if (node->container != NULL)
+    {
+      g_autoptr(JsonArray) array = json_array_new ();
+
+      for (guint i = 0; i < node->children->len; i++)
+        {
+          JsonNode *value = collect (g_ptr_array_index (node->children, i));
+
+          if (value != NULL)
+            json_array_add_element (array, value);
+        }
+      return json_array_get_length (array) > 0 ? json_node_init_array (json_node_alloc (), array) : NULL;
+    }
+  if (ADW_IS_COMBO_ROW (node->widget))
+    {
+      guint i = adw_combo_row_get_selected (ADW_COMBO_ROW (node->widget));
+      JsonArray *values = json_object_get_array_member (node->desc, "values");
+
+      if (i == 0 || i == GTK_INVALID_LIST_POSITION || i > json_array_get_length (values))
+        return NULL;
+      return json_node_init_string (json_node_alloc (), json_array_get_string_element (values, i - 1));
+    }
+  if (g_str_equal (node->kind, "boolean"))
+    {
+      GtkSwitch *toggle = g_object_get_data (G_OBJECT (node->widget), "rfl-switch");
+
+      return json_node_init_boolean (json_node_alloc (), gtk_switch_get_active (toggle));
+    }
+  {
+    g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (node->widget))));
+
+    if (text[0] == '\0')
+      return NULL;
+    if (g_str_equal (node->kind, "integer"))
+      return json_node_init_int (json_node_alloc (), g_ascii_strtoll (text, NULL, 10));
+    if (g_str_equal (node->kind, "array"))
+      {
+        g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+        g_autoptr(JsonArray) array = json_array_new ();
+
+        for (guint i = 0; parts[i] != NULL; i++)
+          if (*g_strstrip (parts[i]) != '\0')
+            json_array_add_string_element (array, parts[i]);
+        return json_array_get_length (array) > 0 ? json_node_init_array (json_node_alloc (), array) : NULL;
+      }
+    return json_node_init_string (json_node_alloc (), text);
+  }
+}
+
+static void
+rfl_record_form_dispose (GObject *object)
+{
+  RflRecordForm *self = RFL_RECORD_FORM (object);
+
+  adw_bin_set_child (ADW_BIN (self), NULL);
+  g_clear_pointer (&self->by_path, g_hash_table_unref);
+  g_clear_pointer (&self->roots, g_ptr_array_unref);
+  g_clear_pointer (&self->fields, json_array_unref);
+  g_clear_object (&self->schema);
+  G_OBJECT_CLASS (rfl_record_form_parent_class)->dispose (object);
+}
+
+static void
+rfl_record_form_finalize (GObject *object)
+{
+  RflRecordForm *self = RFL_RECORD_FORM (object);
+
+  g_free (self->type);
+  g_free (self->subtype);
+  G_OBJECT_CLASS (rfl_record_form_parent_class)->finalize (object);
+}
+
+static void
+rfl_record_form_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  RflRecordForm *self = RFL_RECORD_FORM (object);
+
+  switch (prop_id)
+    {
+    case PROP_VALID:
+      g_value_set_boolean (value, self->valid);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_record_form_class_init (RflRecordFormClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = rfl_record_form_dispose;
+  object_class->finalize = rfl_record_form_finalize;
+  object_class->get_property = rfl_record_form_get_property;
+
+  properties[PROP_VALID] =
+    g_param_spec_boolean ("valid", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+rfl_record_form_init (RflRecordForm *self)
+{
+  self->valid = TRUE;
+  self->page = ADW_PREFERENCES_PAGE (adw_preferences_page_new ());
+  adw_bin_set_child (ADW_BIN (self), GTK_WIDGET (self->page));
+  self->roots = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
+  self->by_path = g_hash_table_new (g_str_hash, g_str_equal);
+}
+
+/**
+ * rfl_record_form_new:
+ * @schema: the record schema
+ * @type: a record type of @schema
+ * @subtype: (nullable): for a registration, which kind; the form then does
+ *   not ask
+ *
+ * Returns: (transfer floating): the form
+ */
+GtkWidget *
+rfl_record_form_new (RflSchema  *schema,
+                     const char *type,
+                     const char *subtype)
+{
+  RflRecordForm *self;
+  AdwPreferencesGroup *general;
+
+  g_return_val_if_fail (RFL_IS_SCHEMA (schema), NULL);
+  g_return_val_if_fail (type != NULL, NULL);
+
+  self = g_object_new (RFL_TYPE_RECORD_FORM, NULL);
+  self->schema = g_object_ref (schema);
+  self->type = g_strdup (type);
+  self->subtype = g_strdup (subtype);
+  self->fields = rfl_schema_describe (schema, type);
+  g_return_val_if_fail (self->fields != NULL, GTK_WIDGET (self));
+
+  /* Plain fields of the record itself go in one group, first. */
+  general = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
+  adw_preferences_page_add (self->page, general);
+  for (guint i = 0; i < json_array_get_length (self->fields); i++)
+    {
+      Node *node = build_node (self, json_array_get_object_element (self->fields, i), NULL, NULL, general);
+
+      if (node != NULL)
+        g_ptr_array_add (self->roots, node);
+    }
+  return GTK_WIDGET (self);
+}
+
+const char *
+rfl_record_form_get_record_type (RflRecordForm *self)
+{
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
+
+  return self->type;
+}
+
+/**
+ * rfl_record_form_get_valid:
+ *
+ * Returns: whether everything typed fits its kind (dates, numbers); the
+ *   store still checks what is required
+ */
+gboolean
+rfl_record_form_get_valid (RflRecordForm *self)
+{
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), FALSE);
+
+  return self->valid;
+}
+
+/**
+ * rfl_record_form_dup_record:
+ *
+ * Returns: (transfer full): the record as filled in, with its type (and
+ *   subtype); empty fields are left out
+ */
+JsonObject *
+rfl_record_form_dup_record (RflRecordForm *self)
+{
+  JsonObject *record;
+
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
+
+  record = json_object_new ();
+  json_object_set_string_member (record, "type", self->type);
+  if (self->subtype != NULL)
+    json_object_set_string_member (record, "subtype", self->subtype);
+  for (guint i = 0; i < self->roots->len; i++)
+    {
+      Node *node = g_ptr_array_index (self->roots, i);
+      JsonNode *value = collect (node);
+
+      if (value != NULL)
+        json_object_set_member (record, node->name, value);
+    }
+  return record;
+}
+
+/**
+ * rfl_record_form_get_field:
+ * @path: a field's path: "enquirer.family_name", "sought.0.given_name"
+ *
+ * Returns: (transfer none) (nullable): the row that edits the field
+ */
+GtkWidget *
+rfl_record_form_get_field (RflRecordForm *self,
+                           const char    *path)
+{
+  Node *node;
+
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
+
+  node = g_hash_table_lookup (self->by_path, path);
+  return node != NULL ? node->widget : NULL;
+}
+
+/**
+ * rfl_record_form_add_item:
+ * @array: the path of an array of structs ("sought")
+ *
+ * Adds an empty element, as the "Add Another" button does.
+ */
+void
+rfl_record_form_add_item (RflRecordForm *self,
+                          const char    *array)
+{
+  Node *node;
+
+  g_return_if_fail (RFL_IS_RECORD_FORM (self));
+
+  node = g_hash_table_lookup (self->by_path, array);
+  g_return_if_fail (node != NULL && node->container != NULL);
+  add_item (self, node);
+}
