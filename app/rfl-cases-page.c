@@ -48,7 +48,10 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static const char * const type_values[] = { NULL, "tracing_request", "registration", "message" };
+/* "All types" means the cases and messages, not the notes and match
+ * decisions that hang off them. */
+static const char * const type_values[] = { "tracing_request,registration,message", "tracing_request",
+                                            "registration", "message" };
 static const char * const status_values[] = { NULL, "open", "tracing", "located", "reunited", "closed" };
 
 static const char *
@@ -65,6 +68,20 @@ selected_status (RflCasesPage *self)
   guint i = gtk_drop_down_get_selected (self->status_filter);
 
   return i < G_N_ELEMENTS (status_values) ? status_values[i] : NULL;
+}
+
+static gboolean
+type_matches (const char *filter,
+              const char *type)
+{
+  g_auto(GStrv) types = NULL;
+
+  if (filter == NULL)
+    return TRUE;
+  if (type == NULL)
+    return FALSE;
+  types = g_strsplit (filter, ",", -1);
+  return g_strv_contains ((const char * const *) types, type);
 }
 
 static void
@@ -84,7 +101,7 @@ update_empty (RflCasesPage *self)
       adw_status_page_set_description (self->empty,
                                        _("Try another spelling, fewer words, or the name in another script."));
     }
-  else if (selected_type (self) != NULL || selected_status (self) != NULL)
+  else if (gtk_drop_down_get_selected (self->type_filter) > 0 || selected_status (self) != NULL)
     {
       adw_status_page_set_title (self->empty, _("No Cases of This Kind"));
       adw_status_page_set_description (self->empty, _("Choose another type or status."));
@@ -157,7 +174,7 @@ search_cb (GObject      *source,
     {
       JsonObject *row = g_ptr_array_index (rows, i);
 
-      if ((type == NULL || g_strcmp0 (type, json_object_get_string_member_with_default (row, "type", NULL)) == 0) &&
+      if (type_matches (type, json_object_get_string_member_with_default (row, "type", NULL)) &&
           (status == NULL ||
            g_strcmp0 (status, json_object_get_string_member_with_default (row, "status", NULL)) == 0))
         g_ptr_array_add (items, rfl_case_item_new_summary (row));

@@ -1646,7 +1646,8 @@ summary_from_stmt (RflStore     *self,
 /**
  * rfl_store_list:
  * @self: an open store
- * @type: (nullable): only records of this type
+ * @type: (nullable): only records of this type, or of these comma-separated
+ *   types ("tracing_request,registration")
  * @status: (nullable): only records in this status
  * @offset: records to skip
  * @limit: most records to return
@@ -1676,7 +1677,9 @@ rfl_store_list (RflStore    *self,
     goto out;
   st = rfl_store_stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
                    " WHERE cl % 2 = 1 AND doc IS NOT NULL"
-                   " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)"
+                   " AND (?1 IS NULL OR type = ?1"
+                   "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
+                   " AND (?2 IS NULL OR status = ?2)"
                    " ORDER BY updated_at DESC, rowid DESC LIMIT ?3 OFFSET ?4", error);
   if (st == NULL)
     goto out;
@@ -1720,7 +1723,9 @@ rfl_store_count (RflStore    *self,
   rfl_store_lock (self);
   if (rfl_store_check_open (self, error) &&
       (st = rfl_store_stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
-                        " AND (?1 IS NULL OR type = ?1) AND (?2 IS NULL OR status = ?2)", error)) != NULL)
+                        " AND (?1 IS NULL OR type = ?1"
+                        "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
+                        " AND (?2 IS NULL OR status = ?2)", error)) != NULL)
     {
       rfl_bind_text (st, 1, type);
       rfl_bind_text (st, 2, status);

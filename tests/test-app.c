@@ -322,6 +322,21 @@ test_cases_page_search (void)
     if (gtk_stack_get_child_by_name (stack, "list") != NULL)
       break;
 
+  /* A note about a case is not a case: the list leaves it out. */
+  {
+    g_autoptr(GPtrArray) rows = rfl_store_list (store, NULL, NULL, 0, 1, NULL);
+    g_autofree char *json = g_strdup_printf ("{\"type\": \"note\", \"record\": \"%s\", \"text\": \"Called Yusuf\"}",
+                                             json_object_get_string_member (g_ptr_array_index (rows, 0), "id"));
+    g_autoptr(JsonObject) note = rfl_test_object (json);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *id = rfl_store_add (store, note, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (rfl_store_count (store, NULL, NULL, &error), ==, 11);
+    g_assert_cmpint (rfl_store_count (store, "registration,note", NULL, &error), ==, 11);
+    g_assert_cmpint (rfl_store_count (store, "tracing_request,message", NULL, &error), ==, 0);
+  }
+
   rfl_cases_page_set_store (RFL_CASES_PAGE (page), store);
   wait_until (page_shows_items, page, "the list shows cases");
   g_assert_cmpuint (g_list_model_get_n_items (rfl_cases_page_get_model (RFL_CASES_PAGE (page))), ==, 10);
