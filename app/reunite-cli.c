@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "rfl-cli.h"
 #include "rfl-importer.h"
 #include "rfl-secret.h"
 #include "rfl-store-sync.h"
@@ -45,47 +46,11 @@ typedef struct
   RflStore *store;
 } Cli;
 
-static int
-fail (const char *format,
-      ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *format,
-      ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  /* One line, whatever the lower layers said. */
-  g_strdelimit (message, "\r\n", ' ');
-  g_printerr ("reunite-cli: %s\n", message);
-  return 1;
-}
-
-static int
-fail_error (GError *error)
-{
-  return fail ("%s", error->message);
-}
-
-static void
-print_object (JsonObject *obj)
-{
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
-  g_autofree char *text = json_to_string (node, FALSE);
-
-  fputs (text, stdout);
-  fputc ('\n', stdout);
-}
-
 static void
 print_rows (GPtrArray *rows)
 {
   for (guint i = 0; i < rows->len; i++)
-    print_object (g_ptr_array_index (rows, i));
+    rfl_cli_print_object (g_ptr_array_index (rows, i));
 }
 
 /* Passphrases. */
@@ -149,10 +114,10 @@ open_store (Cli *cli)
   g_autofree char *actor = NULL;
 
   if ((secret = get_passphrase (cli, cli->passphrase_file, "Passphrase: ", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   cli->store = rfl_store_open (cli->db, secret->data, secret->len, &error);
   if (cli->store == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   actor = actor_name (cli->store);
   rfl_store_set_actor (cli->store, actor);
   return 0;
@@ -209,20 +174,20 @@ cmd_init (Cli   *cli,
   g_autofree char *dir = g_path_get_dirname (cli->db);
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
-    return fail ("cannot create %s: %s", dir, g_strerror (errno));
+    return rfl_cli_fail ("cannot create %s: %s", dir, g_strerror (errno));
   if (cli->passphrase_file != NULL)
     secret = get_passphrase (cli, cli->passphrase_file, NULL, &error);
   else
     secret = get_new_passphrase (cli, &error);
   if (secret == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
 
   store = rfl_store_create (cli->db, secret->data, secret->len, kdf_level (cli), &error);
   if (store == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "device_id", rfl_store_get_device_id (store));
   json_object_set_string_member (out, "db", cli->db);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -238,13 +203,13 @@ cmd_add (Cli   *cli,
   int rc;
 
   if ((record = read_object (in, "the record", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
   if ((id = rfl_store_add (cli->store, record, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "id", id);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -257,12 +222,12 @@ cmd_show (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: show ID");
+    return rfl_cli_fail ("usage: show ID");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if ((record = rfl_store_get (cli->store, args[0], &error)) == NULL)
-    return fail_error (error);
-  print_object (record);
+    return rfl_cli_fail_error (error);
+  rfl_cli_print_object (record);
   return 0;
 }
 
@@ -277,16 +242,16 @@ cmd_update (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: update ID < patch.json");
+    return rfl_cli_fail ("usage: update ID < patch.json");
   if ((patch = read_object (in, "the patch", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_store_update (cli->store, args[0], patch, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "id", args[0]);
   json_object_set_boolean_member (out, "updated", TRUE);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -299,14 +264,14 @@ cmd_delete (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: delete ID");
+    return rfl_cli_fail ("usage: delete ID");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_store_delete (cli->store, args[0], &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "id", args[0]);
   json_object_set_boolean_member (out, "deleted", TRUE);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -319,13 +284,13 @@ cmd_list (Cli   *cli,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: list [--type T] [--status S] [--limit N] [--offset N]");
+    return rfl_cli_fail ("usage: list [--type T] [--status S] [--limit N] [--offset N]");
   if ((rc = open_store (cli)) != 0)
     return rc;
   rows = rfl_store_list (cli->store, cli->type, cli->status, MAX (cli->offset, 0),
                          cli->limit > 0 ? cli->limit : DEFAULT_LIMIT, &error);
   if (rows == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   print_rows (rows);
   return 0;
 }
@@ -340,13 +305,13 @@ cmd_search (Cli   *cli,
   int rc;
 
   if (args[0] == NULL)
-    return fail ("usage: search QUERY [--limit N]");
+    return rfl_cli_fail ("usage: search QUERY [--limit N]");
   query = g_strjoinv (" ", args);
   if ((rc = open_store (cli)) != 0)
     return rc;
   rows = rfl_store_search (cli->store, query, cli->limit > 0 ? cli->limit : DEFAULT_LIMIT, &error);
   if (rows == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   print_rows (rows);
   return 0;
 }
@@ -355,7 +320,7 @@ static gboolean
 export_one (JsonObject *record,
             gpointer    user_data)
 {
-  print_object (record);
+  rfl_cli_print_object (record);
   return !ferror (stdout);
 }
 
@@ -367,13 +332,13 @@ cmd_export (Cli   *cli,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: export > FILE.jsonl");
+    return rfl_cli_fail ("usage: export > FILE.jsonl");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_store_export (cli->store, export_one, NULL, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if (fflush (stdout) != 0 || ferror (stdout))
-    return fail ("writing the export failed: %s", g_strerror (errno));
+    return rfl_cli_fail ("writing the export failed: %s", g_strerror (errno));
   return 0;
 }
 
@@ -387,16 +352,16 @@ cmd_passwd (Cli   *cli,
   g_autoptr(JsonObject) out = json_object_new ();
 
   if ((old = get_passphrase (cli, cli->passphrase_file, "Current passphrase: ", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((cli->store = rfl_store_open (cli->db, old->data, old->len, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((fresh = get_new_passphrase (cli, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if (!rfl_store_change_passphrase (cli->store, old->data, old->len, fresh->data, fresh->len,
                                     kdf_level (cli), &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_boolean_member (out, "passphrase_changed", TRUE);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -415,19 +380,19 @@ cmd_audit (Cli   *cli,
       gint64 broken = 0, n = 0;
 
       if (!rfl_store_audit_verify (cli->store, &broken, &n, &error))
-        return fail_error (error);
+        return rfl_cli_fail_error (error);
       if (broken != 0)
-        return fail ("the audit log is broken at entry %" G_GINT64_FORMAT
+        return rfl_cli_fail ("the audit log is broken at entry %" G_GINT64_FORMAT
                      ": it was changed outside Reunite", broken);
       json_object_set_boolean_member (out, "intact", TRUE);
       json_object_set_int_member (out, "entries", n);
-      print_object (out);
+      rfl_cli_print_object (out);
     }
   else
     {
       g_autoptr(GPtrArray) rows = rfl_store_audit_list (cli->store, &error);
       if (rows == NULL)
-        return fail_error (error);
+        return rfl_cli_fail_error (error);
       print_rows (rows);
     }
   return 0;
@@ -443,13 +408,13 @@ cmd_purge (Cli   *cli,
   int rc;
 
   if (!cli->expired)
-    return fail ("usage: purge --expired");
+    return rfl_cli_fail ("usage: purge --expired");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if ((n = rfl_store_purge_expired (cli->store, &error)) < 0)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_int_member (out, "purged", n);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -498,21 +463,21 @@ cmd_import (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: import FILE.jsonl");
+    return rfl_cli_fail ("usage: import FILE.jsonl");
   importer = rfl_importer_new (args[0]);
   rfl_importer_set_progress (importer, import_progress_cb, cli);
   /* Every line is checked before the passphrase is even asked for. */
   if (!rfl_importer_check (importer, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_importer_run (importer, cli->store, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
 
   json_object_set_int_member (out, "imported", rfl_importer_get_imported (importer));
   json_object_set_int_member (out, "lines", rfl_importer_get_lines (importer));
   json_object_set_int_member (out, "resumed_after_line", rfl_importer_get_resumed (importer));
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -532,19 +497,19 @@ cmd_enroll (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: enroll TOKEN_FILE [--hq URL]");
+    return rfl_cli_fail ("usage: enroll TOKEN_FILE [--hq URL]");
   if (!g_file_get_contents (args[0], &data, &len, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   bytes = g_bytes_new_take (g_steal_pointer (&data), len);
   if ((token = rfl_enroll_token_load (bytes, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_sync_client_enroll (cli->store, token, &options, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "enrolled", rfl_store_get_device_id (cli->store));
   json_object_set_string_member (out, "office", token->office);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -559,13 +524,13 @@ cmd_sync (Cli   *cli,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: sync [--hq URL]");
+    return rfl_cli_fail ("usage: sync [--hq URL]");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_sync_client_run (cli->store, &options, &report, NULL, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   out = rfl_sync_report_to_json (&report);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -579,13 +544,13 @@ cmd_bundle_out (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: bundle-out DIR");
+    return rfl_cli_fail ("usage: bundle-out DIR");
   if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
-    return fail ("%s is not a directory", args[0]);
+    return rfl_cli_fail ("%s is not a directory", args[0]);
   if ((rc = open_store (cli)) != 0)
     return rc;
   if ((outbox = rfl_sync_device_outbox (cli->store, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   for (guint i = 0; i < outbox->len; i++)
     {
       RflOutboxItem *item = g_ptr_array_index (outbox, i);
@@ -593,10 +558,10 @@ cmd_bundle_out (Cli   *cli,
                                                rfl_store_get_device_id (cli->store), item->seq_from);
 
       if (!rfl_sync_write_bundle (args[0], name, item->envelope, &error))
-        return fail_error (error);
+        return rfl_cli_fail_error (error);
     }
   json_object_set_int_member (out, "written", outbox->len);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -613,15 +578,15 @@ cmd_bundle_in (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: bundle-in DIR");
+    return rfl_cli_fail ("usage: bundle-in DIR");
   if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
-    return fail ("%s is not a directory", args[0]);
+    return rfl_cli_fail ("%s is not a directory", args[0]);
   if ((rc = open_store (cli)) != 0)
     return rc;
   /* Only the bundles HQ wrote for this device. */
   prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (cli->store));
   if ((files = rfl_sync_list_bundles (args[0], prefix, NULL, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   for (guint i = 0; i < files->len; i++)
     {
       g_autoptr(GMappedFile) file = NULL;
@@ -634,14 +599,14 @@ cmd_bundle_in (Cli   *cli,
           g_autofree char *base = g_path_get_basename (g_ptr_array_index (files, i));
 
           if (g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
-            return fail_error (local);
+            return rfl_cli_fail_error (local);
           g_printerr ("reunite-cli: %s: %s\n", base, local->message);
           rejected++;
         }
     }
   out = rfl_sync_report_to_json (&report);
   json_object_set_int_member (out, "rejected_bundles", rejected);
-  print_object (out);
+  rfl_cli_print_object (out);
   return rejected > 0 ? 1 : 0;
 }
 
@@ -658,17 +623,17 @@ cmd_status (Cli   *cli,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: status");
+    return rfl_cli_fail ("usage: status");
   if ((rc = open_store (cli)) != 0)
     return rc;
   hq_id = rfl_store_get_setting (cli->store, "hq");
   office = rfl_store_get_setting (cli->store, "office");
   last = rfl_store_get_setting (cli->store, "last_sync");
   if (hq_id != NULL && (hq = rfl_store_get_peer (cli->store, hq_id, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   pending = rfl_store_count_local_ops (cli->store, hq != NULL ? hq->acked : 0, &error);
   if (pending < 0 || (conflicts = rfl_store_list_conflicts (cli->store, FALSE, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "device_id", rfl_store_get_device_id (cli->store));
   json_object_set_string_member (out, "enrollment", hq != NULL ? "enrolled" : "not enrolled");
   if (office != NULL)
@@ -679,7 +644,7 @@ cmd_status (Cli   *cli,
   else
     json_object_set_null_member (out, "last_sync");
   json_object_set_int_member (out, "open_conflicts", conflicts->len);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -692,14 +657,14 @@ cmd_share (Cli   *cli,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL || cli->office == NULL)
-    return fail ("usage: share ID --office NAME");
+    return rfl_cli_fail ("usage: share ID --office NAME");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_store_share (cli->store, args[0], cli->office, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "shared", args[0]);
   json_object_set_string_member (out, "office", cli->office);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -712,11 +677,11 @@ cmd_conflicts (Cli   *cli,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: conflicts");
+    return rfl_cli_fail ("usage: conflicts");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if ((list = rfl_store_list_conflicts (cli->store, FALSE, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   print_rows (list);
   return 0;
 }
@@ -731,14 +696,14 @@ cmd_resolve (Cli   *cli,
 
   if (args[0] == NULL || args[1] == NULL || args[2] != NULL ||
       (!g_str_equal (args[1], "keep") && !g_str_equal (args[1], "take")))
-    return fail ("usage: resolve CONFLICT_ID keep|take");
+    return rfl_cli_fail ("usage: resolve CONFLICT_ID keep|take");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (!rfl_store_resolve_conflict (cli->store, args[0], g_str_equal (args[1], "take"), &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "resolved", args[0]);
   json_object_set_string_member (out, "choice", args[1]);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -812,9 +777,10 @@ main (int   argc,
   }
 
   rfl_sync_client_prepare ();
+  g_set_prgname ("reunite-cli");
   setlocale (LC_ALL, "");
   if (sodium_init () < 0)
-    return fail ("libsodium could not be initialised");
+    return rfl_cli_fail ("libsodium could not be initialised");
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     g_string_append_printf (summary, "  %-10s %s\n", commands[i].name, commands[i].help);
@@ -824,18 +790,18 @@ main (int   argc,
   g_option_context_set_description (context, summary->str);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      fail_error (error);
+      rfl_cli_fail_error (error);
       goto out;
     }
   if (args == NULL || args[0] == NULL)
     {
-      fail ("no command given; see --help");
+      rfl_cli_fail ("no command given; see --help");
       goto out;
     }
   if (cli.kdf != NULL && !g_strv_contains ((const char * const[]) { "interactive", "moderate",
                                                                      "sensitive", NULL }, cli.kdf))
     {
-      fail ("--kdf must be interactive, moderate or sensitive");
+      rfl_cli_fail ("--kdf must be interactive, moderate or sensitive");
       goto out;
     }
   if (cli.db == NULL)
@@ -849,11 +815,11 @@ main (int   argc,
         rc = commands[i].run (&cli, args + 1);
         goto out;
       }
-  fail ("unknown command '%s'; see --help", args[0]);
+  rfl_cli_fail ("unknown command '%s'; see --help", args[0]);
 
 out:
   if (fflush (stdout) != 0 && rc == 0)
-    rc = fail ("cannot write the output: %s", g_strerror (errno));
+    rc = rfl_cli_fail ("cannot write the output: %s", g_strerror (errno));
   g_clear_object (&cli.store);
   g_free (cli.db);
   g_free (cli.passphrase_file);

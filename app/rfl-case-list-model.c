@@ -315,12 +315,16 @@ rfl_case_list_model_init (RflCaseListModel *self)
 
 /**
  * rfl_case_list_model_new:
+ * @type: (nullable): only this type, or these comma-separated types
+ * @status: (nullable): only this status
  *
  * Returns: (transfer full): the live cases of @store; empty until the first
  *   count arrives
  */
 RflCaseListModel *
-rfl_case_list_model_new (RflStore *store)
+rfl_case_list_model_new (RflStore   *store,
+                         const char *type,
+                         const char *status)
 {
   RflCaseListModel *self;
 
@@ -328,6 +332,8 @@ rfl_case_list_model_new (RflStore *store)
 
   self = g_object_new (RFL_TYPE_CASE_LIST_MODEL, NULL);
   self->store = g_object_ref (store);
+  self->type = g_strdup (type);
+  self->status = g_strdup (status);
   rfl_case_list_model_refresh (self);
   return self;
 }

@@ -15,7 +15,9 @@ G_DECLARE_FINAL_TYPE (RflCaseListModel, rfl_case_list_model, RFL, CASE_LIST_MODE
 #define RFL_CASE_LIST_PAGE      100
 #define RFL_CASE_LIST_MAX_PAGES 40
 
-RflCaseListModel *rfl_case_list_model_new        (RflStore         *store) G_GNUC_WARN_UNUSED_RESULT;
+RflCaseListModel *rfl_case_list_model_new        (RflStore         *store,
+                                                  const char       *type,
+                                                  const char       *status) G_GNUC_WARN_UNUSED_RESULT;
 void              rfl_case_list_model_set_filter (RflCaseListModel *self,
                                                   const char       *type,
                                                   const char       *status);

@@ -384,8 +384,7 @@ rfl_cases_page_set_store (RflCasesPage *self,
       return;
     }
   self->store = g_object_ref (store);
-  self->all = rfl_case_list_model_new (store);
-  rfl_case_list_model_set_filter (self->all, selected_type (self), selected_status (self));
+  self->all = rfl_case_list_model_new (store, selected_type (self), selected_status (self));
   g_signal_connect_swapped (self->all, "items-changed", G_CALLBACK (all_changed_cb), self);
   g_signal_connect_swapped (self->all, "notify::loading", G_CALLBACK (all_changed_cb), self);
   run_query (self);

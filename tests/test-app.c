@@ -239,7 +239,7 @@ test_case_list_model_pages (void)
   g_autofree char *dir = rfl_test_make_dir ();
   guint n = RFL_CASE_LIST_PAGE * (RFL_CASE_LIST_MAX_PAGES + 5) + 7;
   g_autoptr(RflStore) store = make_store (dir, n);
-  RflCaseListModel *model = rfl_case_list_model_new (store);
+  RflCaseListModel *model = rfl_case_list_model_new (store, NULL, NULL);
   g_autoptr(RflCaseItem) first = NULL, last = NULL;
   g_autofree char *newest = g_strdup_printf ("%s %s", names[(n - 1) % G_N_ELEMENTS (names)][0],
                                              names[(n - 1) % G_N_ELEMENTS (names)][1]);

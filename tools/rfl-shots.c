@@ -23,7 +23,10 @@ wait_ms (guint ms)
   gint64 end = g_get_monotonic_time () + ms * 1000;
 
   while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
 }
 
 static gboolean

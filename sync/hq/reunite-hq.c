@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "rfl-cli.h"
 #include "rfl-envelope.h"
 #include "rfl-request-auth.h"
 #include "rfl-secret.h"
@@ -54,42 +55,6 @@ typedef struct
   RflStore  *store;
 } Hq;
 
-static int
-fail (const char *format,
-      ...) G_GNUC_PRINTF (1, 2);
-
-static int
-fail (const char *format,
-      ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_strdelimit (message, "\r\n", ' ');
-  g_printerr ("reunite-hq: %s\n", message);
-  return 1;
-}
-
-static int
-fail_error (GError *error)
-{
-  return fail ("%s", error->message);
-}
-
-static void
-print_object (JsonObject *obj)
-{
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
-  g_autofree char *text = json_to_string (node, FALSE);
-
-  fputs (text, stdout);
-  fputc ('\n', stdout);
-  fflush (stdout);
-}
-
 static char *
 db_path (Hq *hq)
 {
@@ -113,10 +78,10 @@ open_store (Hq *hq)
   g_autofree char *path = db_path (hq);
 
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return fail ("no HQ store in %s; run 'reunite-hq --dir %s init' first", hq->dir, hq->dir);
+    return rfl_cli_fail ("no HQ store in %s; run 'reunite-hq --dir %s init' first", hq->dir, hq->dir);
   if ((secret = passphrase (hq, "HQ passphrase: ", &error)) == NULL ||
       (hq->store = rfl_store_open (path, secret->data, secret->len, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   rfl_store_set_actor (hq->store, "hq-operator");
   return 0;
 }
@@ -143,22 +108,22 @@ cmd_init (Hq    *hq,
                       g_strcmp0 (hq->kdf, "sensitive") == 0 ? RFL_KDF_SENSITIVE : RFL_KDF_MODERATE;
 
   if (args[0] != NULL)
-    return fail ("usage: --dir DIR init");
+    return rfl_cli_fail ("usage: --dir DIR init");
   if (g_mkdir_with_parents (hq->dir, 0700) != 0)
-    return fail ("cannot create %s: %s", hq->dir, g_strerror (errno));
+    return rfl_cli_fail ("cannot create %s: %s", hq->dir, g_strerror (errno));
   if (hq->passphrase_file != NULL)
     secret = rfl_secret_read_file (hq->passphrase_file, &error);
   else if ((secret = rfl_secret_prompt ("New HQ passphrase: ", &error)) != NULL &&
            (again = rfl_secret_prompt ("Repeat it: ", &error)) != NULL &&
            (secret->len != again->len || sodium_memcmp (secret->data, again->data, secret->len) != 0))
-    return fail ("the passphrases differ");
+    return rfl_cli_fail ("the passphrases differ");
   if (secret == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((hq->store = rfl_store_create (path, secret->data, secret->len, level, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "hq_id", rfl_store_get_device_id (hq->store));
   json_object_set_string_member (out, "db", path);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -174,25 +139,25 @@ cmd_enroll (Hq    *hq,
   /* The token holds a secret: it goes to a file only its owner may read,
    * never to the terminal, where scrollback and logs would keep it. */
   if (args[0] != NULL || hq->office == NULL || *hq->office == '\0' || hq->out == NULL)
-    return fail ("usage: enroll --office NAME --out FILE [--url URL] [--ca FILE] [--expires-hours N]");
+    return rfl_cli_fail ("usage: enroll --office NAME --out FILE [--url URL] [--ca FILE] [--expires-hours N]");
   if (hq->ca != NULL && !g_file_get_contents (hq->ca, &ca, NULL, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((rc = open_store (hq)) != 0)
     return rc;
   token = rfl_enroll_token_new (hq->store, hq->office, hq->url, ca,
                                 (gint64) (hq->expires_hours > 0 ? hq->expires_hours : TOKEN_HOURS_DEFAULT)
                                 * 3600 * 1000, &error);
   if (token == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if (!g_file_set_contents_full (hq->out, g_bytes_get_data (token, NULL), (gssize) g_bytes_get_size (token),
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   {
     g_autoptr(JsonObject) out = json_object_new ();
 
     json_object_set_string_member (out, "token_file", hq->out);
     json_object_set_string_member (out, "office", hq->office);
-    print_object (out);
+    rfl_cli_print_object (out);
   }
   return 0;
 }
@@ -207,12 +172,12 @@ cmd_passwd (Hq    *hq,
   g_autoptr(RflStore) store = NULL;
 
   if (args[0] != NULL || hq->new_passphrase_file == NULL)
-    return fail ("usage: passwd --new-passphrase-file FILE");
+    return rfl_cli_fail ("usage: passwd --new-passphrase-file FILE");
   if ((old = passphrase (hq, "HQ passphrase: ", &error)) == NULL ||
       (new = rfl_secret_read_file (hq->new_passphrase_file, &error)) == NULL ||
       (store = rfl_store_open (path, old->data, old->len, &error)) == NULL ||
       !rfl_store_change_passphrase (store, old->data, old->len, new->data, new->len, RFL_KDF_MODERATE, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   g_print ("{\"passphrase\":\"changed\"}\n");
   return 0;
 }
@@ -226,13 +191,13 @@ cmd_revoke (Hq    *hq,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: revoke DEVICE");
+    return rfl_cli_fail ("usage: revoke DEVICE");
   if ((rc = open_store (hq)) != 0)
     return rc;
   if (!rfl_store_set_peer_status (hq->store, args[0], "revoked", &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "revoked", args[0]);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -277,11 +242,11 @@ list_devices (Hq       *hq,
   if ((rc = open_store (hq)) != 0)
     return rc;
   if ((peers = rfl_store_list_peers (hq->store, "device", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   for (guint i = 0; i < peers->len; i++)
     {
       g_autoptr(JsonObject) obj = peer_json (hq->store, g_ptr_array_index (peers, i), detail);
-      print_object (obj);
+      rfl_cli_print_object (obj);
     }
   return 0;
 }
@@ -290,14 +255,14 @@ static int
 cmd_devices (Hq    *hq,
              char **args)
 {
-  return args[0] != NULL ? fail ("usage: devices") : list_devices (hq, FALSE);
+  return args[0] != NULL ? rfl_cli_fail ("usage: devices") : list_devices (hq, FALSE);
 }
 
 static int
 cmd_status (Hq    *hq,
             char **args)
 {
-  return args[0] != NULL ? fail ("usage: status") : list_devices (hq, TRUE);
+  return args[0] != NULL ? rfl_cli_fail ("usage: status") : list_devices (hq, TRUE);
 }
 
 static int
@@ -310,17 +275,17 @@ cmd_audit (Hq    *hq,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: audit");
+    return rfl_cli_fail ("usage: audit");
   if ((rc = open_store (hq)) != 0)
     return rc;
   if (!rfl_store_audit_verify (hq->store, &broken, NULL, &error))
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if (broken != 0)
-    return fail ("the audit log was tampered with at entry %" G_GINT64_FORMAT, broken);
+    return rfl_cli_fail ("the audit log was tampered with at entry %" G_GINT64_FORMAT, broken);
   if ((entries = rfl_store_audit_list (hq->store, &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   for (guint i = 0; i < entries->len; i++)
-    print_object (g_ptr_array_index (entries, i));
+    rfl_cli_print_object (g_ptr_array_index (entries, i));
   return 0;
 }
 
@@ -337,13 +302,13 @@ cmd_bundle_out (Hq    *hq,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL || (hq->office == NULL && hq->device == NULL))
-    return fail ("usage: bundle-out --office NAME | --device ID  DIR");
+    return rfl_cli_fail ("usage: bundle-out --office NAME | --device ID  DIR");
   if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
-    return fail ("%s is not a directory", args[0]);
+    return rfl_cli_fail ("%s is not a directory", args[0]);
   if ((rc = open_store (hq)) != 0)
     return rc;
   if ((peers = rfl_store_list_peers (hq->store, "device", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   for (guint i = 0; i < peers->len; i++)
     {
       RflPeer *peer = g_ptr_array_index (peers, i);
@@ -357,21 +322,21 @@ cmd_bundle_out (Hq    *hq,
       /* Everything the device has not confirmed, then what is new. */
       fresh = rfl_sync_hub_seal (hq->store, peer->id, TRUE, &error);
       if (fresh == NULL && error != NULL)
-        return fail_error (error);
+        return rfl_cli_fail_error (error);
       if ((outbox = rfl_store_outbox_list (hq->store, peer->id, &error)) == NULL)
-        return fail_error (error);
+        return rfl_cli_fail_error (error);
       for (guint j = 0; j < outbox->len; j++)
         {
           RflOutboxItem *item = g_ptr_array_index (outbox, j);
           g_autofree char *name = g_strdup_printf ("hq-to-%s-%010" G_GUINT64_FORMAT ".rfle", peer->id, item->seq_from);
 
           if (!rfl_sync_write_bundle (args[0], name, item->envelope, &error))
-            return fail_error (error);
+            return rfl_cli_fail_error (error);
           written++;
         }
     }
   json_object_set_int_member (out, "written", written);
-  print_object (out);
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -387,10 +352,10 @@ cmd_bundle_in (Hq    *hq,
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
-    return fail ("usage: bundle-in DIR");
+    return rfl_cli_fail ("usage: bundle-in DIR");
   /* Device bundles only: a stick may carry HQ's own for the devices too. */
   if ((files = rfl_sync_list_bundles (args[0], NULL, "hq-to-", &error)) == NULL)
-    return fail_error (error);
+    return rfl_cli_fail_error (error);
   if ((rc = open_store (hq)) != 0)
     return rc;
   for (guint i = 0; i < files->len; i++)
@@ -420,7 +385,7 @@ cmd_bundle_in (Hq    *hq,
     }
   out = rfl_sync_report_to_json (&report);
   json_object_set_int_member (out, "rejected_bundles", rejected);
-  print_object (out);
+  rfl_cli_print_object (out);
   return rejected > 0 ? 1 : 0;
 }
 
@@ -942,9 +907,9 @@ cmd_serve (Hq    *hq,
   int rc;
 
   if (args[0] != NULL)
-    return fail ("usage: serve [--listen ADDR:PORT]");
+    return rfl_cli_fail ("usage: serve [--listen ADDR:PORT]");
   if (!parse_listen (hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, &address))
-    return fail ("--listen wants ADDRESS:PORT, like 127.0.0.1:8470");
+    return rfl_cli_fail ("--listen wants ADDRESS:PORT, like 127.0.0.1:8470");
   if ((rc = open_store (hq)) != 0)
     return rc;
 
@@ -957,7 +922,7 @@ cmd_serve (Hq    *hq,
   s.service = g_socket_service_new ();
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s.service), address, G_SOCKET_TYPE_STREAM,
                                       G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
-    return fail ("cannot listen on %s: %s", hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, error->message);
+    return rfl_cli_fail ("cannot listen on %s: %s", hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, error->message);
   g_signal_connect (s.service, "incoming", G_CALLBACK (incoming_cb), &s);
   g_socket_service_start (s.service);
 
@@ -970,7 +935,7 @@ cmd_serve (Hq    *hq,
   }
   json_object_set_string_member (out, "listening", where);
   json_object_set_string_member (out, "hq_id", rfl_store_get_device_id (hq->store));
-  print_object (out);
+  rfl_cli_print_object (out);
 
   s.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, quit_cb, &s);
@@ -1043,9 +1008,10 @@ main (int   argc,
     prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
   }
 
+  g_set_prgname ("reunite-hq");
   setlocale (LC_ALL, "");
   if (sodium_init () < 0)
-    return fail ("libsodium could not be initialised");
+    return rfl_cli_fail ("libsodium could not be initialised");
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     g_string_append_printf (summary, "  %-10s %s\n", commands[i].name, commands[i].help);
@@ -1055,22 +1021,22 @@ main (int   argc,
   g_option_context_set_description (context, summary->str);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      fail_error (error);
+      rfl_cli_fail_error (error);
       goto out;
     }
   if (args == NULL || args[0] == NULL)
     {
-      fail ("no command given; see --help");
+      rfl_cli_fail ("no command given; see --help");
       goto out;
     }
   if (hq.dir == NULL)
     {
-      fail ("--dir DIR is required");
+      rfl_cli_fail ("--dir DIR is required");
       goto out;
     }
   if (hq.client_timeout < 1 || hq.rate <= 0)
     {
-      fail ("--client-timeout and --rate must be positive");
+      rfl_cli_fail ("--client-timeout and --rate must be positive");
       goto out;
     }
   if (hq.passphrase_file == NULL && g_getenv ("REUNITE_PASSPHRASE_FILE") != NULL)
@@ -1082,11 +1048,11 @@ main (int   argc,
         rc = commands[i].run (&hq, args + 1);
         goto out;
       }
-  fail ("unknown command '%s'; see --help", args[0]);
+  rfl_cli_fail ("unknown command '%s'; see --help", args[0]);
 
 out:
   if (fflush (stdout) != 0 && rc == 0)
-    rc = fail ("cannot write the output: %s", g_strerror (errno));
+    rc = rfl_cli_fail ("cannot write the output: %s", g_strerror (errno));
   g_clear_object (&hq.store);
   g_free (hq.dir);
   g_free (hq.passphrase_file);
