@@ -91,6 +91,11 @@ static const char * const migrations[] = {
   /* Each record's hash, apart from the records so that the state hash reads
    * a few megabytes, not every document. Filled by backfill_hashes(). */
   "CREATE TABLE hashes (record_row INTEGER PRIMARY KEY, owner TEXT, hash BLOB NOT NULL);",
+
+  /* 4 -> 5: what a case view and the dashboard ask for without reading every
+   * record: the notes about one case, and the cases opened since a date. */
+  "CREATE INDEX records_by_ref ON records (doc ->> '$.record') WHERE type = 'note';"
+  "CREATE INDEX records_by_created ON records (type, created_at);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
@@ -1739,6 +1744,182 @@ rfl_store_count (RflStore    *self,
   return n;
 }
 
+/**
+ * rfl_store_list_notes:
+ * @self: an open store
+ * @record_id: a case or message
+ * @error: return location for an error
+ *
+ * The notes, contact attempts and case actions recorded about @record_id,
+ * newest first, each with its id and creation time.
+ *
+ * Returns: (transfer full) (element-type JsonObject): the notes, or %NULL
+ *   on error
+ */
+GPtrArray *
+rfl_store_list_notes (RflStore    *self,
+                      const char  *record_id,
+                      GError     **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (record_id != NULL, NULL);
+
+  rfl_store_lock (self);
+  /* The expression is the one records_by_ref indexes, written the same way. */
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT id, doc, created_at FROM records"
+                            " WHERE type = 'note' AND doc ->> '$.record' = ?1"
+                            " AND cl % 2 = 1 AND doc IS NOT NULL"
+                            " ORDER BY created_at DESC, rowid DESC", error)) == NULL)
+    goto out;
+  rfl_bind_text (st, 1, record_id);
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autofree char *created = iso_from_ms (sqlite3_column_int64 (st, 2));
+      JsonObject *note = json_object_new ();
+
+      json_object_set_string_member (note, "id", (const char *) sqlite3_column_text (st, 0));
+      if (doc != NULL)
+        copy_members (note, doc);
+      json_object_set_string_member (note, "created_at", created);
+      g_ptr_array_add (out, note);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "reading the notes");
+      g_clear_pointer (&out, g_ptr_array_unref);
+    }
+
+out:
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+count_range (RflStore    *self,
+             const char  *sql,
+             const char  *type,
+             gint64       from_ms,
+             gint64       to_ms,
+             gint64      *n,
+             GError     **error)
+{
+  sqlite3_stmt *st = rfl_store_stmt (self, sql, error);
+
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, type);
+  sqlite3_bind_int64 (st, 2, from_ms);
+  sqlite3_bind_int64 (st, 3, to_ms);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "counting cases by week");
+  *n += sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  return TRUE;
+}
+
+/**
+ * rfl_store_summarize:
+ * @self: an open store
+ * @weeks: how many weeks back the weekly counts go, this week included
+ * @error: return location for an error
+ *
+ * What a dashboard shows: `counts`, live records by type and status
+ * (`{"tracing_request": {"open": 3}}`); `weeks`, oldest first, each week's
+ * start (a Monday, local time) with the cases opened in it and the cases
+ * closed in it (a closed case counts in the week of its last change, as a
+ * closed case takes no further status); and `awaiting_delivery`, the Red
+ * Cross Messages collected or transmitted but not yet delivered.
+ *
+ * Returns: (transfer full): the summary, or %NULL on error
+ */
+JsonObject *
+rfl_store_summarize (RflStore  *self,
+                     guint      weeks,
+                     GError   **error)
+{
+  static const char * const case_types[] = { "tracing_request", "registration" };
+  g_autoptr(JsonObject) out = NULL;
+  g_autoptr(JsonObject) counts = json_object_new ();
+  g_autoptr(JsonArray) by_week = json_array_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) today = NULL, monday = NULL;
+  gint64 awaiting = 0;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (weeks > 0 && weeks <= 520, NULL);
+
+  rfl_store_lock (self);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT type, coalesce (status, ''), count(*) FROM records"
+                            " WHERE cl % 2 = 1 AND doc IS NOT NULL AND type != 'note'"
+                            " GROUP BY type, status", error)) == NULL)
+    goto out;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *type = (const char *) sqlite3_column_text (st, 0);
+      const char *status = (const char *) sqlite3_column_text (st, 1);
+      gint64 n = sqlite3_column_int64 (st, 2);
+
+      if (!json_object_has_member (counts, type))
+        json_object_set_object_member (counts, type, json_object_new ());
+      json_object_set_int_member (json_object_get_object_member (counts, type), status, n);
+      if (g_str_equal (type, "message") && (g_str_equal (status, "collected") ||
+                                            g_str_equal (status, "transmitted")))
+        awaiting += n;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "counting records");
+      goto out;
+    }
+  sqlite3_reset (st);
+
+  today = g_date_time_new_local (g_date_time_get_year (now), g_date_time_get_month (now),
+                                 g_date_time_get_day_of_month (now), 0, 0, 0);
+  monday = g_date_time_add_days (today, 1 - g_date_time_get_day_of_week (today));
+  for (guint w = weeks; w-- > 0;)
+    {
+      g_autoptr(GDateTime) start = g_date_time_add_weeks (monday, -(gint) w);
+      g_autoptr(GDateTime) end = g_date_time_add_weeks (start, 1);
+      gint64 from = g_date_time_to_unix (start) * 1000, to = g_date_time_to_unix (end) * 1000;
+      g_autofree char *day = g_date_time_format (start, "%Y-%m-%d");
+      gint64 opened = 0, closed = 0;
+      JsonObject *week;
+
+      for (guint t = 0; t < G_N_ELEMENTS (case_types); t++)
+        if (!count_range (self, "SELECT count(*) FROM records WHERE type = ?1"
+                          " AND created_at >= ?2 AND created_at < ?3 AND cl % 2 = 1",
+                          case_types[t], from, to, &opened, error) ||
+            !count_range (self, "SELECT count(*) FROM records WHERE type = ?1 AND status = 'closed'"
+                          " AND updated_at >= ?2 AND updated_at < ?3 AND cl % 2 = 1",
+                          case_types[t], from, to, &closed, error))
+          goto out;
+      week = json_object_new ();
+      json_object_set_string_member (week, "start", day);
+      json_object_set_int_member (week, "opened", opened);
+      json_object_set_int_member (week, "closed", closed);
+      json_array_add_object_element (by_week, week);
+    }
+
+  out = json_object_new ();
+  json_object_set_object_member (out, "counts", g_steal_pointer (&counts));
+  json_object_set_array_member (out, "weeks", g_steal_pointer (&by_week));
+  json_object_set_int_member (out, "awaiting_delivery", awaiting);
+
+out:
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}
+
 /* Builds an FTS5 query from what a person typed. Exact: every word must be
  * one of the person's own names as transliterated. Fuzzy: every word must
  * match a transliterated name or its consonant skeleton, in any name column,
@@ -3340,6 +3521,133 @@ rfl_store_search_finish (RflStore      *self,
                          GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+get_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(GPtrArray) notes = NULL;
+  JsonArray *array;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((record = rfl_store_get (source_object, data->id, &error)) == NULL ||
+      (notes = rfl_store_list_notes (source_object, data->id, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  array = json_array_sized_new (notes->len);
+  for (guint i = 0; i < notes->len; i++)
+    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (notes, i)));
+  json_object_set_array_member (record, "notes", array);
+  g_task_return_pointer (task, g_steal_pointer (&record), (GDestroyNotify) json_object_unref);
+}
+
+/**
+ * rfl_store_get_async:
+ * @self: an open store
+ * @id: a record id
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the record
+ * @user_data: data for @callback
+ *
+ * Reads a record as rfl_store_get() does, in a worker thread, with the notes
+ * about it (rfl_store_list_notes()) in its `notes` member.
+ */
+void
+rfl_store_get_async (RflStore            *self,
+                     const char          *id,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (id != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->id = g_strdup (id);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_get_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, get_thread);
+}
+
+/**
+ * rfl_store_get_finish:
+ *
+ * Returns: (transfer full): the record with its notes, or %NULL on error
+ */
+JsonObject *
+rfl_store_get_finish (RflStore      *self,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_get_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+summarize_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  JsonObject *summary;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((summary = rfl_store_summarize (source_object, data->limit, &error)) == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, summary, (GDestroyNotify) json_object_unref);
+}
+
+void
+rfl_store_summarize_async (RflStore            *self,
+                           guint                weeks,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (weeks > 0 && weeks <= 520);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->limit = weeks;
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_summarize_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, summarize_thread);
+}
+
+JsonObject *
+rfl_store_summarize_finish (RflStore      *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_summarize_async, NULL);
+
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 

@@ -88,6 +88,13 @@ GPtrArray   *rfl_store_search                 (RflStore             *self,
                                                guint                 limit,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 
+GPtrArray   *rfl_store_list_notes             (RflStore             *self,
+                                               const char           *record_id,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject  *rfl_store_summarize              (RflStore             *self,
+                                               guint                 weeks,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
 typedef gboolean (*RflStoreForeachFunc) (JsonObject *record,
                                          gpointer    user_data);
 gboolean     rfl_store_export                 (RflStore             *self,
@@ -145,6 +152,22 @@ void         rfl_store_search_async           (RflStore             *self,
                                                GAsyncReadyCallback   callback,
                                                gpointer              user_data);
 GPtrArray   *rfl_store_search_finish          (RflStore             *self,
+                                               GAsyncResult         *result,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void         rfl_store_get_async              (RflStore             *self,
+                                               const char           *id,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+JsonObject  *rfl_store_get_finish             (RflStore             *self,
+                                               GAsyncResult         *result,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+void         rfl_store_summarize_async        (RflStore             *self,
+                                               guint                 weeks,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+JsonObject  *rfl_store_summarize_finish       (RflStore             *self,
                                                GAsyncResult         *result,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 void         rfl_store_save_async             (RflStore             *self,

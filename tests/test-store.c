@@ -987,6 +987,88 @@ test_import_batch_atomic (Fixture       *f,
   g_assert_cmpuint (rfl_store_get_import_progress (f->store, "bad"), ==, 0);
 }
 
+static gint64
+summary_count (JsonObject *summary,
+               const char *type,
+               const char *status)
+{
+  JsonObject *counts = json_object_get_object_member (summary, "counts");
+  JsonObject *by_status = json_object_get_object_member (counts, type);
+
+  return by_status != NULL ? json_object_get_int_member_with_default (by_status, status, 0) : 0;
+}
+
+static void
+test_notes_and_summary (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = add_json (f->store, tracing_json);
+  g_autofree char *b = add_json (f->store, tracing_json);
+  g_autofree char *m = add_json (f->store,
+    "{\"type\": \"message\", \"sender\": {\"given_name\": \"Amina\"},"
+    " \"addressee\": {\"given_name\": \"Ibrahim\"}, \"content\": \"We are safe in Goma.\"}");
+  g_autoptr(GPtrArray) notes = NULL;
+  g_autoptr(JsonObject) summary = NULL;
+  JsonArray *weeks;
+  JsonObject *this_week;
+  g_autofree char *n1 = NULL, *n2 = NULL, *n3 = NULL, *note_a = NULL, *note_b = NULL;
+
+  note_a = g_strdup_printf ("{\"type\": \"note\", \"record\": \"%s\", \"kind\": \"contact_attempt\","
+                            " \"outcome\": \"no_answer\", \"text\": \"Called the enquirer\"}", a);
+  note_b = g_strdup_printf ("{\"type\": \"note\", \"record\": \"%s\", \"text\": \"Other case\"}", b);
+  n1 = add_json (f->store, note_a);
+  n2 = add_json (f->store, note_b);
+  n3 = add_json (f->store, note_a);
+
+  /* A case's notes are its own, newest first; a deleted note is gone. */
+  notes = rfl_store_list_notes (f->store, a, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 0), "id"), ==, n3);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 1), "id"), ==, n1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 1), "outcome"), ==, "no_answer");
+  g_assert_true (json_object_has_member (g_ptr_array_index (notes, 0), "created_at"));
+  g_clear_pointer (&notes, g_ptr_array_unref);
+  g_assert_true (rfl_store_delete (f->store, n3, &error));
+  notes = rfl_store_list_notes (f->store, a, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 1);
+
+  /* Counts by type and status, without notes; messages not yet delivered. */
+  update_json (f->store, b, "{\"status\": \"tracing\"}", &error);
+  g_assert_no_error (error);
+  update_json (f->store, b, "{\"status\": \"closed\", \"closure_reason\": \"located\"}", &error);
+  g_assert_no_error (error);
+  summary = rfl_store_summarize (f->store, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (summary_count (summary, "tracing_request", "open"), ==, 1);
+  g_assert_cmpint (summary_count (summary, "tracing_request", "closed"), ==, 1);
+  g_assert_cmpint (summary_count (summary, "message", "collected"), ==, 1);
+  g_assert_false (json_object_has_member (json_object_get_object_member (summary, "counts"), "note"));
+  g_assert_cmpint (json_object_get_int_member (summary, "awaiting_delivery"), ==, 1);
+
+  /* Eight weeks, this one last: two cases opened, one closed. */
+  weeks = json_object_get_array_member (summary, "weeks");
+  g_assert_cmpuint (json_array_get_length (weeks), ==, 8);
+  this_week = json_array_get_object_element (weeks, 7);
+  g_assert_cmpint (json_object_get_int_member (this_week, "opened"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (this_week, "closed"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 0), "opened"), ==, 0);
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+    g_autoptr(GDateTime) start = NULL;
+    const char *day = json_object_get_string_member (this_week, "start");
+    int y, mo, d;
+
+    g_assert_cmpint (sscanf (day, "%d-%d-%d", &y, &mo, &d), ==, 3);
+    start = g_date_time_new_local (y, mo, d, 0, 0, 0);
+    g_assert_cmpint (g_date_time_get_day_of_week (start), ==, 1);
+    g_assert_cmpint (g_date_time_difference (now, start), >=, 0);
+    g_assert_cmpint (g_date_time_difference (now, start), <, 7 * G_TIME_SPAN_DAY);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1010,6 +1092,7 @@ main (int   argc,
   ADD ("retention-purge", test_retention);
   ADD ("concurrent-readers", test_concurrent_readers);
   ADD ("import-batch-atomic", test_import_batch_atomic);
+  ADD ("notes-and-summary", test_notes_and_summary);
 #undef ADD
   g_test_add_func ("/rfl/store/migrations", test_migrations);
   g_test_add_func ("/rfl/store/async", test_async);
