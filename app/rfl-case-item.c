@@ -196,14 +196,24 @@ rfl_case_item_new_summary (JsonObject *summary)
   return self;
 }
 
-/* The date part of an ISO 8601 time, in the locale's format. */
-static char *
-local_date (const char *iso)
+/**
+ * rfl_format_time:
+ * @iso: (nullable): an ISO 8601 time, as the store gives them
+ * @with_time: whether to show the time of day as well as the date
+ *
+ * Returns: (transfer full) (nullable): the local date (and time) in the
+ *   locale's format
+ */
+char *
+rfl_format_time (const char *iso,
+                 gboolean    with_time)
 {
   g_autoptr(GDateTime) utc = iso != NULL ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
   g_autoptr(GDateTime) local = utc != NULL ? g_date_time_to_local (utc) : NULL;
 
-  return local != NULL ? g_date_time_format (local, "%x") : NULL;
+  if (local == NULL)
+    return NULL;
+  return g_date_time_format (local, with_time ? "%x %H:%M" : "%x");
 }
 
 /**
@@ -231,7 +241,7 @@ rfl_case_item_set_summary (RflCaseItem *self,
   set_string (self, &self->status,
               rfl_case_status_label (json_object_get_string_member_with_default (summary, "status", NULL)),
               PROP_STATUS);
-  updated = local_date (json_object_get_string_member_with_default (summary, "updated_at", NULL));
+  updated = rfl_format_time (json_object_get_string_member_with_default (summary, "updated_at", NULL), FALSE);
   set_string (self, &self->updated, updated, PROP_UPDATED);
   if (!self->loaded)
     {

@@ -5,6 +5,7 @@
 
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
+#include "rfl-case-view.h"
 #include "rfl-cases-page.h"
 
 /*
@@ -20,6 +21,8 @@ struct _RflCasesPage
 {
   AdwBin            parent_instance;
 
+  GtkStack         *views;
+  RflCaseView      *case_view;
   GtkSearchEntry   *search;
   GtkDropDown      *type_filter;
   GtkDropDown      *status_filter;
@@ -235,6 +238,36 @@ all_changed_cb (RflCasesPage *self)
 }
 
 static void
+row_activated_cb (RflCasesPage *self,
+                  guint         position)
+{
+  g_autoptr(RflCaseItem) item = NULL;
+
+  if (self->shown == NULL || (item = g_list_model_get_item (self->shown, position)) == NULL ||
+      rfl_case_item_get_id (item) == NULL)
+    return;
+  rfl_cases_page_open_case (self, rfl_case_item_get_id (item));
+}
+
+static void
+case_changed_cb (RflCasesPage *self)
+{
+  rfl_cases_page_reload (self);
+}
+
+static void
+back_activated (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  RflCasesPage *self = RFL_CASES_PAGE (widget);
+
+  gtk_stack_set_visible_child_name (self->views, "browse");
+  rfl_case_view_clear (self->case_view);
+  gtk_widget_grab_focus (GTK_WIDGET (self->list));
+}
+
+static void
 rfl_cases_page_dispose (GObject *object)
 {
   RflCasesPage *self = RFL_CASES_PAGE (object);
@@ -322,7 +355,10 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (RFL_TYPE_CASE_ITEM);
+  g_type_ensure (RFL_TYPE_CASE_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-cases-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, views);
+  gtk_widget_class_bind_template_child (widget_class, RflCasesPage, case_view);
   gtk_widget_class_bind_template_child (widget_class, RflCasesPage, search);
   gtk_widget_class_bind_template_child (widget_class, RflCasesPage, type_filter);
   gtk_widget_class_bind_template_child (widget_class, RflCasesPage, status_filter);
@@ -331,6 +367,10 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflCasesPage, empty);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, case_changed_cb);
+  gtk_widget_class_install_action (widget_class, "cases.back", NULL, back_activated);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "cases.back", NULL);
 }
 
 static void
@@ -377,6 +417,11 @@ rfl_cases_page_set_store (RflCasesPage *self,
   if (self->found != NULL)
     g_list_store_remove_all (self->found);
   g_clear_object (&self->store);
+  if (self->case_view != NULL)
+    {
+      rfl_case_view_set_store (self->case_view, store);
+      gtk_stack_set_visible_child_name (self->views, "browse");
+    }
   if (store == NULL)
     {
       if (self->search != NULL)
@@ -444,4 +489,36 @@ rfl_cases_page_reload (RflCasesPage *self)
     rfl_case_list_model_refresh (self->all);
   if (self->query != NULL)
     run_query (self);
+}
+
+/**
+ * rfl_cases_page_open_case:
+ * @id: a case or message
+ *
+ * Shows the case in place of the list; "cases.back" returns to the list.
+ */
+void
+rfl_cases_page_open_case (RflCasesPage *self,
+                          const char   *id)
+{
+  g_return_if_fail (RFL_IS_CASES_PAGE (self));
+  g_return_if_fail (id != NULL);
+
+  if (self->store == NULL)
+    return;
+  rfl_case_view_load (self->case_view, id);
+  gtk_stack_set_visible_child_name (self->views, "case");
+}
+
+/**
+ * rfl_cases_page_get_case_view:
+ *
+ * Returns: (transfer none): the view that shows one case
+ */
+RflCaseView *
+rfl_cases_page_get_case_view (RflCasesPage *self)
+{
+  g_return_val_if_fail (RFL_IS_CASES_PAGE (self), NULL);
+
+  return self->case_view;
 }

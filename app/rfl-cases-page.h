@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "rfl-case-view.h"
 #include "rfl-store.h"
 
 G_BEGIN_DECLS
@@ -20,5 +21,8 @@ void        rfl_cases_page_set_query  (RflCasesPage *self,
                                        const char   *query);
 void        rfl_cases_page_focus_search (RflCasesPage *self);
 void        rfl_cases_page_reload     (RflCasesPage *self);
+void        rfl_cases_page_open_case  (RflCasesPage *self,
+                                       const char   *id);
+RflCaseView *rfl_cases_page_get_case_view (RflCasesPage *self);
 
 G_END_DECLS

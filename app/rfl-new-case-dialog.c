@@ -10,7 +10,9 @@
 /*
  * Registering a new case: choose the kind, fill in the form the schema
  * gives for it, save. The store validates in a worker thread; its one-line
- * message names the field that is missing or wrong.
+ * message names the field that is missing or wrong. The same dialog edits a
+ * saved case: the kind is fixed, and what is saved is a patch of the
+ * fields that changed.
  */
 
 struct _RflNewCaseDialog
@@ -18,10 +20,12 @@ struct _RflNewCaseDialog
   AdwWindow     parent_instance;
 
   AdwComboRow  *kind;
+  GtkWidget    *kind_list;
   GtkLabel     *error_label;
   AdwBin       *form_bin;
 
   RflStore     *store;
+  JsonObject   *original;  /* editing: the record as it was read */
   GtkWidget    *form;
   GCancellable *cancellable;
   char         *error;
@@ -70,7 +74,7 @@ kind_changed_cb (RflNewCaseDialog *self)
 {
   guint i = adw_combo_row_get_selected (self->kind);
 
-  if (i >= G_N_ELEMENTS (kinds))
+  if (i >= G_N_ELEMENTS (kinds) || self->original != NULL)
     return;
   set_error (self, NULL);
   self->form = rfl_record_form_new (rfl_schema_get_default (), kinds[i].type, kinds[i].subtype);
@@ -110,11 +114,16 @@ save_activated (GtkWidget  *widget,
 
   if (self->busy || self->form == NULL)
     return;
-  record = rfl_record_form_dup_record (RFL_RECORD_FORM (self->form));
+  if (self->original != NULL)
+    record = rfl_record_form_dup_patch (RFL_RECORD_FORM (self->form), self->original);
+  else
+    record = rfl_record_form_dup_record (RFL_RECORD_FORM (self->form));
   set_error (self, NULL);
   self->busy = TRUE;
   update_actions (self);
-  rfl_store_save_async (self->store, NULL, record, self->cancellable, save_cb, g_object_ref (self));
+  rfl_store_save_async (self->store,
+                        self->original != NULL ? json_object_get_string_member (self->original, "id") : NULL,
+                        record, self->cancellable, save_cb, g_object_ref (self));
 }
 
 static void
@@ -126,6 +135,7 @@ rfl_new_case_dialog_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_NEW_CASE_DIALOG);
   g_clear_object (&self->store);
+  g_clear_pointer (&self->original, json_object_unref);
   G_OBJECT_CLASS (rfl_new_case_dialog_parent_class)->dispose (object);
 }
 
@@ -154,6 +164,7 @@ rfl_new_case_dialog_class_init (RflNewCaseDialogClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-new-case-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, kind);
+  gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, kind_list);
   gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, error_label);
   gtk_widget_class_bind_template_child (widget_class, RflNewCaseDialog, form_bin);
   gtk_widget_class_bind_template_callback (widget_class, kind_changed_cb);
@@ -190,6 +201,39 @@ rfl_new_case_dialog_new (GtkWindow *parent,
 
   self = g_object_new (RFL_TYPE_NEW_CASE_DIALOG, "transient-for", parent, NULL);
   self->store = g_object_ref (store);
+  return GTK_WIDGET (self);
+}
+
+/**
+ * rfl_new_case_dialog_new_for_record:
+ * @parent: (nullable): the window it belongs to
+ * @store: the open store the case is in
+ * @record: the case as rfl_store_get() returned it
+ *
+ * A dialog that edits @record.
+ */
+GtkWidget *
+rfl_new_case_dialog_new_for_record (GtkWindow  *parent,
+                                    RflStore   *store,
+                                    JsonObject *record)
+{
+  RflNewCaseDialog *self;
+  const char *type, *subtype;
+
+  g_return_val_if_fail (RFL_IS_STORE (store), NULL);
+  g_return_val_if_fail (record != NULL && json_object_has_member (record, "id"), NULL);
+
+  type = json_object_get_string_member_with_default (record, "type", "");
+  subtype = json_object_get_string_member_with_default (record, "subtype", NULL);
+  self = g_object_new (RFL_TYPE_NEW_CASE_DIALOG, "transient-for", parent, "title", _("Edit Case"), NULL);
+  self->store = g_object_ref (store);
+  self->original = json_object_ref (record);
+  gtk_widget_set_visible (self->kind_list, FALSE);
+  self->form = rfl_record_form_new (rfl_schema_get_default (), type, subtype);
+  rfl_record_form_set_record (RFL_RECORD_FORM (self->form), record);
+  g_signal_connect_object (self->form, "notify::valid", G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
+  adw_bin_set_child (self->form_bin, self->form);
+  update_actions (self);
   return GTK_WIDGET (self);
 }
 

@@ -13,6 +13,9 @@ G_DECLARE_FINAL_TYPE (RflNewCaseDialog, rfl_new_case_dialog, RFL, NEW_CASE_DIALO
 
 GtkWidget  *rfl_new_case_dialog_new       (GtkWindow        *parent,
                                            RflStore         *store) G_GNUC_WARN_UNUSED_RESULT;
+GtkWidget  *rfl_new_case_dialog_new_for_record (GtkWindow  *parent,
+                                                RflStore   *store,
+                                                JsonObject *record) G_GNUC_WARN_UNUSED_RESULT;
 void        rfl_new_case_dialog_set_kind  (RflNewCaseDialog *self,
                                            guint             kind);
 GtkWidget  *rfl_new_case_dialog_get_form  (RflNewCaseDialog *self);

@@ -25,6 +25,7 @@ struct _Node
   GtkWidget  *widget;    /* the row, or the group of an object */
   GPtrArray  *children;  /* Node *: an object's fields, or an array's items */
   GtkWidget  *container; /* an array: where items go */
+  char       *person_id; /* an object filled from a saved record: its id, kept */
   gboolean    bad;       /* what is typed does not fit the kind */
 };
 
@@ -59,6 +60,7 @@ static void
 node_free (Node *node)
 {
   g_clear_pointer (&node->children, g_ptr_array_unref);
+  g_free (node->person_id);
   g_free (node->path);
   g_free (node);
 }
@@ -341,7 +343,12 @@ collect (Node *node)
           if (value != NULL)
             json_object_set_member (obj, child->name, value);
         }
-      return json_object_get_size (obj) > 0 ? json_node_init_object (json_node_alloc (), obj) : NULL;
+      if (json_object_get_size (obj) == 0)
+        return NULL;
+      /* A person keeps the id that matching and sync know it by. */
+      if (node->person_id != NULL)
+        json_object_set_string_member (obj, "id", node->person_id);
+      return json_node_init_object (json_node_alloc (), obj);
     }
   if (node->container != NULL)
     {
@@ -389,6 +396,86 @@ collect (Node *node)
         return json_array_get_length (array) > 0 ? json_node_init_array (json_node_alloc (), array) : NULL;
       }
     return json_node_init_string (json_node_alloc (), text);
+  }
+}
+
+static void
+fill (RflRecordForm *self,
+      Node          *node,
+      JsonNode      *value)
+{
+  if (node->children != NULL && node->container == NULL)
+    {
+      JsonObject *obj = value != NULL && JSON_NODE_HOLDS_OBJECT (value) ? json_node_get_object (value) : NULL;
+
+      g_clear_pointer (&node->person_id, g_free);
+      if (obj != NULL && json_object_has_member (obj, "id"))
+        node->person_id = g_strdup (json_object_get_string_member_with_default (obj, "id", NULL));
+      for (guint i = 0; i < node->children->len; i++)
+        {
+          Node *child = g_ptr_array_index (node->children, i);
+
+          fill (self, child, obj != NULL ? json_object_get_member (obj, child->name) : NULL);
+        }
+      return;
+    }
+  if (node->container != NULL)
+    {
+      JsonArray *array = value != NULL && JSON_NODE_HOLDS_ARRAY (value) ? json_node_get_array (value) : NULL;
+      guint n = array != NULL ? json_array_get_length (array) : 0;
+
+      while (node->children->len < n)
+        add_item (self, node);
+      for (guint i = 0; i < node->children->len; i++)
+        fill (self, g_ptr_array_index (node->children, i), i < n ? json_array_get_element (array, i) : NULL);
+      return;
+    }
+  if (ADW_IS_COMBO_ROW (node->widget))
+    {
+      JsonArray *values = json_object_get_array_member (node->desc, "values");
+      const char *text = value != NULL && JSON_NODE_HOLDS_VALUE (value) ? json_node_get_string (value) : NULL;
+      guint selected = 0;
+
+      for (guint i = 0; text != NULL && i < json_array_get_length (values); i++)
+        if (g_str_equal (text, json_array_get_string_element (values, i)))
+          selected = i + 1;
+      adw_combo_row_set_selected (ADW_COMBO_ROW (node->widget), selected);
+      return;
+    }
+  if (g_str_equal (node->kind, "boolean"))
+    {
+      GtkSwitch *toggle = g_object_get_data (G_OBJECT (node->widget), "rfl-switch");
+
+      gtk_switch_set_active (toggle, value != NULL && JSON_NODE_HOLDS_VALUE (value) &&
+                                     json_node_get_boolean (value));
+      return;
+    }
+  {
+    g_autofree char *text = NULL;
+
+    if (value == NULL || JSON_NODE_HOLDS_NULL (value))
+      text = g_strdup ("");
+    else if (JSON_NODE_HOLDS_ARRAY (value))
+      {
+        JsonArray *array = json_node_get_array (value);
+        g_autoptr(GStrvBuilder) parts = g_strv_builder_new ();
+        g_auto(GStrv) strv = NULL;
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          {
+            const char *part = json_node_get_string (json_array_get_element (array, i));
+
+            if (part != NULL)
+              g_strv_builder_add (parts, part);
+          }
+        strv = g_strv_builder_end (parts);
+        text = g_strjoinv (", ", strv);
+      }
+    else if (json_node_get_value_type (value) == G_TYPE_INT64)
+      text = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (value));
+    else
+      text = g_strdup (json_node_get_string (value) != NULL ? json_node_get_string (value) : "");
+    gtk_editable_set_text (GTK_EDITABLE (node->widget), text);
   }
 }
 
@@ -583,4 +670,56 @@ rfl_record_form_add_item (RflRecordForm *self,
   node = g_hash_table_lookup (self->by_path, array);
   g_return_if_fail (node != NULL && node->container != NULL);
   add_item (self, node);
+}
+
+/**
+ * rfl_record_form_set_record:
+ * @record: a saved record, as rfl_store_get() returns it
+ *
+ * Fills the form with @record, to edit it. The persons keep their ids.
+ */
+void
+rfl_record_form_set_record (RflRecordForm *self,
+                            JsonObject    *record)
+{
+  g_return_if_fail (RFL_IS_RECORD_FORM (self));
+  g_return_if_fail (record != NULL);
+
+  for (guint i = 0; i < self->roots->len; i++)
+    {
+      Node *node = g_ptr_array_index (self->roots, i);
+
+      fill (self, node, json_object_get_member (record, node->name));
+    }
+}
+
+/**
+ * rfl_record_form_dup_patch:
+ * @original: the record the form was filled with
+ *
+ * Returns: (transfer full): a merge patch of the fields the form edits:
+ *   what is filled in, and %NULL for what was emptied. The store leaves
+ *   unchanged fields alone.
+ */
+JsonObject *
+rfl_record_form_dup_patch (RflRecordForm *self,
+                           JsonObject    *original)
+{
+  JsonObject *patch;
+
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
+  g_return_val_if_fail (original != NULL, NULL);
+
+  patch = json_object_new ();
+  for (guint i = 0; i < self->roots->len; i++)
+    {
+      Node *node = g_ptr_array_index (self->roots, i);
+      JsonNode *value = collect (node);
+
+      if (value != NULL)
+        json_object_set_member (patch, node->name, value);
+      else if (json_object_has_member (original, node->name))
+        json_object_set_null_member (patch, node->name);
+    }
+  return patch;
 }

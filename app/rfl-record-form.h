@@ -22,6 +22,10 @@ GtkWidget  *rfl_record_form_get_field  (RflRecordForm *self,
                                         const char    *path);
 void        rfl_record_form_add_item   (RflRecordForm *self,
                                         const char    *array);
+void        rfl_record_form_set_record (RflRecordForm *self,
+                                        JsonObject    *record);
+JsonObject *rfl_record_form_dup_patch  (RflRecordForm *self,
+                                        JsonObject    *original) G_GNUC_WARN_UNUSED_RESULT;
 
 char       *rfl_field_label            (const char    *name) G_GNUC_WARN_UNUSED_RESULT;
 

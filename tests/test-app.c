@@ -10,6 +10,7 @@
 
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
+#include "rfl-case-view.h"
 #include "rfl-cases-page.h"
 #include "rfl-error.h"
 #include "rfl-new-case-dialog.h"
@@ -527,6 +528,170 @@ test_new_case_tracing_request (void)
   rfl_test_remove_dir (dir);
 }
 
+static void
+count_notify (guint *n)
+{
+  (*n)++;
+}
+
+/* The switch of a consent field, among every switch in the view. */
+static GtkSwitch *
+consent_switch (GtkWidget  *view,
+                const char *field)
+{
+  for (guint i = 0;; i++)
+    {
+      GtkWidget *toggle = find (view, GTK_TYPE_SWITCH, i);
+
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (toggle), "rfl-field"), field) == 0)
+        return GTK_SWITCH (toggle);
+    }
+}
+
+static gboolean
+case_idle (gpointer data)
+{
+  return !rfl_case_view_get_busy (data) && rfl_case_view_get_record (data) != NULL;
+}
+
+static const char *
+view_status (RflCaseView *view)
+{
+  return json_object_get_string_member (rfl_case_view_get_record (view), "status");
+}
+
+static void
+test_case_view (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) tracing = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"أمينة\", \"family_name\": \"يوسف\"},"
+    " \"sought\": [{\"given_name\": \"Ibrahim\", \"family_name\": \"Yusuf\", \"relationship\": \"son\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *id = rfl_store_add (store, tracing, &error);
+  g_autoptr(GPtrArray) notes = NULL;
+  g_autoptr(JsonObject) saved = NULL;
+  g_auto(GStrv) next = NULL;
+  g_autofree char *person_id = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = rfl_case_view_new ();
+  RflCaseView *cv = RFL_CASE_VIEW (view);
+  JsonArray *history;
+  guint busy_notifies = 0;
+
+  g_assert_no_error (error);
+  g_object_ref (view);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  g_signal_connect_swapped (view, "notify::busy", G_CALLBACK (count_notify), &busy_notifies);
+  rfl_case_view_set_store (cv, store);
+  rfl_case_view_load (cv, id);
+  wait_until (case_idle, view, "the case is read");
+  g_assert_cmpuint (busy_notifies, ==, 2);
+
+  /* The title is the person sought; the people, the consent and an empty
+   * timeline are shown. */
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find (view, GTK_TYPE_LABEL, 0))), ==, "Ibrahim Yusuf");
+  g_assert_cmpstr (view_status (cv), ==, "open");
+  next = rfl_case_view_dup_next_statuses (cv);
+  g_assert_cmpstrv (next, ((const char * const[]) { "tracing", "closed", NULL }));
+  person_id = g_strdup (json_object_get_string_member (
+    json_array_get_object_element (json_object_get_array_member (rfl_case_view_get_record (cv), "sought"), 0),
+    "id"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (rfl_case_view_get_record (cv),
+                                                                         "notes")), ==, 0);
+
+  /* Tracing, then closing: without the reason the lifecycle asks for the
+   * store refuses, the message is shown, and nothing changes. */
+  rfl_case_view_change_status (cv, "tracing", NULL);
+  wait_until (case_idle, view, "the status is saved");
+  g_assert_cmpstr (view_status (cv), ==, "tracing");
+  g_assert_null (rfl_case_view_get_error (cv));
+  rfl_case_view_change_status (cv, "closed", NULL);
+  wait_until (case_idle, view, "the store answers");
+  g_assert_nonnull (rfl_case_view_get_error (cv));
+  g_assert_nonnull (strstr (rfl_case_view_get_error (cv), "closure_reason"));
+  g_assert_cmpstr (view_status (cv), ==, "tracing");
+  rfl_case_view_change_status (cv, "closed", "reunited");
+  wait_until (case_idle, view, "the case is closed");
+  g_assert_cmpstr (view_status (cv), ==, "closed");
+  g_assert_null (rfl_case_view_get_error (cv));
+  history = json_object_get_array_member (rfl_case_view_get_record (cv), "status_history");
+  g_assert_cmpuint (json_array_get_length (history), ==, 3);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (history, 2), "reason"), ==,
+                   "reunited");
+  g_clear_pointer (&next, g_strfreev);
+  next = rfl_case_view_dup_next_statuses (cv);
+  g_assert_true (next == NULL || next[0] == NULL);
+  gtk_widget_activate_action (view, "case.change-status", NULL);
+  g_assert_false (rfl_case_view_get_busy (cv));
+
+  /* A contact attempt goes on the timeline, and into the store as a note. */
+  rfl_case_view_add_note (cv, "contact_attempt", "no_answer", "Called the enquirer's number");
+  wait_until (case_idle, view, "the note is saved");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (rfl_case_view_get_record (cv),
+                                                                         "notes")), ==, 1);
+  notes = rfl_store_list_notes (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 0), "outcome"), ==, "no_answer");
+
+  /* An empty note is refused before it reaches the store. */
+  gtk_widget_activate_action (view, "case.add-note", NULL);
+  g_assert_false (rfl_case_view_get_busy (cv));
+  g_assert_nonnull (rfl_case_view_get_error (cv));
+
+  /* Consent withdrawn from the switch is saved at once. */
+  gtk_switch_set_active (consent_switch (view, "share_within_movement"), FALSE);
+  wait_until (case_idle, view, "consent is saved");
+  saved = rfl_store_get (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_object_get_boolean_member (json_object_get_object_member (saved, "consent"),
+                                                  "share_within_movement"));
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (saved, "consent"), "tracing"));
+
+  /* Editing keeps the person's id, so matches and sync still know them. */
+  {
+    GtkWidget *dialog = rfl_new_case_dialog_new_for_record (NULL, store, rfl_case_view_get_record (cv));
+    GtkWidget *form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
+    g_autoptr(JsonObject) edited = NULL;
+    JsonObject *sought;
+    Saved out = { 0 };
+
+    g_object_ref (dialog);
+    g_signal_connect (dialog, "saved", G_CALLBACK (saved_cb), &out);
+    gtk_window_present (GTK_WINDOW (dialog));
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (rfl_record_form_get_field (RFL_RECORD_FORM (form),
+                                                                                      "enquirer.given_name"))),
+                     ==, "أمينة");
+    set_field (form, "sought.0.given_name", "Ibrahima");
+    set_field (form, "sought.0.alternate_names", "إبراهيم");
+    gtk_widget_activate_action (dialog, "case.save", NULL);
+    wait_until (got_id, &out, "the edit is saved");
+    edited = rfl_store_get (store, id, &error);
+    g_assert_no_error (error);
+    sought = json_array_get_object_element (json_object_get_array_member (edited, "sought"), 0);
+    g_assert_cmpstr (json_object_get_string_member (sought, "given_name"), ==, "Ibrahima");
+    g_assert_cmpstr (json_object_get_string_member (sought, "id"), ==, person_id);
+    g_assert_cmpstr (json_object_get_string_member (sought, "relationship"), ==, "son");
+    g_assert_cmpstr (json_object_get_string_member (edited, "status"), ==, "closed");
+    g_free (out.id);
+    g_assert_finalize_object (dialog);
+  }
+
+  /* Locking drops the case. */
+  rfl_case_view_set_store (cv, NULL);
+  g_assert_null (rfl_case_view_get_record (cv));
+  g_assert_null (rfl_case_view_get_record_id (cv));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (view);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -547,6 +712,7 @@ main (int   argc,
   g_test_add_func ("/app/case-list-model/pages", test_case_list_model_pages);
   g_test_add_func ("/app/cases-page/search", test_cases_page_search);
   g_test_add_func ("/app/new-case/tracing-request", test_new_case_tracing_request);
+  g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
 
   return g_test_run ();
 }

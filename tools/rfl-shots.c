@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "rfl-application.h"
+#include "rfl-case-item.h"
 #include "rfl-cases-page.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
@@ -101,6 +102,12 @@ list_ready (gpointer data)
   return loaded;
 }
 
+static gboolean
+case_ready (gpointer data)
+{
+  return rfl_case_view_get_record (data) != NULL && !rfl_case_view_get_busy (data);
+}
+
 static void
 activate_cb (GApplication *app)
 {
@@ -128,6 +135,20 @@ activate_cb (GApplication *app)
     g_main_context_iteration (NULL, TRUE);
   wait_for (list_ready, cases, 5000);
   shoot (GTK_WIDGET (window), "search");
+
+  {
+    GListModel *found = rfl_cases_page_get_model (cases);
+    g_autoptr(RflCaseItem) item = g_list_model_get_item (found, 0);
+    RflCaseView *view = rfl_cases_page_get_case_view (cases);
+
+    rfl_cases_page_open_case (cases, rfl_case_item_get_id (item));
+    if (!wait_for (case_ready, view, 10000))
+      g_error ("the case did not open");
+    rfl_case_view_add_note (view, "contact_attempt", "no_answer", _("Called the number the enquirer gave; no answer."));
+    wait_for (case_ready, view, 10000);
+    shoot (GTK_WIDGET (window), "case");
+    gtk_widget_activate_action (GTK_WIDGET (view), "cases.back", NULL);
+  }
 
   {
     GtkWidget *dialog = rfl_new_case_dialog_new (GTK_WINDOW (window), rfl_window_get_store (window));

@@ -28,5 +28,5 @@ for lang in "${langs[@]}"; do
   XDG_DATA_HOME="$work/home/data" GSETTINGS_SCHEMA_DIR="$build/app" GSETTINGS_BACKEND=memory \
   GTK_A11Y=none LANG=C.UTF-8 LANGUAGE="$lang" \
     dbus-run-session -- xvfb-run -a -s "-screen 0 1366x768x24" \
-      "$build/tools/rfl-shots" "$out" "$lang" "$work/cases.db" "$work/passphrase" 2>/dev/null
+      "$build/tools/rfl-shots" "$out" "$lang" "$work/cases.db" "$work/passphrase" 2>"$work/log" || { cat "$work/log" >&2; exit 1; }
 done
