@@ -37,6 +37,7 @@ struct _RflCasesPage
   GCancellable     *search_cancellable;
   char             *query;
   gboolean          searching;
+  gboolean          messages;     /* Red Cross Messages only */
 };
 
 G_DEFINE_FINAL_TYPE (RflCasesPage, rfl_cases_page, ADW_TYPE_BIN)
@@ -46,6 +47,7 @@ enum {
   PROP_QUERY,
   PROP_MODEL,
   PROP_SEARCHING,
+  PROP_MESSAGES,
   N_PROPS
 };
 
@@ -56,12 +58,16 @@ static GParamSpec *properties[N_PROPS];
 static const char * const type_values[] = { "tracing_request,registration,message", "tracing_request",
                                             "registration", "message" };
 static const char * const status_values[] = { NULL, "open", "tracing", "located", "reunited", "closed" };
+static const char * const message_status_values[] = { NULL, "collected", "transmitted", "delivered",
+                                                       "undeliverable", "returned" };
 
 static const char *
 selected_type (RflCasesPage *self)
 {
   guint i = gtk_drop_down_get_selected (self->type_filter);
 
+  if (self->messages)
+    return "message";
   return i < G_N_ELEMENTS (type_values) ? type_values[i] : NULL;
 }
 
@@ -70,7 +76,26 @@ selected_status (RflCasesPage *self)
 {
   guint i = gtk_drop_down_get_selected (self->status_filter);
 
+  if (self->messages)
+    return i < G_N_ELEMENTS (message_status_values) ? message_status_values[i] : NULL;
   return i < G_N_ELEMENTS (status_values) ? status_values[i] : NULL;
+}
+
+static void
+set_messages (RflCasesPage *self,
+              gboolean      messages)
+{
+  const char *statuses[G_N_ELEMENTS (message_status_values) + 1] = { _("Any status") };
+
+  self->messages = messages;
+  gtk_widget_set_visible (GTK_WIDGET (self->type_filter), !messages);
+  if (!messages)
+    return;
+  for (guint i = 1; i < G_N_ELEMENTS (message_status_values); i++)
+    statuses[i] = rfl_case_status_label (message_status_values[i]);
+  gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (gtk_string_list_new (statuses)));
+  gtk_editable_set_text (GTK_EDITABLE (self->search), "");
+  g_object_set (self->search, "placeholder-text", _("Search senders and addressees"), NULL);
 }
 
 static gboolean
@@ -103,6 +128,13 @@ update_empty (RflCasesPage *self)
       adw_status_page_set_title (self->empty, _("No Matching Names"));
       adw_status_page_set_description (self->empty,
                                        _("Try another spelling, fewer words, or the name in another script."));
+    }
+  else if (self->messages)
+    {
+      adw_status_page_set_title (self->empty, selected_status (self) != NULL ? _("No Messages of This Kind")
+                                                                             : _("No Red Cross Messages"));
+      adw_status_page_set_description (self->empty,
+                                       _("Messages collected from families and awaiting delivery appear here."));
     }
   else if (gtk_drop_down_get_selected (self->type_filter) > 0 || selected_status (self) != NULL)
     {
@@ -309,6 +341,9 @@ rfl_cases_page_get_property (GObject    *object,
     case PROP_SEARCHING:
       g_value_set_boolean (value, self->searching);
       break;
+    case PROP_MESSAGES:
+      g_value_set_boolean (value, self->messages);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -326,6 +361,9 @@ rfl_cases_page_set_property (GObject      *object,
     {
     case PROP_QUERY:
       rfl_cases_page_set_query (self, g_value_get_string (value));
+      break;
+    case PROP_MESSAGES:
+      set_messages (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -352,6 +390,15 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
   properties[PROP_SEARCHING] =
     g_param_spec_boolean ("searching", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RflCasesPage:messages:
+   *
+   * Whether the page lists Red Cross Messages, by delivery status, rather
+   * than cases.
+   */
+  properties[PROP_MESSAGES] =
+    g_param_spec_boolean ("messages", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (RFL_TYPE_CASE_ITEM);

@@ -24,6 +24,7 @@ case_saved_cb (RflNewCaseDialog *dialog,
                RflWindow        *self)
 {
   rfl_cases_page_reload (_rfl_window_get_cases_page (self));
+  rfl_cases_page_reload (_rfl_window_get_messages_page (self));
   _rfl_window_toast (self, _("Case saved"));
 }
 
@@ -38,6 +39,9 @@ new_case_activated (GtkWidget  *widget,
   if (rfl_window_get_store (self) == NULL)
     return;
   dialog = rfl_new_case_dialog_new (GTK_WINDOW (self), rfl_window_get_store (self));
+  /* From the Messages section, a new entry is most likely a message. */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (_rfl_window_get_content (self)), "messages") == 0)
+    rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), 6);
   g_signal_connect_object (dialog, "saved", G_CALLBACK (case_saved_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }

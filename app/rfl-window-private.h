@@ -7,6 +7,7 @@
 G_BEGIN_DECLS
 
 RflCasesPage *_rfl_window_get_cases_page (RflWindow *self);
+RflCasesPage *_rfl_window_get_messages_page (RflWindow *self);
 GtkStack     *_rfl_window_get_content    (RflWindow *self);
 AdwLeaflet   *_rfl_window_get_leaflet    (RflWindow *self);
 void          _rfl_window_toast          (RflWindow  *self,

@@ -27,6 +27,7 @@ struct _RflWindow
   GtkStack             *content;
   AdwWindowTitle       *content_title;
   RflCasesPage         *cases_page;
+  RflCasesPage         *messages_page;
   AdwToastOverlay      *toasts;
 
   GSettings            *settings;
@@ -81,6 +82,7 @@ rfl_window_lock (RflWindow *self)
   if (self->store == NULL)
     return;
   rfl_cases_page_set_store (self->cases_page, NULL);
+  rfl_cases_page_set_store (self->messages_page, NULL);
   close_store (g_steal_pointer (&self->store));
   rfl_unlock_page_reset (self->unlock_page);
   gtk_stack_set_visible_child_name (self->pages, "unlock");
@@ -98,6 +100,7 @@ unlocked_cb (RflWindow *self,
   g_set_object (&self->store, store);
   rfl_store_set_actor (store, g_get_user_name ());
   rfl_cases_page_set_store (self->cases_page, store);
+  rfl_cases_page_set_store (self->messages_page, store);
   gtk_stack_set_visible_child_name (self->pages, "main");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
@@ -183,6 +186,7 @@ rfl_window_dispose (GObject *object)
   if (self->store != NULL)
     {
       rfl_cases_page_set_store (self->cases_page, NULL);
+      rfl_cases_page_set_store (self->messages_page, NULL);
       rfl_store_close (self->store);
       g_clear_object (&self->store);
     }
@@ -242,6 +246,7 @@ rfl_window_class_init (RflWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, cases_page);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, messages_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, toasts);
   gtk_widget_class_bind_template_callback (widget_class, unlocked_cb);
   gtk_widget_class_bind_template_callback (widget_class, section_changed_cb);
@@ -303,6 +308,12 @@ RflCasesPage *
 _rfl_window_get_cases_page (RflWindow *self)
 {
   return self->cases_page;
+}
+
+RflCasesPage *
+_rfl_window_get_messages_page (RflWindow *self)
+{
+  return self->messages_page;
 }
 
 GtkStack *
