@@ -539,8 +539,8 @@ cmd_bundle_out (Cli   *cli,
                 char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) outbox = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
+  guint written = 0;
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
@@ -549,18 +549,9 @@ cmd_bundle_out (Cli   *cli,
     return rfl_cli_fail ("%s is not a directory", args[0]);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if ((outbox = rfl_sync_device_outbox (cli->store, &error)) == NULL)
+  if (!rfl_sync_device_write_usb (cli->store, args[0], &written, &error))
     return rfl_cli_fail_error (error);
-  for (guint i = 0; i < outbox->len; i++)
-    {
-      RflOutboxItem *item = g_ptr_array_index (outbox, i);
-      g_autofree char *name = g_strdup_printf ("%s-to-hq-%010" G_GUINT64_FORMAT ".rfle",
-                                               rfl_store_get_device_id (cli->store), item->seq_from);
-
-      if (!rfl_sync_write_bundle (args[0], name, item->envelope, &error))
-        return rfl_cli_fail_error (error);
-    }
-  json_object_set_int_member (out, "written", outbox->len);
+  json_object_set_int_member (out, "written", written);
   rfl_cli_print_object (out);
   return 0;
 }
@@ -570,11 +561,9 @@ cmd_bundle_in (Cli   *cli,
                char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) rejections = NULL;
   g_autoptr(JsonObject) out = NULL;
-  g_autofree char *prefix = NULL;
   RflSyncReport report = { 0 };
-  guint rejected = 0;
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
@@ -583,31 +572,14 @@ cmd_bundle_in (Cli   *cli,
     return rfl_cli_fail ("%s is not a directory", args[0]);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  /* Only the bundles HQ wrote for this device. */
-  prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (cli->store));
-  if ((files = rfl_sync_list_bundles (args[0], prefix, NULL, &error)) == NULL)
+  if (!rfl_sync_device_read_usb (cli->store, args[0], &report, &rejections, &error))
     return rfl_cli_fail_error (error);
-  for (guint i = 0; i < files->len; i++)
-    {
-      g_autoptr(GMappedFile) file = NULL;
-      g_autoptr(GBytes) bytes = NULL;
-      g_autoptr(GError) local = NULL;
-
-      if ((file = g_mapped_file_new (g_ptr_array_index (files, i), FALSE, &local)) == NULL ||
-          !rfl_sync_device_accept (cli->store, (bytes = g_mapped_file_get_bytes (file)), &report, &local))
-        {
-          g_autofree char *base = g_path_get_basename (g_ptr_array_index (files, i));
-
-          if (g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
-            return rfl_cli_fail_error (local);
-          g_printerr ("reunite-cli: %s: %s\n", base, local->message);
-          rejected++;
-        }
-    }
+  for (guint i = 0; i < rejections->len; i++)
+    g_printerr ("reunite-cli: %s\n", (char *) g_ptr_array_index (rejections, i));
   out = rfl_sync_report_to_json (&report);
-  json_object_set_int_member (out, "rejected_bundles", rejected);
+  json_object_set_int_member (out, "rejected_bundles", rejections->len);
   rfl_cli_print_object (out);
-  return rejected > 0 ? 1 : 0;
+  return rejections->len > 0 ? 1 : 0;
 }
 
 static int

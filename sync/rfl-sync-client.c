@@ -29,6 +29,8 @@ typedef struct
   GCancellable  *cancellable;
   guint64        bytes_up;
   guint64        bytes_down;
+  RflSyncProgressFunc progress;
+  gpointer       progress_data;
 } Client;
 
 static void
@@ -81,6 +83,8 @@ client_init (Client                *c,
   c->store = store;
   c->cancellable = cancellable;
   c->io_timeout_s = options != NULL && options->io_timeout_s > 0 ? options->io_timeout_s : DEFAULT_IO_TIMEOUT_S;
+  c->progress = options != NULL ? options->progress : NULL;
+  c->progress_data = options != NULL ? options->progress_data : NULL;
   c->deadline = g_get_monotonic_time () + (gint64) deadline_s * G_USEC_PER_SEC;
   if (url == NULL)
     {
@@ -592,6 +596,8 @@ pull_all (Client         *c,
           g_mutex_lock (&w.lock);
           w.have = rfl_sync_device_have (device);
           g_mutex_unlock (&w.lock);
+          if (c->progress != NULL)
+            c->progress (report, c->progress_data);
         }
       if (r->status != 200 || !ok)
         {
@@ -640,6 +646,8 @@ push_one (Client         *c,
       !rfl_sync_device_take_receipt (device, receipt, report, error))
     return FALSE;
   report->sent++;
+  if (c->progress != NULL)
+    c->progress (report, c->progress_data);
   return TRUE;
 }
 

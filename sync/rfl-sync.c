@@ -1332,6 +1332,117 @@ rfl_sync_list_bundles (const char  *dir,
 }
 
 /**
+ * rfl_sync_device_write_usb:
+ * @device: an enrolled device's store
+ * @dir: a folder, usually on a USB stick
+ * @written: (out) (optional): how many bundles were written
+ * @error: return location for an error
+ *
+ * Writes every bundle HQ has not receipted to @dir, sealing new changes
+ * first. Each file is whole or absent (rfl_sync_write_bundle()); writing
+ * again is harmless, as HQ applies a bundle once.
+ */
+gboolean
+rfl_sync_device_write_usb (RflStore    *device,
+                           const char  *dir,
+                           guint       *written,
+                           GError     **error)
+{
+  g_autoptr(GPtrArray) outbox = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (device), FALSE);
+  g_return_val_if_fail (dir != NULL, FALSE);
+
+  if (written != NULL)
+    *written = 0;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, "%s is not a folder", dir);
+      return FALSE;
+    }
+  if ((outbox = rfl_sync_device_outbox (device, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+      g_autofree char *name = g_strdup_printf ("%s-to-hq-%010" G_GUINT64_FORMAT ".rfle",
+                                               rfl_store_get_device_id (device), item->seq_from);
+
+      if (!rfl_sync_write_bundle (dir, name, item->envelope, error))
+        return FALSE;
+      if (written != NULL)
+        (*written)++;
+    }
+  return TRUE;
+}
+
+/**
+ * rfl_sync_device_read_usb:
+ * @device: an enrolled device's store
+ * @dir: a folder, usually on a USB stick
+ * @report: what was applied is added here
+ * @rejections: (out) (optional) (transfer full) (element-type utf8): one
+ *   line per bundle that was refused, "FILE: why"
+ * @error: return location for an error
+ *
+ * Applies the bundles HQ wrote for this device in @dir, in order; bundles
+ * for other devices are left alone. A refused bundle (damaged, forged, for
+ * another device) does not stop the others.
+ *
+ * Returns: %FALSE if @dir cannot be read, or if HQ revoked this device (the
+ *   keys are then destroyed); %TRUE otherwise, even with rejections
+ */
+gboolean
+rfl_sync_device_read_usb (RflStore       *device,
+                          const char     *dir,
+                          RflSyncReport  *report,
+                          GPtrArray     **rejections,
+                          GError        **error)
+{
+  g_autoptr(GPtrArray) files = NULL;
+  g_autoptr(GPtrArray) refused = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *prefix = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (device), FALSE);
+  g_return_val_if_fail (dir != NULL, FALSE);
+  g_return_val_if_fail (report != NULL, FALSE);
+
+  if (rejections != NULL)
+    *rejections = NULL;
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, "%s is not a folder", dir);
+      return FALSE;
+    }
+  /* Only the bundles HQ wrote for this device. */
+  prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (device));
+  if ((files = rfl_sync_list_bundles (dir, prefix, NULL, error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autoptr(GMappedFile) file = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) local = NULL;
+
+      if ((file = g_mapped_file_new (g_ptr_array_index (files, i), FALSE, &local)) == NULL ||
+          !rfl_sync_device_accept (device, (bytes = g_mapped_file_get_bytes (file)), report, &local))
+        {
+          g_autofree char *base = g_path_get_basename (g_ptr_array_index (files, i));
+
+          if (g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+          g_ptr_array_add (refused, g_strdup_printf ("%s: %s", base, local->message));
+        }
+    }
+  if (rejections != NULL)
+    *rejections = g_steal_pointer (&refused);
+  return TRUE;
+}
+
+/**
  * rfl_sync_report_to_json:
  *
  * Returns: (transfer full): what a sync or a bundle import did, as the

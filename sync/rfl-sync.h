@@ -148,6 +148,15 @@ GPtrArray  *rfl_sync_list_bundles       (const char     *dir,
                                          const char     *prefix,
                                          const char     *skip_prefix,
                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean    rfl_sync_device_write_usb   (RflStore       *device,
+                                         const char     *dir,
+                                         guint          *written,
+                                         GError        **error);
+gboolean    rfl_sync_device_read_usb    (RflStore       *device,
+                                         const char     *dir,
+                                         RflSyncReport  *report,
+                                         GPtrArray     **rejections,
+                                         GError        **error);
 JsonObject *rfl_sync_report_to_json     (const RflSyncReport *report) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS
