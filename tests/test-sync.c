@@ -17,16 +17,9 @@
 #include "rfl-store-sync.h"
 #include "rfl-sync-client.h"
 #include "rfl-sync.h"
+#include "rfl-test-hq.h"
 #include "rfl-test-util.h"
 
-typedef struct
-{
-  char        *dir;
-  char        *pw;
-  GSubprocess *proc;
-  char        *url;
-  guint16      port;
-} Hq;
 
 typedef struct
 {
@@ -35,144 +28,6 @@ typedef struct
   char     *office;
   RflStore *store;
 } Device;
-
-static const char *
-hq_binary (void)
-{
-  const char *path = g_getenv ("REUNITE_HQ");
-
-  g_assert_nonnull (path);
-  return path;
-}
-
-static char *
-hq_run (Hq         *hq,
-        int         expect_status,
-        const char *first,
-        ...) G_GNUC_NULL_TERMINATED;
-
-/* Runs an operator command; returns its standard output. */
-static char *
-hq_run (Hq         *hq,
-        int         expect_status,
-        const char *first,
-        ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL;
-  va_list ap;
-
-  g_ptr_array_add (argv, (char *) hq_binary ());
-  g_ptr_array_add (argv, (char *) "--dir");
-  g_ptr_array_add (argv, hq->dir);
-  g_ptr_array_add (argv, (char *) "--passphrase-file");
-  g_ptr_array_add (argv, hq->pw);
-  va_start (ap, first);
-  for (const char *arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  proc = g_subprocess_newv ((const char * const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
-  g_assert_no_error (error);
-  if (g_subprocess_get_exit_status (proc) != expect_status)
-    g_error ("reunite-hq %s exited %d: %s", first, g_subprocess_get_exit_status (proc), err);
-  return g_steal_pointer (&out);
-}
-
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-static void
-hq_start (Hq *hq)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDataInputStream) in = NULL;
-  g_autofree char *line = NULL;
-  g_autoptr(JsonObject) obj = NULL;
-  const char *listening;
-
-  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", hq->port);
-
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-
-  /* The server dies with the test, even when an assertion aborts it. */
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  /* Port 0 the first time; a restart keeps the port devices know. */
-  hq->proc = g_subprocess_launcher_spawn (launcher, &error, hq_binary (), "--dir", hq->dir,
-                                          "--passphrase-file", hq->pw, "--client-timeout", "2",
-                                          "--max-body", "33554432", "serve", "--listen", listen, NULL);
-  g_assert_no_error (error);
-  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (hq->proc));
-  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (line);
-  obj = rfl_test_object (line);
-  listening = json_object_get_string_member (obj, "listening");
-  g_assert_true (g_str_has_prefix (listening, "127.0.0.1:"));
-  hq->port = (guint16) atoi (strchr (listening, ':') + 1);
-  g_assert_cmpuint (hq->port, >, 0);
-  g_free (hq->url);
-  hq->url = g_strdup_printf ("http://127.0.0.1:%u", hq->port);
-}
-
-static void
-hq_kill (Hq *hq)
-{
-  if (hq->proc == NULL)
-    return;
-  g_subprocess_send_signal (hq->proc, SIGKILL);
-  g_subprocess_wait (hq->proc, NULL, NULL);
-  g_clear_object (&hq->proc);
-}
-
-static Hq *
-hq_new (const char *dir)
-{
-  Hq *hq = g_new0 (Hq, 1);
-  g_autoptr(GError) error = NULL;
-
-  hq->dir = g_build_filename (dir, "hq", NULL);
-  hq->pw = g_build_filename (dir, "hq-pw", NULL);
-  g_file_set_contents (hq->pw, TEST_PASSPHRASE "-hq", -1, &error);
-  g_assert_no_error (error);
-  g_free (hq_run (hq, 0, "--kdf", "interactive", "init", NULL));
-  hq_start (hq);
-  return hq;
-}
-
-static void
-hq_free (Hq *hq)
-{
-  hq_kill (hq);
-  g_free (hq->dir);
-  g_free (hq->pw);
-  g_free (hq->url);
-  g_free (hq);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Hq, hq_free)
-
-/* Opens HQ's own store while the server runs, as an operator command would. */
-static RflStore *
-hq_store (Hq *hq)
-{
-  g_autofree char *path = g_build_filename (hq->dir, "hq.db", NULL);
-  g_autoptr(GError) error = NULL;
-  const char *pw = TEST_PASSPHRASE "-hq";
-  RflStore *store = rfl_store_open (path, pw, strlen (pw), &error);
-
-  g_assert_no_error (error);
-  return store;
-}
 
 static Device *
 device_new (const char *dir,
@@ -198,19 +53,6 @@ device_free (Device *d)
   g_free (d->path);
   g_free (d->office);
   g_free (d);
-}
-
-static char *
-make_token (Hq         *hq,
-            const char *office,
-            const char *dir)
-{
-  static guint n;
-  g_autofree char *name = g_strdup_printf ("token-%u", ++n);
-  char *path = g_build_filename (dir, name, NULL);
-
-  g_free (hq_run (hq, 0, "enroll", "--office", office, "--url", hq->url, "--out", path, NULL));
-  return path;
 }
 
 static RflEnrollToken *
