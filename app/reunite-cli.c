@@ -587,35 +587,15 @@ cmd_status (Cli   *cli,
             char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) out = json_object_new ();
-  g_autoptr(GPtrArray) conflicts = NULL;
-  g_autoptr(RflPeer) hq = NULL;
-  g_autofree char *hq_id = NULL, *office = NULL, *last = NULL;
-  gint64 pending;
+  g_autoptr(JsonObject) out = NULL;
   int rc;
 
   if (args[0] != NULL)
     return rfl_cli_fail ("usage: status");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  hq_id = rfl_store_get_setting (cli->store, "hq");
-  office = rfl_store_get_setting (cli->store, "office");
-  last = rfl_store_get_setting (cli->store, "last_sync");
-  if (hq_id != NULL && (hq = rfl_store_get_peer (cli->store, hq_id, &error)) == NULL)
+  if ((out = rfl_sync_device_status (cli->store, FALSE, &error)) == NULL)
     return rfl_cli_fail_error (error);
-  pending = rfl_store_count_local_ops (cli->store, hq != NULL ? hq->acked : 0, &error);
-  if (pending < 0 || (conflicts = rfl_store_list_conflicts (cli->store, FALSE, &error)) == NULL)
-    return rfl_cli_fail_error (error);
-  json_object_set_string_member (out, "device_id", rfl_store_get_device_id (cli->store));
-  json_object_set_string_member (out, "enrollment", hq != NULL ? "enrolled" : "not enrolled");
-  if (office != NULL)
-    json_object_set_string_member (out, "office", office);
-  json_object_set_int_member (out, "pending_changes", pending);
-  if (last != NULL)
-    json_object_set_string_member (out, "last_sync", last);
-  else
-    json_object_set_null_member (out, "last_sync");
-  json_object_set_int_member (out, "open_conflicts", conflicts->len);
   rfl_cli_print_object (out);
   return 0;
 }

@@ -1332,6 +1332,61 @@ rfl_sync_list_bundles (const char  *dir,
 }
 
 /**
+ * rfl_sync_device_status:
+ * @device: a device's store
+ * @with_conflicts: whether to include the open conflicts themselves
+ * @error: return location for an error
+ *
+ * Where this device stands with HQ: `device_id`, `enrollment` ("enrolled"
+ * or "not enrolled"), `office`, `pending_changes` (its own changes HQ has
+ * not receipted), `last_sync` (ISO 8601 or null), `open_conflicts`, and with
+ * @with_conflicts the `conflicts` as rfl_store_list_conflicts() gives them.
+ *
+ * Returns: (transfer full): the status, or %NULL on error
+ */
+JsonObject *
+rfl_sync_device_status (RflStore  *device,
+                        gboolean   with_conflicts,
+                        GError   **error)
+{
+  g_autoptr(JsonObject) out = json_object_new ();
+  g_autoptr(GPtrArray) conflicts = NULL;
+  g_autoptr(RflPeer) hq = NULL;
+  g_autofree char *hq_id = NULL, *office = NULL, *last = NULL;
+  gint64 pending;
+
+  g_return_val_if_fail (RFL_IS_STORE (device), NULL);
+
+  hq_id = rfl_store_get_setting (device, SETTING_HQ);
+  office = rfl_store_get_setting (device, SETTING_OFFICE);
+  last = rfl_store_get_setting (device, "last_sync");
+  if (hq_id != NULL && (hq = rfl_store_get_peer (device, hq_id, error)) == NULL)
+    return NULL;
+  pending = rfl_store_count_local_ops (device, hq != NULL ? hq->acked : 0, error);
+  if (pending < 0 || (conflicts = rfl_store_list_conflicts (device, FALSE, error)) == NULL)
+    return NULL;
+  json_object_set_string_member (out, "device_id", rfl_store_get_device_id (device));
+  json_object_set_string_member (out, "enrollment", hq != NULL ? "enrolled" : "not enrolled");
+  if (office != NULL)
+    json_object_set_string_member (out, "office", office);
+  json_object_set_int_member (out, "pending_changes", pending);
+  if (last != NULL)
+    json_object_set_string_member (out, "last_sync", last);
+  else
+    json_object_set_null_member (out, "last_sync");
+  json_object_set_int_member (out, "open_conflicts", conflicts->len);
+  if (with_conflicts)
+    {
+      JsonArray *array = json_array_sized_new (conflicts->len);
+
+      for (guint i = 0; i < conflicts->len; i++)
+        json_array_add_object_element (array, json_object_ref (g_ptr_array_index (conflicts, i)));
+      json_object_set_array_member (out, "conflicts", array);
+    }
+  return g_steal_pointer (&out);
+}
+
+/**
  * rfl_sync_device_write_usb:
  * @device: an enrolled device's store
  * @dir: a folder, usually on a USB stick

@@ -148,6 +148,9 @@ GPtrArray  *rfl_sync_list_bundles       (const char     *dir,
                                          const char     *prefix,
                                          const char     *skip_prefix,
                                          GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject *rfl_sync_device_status      (RflStore       *device,
+                                         gboolean        with_conflicts,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 gboolean    rfl_sync_device_write_usb   (RflStore       *device,
                                          const char     *dir,
                                          guint          *written,
