@@ -4,6 +4,8 @@
 #include <glib/gi18n.h>
 
 #include "rfl-cases-page.h"
+#include "rfl-dashboard-page.h"
+#include "rfl-sync-page.h"
 #include "rfl-unlock-page.h"
 #include "rfl-window-private.h"
 
@@ -28,6 +30,8 @@ struct _RflWindow
   AdwWindowTitle       *content_title;
   RflCasesPage         *cases_page;
   RflCasesPage         *messages_page;
+  RflSyncPage          *sync_page;
+  RflDashboardPage     *dashboard_page;
   AdwToastOverlay      *toasts;
 
   GSettings            *settings;
@@ -83,6 +87,8 @@ rfl_window_lock (RflWindow *self)
     return;
   rfl_cases_page_set_store (self->cases_page, NULL);
   rfl_cases_page_set_store (self->messages_page, NULL);
+  rfl_sync_page_set_store (self->sync_page, NULL);
+  rfl_dashboard_page_set_store (self->dashboard_page, NULL);
   close_store (g_steal_pointer (&self->store));
   rfl_unlock_page_reset (self->unlock_page);
   gtk_stack_set_visible_child_name (self->pages, "unlock");
@@ -101,6 +107,8 @@ unlocked_cb (RflWindow *self,
   rfl_store_set_actor (store, g_get_user_name ());
   rfl_cases_page_set_store (self->cases_page, store);
   rfl_cases_page_set_store (self->messages_page, store);
+  rfl_sync_page_set_store (self->sync_page, store);
+  rfl_dashboard_page_set_store (self->dashboard_page, store);
   gtk_stack_set_visible_child_name (self->pages, "main");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
@@ -112,6 +120,29 @@ unlocked_cb (RflWindow *self,
 }
 
 static void
+sync_toast_cb (RflWindow  *self,
+               const char *message)
+{
+  adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
+}
+
+static void
+sync_changed_cb (RflWindow *self)
+{
+  rfl_cases_page_reload (self->cases_page);
+  rfl_cases_page_reload (self->messages_page);
+}
+
+/* HQ revoked this laptop and its keys are gone: nothing more can be read. */
+static void
+sync_revoked_cb (RflWindow *self)
+{
+  rfl_window_lock (self);
+  adw_toast_overlay_add_toast (self->toasts,
+                               adw_toast_new (_("Headquarters revoked this laptop; its keys were destroyed")));
+}
+
+static void
 section_changed_cb (RflWindow *self)
 {
   GtkWidget *child = gtk_stack_get_visible_child (self->content);
@@ -120,6 +151,9 @@ section_changed_cb (RflWindow *self)
     return;
   adw_window_title_set_title (self->content_title,
                               gtk_stack_page_get_title (gtk_stack_get_page (self->content, child)));
+  /* The figures are read again each time the dashboard is shown. */
+  if (child == GTK_WIDGET (self->dashboard_page))
+    rfl_dashboard_page_refresh (self->dashboard_page);
   adw_leaflet_set_visible_child (self->leaflet, self->content_box);
 }
 
@@ -187,6 +221,8 @@ rfl_window_dispose (GObject *object)
     {
       rfl_cases_page_set_store (self->cases_page, NULL);
       rfl_cases_page_set_store (self->messages_page, NULL);
+      rfl_sync_page_set_store (self->sync_page, NULL);
+      rfl_dashboard_page_set_store (self->dashboard_page, NULL);
       rfl_store_close (self->store);
       g_clear_object (&self->store);
     }
@@ -237,6 +273,8 @@ rfl_window_class_init (RflWindowClass *klass)
 
   g_type_ensure (RFL_TYPE_UNLOCK_PAGE);
   g_type_ensure (RFL_TYPE_CASES_PAGE);
+  g_type_ensure (RFL_TYPE_SYNC_PAGE);
+  g_type_ensure (RFL_TYPE_DASHBOARD_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RflWindow, pages);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, unlock_page);
@@ -247,9 +285,14 @@ rfl_window_class_init (RflWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, cases_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, messages_page);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, sync_page);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, dashboard_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, toasts);
   gtk_widget_class_bind_template_callback (widget_class, unlocked_cb);
   gtk_widget_class_bind_template_callback (widget_class, section_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sync_toast_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sync_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sync_revoked_cb);
   _rfl_window_class_actions_init (widget_class);
 }
 
@@ -314,6 +357,18 @@ RflCasesPage *
 _rfl_window_get_messages_page (RflWindow *self)
 {
   return self->messages_page;
+}
+
+RflDashboardPage *
+_rfl_window_get_dashboard_page (RflWindow *self)
+{
+  return self->dashboard_page;
+}
+
+RflSyncPage *
+_rfl_window_get_sync_page (RflWindow *self)
+{
+  return self->sync_page;
 }
 
 GtkStack *

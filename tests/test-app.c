@@ -5,17 +5,23 @@
  * finalized. A real store in a temporary directory backs every test.
  */
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
 #include "rfl-case-view.h"
+#include "rfl-dashboard-page.h"
 #include "rfl-cases-page.h"
 #include "rfl-error.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 #include "rfl-store.h"
+#include "rfl-sync-client.h"
+#include "rfl-sync-page.h"
+#include "rfl-sync.h"
+#include "rfl-test-hq.h"
 #include "rfl-test-util.h"
 #include "rfl-unlock-page.h"
 
@@ -96,6 +102,23 @@ make_store (const char *dir,
       g_assert_no_error (error);
     }
   return store;
+}
+
+static char *
+add_json_record (RflStore   *store,
+                 const char *given,
+                 const char *family)
+{
+  g_autofree char *json = g_strdup_printf (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\","
+    " \"person\": {\"given_name\": \"%s\", \"family_name\": \"%s\"},"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}", given, family);
+  g_autoptr(JsonObject) obj = rfl_test_object (json);
+  g_autoptr(GError) error = NULL;
+  char *id = rfl_store_add (store, obj, &error);
+
+  g_assert_no_error (error);
+  return id;
 }
 
 typedef struct
@@ -528,6 +551,20 @@ test_new_case_tracing_request (void)
   rfl_test_remove_dir (dir);
 }
 
+/* The button that activates @action. */
+static GtkWidget *
+find_action (GtkWidget  *root,
+             const char *action)
+{
+  for (guint i = 0;; i++)
+    {
+      GtkWidget *button = find (root, GTK_TYPE_BUTTON, i);
+
+      if (g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), action) == 0)
+        return button;
+    }
+}
+
 static void
 count_notify (guint *n)
 {
@@ -692,10 +729,283 @@ test_case_view (void)
   rfl_test_remove_dir (dir);
 }
 
+static gboolean
+sync_idle (gpointer data)
+{
+  return !rfl_sync_page_get_busy (data);
+}
+
+static gboolean
+synced (gpointer data)
+{
+  return !rfl_sync_page_get_busy (data) && rfl_sync_page_get_last_sync (data) != NULL &&
+         rfl_sync_page_get_pending (data) == 0;
+}
+
+static gboolean
+has_conflict (gpointer data)
+{
+  GPtrArray *conflicts = rfl_sync_page_get_conflicts (data);
+
+  return !rfl_sync_page_get_busy (data) && conflicts != NULL && conflicts->len > 0;
+}
+
+static void
+toast_cb (RflSyncPage *page,
+          const char  *message,
+          char       **out)
+{
+  g_free (*out);
+  *out = g_strdup (message);
+}
+
+static void
+set_description (RflStore   *store,
+                 const char *id,
+                 const char *text)
+{
+  g_autoptr(JsonObject) patch = json_object_new ();
+  g_autoptr(GError) error = NULL;
+
+  json_object_set_string_member (patch, "description", text);
+  rfl_store_update (store, id, patch, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_sync_page (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(Hq) hq = hq_new (dir);
+  g_autoptr(RflStore) store = make_store (dir, 3);
+  g_autofree char *other_path = g_build_filename (dir, "other.db", NULL);
+  g_autofree char *big = g_build_filename (dir, "big.token", NULL);
+  g_autofree char *token = make_token (hq, "Goma", dir);
+  g_autofree char *stick = g_build_filename (dir, "stick", NULL);
+  g_autofree char *toast = NULL;
+  g_autofree char *filler = g_strnfill (100 * 1024, 'x');
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.reunite.Reunite");
+  g_autoptr(GFile) big_file = g_file_new_for_path (big);
+  g_autoptr(GFile) token_file = g_file_new_for_path (token);
+  g_autoptr(GFile) stick_file = g_file_new_for_path (stick);
+  g_autoptr(RflStore) other = NULL;
+  g_autoptr(GPtrArray) listed = NULL;
+  g_autoptr(GPtrArray) bundles = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree char *id = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = rfl_sync_page_new ();
+  RflSyncPage *sp = RFL_SYNC_PAGE (page);
+  RflSyncReport report = { 0 };
+
+  g_settings_set_boolean (settings, "sync-automatically", TRUE);
+  g_object_ref (page);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  g_signal_connect (page, "toast", G_CALLBACK (toast_cb), &toast);
+
+  /* Not enrolled: three changes wait, and there is nothing to sync with. */
+  rfl_sync_page_set_store (sp, store);
+  wait_until (sync_idle, page, "the status is read");
+  g_assert_false (rfl_sync_page_get_enrolled (sp));
+  g_assert_cmpint (rfl_sync_page_get_pending (sp), ==, 3);
+  g_assert_cmpint (rfl_sync_page_get_link (sp), ==, RFL_LINK_UNKNOWN);
+  g_assert_false (gtk_widget_is_sensitive (find_action (page, "sync.now")));
+
+  /* A file far too large to be a token is refused before it is read. */
+  g_file_set_contents (big, filler, -1, &error);
+  g_assert_no_error (error);
+  rfl_sync_page_enroll (sp, big_file);
+  wait_until (sync_idle, page, "the token is refused");
+  g_assert_nonnull (strstr (rfl_sync_page_get_error (sp), "too large"));
+  g_assert_false (rfl_sync_page_get_enrolled (sp));
+
+  /* Enrolling with HQ's token, then the first sync, on its own. */
+  rfl_sync_page_enroll (sp, token_file);
+  wait_until (synced, page, "enrolled and synced");
+  g_assert_true (rfl_sync_page_get_enrolled (sp));
+  g_assert_null (rfl_sync_page_get_error (sp));
+  g_assert_cmpint (rfl_sync_page_get_link (sp), ==, RFL_LINK_ONLINE);
+  g_assert_nonnull (strstr (toast, "sent"));
+
+  /* No link: a new change goes on a USB stick as a signed bundle. */
+  g_free (add_json_record (store, "Wanjiru", "Kamau"));
+  rfl_sync_page_refresh (sp);
+  wait_until (sync_idle, page, "the status is read again");
+  g_assert_cmpint (rfl_sync_page_get_pending (sp), ==, 1);
+  g_assert_cmpint (g_mkdir (stick, 0700), ==, 0);
+  rfl_sync_page_write_usb (sp, stick_file);
+  wait_until (sync_idle, page, "the bundle is written");
+  g_assert_null (rfl_sync_page_get_error (sp));
+  bundles = rfl_sync_list_bundles (stick, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bundles->len, ==, 1);
+  g_assert_false (rfl_test_file_contains (g_ptr_array_index (bundles, 0), "Wanjiru"));
+  g_assert_nonnull (strstr (toast, "1 bundle written"));
+
+  /* Another laptop of the same office changes the same field: after both
+   * sync, the conflict is shown here, and taking the other value settles it. */
+  other = rfl_store_create (other_path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE, &error);
+  g_assert_no_error (error);
+  {
+    g_autofree char *other_token = make_token (hq, "Goma", dir);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(RflEnrollToken) loaded = NULL;
+
+    g_file_get_contents (other_token, &data, &len, &error);
+    g_assert_no_error (error);
+    bytes = g_bytes_new (data, len);
+    loaded = rfl_enroll_token_load (bytes, &error);
+    g_assert_no_error (error);
+    g_assert_true (rfl_sync_client_enroll (other, loaded, NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_true (rfl_sync_client_run (other, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  /* The oldest case, which both laptops hold. */
+  listed = rfl_store_list (store, "registration", NULL, 0, 10, &error);
+  g_assert_no_error (error);
+  id = g_strdup (json_object_get_string_member (g_ptr_array_index (listed, listed->len - 1), "id"));
+  set_description (store, id, "Seen at the Goma transit centre");
+  set_description (other, id, "Seen at the Bukavu health post");
+  g_assert_true (rfl_sync_client_run (other, NULL, &report, NULL, &error));
+  g_assert_no_error (error);
+  rfl_sync_page_sync_now (sp);
+  wait_until (has_conflict, page, "the conflict arrives");
+  g_assert_cmpuint (rfl_sync_page_get_conflicts (sp)->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (rfl_sync_page_get_conflicts (sp), 0),
+                                                  "field"), ==, "description");
+  rfl_sync_page_resolve (sp, json_object_get_string_member (g_ptr_array_index (rfl_sync_page_get_conflicts (sp),
+                                                                               0), "id"), TRUE);
+  wait_until (sync_idle, page, "the conflict is settled");
+  g_assert_null (rfl_sync_page_get_error (sp));
+  g_assert_cmpuint (rfl_sync_page_get_conflicts (sp)->len, ==, 0);
+  record = rfl_store_get (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (record, "description"), ==, "Seen at the Goma transit centre");
+
+  /* HQ goes away: the sync fails with a message and nothing is lost. */
+  g_free (add_json_record (store, "Otieno", "Achieng"));
+  hq_kill (hq);
+  rfl_sync_page_sync_now (sp);
+  wait_until (sync_idle, page, "the sync fails");
+  g_assert_nonnull (rfl_sync_page_get_error (sp));
+  g_assert_cmpint (rfl_sync_page_get_link (sp), !=, RFL_LINK_ONLINE);
+  g_assert_cmpint (rfl_sync_page_get_pending (sp), >, 0);
+
+  /* HQ back: unlocking (a new store for the page) syncs on its own. */
+  hq_start (hq);
+  rfl_sync_page_set_store (sp, NULL);
+  g_assert_false (rfl_sync_page_get_enrolled (sp));
+  g_assert_null (rfl_sync_page_get_conflicts (sp));
+  rfl_sync_page_set_store (sp, store);
+  wait_until (synced, page, "the automatic sync");
+  g_assert_cmpint (rfl_sync_page_get_link (sp), ==, RFL_LINK_ONLINE);
+
+  rfl_sync_page_set_store (sp, NULL);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (page);
+  rfl_store_close (other);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
+static void
+collect_big_labels (GtkWidget *root,
+                    GPtrArray *out)
+{
+  if (GTK_IS_LABEL (root) && gtk_widget_has_css_class (root, "title-3"))
+    g_ptr_array_add (out, (gpointer) gtk_label_get_text (GTK_LABEL (root)));
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    collect_big_labels (c, out);
+}
+
+static gboolean
+dashboard_ready (gpointer data)
+{
+  return !rfl_dashboard_page_get_loading (data) && rfl_dashboard_page_get_summary (data) != NULL;
+}
+
+static void
+test_dashboard (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) shown = g_ptr_array_new ();
+  g_autoptr(JsonObject) a = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"Amina\"},"
+    " \"sought\": [{\"given_name\": \"Ibrahim\"}], \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autoptr(JsonObject) m = rfl_test_object (
+    "{\"type\": \"message\", \"sender\": {\"given_name\": \"Amina\"}, \"addressee\": {\"given_name\": \"Ibrahim\"},"
+    " \"content\": \"We are safe.\"}");
+  g_autoptr(JsonObject) close = rfl_test_object ("{\"status\": \"closed\", \"closure_reason\": \"withdrawn\"}");
+  g_autofree char *first = rfl_store_add (store, a, &error);
+  g_autofree char *second = rfl_store_add (store, a, &error);
+  g_autofree char *message = rfl_store_add (store, m, &error);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *page = rfl_dashboard_page_new ();
+  JsonArray *weeks;
+
+  g_assert_no_error (error);
+  g_assert_true (rfl_store_update (store, second, close, &error));
+  g_assert_no_error (error);
+  g_object_ref (page);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  rfl_dashboard_page_set_store (RFL_DASHBOARD_PAGE (page), store);
+  wait_until (dashboard_ready, page, "the figures are read");
+
+  /* Totals per type, then the messages awaiting delivery. */
+  collect_big_labels (page, shown);
+  g_assert_cmpuint (shown->len, ==, 4);
+  g_assert_cmpstr (g_ptr_array_index (shown, 0), ==, "2");
+  g_assert_cmpstr (g_ptr_array_index (shown, 1), ==, "0");
+  g_assert_cmpstr (g_ptr_array_index (shown, 2), ==, "1");
+  g_assert_cmpstr (g_ptr_array_index (shown, 3), ==, "1");
+  weeks = json_object_get_array_member (rfl_dashboard_page_get_summary (RFL_DASHBOARD_PAGE (page)), "weeks");
+  g_assert_cmpuint (json_array_get_length (weeks), ==, 12);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 11), "opened"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 11), "closed"), ==, 1);
+
+  /* Delivered, the message no longer waits; the page shows it once read again. */
+  {
+    g_autoptr(JsonObject) sent = rfl_test_object ("{\"status\": \"transmitted\"}");
+    g_autoptr(JsonObject) delivered = rfl_test_object ("{\"status\": \"delivered\"}");
+
+    g_assert_true (rfl_store_update (store, message, sent, &error));
+    g_assert_true (rfl_store_update (store, message, delivered, &error));
+    g_assert_no_error (error);
+  }
+  rfl_dashboard_page_refresh (RFL_DASHBOARD_PAGE (page));
+  g_assert_true (rfl_dashboard_page_get_loading (RFL_DASHBOARD_PAGE (page)));
+  wait_until (dashboard_ready, page, "the figures are read again");
+  g_ptr_array_set_size (shown, 0);
+  collect_big_labels (page, shown);
+  g_assert_cmpstr (g_ptr_array_index (shown, 3), ==, "0");
+
+  /* Locking drops every figure. */
+  rfl_dashboard_page_set_store (RFL_DASHBOARD_PAGE (page), NULL);
+  g_assert_null (rfl_dashboard_page_get_summary (RFL_DASHBOARD_PAGE (page)));
+  g_ptr_array_set_size (shown, 0);
+  collect_big_labels (page, shown);
+  g_assert_cmpuint (shown->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (shown, 0), ==, "");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (page);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  rfl_sync_client_prepare ();
   if (sodium_init () < 0)
     g_error ("libsodium could not be initialised");
   g_test_init (&argc, &argv, NULL);
@@ -713,6 +1023,8 @@ main (int   argc,
   g_test_add_func ("/app/cases-page/search", test_cases_page_search);
   g_test_add_func ("/app/new-case/tracing-request", test_new_case_tracing_request);
   g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
+  g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
+  g_test_add_func ("/app/dashboard/counts", test_dashboard);
 
   return g_test_run ();
 }

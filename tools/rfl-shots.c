@@ -11,6 +11,7 @@
 #include "rfl-application.h"
 #include "rfl-case-item.h"
 #include "rfl-cases-page.h"
+#include "rfl-dashboard-page.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 #include "rfl-window-private.h"
@@ -103,6 +104,18 @@ list_ready (gpointer data)
 }
 
 static gboolean
+sync_idle (gpointer data)
+{
+  return !rfl_sync_page_get_busy (data) && rfl_sync_page_get_link (data) != RFL_LINK_UNKNOWN;
+}
+
+static gboolean
+dashboard_ready (gpointer data)
+{
+  return !rfl_dashboard_page_get_loading (data) && rfl_dashboard_page_get_summary (data) != NULL;
+}
+
+static gboolean
 case_ready (gpointer data)
 {
   return rfl_case_view_get_record (data) != NULL && !rfl_case_view_get_busy (data);
@@ -149,6 +162,19 @@ activate_cb (GApplication *app)
     shoot (GTK_WIDGET (window), "case");
     gtk_widget_activate_action (GTK_WIDGET (view), "cases.back", NULL);
   }
+
+  /* The sync page once the automatic sync on unlock is over. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "sync");
+  wait_ms (300);
+  if (!wait_for (sync_idle, _rfl_window_get_sync_page (window), 60000))
+    g_error ("the sync did not end");
+  shoot (GTK_WIDGET (window), "sync");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "dashboard");
+  wait_ms (100);
+  wait_for (dashboard_ready, _rfl_window_get_dashboard_page (window), 20000);
+  shoot (GTK_WIDGET (window), "dashboard");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "cases");
 
   {
     GtkWidget *dialog = rfl_new_case_dialog_new (GTK_WINDOW (window), rfl_window_get_store (window));
