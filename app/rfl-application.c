@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rfl-about.h"
 #include "rfl-application.h"
 #include "rfl-window.h"
 
@@ -77,25 +78,10 @@ about_activated (GSimpleAction *action,
                  gpointer       user_data)
 {
   GtkApplication *app = GTK_APPLICATION (user_data);
-  const char *developers[] = { "The Reunite developers", NULL };
   GtkWidget *about;
 
-  about = adw_about_window_new ();
-  g_object_set (about,
-                "transient-for", gtk_application_get_active_window (app),
-                "application-name", _("Reunite"),
-                "application-icon", APPLICATION_ID,
-                "developer-name", _("The Reunite developers"),
-                "developers", developers,
-                "version", PACKAGE_VERSION,
-                "comments", _("Trace missing people and reunite families, offline. Every record stays "
-                              "encrypted on this computer; headquarters receives only end-to-end "
-                              "encrypted changes."),
-                "license-type", GTK_LICENSE_GPL_3_0,
-                "website", "https://github.com/reunite/reunite",
-                "issue-url", "https://github.com/reunite/reunite/issues",
-                "translator-credits", _("translator-credits"),
-                NULL);
+  about = rfl_about_window_new ("/io/github/reunite/Reunite/io.github.reunite.Reunite.metainfo.xml");
+  gtk_window_set_transient_for (GTK_WINDOW (about), gtk_application_get_active_window (app));
   gtk_window_present (GTK_WINDOW (about));
 }
 

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "rfl-about.h"
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
 #include "rfl-case-view.h"
@@ -1001,6 +1002,26 @@ test_dashboard (void)
   rfl_test_remove_dir (dir);
 }
 
+static void
+test_about (void)
+{
+  GtkWidget *about = rfl_about_window_new ("/io/github/reunite/Reunite/io.github.reunite.Reunite.metainfo.xml");
+  AdwAboutWindow *w = ADW_ABOUT_WINDOW (about);
+
+  /* What the metainfo says, not a copy of it in code. */
+  g_object_ref_sink (about);
+  g_assert_cmpstr (adw_about_window_get_application_name (w), ==, "Reunite");
+  g_assert_cmpstr (adw_about_window_get_comments (w), ==, "Trace missing people and reunite families, offline");
+  g_assert_cmpstr (adw_about_window_get_developer_name (w), ==, "The Reunite developers");
+  g_assert_cmpstr (adw_about_window_get_website (w), ==, "https://github.com/reunite/reunite");
+  g_assert_cmpint (adw_about_window_get_license_type (w), ==, GTK_LICENSE_GPL_3_0);
+  g_assert_cmpstr (adw_about_window_get_release_notes_version (w), ==, PACKAGE_VERSION);
+  g_assert_nonnull (strstr (adw_about_window_get_release_notes (w), "<li>"));
+  g_assert_null (strstr (adw_about_window_get_release_notes (w), "First release"));
+  gtk_window_destroy (GTK_WINDOW (about));
+  g_assert_finalize_object (about);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1025,6 +1046,7 @@ main (int   argc,
   g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
   g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
   g_test_add_func ("/app/dashboard/counts", test_dashboard);
+  g_test_add_func ("/app/about/from-metainfo", test_about);
 
   return g_test_run ();
 }

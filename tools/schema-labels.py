@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Writes po/schema-labels.c: every field and value name of the record schema
+# as the forms show it ("date_of_birth" -> "Date of birth"), marked for
+# translation, so that xgettext finds labels that live in data, not code.
+# The file is never compiled. tests/check-potfiles.sh fails when it is stale:
+# after changing data/schema/records.json, run this script again.
+
+import json
+import sys
+
+
+def label(name):
+    spaced = name.replace("_", " ")
+    return spaced[:1].upper() + spaced[1:]
+
+
+def walk(fields, out):
+    for name, desc in fields.items():
+        if desc.get("type") in ("id", "status", "record_ref") or name in ("type", "id"):
+            continue
+        out.add(label(name))
+        for value in desc.get("values", []):
+            out.add(label(value))
+        items = desc.get("items", {})
+        for value in items.get("values", []):
+            out.add(label(value))
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as f:
+        schema = json.load(f)
+    labels = set()
+    for struct in schema.get("structs", {}).values():
+        walk(struct, labels)
+    walk(schema.get("common", {}), labels)
+    for record in schema.get("records", {}).values():
+        walk(record.get("fields", {}), labels)
+    lines = [
+        "/* SPDX-License-Identifier: GPL-3.0-or-later */",
+        "/* Written by tools/schema-labels.py from data/schema/records.json, for",
+        " * xgettext only: the labels forms make of the schema's names. */",
+        "",
+    ]
+    lines += ['N_("%s")' % l for l in sorted(labels)]
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+main()
