@@ -23,10 +23,17 @@ default_database_path (void)
 {
   g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
   g_autofree char *configured = g_settings_get_string (settings, "database-path");
+  g_autofree char *path = NULL, *legacy = NULL;
 
   if (configured[0] != '\0')
     return g_steal_pointer (&configured);
-  return g_build_filename (g_get_user_data_dir (), "reunite", "cases.db", NULL);
+  /* The file reunite-cli opens by default, so that both see the same cases.
+   * Version 0.1.0 of the app named it cases.db: such a database is kept. */
+  path = g_build_filename (g_get_user_data_dir (), "reunite", "reunite.db", NULL);
+  legacy = g_build_filename (g_get_user_data_dir (), "reunite", "cases.db", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) && g_file_test (legacy, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&legacy);
+  return g_steal_pointer (&path);
 }
 
 static int

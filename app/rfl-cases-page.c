@@ -96,6 +96,10 @@ set_messages (RflCasesPage *self,
   gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (gtk_string_list_new (statuses)));
   gtk_editable_set_text (GTK_EDITABLE (self->search), "");
   g_object_set (self->search, "placeholder-text", _("Search senders and addressees"), NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->search), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Search messages by name"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->list), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Red Cross Messages"), -1);
 }
 
 static gboolean
@@ -281,10 +285,37 @@ row_activated_cb (RflCasesPage *self,
   rfl_cases_page_open_case (self, rfl_case_item_get_id (item));
 }
 
+/* Enter in the search entry opens the best match, once the search is done. */
+static void
+search_activated_cb (RflCasesPage *self)
+{
+  search_changed_cb (self);
+  if (self->query != NULL && !self->searching && self->shown == G_LIST_MODEL (self->found) &&
+      g_list_model_get_n_items (self->shown) > 0)
+    row_activated_cb (self, 0);
+}
+
 static void
 case_changed_cb (RflCasesPage *self)
 {
   rfl_cases_page_reload (self);
+}
+
+/* For assistive technologies, which select a row and then activate: the
+ * list's own activation takes a position, which they cannot pass. */
+static void
+open_selected_activated (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  RflCasesPage *self = RFL_CASES_PAGE (widget);
+  GtkSelectionModel *selection = gtk_list_view_get_model (self->list);
+  guint position;
+
+  if (selection == NULL ||
+      (position = gtk_single_selection_get_selected (GTK_SINGLE_SELECTION (selection))) == GTK_INVALID_LIST_POSITION)
+    return;
+  row_activated_cb (self, position);
 }
 
 static void
@@ -415,8 +446,10 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, case_changed_cb);
   gtk_widget_class_install_action (widget_class, "cases.back", NULL, back_activated);
+  gtk_widget_class_install_action (widget_class, "cases.open-selected", NULL, open_selected_activated);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "cases.back", NULL);
 }
 

@@ -377,6 +377,17 @@ conflict_side (RflSyncPage *self,
   gtk_widget_set_margin_top (label, 12);
   gtk_widget_set_margin_bottom (button, 12);
   gtk_widget_set_halign (button, GTK_ALIGN_START);
+  {
+    g_autofree char *plain = g_strdup (button_label);
+    g_autofree char *described = NULL;
+
+    /* The button's name says which value it keeps: "Keep This: In the case now". */
+    for (char *p = plain, *q = plain;; p++)
+      if (*p != '_' && (*q++ = *p) == '\0')
+        break;
+    described = g_strdup_printf ("%s: %s", plain, heading);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, described, -1);
+  }
   gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "sync.resolve");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "(sb)",
                                     json_object_get_string_member (conflict, "id"), take);
@@ -421,6 +432,7 @@ show_conflicts (RflSyncPage *self)
                                                       _("_Take This"), TRUE));
       adw_expander_row_add_row (ADW_EXPANDER_ROW (row), sides);
       gtk_widget_set_valign (open, GTK_ALIGN_CENTER);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (open), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Open Case"), -1);
       gtk_widget_add_css_class (open, "flat");
       gtk_actionable_set_action_name (GTK_ACTIONABLE (open), "win.open-case");
       gtk_actionable_set_action_target (GTK_ACTIONABLE (open), "s", record_id);

@@ -126,6 +126,10 @@ update (RflUnlockPage *self)
   gtk_label_set_text (self->strength_label, _(hints[score]));
   gtk_label_set_text (self->submit_label, self->busy ? (self->creating ? _("Creating…") : _("Unlocking…"))
                                                      : (self->creating ? _("Create") : _("Unlock")));
+  /* GTK 4.8 does not name a button after the label inside it. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_ancestor (GTK_WIDGET (self->submit_label),
+                                                                           GTK_TYPE_BUTTON)),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, gtk_label_get_text (self->submit_label), -1);
   if (self->busy)
     gtk_spinner_start (self->spinner);
   else
