@@ -14,7 +14,9 @@ main (int   argc,
 
   rfl_sync_client_prepare ();
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* Uninstalled runs (./dev run, ./dev shots, tests) use the catalogs in the build tree. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("REUNITE_LOCALEDIR") != NULL ? g_getenv ("REUNITE_LOCALEDIR")
+                                                                         : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

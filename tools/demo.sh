@@ -32,7 +32,7 @@ section () { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   printf 'Demo database %s\nIts passphrase (synthetic people only): %s\n' "$db" "$(cat "$REUNITE_PASSPHRASE_FILE")"
-  export GSETTINGS_SCHEMA_DIR="$build/app"
+  export GSETTINGS_SCHEMA_DIR="$build/app" REUNITE_LOCALEDIR="$build/po"
   exec "$build/app/reunite" --database "$db"
 fi
 echo "No display: showing the demo database through reunite-cli instead of the app."

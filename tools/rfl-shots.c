@@ -212,7 +212,9 @@ main (int   argc,
       return 2;
     }
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* Uninstalled runs (./dev run, ./dev shots, tests) use the catalogs in the build tree. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("REUNITE_LOCALEDIR") != NULL ? g_getenv ("REUNITE_LOCALEDIR")
+                                                                         : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   if (sodium_init () < 0)

@@ -49,7 +49,7 @@ url="http://$(printf '%s' "$listening" | sed -n 's/.*"listening":"\([^"]*\)".*/\
 for lang in "${langs[@]}"; do
   HOME="$work/home" XDG_CACHE_HOME="$work/home/cache" XDG_CONFIG_HOME="$work/home/config" \
   XDG_DATA_HOME="$work/home/data" GSETTINGS_SCHEMA_DIR="$build/app" GSETTINGS_BACKEND=memory \
-  GTK_A11Y=none LANG=C.UTF-8 LANGUAGE="$lang" \
+  GTK_A11Y=none LANG=C.UTF-8 LANGUAGE="$lang" REUNITE_LOCALEDIR="$build/po" \
     dbus-run-session -- xvfb-run -a -s "-screen 0 1366x768x24" \
       "$build/tools/rfl-shots" "$out" "$lang" "$work/cases.db" "$work/passphrase" 2>"$work/log" ||
     { cat "$work/log" >&2; exit 1; }
