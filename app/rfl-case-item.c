@@ -197,6 +197,18 @@ rfl_case_item_new_summary (JsonObject *summary)
 }
 
 /**
+ * rfl_format_count:
+ *
+ * Returns: (transfer full): @n with the locale's digit grouping: 12,345 in
+ *   English, 12 345 in French
+ */
+char *
+rfl_format_count (gint64 n)
+{
+  return g_strdup_printf ("%'ld", (long) n);
+}
+
+/**
  * rfl_format_time:
  * @iso: (nullable): an ISO 8601 time, as the store gives them
  * @with_time: whether to show the time of day as well as the date

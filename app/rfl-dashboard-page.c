@@ -73,13 +73,6 @@ read_thread (GTask        *task,
   g_task_return_pointer (task, g_steal_pointer (&summary), (GDestroyNotify) json_object_unref);
 }
 
-static char *
-format_count (gint64 n)
-{
-  /* The locale's digit grouping: 12,345 or 12 345. */
-  return g_strdup_printf ("%'ld", (long) n);
-}
-
 static gint64
 sum_members (JsonObject *obj)
 {
@@ -110,7 +103,7 @@ add_count_row (RflDashboardPage *self,
   JsonObject *by_status = counts != NULL && json_object_has_member (counts, type)
                           ? json_object_get_object_member (counts, type) : NULL;
   g_autoptr(GString) subtitle = g_string_new (NULL);
-  g_autofree char *total = format_count (by_status != NULL ? sum_members (by_status) : 0);
+  g_autofree char *total = rfl_format_count (by_status != NULL ? sum_members (by_status) : 0);
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *label = gtk_label_new (total);
   JsonObjectIter iter;
@@ -122,7 +115,7 @@ add_count_row (RflDashboardPage *self,
       json_object_iter_init (&iter, by_status);
       while (json_object_iter_next (&iter, &status, &value))
         {
-          g_autofree char *n = format_count (json_node_get_int (value));
+          g_autofree char *n = rfl_format_count (json_node_get_int (value));
 
           if (subtitle->len > 0)
             g_string_append (subtitle, " · ");
@@ -245,9 +238,9 @@ show_summary (RflDashboardPage *self)
   JsonObject *sync = json_object_get_object_member (self->summary, "sync");
   JsonNode *last_node = json_object_get_member (sync, "last_sync");
   const char *last = last_node != NULL && JSON_NODE_HOLDS_VALUE (last_node) ? json_node_get_string (last_node) : NULL;
-  g_autofree char *awaiting = format_count (json_object_get_int_member (self->summary, "awaiting_delivery"));
-  g_autofree char *pending = format_count (json_object_get_int_member (sync, "pending_changes"));
-  g_autofree char *conflicts = format_count (json_object_get_int_member (sync, "open_conflicts"));
+  g_autofree char *awaiting = rfl_format_count (json_object_get_int_member (self->summary, "awaiting_delivery"));
+  g_autofree char *pending = rfl_format_count (json_object_get_int_member (sync, "pending_changes"));
+  g_autofree char *conflicts = rfl_format_count (json_object_get_int_member (sync, "open_conflicts"));
   g_autofree char *last_text = last != NULL ? rfl_format_time (last, TRUE) : NULL;
   gboolean enrolled = g_strcmp0 (json_object_get_string_member_with_default (sync, "enrollment", NULL),
                                  "enrolled") == 0;

@@ -6,6 +6,7 @@
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -1022,6 +1023,32 @@ test_about (void)
   g_assert_finalize_object (about);
 }
 
+/* Dates and numbers as the locale writes them; ./dev setup generates these. */
+static void
+test_locale_formats (void)
+{
+  g_autofree char *saved = g_strdup (setlocale (LC_ALL, NULL));
+  static const struct { const char *locale, *date, *count; } cases[] = {
+    { "en_US.UTF-8", "03/05/2026", "12,345" },
+    { "fr_FR.UTF-8", "05/03/2026", "12\u202f345" },
+    { "es_ES.UTF-8", "05/03/26", "12.345" },
+    { "ru_RU.UTF-8", "05.03.2026", "12\u202f345" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *date = NULL, *count = NULL;
+
+      if (setlocale (LC_ALL, cases[i].locale) == NULL)
+        g_error ("locale %s is missing: run ./dev setup", cases[i].locale);
+      date = rfl_format_time ("2026-03-05T10:00:00Z", FALSE);
+      count = rfl_format_count (12345);
+      g_assert_cmpstr (date, ==, cases[i].date);
+      g_assert_cmpstr (count, ==, cases[i].count);
+    }
+  setlocale (LC_ALL, saved);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1047,6 +1074,7 @@ main (int   argc,
   g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
   g_test_add_func ("/app/dashboard/counts", test_dashboard);
   g_test_add_func ("/app/about/from-metainfo", test_about);
+  g_test_add_func ("/app/locale/dates-and-numbers", test_locale_formats);
 
   return g_test_run ();
 }

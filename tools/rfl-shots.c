@@ -58,7 +58,9 @@ shoot (GtkWidget  *window,
   g_autofree char *path = g_build_filename (out_dir, name, NULL);
   int w = gtk_widget_get_width (window), h = gtk_widget_get_height (window);
 
-  wait_ms (400);
+  /* Let transitions end and the window draw what it now holds. */
+  gtk_widget_queue_draw (window);
+  wait_ms (800);
   gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
   node = gtk_snapshot_to_node (snapshot);
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,

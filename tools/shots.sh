@@ -47,9 +47,14 @@ url="http://$(printf '%s' "$listening" | sed -n 's/.*"listening":"\([^"]*\)".*/\
 "$cli" --db "$work/cases.db" enroll "$work/goma.token" >/dev/null
 
 for lang in "${langs[@]}"; do
+  # The language's own locale, so that dates and numbers are written its way.
+  case "$lang" in
+    en) locale=en_US.UTF-8 ;; fr) locale=fr_FR.UTF-8 ;; es) locale=es_ES.UTF-8 ;;
+    ar) locale=ar_EG.UTF-8 ;; ru) locale=ru_RU.UTF-8 ;; *) locale=C.UTF-8 ;;
+  esac
   HOME="$work/home" XDG_CACHE_HOME="$work/home/cache" XDG_CONFIG_HOME="$work/home/config" \
   XDG_DATA_HOME="$work/home/data" GSETTINGS_SCHEMA_DIR="$build/app" GSETTINGS_BACKEND=memory \
-  GTK_A11Y=none LANG=C.UTF-8 LANGUAGE="$lang" REUNITE_LOCALEDIR="$build/po" \
+  GTK_A11Y=none LANG="$locale" LANGUAGE="$lang" REUNITE_LOCALEDIR="$build/po" \
     dbus-run-session -- xvfb-run -a -s "-screen 0 1366x768x24" \
       "$build/tools/rfl-shots" "$out" "$lang" "$work/cases.db" "$work/passphrase" 2>"$work/log" ||
     { cat "$work/log" >&2; exit 1; }
