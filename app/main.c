@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "rfl-application.h"
+#include "rfl-cli.h"
 #include "rfl-sync-client.h"
 
 int
@@ -12,6 +13,7 @@ main (int   argc,
 {
   g_autoptr(RflApplication) app = NULL;
 
+  rfl_process_harden ();
   rfl_sync_client_prepare ();
   setlocale (LC_ALL, "");
   /* Uninstalled runs (./dev run, ./dev shots, tests) use the catalogs in the build tree. */

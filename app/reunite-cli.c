@@ -720,13 +720,7 @@ main (int   argc,
     { NULL }
   };
 
-  /* Records and keys pass through this process's memory: no core dump may
-   * write them to disk, and other processes of the user may not read it. */
-  {
-    struct rlimit none = { 0, 0 };
-    setrlimit (RLIMIT_CORE, &none);
-    prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  }
+  rfl_process_harden ();
 
   rfl_sync_client_prepare ();
   g_set_prgname ("reunite-cli");

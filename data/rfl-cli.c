@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <stdio.h>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include "rfl-cli.h"
 
 /**
@@ -42,4 +45,20 @@ rfl_cli_print_object (JsonObject *obj)
   fputs (text, stdout);
   fputc ('\n', stdout);
   fflush (stdout);
+}
+
+/**
+ * rfl_process_harden:
+ *
+ * Records and keys pass through the memory of every Reunite program: no core
+ * dump may write them to disk, and other processes of the same user may not
+ * read that memory through ptrace or /proc.
+ */
+void
+rfl_process_harden (void)
+{
+  struct rlimit none = { 0, 0 };
+
+  setrlimit (RLIMIT_CORE, &none);
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

@@ -12,5 +12,6 @@ int  rfl_cli_fail         (const char   *format,
                            ...) G_GNUC_PRINTF (1, 2);
 int  rfl_cli_fail_error   (const GError *error);
 void rfl_cli_print_object (JsonObject   *obj);
+void rfl_process_harden   (void);
 
 G_END_DECLS

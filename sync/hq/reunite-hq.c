@@ -1002,11 +1002,7 @@ main (int   argc,
     { NULL }
   };
 
-  {
-    struct rlimit none = { 0, 0 };
-    setrlimit (RLIMIT_CORE, &none);
-    prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  }
+  rfl_process_harden ();
 
   g_set_prgname ("reunite-hq");
   setlocale (LC_ALL, "");
