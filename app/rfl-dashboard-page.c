@@ -292,6 +292,13 @@ read_cb (GObject      *source,
 }
 
 static void
+rfl_dashboard_page_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (rfl_dashboard_page_parent_class)->map (widget);
+  rfl_dashboard_page_refresh (RFL_DASHBOARD_PAGE (widget));
+}
+
+static void
 rfl_dashboard_page_dispose (GObject *object)
 {
   RflDashboardPage *self = RFL_DASHBOARD_PAGE (object);
@@ -339,6 +346,7 @@ rfl_dashboard_page_class_init (RflDashboardPageClass *klass)
   object_class->dispose = rfl_dashboard_page_dispose;
   object_class->finalize = rfl_dashboard_page_finalize;
   object_class->get_property = rfl_dashboard_page_get_property;
+  widget_class->map = rfl_dashboard_page_map;
 
   properties[PROP_LOADING] =
     g_param_spec_boolean ("loading", NULL, NULL, FALSE,
@@ -408,7 +416,9 @@ rfl_dashboard_page_set_store (RflDashboardPage *self,
       adw_action_row_set_subtitle (self->conflicts_row, "");
       gtk_widget_queue_draw (GTK_WIDGET (self->chart));
     }
-  rfl_dashboard_page_refresh (self);
+  /* Read when shown, not at every unlock: the case list comes first. */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    rfl_dashboard_page_refresh (self);
 }
 
 /**

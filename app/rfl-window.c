@@ -151,9 +151,6 @@ section_changed_cb (RflWindow *self)
     return;
   adw_window_title_set_title (self->content_title,
                               gtk_stack_page_get_title (gtk_stack_get_page (self->content, child)));
-  /* The figures are read again each time the dashboard is shown. */
-  if (child == GTK_WIDGET (self->dashboard_page))
-    rfl_dashboard_page_refresh (self->dashboard_page);
   adw_leaflet_set_visible_child (self->leaflet, self->content_box);
 }
 
