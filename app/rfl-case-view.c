@@ -80,6 +80,17 @@ set_error (RflCaseView *self,
 }
 
 static void
+update_actions (RflCaseView *self)
+{
+  gboolean idle = self->busy == 0 && self->record != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.change-status",
+                                 idle && self->next != NULL && self->next[0] != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.add-note", idle);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.edit", idle);
+}
+
+static void
 set_busy (RflCaseView *self,
           gboolean     busy)
 {
@@ -92,10 +103,7 @@ set_busy (RflCaseView *self,
   if (was == (self->busy > 0))
     return;
   gtk_spinner_set_spinning (self->spinner, self->busy > 0);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.change-status",
-                                 self->busy == 0 && self->next != NULL && self->next[0] != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.add-note", self->busy == 0 && self->record != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.edit", self->busy == 0 && self->record != NULL);
+  update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
@@ -146,12 +154,9 @@ info_row (const char *title,
 static char *
 person_name (JsonObject *person)
 {
-  const char *given = json_object_get_string_member_with_default (person, "given_name", NULL);
-  const char *family = json_object_get_string_member_with_default (person, "family_name", NULL);
+  char *name = rfl_person_display_name (person);
 
-  if (given == NULL && family == NULL)
-    return g_strdup (_("(no name)"));
-  return g_strjoin (" ", given != NULL ? given : family, given != NULL ? family : NULL, NULL);
+  return name != NULL ? name : g_strdup (_("(no name)"));
 }
 
 /* "Son · born 2009 · last seen in Goma, 2023-04" */
@@ -346,8 +351,6 @@ fill_status (RflCaseView *self)
     gtk_string_list_append (labels, rfl_case_status_label (self->next[i]));
   adw_combo_row_set_model (self->next_status, G_LIST_MODEL (labels));
   gtk_widget_set_visible (GTK_WIDGET (self->next_status), self->next != NULL && self->next[0] != NULL);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.change-status",
-                                 self->busy == 0 && self->next != NULL && self->next[0] != NULL);
 
   for (guint i = 0; history != NULL && i < json_array_get_length (history); i++)
     {
@@ -410,11 +413,11 @@ fill (RflCaseView *self)
   const char *type, *subtype;
   g_autofree char *name = NULL;
   g_autofree char *created = NULL, *updated = NULL, *description = NULL;
-  JsonNode *first = NULL;
 
   clear_rows (self);
   if (self->record == NULL)
     {
+      update_actions (self);
       gtk_label_set_text (self->title, "");
       gtk_widget_set_visible (GTK_WIDGET (self->page), FALSE);
       return;
@@ -424,18 +427,10 @@ fill (RflCaseView *self)
   subtype = json_object_get_string_member_with_default (self->record, "subtype", NULL);
   fields = rfl_schema_describe (rfl_schema_get_default (), type);
 
-  /* The title is the first person's name, as in the list. */
-  for (const char * const *role = (const char * const[]) { "person", "sought", "addressee", "enquirer",
-                                                          "sender", NULL }; *role != NULL && first == NULL; role++)
-    {
-      JsonNode *node = json_object_get_member (self->record, *role);
-
-      if (node != NULL && JSON_NODE_HOLDS_ARRAY (node) && json_array_get_length (json_node_get_array (node)) > 0)
-        first = json_array_get_element (json_node_get_array (node), 0);
-      else if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
-        first = node;
-    }
-  name = first != NULL ? person_name (json_node_get_object (first)) : g_strdup (_("(no name)"));
+  /* The title is the name the list shows. */
+  name = rfl_record_display_name (self->record);
+  if (name == NULL)
+    name = g_strdup (_("(no name)"));
   gtk_label_set_text (self->title, name);
 
   created = rfl_format_time (json_object_get_string_member_with_default (self->record, "created_at", NULL), TRUE);
@@ -460,6 +455,7 @@ fill (RflCaseView *self)
     }
 
   fill_status (self);
+  update_actions (self);
   fill_people (self);
   fill_consent (self, fields);
   fill_timeline (self);
@@ -488,8 +484,6 @@ loaded_cb (GObject      *source,
   g_clear_pointer (&self->record, json_object_unref);
   self->record = g_steal_pointer (&record);
   fill (self);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.add-note", self->busy == 0);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.edit", self->busy == 0);
 }
 
 static void
@@ -788,9 +782,6 @@ rfl_case_view_init (RflCaseView *self)
       gtk_string_list_append (outcomes, label);
     }
   adw_combo_row_set_model (self->note_outcome, G_LIST_MODEL (outcomes));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.change-status", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.add-note", FALSE);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.edit", FALSE);
   fill (self);
 }
 

@@ -236,8 +236,7 @@ show_summary (RflDashboardPage *self)
 {
   JsonObject *counts = json_object_get_object_member (self->summary, "counts");
   JsonObject *sync = json_object_get_object_member (self->summary, "sync");
-  JsonNode *last_node = json_object_get_member (sync, "last_sync");
-  const char *last = last_node != NULL && JSON_NODE_HOLDS_VALUE (last_node) ? json_node_get_string (last_node) : NULL;
+  const char *last = json_object_get_string_member_with_default (sync, "last_sync", NULL);
   g_autofree char *awaiting = rfl_format_count (json_object_get_int_member (self->summary, "awaiting_delivery"));
   g_autofree char *pending = rfl_format_count (json_object_get_int_member (sync, "pending_changes"));
   g_autofree char *conflicts = rfl_format_count (json_object_get_int_member (sync, "open_conflicts"));

@@ -352,7 +352,9 @@ conflict_side (RflSyncPage *self,
                const char  *button_label,
                gboolean     take)
 {
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *inner = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  g_autoptr(GString) plain = g_string_new (button_label);
   g_autofree char *title = g_strdup_printf ("%s, %s", heading, side_origin (self, side));
   g_autofree char *text = value_text (side);
   GtkWidget *label = gtk_label_new (title);
@@ -369,31 +371,23 @@ conflict_side (RflSyncPage *self,
   gtk_label_set_selectable (GTK_LABEL (value), TRUE);
   gtk_widget_set_vexpand (value, TRUE);
   gtk_widget_set_valign (value, GTK_ALIGN_START);
-  for (GtkWidget *w = label; w != NULL; w = w == label ? value : w == value ? button : NULL)
-    {
-      gtk_widget_set_margin_start (w, 12);
-      gtk_widget_set_margin_end (w, 12);
-    }
-  gtk_widget_set_margin_top (label, 12);
-  gtk_widget_set_margin_bottom (button, 12);
+  gtk_widget_set_vexpand (inner, TRUE);
+  gtk_widget_set_margin_start (inner, 12);
+  gtk_widget_set_margin_end (inner, 12);
+  gtk_widget_set_margin_top (inner, 12);
+  gtk_widget_set_margin_bottom (inner, 12);
   gtk_widget_set_halign (button, GTK_ALIGN_START);
-  {
-    g_autofree char *plain = g_strdup (button_label);
-    g_autofree char *described = NULL;
-
-    /* The button's name says which value it keeps: "Keep This: In the case now". */
-    for (char *p = plain, *q = plain;; p++)
-      if (*p != '_' && (*q++ = *p) == '\0')
-        break;
-    described = g_strdup_printf ("%s: %s", plain, heading);
-    gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, described, -1);
-  }
+  /* The button's name says which value it keeps: "Keep This: In the case now". */
+  g_string_replace (plain, "_", "", 0);
+  g_string_append_printf (plain, ": %s", heading);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, plain->str, -1);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "sync.resolve");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "(sb)",
                                     json_object_get_string_member (conflict, "id"), take);
-  gtk_box_append (GTK_BOX (box), label);
-  gtk_box_append (GTK_BOX (box), value);
-  gtk_box_append (GTK_BOX (box), button);
+  gtk_box_append (GTK_BOX (inner), label);
+  gtk_box_append (GTK_BOX (inner), value);
+  gtk_box_append (GTK_BOX (inner), button);
+  gtk_box_append (GTK_BOX (box), inner);
   return box;
 }
 
@@ -449,8 +443,7 @@ show_status (RflSyncPage *self,
   gboolean enrolled = g_strcmp0 (json_object_get_string_member_with_default (status, "enrollment", NULL),
                                  "enrolled") == 0;
   const char *office = json_object_get_string_member_with_default (status, "office", NULL);
-  JsonNode *last_node = json_object_get_member (status, "last_sync");
-  const char *last = last_node != NULL && JSON_NODE_HOLDS_VALUE (last_node) ? json_node_get_string (last_node) : NULL;
+  const char *last = json_object_get_string_member_with_default (status, "last_sync", NULL);
   gint64 pending = json_object_get_int_member_with_default (status, "pending_changes", 0);
   JsonArray *conflicts = json_object_get_array_member (status, "conflicts");
   g_autofree char *last_text = last != NULL ? rfl_format_time (last, TRUE) : NULL;

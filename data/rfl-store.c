@@ -1549,8 +1549,15 @@ rfl_store_get (RflStore    *self,
   return g_steal_pointer (&out);
 }
 
-static char *
-person_display_name (JsonObject *person)
+/**
+ * rfl_person_display_name:
+ * @person: a person of a record
+ *
+ * Returns: (transfer full) (nullable): "given family", or %NULL if neither
+ *   is known
+ */
+char *
+rfl_person_display_name (JsonObject *person)
 {
   const char *given = json_object_get_string_member_with_default (person, "given_name", NULL);
   const char *family = json_object_get_string_member_with_default (person, "family_name", NULL);
@@ -1560,10 +1567,17 @@ person_display_name (JsonObject *person)
   return g_strjoin (" ", given ? given : family, given ? family : NULL, NULL);
 }
 
-/* A short display name: the first person with a name. */
-static char *
-display_name (RflStore   *self,
-              JsonObject *doc)
+/**
+ * rfl_record_display_name:
+ * @doc: a record
+ *
+ * The name a list shows for a record: the first person with a name, the
+ * person registered or sought before the enquirer.
+ *
+ * Returns: (transfer full) (nullable): the name, or %NULL if no one is named
+ */
+char *
+rfl_record_display_name (JsonObject *doc)
 {
   static const char * const roles[] = { "person", "sought", "enquirer", "addressee", "sender", NULL };
 
@@ -1580,7 +1594,7 @@ display_name (RflStore   *self,
         person = json_node_get_object (node);
       if (person != NULL)
         {
-          char *name = person_display_name (person);
+          char *name = rfl_person_display_name (person);
           if (name != NULL)
             return name;
         }
@@ -1618,7 +1632,7 @@ matched_name (JsonObject *doc,
             continue;
           person = json_node_get_object (el);
           if (g_strcmp0 (json_object_get_string_member_with_default (person, "id", NULL), person_id) == 0)
-            return person_display_name (person);
+            return rfl_person_display_name (person);
         }
     }
   return NULL;
@@ -1637,7 +1651,7 @@ summary_for_person (RflStore     *self,
   g_autofree char *updated = iso_from_ms (sqlite3_column_int64 (st, 4));
 
   if (doc != NULL)
-    name = person_id != NULL ? matched_name (doc, person_id) : display_name (self, doc);
+    name = person_id != NULL ? matched_name (doc, person_id) : rfl_record_display_name (doc);
   json_object_set_string_member (out, "id", (const char *) sqlite3_column_text (st, 0));
   json_object_set_string_member (out, "type", (const char *) sqlite3_column_text (st, 1));
   if (sqlite3_column_type (st, 2) != SQLITE_NULL)

@@ -95,6 +95,9 @@ JsonObject  *rfl_store_summarize              (RflStore             *self,
                                                guint                 weeks,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 
+char        *rfl_record_display_name          (JsonObject           *doc) G_GNUC_WARN_UNUSED_RESULT;
+char        *rfl_person_display_name          (JsonObject           *person) G_GNUC_WARN_UNUSED_RESULT;
+
 typedef gboolean (*RflStoreForeachFunc) (JsonObject *record,
                                          gpointer    user_data);
 gboolean     rfl_store_export                 (RflStore             *self,

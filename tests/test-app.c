@@ -81,31 +81,6 @@ static const char *names[][2] = {
   { "Grace", "Okello" },
 };
 
-static RflStore *
-make_store (const char *dir,
-            guint       n_records)
-{
-  g_autofree char *path = g_build_filename (dir, "cases.db", NULL);
-  g_autoptr(GError) error = NULL;
-  RflStore *store = rfl_store_create (path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE,
-                                      &error);
-
-  g_assert_no_error (error);
-  for (guint i = 0; i < n_records; i++)
-    {
-      g_autofree char *json = g_strdup_printf (
-        "{\"type\": \"registration\", \"subtype\": \"found_person\", \"status\": \"open\","
-        " \"person\": {\"given_name\": \"%s\", \"family_name\": \"%s\"},"
-        " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
-        names[i % G_N_ELEMENTS (names)][0], names[i % G_N_ELEMENTS (names)][1]);
-      g_autoptr(JsonObject) obj = rfl_test_object (json);
-      g_autofree char *id = rfl_store_add (store, obj, &error);
-
-      g_assert_no_error (error);
-    }
-  return store;
-}
-
 static char *
 add_json_record (RflStore   *store,
                  const char *given,
@@ -121,6 +96,21 @@ add_json_record (RflStore   *store,
 
   g_assert_no_error (error);
   return id;
+}
+
+static RflStore *
+make_store (const char *dir,
+            guint       n_records)
+{
+  g_autofree char *path = g_build_filename (dir, "cases.db", NULL);
+  g_autoptr(GError) error = NULL;
+  RflStore *store = rfl_store_create (path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE,
+                                      &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_records; i++)
+    g_free (add_json_record (store, names[i % G_N_ELEMENTS (names)][0], names[i % G_N_ELEMENTS (names)][1]));
+  return store;
 }
 
 typedef struct
