@@ -198,6 +198,7 @@ search_cb (GObject      *source,
   g_autoptr(GPtrArray) rows = rfl_store_search_finish (RFL_STORE (source), result, &error);
   g_autoptr(GPtrArray) items = NULL;
   const char *type, *status;
+  guint n_old, n_kept = 0;
 
   if (rows == NULL)
     {
@@ -210,20 +211,32 @@ search_cb (GObject      *source,
       return;
     }
 
+  /* The rows already shown take the new results in place, so the list
+   * keeps its row widgets and only relabels them; building a row's
+   * widgets again on every keystroke is what makes typing lag. Only the
+   * difference in length is spliced. */
   type = selected_type (self);
   status = selected_status (self);
+  n_old = g_list_model_get_n_items (G_LIST_MODEL (self->found));
   items = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < rows->len; i++)
     {
       JsonObject *row = g_ptr_array_index (rows, i);
 
-      if (type_matches (type, json_object_get_string_member_with_default (row, "type", NULL)) &&
-          (status == NULL ||
-           g_strcmp0 (status, json_object_get_string_member_with_default (row, "status", NULL)) == 0))
+      if (!type_matches (type, json_object_get_string_member_with_default (row, "type", NULL)) ||
+          (status != NULL &&
+           g_strcmp0 (status, json_object_get_string_member_with_default (row, "status", NULL)) != 0))
+        continue;
+      if (n_kept < n_old)
+        {
+          g_autoptr(RflCaseItem) item = g_list_model_get_item (G_LIST_MODEL (self->found), n_kept++);
+
+          rfl_case_item_set_summary (item, row);
+        }
+      else
         g_ptr_array_add (items, rfl_case_item_new_summary (row));
     }
-  g_list_store_splice (self->found, 0, g_list_model_get_n_items (G_LIST_MODEL (self->found)),
-                       items->pdata, items->len);
+  g_list_store_splice (self->found, n_kept, n_old - n_kept, items->pdata, items->len);
   set_searching (self, FALSE);
   show_model (self, G_LIST_MODEL (self->found));
 }

@@ -320,6 +320,37 @@ page_search_done (gpointer data)
   return !searching;
 }
 
+/* How many rows of the list on screen show @text as a label. */
+static guint
+rows_showing (GtkWidget  *list,
+              const char *text)
+{
+  guint n = 0;
+
+  for (GtkWidget *c = gtk_widget_get_first_child (list); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      if (GTK_IS_LABEL (c) && gtk_widget_get_mapped (c) && strstr (gtk_label_get_label (GTK_LABEL (c)), text) != NULL)
+        n++;
+      n += rows_showing (c, text);
+    }
+  return n;
+}
+
+typedef struct
+{
+  GtkWidget  *list;
+  const char *text;
+  guint       n;
+} RowsShowing;
+
+static gboolean
+list_shows (gpointer data)
+{
+  RowsShowing *r = data;
+
+  return rows_showing (r->list, r->text) == r->n;
+}
+
 static void
 test_cases_page_search (void)
 {
@@ -370,6 +401,29 @@ test_cases_page_search (void)
 
       g_assert_true (strstr (name, "Yusuf") != NULL || strstr (name, "يوسف") != NULL);
     }
+
+  /* Typing on narrows and widens the results; the rows on screen follow,
+   * with nothing left over from the search before. */
+  {
+    RowsShowing okello = { find (gtk_stack_get_child_by_name (stack, "list"), GTK_TYPE_LIST_VIEW, 0),
+                           "Grace Okello", 2 };
+    RowsShowing yusuf = { okello.list, "Yusuf", 4 };
+
+    wait_until (list_shows, &yusuf, "the rows show the Latin Yusufs");
+    rfl_cases_page_set_query (RFL_CASES_PAGE (page), "Okello");
+    wait_until (page_search_done, page, "the search answers");
+    g_assert_cmpuint (g_list_model_get_n_items (rfl_cases_page_get_model (RFL_CASES_PAGE (page))), ==, 2);
+    wait_until (list_shows, &okello, "the rows show the two Okellos");
+    g_assert_cmpuint (rows_showing (okello.list, "Yusuf"), ==, 0);
+    g_assert_cmpuint (rows_showing (okello.list, "يوسف"), ==, 0);
+
+    rfl_cases_page_set_query (RFL_CASES_PAGE (page), "Yusuf");
+    wait_until (page_search_done, page, "the search answers");
+    g_assert_cmpuint (g_list_model_get_n_items (rfl_cases_page_get_model (RFL_CASES_PAGE (page))), ==, 6);
+    wait_until (list_shows, &yusuf, "the rows show the Latin Yusufs again");
+    g_assert_cmpuint (rows_showing (okello.list, "يوسف"), ==, 2);
+    g_assert_cmpuint (rows_showing (okello.list, "Okello"), ==, 0);
+  }
 
   /* Nothing found: the empty state says so. */
   rfl_cases_page_set_query (RFL_CASES_PAGE (page), "Zzyzx");
