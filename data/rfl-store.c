@@ -105,6 +105,19 @@ static const char * const migrations[] = {
   /* The same for this device's own changes not yet sent, which the sync page
    * counts at every unlock. */
   "CREATE INDEX journal_local ON journal (seq) WHERE origin IS NULL AND redacted = 0;",
+
+  /* 6 -> 7: the name index again, with the two- and three-letter prefixes of
+   * every word indexed too. Searching as one types ends in a short prefix
+   * ("hassan al"), which without them merges the posting lists of every
+   * word that begins so: up to 90 ms at 515,000 records. FTS5 options are
+   * fixed at creation, so the rows are copied into a new table. */
+  "CREATE VIRTUAL TABLE names_v7 USING fts5 (person_id UNINDEXED, role UNINDEXED, latin, skel,"
+  "  latin2, skel2, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
+  "INSERT INTO names_v7 (rowid, person_id, role, latin, skel, latin2, skel2)"
+  "  SELECT rowid, person_id, role, latin, skel, latin2, skel2 FROM names;"
+  "DROP TABLE names;"
+  "ALTER TABLE names_v7 RENAME TO names;"
+  "INSERT INTO names (names) VALUES ('optimize');",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);

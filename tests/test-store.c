@@ -729,6 +729,12 @@ test_migrations (void)
       g_assert_no_error (error);
       g_assert_cmpstr (json_object_get_string_member (shown, "type"), ==, "registration");
       g_assert_cmpuint (search_count (store, "Versionova"), ==, 1);
+      /* Schema 7 indexes short prefixes: what one has typed so far finds
+       * the old record through them. */
+      g_assert_cmpuint (search_count (store, "Migrata Ve"), ==, 1);
+      g_assert_cmpint (rfl_store_query_int (store,
+        "SELECT count(*) FROM sqlite_master WHERE name = 'names' AND sql LIKE '%prefix = ''2 3''%'", &error), ==, 1);
+      g_assert_no_error (error);
       g_free (add_json (store, tracing_json));
 
       /* Records from before field clocks get them from their journal: an
