@@ -5,6 +5,7 @@
 #include "rfl-store-private.h"
 #include "rfl-keyfile-private.h"
 #include "rfl-names.h"
+#include "rfl-rank.h"
 #include "rfl-schema.h"
 
 #include <errno.h>
@@ -2047,7 +2048,7 @@ search_stage (RflStore    *self,
   sqlite3_stmt *st;
   int rc;
 
-  st = rfl_store_stmt (self, "SELECT rowid, bm25 (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
+  st = rfl_store_stmt (self, "SELECT rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
                    " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
   if (st == NULL)
     return FALSE;
@@ -2055,7 +2056,7 @@ search_stage (RflStore    *self,
   sqlite3_bind_int64 (st, 2, SEARCH_CANDIDATES);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      Candidate c = { -sqlite3_column_double (st, 1), sqlite3_column_int64 (st, 0) };
+      Candidate c = { sqlite3_column_double (st, 1), sqlite3_column_int64 (st, 0) };
 
       if (!g_hash_table_contains (seen, &c.rowid))
         g_array_append_val (candidates, c);
@@ -2765,6 +2766,12 @@ open_db (RflStore      *self,
                     NULL, NULL, NULL) != SQLITE_OK)
     {
       rfl_store_sql_fail (self, error, "configuring the database");
+      close_db (self);
+      return FALSE;
+    }
+  if (!rfl_rank_register (self->db))
+    {
+      rfl_store_sql_fail (self, error, "registering the name search's ranking");
       close_db (self);
       return FALSE;
     }

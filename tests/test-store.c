@@ -561,6 +561,39 @@ test_search (Fixture       *f,
                      json_object_get_double_member (g_ptr_array_index (hits, 1), "score"));
   g_clear_pointer (&hits, g_ptr_array_unref);
 
+  /* A person's own name ranks above the same name as someone's father's,
+   * even when the father's name is far the rarer use of it: the ranking
+   * weighs where a name matched, not how common it is. */
+  {
+    g_autofree char *father = add_json (f->store,
+      "{\"type\": \"registration\", \"subtype\": \"found_person\","
+      " \"person\": {\"given_name\": \"Samir\", \"family_name\": \"Haddad\", \"father_name\": \"Tarek\"},"
+      " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+    g_autofree char *own = add_json (f->store,
+      "{\"type\": \"registration\", \"subtype\": \"found_person\","
+      " \"person\": {\"given_name\": \"Tarek\", \"family_name\": \"Haddad\"},"
+      " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+
+    for (guint i = 0; i < 5; i++)
+      g_free (add_json (f->store,
+        "{\"type\": \"registration\", \"subtype\": \"found_person\","
+        " \"person\": {\"given_name\": \"Tarek\", \"family_name\": \"Mansour\"},"
+        " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}"));
+    hits = rfl_store_search (f->store, "Tarek Haddad", 10, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (hits->len, ==, 2);
+    g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (hits, 0), "id"), ==, own);
+    g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (hits, 1), "id"), ==, father);
+    g_clear_pointer (&hits, g_ptr_array_unref);
+
+    /* What is typed so far ranks the same way. */
+    hits = rfl_store_search (f->store, "Haddad Ta", 10, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (hits->len, ==, 2);
+    g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (hits, 0), "id"), ==, own);
+    g_clear_pointer (&hits, g_ptr_array_unref);
+  }
+
   /* FTS5 syntax in the query is text, not syntax. */
   g_assert_cmpuint (search_count (f->store, "\"Muhammad\"*"), ==, 2);
   g_assert_cmpuint (search_count (f->store, "(Muhammad) NEAR("), ==, 0);
