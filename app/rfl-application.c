@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "reunite"
 
+#include <epoxy/gl.h>
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "rfl-about.h"
 #include "rfl-application.h"
@@ -59,12 +61,58 @@ rfl_application_activate (GApplication *app)
   gtk_window_present (window);
 }
 
+/**
+ * rfl_gl_renderer_is_software:
+ * @renderer: the GL_RENDERER string of an OpenGL implementation
+ *
+ * Returns: whether it is one of Mesa's CPU rasterizers
+ */
+gboolean
+rfl_gl_renderer_is_software (const char *renderer)
+{
+  static const char * const software[] = { "llvmpipe", "softpipe", "Software Rasterizer", "SWR " };
+
+  for (guint i = 0; renderer != NULL && i < G_N_ELEMENTS (software); i++)
+    if (strstr (renderer, software[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* GTK 4.8 draws with OpenGL wherever it gets a context. On a software
+ * rasterizer (a laptop whose GPU has no driver, a virtual machine, a remote
+ * session) each frame is then drawn whole on the CPU, and the case list
+ * takes about four times as long to redraw after a keystroke as with
+ * cairo, which draws only what changed. Unless the user chose a renderer,
+ * such a machine gets cairo. GSK reads GSK_RENDERER when the first window
+ * is realized, so this runs at startup, before any window exists. */
+static void
+choose_renderer (void)
+{
+  g_autoptr(GdkGLContext) context = NULL;
+  GdkDisplay *display = gdk_display_get_default ();
+  const char *renderer;
+
+  if (g_getenv ("GSK_RENDERER") != NULL || display == NULL ||
+      (context = gdk_display_create_gl_context (display, NULL)) == NULL ||
+      !gdk_gl_context_realize (context, NULL))
+    return;
+  gdk_gl_context_make_current (context);
+  renderer = (const char *) glGetString (GL_RENDERER);
+  if (rfl_gl_renderer_is_software (renderer))
+    {
+      g_debug ("OpenGL is %s, a software rasterizer: drawing with cairo", renderer);
+      g_setenv ("GSK_RENDERER", "cairo", FALSE);
+    }
+  gdk_gl_context_clear_current ();
+}
+
 static void
 rfl_application_startup (GApplication *app)
 {
   RflApplication *self = RFL_APPLICATION (app);
 
   G_APPLICATION_CLASS (rfl_application_parent_class)->startup (app);
+  choose_renderer ();
 
   if (self->database_path == NULL)
     self->database_path = default_database_path ();

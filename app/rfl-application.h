@@ -12,4 +12,6 @@ G_DECLARE_FINAL_TYPE (RflApplication, rfl_application, RFL, APPLICATION, AdwAppl
 RflApplication *rfl_application_new               (void) G_GNUC_WARN_UNUSED_RESULT;
 const char     *rfl_application_get_database_path (RflApplication *self);
 
+gboolean        rfl_gl_renderer_is_software       (const char     *renderer);
+
 G_END_DECLS

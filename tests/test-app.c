@@ -6,11 +6,13 @@
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <gsk/gl/gskglrenderer.h>
 #include <locale.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "rfl-about.h"
+#include "rfl-application.h"
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
 #include "rfl-case-view.h"
@@ -1093,6 +1095,55 @@ test_locale_formats (void)
   setlocale (LC_ALL, saved);
 }
 
+/* In a subprocess, as GSK reads GSK_RENDERER once: the renderer a window of
+ * the app gets when the environment says @env. */
+static void
+check_window_renderer (const char *env,
+                       GType       expected)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(RflApplication) app = rfl_application_new ();
+      g_autoptr(GError) error = NULL;
+      GtkWidget *window;
+
+      if (env != NULL)
+        g_setenv ("GSK_RENDERER", env, TRUE);
+      else
+        g_unsetenv ("GSK_RENDERER");
+      g_application_register (G_APPLICATION (app), NULL, &error);
+      g_assert_no_error (error);
+      window = gtk_application_window_new (GTK_APPLICATION (app));
+      gtk_widget_realize (window);
+      g_assert_true (G_TYPE_CHECK_INSTANCE_TYPE (gtk_native_get_renderer (GTK_NATIVE (window)), expected));
+      gtk_window_destroy (GTK_WINDOW (window));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_renderer_software (void)
+{
+  g_assert_true (rfl_gl_renderer_is_software ("llvmpipe (LLVM 15.0.6, 256 bits)"));
+  g_assert_true (rfl_gl_renderer_is_software ("softpipe"));
+  g_assert_false (rfl_gl_renderer_is_software ("Mesa Intel(R) UHD Graphics 620 (KBL GT2)"));
+  g_assert_false (rfl_gl_renderer_is_software ("AMD Radeon Graphics (renoir, LLVM 15.0.6, DRM 3.49)"));
+  g_assert_false (rfl_gl_renderer_is_software (NULL));
+
+  /* Xvfb has no GPU, so its OpenGL is Mesa's software rasterizer: the
+   * app's windows draw with cairo. */
+  check_window_renderer (NULL, GSK_TYPE_CAIRO_RENDERER);
+}
+
+static void
+test_renderer_chosen (void)
+{
+  /* A renderer the user chose is kept, software or not. */
+  check_window_renderer ("gl", GSK_TYPE_GL_RENDERER);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1119,6 +1170,8 @@ main (int   argc,
   g_test_add_func ("/app/dashboard/counts", test_dashboard);
   g_test_add_func ("/app/about/from-metainfo", test_about);
   g_test_add_func ("/app/locale/dates-and-numbers", test_locale_formats);
+  g_test_add_func ("/app/application/renderer-on-software-gl", test_renderer_software);
+  g_test_add_func ("/app/application/renderer-chosen", test_renderer_chosen);
 
   return g_test_run ();
 }
