@@ -1092,6 +1092,45 @@ add_person (GPtrArray  *persons,
   g_ptr_array_add (persons, person);
 }
 
+static gboolean
+strings_equal (GPtrArray *a,
+               GPtrArray *b)
+{
+  if (a->len != b->len)
+    return FALSE;
+  for (guint i = 0; i < a->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (a, i), g_ptr_array_index (b, i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * rfl_schema_persons_equal:
+ * @a: (element-type RflSchemaPerson): persons from rfl_schema_collect_persons()
+ * @b: (element-type RflSchemaPerson): persons from rfl_schema_collect_persons()
+ *
+ * Returns: whether @a and @b hold the same persons, in the same order, with
+ *   the same roles and names: whether their records index the same names
+ */
+gboolean
+rfl_schema_persons_equal (GPtrArray *a,
+                          GPtrArray *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  if (a->len != b->len)
+    return FALSE;
+  for (guint i = 0; i < a->len; i++)
+    {
+      RflSchemaPerson *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
+
+      if (g_strcmp0 (x->person_id, y->person_id) != 0 || g_strcmp0 (x->role, y->role) != 0 ||
+          !strings_equal (x->names, y->names) || !strings_equal (x->other_names, y->other_names))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * rfl_schema_collect_persons:
  * @self: a schema

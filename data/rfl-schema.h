@@ -59,6 +59,8 @@ gboolean     rfl_schema_is_retained_status  (RflSchema    *self,
                                              const char   *status);
 GPtrArray   *rfl_schema_collect_persons     (RflSchema    *self,
                                              JsonObject   *record) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_schema_persons_equal       (GPtrArray    *a,
+                                             GPtrArray    *b);
 JsonArray   *rfl_schema_describe            (RflSchema    *self,
                                              const char   *type) G_GNUC_WARN_UNUSED_RESULT;
 GStrv        rfl_schema_dup_next_statuses   (RflSchema    *self,

@@ -76,6 +76,10 @@ G_GNUC_INTERNAL gboolean      rfl_store_index_record    (RflStore *self, sqlite3
                                                          JsonObject *record, GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_unindex_record  (RflStore *self, sqlite3_int64 rowid,
                                                          GError **error);
+G_GNUC_INTERNAL GPtrArray    *rfl_store_persons_of      (RflStore *self, JsonObject *record);
+G_GNUC_INTERNAL gboolean      rfl_store_reindex_record  (RflStore *self, sqlite3_int64 rowid,
+                                                         GPtrArray *before, JsonObject *record,
+                                                         GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_parse_doc             (const char *text);
 G_GNUC_INTERNAL char         *rfl_doc_to_string         (JsonObject *obj);
 G_GNUC_INTERNAL void          rfl_store_apply_retention (RflStore *self, JsonObject *record);

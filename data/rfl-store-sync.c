@@ -483,11 +483,13 @@ shares_of (RflStore       *self,
   return out;
 }
 
-/* Writes @rec's document, clocks and causal length back, and its names. */
+/* Writes @rec's document, clocks and causal length back, and its names;
+ * @before, if known, is rfl_store_persons_of() the document as it was. */
 static gboolean
 save_rec (RflStore    *self,
           Rec         *rec,
           gboolean     was_alive,
+          GPtrArray   *before,
           GError     **error)
 {
   g_autofree char *doc = NULL;
@@ -517,6 +519,8 @@ save_rec (RflStore    *self,
 
   if (!rfl_store_put_hash (self, rec->rowid, rec->owner, rhash, error))
     return FALSE;
+  if (was_alive && alive)
+    return rfl_store_reindex_record (self, rec->rowid, before, rec->doc, error);
   if (was_alive && !rfl_store_unindex_record (self, rec->rowid, error))
     return FALSE;
   return !alive || rfl_store_index_record (self, rec->rowid, rec->doc, error);
@@ -733,6 +737,7 @@ merge_fields (RflStore       *self,
   g_autoptr(JsonObject) applied_clocks = json_object_new ();
   g_auto(Rec) rec = { 0 };
   g_autoptr(GList) fields = json_object_get_members (c);
+  g_autoptr(GPtrArray) before = NULL;
   gboolean exists, was_alive, mixed = FALSE, changed = FALSE;
   const char *was = NULL;
 
@@ -812,6 +817,8 @@ merge_fields (RflStore       *self,
     }
 
   was_alive = rec.cl % 2 == 1;
+  if (was_alive)
+    before = rfl_store_persons_of (self, rec.doc);
   if (json_object_has_member (c, "$was") && ctx->role == RFL_MERGE_DEVICE &&
       g_strcmp0 (json_object_get_string_member (op, "d"), self->device_id) == 0)
     was = "yes";
@@ -922,7 +929,7 @@ merge_fields (RflStore       *self,
       ctx->stats->skipped++;
       return TRUE;
     }
-  if (!save_rec (self, &rec, was_alive, error))
+  if (!save_rec (self, &rec, was_alive, before, error))
     return FALSE;
 
 journal:
@@ -1061,7 +1068,7 @@ apply_op (RflStore        *self,
           goto known;
         rec.cl = cl;
         entry.cl = cl;
-        if (!save_rec (self, &rec, was_alive, error))
+        if (!save_rec (self, &rec, was_alive, NULL, error))
           return FALSE;
       }
     else if (g_str_equal (kind, "purge"))

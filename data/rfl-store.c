@@ -989,6 +989,37 @@ rfl_store_index_record (RflStore       *self,
   return write_name_rows (self, rowid, rows, error);
 }
 
+/* The persons of @record as the name index sees them, for
+ * rfl_store_reindex_record(). */
+GPtrArray *
+rfl_store_persons_of (RflStore   *self,
+                      JsonObject *record)
+{
+  return rfl_schema_collect_persons (self->schema, record);
+}
+
+/* Writes the name index rows of a live record again for @record, unless
+ * @before (rfl_store_persons_of() the record as it was) shows that they
+ * would come out the same. Most edits (a status, consent, a contact
+ * attempt) leave the names alone, and rewriting a record's rows in FTS5,
+ * with its prefix indexes, is most of what such an edit costs. */
+gboolean
+rfl_store_reindex_record (RflStore       *self,
+                          sqlite3_int64   rowid,
+                          GPtrArray      *before,
+                          JsonObject     *record,
+                          GError        **error)
+{
+  if (before != NULL)
+    {
+      g_autoptr(GPtrArray) after = rfl_schema_collect_persons (self->schema, record);
+
+      if (rfl_schema_persons_equal (before, after))
+        return TRUE;
+    }
+  return rfl_store_unindex_record (self, rowid, error) && rfl_store_index_record (self, rowid, record, error);
+}
+
 JsonObject *
 rfl_parse_doc (const char *text)
 {
@@ -1237,6 +1268,7 @@ rfl_store_update_locked (RflStore    *self,
   g_autoptr(JsonObject) base = json_object_new ();
   g_autoptr(JsonObject) clocks = NULL;
   g_autofree char *text = NULL, *changes_text = NULL, *base_text = NULL, *clocks_text = NULL;
+  g_autoptr(GPtrArray) before = NULL;
   guint8 rhash[RFL_RECORD_HASH_BYTES];
   guint64 hlc;
   JsonObjectIter iter;
@@ -1246,6 +1278,7 @@ rfl_store_update_locked (RflStore    *self,
 
   if (!load_row (self, id, &row, error))
     return FALSE;
+  before = rfl_schema_collect_persons (self->schema, row.doc);
 
   json_object_iter_init (&iter, patch);
   while (json_object_iter_next (&iter, &name, &value))
@@ -1340,8 +1373,7 @@ rfl_store_update_locked (RflStore    *self,
     return rfl_store_sql_fail (self, error, "saving the record");
 
   return rfl_store_put_hash (self, row.rowid, NULL, rhash, error) &&
-         rfl_store_unindex_record (self, row.rowid, error) &&
-         rfl_store_index_record (self, row.rowid, row.doc, error) &&
+         rfl_store_reindex_record (self, row.rowid, before, row.doc, error) &&
          journal_append (self, id, row.rowid, "update", hlc, changes_text, base_text, row.cl, error);
 }
 

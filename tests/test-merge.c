@@ -292,6 +292,45 @@ test_sequential_edits_do_not_conflict (Fixture       *f,
   assert_converged (f);
 }
 
+static guint
+found (RflStore   *store,
+       const char *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = rfl_store_search (store, query, 10, &error);
+
+  g_assert_no_error (error);
+  return hits->len;
+}
+
+static void
+test_names_follow_edits (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+
+  /* An edit that leaves the names alone keeps the record findable, here
+   * and at every replica it reaches; one that changes a name moves it. */
+  sync_all (f);
+  update (f->dev[0].store, id, "{\"description\": \"seen at the market\"}");
+  sync_all (f);
+  g_assert_cmpuint (found (f->dev[0].store, "Baraka Mwamba"), ==, 1);
+  g_assert_cmpuint (found (f->hub, "Baraka Mwamba"), ==, 1);
+  g_assert_cmpuint (found (f->dev[1].store, "Baraka Mwamba"), ==, 1);
+
+  update (f->dev[1].store, id, "{\"person\": {\"given_name\": \"Baraka\", \"family_name\": \"Kasongo\"}}");
+  sync_all (f);
+  sync_all (f);
+  for (guint i = 0; i < 2; i++)
+    {
+      RflStore *store = i == 0 ? f->dev[0].store : f->hub;
+
+      g_assert_cmpuint (found (store, "Mwamba"), ==, 0);
+      g_assert_cmpuint (found (store, "Baraka Kasongo"), ==, 1);
+    }
+  assert_converged (f);
+}
+
 static void
 test_concurrent_edits_conflict (Fixture       *f,
                                 gconstpointer  data)
@@ -543,6 +582,7 @@ main (int    argc,
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/merge/create-reaches-office-only", test_create_reaches_office_only);
   ADD ("/merge/sequential-edits", test_sequential_edits_do_not_conflict);
+  ADD ("/merge/names-follow-edits", test_names_follow_edits);
   ADD ("/merge/concurrent-edits", test_concurrent_edits_conflict);
   ADD ("/merge/delete-and-edit", test_delete_wins_and_edit_is_kept);
   ADD ("/merge/share", test_share_sends_whole_record);
