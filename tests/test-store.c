@@ -1094,6 +1094,24 @@ test_notes_and_summary (Fixture       *f,
   g_assert_cmpint (json_object_get_int_member (this_week, "opened"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (this_week, "closed"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 0), "opened"), ==, 0);
+  g_clear_pointer (&summary, json_object_unref);
+
+  /* A closure counts in the week it happened, not in the week the closed
+   * case was last corrected: here it is moved three weeks back, as if made
+   * then, and the case is edited now. */
+  g_assert_true (rfl_store_exec (f->store,
+    "UPDATE journal SET hlc = hlc - ((21 * 86400000) << 16) WHERE changes ->> '$.status' = 'closed'", &error));
+  g_assert_no_error (error);
+  update_json (f->store, b, "{\"description\": \"Corrected after closing\"}", &error);
+  g_assert_no_error (error);
+  summary = rfl_store_summarize (f->store, 8, &error);
+  g_assert_no_error (error);
+  weeks = json_object_get_array_member (summary, "weeks");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 7), "closed"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 4), "closed") +
+                   json_object_get_int_member (json_array_get_object_element (weeks, 3), "closed"), ==, 1);
+  g_assert_cmpint (summary_count (summary, "tracing_request", "closed"), ==, 1);
+  this_week = json_array_get_object_element (weeks, 7);
   {
     g_autoptr(GDateTime) now = g_date_time_new_now_local ();
     g_autoptr(GDateTime) start = NULL;
