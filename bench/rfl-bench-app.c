@@ -24,8 +24,10 @@
 #include <string.h>
 
 #include "rfl-application.h"
+#include "rfl-bench-util.h"
 #include "rfl-case-item.h"
 #include "rfl-cases-page.h"
+#include "rfl-drive.h"
 #include "rfl-sync-client.h"
 #include "rfl-window-private.h"
 
@@ -35,29 +37,6 @@ static guint n_queries = 40;
 static gint64 painted_at;
 static gint64 last_tick, max_stall;
 static gboolean watching;
-
-static gint64
-vm_kib (const char *field)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) || (line = strstr (status, field)) == NULL)
-    return -1;
-  return g_ascii_strtoll (line + strlen (field), NULL, 10);
-}
-
-static void
-reset_peak (void)
-{
-  FILE *f = fopen ("/proc/self/clear_refs", "w");
-
-  if (f != NULL)
-    {
-      fputs ("5", f);
-      fclose (f);
-    }
-}
 
 static void
 after_paint_cb (GdkFrameClock *clock,
@@ -77,36 +56,6 @@ tick_cb (gpointer user_data)
     max_stall = MAX (max_stall, now - last_tick);
   last_tick = now;
   return G_SOURCE_CONTINUE;
-}
-
-static GtkWidget *
-find_type (GtkWidget *root,
-           GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
-static gboolean
-wait_for (gboolean (*done) (gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, TRUE);
-    }
-  return TRUE;
 }
 
 /* The frame that shows what the model holds now: the first one painted
@@ -194,24 +143,24 @@ activate_cb (GApplication *app)
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), NULL);
   g_timeout_add (2, tick_cb, NULL);
 
-  entry = find_type (GTK_WIDGET (window), ADW_TYPE_PASSWORD_ENTRY_ROW);
+  entry = rfl_drive_find_type (GTK_WIDGET (window), ADW_TYPE_PASSWORD_ENTRY_ROW);
   g_assert (entry != NULL);
   gtk_editable_set_text (GTK_EDITABLE (entry), passphrase);
-  reset_peak ();
-  rss_locked = vm_kib ("VmRSS:");
+  rfl_bench_reset_peak_rss ();
+  rss_locked = rfl_bench_status_kib ("VmRSS:");
 
   t0 = g_get_monotonic_time ();
   gtk_widget_activate_action (gtk_widget_get_ancestor (entry, g_type_from_name ("RflUnlockPage")),
                               "unlock.submit", NULL);
-  if (!wait_for (first_page_ready, window, 120000))
+  if (!rfl_drive_wait_for (first_page_ready, window, 120000))
     g_error ("the database did not open");
   gtk_widget_queue_draw (GTK_WIDGET (window));
   t1 = wait_painted (GTK_WIDGET (window), g_get_monotonic_time ());
-  peak_after_unlock = vm_kib ("VmHWM:");
-  reset_peak ();
+  peak_after_unlock = rfl_bench_status_kib ("VmHWM:");
+  rfl_bench_reset_peak_rss ();
 
   /* Typing: every prefix of each query, from two characters. */
-  search = find_type (GTK_WIDGET (cases), GTK_TYPE_SEARCH_ENTRY);
+  search = rfl_drive_find_type (GTK_WIDGET (cases), GTK_TYPE_SEARCH_ENTRY);
   g_object_get (search, "search-delay", &search_delay, NULL);
   if (!g_file_get_contents (queries_path, &queries, NULL, &error))
     g_error ("%s", error->message);
@@ -231,7 +180,7 @@ activate_cb (GApplication *app)
             continue;
           s = g_get_monotonic_time ();
           rfl_cases_page_set_query (cases, prefix);
-          if (!wait_for (search_done, cases, 30000))
+          if (!rfl_drive_wait_for (search_done, cases, 30000))
             g_error ("a search did not end");
           ms = (g_get_monotonic_time () - s) / 1000.0;
           g_array_append_val (answered, ms);
@@ -252,7 +201,7 @@ activate_cb (GApplication *app)
         }
     }
   watching = FALSE;
-  peak_work = vm_kib ("VmHWM:");
+  peak_work = rfl_bench_status_kib ("VmHWM:");
 
   /* Baseline: opening the store alone, Argon2id included. It runs last, so
    * that the memory it leaves in the heap does not count towards the app's

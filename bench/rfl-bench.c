@@ -18,38 +18,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rfl-bench-util.h"
 #include "rfl-importer.h"
 #include "rfl-store-private.h"
 
 #define PASSPHRASE "benchmark passphrase, not a secret"
 #define SEARCH_LIMIT 20
-
-/* Peak resident memory since the last reset_peak_rss(), from the kernel. */
-static gint64
-peak_rss_kib (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
-      (line = strstr (status, "VmHWM:")) == NULL)
-    return -1;
-  return g_ascii_strtoll (line + 6, NULL, 10);
-}
-
-static void
-reset_peak_rss (void)
-{
-  /* Writing 5 to clear_refs resets VmHWM to the current RSS (Linux >= 4.0).
-   * Written in place: g_file_set_contents() would try to rename over it. */
-  FILE *f = fopen ("/proc/self/clear_refs", "w");
-
-  if (f != NULL)
-    {
-      fputs ("5", f);
-      fclose (f);
-    }
-}
 
 static gint64
 file_size (const char *path)
@@ -96,8 +70,8 @@ run_import (gboolean    keyed,
       g_printerr ("rfl-bench: %s\n", error->message);
       return 1;
     }
-  unlock_rss = peak_rss_kib ();
-  reset_peak_rss ();
+  unlock_rss = rfl_bench_status_kib ("VmHWM:");
+  rfl_bench_reset_peak_rss ();
 
   start = g_get_monotonic_time ();
   if (!rfl_importer_check (importer, &error) || !rfl_importer_run (importer, store, &error))
@@ -113,7 +87,7 @@ run_import (gboolean    keyed,
   json_object_set_int_member (out, "records", rfl_importer_get_imported (importer));
   json_object_set_double_member (out, "import_s", seconds);
   json_object_set_double_member (out, "records_per_s", rfl_importer_get_imported (importer) / seconds);
-  json_object_set_int_member (out, "peak_rss_kib", peak_rss_kib ());
+  json_object_set_int_member (out, "peak_rss_kib", rfl_bench_status_kib ("VmHWM:"));
   json_object_set_int_member (out, "db_bytes", file_size (db) + file_size (wal));
   return 0;
 }
@@ -160,7 +134,7 @@ run_search (gboolean    keyed,
       g_printerr ("rfl-bench: %s\n", error->message);
       return 1;
     }
-  reset_peak_rss ();
+  rfl_bench_reset_peak_rss ();
 
   for (guint i = 0; queries[i] != NULL; i++)
     {
@@ -184,7 +158,7 @@ run_search (gboolean    keyed,
   json_object_set_double_member (out, "p50_ms", percentile (times, 0.50));
   json_object_set_double_member (out, "p95_ms", percentile (times, 0.95));
   json_object_set_double_member (out, "max_ms", percentile (times, 1.0));
-  json_object_set_int_member (out, "peak_rss_kib", peak_rss_kib ());
+  json_object_set_int_member (out, "peak_rss_kib", rfl_bench_status_kib ("VmHWM:"));
   return 0;
 }
 

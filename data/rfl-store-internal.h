@@ -76,7 +76,6 @@ G_GNUC_INTERNAL gboolean      rfl_store_index_record    (RflStore *self, sqlite3
                                                          JsonObject *record, GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_unindex_record  (RflStore *self, sqlite3_int64 rowid,
                                                          GError **error);
-G_GNUC_INTERNAL GPtrArray    *rfl_store_persons_of      (RflStore *self, JsonObject *record);
 G_GNUC_INTERNAL gboolean      rfl_store_reindex_record  (RflStore *self, sqlite3_int64 rowid,
                                                          GPtrArray *before, JsonObject *record,
                                                          GError **error);

@@ -484,7 +484,8 @@ shares_of (RflStore       *self,
 }
 
 /* Writes @rec's document, clocks and causal length back, and its names;
- * @before, if known, is rfl_store_persons_of() the document as it was. */
+ * @before, if known, is rfl_schema_collect_persons() of the document as it
+ * was. */
 static gboolean
 save_rec (RflStore    *self,
           Rec         *rec,
@@ -818,7 +819,7 @@ merge_fields (RflStore       *self,
 
   was_alive = rec.cl % 2 == 1;
   if (was_alive)
-    before = rfl_store_persons_of (self, rec.doc);
+    before = rfl_schema_collect_persons (self->schema, rec.doc);
   if (json_object_has_member (c, "$was") && ctx->role == RFL_MERGE_DEVICE &&
       g_strcmp0 (json_object_get_string_member (op, "d"), self->device_id) == 0)
     was = "yes";

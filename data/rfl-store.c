@@ -999,20 +999,11 @@ rfl_store_index_record (RflStore       *self,
   return write_name_rows (self, rowid, rows, error);
 }
 
-/* The persons of @record as the name index sees them, for
- * rfl_store_reindex_record(). */
-GPtrArray *
-rfl_store_persons_of (RflStore   *self,
-                      JsonObject *record)
-{
-  return rfl_schema_collect_persons (self->schema, record);
-}
-
 /* Writes the name index rows of a live record again for @record, unless
- * @before (rfl_store_persons_of() the record as it was) shows that they
- * would come out the same. Most edits (a status, consent, a contact
- * attempt) leave the names alone, and rewriting a record's rows in FTS5,
- * with its prefix indexes, is most of what such an edit costs. */
+ * @before, rfl_schema_collect_persons() of the record as it was, shows
+ * that they would come out the same. Most edits (a status, consent, a
+ * contact attempt) leave the names alone, and rewriting a record's rows in
+ * FTS5, with its prefix indexes, is most of what such an edit costs. */
 gboolean
 rfl_store_reindex_record (RflStore       *self,
                           sqlite3_int64   rowid,

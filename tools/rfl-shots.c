@@ -12,6 +12,7 @@
 #include "rfl-case-item.h"
 #include "rfl-cases-page.h"
 #include "rfl-dashboard-page.h"
+#include "rfl-drive.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 #include "rfl-window-private.h"
@@ -29,21 +30,6 @@ wait_ms (guint ms)
       g_main_context_iteration (NULL, FALSE);
       g_usleep (1000);
     }
-}
-
-static gboolean
-wait_for (gboolean (*done) (gpointer), gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  return TRUE;
 }
 
 static void
@@ -68,22 +54,6 @@ shoot (GtkWidget  *window,
   if (!gdk_texture_save_to_png (texture, path))
     g_error ("cannot write %s", path);
   g_print ("%s\n", path);
-}
-
-static GtkWidget *
-find_type (GtkWidget *root,
-           GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
 }
 
 static gboolean
@@ -136,16 +106,16 @@ activate_cb (GApplication *app)
   wait_ms (300);
   shoot (GTK_WIDGET (window), "unlock");
 
-  entry = find_type (GTK_WIDGET (window), ADW_TYPE_PASSWORD_ENTRY_ROW);
+  entry = rfl_drive_find_type (GTK_WIDGET (window), ADW_TYPE_PASSWORD_ENTRY_ROW);
   gtk_editable_set_text (GTK_EDITABLE (entry), passphrase);
-  gtk_widget_activate_action (find_type (GTK_WIDGET (window), g_type_from_name ("RflUnlockPage")),
+  gtk_widget_activate_action (rfl_drive_find_type (GTK_WIDGET (window), g_type_from_name ("RflUnlockPage")),
                               "unlock.submit", NULL);
-  if (!wait_for (unlocked, window, 20000) || !wait_for (list_ready, cases, 20000))
+  if (!rfl_drive_wait_for (unlocked, window, 20000) || !rfl_drive_wait_for (list_ready, cases, 20000))
     g_error ("the demo database did not open");
   /* The sync on unlock reports itself in a toast, which would cover the
    * lists in every shot: the shots wait until it is over and gone (a toast
    * shows for 5 s). */
-  if (!wait_for (sync_idle, _rfl_window_get_sync_page (window), 60000))
+  if (!rfl_drive_wait_for (sync_idle, _rfl_window_get_sync_page (window), 60000))
     g_error ("the sync did not end");
   wait_ms (5500);
   shoot (GTK_WIDGET (window), "cases");
@@ -154,7 +124,7 @@ activate_cb (GApplication *app)
   for (gint64 end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
        g_get_monotonic_time () < end && (g_object_get (cases, "searching", &searching, NULL), searching);)
     g_main_context_iteration (NULL, TRUE);
-  wait_for (list_ready, cases, 5000);
+  rfl_drive_wait_for (list_ready, cases, 5000);
   shoot (GTK_WIDGET (window), "search");
 
   {
@@ -163,10 +133,10 @@ activate_cb (GApplication *app)
     RflCaseView *view = rfl_cases_page_get_case_view (cases);
 
     rfl_cases_page_open_case (cases, rfl_case_item_get_id (item));
-    if (!wait_for (case_ready, view, 10000))
+    if (!rfl_drive_wait_for (case_ready, view, 10000))
       g_error ("the case did not open");
     rfl_case_view_add_note (view, "contact_attempt", "no_answer", _("Called the number the enquirer gave; no answer."));
-    wait_for (case_ready, view, 10000);
+    rfl_drive_wait_for (case_ready, view, 10000);
     shoot (GTK_WIDGET (window), "case");
     gtk_widget_activate_action (GTK_WIDGET (view), "cases.back", NULL);
   }
@@ -177,7 +147,7 @@ activate_cb (GApplication *app)
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "dashboard");
   wait_ms (100);
-  wait_for (dashboard_ready, _rfl_window_get_dashboard_page (window), 20000);
+  rfl_drive_wait_for (dashboard_ready, _rfl_window_get_dashboard_page (window), 20000);
   shoot (GTK_WIDGET (window), "dashboard");
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "cases");
 
