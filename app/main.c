@@ -22,6 +22,21 @@ main (int   argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
+  /* GSettings aborts on a schema it cannot find; say what to do instead. */
+  {
+    GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+    g_autoptr(GSettingsSchema) schema = source != NULL
+                                        ? g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE)
+                                        : NULL;
+
+    if (schema == NULL)
+      {
+        g_printerr (_("reunite: the settings schema %s is not installed; from a build directory, "
+                      "run “meson devenv -C build reunite” or “./dev run”\n"), APPLICATION_ID);
+        return 1;
+      }
+  }
+
   if (sodium_init () < 0)
     {
       g_printerr ("reunite: libsodium could not be initialised\n");

@@ -160,6 +160,19 @@ activity_cb (RflWindow *self)
   self->last_activity = g_get_monotonic_time ();
 }
 
+/* "key-pressed" returns whether the key was handled: this handler only
+ * watches, so every key goes on to the widgets. */
+static gboolean
+key_activity_cb (GtkEventControllerKey *key,
+                 guint                  keyval,
+                 guint                  keycode,
+                 GdkModifierType        state,
+                 RflWindow             *self)
+{
+  activity_cb (self);
+  return GDK_EVENT_PROPAGATE;
+}
+
 static gboolean
 idle_check_cb (gpointer user_data)
 {
@@ -186,7 +199,7 @@ watch_activity (RflWindow *self)
   gtk_event_controller_set_propagation_phase (motion, GTK_PHASE_CAPTURE);
   gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (click), GTK_PHASE_CAPTURE);
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), 0);
-  g_signal_connect_swapped (key, "key-pressed", G_CALLBACK (activity_cb), self);
+  g_signal_connect (key, "key-pressed", G_CALLBACK (key_activity_cb), self);
   g_signal_connect_swapped (motion, "motion", G_CALLBACK (activity_cb), self);
   g_signal_connect_swapped (click, "pressed", G_CALLBACK (activity_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), key);
