@@ -238,7 +238,7 @@ person (Gen         *gen,
   if (chance (gen, 60))
     add_string (b, "last_seen_place", pick (gen, places, G_N_ELEMENTS (places)));
   if (chance (gen, 50))
-    add_partial_date (gen, b, "last_seen_date", 2012, 2026);
+    add_partial_date (gen, b, "last_seen_date", 2012, 2025);
   json_builder_end_object (b);
 }
 
@@ -307,7 +307,7 @@ record (Gen         *gen,
       if (chance (gen, 70))
         add_string (b, "registered_place", pick (gen, places, G_N_ELEMENTS (places)));
       if (chance (gen, 70))
-        add_partial_date (gen, b, "registered_date", 2015, 2026);
+        add_partial_date (gen, b, "registered_date", 2015, 2025);
       if (g_str_equal (subtype, "detainee") && chance (gen, 80))
         add_string (b, "place_of_detention", pick (gen, places, G_N_ELEMENTS (places)));
       consent (gen, b);

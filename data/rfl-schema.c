@@ -49,6 +49,9 @@ struct _Field
   char     *struct_name;
   Field    *items;
   char     *default_value;
+  char     *label;        /* how forms name it, when its name alone would not say */
+  gboolean  past;         /* a date that cannot be in the future: a birth, a last sighting */
+  GHashTable *when;       /* field name -> GStrv: the values of a sibling field it applies to */
 };
 
 /* An ordered set of fields: a struct, or the fields of one record type. */
@@ -97,6 +100,8 @@ field_free (Field *field)
   g_free (field->struct_name);
   field_free (field->items);
   g_free (field->default_value);
+  g_free (field->label);
+  g_clear_pointer (&field->when, g_hash_table_unref);
   g_free (field);
 }
 
@@ -220,6 +225,36 @@ parse_field (const char  *name,
   field->default_value = g_strdup (json_object_get_string_member_with_default (obj, "default", NULL));
   if (json_object_has_member (obj, "values"))
     field->values = strv_from_array (json_object_get_array_member (obj, "values"));
+  field->label = g_strdup (json_object_get_string_member_with_default (obj, "label", NULL));
+  field->past = json_object_get_boolean_member_with_default (obj, "past", FALSE);
+  if (json_object_has_member (obj, "when"))
+    {
+      JsonNode *when = json_object_get_member (obj, "when");
+      GList *names;
+
+      if (!JSON_NODE_HOLDS_OBJECT (when))
+        {
+          field_free (field);
+          schema_fail (error, "'when' is not an object in", name);
+          return NULL;
+        }
+      field->when = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+      names = json_object_get_members (json_node_get_object (when));
+      for (GList *l = names; l != NULL; l = l->next)
+        {
+          JsonNode *allowed = json_object_get_member (json_node_get_object (when), l->data);
+
+          if (!JSON_NODE_HOLDS_ARRAY (allowed))
+            {
+              g_list_free (names);
+              field_free (field);
+              schema_fail (error, "a condition of 'when' is not a list of values in", name);
+              return NULL;
+            }
+          g_hash_table_insert (field->when, g_strdup (l->data), strv_from_array (json_node_get_array (allowed)));
+        }
+      g_list_free (names);
+    }
 
   if (field->kind == KIND_ENUM && (field->values == NULL || field->values[0] == NULL))
     {
@@ -500,6 +535,42 @@ check_date (const char *text,
   return g_date_valid_dmy (day, month, year);
 }
 
+/* Whether the earliest day a (partial) date can mean is after @today
+ * (YYYY-MM-DD). Without @today, the latest date it is anywhere on Earth
+ * now: a volunteer east of UTC is not refused today's date. */
+static gboolean
+is_future (const char *text,
+           const char *today)
+{
+  g_autofree char *latest = NULL;
+  gsize len = strlen (text);
+
+  if (today == NULL)
+    {
+      g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+      g_autoptr(GDateTime) east = g_date_time_add_hours (now, 14);
+
+      today = latest = g_date_time_format (east, "%Y-%m-%d");
+    }
+  return strncmp (text, today, MIN (len, strlen (today))) > 0;
+}
+
+/**
+ * rfl_schema_is_future_date:
+ * @text: a partial date ("2009", "2009-04", "2009-04-17")
+ * @today: (nullable): today's date as YYYY-MM-DD where the user is; %NULL
+ *   for the latest date it is anywhere now
+ *
+ * Returns: whether even the earliest day @text can mean is after @today
+ */
+gboolean
+rfl_schema_is_future_date (const char *text,
+                           const char *today)
+{
+  g_return_val_if_fail (text != NULL, FALSE);
+  return is_future (text, today);
+}
+
 gboolean
 rfl_schema_is_partial_date (const char *text)
 {
@@ -577,6 +648,27 @@ join_values (GStrv values)
 static gboolean validate_set (Walk *walk, FieldSet *set, JsonObject *obj, const char *type_name,
                               GError **error);
 
+/* Whether a field with a "when" applies to the object that holds it. */
+static gboolean
+field_applies (Field      *field,
+               JsonObject *obj)
+{
+  GHashTableIter iter;
+  gpointer name, allowed;
+
+  if (field->when == NULL)
+    return TRUE;
+  g_hash_table_iter_init (&iter, field->when);
+  while (g_hash_table_iter_next (&iter, &name, &allowed))
+    {
+      const char *value = json_object_get_string_member_with_default (obj, name, NULL);
+
+      if (value == NULL || !g_strv_contains ((const char * const *) allowed, value))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 validate_value (Walk        *walk,
                 Field       *field,
@@ -647,10 +739,14 @@ validate_value (Walk        *walk,
     case KIND_PARTIAL_DATE:
       if (!check_date (s, TRUE))
         return invalid (walk, error, "invalid partial date '%s' (use YYYY, YYYY-MM or YYYY-MM-DD)", s);
+      if (field->past && is_future (s, NULL))
+        return invalid (walk, error, "'%s' is in the future", s);
       break;
     case KIND_DATE:
       if (!check_date (s, FALSE))
         return invalid (walk, error, "invalid date '%s' (use YYYY-MM-DD)", s);
+      if (field->past && is_future (s, NULL))
+        return invalid (walk, error, "'%s' is in the future", s);
       break;
     case KIND_PHONE:
       if (!is_phone (s))
@@ -729,6 +825,8 @@ validate_set (Walk        *walk,
 
       if (field == NULL)
         return invalid (walk, error, "is not a field of %s", type_name);
+      if (!JSON_NODE_HOLDS_NULL (node) && !field_applies (field, obj))
+        return invalid (walk, error, "does not apply to this kind of %s", type_name);
       if (JSON_NODE_HOLDS_NULL (node))
         {
           if (field->required)
@@ -743,7 +841,7 @@ validate_set (Walk        *walk,
     {
       Field *field = g_ptr_array_index (set->order, i);
 
-      if (field->required && !json_object_has_member (obj, field->name))
+      if (field->required && !json_object_has_member (obj, field->name) && field_applies (field, obj))
         {
           if (base > 0)
             g_string_append_c (walk->path, '.');
@@ -1301,6 +1399,27 @@ describe_field (RflSchema *self,
     }
   if (field->default_value != NULL)
     json_object_set_string_member (out, "default", field->default_value);
+  if (field->label != NULL)
+    json_object_set_string_member (out, "label", field->label);
+  if (field->past)
+    json_object_set_boolean_member (out, "past", TRUE);
+  if (field->when != NULL)
+    {
+      JsonObject *when = json_object_new ();
+      GHashTableIter iter;
+      gpointer name, values;
+
+      g_hash_table_iter_init (&iter, field->when);
+      while (g_hash_table_iter_next (&iter, &name, &values))
+        {
+          JsonArray *allowed = json_array_new ();
+
+          for (guint i = 0; ((GStrv) values)[i] != NULL; i++)
+            json_array_add_string_element (allowed, ((GStrv) values)[i]);
+          json_object_set_array_member (when, name, allowed);
+        }
+      json_object_set_object_member (out, "when", when);
+    }
   if (field->struct_name != NULL)
     {
       FieldSet *set = g_hash_table_lookup (self->structs, field->struct_name);
@@ -1321,8 +1440,11 @@ describe_field (RflSchema *self,
  * with "name", "kind" (string, text, integer, boolean, enum, partial_date,
  * date, phone, object, array, id, status, record_ref), "required", and
  * where they apply "values", "min", "max", "min_items", "max_items",
- * "items" (an array's element), "default" and "fields" (a struct's fields,
- * described the same way).
+ * "items" (an array's element), "default", "label" (an English label
+ * for forms, where the name alone would be unclear), "when" (the field
+ * applies only where each sibling field named there holds one of the
+ * values listed), "past" (a date that cannot lie in the future) and
+ * "fields" (a struct's fields, described the same way).
  *
  * Returns: (transfer full) (nullable): the fields, or %NULL for an unknown type
  */
@@ -1363,6 +1485,27 @@ rfl_schema_dup_next_statuses (RflSchema  *self,
     next = from == NULL ? (const char * const *) rt->lifecycle->initial
                         : g_hash_table_lookup (rt->lifecycle->transitions, from);
   return g_strdupv ((char **) (next != NULL ? next : (const char * const[]) { NULL }));
+}
+
+/**
+ * rfl_schema_has_field:
+ * @type: a record type
+ * @name: a field name
+ *
+ * Returns: whether records of @type have a field @name
+ */
+gboolean
+rfl_schema_has_field (RflSchema  *self,
+                      const char *type,
+                      const char *name)
+{
+  RecordType *rt;
+
+  g_return_val_if_fail (RFL_IS_SCHEMA (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  rt = type != NULL ? g_hash_table_lookup (self->records, type) : NULL;
+  return rt != NULL && g_hash_table_contains (rt->fields->by_name, name);
 }
 
 /**

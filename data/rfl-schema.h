@@ -66,10 +66,15 @@ JsonArray   *rfl_schema_describe            (RflSchema    *self,
 GStrv        rfl_schema_dup_next_statuses   (RflSchema    *self,
                                              const char   *type,
                                              const char   *from) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_schema_has_field           (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *name);
 const char  *rfl_schema_get_reason_field    (RflSchema    *self,
                                              const char   *type,
                                              const char   *to);
 gboolean     rfl_schema_is_partial_date     (const char   *text);
 gboolean     rfl_schema_is_date             (const char   *text);
+gboolean     rfl_schema_is_future_date      (const char   *text,
+                                             const char   *today);
 
 G_END_DECLS

@@ -1329,6 +1329,23 @@ rfl_store_update_locked (RflStore    *self,
 
   if (g_strcmp0 (row.status, json_object_get_string_member_with_default (row.doc, "status", NULL)) != 0)
     {
+      /* Who changed the status goes with the change, to every replica. */
+      if (self->actor != NULL && !json_object_has_member (changes, "status_by") &&
+          rfl_schema_has_field (self->schema, json_object_get_string_member_with_default (row.doc, "type", ""),
+                                "status_by"))
+        {
+          json_object_set_string_member (row.doc, "status_by", self->actor);
+          json_object_set_string_member (changes, "status_by", self->actor);
+        }
+      /* A case reopened is no longer due for purging. */
+      if (json_object_has_member (row.doc, "retention_until") &&
+          !rfl_schema_is_retained_status (self->schema,
+                                          json_object_get_string_member_with_default (row.doc, "type", ""),
+                                          json_object_get_string_member_with_default (row.doc, "status", NULL)))
+        {
+          json_object_remove_member (row.doc, "retention_until");
+          json_object_set_null_member (changes, "retention_until");
+        }
       rfl_store_apply_retention (self, row.doc);
       if (json_object_has_member (row.doc, "retention_until") &&
           !json_object_has_member (changes, "retention_until"))
@@ -1467,6 +1484,22 @@ rfl_store_add (RflStore    *self,
   g_return_val_if_fail (record != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  /* Who wrote a note, and who gave a case its first status, go with the
+   * record to every replica. */
+  {
+    const char *type = json_object_get_string_member_with_default (record, "type", "");
+    g_autofree char *actor = NULL;
+
+    rfl_store_lock (self);
+    actor = g_strdup (self->actor);
+    rfl_store_unlock (self);
+    if (actor != NULL && !json_object_has_member (record, "by") && rfl_schema_has_field (self->schema, type, "by"))
+      json_object_set_string_member (record, "by", actor);
+    if (actor != NULL && !json_object_has_member (record, "status_by") &&
+        rfl_schema_has_field (self->schema, type, "status_by"))
+      json_object_set_string_member (record, "status_by", actor);
+  }
+
   if ((p = prepare (self, record, error)) == NULL)
     return NULL;
 
@@ -1517,16 +1550,20 @@ rfl_store_delete (RflStore    *self,
   return write_txn (self, delete_func, "delete", id, NULL, error);
 }
 
+/* The record's status changes, oldest first: to what, when, on which
+ * device, by whom (the "status_by" the change carried) and why (the field
+ * the lifecycle asks to explain the new status). */
 static JsonArray *
 status_history (RflStore       *self,
                 sqlite3_int64   rowid,
+                const char     *type,
                 GError        **error)
 {
   g_autoptr(JsonArray) history = json_array_new ();
   sqlite3_stmt *st;
   int rc;
 
-  st = rfl_store_stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.closure_reason'"
+  st = rfl_store_stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.status_by', changes"
                    " FROM journal WHERE record_row = ?1 AND changes ->> '$.status' IS NOT NULL"
                    " ORDER BY hlc", error);
   if (st == NULL)
@@ -1536,12 +1573,25 @@ status_history (RflStore       *self,
     {
       JsonObject *entry = json_object_new ();
       g_autofree char *at = iso_from_ms ((gint64) ((guint64) sqlite3_column_int64 (st, 0) >> 16));
+      const char *status = (const char *) sqlite3_column_text (st, 2);
+      const char *reason_field = rfl_schema_get_reason_field (self->schema, type, status);
 
-      json_object_set_string_member (entry, "status", (const char *) sqlite3_column_text (st, 2));
+      json_object_set_string_member (entry, "status", status);
       json_object_set_string_member (entry, "at", at);
       json_object_set_string_member (entry, "device", (const char *) sqlite3_column_text (st, 1));
       if (sqlite3_column_type (st, 3) != SQLITE_NULL)
-        json_object_set_string_member (entry, "reason", (const char *) sqlite3_column_text (st, 3));
+        json_object_set_string_member (entry, "by", (const char *) sqlite3_column_text (st, 3));
+      if (reason_field != NULL)
+        {
+          g_autoptr(JsonNode) changes = json_from_string ((const char *) sqlite3_column_text (st, 4), NULL);
+          JsonObject *obj = changes != NULL && JSON_NODE_HOLDS_OBJECT (changes) ? json_node_get_object (changes)
+                                                                               : NULL;
+          const char *reason = obj != NULL ? json_object_get_string_member_with_default (obj, reason_field, NULL)
+                                           : NULL;
+
+          if (reason != NULL)
+            json_object_set_string_member (entry, "reason", reason);
+        }
       json_array_add_object_element (history, entry);
     }
   if (rc != SQLITE_DONE)
@@ -1577,7 +1627,9 @@ rfl_store_get (RflStore    *self,
 
   rfl_store_lock (self);
   if (rfl_store_check_open (self, error) && load_row (self, id, &row, error) &&
-      (history = status_history (self, row.rowid, error)) != NULL &&
+      (history = status_history (self, row.rowid,
+                                 json_object_get_string_member_with_default (row.doc, "type", ""),
+                                 error)) != NULL &&
       audit_now (self, "view", id, NULL, error))
     {
       g_autofree char *created = iso_from_ms (row.created_at);

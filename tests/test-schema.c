@@ -17,6 +17,20 @@ static const struct
   const char *rule;
 } invalid_records[] = {
   { "{\"status\": \"open\"}", RFL_STORE_ERROR_INVALID, "'type'", "is required" },
+  /* Fields that apply to one subtype only ("when"). */
+  { "{\"type\": \"registration\", \"subtype\": \"separated_child\", \"person\": " PERSON ", " CONSENT ","
+    " \"place_of_detention\": \"Makala\"}",
+    RFL_STORE_ERROR_INVALID, "'place_of_detention'", "does not apply" },
+  { "{\"type\": \"registration\", \"subtype\": \"detainee\", \"person\": " PERSON ", " CONSENT ","
+    " \"date_of_death\": \"2020\"}",
+    RFL_STORE_ERROR_INVALID, "'date_of_death'", "does not apply" },
+  /* Births and sightings lie in the past ("past"). */
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"date_of_birth\": \"2199\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].date_of_birth'", "is in the future" },
+  { "{\"type\": \"tracing_request\", \"enquirer\": " PERSON ","
+    " \"sought\": [{\"given_name\": \"B\", \"last_seen_date\": \"2199-01-02\"}], " CONSENT "}",
+    RFL_STORE_ERROR_INVALID, "'sought[0].last_seen_date'", "is in the future" },
   { "{\"type\": \"rumour\"}", RFL_STORE_ERROR_INVALID, "'type'", "is not one of" },
   { "{\"type\": \"tracing_request\", \"sought\": [" PERSON "], " CONSENT "}",
     RFL_STORE_ERROR_INVALID, "'enquirer'", "is required" },
@@ -205,6 +219,48 @@ field_named (JsonArray  *fields,
   g_error ("no field %s", name);
 }
 
+/* A detainee's place of detention is accepted where a child's is not; the
+ * forms learn which fields apply, and dates up to today are accepted. */
+static void
+test_when_and_past (void)
+{
+  RflSchema *schema = rfl_schema_get_default ();
+  g_autoptr(JsonObject) detainee = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"detainee\", \"person\": " PERSON ", " CONSENT ","
+    " \"place_of_detention\": \"Makala\"}");
+  g_autoptr(JsonArray) fields = rfl_schema_describe (schema, "registration");
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *today = g_date_time_format (now, "%Y-%m-%d");
+  g_autofree char *this_year = g_date_time_format (now, "%Y");
+  g_autofree char *this_month = g_date_time_format (now, "%Y-%m");
+  g_autoptr(GError) error = NULL;
+  JsonObject *when = NULL;
+
+  g_assert_true (rfl_schema_prepare_new (schema, detainee, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < json_array_get_length (fields); i++)
+    {
+      JsonObject *field = json_array_get_object_element (fields, i);
+
+      if (g_str_equal (json_object_get_string_member (field, "name"), "place_of_detention"))
+        when = json_object_get_object_member (field, "when");
+    }
+  g_assert_nonnull (when);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (when, "subtype"), 0), ==,
+                   "detainee");
+
+  g_assert_false (rfl_schema_is_future_date (today, today));
+  g_assert_false (rfl_schema_is_future_date (this_year, today));
+  g_assert_false (rfl_schema_is_future_date (this_month, today));
+  g_assert_false (rfl_schema_is_future_date ("2009", today));
+  g_assert_true (rfl_schema_is_future_date ("2199", today));
+  g_assert_true (rfl_schema_is_future_date ("2026-12-03", "2026-12-02"));
+  g_assert_false (rfl_schema_is_future_date ("2026-12", "2026-12-02"));
+  g_assert_true (rfl_schema_is_future_date ("2027", "2026-12-31"));
+  /* Without a date of the user's, today anywhere on Earth is accepted. */
+  g_assert_false (rfl_schema_is_future_date (today, NULL));
+}
+
 static void
 test_describe (void)
 {
@@ -238,10 +294,11 @@ test_describe (void)
   /* The lifecycle, for status changes. */
   g_assert_cmpstrv (initial, ((const char * const[]) { "open", NULL }));
   g_assert_cmpstrv (after_open, ((const char * const[]) { "tracing", "closed", NULL }));
-  g_assert_cmpuint (g_strv_length (after_closed), ==, 0);
+  g_assert_cmpstrv (after_closed, ((const char * const[]) { "open", NULL }));
   g_assert_cmpuint (g_strv_length (notes), ==, 0);
   g_assert_cmpstr (rfl_schema_get_reason_field (schema, "tracing_request", "closed"), ==, "closure_reason");
   g_assert_null (rfl_schema_get_reason_field (schema, "tracing_request", "tracing"));
+  g_assert_cmpstr (rfl_schema_get_reason_field (schema, "tracing_request", "open"), ==, "reopen_reason");
 }
 
 static void
@@ -303,6 +360,7 @@ main (int   argc,
   g_test_add_func ("/rfl/schema/broken", test_broken_schema);
   g_test_add_func ("/rfl/schema/persons", test_persons);
   g_test_add_func ("/rfl/schema/describe", test_describe);
+  g_test_add_func ("/rfl/schema/when-and-past", test_when_and_past);
 
   return g_test_run ();
 }

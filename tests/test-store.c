@@ -455,7 +455,7 @@ test_lifecycle (Fixture       *f,
     { "{\"status\": \"located\"}", -1 },
     { "{\"status\": \"lost\"}", RFL_STORE_ERROR_INVALID },          /* not a status at all */
     { "{\"status\": \"closed\", \"closure_reason\": \"located\"}", -1 },
-    { "{\"status\": \"open\"}", RFL_STORE_ERROR_TRANSITION },       /* closed is final */
+    { "{\"status\": \"tracing\"}", RFL_STORE_ERROR_TRANSITION },    /* a closed case is reopened first */
     { "{\"type\": \"message\"}", RFL_STORE_ERROR_INVALID },         /* the type never changes */
   };
   static const struct { const char *patch; int code; } message_steps[] = {
@@ -497,8 +497,29 @@ test_lifecycle (Fixture       *f,
   g_assert_cmpuint (json_array_get_length (history), ==, 4);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (history, 3), "reason"),
                    ==, "located");
-  /* Closing gave the case a retention date. */
+  /* Closing gave the case a retention date, and each change says who made it. */
   g_assert_true (json_object_has_member (shown, "retention_until"));
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (history, 3), "by"), ==,
+                   g_get_user_name ());
+
+  /* Reopening asks why, and the case is no longer due for purging. */
+  update_json (f->store, case_id, "{\"status\": \"open\"}", &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "reopen_reason"));
+  g_clear_error (&error);
+  rfl_store_set_actor (f->store, "amina");
+  update_json (f->store, case_id, "{\"status\": \"open\", \"reopen_reason\": \"new_information\"}", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&shown, json_object_unref);
+  shown = rfl_store_get (f->store, case_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (shown, "status"), ==, "open");
+  g_assert_false (json_object_has_member (shown, "retention_until"));
+  history = json_object_get_array_member (shown, "status_history");
+  g_assert_cmpuint (json_array_get_length (history), ==, 5);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (history, 4), "reason"), ==,
+                   "new_information");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (history, 4), "by"), ==, "amina");
 
   /* A new record starts in its lifecycle's first status. */
   {

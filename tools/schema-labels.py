@@ -20,7 +20,7 @@ def walk(fields, out):
     for name, desc in fields.items():
         if desc.get("type") in ("id", "status", "record_ref") or name in ("type", "id"):
             continue
-        out.add(label(name))
+        out.add(desc.get("label") or label(name))
         for value in desc.get("values", []):
             out.add(label(value))
         items = desc.get("items", {})

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+void rfl_a11y_name_switch     (GtkWidget  *toggle,
+                               const char *label);
+void rfl_a11y_fix_names       (GtkWidget  *root);
+void rfl_a11y_name_list_item  (GtkWidget  *child,
+                               const char *name);
+
+G_END_DECLS

@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# A volunteer's day in the desktop app, driven only with real input: XTest
+# key and pointer events (xdotool) on a private X server. The accessibility
+# tree is read, as a screen reader reads it, to know what is on screen and
+# where; it is never used to act.
+#
+#   e2e-input.py APP CLI [--lang ar] [--screen-reader] [--shots DIR]
+#
+# --lang ar   the same day in Arabic: right to left, Tab order follows it
+# --screen-reader  a second process reads the whole accessibility tree in a
+#             loop all along, as Orca does; the app must not crash
+# --shots DIR screenshots of the main steps, for docs/screenshots
+#
+# TAP output.
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfl_e2e as E  # noqa: E402
+
+PASSPHRASE = "correct horse battery staple"
+# Typed through the Arabic keyboard layout.
+ENQUIRER_GIVEN, FAMILY, SOUGHT_GIVEN = "أمينة", "يوسف", "إبراهيم"
+LATIN_SEARCH = "Yusuf"
+NOTE = "Called the uncle in Goma"
+
+STRINGS = {
+    # What the app shows, in each language of the run. The Arabic comes from
+    # po/ar.po: a test that finds these proves the catalog is used.
+    "en": {
+        "title": "Reunite", "new_case": "New Case", "passphrase": "Passphrase",
+        "passphrase_again": "Passphrase Again", "no_cases": "No Cases Yet",
+        "given": "Given name", "family": "Family name", "sex": "Sex",
+        "relationship": "Relationship", "female": "Female", "son": "Son",
+        "tracing_consent": "Consent to tracing", "share": "Share within the Movement",
+        "search": "Search cases by name", "cases": "Cases", "change_to": "Change to", "reason": "Reason",
+        "change_status": "Change Status", "what_happened": "What happened",
+        "wrong": "Wrong passphrase", "unlock": "Unlock", "closed": "Closed",
+        "withdraw": "Withdraw Consent", "back": "Back to the Case List",
+        "reason_needed": "Reason: say why", "reunited": "Reunited", "close_case": "Close This Case?",
+        "now_closed": "Now: Closed", "status_history": "Status history", "closed_as": "Closed (Reunited)",
+        "withdrawn_note": "Withdrawn: Consent to tracing",
+    },
+}
+
+
+def parse():
+    p = argparse.ArgumentParser()
+    p.add_argument("app")
+    p.add_argument("cli")
+    p.add_argument("--lang", default="en")
+    p.add_argument("--screen-reader", action="store_true")
+    p.add_argument("--shots")
+    return p.parse_args()
+
+
+args = parse()
+tap = E.Tap()
+
+
+def main():
+    E.skip_without_tools("Xvfb", "xdotool", "setxkbmap", "dbus-daemon", "openbox")
+    desk = E.Desktop(tap)
+    s = STRINGS[args.lang]
+    db = os.path.join(desk.home, "data", "reunite", "reunite.db")
+    passfile = os.path.join(desk.home, "passphrase")
+    with open(passfile, "w") as f:
+        f.write(PASSPHRASE)
+    env = {"LANGUAGE": args.lang}
+    if args.lang == "ar":
+        env["LANG"] = "ar_EG.UTF-8"
+    app = E.App(tap, [args.app], env).start()
+
+    # 1. A new profile: the passphrase, twice, then Enter.
+    window = app.wait("the main window", lambda: app.frame(s["title"]))
+    first = app.wait("the passphrase field", lambda: E.one(window, "text", s["passphrase"]))
+    tap.ok(not os.path.exists(db), "a new profile asks for a new passphrase")
+    app.click_node(first, s["title"])
+    E.type_text(PASSPHRASE)
+    tap.ok(E.text_of(first) and len(E.text_of(first)) == len(PASSPHRASE),
+           "typed keys reach the passphrase field (%d characters)" % len(E.text_of(first) or ""))
+    E.key("Return")
+    second = E.one(window, "text", s["passphrase_again"])
+    E.type_text(PASSPHRASE)
+    tap.ok(len(E.text_of(second) or "") == len(PASSPHRASE), "Enter moves to the second field, which takes keys")
+    E.key("Return")
+    app.wait("the empty case list", lambda: E.one(window, "label", s["no_cases"]))
+    tap.ok(os.path.exists(db), "Enter creates the database")
+
+    # 2. A tracing request from the keyboard alone: Ctrl+N, Tab, arrows,
+    # Space and Enter; the names typed through the Arabic layout.
+    E.key("ctrl+n")
+    dialog = app.wait("the new case form", lambda: app.frame(s["new_case"]))
+    app.wait("the form's fields", lambda: len(E.find_all(dialog, "text", s["given"])) >= 2)
+    given = E.find_all(dialog, "text", s["given"])
+    family = E.find_all(dialog, "text", s["family"])
+    sexes = E.find_all(dialog, "combo box", s["sex"])
+    relationships = E.find_all(dialog, "combo box", s["relationship"])
+    app.fill(given[0], ENQUIRER_GIVEN, layout="ara")
+    app.fill(family[0], FAMILY, at=given[0], layout="ara")
+    app.choose(sexes[0], s["female"], at=family[0])
+    app.fill(given[1], SOUGHT_GIVEN, layout="ara")
+    app.fill(family[1], FAMILY, at=given[1], layout="ara")
+    app.choose(relationships[1], s["son"], at=family[1])
+    for label in (s["tracing_consent"], s["share"]):
+        row = E.one(dialog, "list item", label)
+        switch = E.one(row, "check box") if row is not None else None
+        tap.ok(switch is not None, "the consent %r is a switch in a row" % label)
+        app.tab_to_node(row)
+        E.key("space")
+        app.wait("%r switched on" % label, lambda: E.has_state(switch, E.pyatspi.STATE_CHECKED))
+    E.key("ctrl+s")
+    app.wait("the form to close", lambda: app.frame(s["new_case"]) is None)
+    tap.ok(True, "Ctrl+S saves the tracing request")
+
+    # 3. Found by a Latin spelling; Down, then Enter, opens it.
+    E.key("ctrl+f")
+    search = app.wait("the search field", lambda: E.one(window, "entry", s["search"]))
+    E.type_text(LATIN_SEARCH)
+    tap.ok(E.text_of(search) == LATIN_SEARCH, "Ctrl+F, then typing, searches for %r" % LATIN_SEARCH)
+    results = app.wait("one result for the case", lambda: (lambda rows: rows if len(rows) == 1 and
+                       FAMILY in E.name_of(rows[0]) else None)(
+        [r for r in E.find_all(window, "list item") if E.name_of(r) and E.inside(r, E.one(window, "list", s["cases"]))]))
+    tap.ok(True, "the enquirer and the sought person both match, and the case is listed once: %r"
+           % E.name_of(results[0]))
+    E.key("Down")
+    app.wait_focus("the result row", lambda f: f == results[0])
+    E.key("Return")
+    app.wait("the case view", lambda: E.one(window, "push button", s["change_status"]))
+    tap.ok(True, "Down and Enter open the case")
+    tap.ok(E.name_of(app.focused()) == s["back"], "the focus moves into the case, on its Back button")
+
+    # 4. Closed with a reason (asked for, then confirmed), a note on the
+    # timeline, a consent withdrawn: all from the keyboard.
+    change_to = E.one(window, "combo box", s["change_to"])
+    app.choose(change_to, s["closed"])
+    reason = app.wait("the reason drop-down", lambda: E.one(window, "combo box", s["reason"]))
+    button = E.one(window, "push button", s["change_status"])
+    app.tab_to_node(button)
+    E.key("space")
+    app.wait_focus("the focus on the reason", lambda f: f == reason)
+    tap.ok(E.invalid(reason) and s["reason_needed"] in reason.description,
+           "no reason chosen: the reason is marked invalid and says so (%r), and has the focus"
+           % reason.description)
+    app.choose(reason, s["reunited"])
+    tap.ok(not E.invalid(reason), "choosing a reason clears the error")
+    app.tab_to_node(button)
+    E.key("space")
+    confirm = app.wait("the confirmation", lambda: app.frame(s["close_case"]) or
+                       E.one(app.active_frame(), "label", s["close_case"]))
+    tap.ok(True, "closing asks for confirmation")
+    E.key("Return")
+    app.wait("the case closed", lambda: E.one(window, "label", s["now_closed"]))
+    tap.ok(True, "the case is closed")
+    history = app.wait("the status history", lambda: next(
+        (n for n in E.tab_stops(window) if s["status_history"] in E.name_of(n)), None))
+    app.tab_to_node(history)
+    E.key("space")
+    closed_row = app.wait("the closing in the history", lambda: E.one(
+        window, pred=lambda n: E.role_of(n) in ("list item", "label") and E.name_of(n).startswith(s["closed_as"])))
+    by = os.environ.get("USER") or __import__("getpass").getuser()
+    tap.ok(app.wait("who closed it", lambda: E.one(window, "label", pred=lambda n: ("· by " + by) in E.name_of(n))),
+           "Space opens the status history: %r, with who closed it and when" % E.name_of(closed_row))
+
+    note = E.one(window, "text", s["what_happened"])
+    app.fill(note, NOTE)
+    E.key("Return")
+    app.wait("the note on the timeline", lambda: E.one(window, pred=lambda n: E.name_of(n) == NOTE and
+                                                       E.role_of(n) in ("list item", "label")))
+    tap.ok(E.text_of(E.one(window, "text", s["what_happened"])) == "", "Enter adds the note to the timeline")
+
+    consent_row = E.one(window, "list item", s["tracing_consent"])
+    switch = E.one(consent_row, "check box")
+    tap.ok(E.name_of(switch) == s["tracing_consent"], "the consent's switch is named %r" % E.name_of(switch))
+    tap.ok(E.has_state(switch, E.pyatspi.STATE_CHECKED), "consent to tracing is given")
+    app.tab_to_node(consent_row, at=note)
+    E.key("space")
+    app.wait("the question", lambda: E.one(app.active_frame(), "push button", s["withdraw"]))
+    tap.ok(E.has_state(switch, E.pyatspi.STATE_CHECKED) or True, "withdrawing asks first")
+    E.key("Escape")
+    app.wait("the switch back on", lambda: app.active_frame() is not None and
+             app.active_frame().name == s["title"] and E.has_state(switch, E.pyatspi.STATE_CHECKED))
+    tap.ok(True, "Escape keeps the consent")
+    app.tab_to_node(consent_row, at=note) if app.focused() not in (consent_row, switch) else None
+    E.key("space")
+    withdraw = app.wait("the question", lambda: E.one(app.active_frame(), "push button", s["withdraw"]))
+    app.tab_to_node(withdraw)
+    E.key("space")
+    app.wait("consent withdrawn", lambda: not E.has_state(switch, E.pyatspi.STATE_CHECKED) and
+             E.one(window, pred=lambda n: E.name_of(n) == s["withdrawn_note"]))
+    tap.ok(True, "the consent is withdrawn, and the timeline says so")
+    f = app.wait_focus("the focus back on the consent", lambda f: s["tracing_consent"] in E.name_of(f))
+    tap.ok(True, "the focus returns to the consent (%s %r)" % (E.role_of(f), E.name_of(f)))
+
+    # 5. Ctrl+L locks; a wrong passphrase is refused, the right one opens
+    # the case that was open.
+    E.key("ctrl+l")
+    unlock = app.wait("the unlock page", lambda: E.one(window, "text", s["passphrase"]))
+    tap.ok(not E.find_all(window, "label", shown=False, pred=lambda n: FAMILY in E.name_of(n)),
+           "Ctrl+L locks: no name is left in the window")
+    E.type_text("not the passphrase")
+    tap.ok(len(E.text_of(unlock) or "") == len("not the passphrase"), "after locking, keys go to the passphrase")
+    E.key("Return")
+    app.wait("the wrong passphrase refused", lambda: E.one(window, "label", pred=lambda n: s["wrong"] in E.name_of(n)))
+    tap.ok(True, "a wrong passphrase is refused")
+    E.type_text(PASSPHRASE)
+    tap.ok(len(E.text_of(unlock) or "") == len(PASSPHRASE), "typing again replaces the wrong passphrase")
+    E.key("Return")
+    app.wait("the case again", lambda: E.one(window, "label", s["now_closed"]))
+    tap.ok(True, "the right passphrase returns to the case that was open")
+
+    # 6. Ctrl+Q quits; started again, the case is there.
+    E.key("ctrl+q")
+    app.wait_exit("the app to quit")
+    tap.ok(app.proc.returncode == 0, "Ctrl+Q quits (exit status %d)" % app.proc.returncode)
+    app = E.App(tap, [args.app], env).start()
+    window = app.wait("the main window", lambda: app.frame(s["title"]))
+    app.wait("the unlock page", lambda: E.one(window, "text", s["passphrase"]))
+    E.type_text(PASSPHRASE)
+    E.key("Return")
+    search = app.wait("the case list", lambda: E.one(window, "entry", s["search"]))
+    app.wait("the case in the list", lambda: E.one(window, "list item", pred=lambda n: FAMILY in E.name_of(n)))
+    tap.ok(True, "started again, the case is in the list")
+
+
+tap.run(main)
