@@ -2,8 +2,10 @@
 #define G_LOG_DOMAIN "reunite-cases"
 
 #include <glib/gi18n.h>
+#include <locale.h>
 
 #include "rfl-case-item.h"
+#include "rfl-record-form.h"
 
 /*
  * One row of a case list: the summary the store gives (never the whole
@@ -223,8 +225,15 @@ rfl_format_time (const char *iso,
   g_autoptr(GDateTime) utc = iso != NULL ? g_date_time_new_from_iso8601 (iso, NULL) : NULL;
   g_autoptr(GDateTime) local = utc != NULL ? g_date_time_to_local (utc) : NULL;
 
+  const char *lc_time = setlocale (LC_TIME, NULL);
+
   if (local == NULL)
     return NULL;
+  /* The C locale's %x is 12/02/26: a month or a day first, no one can
+   * tell. Without a locale to follow, write the month's name. */
+  if (lc_time == NULL || g_str_equal (lc_time, "C") || g_str_equal (lc_time, "POSIX") ||
+      g_str_has_prefix (lc_time, "C."))
+    return g_date_time_format (local, with_time ? "%-d %b %Y %H:%M" : "%-d %b %Y");
   return g_date_time_format (local, with_time ? "%x %H:%M" : "%x");
 }
 
@@ -246,10 +255,18 @@ rfl_case_item_set_summary (RflCaseItem *self,
   name = json_object_get_string_member_with_default (summary, "name", NULL);
   set_string (self, &self->id, json_object_get_string_member_with_default (summary, "id", NULL), PROP_ID);
   set_string (self, &self->name, name != NULL && *name != '\0' ? name : _("(no name)"), PROP_NAME);
-  set_string (self, &self->kind,
-              rfl_case_kind_label (json_object_get_string_member_with_default (summary, "type", NULL),
-                                   json_object_get_string_member_with_default (summary, "subtype", NULL)),
-              PROP_KIND);
+  {
+    const char *kind = rfl_case_kind_label (json_object_get_string_member_with_default (summary, "type", NULL),
+                                            json_object_get_string_member_with_default (summary, "subtype", NULL));
+    const char *role = json_object_get_string_member_with_default (summary, "role", NULL);
+    g_autofree char *role_label = role != NULL ? rfl_field_label (role) : NULL;
+    /* A search result names who in the case matched. */
+    /* Translators: a kind of case and who in it matched a search: "Tracing request · matched: Sought". */
+    g_autofree char *label = role_label != NULL ? g_strdup_printf (_("%s · matched: %s"), kind, role_label)
+                                                : g_strdup (kind);
+
+    set_string (self, &self->kind, label, PROP_KIND);
+  }
   set_string (self, &self->status,
               rfl_case_status_label (json_object_get_string_member_with_default (summary, "status", NULL)),
               PROP_STATUS);

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rfl-a11y.h"
 #include "rfl-case-item.h"
 #include "rfl-case-view.h"
 #include "rfl-new-case-dialog.h"
@@ -45,6 +46,8 @@ struct _RflCaseView
   GCancellable        *cancellable;
   char                *error;
   guint                busy;
+  double               scroll;
+  guint                scroll_source;
 };
 
 G_DEFINE_FINAL_TYPE (RflCaseView, rfl_case_view, ADW_TYPE_BIN)
@@ -68,6 +71,8 @@ static const char * const note_kinds[] = { "note", "contact_attempt", "case_acti
 static const char * const note_outcomes[] = { "reached", "no_answer", "wrong_number", "refused", "other" };
 
 static void reload (RflCaseView *self);
+static void consent_toggled_cb (GtkSwitch *toggle, GParamSpec *pspec, RflCaseView *self);
+static void set_reason_problem (RflCaseView *self, const char *message);
 
 static void
 set_error (RflCaseView *self,
@@ -82,7 +87,9 @@ set_error (RflCaseView *self,
 static void
 update_actions (RflCaseView *self)
 {
-  gboolean idle = self->busy == 0 && self->record != NULL;
+  /* Not greyed out while a save runs: a control that goes insensitive
+   * loses the keyboard focus. The actions wait for the save instead. */
+  gboolean idle = self->record != NULL;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.change-status",
                                  idle && self->next != NULL && self->next[0] != NULL);
@@ -113,6 +120,13 @@ add_row (RflCaseView         *self,
          AdwPreferencesGroup *group,
          GtkWidget           *row)
 {
+  guint n = 0;
+
+  /* Where the row stands in its group: the same row after a reload has the
+   * same key, so the focus can return to it. */
+  for (guint i = 0; i < self->rows->len; i++)
+    n += g_object_get_data (g_ptr_array_index (self->rows, i), "rfl-group") == (gpointer) group;
+  g_object_set_data_full (G_OBJECT (row), "rfl-key", g_strdup_printf ("%p:%u", (gpointer) group, n), g_free);
   g_object_set_data (G_OBJECT (row), "rfl-group", group);
   if (ADW_IS_EXPANDER_ROW (group))
     adw_expander_row_add_row (ADW_EXPANDER_ROW (group), row);
@@ -256,21 +270,84 @@ fill_people (RflCaseView *self)
 }
 
 static void
+set_switch_quietly (RflCaseView *self,
+                    GtkSwitch   *toggle,
+                    gboolean     active)
+{
+  g_signal_handlers_block_by_func (toggle, consent_toggled_cb, self);
+  gtk_switch_set_active (toggle, active);
+  g_signal_handlers_unblock_by_func (toggle, consent_toggled_cb, self);
+}
+
+static void
+confirm_withdraw_cb (AdwMessageDialog *dialog,
+                     const char       *response,
+                     RflCaseView      *self)
+{
+  GtkSwitch *toggle = g_object_get_data (G_OBJECT (dialog), "rfl-switch");
+  const char *field = g_object_get_data (G_OBJECT (toggle), "rfl-field");
+  const char *label = g_object_get_data (G_OBJECT (toggle), "rfl-label");
+
+  if (!g_str_equal (response, "withdraw"))
+    {
+      set_switch_quietly (self, toggle, TRUE);
+      gtk_widget_grab_focus (GTK_WIDGET (toggle));
+      return;
+    }
+  rfl_case_view_set_consent (self, field, FALSE);
+  /* The timeline keeps who withdrew it and when. */
+  {
+    /* Translators: %s is a consent, such as "Consent to tracing". */
+    g_autofree char *text = g_strdup_printf (_("Withdrawn: %s"), label);
+
+    rfl_case_view_add_note (self, "case_action", NULL, text);
+  }
+  gtk_widget_grab_focus (GTK_WIDGET (toggle));
+}
+
+static void
 consent_toggled_cb (GtkSwitch   *toggle,
                     GParamSpec  *pspec,
                     RflCaseView *self)
 {
   const char *field = g_object_get_data (G_OBJECT (toggle), "rfl-field");
+  const char *label = g_object_get_data (G_OBJECT (toggle), "rfl-label");
   JsonObject *consent;
+  gboolean given;
+  GtkWidget *dialog;
+  GtkRoot *root;
+  g_autofree char *heading = NULL;
 
   if (self->record == NULL || self->busy > 0)
     return;
   consent = json_object_has_member (self->record, "consent")
             ? json_object_get_object_member (self->record, "consent") : NULL;
-  if (consent != NULL && json_object_get_boolean_member_with_default (consent, field, FALSE) ==
-      gtk_switch_get_active (toggle))
+  given = consent != NULL && json_object_get_boolean_member_with_default (consent, field, FALSE);
+  if (given == gtk_switch_get_active (toggle))
     return;
-  rfl_case_view_set_consent (self, field, gtk_switch_get_active (toggle));
+  if (!given)
+    {
+      rfl_case_view_set_consent (self, field, TRUE);
+      return;
+    }
+
+  /* Withdrawing what the person agreed to is asked about first. */
+  root = gtk_widget_get_root (GTK_WIDGET (self));
+  /* Translators: %s is a consent, such as "Consent to tracing". */
+  heading = g_strdup_printf (_("Withdraw “%s”?"), label);
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading,
+                                   _("Withdraw it only when the person asked to. The timeline records who "
+                                     "withdrew it and when."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Keep"),
+                                    "withdraw", _("_Withdraw Consent"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "withdraw",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "rfl-switch", g_object_ref (toggle), g_object_unref);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_withdraw_cb), self, 0);
+  rfl_a11y_fix_names (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static JsonObject *
@@ -303,7 +380,7 @@ fill_consent (RflCaseView *self,
     {
       JsonObject *field = json_array_get_object_element (consent_fields, i);
       const char *name = json_object_get_string_member (field, "name");
-      g_autofree char *label = rfl_field_label (name);
+      g_autofree char *label = rfl_field_describe_label (field);
 
       if (g_strcmp0 (json_object_get_string_member_with_default (field, "kind", NULL), "boolean") == 0)
         {
@@ -315,11 +392,12 @@ fill_consent (RflCaseView *self,
           gtk_switch_set_active (GTK_SWITCH (toggle),
                                  consent != NULL && json_object_get_boolean_member_with_default (consent, name,
                                                                                                  FALSE));
-          gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
           g_object_set_data_full (G_OBJECT (toggle), "rfl-field", g_strdup (name), g_free);
+          g_object_set_data_full (G_OBJECT (toggle), "rfl-label", g_strdup (label), g_free);
           g_signal_connect (toggle, "notify::active", G_CALLBACK (consent_toggled_cb), self);
           adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
           adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
+          rfl_a11y_name_switch (toggle, label);
           add_row (self, self->consent_group, row);
         }
       else if (consent != NULL && json_object_has_member (consent, name))
@@ -367,7 +445,14 @@ fill_status (RflCaseView *self)
                                  reason_label)
               : g_strdup (rfl_case_status_label (json_object_get_string_member_with_default (entry, "status",
                                                                                              NULL)));
-      add_row (self, (AdwPreferencesGroup *) self->history, info_row (title, at));
+      {
+        const char *by = json_object_get_string_member_with_default (entry, "by", NULL);
+        /* Translators: when a status changed, and who changed it. */
+        g_autofree char *when = by != NULL ? g_strdup_printf (_("%s · by %s"), at != NULL ? at : "", by)
+                                           : g_strdup (at);
+
+        add_row (self, (AdwPreferencesGroup *) self->history, info_row (title, when));
+      }
     }
 }
 
@@ -406,8 +491,93 @@ fill_timeline (RflCaseView *self)
     }
 }
 
+static GtkAdjustment *
+page_adjustment (RflCaseView *self)
+{
+  for (GtkWidget *w = gtk_widget_get_first_child (GTK_WIDGET (self->page)); w != NULL;
+       w = gtk_widget_get_first_child (w))
+    if (GTK_IS_SCROLLED_WINDOW (w))
+      return gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (w));
+  return NULL;
+}
+
+typedef struct
+{
+  char    *key;        /* the row that had the focus, or NULL */
+  gboolean on_switch;  /* the focus was on the row's switch */
+  double   scroll;
+} Place;
+
+/* Where the volunteer is in the view, before its rows are built again. */
+static void
+remember_place (RflCaseView *self,
+                Place       *place)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+  GtkAdjustment *adj = page_adjustment (self);
+
+  place->key = NULL;
+  place->on_switch = GTK_IS_SWITCH (focus);
+  place->scroll = adj != NULL ? gtk_adjustment_get_value (adj) : 0;
+  for (guint i = 0; focus != NULL && i < self->rows->len; i++)
+    {
+      GtkWidget *row = g_ptr_array_index (self->rows, i);
+
+      if (focus == row || gtk_widget_is_ancestor (focus, row))
+        place->key = g_strdup (g_object_get_data (G_OBJECT (row), "rfl-key"));
+    }
+}
+
+static gboolean
+restore_scroll_cb (gpointer user_data)
+{
+  RflCaseView *self = user_data;
+  GtkAdjustment *adj = page_adjustment (self);
+
+  if (adj != NULL)
+    gtk_adjustment_set_value (adj, self->scroll);
+  self->scroll_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+return_to_place (RflCaseView *self,
+                 Place       *place)
+{
+  for (guint i = 0; place->key != NULL && i < self->rows->len; i++)
+    {
+      GtkWidget *row = g_ptr_array_index (self->rows, i);
+
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (row), "rfl-key"), place->key) != 0)
+        continue;
+      if (place->on_switch && ADW_IS_ACTION_ROW (row) &&
+          adw_action_row_get_activatable_widget (ADW_ACTION_ROW (row)) != NULL)
+        gtk_widget_grab_focus (adw_action_row_get_activatable_widget (ADW_ACTION_ROW (row)));
+      else
+        gtk_widget_grab_focus (row);
+    }
+  /* The rows are measured on the next frame; scroll back then. */
+  self->scroll = place->scroll;
+  if (self->scroll_source == 0)
+    self->scroll_source = g_idle_add_full (G_PRIORITY_LOW, restore_scroll_cb, self, NULL);
+  g_free (place->key);
+}
+
+static void fill_rows (RflCaseView *self);
+
 static void
 fill (RflCaseView *self)
+{
+  Place place;
+
+  remember_place (self, &place);
+  fill_rows (self);
+  return_to_place (self, &place);
+}
+
+static void
+fill_rows (RflCaseView *self)
 {
   g_autoptr(JsonArray) fields = NULL;
   const char *type, *subtype;
@@ -495,28 +665,72 @@ reload (RflCaseView *self)
   rfl_store_get_async (self->store, self->id, self->cancellable, loaded_cb, g_object_ref (self));
 }
 
+typedef struct
+{
+  RflCaseView *self;
+  JsonObject  *consent;  /* a consent change: applied to the record shown, with no reload */
+} Save;
+
+static void
+save_free (Save *save)
+{
+  g_object_unref (save->self);
+  g_clear_pointer (&save->consent, json_object_unref);
+  g_free (save);
+}
+
 static void
 saved_cb (GObject      *source,
           GAsyncResult *result,
           gpointer      user_data)
 {
-  g_autoptr(RflCaseView) self = user_data;
+  Save *save = user_data;
+  RflCaseView *self = save->self;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = rfl_store_save_finish (RFL_STORE (source), result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
+    {
+      save_free (save);
+      return;
+    }
   set_busy (self, FALSE);
   if (id == NULL)
     {
       set_error (self, error->message);
       /* Switches and combos go back to what is saved. */
       fill (self);
-      return;
     }
+  else if (save->consent != NULL && self->record != NULL)
+    {
+      /* A switch that saved is already showing what is saved: the view
+       * keeps its rows, its scroll position and the focus. */
+      set_error (self, NULL);
+      json_object_set_object_member (self->record, "consent", json_object_ref (save->consent));
+      g_signal_emit (self, signals[CHANGED], 0);
+    }
+  else
+    {
+      set_error (self, NULL);
+      g_signal_emit (self, signals[CHANGED], 0);
+      reload (self);
+    }
+  save_free (save);
+}
+
+static void
+save_record (RflCaseView *self,
+             const char  *id,
+             JsonObject  *record,
+             JsonObject  *consent)
+{
+  Save *save = g_new0 (Save, 1);
+
+  save->self = g_object_ref (self);
+  save->consent = consent != NULL ? json_object_ref (consent) : NULL;
   set_error (self, NULL);
-  g_signal_emit (self, signals[CHANGED], 0);
-  reload (self);
+  set_busy (self, TRUE);
+  rfl_store_save_async (self->store, id, record, self->cancellable, saved_cb, save);
 }
 
 static void
@@ -524,9 +738,7 @@ save (RflCaseView *self,
       const char  *id,
       JsonObject  *record)
 {
-  set_error (self, NULL);
-  set_busy (self, TRUE);
-  rfl_store_save_async (self->store, id, record, self->cancellable, saved_cb, g_object_ref (self));
+  save_record (self, id, record, NULL);
 }
 
 static const char *
@@ -563,9 +775,12 @@ next_status_changed_cb (RflCaseView *self)
       (field = reason_field (self, self->next[i])) == NULL || (values = reason_values (self, field)) == NULL)
     {
       gtk_widget_set_visible (GTK_WIDGET (self->reason), FALSE);
+      set_reason_problem (self, NULL);
       return;
     }
   labels = gtk_string_list_new (NULL);
+  /* No reason is chosen for the volunteer: the first entry asks for one. */
+  gtk_string_list_append (labels, _("Choose a reason"));
   for (guint v = 0; v < json_array_get_length (values); v++)
     {
       g_autofree char *label = rfl_field_label (json_array_get_string_element (values, v));
@@ -573,7 +788,65 @@ next_status_changed_cb (RflCaseView *self)
       gtk_string_list_append (labels, label);
     }
   adw_combo_row_set_model (self->reason, G_LIST_MODEL (labels));
+  adw_combo_row_set_selected (self->reason, 0);
   gtk_widget_set_visible (GTK_WIDGET (self->reason), TRUE);
+  set_reason_problem (self, NULL);
+}
+
+/* The reason row says, in words and to screen readers, that a reason is
+ * needed; NULL clears it. */
+static void
+set_reason_problem (RflCaseView *self,
+                    const char  *message)
+{
+  GtkAccessible *row = GTK_ACCESSIBLE (self->reason);
+
+  if (message != NULL)
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->reason), message);
+      gtk_widget_add_css_class (GTK_WIDGET (self->reason), "error");
+      gtk_accessible_update_state (row, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE, -1);
+      gtk_accessible_update_property (row, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+    }
+  else
+    {
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->reason), NULL);
+      gtk_widget_remove_css_class (GTK_WIDGET (self->reason), "error");
+      gtk_accessible_reset_state (row, GTK_ACCESSIBLE_STATE_INVALID);
+      gtk_accessible_reset_property (row, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+    }
+}
+
+static void
+reason_changed_cb (RflCaseView *self)
+{
+  if (adw_combo_row_get_selected (self->reason) > 0)
+    set_reason_problem (self, NULL);
+}
+
+typedef struct
+{
+  char *status;
+  char *reason;
+} StatusChange;
+
+static void
+status_change_free (StatusChange *change)
+{
+  g_free (change->status);
+  g_free (change->reason);
+  g_free (change);
+}
+
+static void
+confirm_close_cb (AdwMessageDialog *dialog,
+                  const char       *response,
+                  RflCaseView      *self)
+{
+  StatusChange *change = g_object_get_data (G_OBJECT (dialog), "rfl-change");
+
+  if (g_str_equal (response, "close"))
+    rfl_case_view_change_status (self, change->status, change->reason);
 }
 
 static void
@@ -583,16 +856,55 @@ change_status_activated (GtkWidget  *widget,
 {
   RflCaseView *self = RFL_CASE_VIEW (widget);
   guint i = adw_combo_row_get_selected (self->next_status);
+  guint r = adw_combo_row_get_selected (self->reason);
   const char *field;
   g_autoptr(JsonArray) values = NULL;
   const char *reason = NULL;
+  StatusChange *change;
+  GtkWidget *dialog;
+  GtkRoot *root = gtk_widget_get_root (widget);
+  g_autofree char *reason_label = NULL, *body = NULL;
 
-  if (self->record == NULL || self->next == NULL || i >= g_strv_length (self->next))
+  if (self->record == NULL || self->busy > 0 || self->next == NULL || i >= g_strv_length (self->next))
     return;
-  if ((field = reason_field (self, self->next[i])) != NULL && (values = reason_values (self, field)) != NULL &&
-      adw_combo_row_get_selected (self->reason) < json_array_get_length (values))
-    reason = json_array_get_string_element (values, adw_combo_row_get_selected (self->reason));
-  rfl_case_view_change_status (self, self->next[i], reason);
+  if ((field = reason_field (self, self->next[i])) != NULL && (values = reason_values (self, field)) != NULL)
+    {
+      /* The lifecycle asks why: the volunteer says, nothing is assumed. */
+      if (r == 0 || r == GTK_INVALID_LIST_POSITION || r > json_array_get_length (values))
+        {
+          g_autofree char *message = g_strdup_printf (_("Reason: say why the case becomes “%s”"),
+                                                      rfl_case_status_label (self->next[i]));
+
+          set_reason_problem (self, message);
+          gtk_widget_grab_focus (GTK_WIDGET (self->reason));
+          return;
+        }
+      reason = json_array_get_string_element (values, r - 1);
+    }
+  if (!g_str_equal (self->next[i], "closed"))
+    {
+      rfl_case_view_change_status (self, self->next[i], reason);
+      return;
+    }
+
+  /* Closing is confirmed first: it starts the retention period. */
+  reason_label = reason != NULL ? rfl_field_label (reason) : g_strdup ("");
+  body = g_strdup_printf (_("The case will be closed as “%s”. It can be reopened later, with a reason."),
+                          reason_label);
+  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Close This Case?"), body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
+                                    "close", _("C_lose Case"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "close",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  change = g_new0 (StatusChange, 1);
+  change->status = g_strdup (self->next[i]);
+  change->reason = g_strdup (reason);
+  g_object_set_data_full (G_OBJECT (dialog), "rfl-change", change, (GDestroyNotify) status_change_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_close_cb), self, 0);
+  rfl_a11y_fix_names (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -612,6 +924,8 @@ add_note_activated (GtkWidget  *widget,
   guint outcome = adw_combo_row_get_selected (self->note_outcome);
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->note_text))));
 
+  if (self->busy > 0)
+    return;
   if (*text == '\0')
     {
       set_error (self, _("Write what happened before adding it to the timeline."));
@@ -648,7 +962,7 @@ edit_activated (GtkWidget  *widget,
   GtkWidget *dialog;
   GtkRoot *root = gtk_widget_get_root (widget);
 
-  if (self->record == NULL || self->store == NULL)
+  if (self->record == NULL || self->store == NULL || self->busy > 0)
     return;
   /* The dialog edits the record's own fields, not what the view adds to it. */
   editable = json_object_new ();
@@ -675,6 +989,7 @@ rfl_case_view_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->scroll_source, g_source_remove);
   rfl_case_view_clear (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_CASE_VIEW);
   g_clear_object (&self->store);
@@ -755,6 +1070,7 @@ rfl_case_view_class_init (RflCaseViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_outcome);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_text);
   gtk_widget_class_bind_template_callback (widget_class, next_status_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, reason_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, note_kind_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, note_activated_cb);
 
@@ -828,7 +1144,10 @@ rfl_case_view_load (RflCaseView *self,
       self->id = g_strdup (id);
       gtk_editable_set_text (GTK_EDITABLE (self->note_text), "");
       set_error (self, NULL);
-      fill (self);
+      fill_rows (self);
+      /* Another case starts at its top. */
+      if (page_adjustment (self) != NULL)
+        gtk_adjustment_set_value (page_adjustment (self), 0);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORD_ID]);
     }
   reload (self);
@@ -854,7 +1173,7 @@ rfl_case_view_clear (RflCaseView *self)
   if (self->note_text != NULL)
     gtk_editable_set_text (GTK_EDITABLE (self->note_text), "");
   if (self->rows != NULL && self->title != NULL)
-    fill (self);
+    fill_rows (self);
 }
 
 const char *
@@ -1001,6 +1320,7 @@ rfl_case_view_set_consent (RflCaseView *self,
     }
   json_object_set_boolean_member (consent, field, given);
   patch = json_object_new ();
-  json_object_set_object_member (patch, "consent", consent);
-  save (self, self->id, patch);
+  json_object_set_object_member (patch, "consent", json_object_ref (consent));
+  save_record (self, self->id, patch, consent);
+  json_object_unref (consent);
 }

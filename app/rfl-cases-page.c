@@ -6,6 +6,7 @@
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
 #include "rfl-case-view.h"
+#include "rfl-a11y.h"
 #include "rfl-cases-page.h"
 
 /*
@@ -197,6 +198,7 @@ search_cb (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) rows = rfl_store_search_finish (RFL_STORE (source), result, &error);
   g_autoptr(GPtrArray) items = NULL;
+  g_autoptr(GHashTable) seen = NULL;
   const char *type, *status;
   guint n_old, n_kept = 0;
 
@@ -219,10 +221,15 @@ search_cb (GObject      *source,
   status = selected_status (self);
   n_old = g_list_model_get_n_items (G_LIST_MODEL (self->found));
   items = g_ptr_array_new_with_free_func (g_object_unref);
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < rows->len; i++)
     {
       JsonObject *row = g_ptr_array_index (rows, i);
+      const char *id = json_object_get_string_member_with_default (row, "id", "");
 
+      /* One row per case: its best-matching person, which comes first. */
+      if (!g_hash_table_add (seen, (gpointer) id))
+        continue;
       if (!type_matches (type, json_object_get_string_member_with_default (row, "type", NULL)) ||
           (status != NULL &&
            g_strcmp0 (status, json_object_get_string_member_with_default (row, "status", NULL)) != 0))
@@ -390,6 +397,25 @@ row_setup_cb (GtkListItemFactory *factory,
   gtk_list_item_set_child (item, box);
 }
 
+/* "إبراهيم يوسف, Tracing request · matched: Sought, Open" */
+static void
+row_name_cb (RflCaseItem *row,
+             GParamSpec  *pspec,
+             GtkWidget   *child)
+{
+  g_autofree char *name = NULL;
+
+  if (!rfl_case_item_get_loaded (row))
+    {
+      rfl_a11y_name_list_item (child, _("Loading…"));
+      return;
+    }
+  /* Translators: how a screen reader reads a case in the list: name, kind, status. */
+  name = g_strdup_printf (_("%s, %s, %s"), rfl_case_item_get_name (row), rfl_case_item_get_kind (row),
+                          rfl_case_item_get_status (row));
+  rfl_a11y_name_list_item (child, name);
+}
+
 static void
 row_bind_cb (GtkListItemFactory *factory,
              GtkListItem        *item)
@@ -402,6 +428,10 @@ row_bind_cb (GtkListItemFactory *factory,
   for (guint i = 0; i < G_N_ELEMENTS (props); i++)
     g_ptr_array_add (bindings, g_object_bind_property (row, props[i], labels[i], "label", G_BINDING_SYNC_CREATE));
   g_object_set_data_full (G_OBJECT (item), "rfl-bindings", bindings, (GDestroyNotify) g_ptr_array_unref);
+  /* The row's name for screen readers follows the item, which search
+   * results relabel in place. */
+  g_signal_connect_object (row, "notify", G_CALLBACK (row_name_cb), gtk_list_item_get_child (item), 0);
+  row_name_cb (RFL_CASE_ITEM (row), NULL, gtk_list_item_get_child (item));
 }
 
 static void
@@ -413,6 +443,9 @@ row_unbind_cb (GtkListItemFactory *factory,
   for (guint i = 0; bindings != NULL && i < bindings->len; i++)
     g_binding_unbind (g_ptr_array_index (bindings, i));
   g_object_set_data (G_OBJECT (item), "rfl-bindings", NULL);
+  if (gtk_list_item_get_item (item) != NULL)
+    g_signal_handlers_disconnect_by_func (gtk_list_item_get_item (item), row_name_cb,
+                                          gtk_list_item_get_child (item));
 }
 
 static void
@@ -683,6 +716,23 @@ rfl_cases_page_open_case (RflCasesPage *self,
     return;
   rfl_case_view_load (self->case_view, id);
   gtk_stack_set_visible_child_name (self->views, "case");
+  /* The keyboard goes with the eyes: into the case. */
+  gtk_widget_child_focus (GTK_WIDGET (self->case_view), GTK_DIR_TAB_FORWARD);
+}
+
+/**
+ * rfl_cases_page_get_open_case:
+ *
+ * Returns: (nullable): the id of the case shown in place of the list, if any
+ */
+const char *
+rfl_cases_page_get_open_case (RflCasesPage *self)
+{
+  g_return_val_if_fail (RFL_IS_CASES_PAGE (self), NULL);
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->views), "case") != 0)
+    return NULL;
+  return rfl_case_view_get_record_id (self->case_view);
 }
 
 /**

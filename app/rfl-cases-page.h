@@ -24,5 +24,6 @@ void        rfl_cases_page_reload     (RflCasesPage *self);
 void        rfl_cases_page_open_case  (RflCasesPage *self,
                                        const char   *id);
 RflCaseView *rfl_cases_page_get_case_view (RflCasesPage *self);
+const char *rfl_cases_page_get_open_case (RflCasesPage *self);
 
 G_END_DECLS

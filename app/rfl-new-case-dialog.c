@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rfl-a11y.h"
 #include "rfl-case-item.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
@@ -30,6 +31,7 @@ struct _RflNewCaseDialog
   GCancellable *cancellable;
   char         *error;
   gboolean      busy;
+  gboolean      mapped_once;
 };
 
 G_DEFINE_FINAL_TYPE (RflNewCaseDialog, rfl_new_case_dialog, ADW_TYPE_WINDOW)
@@ -64,9 +66,9 @@ set_error (RflNewCaseDialog *self,
 static void
 update_actions (RflNewCaseDialog *self)
 {
-  gboolean valid = self->form != NULL && rfl_record_form_get_valid (RFL_RECORD_FORM (self->form));
-
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.save", valid && !self->busy);
+  /* Save stays available: pressing it says what is missing or wrong, at
+   * the field, and goes there. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "case.save", self->form != NULL && !self->busy);
 }
 
 static void
@@ -114,6 +116,11 @@ save_activated (GtkWidget  *widget,
 
   if (self->busy || self->form == NULL)
     return;
+  if (rfl_record_form_check (RFL_RECORD_FORM (self->form)) != NULL)
+    {
+      set_error (self, _("Some fields need attention: each says what is missing under it."));
+      return;
+    }
   if (self->original != NULL)
     record = rfl_record_form_dup_patch (RFL_RECORD_FORM (self->form), self->original);
   else
@@ -124,6 +131,24 @@ save_activated (GtkWidget  *widget,
   rfl_store_save_async (self->store,
                         self->original != NULL ? json_object_get_string_member (self->original, "id") : NULL,
                         record, self->cancellable, save_cb, g_object_ref (self));
+}
+
+/* The focus starts on the first question: what kind of case this is, or,
+ * editing, the first field. (Set before the window is shown, GTK 4.8 gives
+ * the window the wrong accessible role.) */
+static void
+rfl_new_case_dialog_map (GtkWidget *widget)
+{
+  RflNewCaseDialog *self = RFL_NEW_CASE_DIALOG (widget);
+
+  GTK_WIDGET_CLASS (rfl_new_case_dialog_parent_class)->map (widget);
+  if (self->mapped_once)
+    return;
+  self->mapped_once = TRUE;
+  if (self->original == NULL)
+    gtk_widget_grab_focus (GTK_WIDGET (self->kind));
+  else if (self->form != NULL)
+    gtk_widget_child_focus (self->form, GTK_DIR_TAB_FORWARD);
 }
 
 static void
@@ -154,6 +179,7 @@ rfl_new_case_dialog_class_init (RflNewCaseDialogClass *klass)
 
   object_class->dispose = rfl_new_case_dialog_dispose;
   object_class->finalize = rfl_new_case_dialog_finalize;
+  widget_class->map = rfl_new_case_dialog_map;
 
   /**
    * RflNewCaseDialog::saved:
@@ -184,6 +210,7 @@ rfl_new_case_dialog_init (RflNewCaseDialog *self)
     gtk_string_list_append (labels, rfl_case_kind_label (kinds[i].type, kinds[i].subtype));
   adw_combo_row_set_model (self->kind, G_LIST_MODEL (labels));
   kind_changed_cb (self);
+  rfl_a11y_fix_names (GTK_WIDGET (self));
 }
 
 /**

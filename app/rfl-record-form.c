@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "rfl-a11y.h"
 #include "rfl-record-form.h"
 
 /*
@@ -26,7 +27,11 @@ struct _Node
   GPtrArray  *children;  /* Node *: an object's fields, or an array's items */
   GtkWidget  *container; /* an array: where items go */
   char       *person_id; /* an object filled from a saved record: its id, kept */
+  Node       *parent;    /* the object or array that holds it, or NULL */
+  char       *label;     /* translated, for messages: "Date of birth", "Sought 2" */
+  GtkWidget  *error_row; /* shown under the row with what is wrong, in words */
   gboolean    bad;       /* what is typed does not fit the kind */
+  gboolean    shown;     /* error_row shows a problem */
 };
 
 struct _RflRecordForm
@@ -56,11 +61,15 @@ static GParamSpec *properties[N_PROPS];
 /* Fields the store fills in or that a form does not edit. */
 static const char * const hidden_fields[] = { "type", "id", "status", "retention_until", "closure_reason", NULL };
 
+/* A person is found by these. */
+static const char * const name_fields[] = { "given_name", "family_name", "middle_name", "alternate_names", NULL };
+
 static void
 node_free (Node *node)
 {
   g_clear_pointer (&node->children, g_ptr_array_unref);
   g_free (node->person_id);
+  g_free (node->label);
   g_free (node->path);
   g_free (node);
 }
@@ -87,6 +96,23 @@ rfl_field_label (const char *name)
   return g_strdup (translated);
 }
 
+/**
+ * rfl_field_describe_label:
+ * @desc: a field as rfl_schema_describe() gives it
+ *
+ * Returns: (transfer full): the label the schema gives the field, or one
+ *   made of its name, translated
+ */
+char *
+rfl_field_describe_label (JsonObject *desc)
+{
+  const char *label = json_object_get_string_member_with_default (desc, "label", NULL);
+
+  if (label != NULL)
+    return g_strdup (g_dgettext (GETTEXT_PACKAGE, label));
+  return rfl_field_label (json_object_get_string_member_with_default (desc, "name", ""));
+}
+
 static void
 update_valid (RflRecordForm *self)
 {
@@ -104,27 +130,103 @@ update_valid (RflRecordForm *self)
     }
 }
 
-static gboolean
-text_fits (Node       *node,
-           const char *text)
+static char *
+today (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+  return g_date_time_format (now, "%Y-%m-%d");
+}
+
+/* What is wrong with what is typed in a field, as a sentence that names the
+ * field; NULL if it fits. Empty fields fit: what is required is checked on
+ * save. */
+static char *
+text_problem (Node       *node,
+              const char *text)
 {
   if (*text == '\0')
-    return TRUE;
-  if (g_str_equal (node->kind, "partial_date"))
-    return rfl_schema_is_partial_date (text);
-  if (g_str_equal (node->kind, "date"))
-    return rfl_schema_is_date (text);
+    return NULL;
+  if (g_str_equal (node->kind, "partial_date") || g_str_equal (node->kind, "date"))
+    {
+      g_autofree char *now = today ();
+
+      if (g_str_equal (node->kind, "partial_date") && !rfl_schema_is_partial_date (text))
+        /* Translators: %s is a field's label, such as "Date of birth". */
+        return g_strdup_printf (_("%s: write a year, a year and month, or a full date, such as 2009, "
+                                  "2009-04 or 2009-04-17"), node->label);
+      if (g_str_equal (node->kind, "date") && !rfl_schema_is_date (text))
+        return g_strdup_printf (_("%s: write a full date, such as 2031-12-31"), node->label);
+      if (json_object_get_boolean_member_with_default (node->desc, "past", FALSE) &&
+          rfl_schema_is_future_date (text, now))
+        return g_strdup_printf (_("%s: this date is in the future"), node->label);
+      return NULL;
+    }
   if (g_str_equal (node->kind, "integer"))
     {
+      gint64 min = json_object_get_int_member_with_default (node->desc, "min", 0);
+      gint64 max = json_object_get_int_member_with_default (node->desc, "max", G_MAXINT32);
       gint64 n;
 
-      return g_ascii_string_to_signed (text, 10,
-                                       json_object_get_int_member_with_default (node->desc, "min", G_MININT64),
-                                       json_object_get_int_member_with_default (node->desc, "max", G_MAXINT64),
-                                       &n, NULL);
+      if (!g_ascii_string_to_signed (text, 10, min, max, &n, NULL))
+        return g_strdup_printf (_("%s: write a whole number from %d to %d"), node->label, (int) min, (int) max);
     }
-  return TRUE;
+  return NULL;
 }
+
+/* Shows @message under the field and tells assistive technologies that the
+ * field is invalid and why; a NULL @message clears all of it. */
+static void
+show_problem (Node       *node,
+              const char *message)
+{
+  GtkWidget *row = node->widget;
+
+  node->shown = message != NULL;
+  if (node->error_row != NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (node->error_row))),
+                          message != NULL ? message : "");
+      gtk_widget_set_visible (node->error_row, message != NULL);
+    }
+  if (message != NULL)
+    {
+      gtk_widget_add_css_class (row, "error");
+      gtk_accessible_update_state (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_STATE_INVALID,
+                                   GTK_ACCESSIBLE_INVALID_TRUE, -1);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+    }
+  else
+    {
+      gtk_widget_remove_css_class (row, "error");
+      gtk_accessible_reset_state (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_STATE_INVALID);
+      gtk_accessible_reset_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+    }
+}
+
+/* A row under a field, hidden until something is wrong with the field. */
+static GtkWidget *
+error_row_new (void)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+  GtkWidget *row = gtk_list_box_row_new ();
+
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "error");
+  gtk_widget_set_margin_start (label, 12);
+  gtk_widget_set_margin_end (label, 12);
+  gtk_widget_set_margin_top (label, 6);
+  gtk_widget_set_margin_bottom (label, 6);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), label);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_list_box_row_set_selectable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_widget_set_focusable (row, FALSE);
+  gtk_widget_set_visible (row, FALSE);
+  return row;
+}
+
+static Node *name_node (Node *person);
 
 static void
 entry_changed_cb (GtkEditable *editable,
@@ -133,12 +235,22 @@ entry_changed_cb (GtkEditable *editable,
   RflRecordForm *self = RFL_RECORD_FORM (gtk_widget_get_ancestor (GTK_WIDGET (editable), RFL_TYPE_RECORD_FORM));
   Node *node = user_data;
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
+  g_autofree char *problem = text_problem (node, text);
 
-  node->bad = !text_fits (node, text);
-  if (node->bad)
-    gtk_widget_add_css_class (node->widget, "error");
-  else
-    gtk_widget_remove_css_class (node->widget, "error");
+  /* A format error shows as it is typed; a problem that saving found goes
+   * away as soon as the field is put right. */
+  node->bad = problem != NULL;
+  if (problem != NULL || node->shown)
+    show_problem (node, problem);
+  /* A person's "a name is needed" sits on its first name field: any name
+   * typed puts it right. */
+  if (*text != '\0' && node->parent != NULL && g_strv_contains (name_fields, node->name))
+    {
+      Node *names = name_node (node->parent);
+
+      if (names != node && names->shown && !names->bad)
+        show_problem (names, NULL);
+    }
   if (self != NULL)
     update_valid (self);
 }
@@ -153,6 +265,33 @@ entry_hint (const char *kind)
   if (g_str_equal (kind, "phone"))
     return _("With the country code: +256 700 000000");
   return NULL;
+}
+
+/* A field with a "when" shows only where the form's fixed values (its
+ * record type and subtype) meet the condition. */
+static gboolean
+applies (RflRecordForm *self,
+         JsonObject    *desc)
+{
+  JsonObject *when = json_object_has_member (desc, "when") ? json_object_get_object_member (desc, "when") : NULL;
+  g_autoptr(GList) names = when != NULL ? json_object_get_members (when) : NULL;
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonArray *allowed = json_object_get_array_member (when, l->data);
+      const char *value = g_str_equal (l->data, "subtype") ? self->subtype
+                          : g_str_equal (l->data, "type") ? self->type : NULL;
+      gboolean found = FALSE;
+
+      /* A condition on a field the form does not fix is the store's to check. */
+      if (value == NULL && !g_str_equal (l->data, "subtype"))
+        continue;
+      for (guint i = 0; value != NULL && i < json_array_get_length (allowed); i++)
+        found |= g_strcmp0 (json_array_get_string_element (allowed, i), value) == 0;
+      if (!found)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static Node *build_node (RflRecordForm *self, JsonObject *desc, const char *parent_path,
@@ -170,7 +309,10 @@ build_fields (RflRecordForm       *self,
       Node *child = build_node (self, desc, parent->path, NULL, group);
 
       if (child != NULL)
-        g_ptr_array_add (parent->children, child);
+        {
+          child->parent = parent;
+          g_ptr_array_add (parent->children, child);
+        }
     }
 }
 
@@ -193,14 +335,18 @@ add_item (RflRecordForm *self,
   JsonObject *items = json_object_get_object_member (array->desc, "items");
   guint index = array->children->len;
   g_autofree char *name = g_strdup_printf ("%u", index);
-  g_autofree char *title = NULL, *label = rfl_field_label (array->name);
+  g_autofree char *title = NULL, *label = NULL;
   AdwPreferencesGroup *group = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
   Node *item;
 
+  label = rfl_field_describe_label (array->desc);
   title = g_strdup_printf ("%s %u", label, index + 1);
   adw_preferences_group_set_title (group, title);
   gtk_box_append (GTK_BOX (array->container), GTK_WIDGET (group));
   item = build_node (self, items, array->path, name, group);
+  item->parent = array;
+  g_free (item->label);
+  item->label = g_steal_pointer (&title);
   g_ptr_array_add (array->children, item);
 }
 
@@ -214,12 +360,13 @@ build_node (RflRecordForm       *self,
   const char *name = name_override != NULL ? name_override : json_object_get_string_member (desc, "name");
   const char *kind = json_object_get_string_member (desc, "kind");
   gboolean required = json_object_get_boolean_member_with_default (desc, "required", FALSE);
-  g_autofree char *label = rfl_field_label (name);
+  g_autofree char *label = rfl_field_describe_label (desc);
   g_autofree char *title = required && name_override == NULL ? g_strdup_printf ("%s *", label) : g_strdup (label);
   Node *node;
 
   if (parent_path == NULL && (g_strv_contains (hidden_fields, name) ||
-                              (self->subtype != NULL && g_str_equal (name, "subtype"))))
+                              (self->subtype != NULL && g_str_equal (name, "subtype")) ||
+                              !applies (self, desc)))
     return NULL;
   if (g_str_equal (kind, "id") || g_str_equal (kind, "status") || g_str_equal (kind, "record_ref"))
     return NULL;
@@ -229,6 +376,7 @@ build_node (RflRecordForm       *self,
   node->name = name;
   node->kind = kind;
   node->path = parent_path != NULL ? g_strconcat (parent_path, ".", name, NULL) : g_strdup (name);
+  node->label = g_strdup (label);
 
   if (g_str_equal (kind, "object"))
     {
@@ -301,7 +449,7 @@ build_node (RflRecordForm       *self,
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
       adw_action_row_add_suffix (row, toggle);
       adw_action_row_set_activatable_widget (row, toggle);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (toggle), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+      rfl_a11y_name_switch (toggle, label);
       node->widget = GTK_WIDGET (row);
       g_object_set_data (G_OBJECT (row), "rfl-switch", toggle);
       adw_preferences_group_add (group, node->widget);
@@ -323,6 +471,16 @@ build_node (RflRecordForm       *self,
       node->widget = GTK_WIDGET (row);
       g_signal_connect (row, "changed", G_CALLBACK (entry_changed_cb), node);
       adw_preferences_group_add (group, node->widget);
+    }
+  /* Rows: the accessible name without the "*", the required state instead;
+   * and a place under the row to say what is wrong with it. */
+  if (ADW_IS_PREFERENCES_ROW (node->widget))
+    {
+      gtk_accessible_reset_relation (GTK_ACCESSIBLE (node->widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (node->widget), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                      GTK_ACCESSIBLE_PROPERTY_REQUIRED, required, -1);
+      node->error_row = error_row_new ();
+      adw_preferences_group_add (group, node->error_row);
     }
   g_hash_table_insert (self->by_path, node->path, node);
   return node;
@@ -397,6 +555,111 @@ collect (Node *node)
       }
     return json_node_init_string (json_node_alloc (), text);
   }
+}
+
+static Node *
+child_named (Node       *node,
+             const char *name)
+{
+  for (guint i = 0; node->children != NULL && i < node->children->len; i++)
+    {
+      Node *child = g_ptr_array_index (node->children, i);
+
+      if (g_strcmp0 (child->name, name) == 0)
+        return child;
+    }
+  return NULL;
+}
+
+/* Where a person's "a name is needed" is shown: its first name field. */
+static Node *
+name_node (Node *person)
+{
+  for (guint i = 0; name_fields[i] != NULL; i++)
+    {
+      Node *child = child_named (person, name_fields[i]);
+
+      if (child != NULL)
+        return child;
+    }
+  return NULL;
+}
+
+static gboolean
+person_has_name (Node *person)
+{
+  for (guint i = 0; name_fields[i] != NULL; i++)
+    {
+      Node *child = child_named (person, name_fields[i]);
+      g_autoptr(JsonNode) value = child != NULL ? collect (child) : NULL;
+
+      if (value != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+node_required (Node *node)
+{
+  if (node->parent != NULL && node->parent->container != NULL)
+    /* The first element of a required list is required. */
+    return node->parent->children->len > 0 && g_ptr_array_index (node->parent->children, 0) == node &&
+           json_object_get_boolean_member_with_default (node->parent->desc, "required", FALSE);
+  return json_object_get_boolean_member_with_default (node->desc, "required", FALSE);
+}
+
+static void
+note_problem (Node        *node,
+              char        *message,
+              Node       **first)
+{
+  show_problem (node, message);
+  if (message != NULL && *first == NULL)
+    *first = node;
+  g_free (message);
+}
+
+/* Checks a field and what it holds, says at each field what is wrong, and
+ * keeps the first such field in @first. */
+static void
+check_node (Node  *node,
+            Node **first)
+{
+  if (node->container != NULL || node->children != NULL)
+    {
+      Node *names = node->container == NULL ? name_node (node) : NULL;
+      g_autoptr(JsonNode) value = NULL;
+
+      for (guint i = 0; i < node->children->len; i++)
+        check_node (g_ptr_array_index (node->children, i), first);
+      if (names == NULL || names->bad)
+        return;
+      value = collect (node);
+      /* A person, if required or begun, needs a name to be found by. */
+      if ((node_required (node) || value != NULL) && !person_has_name (node))
+        /* Translators: %s is who the form asks about: "Enquirer", "Sought 2". */
+        note_problem (names, g_strdup_printf (_("%s: a given name or a family name is needed"), node->label),
+                      first);
+      return;
+    }
+  if (ADW_IS_COMBO_ROW (node->widget))
+    {
+      gboolean missing = node_required (node) && adw_combo_row_get_selected (ADW_COMBO_ROW (node->widget)) == 0;
+
+      /* Translators: %s is a field's label. */
+      note_problem (node, missing ? g_strdup_printf (_("%s: choose one"), node->label) : NULL, first);
+    }
+  else if (GTK_IS_EDITABLE (node->widget))
+    {
+      g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (node->widget))));
+      char *problem = text_problem (node, text);
+
+      if (problem == NULL && *text == '\0' && node_required (node))
+        /* Translators: %s is a field's label. */
+        problem = g_strdup_printf (_("%s: this is needed"), node->label);
+      note_problem (node, problem, first);
+    }
 }
 
 static void
@@ -722,4 +985,50 @@ rfl_record_form_dup_patch (RflRecordForm *self,
         json_object_set_null_member (patch, node->name);
     }
   return patch;
+}
+
+/**
+ * rfl_record_form_check:
+ *
+ * Checks the whole form as saving needs it: what is required is there, a
+ * person has a name, dates and numbers fit. Each problem is shown under its
+ * field as a sentence that names the field, and marked invalid for
+ * assistive technologies; the first such field gets the focus.
+ *
+ * Returns: (transfer none) (nullable): the first field with a problem, or
+ *   %NULL when the form can be saved
+ */
+GtkWidget *
+rfl_record_form_check (RflRecordForm *self)
+{
+  Node *first = NULL;
+
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
+
+  for (guint i = 0; i < self->roots->len; i++)
+    check_node (g_ptr_array_index (self->roots, i), &first);
+  if (first == NULL)
+    return NULL;
+  gtk_widget_grab_focus (first->widget);
+  return first->widget;
+}
+
+/**
+ * rfl_record_form_dup_problem:
+ * @path: a field's path
+ *
+ * Returns: (transfer full) (nullable): what is shown as wrong with the field
+ */
+char *
+rfl_record_form_dup_problem (RflRecordForm *self,
+                             const char    *path)
+{
+  Node *node;
+
+  g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
+
+  node = g_hash_table_lookup (self->by_path, path);
+  if (node == NULL || !node->shown || node->error_row == NULL)
+    return NULL;
+  return g_strdup (gtk_label_get_text (GTK_LABEL (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (node->error_row)))));
 }

@@ -27,6 +27,11 @@ void        rfl_record_form_set_record (RflRecordForm *self,
 JsonObject *rfl_record_form_dup_patch  (RflRecordForm *self,
                                         JsonObject    *original) G_GNUC_WARN_UNUSED_RESULT;
 
+GtkWidget  *rfl_record_form_check      (RflRecordForm *self);
+char       *rfl_record_form_dup_problem (RflRecordForm *self,
+                                        const char    *path) G_GNUC_WARN_UNUSED_RESULT;
+
 char       *rfl_field_label            (const char    *name) G_GNUC_WARN_UNUSED_RESULT;
+char       *rfl_field_describe_label   (JsonObject    *desc) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -199,7 +199,9 @@ finish (RflUnlockPage *self,
         set_error (self, _("Wrong passphrase. Check the keyboard layout and Caps Lock, then try again."));
       else
         set_error (self, error->message);
+      /* What was typed is selected: the next try replaces it. */
       gtk_widget_grab_focus (GTK_WIDGET (self->passphrase));
+      gtk_editable_select_region (GTK_EDITABLE (self->passphrase), 0, -1);
       return;
     }
   clear_entries (self);

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "rfl-a11y.h"
 #include "rfl-cases-page.h"
 #include "rfl-dashboard-page.h"
 #include "rfl-sync-page.h"
@@ -37,6 +38,8 @@ struct _RflWindow
   GSettings            *settings;
   RflStore             *store;
   gint64                last_activity;   /* monotonic µs */
+  char                 *open_case;       /* the case shown when the window locked */
+  RflCasesPage         *open_case_page;
   guint                 idle_source;
 };
 
@@ -85,6 +88,16 @@ rfl_window_lock (RflWindow *self)
 
   if (self->store == NULL)
     return;
+  /* Only the id is kept, to go back to the case after unlocking: it says
+   * nothing about anyone without the database. */
+  g_clear_pointer (&self->open_case, g_free);
+  self->open_case_page = NULL;
+  if (rfl_cases_page_get_open_case (self->cases_page) != NULL)
+    self->open_case_page = self->cases_page;
+  else if (rfl_cases_page_get_open_case (self->messages_page) != NULL)
+    self->open_case_page = self->messages_page;
+  if (self->open_case_page != NULL)
+    self->open_case = g_strdup (rfl_cases_page_get_open_case (self->open_case_page));
   rfl_cases_page_set_store (self->cases_page, NULL);
   rfl_cases_page_set_store (self->messages_page, NULL);
   rfl_sync_page_set_store (self->sync_page, NULL);
@@ -114,7 +127,16 @@ unlocked_cb (RflWindow *self,
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-case", TRUE);
   self->last_activity = g_get_monotonic_time ();
-  rfl_cases_page_focus_search (self->cases_page);
+  if (self->open_case != NULL)
+    {
+      /* Back to the case the volunteer was working on. */
+      gtk_stack_set_visible_child (self->content, GTK_WIDGET (self->open_case_page));
+      rfl_cases_page_open_case (self->open_case_page, self->open_case);
+      g_clear_pointer (&self->open_case, g_free);
+      self->open_case_page = NULL;
+    }
+  else
+    rfl_cases_page_focus_search (self->cases_page);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
@@ -238,6 +260,7 @@ rfl_window_dispose (GObject *object)
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_WINDOW);
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->open_case, g_free);
   G_OBJECT_CLASS (rfl_window_parent_class)->dispose (object);
 }
 
@@ -310,6 +333,7 @@ static void
 rfl_window_init (RflWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  rfl_a11y_fix_names (GTK_WIDGET (self));
   adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, self->separator), FALSE);
   self->settings = g_settings_new (APPLICATION_ID);
   gtk_window_set_default_size (GTK_WINDOW (self),

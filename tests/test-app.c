@@ -544,25 +544,51 @@ test_new_case_tracing_request (void)
   g_assert_null (rfl_record_form_get_field (RFL_RECORD_FORM (form), "status"));
   g_assert_null (rfl_record_form_get_field (RFL_RECORD_FORM (form), "id"));
 
-  /* Saving with no enquirer: the store says what is missing; nothing is saved. */
+  /* Saving with no enquirer: the form says so in words at the enquirer's
+   * name, and goes there; nothing is saved. */
   set_field (form, "sought.0.given_name", "إبراهيم");
   gtk_widget_activate_action (dialog, "case.save", NULL);
-  wait_until (dialog_idle, dialog, "the store answers");
-  g_assert_nonnull (strstr (rfl_new_case_dialog_get_error (RFL_NEW_CASE_DIALOG (dialog)), "enquirer"));
+  wait_until (dialog_idle, dialog, "the form answers");
+  {
+    g_autofree char *problem = rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "enquirer.given_name");
+    GtkWidget *field = rfl_record_form_get_field (RFL_RECORD_FORM (form), "enquirer.given_name");
+
+    g_assert_cmpstr (problem, ==, "Enquirer: a given name or a family name is needed");
+    g_assert_true (gtk_widget_has_css_class (field, "error"));
+    g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (dialog)), field));
+  }
+  g_assert_nonnull (rfl_new_case_dialog_get_error (RFL_NEW_CASE_DIALOG (dialog)));
   g_assert_null (out.id);
   g_assert_cmpint (rfl_store_count (store, NULL, NULL, &error), ==, 0);
+  /* Typing a name puts it right. */
+  set_field (form, "enquirer.family_name", "يوسف");
+  g_assert_null (rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "enquirer.given_name"));
 
-  /* A date that is not one is marked as it is typed, and blocks saving. */
+  /* A date that is not one is explained as it is typed, and so is a birth
+   * in the future; both go when the date is put right. */
   set_field (form, "sought.0.date_of_birth", "2009-13");
   g_assert_false (rfl_record_form_get_valid (RFL_RECORD_FORM (form)));
   g_assert_true (gtk_widget_has_css_class (rfl_record_form_get_field (RFL_RECORD_FORM (form),
                                                                       "sought.0.date_of_birth"), "error"));
+  {
+    g_autofree char *problem = rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "sought.0.date_of_birth");
+
+    g_assert_nonnull (strstr (problem, "Date of birth: write a year"));
+  }
+  set_field (form, "sought.0.date_of_birth", "2199");
+  {
+    g_autofree char *problem = rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "sought.0.date_of_birth");
+
+    g_assert_cmpstr (problem, ==, "Date of birth: this date is in the future");
+  }
   set_field (form, "sought.0.date_of_birth", "2009-04");
   g_assert_true (rfl_record_form_get_valid (RFL_RECORD_FORM (form)));
+  g_assert_null (rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "sought.0.date_of_birth"));
+  g_assert_false (gtk_widget_has_css_class (rfl_record_form_get_field (RFL_RECORD_FORM (form),
+                                                                       "sought.0.date_of_birth"), "error"));
 
   /* Names in Arabic script, a second person left empty, consent. */
   set_field (form, "enquirer.given_name", "أمينة");
-  set_field (form, "enquirer.family_name", "يوسف");
   set_field (form, "sought.0.family_name", "يوسف");
   set_field (form, "sought.0.alternate_names", "Ibrahim Yusuf, Ebrahim Youssef");
   choose (form, "sought.0.relationship", "Son");
@@ -633,6 +659,45 @@ consent_switch (GtkWidget  *view,
     }
 }
 
+static RflCaseView *notes_view;
+
+static gboolean
+has_notes (gpointer data)
+{
+  JsonObject *record = rfl_case_view_get_record (notes_view);
+
+  return !rfl_case_view_get_busy (notes_view) && record != NULL && json_object_has_member (record, "notes") &&
+         json_array_get_length (json_object_get_array_member (record, "notes")) >= GPOINTER_TO_UINT (data);
+}
+
+static gboolean
+message_dialog_shown (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        {
+          *(gpointer *) data = window;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* The question a view asks, once it is on screen. */
+static AdwMessageDialog *
+wait_message_dialog (void)
+{
+  gpointer dialog = NULL;
+
+  wait_until (message_dialog_shown, &dialog, "a question");
+  return dialog;
+}
+
 static gboolean
 case_idle (gpointer data)
 {
@@ -672,6 +737,7 @@ test_case_view (void)
   gtk_window_present (GTK_WINDOW (window));
   g_signal_connect_swapped (view, "notify::busy", G_CALLBACK (count_notify), &busy_notifies);
   rfl_case_view_set_store (cv, store);
+  notes_view = cv;
   rfl_case_view_load (cv, id);
   wait_until (case_idle, view, "the case is read");
   g_assert_cmpuint (busy_notifies, ==, 2);
@@ -709,9 +775,11 @@ test_case_view (void)
                    "reunited");
   g_clear_pointer (&next, g_strfreev);
   next = rfl_case_view_dup_next_statuses (cv);
-  g_assert_true (next == NULL || next[0] == NULL);
+  g_assert_cmpstrv (next, ((const char * const[]) { "open", NULL }));
+  /* Reopening from the view asks for a reason first: nothing is saved. */
   gtk_widget_activate_action (view, "case.change-status", NULL);
   g_assert_false (rfl_case_view_get_busy (cv));
+  g_assert_cmpstr (view_status (cv), ==, "closed");
 
   /* A contact attempt goes on the timeline, and into the store as a note. */
   rfl_case_view_add_note (cv, "contact_attempt", "no_answer", "Called the enquirer's number");
@@ -728,9 +796,35 @@ test_case_view (void)
   g_assert_false (rfl_case_view_get_busy (cv));
   g_assert_nonnull (rfl_case_view_get_error (cv));
 
-  /* Consent withdrawn from the switch is saved at once. */
+  /* Withdrawing consent asks first: kept, nothing changes; withdrawn, it is
+   * saved, and the timeline says who withdrew it. */
   gtk_switch_set_active (consent_switch (view, "share_within_movement"), FALSE);
+  adw_message_dialog_response (wait_message_dialog (), "cancel");
+  g_assert_true (gtk_switch_get_active (consent_switch (view, "share_within_movement")));
+  g_assert_false (rfl_case_view_get_busy (cv));
+  gtk_switch_set_active (consent_switch (view, "share_within_movement"), FALSE);
+  adw_message_dialog_response (wait_message_dialog (), "withdraw");
   wait_until (case_idle, view, "consent is saved");
+  wait_until (has_notes, GUINT_TO_POINTER (2), "the withdrawal is on the timeline");
+  g_clear_pointer (&notes, g_ptr_array_unref);
+  notes = rfl_store_list_notes (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 2);
+  {
+    gboolean seen = FALSE;
+
+    for (guint i = 0; i < notes->len; i++)
+      {
+        JsonObject *note = g_ptr_array_index (notes, i);
+
+        if (g_strcmp0 (json_object_get_string_member (note, "text"), "Withdrawn: Share within the Movement") == 0)
+          {
+            g_assert_cmpstr (json_object_get_string_member (note, "by"), ==, g_get_user_name ());
+            seen = TRUE;
+          }
+      }
+    g_assert_true (seen);
+  }
   saved = rfl_store_get (store, id, &error);
   g_assert_no_error (error);
   g_assert_false (json_object_get_boolean_member (json_object_get_object_member (saved, "consent"),
