@@ -15,8 +15,11 @@
  *   "_Save Save". It is named by its text alone.
  * - A switch that an AdwActionRow activates is labelled by the row's title
  *   and by its own label: "Tracing Tracing *".
- * - The button that shows a passphrase has no name ("GtkImage").
- * - A row of a GtkListView has no name: screen readers read nothing.
+ * - The button that shows a passphrase has no name ("GtkImage"), nor the
+ *   button that opens a GtkDropDown ("GtkToggleButton"): it takes the
+ *   drop-down's tooltip.
+ * - A row of a GtkListView has no name: screen readers read nothing; nor
+ *   has a row of a GtkStackSidebar.
  */
 
 /**
@@ -78,6 +81,17 @@ rfl_a11y_fix_names (GtkWidget *root)
   else if (GTK_IS_BUTTON (root) && gtk_widget_get_ancestor (root, ADW_TYPE_PASSWORD_ENTRY_ROW) != NULL)
     gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                     _("Show Passphrase"), -1);
+  else if (GTK_IS_TOGGLE_BUTTON (root) && gtk_widget_get_ancestor (root, GTK_TYPE_DROP_DOWN) != NULL &&
+           gtk_widget_get_tooltip_text (gtk_widget_get_ancestor (root, GTK_TYPE_DROP_DOWN)) != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    gtk_widget_get_tooltip_text (gtk_widget_get_ancestor (root, GTK_TYPE_DROP_DOWN)),
+                                    -1);
+
+  else if (GTK_IS_LIST_BOX_ROW (root) && gtk_widget_get_ancestor (root, GTK_TYPE_STACK_SIDEBAR) != NULL &&
+           GTK_IS_LABEL (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (root))))
+    gtk_accessible_update_property (GTK_ACCESSIBLE (root), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    gtk_label_get_text (GTK_LABEL (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (root)))),
+                                    -1);
 
   for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
        child = gtk_widget_get_next_sibling (child))

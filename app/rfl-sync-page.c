@@ -761,6 +761,14 @@ network_changed_cb (RflSyncPage *self,
   schedule_retry (self, 4);
 }
 
+static gboolean
+drop_chooser_cb (gpointer chooser)
+{
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 chooser_response_cb (GtkNativeDialog *chooser,
                      int              response,
@@ -778,7 +786,10 @@ chooser_response_cb (GtkNativeDialog *chooser,
       else
         rfl_sync_page_read_usb (self, file);
     }
-  g_clear_object (&self->chooser);
+  /* Not the last reference dropped while the dialog is still emitting its
+   * own response and being announced to assistive technologies: it goes
+   * once the signal is over. */
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, drop_chooser_cb, g_steal_pointer (&self->chooser), NULL);
 }
 
 /* GtkFileChooserNative goes through the file chooser portal inside the

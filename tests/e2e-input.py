@@ -24,30 +24,44 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rfl_e2e as E  # noqa: E402
 
+WAIT_S = E.WAIT_S
+
 PASSPHRASE = "correct horse battery staple"
 # Typed through the Arabic keyboard layout.
 ENQUIRER_GIVEN, FAMILY, SOUGHT_GIVEN = "أمينة", "يوسف", "إبراهيم"
 LATIN_SEARCH = "Yusuf"
 NOTE = "Called the uncle in Goma"
 
+# What the app shows, as English msgids; a run in another language reads
+# them through the app's own catalog, so a run that finds them proves the
+# catalog is used.
 STRINGS = {
-    # What the app shows, in each language of the run. The Arabic comes from
-    # po/ar.po: a test that finds these proves the catalog is used.
-    "en": {
-        "title": "Reunite", "new_case": "New Case", "passphrase": "Passphrase",
-        "passphrase_again": "Passphrase Again", "no_cases": "No Cases Yet",
-        "given": "Given name", "family": "Family name", "sex": "Sex",
-        "relationship": "Relationship", "female": "Female", "son": "Son",
-        "tracing_consent": "Consent to tracing", "share": "Share within the Movement",
-        "search": "Search cases by name", "cases": "Cases", "change_to": "Change to", "reason": "Reason",
-        "change_status": "Change Status", "what_happened": "What happened",
-        "wrong": "Wrong passphrase", "unlock": "Unlock", "closed": "Closed",
-        "withdraw": "Withdraw Consent", "back": "Back to the Case List",
-        "reason_needed": "Reason: say why", "reunited": "Reunited", "close_case": "Close This Case?",
-        "now_closed": "Now: Closed", "status_history": "Status history", "closed_as": "Closed (Reunited)",
-        "withdrawn_note": "Withdrawn: Consent to tracing",
-    },
+    "title": "Reunite", "new_case": "New Case", "passphrase": "Passphrase",
+    "passphrase_again": "Passphrase Again", "no_cases": "No Cases Yet",
+    "given": "Given name", "family": "Family name", "sex": "Sex",
+    "relationship": "Relationship", "female": "Female", "son": "Son",
+    "tracing_consent": "Consent to tracing", "share": "Share within the Movement",
+    "search": "Search cases by name", "cases": "Cases", "change_to": "Change to", "reason": "Reason",
+    "change_status": "C_hange Status", "what_happened": "What happened",
+    "wrong": "Wrong passphrase. Check the keyboard layout and Caps Lock, then try again.",
+    "closed": "Closed", "withdraw": "_Withdraw Consent", "back": "Back to the Case List",
+    "reunited": "Reunited", "close_case": "Close This Case?", "status_history": "Status history",
+    "case_type": "Case type", "choose_token": "_Choose Token File…",
+    "choose_token_title": "Choose the Enrollment Token",
 }
+
+
+def strings(lang, localedir):
+    import gettext
+    t = gettext.translation("reunite", localedir, [lang]) if lang != "en" else gettext.NullTranslations()
+    _ = t.gettext
+    s = {k: _(v).replace("_", "") for k, v in STRINGS.items()}
+    s["now_closed"] = _("Now: %s") % s["closed"]
+    s["closed_as"] = "%s (%s)" % (s["closed"], s["reunited"])
+    s["reason_needed"] = _("Reason: say why the case becomes “%s”") % s["closed"]
+    s["withdrawn_note"] = _("Withdrawn: %s") % s["tracing_consent"]
+    s["by"] = _("%s · by %s")
+    return s
 
 
 def parse():
@@ -57,17 +71,81 @@ def parse():
     p.add_argument("--lang", default="en")
     p.add_argument("--screen-reader", action="store_true")
     p.add_argument("--shots")
+    p.add_argument("--reader", type=int, help=argparse.SUPPRESS)
     return p.parse_args()
 
 
 args = parse()
+
+
+def read_tree_forever(pid):
+    """The screen reader: like Orca, it listens to every event the app
+    sends (which makes GTK send them) and reads the object each is about;
+    and it reads every node of the tree, with its name, role, states, text,
+    actions and place, over and over, until the app is gone. Errors from
+    nodes that vanish while being read are what a screen reader meets too,
+    and are ignored."""
+    import pyatspi
+    from gi.repository import GLib
+    counts = {"walks": 0, "events": 0}
+
+    def read(n):
+        try:
+            n.name, n.description, n.getRoleName(), n.getState().getStates(), n.getAttributes()
+            n.getRelationSet()
+            E.extents(n)
+            ifaces = pyatspi.listInterfaces(n)
+            if "Text" in ifaces:
+                E.text_of(n)
+            if "Action" in ifaces:
+                act = n.queryAction()
+                [act.getName(i) for i in range(act.nActions)]
+        except Exception:  # noqa: BLE001
+            pass
+
+    def on_event(event):
+        counts["events"] += 1
+        read(event.source)
+
+    def walk_all():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            loop.quit()
+            return False
+        for a in E.children(pyatspi.Registry.getDesktop(0)):
+            if E.name_of(a) == "reunite":
+                for n in E.walk(a):
+                    read(n)
+        counts["walks"] += 1
+        return True
+
+    for kind in ("object:", "window:", "focus:", "document:"):
+        pyatspi.Registry.registerEventListener(on_event, kind)
+    loop = GLib.MainLoop()
+    GLib.timeout_add(50, walk_all)
+    loop.run()
+    print("%d times, and handled %d events" % (counts["walks"], counts["events"]), flush=True)
+
+
+if args.reader:
+    read_tree_forever(args.reader)
+    sys.exit(0)
+
 tap = E.Tap()
+
+
+def start_reader(app):
+    reader = subprocess.Popen([sys.executable, os.path.abspath(__file__), args.app, args.cli,
+                               "--reader", str(app.proc.pid)], stdout=subprocess.PIPE, text=True)
+    tap.cleanups.append(lambda: E.stop(reader))
+    return reader
 
 
 def main():
     E.skip_without_tools("Xvfb", "xdotool", "setxkbmap", "dbus-daemon", "openbox")
     desk = E.Desktop(tap)
-    s = STRINGS[args.lang]
+    s = strings(args.lang, os.environ.get("REUNITE_LOCALEDIR", ""))
     db = os.path.join(desk.home, "data", "reunite", "reunite.db")
     passfile = os.path.join(desk.home, "passphrase")
     with open(passfile, "w") as f:
@@ -76,6 +154,7 @@ def main():
     if args.lang == "ar":
         env["LANG"] = "ar_EG.UTF-8"
     app = E.App(tap, [args.app], env).start()
+    reader = start_reader(app) if args.screen_reader else None
 
     # 1. A new profile: the passphrase, twice, then Enter.
     window = app.wait("the main window", lambda: app.frame(s["title"]))
@@ -129,6 +208,16 @@ def main():
         [r for r in E.find_all(window, "list item") if E.name_of(r) and E.inside(r, E.one(window, "list", s["cases"]))]))
     tap.ok(True, "the enquirer and the sought person both match, and the case is listed once: %r"
            % E.name_of(results[0]))
+    if args.lang == "ar":
+        # Right to left: the New Case button starts the header bar on the
+        # right, and Tab from the search goes on to the filter on its left.
+        new_case = E.one(window, "push button", s["new_case"])
+        tap.ok(E.extents(new_case)[0] > E.extents(search)[0], "right to left: New Case is right of the search")
+        E.key("Tab")
+        types = app.wait_focus("the type filter", lambda f: E.name_of(f) == s["case_type"])
+        tap.ok(E.extents(types)[0] < E.extents(search)[0],
+               "right to left: Tab goes from the search to %r, on its left" % E.name_of(types))
+        E.key("shift+Tab")
     E.key("Down")
     app.wait_focus("the result row", lambda f: f == results[0])
     E.key("Return")
@@ -145,7 +234,7 @@ def main():
     app.tab_to_node(button)
     E.key("space")
     app.wait_focus("the focus on the reason", lambda f: f == reason)
-    tap.ok(E.invalid(reason) and s["reason_needed"] in reason.description,
+    tap.ok(E.invalid(reason) and reason.description == s["reason_needed"],
            "no reason chosen: the reason is marked invalid and says so (%r), and has the focus"
            % reason.description)
     app.choose(reason, s["reunited"])
@@ -165,7 +254,8 @@ def main():
     closed_row = app.wait("the closing in the history", lambda: E.one(
         window, pred=lambda n: E.role_of(n) in ("list item", "label") and E.name_of(n).startswith(s["closed_as"])))
     by = os.environ.get("USER") or __import__("getpass").getuser()
-    tap.ok(app.wait("who closed it", lambda: E.one(window, "label", pred=lambda n: ("· by " + by) in E.name_of(n))),
+    tap.ok(app.wait("who closed it", lambda: E.one(window, "label",
+                                                   pred=lambda n: E.name_of(n).endswith(s["by"] % ("", by)))),
            "Space opens the status history: %r, with who closed it and when" % E.name_of(closed_row))
 
     note = E.one(window, "text", s["what_happened"])
@@ -198,6 +288,18 @@ def main():
     f = app.wait_focus("the focus back on the consent", lambda f: s["tracing_consent"] in E.name_of(f))
     tap.ok(True, "the focus returns to the consent (%s %r)" % (E.role_of(f), E.name_of(f)))
 
+    # The Sync page's file chooser, opened and closed from the keyboard.
+    E.key("alt+4")
+    choose = app.wait("the token file button", lambda: E.one(window, "push button", s["choose_token"]))
+    app.tab_to_node(choose)
+    E.key("space")
+    chooser = app.wait("the file chooser", lambda: app.frame(s["choose_token_title"]))
+    E.key("Escape")
+    app.wait("the file chooser to close", lambda: app.frame(s["choose_token_title"]) is None)
+    tap.ok(app.alive(), "the file chooser opens and closes from the keyboard")
+    E.key("alt+1")
+    app.wait("the case again", lambda: E.one(window, "label", s["now_closed"]))
+
     # 5. Ctrl+L locks; a wrong passphrase is refused, the right one opens
     # the case that was open.
     E.key("ctrl+l")
@@ -207,7 +309,7 @@ def main():
     E.type_text("not the passphrase")
     tap.ok(len(E.text_of(unlock) or "") == len("not the passphrase"), "after locking, keys go to the passphrase")
     E.key("Return")
-    app.wait("the wrong passphrase refused", lambda: E.one(window, "label", pred=lambda n: s["wrong"] in E.name_of(n)))
+    app.wait("the wrong passphrase refused", lambda: E.one(window, "label", s["wrong"]))
     tap.ok(True, "a wrong passphrase is refused")
     E.type_text(PASSPHRASE)
     tap.ok(len(E.text_of(unlock) or "") == len(PASSPHRASE), "typing again replaces the wrong passphrase")
@@ -219,6 +321,9 @@ def main():
     E.key("ctrl+q")
     app.wait_exit("the app to quit")
     tap.ok(app.proc.returncode == 0, "Ctrl+Q quits (exit status %d)" % app.proc.returncode)
+    if reader is not None:
+        tap.ok(reader.wait(WAIT_S) == 0, "the screen reader read the tree %s times while the app ran"
+               % reader.stdout.read().strip())
     app = E.App(tap, [args.app], env).start()
     window = app.wait("the main window", lambda: app.frame(s["title"]))
     app.wait("the unlock page", lambda: E.one(window, "text", s["passphrase"]))

@@ -286,6 +286,14 @@ def ancestors(node):
             return
 
 
+def ancestors_key(node):
+    """Which list a row belongs to."""
+    try:
+        return node.parent.path
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def inside(node, root):
     return any(a == root for a in ancestors(node))
 
@@ -344,7 +352,10 @@ class App:
             self.tap.ok(False, "timed out waiting for " + what)
 
     def frames(self):
-        return [f for f in children(self.root) if role_of(f) in ("frame", "dialog", "window")]
+        # Every child of the application is a window. GTK 4.8 gives some the
+        # role "filler" (the file chooser dialog, a window whose focus was set
+        # before it was shown).
+        return children(self.root)
 
     def frame(self, title):
         return next((f for f in self.frames() if name_of(f) == title and on_screen(f)), None)
@@ -468,6 +479,18 @@ def combo_value(combo):
 # the tree, but for the insides of a drop-down (its button and list).
 STOP_ROLES = {"text", "entry", "password text", "combo box", "push button", "toggle button", "check box",
               "radio button", "list item", "spin button", "link", "slider", "switch", "menu button"}
+
+
+def drawn(frame, node):
+    """Whether the window draws node where AT-SPI says it is. GTK 4.8 keeps
+    the place of widgets on a hidden stack page, and marks them visible:
+    what the window has at the node's centre tells."""
+    x, y, w, h = extents(node)
+    try:
+        hit = frame.queryComponent().getAccessibleAtPoint(x + w // 2, y + h // 2, pyatspi.WINDOW_COORDS)
+    except Exception:  # noqa: BLE001
+        return True
+    return hit is not None and (hit == node or inside(hit, node))
 
 
 def tab_stops(root):
