@@ -319,11 +319,6 @@ search_activated_cb (RflCasesPage *self)
     row_activated_cb (self, 0);
 }
 
-static void
-case_changed_cb (RflCasesPage *self)
-{
-  rfl_cases_page_reload (self);
-}
 
 /* For assistive technologies, which select a row and then activate: the
  * list's own activation takes a position, which they cannot pass. */
@@ -565,7 +560,6 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, search_activated_cb);
-  gtk_widget_class_bind_template_callback (widget_class, case_changed_cb);
   gtk_widget_class_install_action (widget_class, "cases.back", NULL, back_activated);
   gtk_widget_class_install_action (widget_class, "cases.open-selected", NULL, open_selected_activated);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "cases.back", NULL);
@@ -620,6 +614,8 @@ rfl_cases_page_set_store (RflCasesPage *self,
   g_clear_object (&self->all);
   if (self->found != NULL)
     g_list_store_remove_all (self->found);
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
   g_clear_object (&self->store);
   if (self->case_view != NULL)
     {
@@ -633,6 +629,9 @@ rfl_cases_page_set_store (RflCasesPage *self,
       return;
     }
   self->store = g_object_ref (store);
+  /* Whatever changed the store (this window, a sync, an import), the list
+   * and the search results follow. */
+  g_signal_connect_object (store, "changed", G_CALLBACK (rfl_cases_page_reload), self, G_CONNECT_SWAPPED);
   self->all = rfl_case_list_model_new (store, selected_type (self), selected_status (self));
   g_signal_connect_swapped (self->all, "items-changed", G_CALLBACK (all_changed_cb), self);
   g_signal_connect_swapped (self->all, "notify::loading", G_CALLBACK (all_changed_cb), self);

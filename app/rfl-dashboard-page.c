@@ -386,6 +386,14 @@ rfl_dashboard_page_new (void)
   return g_object_new (RFL_TYPE_DASHBOARD_PAGE, NULL);
 }
 
+/* Shown, it follows the store; hidden, it reads the store when shown. */
+static void
+store_changed_cb (RflDashboardPage *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    rfl_dashboard_page_refresh (self);
+}
+
 /**
  * rfl_dashboard_page_set_store:
  * @store: (nullable): the open store, or %NULL when the app locks
@@ -403,7 +411,11 @@ rfl_dashboard_page_set_store (RflDashboardPage *self,
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   set_loading (self, FALSE);
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
   g_set_object (&self->store, store);
+  if (store != NULL)
+    g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
   g_clear_pointer (&self->summary, json_object_unref);
   if (self->rows != NULL)
     clear_rows (self);

@@ -1014,6 +1014,14 @@ rfl_sync_page_new (void)
   return g_object_new (RFL_TYPE_SYNC_PAGE, NULL);
 }
 
+static void
+store_changed_cb (RflSyncPage *self)
+{
+  /* A sync in progress reads the status when it ends. */
+  if (!self->busy)
+    rfl_sync_page_refresh (self);
+}
+
 /**
  * rfl_sync_page_set_store:
  * @store: (nullable): the open store, or %NULL when the app locks
@@ -1036,7 +1044,12 @@ rfl_sync_page_set_store (RflSyncPage *self,
   self->cancellable = g_cancellable_new ();
   g_clear_handle_id (&self->retry_source, g_source_remove);
   set_busy (self, FALSE);
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
   g_set_object (&self->store, store);
+  /* Changes waiting, conflicts: read again whenever the store changes. */
+  if (store != NULL)
+    g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
   self->enrolled = FALSE;
   self->pending = 0;
   self->failures = 0;

@@ -23,8 +23,7 @@ case_saved_cb (RflNewCaseDialog *dialog,
                const char       *id,
                RflWindow        *self)
 {
-  rfl_cases_page_reload (_rfl_window_get_cases_page (self));
-  rfl_cases_page_reload (_rfl_window_get_messages_page (self));
+  /* The lists follow the store's "changed" signal. */
   _rfl_window_toast (self, _("Case saved"));
 }
 

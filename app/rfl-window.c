@@ -148,12 +148,6 @@ sync_toast_cb (RflWindow  *self,
   adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
 }
 
-static void
-sync_changed_cb (RflWindow *self)
-{
-  rfl_cases_page_reload (self->cases_page);
-  rfl_cases_page_reload (self->messages_page);
-}
 
 /* HQ revoked this laptop and its keys are gone: nothing more can be read. */
 static void
@@ -324,7 +318,6 @@ rfl_window_class_init (RflWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, unlocked_cb);
   gtk_widget_class_bind_template_callback (widget_class, section_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, sync_toast_cb);
-  gtk_widget_class_bind_template_callback (widget_class, sync_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, sync_revoked_cb);
   _rfl_window_class_actions_init (widget_class);
 }

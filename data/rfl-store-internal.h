@@ -34,6 +34,9 @@ struct _RflStore
   guint64     hlc;
   gint        retention_days;
   guint       lock_depth;   /* how deep the calling thread holds @lock */
+  gboolean    dirty;        /* the open transaction changed cases or sync state */
+  gboolean    notifying;    /* a "changed" emission is queued */
+  GMainContext *context;    /* where "changed" is emitted */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)

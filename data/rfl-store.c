@@ -274,6 +274,72 @@ rfl_store_begin (RflStore  *self,
   return TRUE;
 }
 
+/* "changed": one signal for every page that shows what the store holds.
+ * SQLite tells which tables a transaction writes; a commit that wrote to
+ * any but the audit log and the name index queues one emission in the
+ * context the store was opened in, however many commits come before it
+ * runs. */
+
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+update_hook (void          *data,
+             int            op,
+             const char    *database,
+             const char    *table,
+             sqlite3_int64  rowid)
+{
+  RflStore *self = data;
+
+  if (g_str_equal (table, "audit") || g_str_has_prefix (table, "names") || g_str_equal (table, "meta"))
+    return;
+  self->dirty = TRUE;
+}
+
+static gboolean
+emit_changed_cb (gpointer data)
+{
+  g_autoptr(RflStore) self = g_weak_ref_get (data);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  rfl_store_lock (self);
+  self->notifying = FALSE;
+  rfl_store_unlock (self);
+  g_signal_emit (self, signals[CHANGED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+static void
+queue_changed (RflStore *self)
+{
+  g_autoptr(GSource) source = NULL;
+  GWeakRef *ref;
+
+  if (self->notifying || self->context == NULL)
+    return;
+  self->notifying = TRUE;
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT_IDLE);
+  g_source_set_callback (source, emit_changed_cb, ref, weak_ref_free);
+  g_source_set_static_name (source, "[reunite] store changed");
+  g_source_attach (source, self->context);
+}
+
 gboolean
 rfl_store_commit (RflStore  *self,
         GError   **error)
@@ -282,6 +348,11 @@ rfl_store_commit (RflStore  *self,
     return FALSE;
   for (; self->n_flushing > 0; self->n_flushing--)
     pending_audit_free (g_queue_pop_head (&self->pending));
+  if (self->dirty)
+    {
+      self->dirty = FALSE;
+      queue_changed (self);
+    }
   return TRUE;
 }
 
@@ -304,6 +375,7 @@ void
 rfl_store_rollback (RflStore *self)
 {
   self->n_flushing = 0;
+  self->dirty = FALSE;
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -2779,6 +2851,7 @@ open_db (RflStore      *self,
     }
   sqlite3_extended_result_codes (self->db, TRUE);
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+  sqlite3_update_hook (self->db, update_hook, self);
   /* SQLCipher logs decryption failures to stderr; the store reports them itself. */
   sqlite3_exec (self->db, "PRAGMA cipher_log_level = NONE", NULL, NULL, NULL);
 
@@ -3437,6 +3510,7 @@ rfl_store_finalize (GObject *object)
   g_clear_pointer (&self->device_id, g_free);
   g_clear_pointer (&self->actor, g_free);
   g_clear_pointer (&self->today, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_rec_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (rfl_store_parent_class)->finalize (object);
@@ -3446,6 +3520,18 @@ static void
 rfl_store_class_init (RflStoreClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = rfl_store_finalize;
+
+  /**
+   * RflStore::changed:
+   *
+   * The cases, the journal or the sync state changed: a local write, a
+   * merge, an import, a purge, a resolved conflict. Emitted in the main
+   * context that was the thread's default when the store object was made,
+   * after the transaction committed; writes close together give one
+   * emission. Pages that show what the store holds read it again.
+   */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                   NULL, G_TYPE_NONE, 0);
 
   if (sodium_init () < 0)
     g_error ("libsodium could not be initialised");
@@ -3461,6 +3547,7 @@ rfl_store_init (RflStore *self)
   self->schema = rfl_schema_get_default ();
   self->names = rfl_names_get_default ();
   self->actor = g_strdup (g_get_user_name ());
+  self->context = g_main_context_ref_thread_default ();
 }
 
 /* Asynchronous API: the same operations in a worker thread, so a UI thread

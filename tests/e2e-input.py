@@ -47,7 +47,7 @@ STRINGS = {
     "closed": "Closed", "withdraw": "_Withdraw Consent", "back": "Back to the Case List",
     "reunited": "Reunited", "close_case": "Close This Case?", "status_history": "Status history",
     "case_type": "Case type", "choose_token": "_Choose Token File…",
-    "choose_token_title": "Choose the Enrollment Token",
+    "choose_token_title": "Choose the Enrollment Token", "waiting": "Changes waiting to be sent",
 }
 
 
@@ -291,6 +291,13 @@ def main():
     # The Sync page's file chooser, opened and closed from the keyboard.
     E.key("alt+4")
     choose = app.wait("the token file button", lambda: E.one(window, "push button", s["choose_token"]))
+    # The work of the day waits to be sent, and the page says so without a
+    # restart: it follows the store.
+    waiting = app.wait("the changes waiting", lambda: E.one(window, "list item", s["waiting"]))
+    count = app.wait("a count of changes waiting", lambda: next(
+        (E.name_of(l) for l in E.find_all(waiting, "label") if E.name_of(l) != s["waiting"] and
+         any(c.isdigit() and int(c) != 0 for c in E.name_of(l))), None))
+    tap.ok(True, "the Sync page counts the day's changes as waiting: %r" % count)
     app.tab_to_node(choose)
     E.key("space")
     chooser = app.wait("the file chooser", lambda: app.frame(s["choose_token_title"]))
@@ -332,6 +339,27 @@ def main():
     search = app.wait("the case list", lambda: E.one(window, "entry", s["search"]))
     app.wait("the case in the list", lambda: E.one(window, "list item", pred=lambda n: FAMILY in E.name_of(n)))
     tap.ok(True, "started again, the case is in the list")
+    E.key("ctrl+q")
+    app.wait_exit("the app to quit")
+
+    # 7. The same file through reunite-cli, and nothing readable in it.
+    cli_env = dict(os.environ, REUNITE_PASSPHRASE_FILE=passfile)
+    found = subprocess.run([args.cli, "--db", db, "search", LATIN_SEARCH], env=cli_env, capture_output=True,
+                           text=True, timeout=60)
+    tap.ok(found.returncode == 0 and SOUGHT_GIVEN in found.stdout,
+           "reunite-cli finds the case the app wrote %s" % found.stderr.strip())
+    listed = subprocess.run([args.cli, "--db", db, "list", "--type", "tracing_request", "--status", "closed"],
+                            env=cli_env, capture_output=True, text=True, timeout=60)
+    tap.ok(listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 1,
+           "reunite-cli sees the status the app set")
+    raw = b""
+    for suffix in ("", "-wal", "-shm", ".key"):
+        if os.path.exists(db + suffix):
+            with open(db + suffix, "rb") as f:
+                raw += f.read()
+    tap.ok(not raw.startswith(b"SQLite format 3"), "the database file is encrypted")
+    tap.ok(all(n.encode() not in raw for n in (SOUGHT_GIVEN, FAMILY, ENQUIRER_GIVEN, NOTE)),
+           "no name and no note appears in plain text in the database, its log or its key file")
 
 
 tap.run(main)

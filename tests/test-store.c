@@ -441,6 +441,62 @@ test_journal (Fixture       *f,
 }
 
 static void
+count_cb (RflStore *store,
+          guint    *count)
+{
+  (*count)++;
+}
+
+static void
+drain (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* One signal tells every page that the store changed: once for writes
+ * close together, after they commit, and never for reads, though reads
+ * write the audit log. */
+static void
+test_changed_signal (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr(JsonObject) shown = NULL;
+  guint count = 0;
+
+  drain ();
+  g_signal_connect (f->store, "changed", G_CALLBACK (count_cb), &count);
+  id = add_json (f->store, tracing_json);
+  g_assert_cmpuint (count, ==, 0);
+  drain ();
+  g_assert_cmpuint (count, ==, 1);
+
+  second = add_json (f->store, tracing_json);
+  update_json (f->store, id, "{\"status\": \"tracing\"}", &error);
+  g_assert_no_error (error);
+  drain ();
+  g_assert_cmpuint (count, ==, 2);
+
+  shown = rfl_store_get (f->store, id, &error);
+  g_assert_no_error (error);
+  hits = rfl_store_search (f->store, "Yusuf", 10, &error);
+  g_assert_no_error (error);
+  drain ();
+  g_assert_cmpuint (count, ==, 2);
+
+  /* A write the store refuses changes nothing. */
+  update_json (f->store, id, "{\"status\": \"lost\"}", &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  drain ();
+  g_assert_cmpuint (count, ==, 2);
+  g_signal_handlers_disconnect_by_func (f->store, count_cb, &count);
+}
+
+static void
 test_lifecycle (Fixture       *f,
                 gconstpointer  data)
 {
@@ -1165,6 +1221,7 @@ main (int   argc,
   ADD ("closed", test_closed);
   ADD ("journal", test_journal);
   ADD ("lifecycle", test_lifecycle);
+  ADD ("changed-signal", test_changed_signal);
   ADD ("search", test_search);
   ADD ("audit-tamper", test_audit_tamper);
   ADD ("retention-purge", test_retention);
