@@ -59,7 +59,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 /* Fields the store fills in or that a form does not edit. */
-static const char * const hidden_fields[] = { "type", "id", "status", "retention_until", "closure_reason", NULL };
+static const char * const hidden_fields[] = { "type", "id", "status", "retention_until", "closure_reason",
+                                              "reopen_reason", "status_by", "by", NULL };
 
 /* A person is found by these. */
 static const char * const name_fields[] = { "given_name", "family_name", "middle_name", "alternate_names", NULL };
@@ -209,7 +210,9 @@ static GtkWidget *
 error_row_new (void)
 {
   GtkWidget *label = gtk_label_new (NULL);
-  GtkWidget *row = gtk_list_box_row_new ();
+  /* A preferences row, so that the group puts it in its list, under the
+   * field, and not below the whole list. */
+  GtkWidget *row = adw_preferences_row_new ();
 
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_xalign (GTK_LABEL (label), 0);

@@ -61,6 +61,7 @@ def strings(lang, localedir):
     s["reason_needed"] = _("Reason: say why the case becomes “%s”") % s["closed"]
     s["withdrawn_note"] = _("Withdrawn: %s") % s["tracing_consent"]
     s["by"] = _("%s · by %s")
+    s["name_needed"] = _("%s: a given name or a family name is needed") % _("Enquirer")
     return s
 
 
@@ -135,6 +136,18 @@ if args.reader:
 tap = E.Tap()
 
 
+def shot(app, title, name):
+    """With --shots, a PNG of the window as the volunteer sees it now."""
+    if not args.shots:
+        return
+    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(app.proc.pid), "--name",
+                          "^%s$" % title], capture_output=True, text=True).stdout.split()
+    time.sleep(0.5)
+    os.makedirs(args.shots, exist_ok=True)
+    subprocess.run(["import", "-window", ids[-1] if ids else "root",
+                    os.path.join(args.shots, "%s-%s.png" % (name, args.lang))], check=True)
+
+
 def start_reader(app):
     reader = subprocess.Popen([sys.executable, os.path.abspath(__file__), args.app, args.cli,
                                "--reader", str(app.proc.pid)], stdout=subprocess.PIPE, text=True)
@@ -181,7 +194,18 @@ def main():
     family = E.find_all(dialog, "text", s["family"])
     sexes = E.find_all(dialog, "combo box", s["sex"])
     relationships = E.find_all(dialog, "combo box", s["relationship"])
-    app.fill(given[0], ENQUIRER_GIVEN, layout="ara")
+    # Saving at once: each problem is said at its field, and the focus goes
+    # to the first.
+    E.key("ctrl+s")
+    app.wait("the enquirer's name marked", lambda: E.invalid(given[0]))
+    said = E.one(dialog, "label", s["name_needed"])
+    gx, gy, gw, gh = E.extents(given[0])
+    tap.ok(given[0].description == s["name_needed"] and said is not None and
+           gy + gh <= E.extents(said)[1] <= gy + gh + 40,
+           "Ctrl+S on an empty form says %r right under the enquirer's name" % given[0].description)
+    shot(app, s["new_case"], "day-form-errors")
+    app.fill(given[0], ENQUIRER_GIVEN, at=given[0], layout="ara")
+    tap.ok(not E.invalid(given[0]), "typing the name clears the problem, and Ctrl+S had left the focus there")
     app.fill(family[0], FAMILY, at=given[0], layout="ara")
     app.choose(sexes[0], s["female"], at=family[0])
     app.fill(given[1], SOUGHT_GIVEN, layout="ara")
@@ -196,6 +220,8 @@ def main():
         app.wait("%r switched on" % label, lambda: E.has_state(switch, E.pyatspi.STATE_CHECKED))
     E.key("ctrl+s")
     app.wait("the form to close", lambda: app.frame(s["new_case"]) is None)
+    app.wait("the list", lambda: E.one(window, "list item", pred=lambda n: FAMILY in E.name_of(n)))
+    shot(app, s["title"], "day-list")
     tap.ok(True, "Ctrl+S saves the tracing request")
 
     # 3. Found by a Latin spelling; Down, then Enter, opens it.
@@ -234,6 +260,7 @@ def main():
     app.tab_to_node(button)
     E.key("space")
     app.wait_focus("the focus on the reason", lambda f: f == reason)
+    shot(app, s["title"], "day-reason")
     tap.ok(E.invalid(reason) and reason.description == s["reason_needed"],
            "no reason chosen: the reason is marked invalid and says so (%r), and has the focus"
            % reason.description)
@@ -254,6 +281,7 @@ def main():
     closed_row = app.wait("the closing in the history", lambda: E.one(
         window, pred=lambda n: E.role_of(n) in ("list item", "label") and E.name_of(n).startswith(s["closed_as"])))
     by = os.environ.get("USER") or __import__("getpass").getuser()
+    shot(app, s["title"], "day-history")
     tap.ok(app.wait("who closed it", lambda: E.one(window, "label",
                                                    pred=lambda n: E.name_of(n).endswith(s["by"] % ("", by)))),
            "Space opens the status history: %r, with who closed it and when" % E.name_of(closed_row))
