@@ -10,6 +10,10 @@
  *     results (the entry's typing pause, search-delay, is left out and
  *     reported apart); baseline: rfl_store_search() of the same text, with the same limit (50); also
  *     the longest the main loop went without running while searching;
+ *   real keys: the Latin queries typed again as XTest key events, as a
+ *     person types; for each key, the time to the frame that shows the
+ *     character, and to the frame that shows the results (this one
+ *     includes the typing pause);
  *   memory: the RSS of the locked window, the peak while unlocking, and
  *     the peak from then on while typing (Argon2id's 256 MiB is freed
  *     before the store opens).
@@ -30,6 +34,12 @@
 #include "rfl-drive.h"
 #include "rfl-sync-client.h"
 #include "rfl-window-private.h"
+
+#ifdef HAVE_XTEST
+#include <gdk/x11/gdkx.h>
+#include <X11/extensions/XTest.h>
+#include <X11/keysym.h>
+#endif
 
 static const char *db_path, *queries_path;
 static char *passphrase;
@@ -119,6 +129,101 @@ percentile (GArray *values,
   return g_array_index (values, double, MIN (i, values->len - 1));
 }
 
+#ifdef HAVE_XTEST
+/* Real keys: each character of the Latin queries sent as an XTest key
+ * press and release to the search entry, as a person types. For each, the
+ * time from the key event to the frame that shows the typed character, and
+ * to the frame that shows the results for the text so far (which includes
+ * the entry's typing pause, search-delay). */
+typedef struct
+{
+  RflCasesPage *cases;
+  const char   *text;
+} Typed;
+
+static gboolean
+results_for (gpointer data)
+{
+  Typed *t = data;
+
+  return g_strcmp0 (rfl_cases_page_get_query (t->cases), t->text) == 0 && search_done (t->cases);
+}
+
+static gboolean
+text_is (gpointer data)
+{
+  Typed *t = data;
+
+  return g_str_equal (gtk_editable_get_text (GTK_EDITABLE (g_object_get_data (G_OBJECT (t->cases), "rfl-search"))),
+                      t->text);
+}
+
+static guint
+xtest_typing (GtkWidget    *window,
+              RflCasesPage *cases,
+              GtkWidget    *search,
+              GStrv         lines,
+              GArray       *echoed,
+              GArray       *shown)
+{
+  Display *dpy = gdk_x11_display_get_xdisplay (gtk_widget_get_display (window));
+  KeyCode shift = XKeysymToKeycode (dpy, XK_Shift_L);
+  guint typed = 0;
+
+  g_object_set_data (G_OBJECT (cases), "rfl-search", search);
+  /* With no window manager, keys go to the window under the pointer. */
+  XTestFakeMotionEvent (dpy, -1, 400, 300, 0);
+  for (guint q = 0, used = 0; lines[q] != NULL && used < n_queries; q++)
+    {
+      gboolean ascii = lines[q][0] != '\0';
+      g_autoptr(GString) so_far = g_string_new (NULL);
+
+      for (const char *p = lines[q]; *p != '\0'; p++)
+        ascii &= g_ascii_isalpha (*p) || *p == ' ';
+      if (!ascii)
+        continue;
+      used++;
+      rfl_cases_page_set_query (cases, "");
+      gtk_widget_grab_focus (search);
+      for (const char *p = lines[q]; *p != '\0'; p++)
+        {
+          KeySym sym = (KeySym) (guchar) (*p == ' ' ? XK_space : g_ascii_tolower (*p));
+          KeyCode code = XKeysymToKeycode (dpy, sym);
+          gboolean upper = g_ascii_isupper (*p);
+          Typed t = { cases, NULL };
+          gint64 s, painted;
+          double ms;
+
+          g_string_append_c (so_far, *p);
+          t.text = so_far->str;
+          if (upper)
+            XTestFakeKeyEvent (dpy, shift, True, 0);
+          s = g_get_monotonic_time ();
+          XTestFakeKeyEvent (dpy, code, True, 0);
+          XTestFakeKeyEvent (dpy, code, False, 0);
+          if (upper)
+            XTestFakeKeyEvent (dpy, shift, False, 0);
+          XFlush (dpy);
+          if (!rfl_drive_wait_for (text_is, &t, 10000))
+            g_error ("the key for '%c' did not reach the search entry", *p);
+          painted = wait_painted (window, g_get_monotonic_time ());
+          ms = (painted - s) / 1000.0;
+          g_array_append_val (echoed, ms);
+          /* One character gives no search; a trailing space changes none. */
+          if (so_far->len < 2 || *p == ' ')
+            continue;
+          if (!rfl_drive_wait_for (results_for, &t, 30000))
+            g_error ("no results for '%s'", so_far->str);
+          painted = wait_painted (window, g_get_monotonic_time ());
+          ms = (painted - s) / 1000.0;
+          g_array_append_val (shown, ms);
+          typed++;
+        }
+    }
+  return typed;
+}
+#endif
+
 static void
 activate_cb (GApplication *app)
 {
@@ -127,6 +232,9 @@ activate_cb (GApplication *app)
   g_autoptr(GArray) keystrokes = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) direct = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) answered = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) xtest_echoed = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) xtest_shown = g_array_new (FALSE, FALSE, sizeof (double));
+  guint xtest_keys = 0;
   g_autofree char *queries = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GError) error = NULL;
@@ -202,6 +310,10 @@ activate_cb (GApplication *app)
     }
   watching = FALSE;
   peak_work = rfl_bench_status_kib ("VmHWM:");
+#ifdef HAVE_XTEST
+  if (GDK_IS_X11_DISPLAY (gtk_widget_get_display (GTK_WIDGET (window))))
+    xtest_keys = xtest_typing (GTK_WIDGET (window), cases, search, lines, xtest_echoed, xtest_shown);
+#endif
 
   /* Baseline: opening the store alone, Argon2id included. It runs last, so
    * that the memory it leaves in the heap does not count towards the app's
@@ -221,11 +333,14 @@ activate_cb (GApplication *app)
            " \"keystroke_p95_ms\": %.1f, \"keystroke_max_ms\": %.1f, \"store_search_p50_ms\": %.1f,"
            " \"store_search_p95_ms\": %.1f, \"answered_p50_ms\": %.1f, \"search_delay_ms\": %u, \"max_stall_ms\": %.1f,"
            " \"rss_locked_kib\": %" G_GINT64_FORMAT ", \"peak_rss_unlock_kib\": %" G_GINT64_FORMAT ","
-           " \"peak_rss_work_kib\": %" G_GINT64_FORMAT "}\n",
+           " \"peak_rss_work_kib\": %" G_GINT64_FORMAT ", \"xtest_keys\": %u, \"xtest_echo_p50_ms\": %.1f,"
+           " \"xtest_echo_p95_ms\": %.1f, \"xtest_results_p50_ms\": %.1f, \"xtest_results_p95_ms\": %.1f,"
+           " \"xtest_results_max_ms\": %.1f}\n",
            G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))), (t1 - t0) / 1e6, store_open_us / 1e6, searched, percentile (keystrokes, 0.5),
            percentile (keystrokes, 0.95), percentile (keystrokes, 1.0), percentile (direct, 0.5),
            percentile (direct, 0.95), percentile (answered, 0.5), search_delay, max_stall / 1000.0, rss_locked,
-           peak_after_unlock, peak_work);
+           peak_after_unlock, peak_work, xtest_keys, percentile (xtest_echoed, 0.5), percentile (xtest_echoed, 0.95),
+           percentile (xtest_shown, 0.5), percentile (xtest_shown, 0.95), percentile (xtest_shown, 1.0));
   gtk_window_destroy (GTK_WINDOW (window));
   g_application_quit (app);
 }
