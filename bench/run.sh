@@ -109,6 +109,11 @@ if app:
               f"max {m('keystroke_max_ms'):.0f} ms over {m('keystrokes'):.0f} keystrokes   target <= 100 ms")
         print(f"  the same searches, store     p50 {m('store_search_p50_ms'):.1f} ms, p95 {m('store_search_p95_ms'):.1f} ms"
               f"; typing pause before a search {m('search_delay_ms'):.0f} ms")
+        if m('xtest_keys') > 0:
+            print(f"  real keys (XTest), {m('xtest_keys'):.0f}: key to character drawn p50 {m('xtest_echo_p50_ms'):.0f} ms, "
+                  f"p95 {m('xtest_echo_p95_ms'):.0f} ms; key to results drawn p50 {m('xtest_results_p50_ms'):.0f} ms, "
+                  f"p95 {m('xtest_results_p95_ms'):.0f} ms, max {m('xtest_results_max_ms'):.0f} ms "
+                  f"(with the {m('search_delay_ms'):.0f} ms typing pause)")
         print(f"  longest main-loop stall      {m('max_stall_ms'):.0f} ms")
         print(f"  peak RSS                     {m('peak_rss_unlock_kib') / 1024:,.0f} MB while unlocking (Argon2id), "
               f"{m('peak_rss_work_kib') / 1024:,.0f} MB after   target <= 300 MB")
