@@ -59,3 +59,13 @@ for lang in "${langs[@]}"; do
       "$build/tools/rfl-shots" "$out" "$lang" "$work/cases.db" "$work/passphrase" 2>"$work/log" ||
     { cat "$work/log" >&2; exit 1; }
 done
+
+# The volunteer's day, typed with real keys (tests/e2e-input.py), pictured
+# at its main steps: the list after saving, a form's errors at their fields,
+# a status change that asks for its reason, the history with who and when.
+for lang in "${langs[@]}"; do
+  GSETTINGS_SCHEMA_DIR="$build/app" GSETTINGS_BACKEND=memory REUNITE_LOCALEDIR="$build/po" \
+    /usr/bin/python3 "$(dirname "$0")/../tests/e2e-input.py" "$build/app/reunite" "$build/app/reunite-cli" \
+      --lang "$lang" --shots "$out" >"$work/day-$lang.log" 2>&1 ||
+    { cat "$work/day-$lang.log" >&2; exit 1; }
+done
