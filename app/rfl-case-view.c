@@ -269,6 +269,30 @@ fill_people (RflCaseView *self)
     }
 }
 
+/* A question about a change that is hard to take back: "cancel" or
+ * @accept (shown as destructive), the default being @accept when
+ * @accept_default, and "cancel" for Escape. */
+static GtkWidget *
+ask (RflCaseView *self,
+     const char  *heading,
+     const char  *body,
+     const char  *cancel_label,
+     const char  *accept,
+     const char  *accept_label,
+     gboolean     accept_default)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading, body);
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", cancel_label, accept, accept_label,
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), accept, ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), accept_default ? accept : "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  rfl_a11y_fix_names (dialog);
+  return dialog;
+}
+
 static void
 set_switch_quietly (RflCaseView *self,
                     GtkSwitch   *toggle,
@@ -315,7 +339,6 @@ consent_toggled_cb (GtkSwitch   *toggle,
   JsonObject *consent;
   gboolean given;
   GtkWidget *dialog;
-  GtkRoot *root;
   g_autofree char *heading = NULL;
 
   if (self->record == NULL || self->busy > 0)
@@ -332,21 +355,13 @@ consent_toggled_cb (GtkSwitch   *toggle,
     }
 
   /* Withdrawing what the person agreed to is asked about first. */
-  root = gtk_widget_get_root (GTK_WIDGET (self));
   /* Translators: %s is a consent, such as "Consent to tracing". */
   heading = g_strdup_printf (_("Withdraw “%s”?"), label);
-  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading,
-                                   _("Withdraw it only when the person asked to. The timeline records who "
-                                     "withdrew it and when."));
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Keep"),
-                                    "withdraw", _("_Withdraw Consent"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "withdraw",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  dialog = ask (self, heading,
+                _("Withdraw it only when the person asked to. The timeline records who withdrew it and when."),
+                _("_Keep"), "withdraw", _("_Withdraw Consent"), FALSE);
   g_object_set_data_full (G_OBJECT (dialog), "rfl-switch", g_object_ref (toggle), g_object_unref);
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_withdraw_cb), self, 0);
-  rfl_a11y_fix_names (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -862,7 +877,6 @@ change_status_activated (GtkWidget  *widget,
   const char *reason = NULL;
   StatusChange *change;
   GtkWidget *dialog;
-  GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *reason_label = NULL, *body = NULL;
 
   if (self->record == NULL || self->busy > 0 || self->next == NULL || i >= g_strv_length (self->next))
@@ -891,19 +905,12 @@ change_status_activated (GtkWidget  *widget,
   reason_label = reason != NULL ? rfl_field_label (reason) : g_strdup ("");
   body = g_strdup_printf (_("The case will be closed as “%s”. It can be reopened later, with a reason."),
                           reason_label);
-  dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, _("Close This Case?"), body);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _("_Cancel"),
-                                    "close", _("C_lose Case"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "close",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "close");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  dialog = ask (self, _("Close This Case?"), body, _("_Cancel"), "close", _("C_lose Case"), TRUE);
   change = g_new0 (StatusChange, 1);
   change->status = g_strdup (self->next[i]);
   change->reason = g_strdup (reason);
   g_object_set_data_full (G_OBJECT (dialog), "rfl-change", change, (GDestroyNotify) status_change_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_close_cb), self, 0);
-  rfl_a11y_fix_names (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
