@@ -725,6 +725,9 @@ main (int   argc,
   rfl_sync_client_prepare ();
   g_set_prgname ("reunite-cli");
   setlocale (LC_ALL, "");
+  /* This tool speaks English; the libraries' translated messages are for the
+   * app, so keep them English here too, whatever the installed catalogues. */
+  setlocale (LC_MESSAGES, "C");
   if (sodium_init () < 0)
     return rfl_cli_fail ("libsodium could not be initialised");
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <glib/gi18n-lib.h>
 
 /*
  * Bulk import of JSON lines, in two passes.
@@ -97,19 +98,19 @@ parse_line (LineReader  *reader,
   if (reader->too_long)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   "line %" G_GUINT64_FORMAT ": longer than %d bytes", reader->number, MAX_LINE_BYTES);
+                   _("line %llu: longer than %d bytes"), (unsigned long long) reader->number, MAX_LINE_BYTES);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, reader->line->str, reader->line->len, &local_error))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   "line %" G_GUINT64_FORMAT ": invalid JSON: %s", reader->number, local_error->message);
+                   _("line %llu: invalid JSON: %s"), (unsigned long long) reader->number, local_error->message);
       return NULL;
     }
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   "line %" G_GUINT64_FORMAT ": a record must be a JSON object", reader->number);
+                   _("line %llu: a record must be a JSON object"), (unsigned long long) reader->number);
       return NULL;
     }
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
@@ -125,7 +126,7 @@ open_input (RflImporter  *self,
     {
       int saved = errno;
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   "cannot read %s: %s", self->path, g_strerror (saved));
+                   _("cannot read %s: %s"), self->path, g_strerror (saved));
     }
   return file;
 }
@@ -181,8 +182,8 @@ rfl_importer_check (RflImporter  *self,
         goto out;
       if (!rfl_schema_check_new (rfl_schema_get_default (), record, &local_error))
         {
-          g_set_error (error, local_error->domain, local_error->code, "line %" G_GUINT64_FORMAT ": %s",
-                       reader.number, local_error->message);
+          g_set_error (error, local_error->domain, local_error->code, _("line %llu: %s"),
+                       (unsigned long long) reader.number, local_error->message);
           goto out;
         }
       if (reader.number % 1000 == 0)
@@ -190,7 +191,7 @@ rfl_importer_check (RflImporter  *self,
     }
   if (ferror (reader.file))
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO, "reading %s failed: %s",
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO, _("reading %s failed: %s"),
                    self->path, g_strerror (errno));
       goto out;
     }
@@ -283,7 +284,7 @@ reader_thread (gpointer user_data)
           item->batch = rfl_store_prepare_batch (pipe->store, records, &failed, &error);
           if (item->batch == NULL)
             {
-              g_prefix_error (&error, "line %" G_GUINT64_FORMAT ": ", g_array_index (lines, guint64, failed));
+              g_prefix_error (&error, _("line %llu: "), (unsigned long long) g_array_index (lines, guint64, failed));
               item_free (item);
               break;
             }
@@ -354,8 +355,8 @@ rfl_importer_run (RflImporter  *self,
         }
       if (!rfl_store_write_batch (store, self->source, item->through, item->batch, &failed, &local_error))
         {
-          g_prefix_error (&local_error, "line %" G_GUINT64_FORMAT ": ",
-                          g_array_index (item->lines, guint64, failed));
+          g_prefix_error (&local_error, _("line %llu: "),
+                          (unsigned long long) g_array_index (item->lines, guint64, failed));
           item_free (item);
           break;
         }

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 /*
  * The key file sits beside the database and holds the data key wrapped
@@ -94,7 +95,7 @@ derive_kek (const char   *passphrase,
     {
       sodium_free (kek);
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   "not enough memory to derive the key (Argon2id needs %" G_GSIZE_FORMAT " MiB)",
+                   _("not enough memory to derive the key (Argon2id needs %zu MiB)"),
                    mem >> 20);
       return NULL;
     }
@@ -168,7 +169,7 @@ rfl_keyfile_write (const char    *path,
                                  0600, &local_error))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   "cannot write the key file: %s", local_error->message);
+                   _("cannot write the key file: %s"), local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -198,19 +199,19 @@ rfl_keyfile_unwrap (const char  *path,
       int saved = errno;
       g_set_error (error, RFL_STORE_ERROR,
                    saved == ENOENT ? RFL_STORE_ERROR_NOT_FOUND : RFL_STORE_ERROR_IO,
-                   "cannot read the key file %s: %s", path, g_strerror (saved));
+                   _("cannot read the key file %s: %s"), path, g_strerror (saved));
       return NULL;
     }
   if (st.st_size > KEYFILE_MAX_BYTES)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                   "the key file %s is too large to be a key file", path);
+                   _("the key file %s is too large to be a key file"), path);
       return NULL;
     }
   if (!g_file_get_contents (path, &contents, &len, &local_error))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   "cannot read the key file: %s", local_error->message);
+                   _("cannot read the key file: %s"), local_error->message);
       return NULL;
     }
   if (!json_parser_load_from_data (parser, contents, len, NULL) ||
@@ -244,7 +245,7 @@ rfl_keyfile_unwrap (const char  *path,
       sodium_free (kek);
       sodium_free (data_key);
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_WRONG_PASSPHRASE,
-                           "wrong passphrase");
+                           _("wrong passphrase"));
       return NULL;
     }
   sodium_free (kek);
@@ -252,7 +253,7 @@ rfl_keyfile_unwrap (const char  *path,
 
 corrupt:
   g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-               "the key file %s is damaged; restore it from a backup", path);
+               _("the key file %s is damaged; restore it from a backup"), path);
   return NULL;
 }
 
@@ -277,7 +278,7 @@ rfl_keyfile_destroy (const char  *path,
     {
       int saved = errno;
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   "cannot remove the key file: %s", g_strerror (saved));
+                   _("cannot remove the key file: %s"), g_strerror (saved));
       return FALSE;
     }
   return TRUE;

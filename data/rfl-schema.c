@@ -5,6 +5,7 @@
 #include "rfl-error.h"
 
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #define SCHEMA_RESOURCE "/io/github/reunite/data/records.json"
 #define STRING_MAX_BYTES 500
@@ -494,7 +495,7 @@ invalid (Walk        *walk,
   rule = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-               "field '%s': %s", walk->path->str, rule);
+               _("field '%s': %s"), walk->path->str, rule);
   return FALSE;
 }
 
@@ -690,26 +691,26 @@ validate_value (Walk        *walk,
     case KIND_STATUS:
     case KIND_RECORD_REF:
       if (vtype != G_TYPE_STRING)
-        return invalid (walk, error, "must be a string");
+        return invalid (walk, error, _("must be a string"));
       s = json_node_get_string (node);
       if (!g_utf8_validate (s, -1, NULL))
-        return invalid (walk, error, "is not valid UTF-8");
+        return invalid (walk, error, _("is not valid UTF-8"));
       break;
     case KIND_INTEGER:
       if (vtype != G_TYPE_INT64)
-        return invalid (walk, error, "must be a whole number");
+        return invalid (walk, error, _("must be a whole number"));
       break;
     case KIND_BOOLEAN:
       if (vtype != G_TYPE_BOOLEAN)
-        return invalid (walk, error, "must be true or false");
+        return invalid (walk, error, _("must be true or false"));
       break;
     case KIND_OBJECT:
       if (!JSON_NODE_HOLDS_OBJECT (node))
-        return invalid (walk, error, "must be an object");
+        return invalid (walk, error, _("must be an object"));
       break;
     case KIND_ARRAY:
       if (!JSON_NODE_HOLDS_ARRAY (node))
-        return invalid (walk, error, "must be a list");
+        return invalid (walk, error, _("must be a list"));
       break;
     default:
       g_assert_not_reached ();
@@ -719,43 +720,43 @@ validate_value (Walk        *walk,
     {
     case KIND_STRING:
       if (strlen (s) > STRING_MAX_BYTES)
-        return invalid (walk, error, "is longer than %d bytes", STRING_MAX_BYTES);
+        return invalid (walk, error, _("is longer than %d bytes"), STRING_MAX_BYTES);
       if (has_control_chars (s, FALSE))
-        return invalid (walk, error, "must be a single line without control characters");
+        return invalid (walk, error, _("must be a single line without control characters"));
       break;
     case KIND_TEXT:
       if (strlen (s) > TEXT_MAX_BYTES)
-        return invalid (walk, error, "is longer than %d bytes", TEXT_MAX_BYTES);
+        return invalid (walk, error, _("is longer than %d bytes"), TEXT_MAX_BYTES);
       if (has_control_chars (s, TRUE))
-        return invalid (walk, error, "contains control characters");
+        return invalid (walk, error, _("contains control characters"));
       break;
     case KIND_ENUM:
       if (!g_strv_contains ((const char * const *) field->values, s))
         {
           g_autofree char *allowed = join_values (field->values);
-          return invalid (walk, error, "'%s' is not one of: %s", s, allowed);
+          return invalid (walk, error, _("'%s' is not one of: %s"), s, allowed);
         }
       break;
     case KIND_PARTIAL_DATE:
       if (!check_date (s, TRUE))
-        return invalid (walk, error, "invalid partial date '%s' (use YYYY, YYYY-MM or YYYY-MM-DD)", s);
+        return invalid (walk, error, _("invalid partial date '%s' (use YYYY, YYYY-MM or YYYY-MM-DD)"), s);
       if (field->past && is_future (s, NULL))
-        return invalid (walk, error, "'%s' is in the future", s);
+        return invalid (walk, error, _("'%s' is in the future"), s);
       break;
     case KIND_DATE:
       if (!check_date (s, FALSE))
-        return invalid (walk, error, "invalid date '%s' (use YYYY-MM-DD)", s);
+        return invalid (walk, error, _("invalid date '%s' (use YYYY-MM-DD)"), s);
       if (field->past && is_future (s, NULL))
-        return invalid (walk, error, "'%s' is in the future", s);
+        return invalid (walk, error, _("'%s' is in the future"), s);
       break;
     case KIND_PHONE:
       if (!is_phone (s))
-        return invalid (walk, error, "invalid phone number (digits, spaces, ()-. and a leading +)");
+        return invalid (walk, error, _("invalid phone number (digits, spaces, ()-. and a leading +)"));
       break;
     case KIND_ID:
     case KIND_RECORD_REF:
       if (!g_uuid_string_is_valid (s))
-        return invalid (walk, error, "'%s' is not a record or person id", s);
+        return invalid (walk, error, _("'%s' is not a record or person id"), s);
       break;
     case KIND_STATUS:
       /* Checked against the lifecycle by the caller, which knows the record type. */
@@ -764,8 +765,8 @@ validate_value (Walk        *walk,
       {
         gint64 v = json_node_get_int (node);
         if (v < field->min || v > field->max)
-          return invalid (walk, error, "%" G_GINT64_FORMAT " is outside %" G_GINT64_FORMAT
-                          "..%" G_GINT64_FORMAT, v, field->min, field->max);
+          return invalid (walk, error, _("%lld is outside %lld..%lld"), (long long) v, (long long) field->min,
+                          (long long) field->max);
       }
       break;
     case KIND_BOOLEAN:
@@ -782,10 +783,11 @@ validate_value (Walk        *walk,
         gsize base = walk->path->len;
 
         if (n < field->min_items)
-          return invalid (walk, error, "needs at least %u entr%s", field->min_items,
-                          field->min_items == 1 ? "y" : "ies");
+          return invalid (walk, error, g_dngettext (GETTEXT_PACKAGE, "needs at least %u entry",
+                                                     "needs at least %u entries", field->min_items),
+                          field->min_items);
         if (n > field->max_items)
-          return invalid (walk, error, "has more than %u entries", field->max_items);
+          return invalid (walk, error, _("has more than %u entries"), field->max_items);
         for (guint i = 0; i < n; i++)
           {
             g_string_append_printf (walk->path, "[%u]", i);
@@ -824,13 +826,13 @@ validate_set (Walk        *walk,
       g_string_append (walk->path, name);
 
       if (field == NULL)
-        return invalid (walk, error, "is not a field of %s", type_name);
+        return invalid (walk, error, _("is not a field of %s"), type_name);
       if (!JSON_NODE_HOLDS_NULL (node) && !field_applies (field, obj))
-        return invalid (walk, error, "does not apply to this kind of %s", type_name);
+        return invalid (walk, error, _("does not apply to this kind of %s"), type_name);
       if (JSON_NODE_HOLDS_NULL (node))
         {
           if (field->required)
-            return invalid (walk, error, "is required");
+            return invalid (walk, error, _("is required"));
         }
       else if (!validate_value (walk, field, node, error))
         return FALSE;
@@ -846,7 +848,7 @@ validate_set (Walk        *walk,
           if (base > 0)
             g_string_append_c (walk->path, '.');
           g_string_append (walk->path, field->name);
-          return invalid (walk, error, "is required");
+          return invalid (walk, error, _("is required"));
         }
     }
 
@@ -865,7 +867,7 @@ lookup_type (RflSchema   *self,
   if (type == NULL)
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                           "field 'type': is required");
+                           _("field 'type': is required"));
       return NULL;
     }
   if ((rt = g_hash_table_lookup (self->records, type)) == NULL)
@@ -875,7 +877,7 @@ lookup_type (RflSchema   *self,
 
       known = g_strjoinv (", ", types);
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   "field 'type': '%s' is not one of: %s", type, known);
+                   _("field 'type': '%s' is not one of: %s"), type, known);
     }
   return rt;
 }
@@ -960,7 +962,7 @@ rfl_schema_check_new (RflSchema   *self,
     {
       g_autofree char *allowed = join_values (rt->lifecycle->initial);
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                   "field 'status': a new %s starts as %s, not '%s'",
+                   _("field 'status': a new %s starts as %s, not '%s'"),
                    rt->name, allowed, json_object_get_string_member (record, "status"));
       return FALSE;
     }
@@ -1040,7 +1042,7 @@ rfl_schema_validate (RflSchema   *self,
       if (status == NULL)
         {
           g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                               "field 'status': is required");
+                               _("field 'status': is required"));
           return FALSE;
         }
       if (!g_hash_table_contains (rt->lifecycle->transitions, status))
@@ -1049,14 +1051,14 @@ rfl_schema_validate (RflSchema   *self,
           g_autofree char *allowed = join_values (states);
 
           g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       "field 'status': '%s' is not one of: %s", status, allowed);
+                       _("field 'status': '%s' is not one of: %s"), status, allowed);
           return FALSE;
         }
     }
   else if (json_object_has_member (record, "status"))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   "field 'status': a %s has no status", rt->name);
+                   _("field 'status': a %s has no status"), rt->name);
       return FALSE;
     }
 
@@ -1100,7 +1102,7 @@ rfl_schema_check_transition (RflSchema   *self,
       g_autofree char *next = allowed && allowed[0] ? g_strjoinv (", ", (char **) allowed)
                                                      : g_strdup ("none (final status)");
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                   "field 'status': a %s cannot go from '%s' to '%s' (allowed: %s)",
+                   _("field 'status': a %s cannot go from '%s' to '%s' (allowed: %s)"),
                    rt->name, from, to ? to : "(none)", next);
       return FALSE;
     }
@@ -1113,7 +1115,7 @@ rfl_schema_check_transition (RflSchema   *self,
       if (reason == NULL || JSON_NODE_HOLDS_NULL (reason))
         {
           g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       "field '%s': is required when the status becomes '%s'", reason_field, to);
+                       _("field '%s': is required when the status becomes '%s'"), reason_field, to);
           return FALSE;
         }
     }

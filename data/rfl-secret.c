@@ -10,6 +10,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <glib/gi18n-lib.h>
 
 void
 rfl_secret_free (RflSecret *secret)
@@ -45,7 +46,7 @@ read_file (const char  *path,
     {
       int saved = errno;
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "cannot read the passphrase file %s: %s", path, g_strerror (saved));
+                   _("cannot read the passphrase file %s: %s"), path, g_strerror (saved));
       return FALSE;
     }
   n = fread (secret->data, 1, RFL_SECRET_MAX_BYTES + 1, f);
@@ -53,7 +54,7 @@ read_file (const char  *path,
   if (n > RFL_SECRET_MAX_BYTES)
     {
       g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                   "the passphrase file %s is longer than %d bytes", path, RFL_SECRET_MAX_BYTES);
+                   _("the passphrase file %s is longer than %d bytes"), path, RFL_SECRET_MAX_BYTES);
       return FALSE;
     }
   /* One trailing newline is how files end, not part of the passphrase. */
@@ -84,7 +85,7 @@ prompt (const char  *prompt,
   if (fd < 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                           "no passphrase: use --passphrase-file or set REUNITE_PASSPHRASE_FILE");
+                           _("no passphrase: use --passphrase-file or set REUNITE_PASSPHRASE_FILE"));
       return FALSE;
     }
   if (tcgetattr (fd, &old) == 0)
@@ -114,7 +115,7 @@ prompt (const char  *prompt,
   secret->len = n;
   if (!ok)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "the passphrase could not be read, or is longer than %d bytes", RFL_SECRET_MAX_BYTES);
+                 _("the passphrase could not be read, or is longer than %d bytes"), RFL_SECRET_MAX_BYTES);
   return ok;
 }
 

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #define MAX_OP_ID_BYTES 64
 
@@ -75,7 +76,7 @@ rfl_store_dup_keys (RflStore  *self,
       sqlite3_column_bytes (st, 4) != 32)
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                           "this device's keys cannot be read");
+                           _("this device's keys cannot be read"));
       goto out;
     }
   keys = keys_alloc ();
@@ -698,7 +699,7 @@ check_op (JsonNode  *node,
 
 bad:
   g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       "a bundle holds a malformed operation");
+                       _("a bundle holds a malformed operation"));
   return FALSE;
 }
 
@@ -836,7 +837,7 @@ merge_fields (RflStore       *self,
       if ((rc = op_clock (op, clock, field)) == NULL)
         {
           g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                               "a bundle holds a malformed operation");
+                               _("a bundle holds a malformed operation"));
           return FALSE;
         }
       lc = rfl_clocks_lookup (rec.clocks, field);
@@ -1021,7 +1022,7 @@ apply_op (RflStore        *self,
           g_str_equal (kind, "snapshot") || g_str_equal (kind, "conflict"))
         {
           g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                               "a bundle holds an operation its sender may not make");
+                               _("a bundle holds an operation its sender may not make"));
           return FALSE;
         }
       if (hlc > limit)
@@ -1150,7 +1151,7 @@ known:
 
 bad:
   g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       "a bundle holds a malformed operation");
+                       _("a bundle holds a malformed operation"));
   return FALSE;
 }
 
@@ -1206,13 +1207,13 @@ rfl_store_apply_ops (RflStore       *self,
   rfl_bind_text (st, 1, peer);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no peer %s", peer);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no peer %s"), peer);
       goto fail;
     }
   if ((guint64) sqlite3_column_int64 (st, 0) != seq_from)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                   "bundle %" G_GUINT64_FORMAT " is not the next from %s", seq_from, peer);
+                   _("bundle %llu is not the next from %s"), (unsigned long long) seq_from, peer);
       goto fail;
     }
 
@@ -1276,13 +1277,15 @@ share_locked (RflStore    *self,
   if (!load_rec (self, id, &rec, error))
     {
       if (error == NULL || *error == NULL)
-        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no record with id %s", id);
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), id);
       return FALSE;
     }
   if (rec.doc == NULL || rec.cl % 2 == 0)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
-                   "record %s was %s", id, rec.doc == NULL ? "purged" : "deleted");
+      if (rec.doc == NULL)
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was purged"), id);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was deleted"), id);
       return FALSE;
     }
   if (!add_share (self, rec.rowid, office, &added, error))
@@ -1322,7 +1325,7 @@ rfl_store_share (RflStore    *self,
 
   if (office == NULL || *office == '\0' || strlen (office) > 200)
     {
-      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, "an office name is needed");
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("an office name is needed"));
       return FALSE;
     }
   rfl_store_lock (self);
@@ -1411,7 +1414,7 @@ resolve_locked (RflStore    *self,
   rfl_bind_text (st, 1, conflict_id);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no conflict with id %s", conflict_id);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no conflict with id %s"), conflict_id);
       return FALSE;
     }
   conflict = conflict_from_row (st);
@@ -1420,7 +1423,7 @@ resolve_locked (RflStore    *self,
   if (json_object_has_member (conflict, "resolution"))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                   "conflict %s was already settled (%s)", conflict_id,
+                   _("conflict %s was already settled (%s)"), conflict_id,
                    json_object_get_string_member (conflict, "resolution"));
       return FALSE;
     }
@@ -1434,7 +1437,7 @@ resolve_locked (RflStore    *self,
       if (field[0] == '$' || loser == NULL || !json_object_has_member (loser, "value"))
         {
           g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       "conflict %s can only be kept: the record was deleted", conflict_id);
+                       _("conflict %s can only be kept: the record was deleted"), conflict_id);
           return FALSE;
         }
       json_object_set_member (patch, field, json_node_copy (json_object_get_member (loser, "value")));
@@ -1758,7 +1761,7 @@ rfl_store_get_peer (RflStore    *self,
       if (sqlite3_step (st) == SQLITE_ROW)
         peer = peer_from_row (st);
       else
-        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no enrolled device %s", id);
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), id);
     }
   rfl_store_unlock (self);
   return peer;
@@ -1816,7 +1819,7 @@ set_status_locked (RflStore          *self,
     return FALSE;
   if (sqlite3_changes (self->db) == 0)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no enrolled device %s", args->id);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), args->id);
       return FALSE;
     }
   return bump_roster (self, error) &&
@@ -2227,19 +2230,19 @@ use_token_locked (RflStore  *self,
   if (sqlite3_step (st) != SQLITE_ROW || sqlite3_column_bytes (st, 0) != 32 ||
       sodium_memcmp (sqlite3_column_blob (st, 0), args->secret_hash, 32) != 0)
     {
-      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "unknown enrollment token");
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("unknown enrollment token"));
       return FALSE;
     }
   if (sqlite3_column_type (st, 3) != SQLITE_NULL)
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                           "this enrollment token was already used");
+                           _("this enrollment token was already used"));
       return FALSE;
     }
   if (sqlite3_column_int64 (st, 2) < rfl_now_ms ())
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                           "this enrollment token has expired");
+                           _("this enrollment token has expired"));
       return FALSE;
     }
   args->office = g_strdup ((const char *) sqlite3_column_text (st, 1));

@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 /* 64 MiB of page cache: with SQLCipher's 2 MiB default, every cache miss
  * decrypts a page and writes cost three times as much (measured). */
@@ -169,7 +170,7 @@ rfl_store_sql_fail (RflStore    *self,
   int code = sqlite3_extended_errcode (self->db);
 
   g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_SQL,
-               "%s: %s (SQLite error %d)", what, sqlite3_errmsg (self->db), code);
+               _("%s: %s (SQLite error %d)"), what, sqlite3_errmsg (self->db), code);
   return FALSE;
 }
 
@@ -180,7 +181,7 @@ rfl_store_check_open (RflStore  *self,
   if (self->db == NULL)
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CLOSED,
-                           "the case store is locked; unlock it first");
+                           _("the case store is locked; unlock it first"));
       return FALSE;
     }
   return TRUE;
@@ -1239,7 +1240,7 @@ write_prepared (RflStore    *self,
   if (p->id_given && record_exists (self, p->id))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
-                   "field 'id': record %s already exists", p->id);
+                   _("field 'id': record %s already exists"), p->id);
       return FALSE;
     }
 
@@ -1304,14 +1305,16 @@ load_row (RflStore    *self,
   rfl_bind_text (st, 1, id);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, "no record with id %s", id);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), id);
       return FALSE;
     }
   row->cl = sqlite3_column_int64 (st, 6);
   if (row->cl % 2 == 0 || sqlite3_column_type (st, 3) == SQLITE_NULL)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
-                   "record %s was %s", id, row->cl % 2 == 0 ? "deleted" : "purged");
+      if (row->cl % 2 == 0)
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was deleted"), id);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was purged"), id);
       return FALSE;
     }
   row->rowid = sqlite3_column_int64 (st, 0);
@@ -1324,7 +1327,7 @@ load_row (RflStore    *self,
   if (row->doc == NULL)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                   "record %s cannot be read", id);
+                   _("record %s cannot be read"), id);
       return FALSE;
     }
   return TRUE;
@@ -1367,7 +1370,7 @@ rfl_store_update_locked (RflStore    *self,
               g_strcmp0 (json_node_get_string (value), id) == 0)
             continue;
           g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       "field '%s': cannot be changed", name);
+                       _("field '%s': cannot be changed"), name);
           return FALSE;
         }
       if (old != NULL && json_node_equal (old, value))
@@ -2271,7 +2274,7 @@ rfl_store_search (RflStore    *self,
   if (strlen (query) > MAX_QUERY_BYTES || !g_utf8_validate (query, -1, NULL))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   "search: the query must be valid text of at most %d bytes", MAX_QUERY_BYTES);
+                   _("search: the query must be valid text of at most %d bytes"), MAX_QUERY_BYTES);
       return NULL;
     }
 
@@ -2844,7 +2847,7 @@ open_db (RflStore      *self,
     {
       g_set_error (error, RFL_STORE_ERROR, rc == SQLITE_CANTOPEN ? RFL_STORE_ERROR_NOT_FOUND
                                                                  : RFL_STORE_ERROR_IO,
-                   "cannot open %s: %s", self->path,
+                   _("cannot open %s: %s"), self->path,
                    self->db ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc));
       close_db (self);
       return FALSE;
@@ -2864,8 +2867,8 @@ open_db (RflStore      *self,
       if (cipher == NULL)
         {
           g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ENCRYPTED,
-                               "this program is linked to SQLite without encryption; "
-                               "refusing to open the case store");
+                               _("this program is linked to SQLite without encryption; "
+                               "refusing to open the case store"));
           close_db (self);
           return FALSE;
         }
@@ -2909,7 +2912,7 @@ open_db (RflStore      *self,
     {
       if (rc == SQLITE_NOTADB)
         g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                     "%s is not a Reunite database or does not match its key file", self->path);
+                     _("%s is not a Reunite database or does not match its key file"), self->path);
       else
         rfl_store_sql_fail (self, error, "reading the database");
       close_db (self);
@@ -3059,8 +3062,8 @@ migrate (RflStore  *self,
   if (version > RFL_STORE_SCHEMA_VERSION)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TOO_NEW,
-                   "this database was written by a newer Reunite (schema %u, this build knows %u); "
-                   "update Reunite", version, RFL_STORE_SCHEMA_VERSION);
+                   _("this database was written by a newer Reunite (schema %u, this build knows %u); "
+                   "update Reunite"), version, RFL_STORE_SCHEMA_VERSION);
       return FALSE;
     }
 
@@ -3077,7 +3080,7 @@ migrate (RflStore  *self,
           !exec (self, bump, error) ||
           !rfl_store_commit (self, error))
         {
-          g_prefix_error (error, "upgrading the database to schema %u: ", version + 1);
+          g_prefix_error (error, _("upgrading the database to schema %u: "), version + 1);
           rfl_store_rollback (self);
           return FALSE;
         }
@@ -3096,7 +3099,7 @@ load_identity (RflStore  *self,
   if (sqlite3_step (st) != SQLITE_ROW)
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                           "the database has no device identity");
+                           _("the database has no device identity"));
       return FALSE;
     }
   g_free (self->device_id);
@@ -3142,7 +3145,7 @@ check_passphrase (gsize     len,
   if (len < RFL_STORE_MIN_PASSPHRASE)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_WEAK_PASSPHRASE,
-                   "the passphrase must be at least %d characters long", RFL_STORE_MIN_PASSPHRASE);
+                   _("the passphrase must be at least %d characters long"), RFL_STORE_MIN_PASSPHRASE);
       return FALSE;
     }
   return TRUE;
@@ -3181,7 +3184,7 @@ create_full (const char   *path,
   if (g_file_test (path, G_FILE_TEST_EXISTS) || g_file_test (self->key_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
-                   "%s already exists; open it, or choose another path", path);
+                   _("%s already exists; open it, or choose another path"), path);
       return NULL;
     }
 
@@ -3213,7 +3216,7 @@ create_full (const char   *path,
     {
       int saved = errno;
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   "cannot save the key file: %s", g_strerror (saved));
+                   _("cannot save the key file: %s"), g_strerror (saved));
       ok = FALSE;
     }
   if (ok && version >= 2)
@@ -3286,7 +3289,7 @@ rfl_store_open (const char  *path,
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
-                   "no case store at %s; create one with 'init'", path);
+                   _("no case store at %s; create one with 'init'"), path);
       return NULL;
     }
   if ((data_key = rfl_keyfile_unwrap (self->key_path, passphrase, passphrase_len, error)) == NULL)

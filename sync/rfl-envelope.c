@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 /*
  * The envelope that carries a bundle over HTTP or on a USB stick. The exact
@@ -109,7 +110,7 @@ zlib_convert (GBytes        *input,
       if (out->len + written > limit)
         {
           g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE,
-                       "the bundle is larger than %" G_GSIZE_FORMAT " bytes", limit);
+                       _("the bundle is larger than %zu bytes"), limit);
           return NULL;
         }
       g_byte_array_append (out, buf, written);
@@ -170,14 +171,14 @@ rfl_envelope_seal (const guint8               *sender,
   if (n_recipients == 0 || n_recipients > RFL_ENVELOPE_MAX_RECIPIENTS)
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE,
-                   "an envelope has 1 to %d recipients, not %u", RFL_ENVELOPE_MAX_RECIPIENTS, n_recipients);
+                   _("an envelope has 1 to %d recipients, not %u"), RFL_ENVELOPE_MAX_RECIPIENTS, n_recipients);
       return NULL;
     }
   if (g_bytes_get_size (plaintext) > RFL_ENVELOPE_MAX_PLAINTEXT ||
       (compressed = zlib_convert (plaintext, G_CONVERTER (compressor), RFL_ENVELOPE_MAX_PAYLOAD, error)) == NULL)
     {
       if (error != NULL && *error == NULL)
-        g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "the bundle is too large");
+        g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, _("the bundle is too large"));
       return NULL;
     }
 
@@ -243,7 +244,7 @@ static gboolean
 malformed (GError     **error,
            const char  *what)
 {
-  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "not a Reunite envelope: %s", what);
+  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("not a Reunite envelope: %s"), what);
   return FALSE;
 }
 
@@ -272,7 +273,7 @@ rfl_envelope_parse (GBytes  *data,
   if (len > (gsize) FIXED_BYTES + RFL_ENVELOPE_MAX_RECIPIENTS * RCPT_BYTES + SIG_BYTES + RFL_ENVELOPE_MAX_PAYLOAD)
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE,
-                   "the envelope is larger than %d MiB", RFL_ENVELOPE_MAX_PAYLOAD >> 20);
+                   _("the envelope is larger than %d MiB"), RFL_ENVELOPE_MAX_PAYLOAD >> 20);
       return NULL;
     }
   if (len < FIXED_BYTES + SIG_BYTES || memcmp (h, MAGIC, 4) != 0)
@@ -283,7 +284,7 @@ rfl_envelope_parse (GBytes  *data,
   if (h[4] != VERSION || h[5] != SUITE)
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNSUPPORTED,
-                   "envelope format %u suite %u is not supported by this Reunite", h[4], h[5]);
+                   _("envelope format %u suite %u is not supported by this Reunite"), h[4], h[5]);
       return NULL;
     }
 
@@ -346,14 +347,14 @@ rfl_envelope_verify (RflEnvelope  *self,
                                    sign_pk) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
-                           "the envelope's signature does not match its sender");
+                           _("the envelope's signature does not match its sender"));
       return FALSE;
     }
   blake2b (h + self->header_len, self->payload_len, hash);
   if (sodium_memcmp (hash, self->payload_hash, sizeof hash) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CORRUPT_PAYLOAD,
-                           "the envelope's payload was changed or cut short");
+                           _("the envelope's payload was changed or cut short"));
       return FALSE;
     }
   self->verified = TRUE;
@@ -384,16 +385,20 @@ rfl_envelope_check_chain (RflEnvelope  *self,
 
   if (self->seq_from != next_seq)
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN,
-                   "the envelope starts at seq %" G_GUINT64_FORMAT ", %s %" G_GUINT64_FORMAT " was expected",
-                   self->seq_from, self->seq_from < next_seq ? "already applied; " : "a gap before it;",
-                   next_seq);
+      if (self->seq_from < next_seq)
+        g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN,
+                     _("the envelope starts at seq %llu, already applied; %llu was expected"),
+                     (unsigned long long) self->seq_from, (unsigned long long) next_seq);
+      else
+        g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN,
+                     _("the envelope starts at seq %llu, a gap before it; %llu was expected"),
+                     (unsigned long long) self->seq_from, (unsigned long long) next_seq);
       return FALSE;
     }
   if (sodium_memcmp (self->prev_hash, prev_hash != NULL ? prev_hash : zero, RFL_ENVELOPE_HASH_BYTES) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN,
-                           "the envelope does not follow the last one received from this stream");
+                           _("the envelope does not follow the last one received from this stream"));
       return FALSE;
     }
   return TRUE;
@@ -442,7 +447,7 @@ rfl_envelope_open (RflEnvelope  *self,
     {
       sodium_free (file_key);
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_RECIPIENT,
-                           "the envelope is not addressed to this device");
+                           _("the envelope is not addressed to this device"));
       return NULL;
     }
 
@@ -484,14 +489,14 @@ rfl_envelope_open (RflEnvelope  *self,
         g_propagate_error (error, g_steal_pointer (&local_error));
       else
         g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CORRUPT_PAYLOAD,
-                     "the envelope's payload does not inflate: %s", local_error->message);
+                     _("the envelope's payload does not inflate: %s"), local_error->message);
     }
   return out;
 
 corrupt:
   sodium_memzero (&state, sizeof state);
   g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CORRUPT_PAYLOAD,
-                       "the envelope's payload does not decrypt");
+                       _("the envelope's payload does not decrypt"));
   return NULL;
 }
 

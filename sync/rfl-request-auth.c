@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 /*
  * Every request a device makes to HQ is signed with its Ed25519 key over the
@@ -142,14 +143,14 @@ remember (RflReplayCache *self,
   if (g_hash_table_contains (self->seen, key))
     {
       g_free (key);
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY, "this request was already received");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY, _("this request was already received"));
       return FALSE;
     }
   if (self->order.length >= self->max_entries)
     {
       g_free (key);
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY,
-                           "too many requests in the replay window; try again in a few minutes");
+                           _("too many requests in the replay window; try again in a few minutes"));
       return FALSE;
     }
   g_hash_table_insert (self->seen, key, g_memdup2 (&(gint64) { now + 2 * RFL_REQUEST_WINDOW_SECONDS },
@@ -195,7 +196,7 @@ rfl_request_auth_verify (const RflRequestAuth *auth,
       !g_ascii_string_to_unsigned (auth->time, 10, 0, G_MAXINT64, &time, NULL))
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED,
-                           "the request is not signed by an enrolled device");
+                           _("the request is not signed by an enrolled device"));
       return FALSE;
     }
 
@@ -204,14 +205,14 @@ rfl_request_auth_verify (const RflRequestAuth *auth,
   if (crypto_sign_verify_detached (sig, (const guint8 *) message, strlen (message), sign_pk) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
-                           "the request's signature does not match");
+                           _("the request's signature does not match"));
       return FALSE;
     }
   if ((gint64) time < now - RFL_REQUEST_WINDOW_SECONDS || (gint64) time > now + RFL_REQUEST_WINDOW_SECONDS)
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE,
-                   "the request's time is %" G_GINT64_FORMAT " s from the server's; check the device's clock",
-                   (gint64) time - now);
+                   _("the request's time is %lld s from the server's; check the device's clock"),
+                   (long long) ((gint64) time - now));
       return FALSE;
     }
   return remember (replays, auth->device, auth->nonce, now, error);

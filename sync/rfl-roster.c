@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 /*
  * The roster: every enrolled device with its keys, office and status, signed
@@ -176,7 +177,7 @@ static gboolean
 bad (GError     **error,
      const char  *what)
 {
-  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "not a valid roster: %s", what);
+  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("not a valid roster: %s"), what);
   return FALSE;
 }
 
@@ -249,7 +250,7 @@ rfl_roster_load (GBytes        *signed_roster,
   data = g_bytes_get_data (signed_roster, &len);
   if (len > RFL_ROSTER_MAX_BYTES)
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "the roster is larger than %d bytes",
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, _("the roster is larger than %d bytes"),
                    RFL_ROSTER_MAX_BYTES);
       return NULL;
     }
@@ -263,7 +264,7 @@ rfl_roster_load (GBytes        *signed_roster,
   if (crypto_sign_verify_detached (data + 4, text, text_len, hq_sign_pk) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
-                           "the roster is not signed by this HQ");
+                           _("the roster is not signed by this HQ"));
       return NULL;
     }
 
@@ -279,8 +280,8 @@ rfl_roster_load (GBytes        *signed_roster,
   if (self->version < min_version)
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_ROLLBACK,
-                   "the roster is version %" G_GUINT64_FORMAT ", older than version %" G_GUINT64_FORMAT
-                   " already seen", self->version, min_version);
+                   _("the roster is version %llu, older than version %llu already seen"),
+                   (unsigned long long) self->version, (unsigned long long) min_version);
       return NULL;
     }
   return g_steal_pointer (&self);

@@ -9,6 +9,7 @@
 #include <libsoup/soup.h>
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #define DEFAULT_IO_TIMEOUT_S  30
 #define MAX_ATTEMPTS          6
@@ -89,13 +90,13 @@ client_init (Client                *c,
   if (url == NULL)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
-                           "no HQ address: give --hq URL");
+                           _("no HQ address: give --hq URL"));
       return FALSE;
     }
   if ((uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL)) == NULL ||
       (g_strcmp0 (g_uri_get_scheme (uri), "http") != 0 && g_strcmp0 (g_uri_get_scheme (uri), "https") != 0))
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "'%s' is not an http or https address", url);
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, _("'%s' is not an http or https address"), url);
       return FALSE;
     }
   c->base = g_strdup (url);
@@ -139,7 +140,7 @@ past_deadline (Client  *c,
   if (g_get_monotonic_time () >= c->deadline)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK,
-                           "sync took too long and was stopped; it resumes where it stopped next time");
+                           _("sync took too long and was stopped; it resumes where it stopped next time"));
       return TRUE;
     }
   return g_cancellable_set_error_if_cancelled (c->cancellable, error);
@@ -202,7 +203,7 @@ request (Client      *c,
         return FALSE;
       if ((msg = soup_message_new (method, url)) == NULL)
         {
-          g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "'%s' is not a valid address", url);
+          g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, _("'%s' is not a valid address"), url);
           return FALSE;
         }
       headers = soup_message_get_request_headers (msg);
@@ -236,9 +237,12 @@ request (Client      *c,
               attempt + 1 >= MAX_ATTEMPTS ||
               g_get_monotonic_time () + (gint64) BACKOFF_BASE_MS * 1000 >= c->deadline)
             {
-              g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, "HQ cannot be reached: %s%s",
-                           local->domain == G_TLS_ERROR ? "its TLS certificate is not from HQ's CA: " : "",
-                           local->message);
+              if (local->domain == G_TLS_ERROR)
+                g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK,
+                             _("HQ cannot be reached: its TLS certificate is not from HQ's CA: %s"), local->message);
+              else
+                g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK, _("HQ cannot be reached: %s"),
+                             local->message);
               return FALSE;
             }
           g_debug ("%s %s failed (%s); retrying", method, path, local->message);
@@ -256,7 +260,7 @@ request (Client      *c,
         }
       if (g_bytes_get_size (reply) > MAX_RESPONSE_BYTES)
         {
-          g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "HQ's answer is too large");
+          g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, _("HQ's answer is too large"));
           return FALSE;
         }
       c->bytes_up += body != NULL ? g_bytes_get_size (body) : 0;
@@ -287,7 +291,7 @@ refused (Client    *c,
       JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     message = json_object_get_string_member_with_default (json_node_get_object (json_parser_get_root (parser)),
                                                           "error", NULL);
-  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "HQ refused the request (%u): %s",
+  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, _("HQ refused the request (%u): %s"),
                r->status, message != NULL ? message : soup_status_get_phrase (r->status));
   return FALSE;
 }
@@ -303,7 +307,7 @@ response_object (Response  *r,
   if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's answer is not JSON");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's answer is not JSON"));
       return NULL;
     }
   return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
@@ -328,7 +332,7 @@ rfl_sync_client_enroll (RflStore              *device,
 
   if (rfl_sync_device_is_enrolled (device))
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "this device is already enrolled");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, _("this device is already enrolled"));
       return FALSE;
     }
   if (!client_init (&c, device, url, token->ca_pem, options, NULL, error) ||
@@ -357,7 +361,7 @@ client_for_device (Client                *c,
   if (!rfl_sync_device_is_enrolled (device))
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
-                           "this device is not enrolled with HQ; run 'enroll TOKEN_FILE' first");
+                           _("this device is not enrolled with HQ; run 'enroll TOKEN_FILE' first"));
       return FALSE;
     }
   return client_init (c, device, options != NULL && options->url != NULL ? options->url : stored,
@@ -606,7 +610,7 @@ pull_all (Client         *c,
         }
       response_free (r);
     }
-  g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, "HQ kept sending bundles; try again later");
+  g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, _("HQ kept sending bundles; try again later"));
   return FALSE;
 }
 

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 #include <string.h>
+#include <glib/gi18n-lib.h>
 
 #define BUNDLE_FORMAT      "reunite-bundle-v1"
 #define TOKEN_FORMAT       "reunite-enrollment-v1"
@@ -73,7 +74,7 @@ parse_object (GBytes      *bytes,
   if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||
       (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "%s is not a JSON object", what);
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("%s is not a JSON object"), what);
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));
@@ -147,7 +148,7 @@ parse_bundle (GBytes  *plaintext,
       (ops = json_object_get_member (obj, "ops")) == NULL || !JSON_NODE_HOLDS_ARRAY (ops) ||
       json_array_get_length (json_node_get_array (ops)) > RFL_SYNC_MAX_OPS)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "the bundle is not a Reunite bundle");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("the bundle is not a Reunite bundle"));
       return NULL;
     }
   return g_steal_pointer (&obj);
@@ -174,7 +175,7 @@ seal_to_peer (RflStore       *store,
 
   if (!rfl_sync_id_from_hex (keys->device_id, me) || !rfl_sync_id_from_hex (peer->id, recipient.id))
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "a device id is malformed");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("a device id is malformed"));
       return NULL;
     }
   memcpy (recipient.box_pk, peer->box_pk, 32);
@@ -240,7 +241,7 @@ hq_peer (RflStore  *device,
   if (hq == NULL)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
-                           "this device is not enrolled with HQ; run 'enroll TOKEN_FILE' first");
+                           _("this device is not enrolled with HQ; run 'enroll TOKEN_FILE' first"));
       return NULL;
     }
   peer = rfl_store_get_peer (device, hq, error);
@@ -366,7 +367,7 @@ rfl_sync_device_take_receipt (RflStore       *device,
   if (who == NULL || hash == NULL || sig_hex == NULL || seq_to < 1 || strlen (sig_hex) != 128 ||
       sodium_hex2bin (sig, sizeof sig, sig_hex, 128, NULL, &len, NULL) != 0 || len != sizeof sig)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's receipt is malformed");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's receipt is malformed"));
       return FALSE;
     }
   msg = receipt_message (who, seq_to, hash);
@@ -374,7 +375,7 @@ rfl_sync_device_take_receipt (RflStore       *device,
       crypto_sign_verify_detached (sig, (const guint8 *) msg, strlen (msg), peer->sign_pk) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
-                           "HQ's receipt does not verify; the outbox is kept");
+                           _("HQ's receipt does not verify; the outbox is kept"));
       return FALSE;
     }
   if (report != NULL)
@@ -459,7 +460,7 @@ rfl_sync_device_accept (RflStore       *device,
   if (g_strcmp0 (sender, peer->id) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED,
-                           "the bundle is not from this device's HQ");
+                           _("the bundle is not from this device's HQ"));
       return FALSE;
     }
   if (!rfl_envelope_verify (env, peer->sign_pk, error))
@@ -523,7 +524,7 @@ rfl_sync_device_opener_new (RflStore  *device,
     return NULL;
   if (!rfl_sync_id_from_hex (o->keys->device_id, o->me))
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "a device id is malformed");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("a device id is malformed"));
       return NULL;
     }
   g_strlcpy (o->hq_id, peer->id, sizeof o->hq_id);
@@ -638,7 +639,7 @@ known_device (RflStore       *hq,
 
   if (peer == NULL || g_strcmp0 (peer->role, "device") != 0)
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED, "device %s is not enrolled", id);
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_UNAUTHENTICATED, _("device %s is not enrolled"), id);
       rfl_peer_free (peer);
       return NULL;
     }
@@ -680,7 +681,7 @@ rfl_sync_hub_accept (RflStore       *hq,
     return NULL;
   if (g_strcmp0 (peer->status, "active") != 0)
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, "device %s was revoked", peer->id);
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, _("device %s was revoked"), peer->id);
       return NULL;
     }
   if (!rfl_envelope_verify (env, peer->sign_pk, error) ||
@@ -697,8 +698,8 @@ rfl_sync_hub_accept (RflStore       *hq,
   if (rfl_envelope_get_seq_from (env) < peer->in_next)
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY,
-                   "bundle %" G_GUINT64_FORMAT " from %s was already applied",
-                   rfl_envelope_get_seq_from (env), peer->id);
+                   _("bundle %llu from %s was already applied"),
+                   (unsigned long long) rfl_envelope_get_seq_from (env), peer->id);
       return NULL;
     }
   if (hold_gaps && rfl_envelope_get_seq_from (env) > peer->in_next)
@@ -783,13 +784,13 @@ rfl_sync_hub_next (RflStore    *hq,
     return NULL;
   if (g_strcmp0 (peer->status, "active") != 0)
     {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, "device %s was revoked", peer->id);
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, _("device %s was revoked"), peer->id);
       return NULL;
     }
   if (after < have || (after > have && after >= peer->out_next))
     {
       g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
-                   "asked for the bundle after %" G_GUINT64_FORMAT ", which HQ has not sent", after);
+                   _("asked for the bundle after %llu, which HQ has not sent"), (unsigned long long) after);
       return NULL;
     }
   if (have > peer->acked && have < peer->out_next && !rfl_store_outbox_ack (hq, peer->id, have, error))
@@ -903,7 +904,7 @@ rfl_sync_device_take_roster (RflStore  *device,
   if (me == NULL)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NOT_ENROLLED,
-                           "HQ's roster does not list this device");
+                           _("HQ's roster does not list this device"));
       return FALSE;
     }
   version = g_strdup_printf ("%" G_GUINT64_FORMAT, rfl_roster_get_version (roster));
@@ -964,14 +965,14 @@ rfl_sync_device_take_notice (RflStore  *device,
     return FALSE;
   if (len > MAX_NOTICE_BYTES || len < 4 + crypto_sign_BYTES || memcmp (data, NOTICE_MAGIC, 4) != 0)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's refusal carries no revocation notice");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's refusal carries no revocation notice"));
       return FALSE;
     }
   if (crypto_sign_verify_detached (data + 4, data + 4 + crypto_sign_BYTES, len - 4 - crypto_sign_BYTES,
                                    peer->sign_pk) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
-                           "a revocation notice did not verify with HQ's key; it was ignored");
+                           _("a revocation notice did not verify with HQ's key; it was ignored"));
       return FALSE;
     }
   body = g_bytes_new_from_bytes (notice, 4 + crypto_sign_BYTES, len - 4 - crypto_sign_BYTES);
@@ -982,13 +983,13 @@ rfl_sync_device_take_notice (RflStore  *device,
       g_strcmp0 (json_object_get_string_member_with_default (obj, "device", NULL), device_id) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
-                           "the revocation notice is for another device; it was ignored");
+                           _("the revocation notice is for another device; it was ignored"));
       return FALSE;
     }
   if (!rfl_store_destroy_keys (device, error))
     return FALSE;
   g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED,
-               "HQ revoked device %s: its keys were destroyed and its database can no longer be opened",
+               _("HQ revoked device %s: its keys were destroyed and its database can no longer be opened"),
                device_id);
   return FALSE;
 }
@@ -1082,7 +1083,7 @@ rfl_enroll_token_load (GBytes  *data,
 
   if (g_bytes_get_size (data) > MAX_TOKEN_BYTES)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "the enrollment token file is too large");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, _("the enrollment token file is too large"));
       return NULL;
     }
   if ((obj = parse_object (data, "the enrollment token", error)) == NULL)
@@ -1100,13 +1101,13 @@ rfl_enroll_token_load (GBytes  *data,
       !rfl_json_get_base64 (obj, "hq_sign_pk", token->hq_sign_pk, 32) ||
       !rfl_json_get_base64 (obj, "hq_box_pk", token->hq_box_pk, 32))
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "this is not a Reunite enrollment token");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("this is not a Reunite enrollment token"));
       return NULL;
     }
   if (token->expires < g_get_real_time () / 1000)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE,
-                           "this enrollment token has expired; ask HQ for a new one");
+                           _("this enrollment token has expired; ask HQ for a new one"));
       return NULL;
     }
   return g_steal_pointer (&token);
@@ -1180,7 +1181,7 @@ rfl_enroll_accept (RflStore  *hq,
 
   if (g_bytes_get_size (body) > MAX_ENROLL_BYTES)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "the enrollment request is too large");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, _("the enrollment request is too large"));
       return NULL;
     }
   if ((req = parse_object (body, "the enrollment request", error)) == NULL)
@@ -1194,7 +1195,7 @@ rfl_enroll_accept (RflStore  *hq,
       sodium_hex2bin (sig, sizeof sig, proof, 128, NULL, &len, NULL) != 0 ||
       !rfl_json_get_base64 (req, "sign_pk", peer.sign_pk, 32) || !rfl_json_get_base64 (req, "box_pk", peer.box_pk, 32))
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "the enrollment request is malformed");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("the enrollment request is malformed"));
       return NULL;
     }
   /* The id is the hash of the signing key, and the device holds that key. */
@@ -1204,7 +1205,7 @@ rfl_enroll_accept (RflStore  *hq,
       crypto_sign_verify_detached (sig, (const guint8 *) msg, strlen (msg), peer.sign_pk) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
-                           "the enrollment request is not signed by the device's key");
+                           _("the enrollment request is not signed by the device's key"));
       return NULL;
     }
   hash_secret (secret, secret_hash);
@@ -1241,7 +1242,7 @@ rfl_enroll_finish (RflStore              *device,
 
   if (g_bytes_get_size (response) > RFL_ROSTER_MAX_BYTES * 2)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, "HQ's answer is too large");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_TOO_LARGE, _("HQ's answer is too large"));
       return FALSE;
     }
   if ((obj = parse_object (response, "HQ's answer", error)) == NULL)
@@ -1249,7 +1250,7 @@ rfl_enroll_finish (RflStore              *device,
   roster_b64 = json_object_get_string_member_with_default (obj, "roster", NULL);
   if (roster_b64 == NULL)
     {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "HQ's answer carries no roster");
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's answer carries no roster"));
       return FALSE;
     }
   raw = g_base64_decode (roster_b64, &len);
@@ -1412,7 +1413,7 @@ rfl_sync_device_write_usb (RflStore    *device,
     *written = 0;
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, "%s is not a folder", dir);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, _("%s is not a folder"), dir);
       return FALSE;
     }
   if ((outbox = rfl_sync_device_outbox (device, error)) == NULL)
@@ -1466,7 +1467,7 @@ rfl_sync_device_read_usb (RflStore       *device,
     *rejections = NULL;
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, "%s is not a folder", dir);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, _("%s is not a folder"), dir);
       return FALSE;
     }
   /* Only the bundles HQ wrote for this device. */

@@ -10,7 +10,7 @@ top="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$top"
 
 listed="$(grep -v '^#' po/POTFILES.in | sed '/^$/d' | sort)"
-found="$( { grep -l -E '\b(N?_|C_|NC_|g_dngettext|ngettext)\s*\(' app/*.c tools/*.c 2>/dev/null || true
+found="$( { grep -l -E '\b(N?_|C_|NC_|g_dngettext|ngettext)\s*\(' app/*.c data/*.c sync/*.c tools/*.c 2>/dev/null || true
             grep -rl 'translatable="yes"' app --include='*.ui' 2>/dev/null || true
             ls app/*.desktop.in app/*.metainfo.xml.in app/*.gschema.xml po/schema-labels.c 2>/dev/null || true
           } | sort -u)"

@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <string.h>
 
 char *
@@ -81,4 +83,18 @@ rfl_test_dir_contains (const char *dir,
         }
     }
   return FALSE;
+}
+
+/* Switches the process to @locale and reads Reunite's catalogues from the
+ * build tree, as the app does. Fails if the locale is missing: ./dev makes it. */
+void
+rfl_test_use_locale (const char *locale)
+{
+  const char *dir = g_getenv ("REUNITE_LOCALEDIR");
+
+  g_assert_nonnull (dir);
+  g_unsetenv ("LANGUAGE");
+  g_assert_nonnull (setlocale (LC_ALL, locale));
+  bindtextdomain ("reunite", dir);
+  bind_textdomain_codeset ("reunite", "UTF-8");
 }

@@ -16,4 +16,6 @@ gboolean    rfl_test_file_contains (const char *path,
 gboolean    rfl_test_dir_contains (const char *dir,
                                    const char *needle);
 
+void        rfl_test_use_locale   (const char *locale);
+
 G_END_DECLS

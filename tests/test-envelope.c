@@ -279,6 +279,30 @@ test_resigned (Fixture       *f,
   g_assert_null (opened);
 }
 
+/* What a volunteer reads when a forged bundle is refused is in their language. */
+static void
+test_translated_errors (Fixture       *f,
+                        gconstpointer  data)
+{
+  static const struct { const char *locale; const char *message; } cases[] = {
+    { "fr_FR.UTF-8", "la signature de l’enveloppe ne correspond pas à son expéditeur" },
+    { "ar_EG.UTF-8", "توقيع المغلّف لا يطابق مرسله" },
+    { "C.UTF-8", "the envelope's signature does not match its sender" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) forged = seal_for (f, &f->other, 1, 3, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) opened = NULL;
+
+      rfl_test_use_locale (cases[i].locale);
+      opened = receive (forged, f, &error);
+      g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+    }
+}
+
 static void
 test_chain (Fixture       *f,
             gconstpointer  data)
@@ -446,6 +470,7 @@ main (int   argc,
   ADD ("wrong-recipient", test_wrong_recipient, 3);
   ADD ("resigned-by-other-device", test_resigned, 3);
   ADD ("chain", test_chain, 3);
+  ADD ("translated-errors", test_translated_errors, 3);
   ADD ("limits", test_limits, 3);
   ADD ("python-nacl", test_python_vector, 50);
 #undef ADD

@@ -117,6 +117,30 @@ test_invalid (void)
     }
 }
 
+/* The store's rules reach the app in the volunteer's language. */
+static void
+test_translated (void)
+{
+  static const struct { const char *locale; const char *message; } cases[] = {
+    { "ar_EG.UTF-8", "الحقل «enquirer»: مطلوب" },
+    { "ru_RU.UTF-8", "поле «enquirer»: обязательно" },
+    { "es_ES.UTF-8", "campo «enquirer»: es obligatorio" },
+  };
+  RflSchema *schema = rfl_schema_get_default ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(JsonObject) record = rfl_test_object ("{\"type\": \"tracing_request\", \"sought\": [" PERSON "], "
+                                                      CONSENT "}");
+      g_autoptr(GError) error = NULL;
+
+      rfl_test_use_locale (cases[i].locale);
+      g_assert_false (rfl_schema_prepare_new (schema, record, &error));
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+    }
+  rfl_test_use_locale ("C.UTF-8");
+}
+
 static void
 test_valid (void)
 {
@@ -355,6 +379,7 @@ main (int   argc,
 
   g_test_add_func ("/rfl/schema/invalid", test_invalid);
   g_test_add_func ("/rfl/schema/valid", test_valid);
+  g_test_add_func ("/rfl/schema/translated", test_translated);
   g_test_add_func ("/rfl/schema/partial-dates", test_partial_dates);
   g_test_add_func ("/rfl/schema/extended", test_extended_schema);
   g_test_add_func ("/rfl/schema/broken", test_broken_schema);

@@ -1006,6 +1006,9 @@ main (int   argc,
 
   g_set_prgname ("reunite-hq");
   setlocale (LC_ALL, "");
+  /* This tool speaks English; the libraries' translated messages are for the
+   * app, so keep them English here too, whatever the installed catalogues. */
+  setlocale (LC_MESSAGES, "C");
   if (sodium_init () < 0)
     return rfl_cli_fail ("libsodium could not be initialised");
 
