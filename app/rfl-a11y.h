@@ -10,5 +10,7 @@ void rfl_a11y_name_switch     (GtkWidget  *toggle,
 void rfl_a11y_fix_names       (GtkWidget  *root);
 void rfl_a11y_name_list_item  (GtkWidget  *child,
                                const char *name);
+void rfl_a11y_list_item_activatable (GtkListItem *item);
+void rfl_a11y_activatable_choices   (GtkWidget   *drop_down);
 
 G_END_DECLS

@@ -1095,6 +1095,10 @@ rfl_case_view_init (RflCaseView *self)
   g_autoptr(GtkStringList) kind_list = gtk_string_list_new (kinds);
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->next_status));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->reason));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->note_kind));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->note_outcome));
   self->rows = g_ptr_array_new ();
   self->cancellable = g_cancellable_new ();
   adw_combo_row_set_model (self->note_kind, G_LIST_MODEL (kind_list));

@@ -427,6 +427,7 @@ row_bind_cb (GtkListItemFactory *factory,
    * results relabel in place. */
   g_signal_connect_object (row, "notify", G_CALLBACK (row_name_cb), gtk_list_item_get_child (item), 0);
   row_name_cb (RFL_CASE_ITEM (row), NULL, gtk_list_item_get_child (item));
+  rfl_a11y_list_item_activatable (item);
 }
 
 static void
@@ -576,6 +577,8 @@ rfl_cases_page_init (RflCasesPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_drop_down_set_model (self->type_filter, G_LIST_MODEL (gtk_string_list_new (types)));
   gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (gtk_string_list_new (statuses)));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->type_filter));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->status_filter));
   /* Rows are built in code: a GtkBuilder factory parses its template for
    * every row it makes, which made each new page of results cost tens of
    * milliseconds on the UI thread. */

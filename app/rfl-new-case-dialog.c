@@ -205,6 +205,7 @@ rfl_new_case_dialog_init (RflNewCaseDialog *self)
   g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  rfl_a11y_activatable_choices (GTK_WIDGET (self->kind));
   self->cancellable = g_cancellable_new ();
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
     gtk_string_list_append (labels, rfl_case_kind_label (kinds[i].type, kinds[i].subtype));

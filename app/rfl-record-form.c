@@ -30,6 +30,7 @@ struct _Node
   Node       *parent;    /* the object or array that holds it, or NULL */
   char       *label;     /* translated, for messages: "Date of birth", "Sought 2" */
   GtkWidget  *error_row; /* shown under the row with what is wrong, in words */
+  GtkTextView *text_view; /* a text (several lines): where it is typed */
   gboolean    bad;       /* what is typed does not fit the kind */
   gboolean    shown;     /* error_row shows a problem */
 };
@@ -182,6 +183,8 @@ show_problem (Node       *node,
               const char *message)
 {
   GtkWidget *row = node->widget;
+  /* A text says so on its text view, where the focus is. */
+  GtkAccessible *target = GTK_ACCESSIBLE (node->text_view != NULL ? GTK_WIDGET (node->text_view) : row);
 
   node->shown = message != NULL;
   if (node->error_row != NULL)
@@ -193,15 +196,14 @@ show_problem (Node       *node,
   if (message != NULL)
     {
       gtk_widget_add_css_class (row, "error");
-      gtk_accessible_update_state (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_STATE_INVALID,
-                                   GTK_ACCESSIBLE_INVALID_TRUE, -1);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
+      gtk_accessible_update_state (target, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE, -1);
+      gtk_accessible_update_property (target, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
     }
   else
     {
       gtk_widget_remove_css_class (row, "error");
-      gtk_accessible_reset_state (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_STATE_INVALID);
-      gtk_accessible_reset_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+      gtk_accessible_reset_state (target, GTK_ACCESSIBLE_STATE_INVALID);
+      gtk_accessible_reset_property (target, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
     }
 }
 
@@ -231,13 +233,39 @@ error_row_new (void)
 
 static Node *name_node (Node *person);
 
-static void
-entry_changed_cb (GtkEditable *editable,
-                  gpointer     user_data)
+/* What is typed in a field of text, a number or a date, without the spaces
+ * around it. */
+static char *
+node_dup_text (Node *node)
 {
-  RflRecordForm *self = RFL_RECORD_FORM (gtk_widget_get_ancestor (GTK_WIDGET (editable), RFL_TYPE_RECORD_FORM));
-  Node *node = user_data;
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (editable)));
+  char *text;
+
+  if (node->text_view != NULL)
+    {
+      GtkTextBuffer *buffer = gtk_text_view_get_buffer (node->text_view);
+      GtkTextIter start, end;
+
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+    }
+  else
+    text = g_strdup (gtk_editable_get_text (GTK_EDITABLE (node->widget)));
+  return g_strstrip (text);
+}
+
+/* Where the focus goes, and where a screen reader hears the field's name
+ * and state: the text view of a text, or the row. */
+static GtkWidget *
+node_focus_widget (Node *node)
+{
+  return node->text_view != NULL ? GTK_WIDGET (node->text_view) : node->widget;
+}
+
+static void
+node_text_changed (Node *node)
+{
+  RflRecordForm *self = RFL_RECORD_FORM (gtk_widget_get_ancestor (node->widget, RFL_TYPE_RECORD_FORM));
+  g_autofree char *text = node_dup_text (node);
   g_autofree char *problem = text_problem (node, text);
 
   /* A format error shows as it is typed; a problem that saving found goes
@@ -256,6 +284,59 @@ entry_changed_cb (GtkEditable *editable,
     }
   if (self != NULL)
     update_valid (self);
+}
+
+static void
+entry_changed_cb (GtkEditable *editable,
+                  gpointer     user_data)
+{
+  node_text_changed (user_data);
+}
+
+static void
+buffer_changed_cb (GtkTextBuffer *buffer,
+                   gpointer       user_data)
+{
+  node_text_changed (user_data);
+}
+
+/* A text of several lines (a message, a description): a row with the
+ * field's title over a text view. Tab leaves it; Enter starts a new line. */
+static GtkWidget *
+text_row_new (Node       *node,
+              const char *title)
+{
+  GtkWidget *row = adw_preferences_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  GtkWidget *heading = gtk_label_new (title);
+  GtkWidget *frame = gtk_frame_new (NULL);
+  GtkWidget *view = gtk_text_view_new ();
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_widget_set_focusable (row, FALSE);
+  gtk_label_set_xalign (GTK_LABEL (heading), 0);
+  gtk_widget_add_css_class (heading, "dim-label");
+  gtk_widget_add_css_class (heading, "caption");
+  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
+  gtk_text_view_set_accepts_tab (GTK_TEXT_VIEW (view), FALSE);
+  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (view), 6);
+  gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (view), 6);
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (view), 6);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (view), 6);
+  gtk_widget_set_size_request (view, -1, 96);
+  gtk_frame_set_child (GTK_FRAME (frame), view);
+  gtk_box_append (GTK_BOX (box), heading);
+  gtk_box_append (GTK_BOX (box), frame);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_widget_set_margin_top (box, 8);
+  gtk_widget_set_margin_bottom (box, 12);
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  node->text_view = GTK_TEXT_VIEW (view);
+  g_signal_connect (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)), "changed",
+                    G_CALLBACK (buffer_changed_cb), node);
+  return row;
 }
 
 static const char *
@@ -426,6 +507,7 @@ build_node (RflRecordForm       *self,
       AdwComboRow *row = ADW_COMBO_ROW (adw_combo_row_new ());
       const char *fallback = json_object_get_string_member_with_default (desc, "default", NULL);
 
+      rfl_a11y_activatable_choices (GTK_WIDGET (row));
       gtk_string_list_append (list, _("Not given"));
       for (guint i = 0; i < json_array_get_length (values); i++)
         {
@@ -457,9 +539,14 @@ build_node (RflRecordForm       *self,
       g_object_set_data (G_OBJECT (row), "rfl-switch", toggle);
       adw_preferences_group_add (group, node->widget);
     }
+  else if (g_str_equal (kind, "text"))
+    {
+      node->widget = text_row_new (node, title);
+      adw_preferences_group_add (group, node->widget);
+    }
   else
     {
-      /* Strings, texts, phones, dates, numbers, and arrays of strings
+      /* Strings, phones, dates, numbers, and arrays of strings
        * (comma-separated). */
       AdwEntryRow *row = ADW_ENTRY_ROW (adw_entry_row_new ());
       const char *hint = entry_hint (kind);
@@ -479,8 +566,10 @@ build_node (RflRecordForm       *self,
    * and a place under the row to say what is wrong with it. */
   if (ADW_IS_PREFERENCES_ROW (node->widget))
     {
-      gtk_accessible_reset_relation (GTK_ACCESSIBLE (node->widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (node->widget), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+      GtkWidget *target = node_focus_widget (node);
+
+      gtk_accessible_reset_relation (GTK_ACCESSIBLE (target), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (target), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
                                       GTK_ACCESSIBLE_PROPERTY_REQUIRED, required, -1);
       node->error_row = error_row_new ();
       adw_preferences_group_add (group, node->error_row);
@@ -540,7 +629,7 @@ collect (Node *node)
       return json_node_init_boolean (json_node_alloc (), gtk_switch_get_active (toggle));
     }
   {
-    g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (node->widget))));
+    g_autofree char *text = node_dup_text (node);
 
     if (text[0] == '\0')
       return NULL;
@@ -653,9 +742,9 @@ check_node (Node  *node,
       /* Translators: %s is a field's label. */
       note_problem (node, missing ? g_strdup_printf (_("%s: choose one"), node->label) : NULL, first);
     }
-  else if (GTK_IS_EDITABLE (node->widget))
+  else if (GTK_IS_EDITABLE (node->widget) || node->text_view != NULL)
     {
-      g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (node->widget))));
+      g_autofree char *text = node_dup_text (node);
       char *problem = text_problem (node, text);
 
       if (problem == NULL && *text == '\0' && node_required (node))
@@ -741,7 +830,10 @@ fill (RflRecordForm *self,
       text = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (value));
     else
       text = g_strdup (json_node_get_string (value) != NULL ? json_node_get_string (value) : "");
-    gtk_editable_set_text (GTK_EDITABLE (node->widget), text);
+    if (node->text_view != NULL)
+      gtk_text_buffer_set_text (gtk_text_view_get_buffer (node->text_view), text, -1);
+    else
+      gtk_editable_set_text (GTK_EDITABLE (node->widget), text);
   }
 }
 
@@ -1012,8 +1104,8 @@ rfl_record_form_check (RflRecordForm *self)
     check_node (g_ptr_array_index (self->roots, i), &first);
   if (first == NULL)
     return NULL;
-  gtk_widget_grab_focus (first->widget);
-  return first->widget;
+  gtk_widget_grab_focus (node_focus_widget (first));
+  return node_focus_widget (first);
 }
 
 /**

@@ -210,7 +210,7 @@ def main():
     app.choose(sexes[0], s["female"], at=family[0])
     app.fill(given[1], SOUGHT_GIVEN, layout="ara")
     app.fill(family[1], FAMILY, at=given[1], layout="ara")
-    app.choose(relationships[1], s["son"], at=family[1])
+    app.choose(relationships[1], s["son"], at=family[1], pick="space")
     for label in (s["tracing_consent"], s["share"]):
         row = E.one(dialog, "list item", label)
         switch = E.one(row, "check box") if row is not None else None
@@ -244,6 +244,8 @@ def main():
         tap.ok(E.extents(types)[0] < E.extents(search)[0],
                "right to left: Tab goes from the search to %r, on its left" % E.name_of(types))
         E.key("shift+Tab")
+    tap.ok("row.activate" in E.actions_of(results[0]),
+           "the row offers a screen reader an action to open it (%s)" % E.actions_of(results[0]))
     E.key("Down")
     app.wait_focus("the result row", lambda f: f == results[0])
     E.key("Return")
@@ -264,7 +266,7 @@ def main():
     tap.ok(E.invalid(reason) and reason.description == s["reason_needed"],
            "no reason chosen: the reason is marked invalid and says so (%r), and has the focus"
            % reason.description)
-    app.choose(reason, s["reunited"])
+    app.choose(reason, s["reunited"], pick="space")
     tap.ok(not E.invalid(reason), "choosing a reason clears the error")
     app.tab_to_node(button)
     E.key("space")

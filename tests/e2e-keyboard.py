@@ -128,8 +128,17 @@ def main():
     walk_page(app, "the case list")
 
     row = E.one(window, "list item", pred=lambda n: "Yusuf" in E.name_of(n))
-    app.click_node(row, E.name_of(window))
+    tap.ok("row.activate" in E.actions_of(row), "a case row offers a screen reader its action (%s)"
+           % E.actions_of(row))
+    # The walk leaves the focus where it ended, and its typing searched
+    # again: Alt+1 is the cases page, Ctrl+F its search, and the row is
+    # found anew, a few Tabs on.
+    E.key("alt+1")
+    E.key("ctrl+f")
+    app.tab_to("the case row", lambda f: E.role_of(f) == "list item" and "Yusuf" in E.name_of(f))
+    E.key("space")
     app.wait("the case", lambda: len(E.find_all(window, "combo box")) >= 3)
+    tap.ok(True, "Space on a case row opens the case")
     walk_page(app, "a case")
 
     for n, what in ((2, "the messages"), (3, "the matches"), (4, "the sync page"), (5, "the dashboard")):

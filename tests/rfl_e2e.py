@@ -34,6 +34,13 @@ class Tap:
         self.steps = []
         self.cleanups = []
         self.on_fail = None
+        # meson's timeout sends SIGTERM: clean up (the X server, the buses)
+        # as after a failure.
+        signal.signal(signal.SIGTERM, self._terminated)
+
+    def _terminated(self, signum, frame):
+        self.on_fail = None
+        raise Failed("terminated by signal %d" % signum)
 
     def ok(self, cond, what):
         self.steps.append(bool(cond))
@@ -52,7 +59,10 @@ class Tap:
         code = 0
         try:
             body()
-        except Failed:
+        except Failed as e:
+            if str(e).startswith("terminated"):
+                print("not ok %d %s" % (len(self.steps) + 1, e), flush=True)
+                self.steps.append(False)
             code = 1
         except Exception as e:  # noqa: BLE001
             import traceback
@@ -109,6 +119,9 @@ class Desktop:
                              capture_output=True, text=True, check=True).stdout.split()
         self.bus_pid = int(bus[1])
         tap.cleanups.append(lambda: os.kill(self.bus_pid, signal.SIGTERM))
+        # The accessibility bus that the session bus starts lives under the
+        # runtime directory, and outlives the session bus.
+        tap.cleanups.append(lambda: subprocess.run(["pkill", "-f", runtime], capture_output=True))
         os.environ["DBUS_SESSION_BUS_ADDRESS"] = bus[0]
         # A window manager, as on a volunteer's laptop: it gives the focus
         # back to the main window when a dialog closes.
@@ -219,6 +232,15 @@ def has_state(node, state):
         return node.getState().contains(state)
     except Exception:  # noqa: BLE001
         return False
+
+
+def actions_of(node):
+    """The actions a screen reader can run on node (read only)."""
+    try:
+        a = node.queryAction()
+        return [a.getName(i) for i in range(a.nActions)]
+    except Exception:  # noqa: BLE001
+        return []
 
 
 def invalid(node):
@@ -399,6 +421,8 @@ class App:
             f = self.focused()
             if f is not None and pred(f):
                 return f
+            if os.environ.get("E2E_DEBUG"):
+                self.tap.note("tab_to %s: focus on %s %r" % (what, role_of(f), name_of(f)))
             key("shift+Tab" if back else "Tab")
             time.sleep(0.05)
         f = self.focused()
@@ -448,9 +472,10 @@ class App:
         self.tap.ok(got == text, "typed %r into %r (it holds %r)" % (text, name_of(target), got))
         return target
 
-    def choose(self, combo, value, at=None):
+    def choose(self, combo, value, at=None, pick="Return"):
         """Tab to a drop-down, open it with Space, move with the arrow keys
-        to value and pick it with Enter."""
+        to value and pick it with pick (Enter or Space). Each row on the way
+        must be named and offer a screen reader its action."""
         self.tab_to_node(combo, at=at)
         key("space")
         prev = None
@@ -458,8 +483,11 @@ class App:
             # Wait for the highlight to move before reading it.
             item = self.wait("the drop-down's list", lambda: one(
                 combo, "list item", pred=lambda n: has_state(n, pyatspi.STATE_FOCUSED) and n != prev), timeout=5)
-            if any(name_of(l) == value for l in [item] + find_all(item, "label", shown=False)):
-                key("Return")
+            if not name_of(item) or "row.activate" not in actions_of(item):
+                self.tap.ok(False, "a row of %r has a name (%r) and an action (%s)"
+                            % (name_of(combo), name_of(item), actions_of(item)))
+            if name_of(item) == value:
+                key(pick)
                 break
             prev = item
             key("Down")

@@ -625,6 +625,74 @@ test_new_case_tracing_request (void)
   rfl_test_remove_dir (dir);
 }
 
+/* A Red Cross Message is written over several lines, in a text view that
+ * Enter does not leave; an empty message is refused at the text. */
+static void
+test_new_case_message (void)
+{
+  static const char content[] = "We are alive and in Goma.\nWrite to us at the Red Cross office.";
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autofree char *problem = NULL;
+  GtkWidget *dialog = rfl_new_case_dialog_new (NULL, store);
+  GtkWidget *form;
+  GtkWidget *row;
+  GtkTextView *view;
+  Saved out = { 0 };
+
+  g_object_ref (dialog);
+  g_signal_connect (dialog, "saved", G_CALLBACK (saved_cb), &out);
+  gtk_window_present (GTK_WINDOW (dialog));
+  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), 6);
+  form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
+  g_assert_cmpstr (rfl_record_form_get_record_type (RFL_RECORD_FORM (form)), ==, "message");
+  row = rfl_record_form_get_field (RFL_RECORD_FORM (form), "content");
+  g_assert_nonnull (row);
+  view = GTK_TEXT_VIEW (find (row, GTK_TYPE_TEXT_VIEW, 0));
+  g_assert_false (gtk_text_view_get_accepts_tab (view));
+
+  set_field (form, "sender.given_name", "Amina");
+  set_field (form, "addressee.given_name", "Ibrahim");
+  g_assert_true (rfl_record_form_check (RFL_RECORD_FORM (form)) == GTK_WIDGET (view));
+  problem = rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "content");
+  g_assert_cmpstr (problem, ==, "Content: this is needed");
+
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (view), content, -1);
+  g_assert_null (rfl_record_form_dup_problem (RFL_RECORD_FORM (form), "content"));
+  gtk_widget_activate_action (dialog, "case.save", NULL);
+  wait_until (got_id, &out, "the message is saved");
+
+  record = rfl_store_get (store, out.id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (record, "content"), ==, content);
+
+  g_assert_finalize_object (dialog);
+
+  /* Opened again for editing, the message shows every line. */
+  dialog = rfl_new_case_dialog_new_for_record (NULL, store, record);
+  g_object_ref (dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+  form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
+  view = GTK_TEXT_VIEW (find (rfl_record_form_get_field (RFL_RECORD_FORM (form), "content"), GTK_TYPE_TEXT_VIEW, 0));
+  {
+    GtkTextBuffer *buffer = gtk_text_view_get_buffer (view);
+    GtkTextIter start, end;
+    g_autofree char *shown = NULL;
+
+    gtk_text_buffer_get_bounds (buffer, &start, &end);
+    shown = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+    g_assert_cmpstr (shown, ==, content);
+  }
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_finalize_object (dialog);
+
+  g_free (out.id);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
 /* The button that activates @action. */
 static GtkWidget *
 find_action (GtkWidget  *root,
@@ -1259,6 +1327,7 @@ main (int   argc,
   g_test_add_func ("/app/case-list-model/pages", test_case_list_model_pages);
   g_test_add_func ("/app/cases-page/search", test_cases_page_search);
   g_test_add_func ("/app/new-case/tracing-request", test_new_case_tracing_request);
+  g_test_add_func ("/app/new-case/message", test_new_case_message);
   g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
   g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
   g_test_add_func ("/app/dashboard/counts", test_dashboard);
