@@ -1805,13 +1805,32 @@ typedef struct
 } StatusArgs;
 
 static gboolean
+peer_has_status (RflStore   *self,
+                 const char *id,
+                 const char *status)
+{
+  sqlite3_stmt *st = rfl_store_stmt (self, "SELECT 1 FROM peers WHERE id = ?1 AND status = ?2", NULL);
+  gboolean found;
+
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, status);
+  found = sqlite3_step (st) == SQLITE_ROW;
+  sqlite3_reset (st);
+  return found;
+}
+
+static gboolean
 set_status_locked (RflStore          *self,
                    const StatusArgs  *args,
                    GError           **error)
 {
   sqlite3_stmt *st;
 
-  if ((st = rfl_store_stmt (self, "UPDATE peers SET status = ?2 WHERE id = ?1", error)) == NULL)
+  /* Revocation is for good: nothing sets a revoked device's status again. */
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET status = ?2 WHERE id = ?1 AND status != 'revoked'",
+                            error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, args->id);
   rfl_bind_text (st, 2, args->status);
@@ -1819,7 +1838,10 @@ set_status_locked (RflStore          *self,
     return FALSE;
   if (sqlite3_changes (self->db) == 0)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), args->id);
+      if (peer_has_status (self, args->id, "revoked"))
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION, _("device %s was revoked"), args->id);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), args->id);
       return FALSE;
     }
   return bump_roster (self, error) &&
@@ -1837,6 +1859,76 @@ rfl_store_set_peer_status (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
   return in_transaction (self, (LockedFunc) set_status_locked, &args, error);
+}
+
+typedef struct
+{
+  const char *id;
+  const char *office;
+} MoveArgs;
+
+static gboolean
+move_locked (RflStore        *self,
+             const MoveArgs  *args,
+             GError         **error)
+{
+  g_autofree char *detail = NULL;
+  g_autofree char *from = NULL;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT office, status FROM peers WHERE id = ?1 AND role = 'device'",
+                            error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      sqlite3_reset (st);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), args->id);
+      return FALSE;
+    }
+  from = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  if (g_strcmp0 ((const char *) sqlite3_column_text (st, 1), "active") != 0)
+    {
+      sqlite3_reset (st);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION, _("device %s was revoked"), args->id);
+      return FALSE;
+    }
+  sqlite3_reset (st);
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET office = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->id);
+  rfl_bind_text (st, 2, args->office);
+  detail = g_strdup_printf ("%s office %s -> %s", args->id, from, args->office);
+  return run_write (self, st, "saving a peer", error) &&
+         bump_roster (self, error) &&
+         rfl_store_audit_append (self, "move", NULL, detail, error);
+}
+
+/**
+ * rfl_store_move_peer:
+ * @id: an active device
+ * @office: the office it works for from now on
+ *
+ * Moves a device to another office: the operator's decision, audited, and
+ * never a side effect of enrolling.
+ */
+gboolean
+rfl_store_move_peer (RflStore    *self,
+                     const char  *id,
+                     const char  *office,
+                     GError     **error)
+{
+  MoveArgs args = { id, office };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  if (office == NULL || *office == '\0')
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("an office name is needed"));
+      return FALSE;
+    }
+  return in_transaction (self, (LockedFunc) move_locked, &args, error);
 }
 
 typedef struct
@@ -1899,6 +1991,107 @@ rfl_store_touch_peer (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
   return in_transaction (self, (LockedFunc) touch_locked, id, error);
+}
+
+typedef struct
+{
+  const char *device;
+  const char *nonce;
+  gint64      expires;
+  gint64      now;
+} RequestArgs;
+
+static gboolean
+accept_request_locked (RflStore           *self,
+                       const RequestArgs  *args,
+                       GError            **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "DELETE FROM nonces WHERE expires < ?1", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, args->now);
+  if (!run_write (self, st, "forgetting stale requests", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "INSERT INTO nonces (device, nonce, expires) VALUES (?1, ?2, ?3)"
+                                  " ON CONFLICT DO NOTHING", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->device);
+  rfl_bind_text (st, 2, args->nonce);
+  sqlite3_bind_int64 (st, 3, args->expires);
+  if (!run_write (self, st, "remembering a request", error))
+    return FALSE;
+  if (sqlite3_changes (self->db) == 0)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION, _("this request was already received"));
+      return FALSE;
+    }
+  return touch_locked (self, args->device, error);
+}
+
+/**
+ * rfl_store_accept_request:
+ * @device: the device whose request was authenticated
+ * @nonce: the request's nonce
+ * @expires: until when the nonce must be remembered, seconds since the epoch
+ * @now: the time now, in the same unit
+ *
+ * Remembers, durably and in one transaction with the device's last-seen
+ * time, that a request was accepted, so that replaying it fails even
+ * after a restart. Forgets the requests that are stale by @now.
+ *
+ * Returns: %FALSE with %RFL_STORE_ERROR_TRANSITION if it was accepted before
+ */
+gboolean
+rfl_store_accept_request (RflStore    *self,
+                          const char  *device,
+                          const char  *nonce,
+                          gint64       expires,
+                          gint64       now,
+                          GError     **error)
+{
+  RequestArgs args = { device, nonce, expires, now };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (device != NULL && nonce != NULL, FALSE);
+
+  return in_transaction (self, (LockedFunc) accept_request_locked, &args, error);
+}
+
+/**
+ * rfl_store_foreach_request:
+ * @now: seconds since the epoch: requests stale by then are left out
+ * @func: called with each device id, nonce and expiry
+ *
+ * Lists the requests accepted and not yet stale, for a server's replay
+ * cache when it starts.
+ */
+gboolean
+rfl_store_foreach_request (RflStore          *self,
+                           gint64             now,
+                           RflRequestFunc     func,
+                           gpointer           user_data,
+                           GError           **error)
+{
+  sqlite3_stmt *st;
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) &&
+       (st = rfl_store_stmt (self, "SELECT device, nonce, expires FROM nonces WHERE expires >= ?1"
+                                   " ORDER BY expires", error)) != NULL;
+  if (ok)
+    {
+      sqlite3_bind_int64 (st, 1, now);
+      while (sqlite3_step (st) == SQLITE_ROW)
+        func ((const char *) sqlite3_column_text (st, 0), (const char *) sqlite3_column_text (st, 1),
+              sqlite3_column_int64 (st, 2), user_data);
+      sqlite3_reset (st);
+    }
+  rfl_store_unlock (self);
+  return ok;
 }
 
 /* Outbox and held bundles. */
@@ -2214,7 +2407,30 @@ typedef struct
   const guint8  *secret_hash;
   RflPeer       *device;
   char          *office;
+  char          *known;    /* the status of a peer that holds one of the keys */
 } UseArgs;
+
+/* The status of any peer, enrolled or revoked, that has @device's id, or
+ * its signing or its encryption key; NULL if none. */
+static char *
+known_keys_status (RflStore       *self,
+                   const RflPeer  *device,
+                   GError        **error)
+{
+  sqlite3_stmt *st;
+  char *status = NULL;
+
+  if ((st = rfl_store_stmt (self, "SELECT status FROM peers WHERE id = ?1 OR sign_pk = ?2 OR box_pk = ?3"
+                                  " ORDER BY status = 'revoked' DESC LIMIT 1", error)) == NULL)
+    return NULL;
+  rfl_bind_text (st, 1, device->id);
+  sqlite3_bind_blob (st, 2, device->sign_pk, 32, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 3, device->box_pk, 32, SQLITE_STATIC);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    status = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  sqlite3_reset (st);
+  return status;
+}
 
 static gboolean
 use_token_locked (RflStore  *self,
@@ -2248,6 +2464,8 @@ use_token_locked (RflStore  *self,
   args->office = g_strdup ((const char *) sqlite3_column_text (st, 1));
   sqlite3_reset (st);
 
+  /* The token is spent whatever follows: one presented with keys HQ
+   * already knows has leaked. */
   if ((st = rfl_store_stmt (self, "UPDATE tokens SET used_by = ?2, used_at = ?3 WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, args->id);
@@ -2255,10 +2473,26 @@ use_token_locked (RflStore  *self,
   sqlite3_bind_int64 (st, 3, rfl_now_ms ());
   if (!run_write (self, st, "using an enrollment token", error))
     return FALSE;
+
+  /* A revoked key never comes back, and an enrolled device does not change
+   * office by enrolling again: its operator moves it. The refusal is kept
+   * (committed) in the audit log, with the token. */
+  args->known = known_keys_status (self, args->device, error);
+  if (args->known != NULL)
+    {
+      g_autofree char *detail = g_strdup_printf ("%s token %s office %s (%s)", args->device->id, args->id,
+                                                 args->office, args->known);
+
+      return rfl_store_audit_append (self, "enroll-refused", NULL, detail, error);
+    }
   g_free (args->device->office);
   args->device->office = g_strdup (args->office);
-  return add_peer_locked (self, args->device, error) &&
-         rfl_store_audit_append (self, "enroll", NULL, args->device->id, error);
+  {
+    g_autofree char *detail = g_strdup_printf ("%s token %s office %s", args->device->id, args->id, args->office);
+
+    return add_peer_locked (self, args->device, error) &&
+           rfl_store_audit_append (self, "enroll", NULL, detail, error);
+  }
 }
 
 /**
@@ -2290,6 +2524,19 @@ rfl_store_use_token (RflStore       *self,
   if (!in_transaction (self, (LockedFunc) use_token_locked, &args, error))
     {
       g_free (args.office);
+      g_free (args.known);
+      return NULL;
+    }
+  if (args.known != NULL)
+    {
+      if (g_str_equal (args.known, "revoked"))
+        g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                             _("these keys belong to a revoked device; a revoked device cannot enroll again"));
+      else
+        g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                             _("this device is already enrolled; HQ's operator moves a device to another office"));
+      g_free (args.office);
+      g_free (args.known);
       return NULL;
     }
   return args.office;

@@ -165,6 +165,26 @@ gboolean       rfl_store_set_peer_status   (RflStore       *self,
                                             const char     *id,
                                             const char     *status,
                                             GError        **error);
+typedef void (*RflRequestFunc) (const char *device,
+                                const char *nonce,
+                                gint64      expires,
+                                gpointer    user_data);
+
+gboolean       rfl_store_accept_request    (RflStore       *self,
+                                            const char     *device,
+                                            const char     *nonce,
+                                            gint64          expires,
+                                            gint64          now,
+                                            GError        **error);
+gboolean       rfl_store_foreach_request   (RflStore       *self,
+                                            gint64          now,
+                                            RflRequestFunc  func,
+                                            gpointer        user_data,
+                                            GError        **error);
+gboolean       rfl_store_move_peer         (RflStore       *self,
+                                            const char     *id,
+                                            const char     *office,
+                                            GError        **error);
 gboolean       rfl_store_set_peer_through  (RflStore       *self,
                                             const char     *id,
                                             guint64         through,

@@ -130,6 +130,12 @@ static const char * const migrations[] = {
   "CREATE INDEX journal_closures ON journal (hlc) WHERE changes ->> '$.status' = 'closed';"
   "CREATE INDEX records_opened ON records (type, created_at, cl);"
   "DROP INDEX records_by_created;",
+
+  /* 8 -> 9: the requests HQ accepted, by device and nonce, until they are
+   * stale: a request captured and replayed after HQ restarts is refused. */
+  "CREATE TABLE nonces (device TEXT NOT NULL, nonce TEXT NOT NULL, expires INTEGER NOT NULL,"
+  "  PRIMARY KEY (device, nonce)) WITHOUT ROWID;"
+  "CREATE INDEX nonces_by_expiry ON nonces (expires);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);

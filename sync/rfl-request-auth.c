@@ -119,14 +119,15 @@ rfl_request_auth_sign (const char   *device,
   return auth;
 }
 
+/* Whether the cache can take @device's @nonce: not seen, and room for it. */
 static gboolean
-remember (RflReplayCache *self,
-          const char     *device,
-          const char     *nonce,
-          gint64          now,
-          GError        **error)
+check_new (RflReplayCache *self,
+           const char     *device,
+           const char     *nonce,
+           gint64          now,
+           GError        **error)
 {
-  char *key;
+  g_autofree char *key = g_strconcat (device, ":", nonce, NULL);
 
   /* Forget what has left the window: it would be refused as stale anyway. */
   while (self->order.length > 0)
@@ -139,24 +140,70 @@ remember (RflReplayCache *self,
       g_hash_table_remove (self->seen, g_queue_pop_head (&self->order));
     }
 
-  key = g_strconcat (device, ":", nonce, NULL);
   if (g_hash_table_contains (self->seen, key))
     {
-      g_free (key);
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY, _("this request was already received"));
       return FALSE;
     }
   if (self->order.length >= self->max_entries)
     {
-      g_free (key);
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY,
                            _("too many requests in the replay window; try again in a few minutes"));
       return FALSE;
     }
-  g_hash_table_insert (self->seen, key, g_memdup2 (&(gint64) { now + 2 * RFL_REQUEST_WINDOW_SECONDS },
-                                                   sizeof (gint64)));
-  g_queue_push_tail (&self->order, key);
   return TRUE;
+}
+
+static void
+insert (RflReplayCache *self,
+        const char     *device,
+        const char     *nonce,
+        gint64          expires)
+{
+  char *key = g_strconcat (device, ":", nonce, NULL);
+
+  if (g_hash_table_contains (self->seen, key))
+    {
+      g_free (key);
+      return;
+    }
+  g_hash_table_insert (self->seen, key, g_memdup2 (&expires, sizeof expires));
+  g_queue_push_tail (&self->order, key);
+}
+
+/**
+ * rfl_replay_cache_add:
+ * @device: a device id
+ * @nonce: a nonce it used
+ * @expires: when the request is stale for sure, seconds since the epoch
+ *
+ * Remembers a request accepted before: a server that keeps the nonces it
+ * accepted fills a new cache with them when it starts, so that a request
+ * captured before a restart is still refused after it.
+ */
+void
+rfl_replay_cache_add (RflReplayCache *self,
+                      const char     *device,
+                      const char     *nonce,
+                      gint64          expires)
+{
+  g_return_if_fail (RFL_IS_REPLAY_CACHE (self));
+  g_return_if_fail (device != NULL && nonce != NULL);
+
+  if (self->order.length < self->max_entries)
+    insert (self, device, nonce, expires);
+}
+
+/**
+ * rfl_request_auth_expiry:
+ * @now: the server's time, seconds since the Unix epoch
+ *
+ * Returns: until when a request accepted at @now must be remembered
+ */
+gint64
+rfl_request_auth_expiry (gint64 now)
+{
+  return now + 2 * RFL_REQUEST_WINDOW_SECONDS;
 }
 
 /**
@@ -200,6 +247,16 @@ rfl_request_auth_verify (const RflRequestAuth *auth,
       return FALSE;
     }
 
+  /* The cheap checks first: the time, then the nonce; Ed25519 last. */
+  if ((gint64) time < now - RFL_REQUEST_WINDOW_SECONDS || (gint64) time > now + RFL_REQUEST_WINDOW_SECONDS)
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE,
+                   _("the request's time is %lld s from the server's; check the device's clock"),
+                   (long long) ((gint64) time - now));
+      return FALSE;
+    }
+  if (!check_new (replays, auth->device, auth->nonce, now, error))
+    return FALSE;
   message = signed_message (method, path, auth->device, auth->time, auth->nonce,
                             body != NULL ? body : (const guint8 *) "", body_len);
   if (crypto_sign_verify_detached (sig, (const guint8 *) message, strlen (message), sign_pk) != 0)
@@ -208,14 +265,8 @@ rfl_request_auth_verify (const RflRequestAuth *auth,
                            _("the request's signature does not match"));
       return FALSE;
     }
-  if ((gint64) time < now - RFL_REQUEST_WINDOW_SECONDS || (gint64) time > now + RFL_REQUEST_WINDOW_SECONDS)
-    {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_STALE,
-                   _("the request's time is %lld s from the server's; check the device's clock"),
-                   (long long) ((gint64) time - now));
-      return FALSE;
-    }
-  return remember (replays, auth->device, auth->nonce, now, error);
+  insert (replays, auth->device, auth->nonce, rfl_request_auth_expiry (now));
+  return TRUE;
 }
 
 static void

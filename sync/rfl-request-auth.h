@@ -49,6 +49,11 @@ G_DECLARE_FINAL_TYPE (RflReplayCache, rfl_replay_cache, RFL, REPLAY_CACHE, GObje
 
 RflReplayCache *rfl_replay_cache_new   (guint           max_entries) G_GNUC_WARN_UNUSED_RESULT;
 guint           rfl_replay_cache_get_size (RflReplayCache *self);
+void            rfl_replay_cache_add   (RflReplayCache *self,
+                                        const char     *device,
+                                        const char     *nonce,
+                                        gint64          expires);
+gint64          rfl_request_auth_expiry (gint64         now);
 
 gboolean        rfl_request_auth_verify (const RflRequestAuth *auth,
                                          const char           *method,

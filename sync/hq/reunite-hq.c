@@ -201,6 +201,26 @@ cmd_revoke (Hq    *hq,
   return 0;
 }
 
+static int
+cmd_move (Hq    *hq,
+          char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || hq->office == NULL)
+    return rfl_cli_fail ("usage: move --office NAME DEVICE");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if (!rfl_store_move_peer (hq->store, args[0], hq->office, &error))
+    return rfl_cli_fail_error (error);
+  json_object_set_string_member (out, "moved", args[0]);
+  json_object_set_string_member (out, "office", hq->office);
+  rfl_cli_print_object (out);
+  return 0;
+}
+
 static JsonObject *
 peer_json (RflStore *store,
            RflPeer  *peer,
@@ -502,10 +522,14 @@ respond_gerror (SoupServerMessage *msg,
     g_warning ("%s", error->message);
 }
 
-/* Per device (or per address, before a device is named): a token bucket. */
+/* A token bucket per key: "device:ID" for what a device's verified
+ * requests cost, "addr:ADDRESS" for what an address spends without being a
+ * known device (failed authentication, enrollment). A header anyone can
+ * write is never a key. With @take FALSE, only whether a request may come. */
 static gboolean
-rate_ok (Server     *s,
-         const char *key)
+rate_ok_full (Server     *s,
+              const char *key,
+              gboolean    take)
 {
   gint64 now = g_get_monotonic_time ();
   Bucket *b = g_hash_table_lookup (s->buckets, key);
@@ -534,8 +558,34 @@ rate_ok (Server     *s,
   b->last = now;
   if (b->tokens < 1.0)
     return FALSE;
-  b->tokens -= 1.0;
+  if (take)
+    b->tokens -= 1.0;
   return TRUE;
+}
+
+static gboolean
+rate_ok (Server     *s,
+         const char *key)
+{
+  return rate_ok_full (s, key, TRUE);
+}
+
+static char *
+address_key (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *address = NULL;
+
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    address = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return g_strconcat ("addr:", address != NULL ? address : "?", NULL);
+}
+
+static void
+respond_rate_limited (SoupServerMessage *msg)
+{
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
+  respond_error (msg, 429, "rate_limited", "too many requests; slow down");
 }
 
 static gint64
@@ -560,22 +610,15 @@ early_handler (SoupServer        *server,
 {
   Server *s = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *device = soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_DEVICE);
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  g_autofree char *key = NULL;
+  g_autofree char *key = address_key (msg);
   gint64 limit = body_limit (path);
   goffset length;
 
-  if (device != NULL && strlen (device) == 32)
-    key = g_strdup (device);
-  else if (G_IS_INET_SOCKET_ADDRESS (remote))
-    key = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  else
-    key = g_strdup ("?");
-  if (!rate_ok (s, key))
+  /* An address that has spent its unauthenticated requests waits. Whose
+   * request it is, the headers cannot say yet: they are unverified. */
+  if (!rate_ok_full (s, key, FALSE))
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
-      respond_error (msg, 429, "rate_limited", "too many requests; slow down");
+      respond_rate_limited (msg);
       return;
     }
 
@@ -617,17 +660,40 @@ authenticate (Server            *s,
   gsize len = 0;
   const guint8 *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
 
+  g_autofree char *address = address_key (msg);
+  g_autofree char *device_key = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
   if (auth.device == NULL || (peer = rfl_store_get_peer (s->hq->store, auth.device, NULL)) == NULL ||
       g_strcmp0 (peer->role, "device") != 0)
     {
+      rate_ok (s, address);
       respond_error (msg, 401, "unauthenticated", "the request is not from an enrolled device");
       return NULL;
     }
   if (!rfl_request_auth_verify (&auth, soup_server_message_get_method (msg), path, data, len,
-                                peer->sign_pk, g_get_real_time () / G_USEC_PER_SEC, s->replays, &error))
+                                peer->sign_pk, now, s->replays, &error))
     {
+      rate_ok (s, address);
       respond_error (msg, error->code == RFL_SYNC_ERROR_REPLAY ? 409 : 401, sync_error_code (error),
                      error->message);
+      return NULL;
+    }
+  /* Only a verified request counts against its device. */
+  device_key = g_strconcat ("device:", peer->id, NULL);
+  if (!rate_ok (s, device_key))
+    {
+      respond_rate_limited (msg);
+      return NULL;
+    }
+  /* Remembered durably before anything is done for it: replayed after a
+   * restart, it is refused. */
+  if (!rfl_store_accept_request (s->hq->store, peer->id, auth.nonce, rfl_request_auth_expiry (now), now, &error))
+    {
+      if (g_error_matches (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION))
+        respond_error (msg, 409, "replay", error->message);
+      else
+        respond_gerror (msg, error);
       return NULL;
     }
   if (g_strcmp0 (peer->status, "active") != 0)
@@ -640,8 +706,16 @@ authenticate (Server            *s,
         respond_gerror (msg, error);
       return NULL;
     }
-  rfl_store_touch_peer (s->hq->store, peer->id, NULL);
   return g_steal_pointer (&peer);
+}
+
+static void
+remember_request (const char *device,
+                  const char *nonce,
+                  gint64      expires,
+                  gpointer    user_data)
+{
+  rfl_replay_cache_add (user_data, device, nonce, expires);
 }
 
 static GBytes *
@@ -657,7 +731,14 @@ handle_enroll (Server            *s,
   g_autoptr(GBytes) body = request_body (msg);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = NULL;
+  g_autofree char *address = address_key (msg);
 
+  /* Nobody is known yet: enrolling costs the address. */
+  if (!rate_ok (s, address))
+    {
+      respond_rate_limited (msg);
+      return;
+    }
   if ((out = rfl_enroll_accept (s->hq->store, body, &error)) == NULL)
     respond_gerror (msg, error);
   else
@@ -915,6 +996,13 @@ cmd_serve (Hq    *hq,
 
   s.hq = hq;
   s.replays = rfl_replay_cache_new (REPLAY_CACHE_ENTRIES);
+  /* The requests accepted before a restart stay refused as replays. */
+  if (!rfl_store_foreach_request (hq->store, g_get_real_time () / G_USEC_PER_SEC, remember_request, s.replays,
+                                  &error))
+    {
+      g_clear_object (&s.replays);
+      return rfl_cli_fail_error (error);
+    }
   s.buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s.server = soup_server_new ("server-header", "reunite-hq", NULL);
   soup_server_add_early_handler (s.server, NULL, early_handler, &s, NULL);
@@ -961,7 +1049,8 @@ static const struct
   { "serve",      cmd_serve,      "answer devices over HTTP (--listen ADDR:PORT)" },
   { "enroll",     cmd_enroll,     "write a one-time enrollment token (--office NAME)" },
   { "passwd",     cmd_passwd,     "change HQ's passphrase (--new-passphrase-file FILE)" },
-  { "revoke",     cmd_revoke,     "revoke a device; it wipes itself when it next calls" },
+  { "revoke",     cmd_revoke,     "revoke a device, for good; it wipes itself when it next calls" },
+  { "move",       cmd_move,       "move a device to another office (--office NAME)" },
   { "devices",    cmd_devices,    "list enrolled devices" },
   { "status",     cmd_status,     "per device: last seen, seq, backlog" },
   { "audit",      cmd_audit,      "who sent and received what, from HQ's audit log" },
@@ -985,7 +1074,7 @@ main (int   argc,
       "Read HQ's passphrase from FILE (default: $REUNITE_PASSPHRASE_FILE, else ask)", "FILE" },
     { "listen", 0, 0, G_OPTION_ARG_STRING, &hq.listen, "serve: address and port (default "
       DEFAULT_LISTEN "; port 0 picks one)", "ADDR:PORT" },
-    { "office", 0, 0, G_OPTION_ARG_STRING, &hq.office, "enroll, bundle-out: the office", "NAME" },
+    { "office", 0, 0, G_OPTION_ARG_STRING, &hq.office, "enroll, move, bundle-out: the office", "NAME" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &hq.device, "bundle-out: one device only", "ID" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &hq.url, "enroll: the address devices reach HQ at", "URL" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &hq.ca, "enroll: the CA of HQ's TLS certificate", "FILE" },

@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Attacks on reunite-hq from outside, with a client written from
+# docs/PROTOCOL.md alone (PyNaCl for the keys and signatures), over HTTP on
+# loopback. HQ is restarted between the steps of an attack, as an attacker
+# would wait for it. Every step is bounded and the run stops by itself.
+#
+#   attack-hq.py REUNITE_HQ
+#
+# TAP output.
+
+import base64
+import hashlib
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import nacl.bindings
+import nacl.public
+import nacl.signing
+
+HQ = sys.argv[1]
+PASSPHRASE = "correct horse battery staple"
+steps = 0
+failed = False
+
+
+def ok(cond, what):
+    global steps, failed
+    steps += 1
+    print("%s %d %s" % ("ok" if cond else "not ok", steps, what), flush=True)
+    failed |= not cond
+    return cond
+
+
+class Hq:
+    def __init__(self, top):
+        self.dir = os.path.join(top, "hq")
+        self.pw = os.path.join(top, "pw")
+        with open(self.pw, "w") as f:
+            f.write(PASSPHRASE)
+        self.proc = None
+        self.port = None
+        self.run("--kdf", "interactive", "init")
+
+    def run(self, *args, check=True):
+        r = subprocess.run([HQ, "--dir", self.dir, "--passphrase-file", self.pw, *args],
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise RuntimeError("reunite-hq %s: %s" % (" ".join(args), r.stderr.strip()))
+        return r
+
+    def start(self):
+        self.proc = subprocess.Popen([HQ, "--dir", self.dir, "--passphrase-file", self.pw, "serve", "--listen",
+                                      "127.0.0.1:%d" % (self.port or 0)], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        self.port = int(json.loads(line)["listening"].rsplit(":", 1)[1])
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def restart(self, sig=signal.SIGTERM):
+        self.stop(sig)
+        return self.start()
+
+    def token(self, office):
+        path = os.path.join(os.path.dirname(self.dir), "token-%s" % secrets.token_hex(4))
+        self.run("enroll", "--office", office, "--url", "http://127.0.0.1:%d" % self.port, "--out", path)
+        with open(path) as f:
+            return json.load(f)
+
+    def devices(self):
+        out = self.run("devices").stdout
+        return {d["id"]: d for d in (json.loads(line) for line in out.splitlines() if line.strip())}
+
+    def audit(self):
+        out = self.run("audit").stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def request(port, method, path, body=b"", headers=None, source="127.0.0.1"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=(source, 0))
+    h = dict(headers or {})
+    if method == "POST":
+        h["Content-Length"] = str(len(body))
+    conn.request(method, path, body=body if method == "POST" else None, headers=h)
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data
+
+
+class Device:
+    """Keys, as a device makes them; the id is BLAKE2b-128 of the signing key."""
+
+    def __init__(self, sign=None, box=None):
+        self.sign = sign or nacl.signing.SigningKey.generate()
+        self.box = box or nacl.public.PrivateKey.generate()
+        self.sign_pk = bytes(self.sign.verify_key)
+        self.id = hashlib.blake2b(self.sign_pk, digest_size=16).hexdigest()
+
+    def enroll_body(self, token):
+        proof = self.sign.sign(("reunite-enroll-v1\n%s\n%s" % (token["token"], self.id)).encode()).signature
+        return json.dumps({"token": token["token"], "secret": token["secret"], "device": self.id,
+                           "sign_pk": base64.b64encode(self.sign_pk).decode(),
+                           "box_pk": base64.b64encode(bytes(self.box.public_key)).decode(),
+                           "proof": proof.hex()}).encode()
+
+    def headers(self, method, path, body=b"", when=None):
+        t = str(int(when if when is not None else time.time()))
+        nonce = secrets.token_hex(16)
+        text = "\n".join(["reunite-request-v1", method, path, self.id, t, nonce,
+                          hashlib.blake2b(body, digest_size=32).hexdigest()])
+        sig = self.sign.sign(text.encode()).signature.hex()
+        return {"Reunite-Device": self.id, "Reunite-Time": t, "Reunite-Nonce": nonce, "Reunite-Signature": sig}
+
+    def call(self, hq, method, path, body=b"", source="127.0.0.1"):
+        return request(hq.port, method, path, body, self.headers(method, path, body), source)
+
+
+def revoked_device_stays_out(hq):
+    """Failure 1: a revoked device came back with a fresh token, in
+    another office, with the same keys."""
+    dev = Device()
+    status, _ = request(hq.port, "POST", "/v1/enroll", dev.enroll_body(hq.token("Kinshasa")))
+    ok(status == 200, "a new device enrolls in Kinshasa (%d)" % status)
+    ok(dev.call(hq, "GET", "/v1/ping")[0] == 200, "its signed ping is answered")
+
+    hq.stop()
+    hq.run("revoke", dev.id)
+    hq.start()
+    status, _ = dev.call(hq, "GET", "/v1/ping")
+    ok(status == 403, "revoked, its ping gets 403 (%d)" % status)
+
+    hq.restart()
+    goma = hq.token("Goma")
+    status, body = request(hq.port, "POST", "/v1/enroll", dev.enroll_body(goma))
+    ok(status == 403, "the revoked keys with a fresh Goma token are refused (%d %s)" % (status, body[:120]))
+    d = hq.devices().get(dev.id, {})
+    ok(d.get("status") == "revoked" and d.get("office") == "Kinshasa",
+       "devices still shows it revoked, in Kinshasa (%s, %s)" % (d.get("status"), d.get("office")))
+    ok(dev.call(hq, "GET", "/v1/ping")[0] == 403, "and its ping still gets 403")
+    status, _ = request(hq.port, "POST", "/v1/enroll", Device().enroll_body(goma))
+    ok(status == 403, "the token it spent cannot enroll anyone else (%d)" % status)
+
+    # The revoked encryption key under a new signing key.
+    status, _ = request(hq.port, "POST", "/v1/enroll", Device(box=dev.box).enroll_body(hq.token("Goma")))
+    ok(status == 403, "a new signing key with the revoked encryption key is refused (%d)" % status)
+
+    # An enrolled device does not move by enrolling again.
+    other = Device()
+    request(hq.port, "POST", "/v1/enroll", other.enroll_body(hq.token("Kinshasa")))
+    status, _ = request(hq.port, "POST", "/v1/enroll", other.enroll_body(hq.token("Goma")))
+    ok(status == 403 and hq.devices()[other.id]["office"] == "Kinshasa",
+       "an enrolled device enrolling again stays in its office (%d)" % status)
+
+    entries = hq.audit()
+    enrolls = [e for e in entries if e.get("action") == "enroll"]
+    refused = [e for e in entries if e.get("action") == "enroll-refused"]
+    ok(all("token " in (e.get("detail") or "") for e in enrolls + refused) and len(refused) == 3,
+       "every enrollment, and every refusal (%d), is audited with its token" % len(refused))
+
+    hq.stop()
+    r = hq.run("move", "--office", "Goma", other.id, check=False)
+    hq.start()
+    ok(r.returncode == 0 and hq.devices()[other.id]["office"] == "Goma",
+       "the operator moves it with 'move' (%s)" % r.stderr.strip())
+    ok(any(e.get("action") == "move" for e in hq.audit()), "and the move is audited")
+    r = hq.run("move", "--office", "Goma", dev.id, check=False)
+    ok(r.returncode != 0 and "revoked" in r.stderr, "a revoked device cannot be moved (%s)" % r.stderr.strip())
+
+
+def replays_after_restart(hq):
+    """Failure 2: requests captured within the 300 s window succeeded again
+    after HQ restarted."""
+    dev = Device()
+    request(hq.port, "POST", "/v1/enroll", dev.enroll_body(hq.token("Goma")))
+    captured = []
+    for path in ("/v1/roster", "/v1/state", "/v1/ping", "/v1/pull?have=0"):
+        h = dev.headers("GET", path)
+        status, _ = request(hq.port, "GET", path, headers=h)
+        captured.append((path, h, status))
+    ok(all(s in (200, 204) for _, _, s in captured), "a device's roster, state, ping and pull are answered")
+    ok(all(request(hq.port, "GET", p, headers=h)[0] == 409 for p, h, _ in captured),
+       "replayed at once, each is refused (409)")
+    for how, sig in (("stopped", signal.SIGTERM), ("killed -9", signal.SIGKILL)):
+        hq.restart(sig)
+        answers = [request(hq.port, "GET", p, headers=h)[0] for p, h, _ in captured]
+        ok(all(a == 409 for a in answers), "HQ %s and restarted, every replay is refused (%s)" % (how, answers))
+    ok(dev.call(hq, "GET", "/v1/ping")[0] == 200, "a new request from the device is answered")
+
+
+def rate_limit_not_spoofable(hq):
+    """Failure 3: flooding /v1/ping with a victim's Reunite-Device made the
+    victim's sync fail with 429."""
+    victim = Device()
+    request(hq.port, "POST", "/v1/enroll", victim.enroll_body(hq.token("Goma")))
+    forged = {"Reunite-Device": victim.id, "Reunite-Time": str(int(time.time())),
+              "Reunite-Nonce": "00" * 16, "Reunite-Signature": "00" * 64}
+    statuses = {}
+    end = time.monotonic() + 10
+    n = 0
+    while n < 600 and time.monotonic() < end:
+        forged["Reunite-Nonce"] = secrets.token_hex(16)
+        s, _ = request(hq.port, "GET", "/v1/ping", headers=forged, source="127.0.0.2")
+        statuses[s] = statuses.get(s, 0) + 1
+        n += 1
+    ok(statuses.get(429, 0) > 0 and 200 not in statuses,
+       "%d forged pings from 127.0.0.2 are refused, then rate-limited (%s)" % (n, statuses))
+    answers = [victim.call(hq, "GET", p)[0] for p in ("/v1/roster", "/v1/ping", "/v1/state", "/v1/pull?have=0")]
+    ok(all(a in (200, 204) for a in answers), "the victim, from its own address, still syncs (%s)" % answers)
+
+
+def main():
+    top = tempfile.mkdtemp(prefix="reunite-attack-")
+    hq = None
+    try:
+        hq = Hq(top).start()
+        for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable):
+            print("# %s" % attack.__doc__.splitlines()[0], flush=True)
+            try:
+                attack(hq)
+            except Exception as e:  # noqa: BLE001
+                ok(False, "%s: unexpected error: %r" % (attack.__name__, e))
+                if hq.proc is None or hq.proc.poll() is not None:
+                    hq.proc = None
+                    hq.start()
+            hq.restart()
+    finally:
+        if hq is not None:
+            try:
+                hq.stop(signal.SIGKILL)
+            except Exception:  # noqa: BLE001
+                pass
+        shutil.rmtree(top, ignore_errors=True)
+    print("1..%d" % steps)
+    sys.exit(1 if failed else 0)
+
+
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+main()
