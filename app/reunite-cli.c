@@ -18,6 +18,7 @@
 
 #include "rfl-cli.h"
 #include "rfl-importer.h"
+#include "rfl-json.h"
 #include "rfl-secret.h"
 #include "rfl-store-sync.h"
 #include "rfl-sync.h"
@@ -129,8 +130,6 @@ read_object (GInputStream  *in,
              GError       **error)
 {
   g_autoptr(GByteArray) buf = g_byte_array_new ();
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) local_error = NULL;
   guint8 chunk[8192];
   gssize n;
 
@@ -146,19 +145,7 @@ read_object (GInputStream  *in,
     }
   if (n < 0)
     return NULL;
-  if (!json_parser_load_from_data (parser, (const char *) buf->data, buf->len, &local_error))
-    {
-      g_set_error (error, JSON_PARSER_ERROR, local_error->code, "%s is not valid JSON: %s",
-                   what, local_error->message);
-      return NULL;
-    }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-                   "%s must be a JSON object", what);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  return rfl_json_parse_object ((const char *) buf->data, buf->len, what, error);
 }
 
 /* Commands. */

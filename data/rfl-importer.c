@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "rfl-importer"
 
 #include "rfl-importer.h"
+#include "rfl-json.h"
 #include "rfl-schema.h"
 
 #include <errno.h>
@@ -94,6 +95,7 @@ parse_line (LineReader  *reader,
             GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
+  JsonObject *record;
 
   if (reader->too_long)
     {
@@ -101,19 +103,14 @@ parse_line (LineReader  *reader,
                    _("line %llu: longer than %d bytes"), (unsigned long long) reader->number, MAX_LINE_BYTES);
       return NULL;
     }
-  if (!json_parser_load_from_data (parser, reader->line->str, reader->line->len, &local_error))
+  if ((record = rfl_json_parse_object_with (parser, reader->line->str, reader->line->len, _("the record"),
+                                            &local_error)) == NULL)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   _("line %llu: invalid JSON: %s"), (unsigned long long) reader->number, local_error->message);
+                   _("line %llu: %s"), (unsigned long long) reader->number, local_error->message);
       return NULL;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   _("line %llu: a record must be a JSON object"), (unsigned long long) reader->number);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  return record;
 }
 
 static FILE *

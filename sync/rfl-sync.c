@@ -65,19 +65,14 @@ parse_object (GBytes      *bytes,
               const char  *what,
               GError     **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   gsize len;
   const char *data = g_bytes_get_data (bytes, &len);
   g_autoptr(GError) local = NULL;
-  JsonNode *root;
+  JsonObject *obj = rfl_json_parse_object (data != NULL ? data : "", len, what, &local);
 
-  if (!json_parser_load_from_data (parser, data, (gssize) len, &local) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("%s is not a JSON object"), what);
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (root));
+  if (obj == NULL)
+    g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, "%s", local->message);
+  return obj;
 }
 
 static GBytes *
