@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "rfl-cli.h"
+#include "rfl-file.h"
 #include "rfl-importer.h"
 #include "rfl-json.h"
 #include "rfl-secret.h"
@@ -26,6 +27,7 @@
 #include "rfl-store.h"
 
 #define MAX_RECORD_BYTES     (1 << 20)
+#define MAX_TOKEN_BYTES      (64 * 1024)
 #define DEFAULT_LIMIT        50
 
 typedef struct
@@ -477,17 +479,14 @@ cmd_enroll (Cli   *cli,
   g_autoptr(GError) error = NULL;
   g_autoptr(RflEnrollToken) token = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
-  g_autofree char *data = NULL;
   g_autoptr(GBytes) bytes = NULL;
   RflSyncOptions options = { .url = cli->hq, .deadline_s = (guint) cli->timeout };
-  gsize len = 0;
   int rc;
 
   if (args[0] == NULL || args[1] != NULL)
     return rfl_cli_fail ("usage: enroll TOKEN_FILE [--hq URL]");
-  if (!g_file_get_contents (args[0], &data, &len, &error))
+  if ((bytes = rfl_file_read (args[0], MAX_TOKEN_BYTES, RFL_FILE_OR_PIPE, &error)) == NULL)
     return rfl_cli_fail_error (error);
-  bytes = g_bytes_new_take (g_steal_pointer (&data), len);
   if ((token = rfl_enroll_token_load (bytes, &error)) == NULL)
     return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)

@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "rfl-case-item.h"
+#include "rfl-file.h"
 #include "rfl-record-form.h"
 #include "rfl-sync-client.h"
 #include "rfl-sync-page.h"
@@ -156,22 +157,12 @@ enroll_from_file (Job           *job,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (job->path);
-  g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(RflEnrollToken) token = NULL;
 
-  /* A token file is small; anything else is refused before it is read. */
-  if ((info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE, cancellable,
-                                 error)) == NULL)
-    return FALSE;
-  if (g_file_info_get_size (info) > MAX_TOKEN_BYTES)
-    {
-      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
-                   "this file is too large to be an enrollment token");
-      return FALSE;
-    }
-  if ((bytes = g_file_load_bytes (file, cancellable, NULL, error)) == NULL ||
+  /* A token file is small: anything larger, or not a file, is refused
+   * while it is read. */
+  if ((bytes = rfl_file_read (job->path, MAX_TOKEN_BYTES, RFL_FILE_REGULAR, error)) == NULL ||
       (token = rfl_enroll_token_load (bytes, error)) == NULL ||
       !rfl_sync_client_enroll (job->store, token, NULL, error))
     return FALSE;

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "rfl-importer"
 
 #include "rfl-importer.h"
+#include "rfl-file.h"
 #include "rfl-json.h"
 #include "rfl-schema.h"
 
@@ -10,6 +11,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <glib/gi18n-lib.h>
 
@@ -117,11 +119,31 @@ static FILE *
 open_input (RflImporter  *self,
             GError      **error)
 {
-  FILE *file = g_fopen (self->path, "rb");
+  g_autoptr(GError) local_error = NULL;
+  FILE *file;
+  /* A regular file only: the import reads it twice, to check every line and
+   * then to write, so a pipe (/dev/stdin) would be empty the second time,
+   * and a device such as /dev/zero never ends. */
+  int fd = rfl_file_open (self->path, RFL_FILE_OR_PIPE, &local_error);
+  struct stat st;
 
-  if (file == NULL)
+  if (fd < 0)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO, "%s", local_error->message);
+      return NULL;
+    }
+  if (fstat (fd, &st) == 0 && S_ISFIFO (st.st_mode))
+    {
+      close (fd);
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
+                   _("%s is a pipe: the import reads its file twice, to check it and then to write it; "
+                     "save what is to be imported to a file first"), self->path);
+      return NULL;
+    }
+  if ((file = fdopen (fd, "rb")) == NULL)
     {
       int saved = errno;
+      close (fd);
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
                    _("cannot read %s: %s"), self->path, g_strerror (saved));
     }

@@ -3,6 +3,7 @@
 
 #include "rfl-keyfile-private.h"
 #include "rfl-error.h"
+#include "rfl-file.h"
 #include "rfl-json.h"
 
 #include <errno.h>
@@ -186,34 +187,30 @@ rfl_keyfile_unwrap (const char  *path,
   guint8 wrapped[RFL_DATA_KEY_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES];
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *contents;
   g_autofree char *ad = NULL;
   JsonObject *obj;
-  GStatBuf st;
   guint8 *kek, *data_key;
   gint64 ops, mem;
   gsize len;
 
-  if (g_stat (path, &st) != 0)
+  /* A symlink to /dev/zero, or a file that keeps growing, is refused
+   * while it is read. */
+  if ((bytes = rfl_file_read (path, KEYFILE_MAX_BYTES, RFL_FILE_REGULAR, &local_error)) == NULL)
     {
-      int saved = errno;
-      g_set_error (error, RFL_STORE_ERROR,
-                   saved == ENOENT ? RFL_STORE_ERROR_NOT_FOUND : RFL_STORE_ERROR_IO,
-                   _("cannot read the key file %s: %s"), path, g_strerror (saved));
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("cannot read the key file %s: %s"), path,
+                     g_strerror (ENOENT));
+      else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                     _("the key file %s is too large to be a key file"), path);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO, _("cannot read the key file: %s"),
+                     local_error->message);
       return NULL;
     }
-  if (st.st_size > KEYFILE_MAX_BYTES)
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                   _("the key file %s is too large to be a key file"), path);
-      return NULL;
-    }
-  if (!g_file_get_contents (path, &contents, &len, &local_error))
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO,
-                   _("cannot read the key file: %s"), local_error->message);
-      return NULL;
-    }
+  contents = g_bytes_get_data (bytes, &len);
   if (!json_parser_load_from_data (parser, contents, len, NULL) ||
       !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     goto corrupt;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "rfl-secret.h"
+#include "rfl-file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,18 +39,30 @@ read_file (const char  *path,
            RflSecret   *secret,
            GError     **error)
 {
+  g_autoptr(GError) local_error = NULL;
   FILE *f;
   gsize n;
+  /* A file, or a pipe (--passphrase-file <(...)); never a folder or a
+   * device: a folder read as empty was reported as a wrong passphrase. */
+  int fd = rfl_file_open (path, RFL_FILE_OR_PIPE, &local_error);
 
-  f = g_fopen (path, "rb");
-  if (f == NULL)
+  if (fd < 0 || (f = fdopen (fd, "rb")) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, _("cannot read the passphrase file: %s"),
+                   local_error != NULL ? local_error->message : g_strerror (errno));
+      return FALSE;
+    }
+  n = fread (secret->data, 1, RFL_SECRET_MAX_BYTES + 1, f);
+  if (ferror (f))
     {
       int saved = errno;
+      fclose (f);
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
                    _("cannot read the passphrase file %s: %s"), path, g_strerror (saved));
       return FALSE;
     }
-  n = fread (secret->data, 1, RFL_SECRET_MAX_BYTES + 1, f);
   fclose (f);
   if (n > RFL_SECRET_MAX_BYTES)
     {

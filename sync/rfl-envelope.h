@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define RFL_ENVELOPE_MAX_RECIPIENTS 64
 #define RFL_ENVELOPE_MAX_PAYLOAD    (64 * 1024 * 1024)
 #define RFL_ENVELOPE_MAX_PLAINTEXT  (256 * 1024 * 1024)
+/* The largest envelope: header, recipients, payload. */
+#define RFL_ENVELOPE_MAX_BYTES      (194 + 96 * RFL_ENVELOPE_MAX_RECIPIENTS + RFL_ENVELOPE_MAX_PAYLOAD)
 
 /**
  * RflEnvelopeRecipient:

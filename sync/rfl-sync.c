@@ -4,6 +4,7 @@
 #include "rfl-sync.h"
 #include "rfl-envelope.h"
 #include "rfl-roster.h"
+#include "rfl-file.h"
 #include "rfl-json.h"
 
 #include <sodium.h>
@@ -1471,12 +1472,13 @@ rfl_sync_device_read_usb (RflStore       *device,
     return FALSE;
   for (guint i = 0; i < files->len; i++)
     {
-      g_autoptr(GMappedFile) file = NULL;
       g_autoptr(GBytes) bytes = NULL;
       g_autoptr(GError) local = NULL;
 
-      if ((file = g_mapped_file_new (g_ptr_array_index (files, i), FALSE, &local)) == NULL ||
-          !rfl_sync_device_accept (device, (bytes = g_mapped_file_get_bytes (file)), report, &local))
+      /* Read, not mapped: a stick pulled out must not crash the program. */
+      if ((bytes = rfl_file_read (g_ptr_array_index (files, i), RFL_ENVELOPE_MAX_BYTES, RFL_FILE_REGULAR,
+                                  &local)) == NULL ||
+          !rfl_sync_device_accept (device, bytes, report, &local))
         {
           g_autofree char *base = g_path_get_basename (g_ptr_array_index (files, i));
 

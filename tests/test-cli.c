@@ -420,6 +420,55 @@ test_invalid_input (Fixture       *f,
   }
 }
 
+/* Devices, pipes, folders and symlinks where a file is expected: a clear
+ * refusal, at once, with nothing read into memory and nothing written. */
+static void
+test_special_files (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *key = g_strconcat (f->db, ".key", NULL);
+  g_autofree char *saved_key = g_strconcat (f->db, ".key.saved", NULL);
+  g_autofree char *big = g_build_filename (f->dir, "big-token", NULL);
+  g_autofree char *folder = g_build_filename (f->dir, "a-folder", NULL);
+  g_autofree char *err = NULL;
+  g_autofree char *filler = g_strnfill (100 * 1024, 'x');
+
+  g_free (add_record (f, record_json));
+
+  g_assert_cmpint (run (f, NULL, NULL, &err, "enroll", "/dev/zero", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: /dev/zero is not a regular file\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_true (g_file_set_contents (big, filler, -1, NULL));
+  g_assert_cmpint (run (f, NULL, NULL, &err, "enroll", big, NULL), ==, 1);
+  g_assert_true (g_str_has_suffix (err, "big-token is larger than 65536 bytes\n"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run (f, NULL, NULL, &err, "import", "/dev/zero", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: /dev/zero is not a regular file\n");
+  g_clear_pointer (&err, g_free);
+  /* Standard input from the test is a pipe: refused, not "imported 0". */
+  g_assert_cmpint (run (f, record_json, NULL, &err, "import", "/dev/stdin", NULL), ==, 1);
+  g_assert_true (g_str_has_prefix (err, "reunite-cli: /dev/stdin is a pipe: the import reads its file twice"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpuint (record_count (f), ==, 1);
+
+  /* The key file replaced by a symlink to /dev/zero. */
+  g_assert_cmpint (g_rename (key, saved_key), ==, 0);
+  g_assert_cmpint (symlink ("/dev/zero", key), ==, 0);
+  g_assert_cmpint (run (f, NULL, NULL, &err, "status", NULL), ==, 1);
+  g_assert_true (g_str_has_suffix (err, ".key is not a regular file\n"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (g_unlink (key), ==, 0);
+  g_assert_cmpint (g_rename (saved_key, key), ==, 0);
+
+  /* A folder as the passphrase file is not a wrong passphrase. */
+  g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+  g_assert_cmpint (run (f, NULL, NULL, &err, "--passphrase-file", folder, "status", NULL), ==, 1);
+  g_assert_true (g_str_has_suffix (err, "a-folder is a folder, not a file\n"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpuint (record_count (f), ==, 1);
+}
+
 static void
 test_audit_tamper (Fixture       *f,
                    gconstpointer  data)
@@ -747,6 +796,7 @@ main (int   argc,
   ADD ("passwd", test_passwd);
   ADD ("invalid-input", test_invalid_input);
   ADD ("audit-tamper", test_audit_tamper);
+  ADD ("special-files", test_special_files);
   ADD ("purge", test_purge);
   ADD ("import-killed", test_import_killed);
   ADD ("concurrent-readers", test_concurrent_readers);

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include "rfl-cli.h"
+#include "rfl-file.h"
 #include "rfl-envelope.h"
 #include "rfl-request-auth.h"
 #include "rfl-secret.h"
@@ -32,7 +33,8 @@
 #define DEFAULT_BURST           200.0
 #define MAX_BUCKETS             10000
 #define MAX_ENROLL_BODY         4096
-#define MAX_PUSH_BODY           (194 + 96 * RFL_ENVELOPE_MAX_RECIPIENTS + RFL_ENVELOPE_MAX_PAYLOAD)
+#define MAX_PUSH_BODY           RFL_ENVELOPE_MAX_BYTES
+#define MAX_CA_BYTES            (1024 * 1024)
 #define REPLAY_CACHE_ENTRIES    200000
 #define TOKEN_HOURS_DEFAULT     72
 
@@ -140,8 +142,14 @@ cmd_enroll (Hq    *hq,
    * never to the terminal, where scrollback and logs would keep it. */
   if (args[0] != NULL || hq->office == NULL || *hq->office == '\0' || hq->out == NULL)
     return rfl_cli_fail ("usage: enroll --office NAME --out FILE [--url URL] [--ca FILE] [--expires-hours N]");
-  if (hq->ca != NULL && !g_file_get_contents (hq->ca, &ca, NULL, &error))
-    return rfl_cli_fail_error (error);
+  if (hq->ca != NULL)
+    {
+      g_autoptr(GBytes) pem = rfl_file_read (hq->ca, MAX_CA_BYTES, RFL_FILE_REGULAR, &error);
+
+      if (pem == NULL)
+        return rfl_cli_fail_error (error);
+      ca = g_strndup (g_bytes_get_data (pem, NULL), g_bytes_get_size (pem));
+    }
   if ((rc = open_store (hq)) != 0)
     return rc;
   token = rfl_enroll_token_new (hq->store, hq->office, hq->url, ca,
@@ -381,19 +389,18 @@ cmd_bundle_in (Hq    *hq,
   for (guint i = 0; i < files->len; i++)
     {
       const char *path = g_ptr_array_index (files, i);
-      g_autoptr(GMappedFile) file = NULL;
       g_autoptr(GBytes) bytes = NULL;
       g_autoptr(JsonObject) receipt = NULL;
       g_autoptr(GError) local = NULL;
       g_autofree char *base = g_path_get_basename (path);
 
-      if ((file = g_mapped_file_new (path, FALSE, &local)) == NULL)
+      /* Read, not mapped: a stick pulled out must not crash HQ (SIGBUS). */
+      if ((bytes = rfl_file_read (path, RFL_ENVELOPE_MAX_BYTES, RFL_FILE_REGULAR, &local)) == NULL)
         {
           g_printerr ("reunite-hq: %s: %s\n", base, local->message);
           rejected++;
           continue;
         }
-      bytes = g_mapped_file_get_bytes (file);
       receipt = rfl_sync_hub_accept (hq->store, bytes, TRUE, &report, &local);
       if (local != NULL && !g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY))
         {
