@@ -452,7 +452,8 @@ class App:
             key("shift+Tab" if back else "Tab")
             expected = stops[(i - k if back else i + k) % len(stops)]
             f = self.focused()
-            ok = f is None if role_of(expected) == "text" else f == expected
+            # GTK 4.8 reports the focus of a text view, but not of an entry.
+            ok = f == expected or (f is None and role_of(expected) == "text")
             if not ok:
                 self.tap.ok(False, "Tab goes from %s %r on to %s %r (focus is on %s %r)" % (
                     role_of(prev), name_of(prev), role_of(expected), name_of(expected), role_of(f), name_of(f)))
