@@ -45,6 +45,8 @@ struct _RflImporter
   guint64                n_lines;
   guint64                imported;
   guint64                resumed;
+  GPtrArray             *ids;      /* the ids the records carry, in order */
+  GArray                *id_lines; /* guint64: the line of each */
   RflImportProgressFunc  progress;
   gpointer               progress_data;
 };
@@ -173,6 +175,7 @@ rfl_importer_check (RflImporter  *self,
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GString) line = g_string_new (NULL);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);  /* id -> its index */
   LineReader reader = { NULL, line, 0, FALSE };
   crypto_generichash_state state;
   guint8 hash[16];
@@ -187,9 +190,14 @@ rfl_importer_check (RflImporter  *self,
     return FALSE;
   size = fstat (fileno (reader.file), &st) == 0 ? st.st_size : 0;
 
+  g_ptr_array_set_size (self->ids, 0);
+  g_array_set_size (self->id_lines, 0);
   crypto_generichash_init (&state, NULL, 0, sizeof hash);
   while (next_line (&reader))
     {
+      const char *id;
+      gpointer other;
+
       g_autoptr(JsonObject) record = NULL;
       g_autoptr(GError) local_error = NULL;
 
@@ -204,6 +212,23 @@ rfl_importer_check (RflImporter  *self,
           g_set_error (error, local_error->domain, local_error->code, _("line %llu: %s"),
                        (unsigned long long) reader.number, local_error->message);
           goto out;
+        }
+      /* Two lines with one id would write half the file before the second
+       * is refused: found here, nothing is written. */
+      id = json_object_get_string_member_with_default (record, "id", NULL);
+      if (id != NULL)
+        {
+          if (g_hash_table_lookup_extended (seen, id, NULL, &other))
+            {
+              g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("line %llu: field 'id': line %llu has the same id"), (unsigned long long) reader.number,
+                           (unsigned long long) g_array_index (self->id_lines, guint64, GPOINTER_TO_UINT (other)));
+              goto out;
+            }
+          g_ptr_array_add (self->ids, g_strdup (id));
+          g_array_append_val (self->id_lines, reader.number);
+          g_hash_table_insert (seen, g_ptr_array_index (self->ids, self->ids->len - 1),
+                               GUINT_TO_POINTER (self->ids->len - 1));
         }
       if (reader.number % 1000 == 0)
         report (self, RFL_IMPORT_CHECKING, ftell (reader.file), size);
@@ -352,6 +377,32 @@ rfl_importer_run (RflImporter  *self,
   pipe.store = store;
   pipe.n_lines = self->n_lines;
   pipe.skip_through = self->resumed = rfl_store_get_import_progress (store, self->source);
+
+  /* An id the store already has, on a line not yet imported: refused before
+   * anything is written. (The same file again is no such case: it resumes
+   * after its last line, and imports nothing.) */
+  {
+    g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+    g_autoptr(GArray) lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+    guint found = 0;
+
+    for (guint i = 0; i < self->ids->len; i++)
+      if (g_array_index (self->id_lines, guint64, i) > pipe.skip_through)
+        {
+          g_ptr_array_add (ids, g_ptr_array_index (self->ids, i));
+          g_array_append_val (lines, g_array_index (self->id_lines, guint64, i));
+        }
+    if (rfl_store_find_records (store, ids, &found, &local_error))
+      g_set_error (&local_error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("line %llu: field 'id': record %s is already in the store"),
+                   (unsigned long long) g_array_index (lines, guint64, found), (char *) g_ptr_array_index (ids, found));
+    if (local_error != NULL)
+      {
+        fclose (pipe.file);
+        g_propagate_error (error, g_steal_pointer (&local_error));
+        return FALSE;
+      }
+  }
   pipe.items = g_async_queue_new ();
   pipe.slots = g_async_queue_new ();
   for (guint i = 0; i < QUEUE_DEPTH; i++)
@@ -409,6 +460,8 @@ rfl_importer_finalize (GObject *object)
 
   g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->source, g_free);
+  g_clear_pointer (&self->ids, g_ptr_array_unref);
+  g_clear_pointer (&self->id_lines, g_array_unref);
 
   G_OBJECT_CLASS (rfl_importer_parent_class)->finalize (object);
 }
@@ -422,6 +475,8 @@ rfl_importer_class_init (RflImporterClass *klass)
 static void
 rfl_importer_init (RflImporter *self)
 {
+  self->ids = g_ptr_array_new_with_free_func (g_free);
+  self->id_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
 }
 
 /**

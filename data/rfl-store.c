@@ -2539,6 +2539,49 @@ rfl_store_get_import_progress (RflStore   *self,
 }
 
 /**
+ * rfl_store_find_records:
+ * @ids: (element-type utf8): record ids
+ * @found: (out): the index in @ids of the first that the store holds, if any
+ *
+ * Looks for records by id, live, deleted or purged: an id the store has
+ * used is taken. In one read transaction, for an import to check all its
+ * ids before it writes any.
+ *
+ * Returns: %TRUE if the store holds one of @ids; %FALSE if none, or on error
+ */
+gboolean
+rfl_store_find_records (RflStore   *self,
+                        GPtrArray  *ids,
+                        guint      *found,
+                        GError    **error)
+{
+  sqlite3_stmt *st;
+  gboolean hit = FALSE;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (ids != NULL && found != NULL, FALSE);
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, error) && rfl_store_begin_read (self, error))
+    {
+      if ((st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", error)) != NULL)
+        for (guint i = 0; i < ids->len && !hit; i++)
+          {
+            rfl_bind_text (st, 1, g_ptr_array_index (ids, i));
+            if (sqlite3_step (st) == SQLITE_ROW)
+              {
+                hit = TRUE;
+                *found = i;
+              }
+            sqlite3_reset (st);
+          }
+      rfl_store_end_read (self);
+    }
+  rfl_store_unlock (self);
+  return hit;
+}
+
+/**
  * rfl_store_audit_list:
  *
  * Returns: (transfer full) (element-type JsonObject): every audit entry, oldest first

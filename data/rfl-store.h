@@ -124,6 +124,10 @@ gboolean     rfl_store_import_batch           (RflStore             *self,
                                                GPtrArray            *records,
                                                guint                *failed_index,
                                                GError              **error);
+gboolean     rfl_store_find_records           (RflStore             *self,
+                                              GPtrArray            *ids,
+                                              guint                *found,
+                                              GError              **error);
 guint64      rfl_store_get_import_progress    (RflStore             *self,
                                                const char           *source);
 

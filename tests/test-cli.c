@@ -561,6 +561,52 @@ generate (Fixture *f,
   return path;
 }
 
+/* An id twice in a file, or one the store already has: refused before
+ * anything is written. The same file again imports nothing. */
+static void
+test_import_duplicate_ids (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *path = generate (f, 6000);
+  g_autofree char *text = NULL;
+  g_autofree char *err = NULL, *out = NULL;
+  g_autofree char *other = g_build_filename (f->dir, "other.jsonl", NULL);
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GString) twice = NULL;
+  g_autoptr(JsonObject) obj = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), >=, 6000);
+
+  /* Line 6001 repeats line 11: past the first batches that would commit. */
+  twice = g_string_new (text);
+  g_string_append_printf (twice, "%s\n", lines[10]);
+  g_assert_true (g_file_set_contents (other, twice->str, -1, NULL));
+  g_assert_cmpint (run (f, NULL, NULL, &err, "import", other, NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: line 6001: field 'id': line 11 has the same id\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpuint (record_count (f), ==, 0);
+
+  /* The file imports; again, it imports nothing. */
+  g_assert_cmpint (run (f, NULL, &out, NULL, "import", path, NULL), ==, 0);
+  g_assert_cmpuint (record_count (f), ==, 6000);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "import", path, NULL), ==, 0);
+  obj = parse_line (out);
+  g_assert_cmpint (json_object_get_int_member (obj, "imported"), ==, 0);
+  g_assert_cmpuint (record_count (f), ==, 6000);
+
+  /* Another file holding one of those records: named, and nothing written. */
+  g_string_truncate (twice, 0);
+  g_string_append_printf (twice, "%s\n%s\n", record_json, lines[4000]);
+  g_assert_true (g_file_set_contents (other, twice->str, -1, NULL));
+  g_assert_cmpint (run (f, NULL, NULL, &err, "import", other, NULL), ==, 1);
+  g_assert_true (g_str_has_prefix (err, "reunite-cli: line 2: field 'id': record "));
+  g_assert_true (g_str_has_suffix (err, " is already in the store\n"));
+  g_assert_cmpuint (record_count (f), ==, 6000);
+}
+
 static void
 test_import_killed (Fixture       *f,
                     gconstpointer  data)
@@ -797,6 +843,7 @@ main (int   argc,
   ADD ("invalid-input", test_invalid_input);
   ADD ("audit-tamper", test_audit_tamper);
   ADD ("special-files", test_special_files);
+  ADD ("import-duplicate-ids", test_import_duplicate_ids);
   ADD ("purge", test_purge);
   ADD ("import-killed", test_import_killed);
   ADD ("concurrent-readers", test_concurrent_readers);
