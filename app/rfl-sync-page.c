@@ -159,11 +159,20 @@ enroll_from_file (Job           *job,
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(RflEnrollToken) token = NULL;
+  g_autoptr(GError) local_error = NULL;
 
   /* A token file is small: anything larger, or not a file, is refused
    * while it is read. */
-  if ((bytes = rfl_file_read (job->path, MAX_TOKEN_BYTES, RFL_FILE_REGULAR, error)) == NULL ||
-      (token = rfl_enroll_token_load (bytes, error)) == NULL ||
+  if ((bytes = rfl_file_read (job->path, MAX_TOKEN_BYTES, RFL_FILE_REGULAR, &local_error)) == NULL)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
+                             _("This file is too large to be an enrollment token."));
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if ((token = rfl_enroll_token_load (bytes, error)) == NULL ||
       !rfl_sync_client_enroll (job->store, token, NULL, error))
     return FALSE;
   job->office = g_strdup (token->office);
