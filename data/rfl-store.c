@@ -9,6 +9,9 @@
 #include "rfl-schema.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -2891,6 +2894,32 @@ open_db (RflStore      *self,
               (create ? SQLITE_OPEN_CREATE : 0);
   int rc;
 
+  /* Owner only. SQLite gives the -wal and -shm files the database file's
+   * mode, so a file made 0600 here keeps all three private; one an older
+   * build made 0644 is put right. */
+  if (create)
+    {
+      int fd = g_open (self->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+      if (fd >= 0)
+        close (fd);
+    }
+  else
+    {
+      GStatBuf st;
+
+      if (g_lstat (self->path, &st) == 0 && S_ISREG (st.st_mode) && (st.st_mode & 077) != 0)
+        {
+          g_autofree char *wal = g_strconcat (self->path, "-wal", NULL);
+          g_autofree char *shm = g_strconcat (self->path, "-shm", NULL);
+
+          g_chmod (self->path, 0600);
+          if (g_lstat (wal, &st) == 0 && S_ISREG (st.st_mode))
+            g_chmod (wal, 0600);
+          if (g_lstat (shm, &st) == 0 && S_ISREG (st.st_mode))
+            g_chmod (shm, 0600);
+        }
+    }
   rc = sqlite3_open_v2 (self->path, &self->db, flags, NULL);
   if (rc != SQLITE_OK)
     {

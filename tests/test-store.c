@@ -1203,6 +1203,48 @@ test_notes_and_summary (Fixture       *f,
   }
 }
 
+static guint
+file_mode (const char *path,
+           const char *suffix)
+{
+  g_autofree char *name = g_strconcat (path, suffix, NULL);
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (name, &st), ==, 0);
+  return st.st_mode & 0777;
+}
+
+/* The database, its WAL and its shared memory are the owner's alone, even
+ * under a umask of 022; a database an older build left 0644 is put right. */
+static void
+test_file_modes (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  mode_t old = umask (022);
+
+  g_assert_finalize_object (f->store);
+  f->store = NULL;
+  rfl_test_remove_dir (f->dir);
+  g_assert_cmpint (g_mkdir (f->dir, 0700), ==, 0);
+  f->store = rfl_store_create (f->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE, &error);
+  g_assert_no_error (error);
+  id = add_json (f->store, tracing_json);
+  g_assert_cmpuint (file_mode (f->path, ""), ==, 0600);
+  g_assert_cmpuint (file_mode (f->path, "-wal"), ==, 0600);
+  g_assert_cmpuint (file_mode (f->path, "-shm"), ==, 0600);
+  g_assert_cmpuint (file_mode (f->path, ".key"), ==, 0600);
+
+  g_assert_finalize_object (f->store);
+  f->store = NULL;
+  g_assert_cmpint (g_chmod (f->path, 0644), ==, 0);
+  f->store = rfl_store_open (f->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (file_mode (f->path, ""), ==, 0600);
+  umask (old);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1228,6 +1270,7 @@ main (int   argc,
   ADD ("concurrent-readers", test_concurrent_readers);
   ADD ("import-batch-atomic", test_import_batch_atomic);
   ADD ("notes-and-summary", test_notes_and_summary);
+  ADD ("file-modes", test_file_modes);
 #undef ADD
   g_test_add_func ("/rfl/store/migrations", test_migrations);
   g_test_add_func ("/rfl/store/async", test_async);
