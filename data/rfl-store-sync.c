@@ -661,6 +661,65 @@ is_clock (JsonNode *node)
          json_node_get_value_type (json_array_get_element (a, 1)) == G_TYPE_STRING;
 }
 
+/**
+ * rfl_merge_stats_add:
+ *
+ * Adds what @more counted to @sum, with the refused operations it names.
+ */
+void
+rfl_merge_stats_add (RflMergeStats       *sum,
+                     const RflMergeStats *more)
+{
+  sum->applied += more->applied;
+  sum->skipped += more->skipped;
+  sum->conflicts += more->conflicts;
+  sum->refused += more->refused;
+  sum->clamped += more->clamped;
+  for (guint i = 0; i < more->n_named && sum->n_named < RFL_MERGE_REFUSED_NAMED; i++)
+    g_strlcpy (sum->named[sum->n_named++], more->named[i], sizeof sum->named[0]);
+}
+
+static void
+note_refused (RflMergeStats *stats,
+              const char    *id)
+{
+  stats->refused++;
+  if (stats->n_named < RFL_MERGE_REFUSED_NAMED)
+    g_strlcpy (stats->named[stats->n_named++], id, sizeof stats->named[0]);
+}
+
+/* A record that arrives by sync meets the schema as one typed here does:
+ * a real id, its type unchanged, its fields, a status of its lifecycle.
+ * Transitions are not checked again: concurrent edits merged field by
+ * field can join two allowed changes into a step no one took. */
+static gboolean
+check_merged (RflStore    *self,
+              const char  *id,
+              const Rec   *rec,
+              GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  const char *doc_id = json_object_get_string_member_with_default (rec->doc, "id", NULL);
+  const char *doc_type = json_object_get_string_member_with_default (rec->doc, "type", NULL);
+
+  if (!g_uuid_string_is_valid (id) || (doc_id != NULL && g_strcmp0 (doc_id, id) != 0))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("the record id is not valid"));
+      return FALSE;
+    }
+  if (g_strcmp0 (doc_type, rec->type) != 0)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("a record cannot change type"));
+      return FALSE;
+    }
+  if (!rfl_schema_validate (self->schema, rec->doc, &local))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, "%s", local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Checks the shape of an operation from a peer; nothing else reads it before. */
 static gboolean
 check_op (JsonNode  *node,
@@ -783,7 +842,7 @@ merge_fields (RflStore       *self,
         rec.owner = g_strdup (ctx->office);
       else if (json_object_has_member (c, "$owner"))
         rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
-      if (!insert_rec (self, id, &rec, error))
+      if ((rec.cl % 2 == 1 && !check_merged (self, id, &rec, error)) || !insert_rec (self, id, &rec, error))
         return FALSE;
       if (rec.owner != NULL)
         json_object_set_string_member (applied, "$owner", rec.owner);
@@ -808,7 +867,7 @@ merge_fields (RflStore       *self,
 
   if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
     {
-      ctx->stats->refused++;
+      note_refused (ctx->stats, id);
       return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
     }
   if (rec.doc == NULL)
@@ -931,7 +990,7 @@ merge_fields (RflStore       *self,
       ctx->stats->skipped++;
       return TRUE;
     }
-  if (!save_rec (self, &rec, was_alive, before, error))
+  if ((rec.cl % 2 == 1 && !check_merged (self, id, &rec, error)) || !save_rec (self, &rec, was_alive, before, error))
     return FALSE;
 
 journal:
@@ -1050,7 +1109,7 @@ apply_op (RflStore        *self,
     }
   if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
     {
-      ctx->stats->refused++;
+      note_refused (ctx->stats, id);
       return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
     }
 
@@ -1217,9 +1276,42 @@ rfl_store_apply_ops (RflStore       *self,
       goto fail;
     }
 
+  /* Each operation in a savepoint: one that is not valid (the schema, the
+   * sender's rights) is undone, audited and named, and the rest apply. */
   for (guint i = 0; i < json_array_get_length (ops); i++)
-    if (!apply_op (self, &ctx, json_array_get_object_element (ops, i), error))
-      goto fail;
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      g_autoptr(GError) local = NULL;
+
+      if (sqlite3_exec (self->db, "SAVEPOINT rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+        {
+          rfl_store_sql_fail (self, error, "applying an operation");
+          goto fail;
+        }
+      if (!apply_op (self, &ctx, op, &local))
+        {
+          g_autofree char *detail = NULL;
+
+          if (!g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID) ||
+              sqlite3_exec (self->db, "ROLLBACK TO rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+            {
+              if (local != NULL)
+                g_propagate_error (error, g_steal_pointer (&local));
+              else
+                rfl_store_sql_fail (self, error, "applying an operation");
+              goto fail;
+            }
+          note_refused (stats, json_object_get_string_member (op, "r"));
+          detail = g_strdup_printf ("from %s: %s", peer, local->message);
+          if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, "r"), detail, error))
+            goto fail;
+        }
+      if (sqlite3_exec (self->db, "RELEASE rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+        {
+          rfl_store_sql_fail (self, error, "applying an operation");
+          goto fail;
+        }
+    }
 
   if ((st = rfl_store_stmt (self, "UPDATE peers SET in_next = ?2, in_hash = ?3, last_seen = ?4"
                                   " WHERE id = ?1", error)) == NULL)

@@ -27,14 +27,22 @@ typedef enum
 /* Clocks more than this far ahead of the hub's own are clamped. */
 #define RFL_MERGE_MAX_SKEW_MS (24 * 60 * 60 * 1000)
 
+/* How many refused operations a merge names, by record id. */
+#define RFL_MERGE_REFUSED_NAMED 16
+
 typedef struct
 {
   guint applied;     /* operations that changed something */
   guint skipped;     /* operations already known */
   guint conflicts;   /* conflicts recorded */
-  guint refused;     /* operations outside the sender's scope */
+  guint refused;     /* operations refused: outside the sender's scope, or not valid */
   guint clamped;     /* clocks clamped */
+  guint n_named;     /* refused operations named below */
+  char  named[RFL_MERGE_REFUSED_NAMED][65];
 } RflMergeStats;
+
+void rfl_merge_stats_add (RflMergeStats       *sum,
+                          const RflMergeStats *more);
 
 /**
  * RflDeviceKeys:

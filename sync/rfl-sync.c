@@ -379,17 +379,6 @@ rfl_sync_device_take_receipt (RflStore       *device,
   return rfl_store_outbox_ack (device, peer->id, (guint64) seq_to, error);
 }
 
-static void
-add_stats (RflMergeStats       *sum,
-           const RflMergeStats *more)
-{
-  sum->applied += more->applied;
-  sum->skipped += more->skipped;
-  sum->conflicts += more->conflicts;
-  sum->refused += more->refused;
-  sum->clamped += more->clamped;
-}
-
 /* Merges a bundle from HQ whose signature and chain were checked, then
  * takes the receipt it carries and any held bundle that now follows on. */
 static gboolean
@@ -409,7 +398,7 @@ apply_from_hq (RflStore       *device,
                             RFL_MERGE_DEVICE, NULL, &stats, &local))
     return store_to_sync_error (local, error);
   report->received++;
-  add_stats (&report->merge, &stats);
+  rfl_merge_stats_add (&report->merge, &stats);
 
   if (json_object_has_member (bundle, "receipt") &&
       JSON_NODE_HOLDS_OBJECT (json_object_get_member (bundle, "receipt")) &&
@@ -719,7 +708,7 @@ rfl_sync_hub_accept (RflStore       *hq,
       return NULL;
     }
   report->received++;
-  add_stats (&report->merge, &stats);
+  rfl_merge_stats_add (&report->merge, &stats);
 
   /* The device says how far it got with HQ's bundles (USB has no other way). */
   {
@@ -750,7 +739,21 @@ rfl_sync_hub_accept (RflStore       *hq,
     g_clear_pointer (&peer, rfl_peer_free);
     peer = rfl_store_get_peer (hq, id, error);
   }
-  return peer != NULL ? receipt_new (keys, peer) : NULL;
+  {
+    JsonObject *receipt = peer != NULL ? receipt_new (keys, peer) : NULL;
+
+    /* Outside the signed part: which operations HQ refused, for the
+     * device to report. The audit log holds why. */
+    if (receipt != NULL && stats.n_named > 0)
+      {
+        JsonArray *refused = json_array_new ();
+
+        for (guint i = 0; i < stats.n_named; i++)
+          json_array_add_string_element (refused, stats.named[i]);
+        json_object_set_array_member (receipt, "refused", refused);
+      }
+    return receipt;
+  }
 }
 
 /**

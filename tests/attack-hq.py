@@ -20,8 +20,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import struct
 import tempfile
 import time
+import uuid
+import zlib
 
 import nacl.bindings
 import nacl.public
@@ -130,6 +133,106 @@ class Device:
         return request(hq.port, method, path, body, self.headers(method, path, body), source)
 
 
+CHUNK = 65536
+STREAM_HEADER = nacl.bindings.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+
+
+def stream_id(sender, recipient):
+    return hashlib.blake2b(b"reunite-stream-v1" + sender + recipient, digest_size=16).digest()
+
+
+def seal(dev, token, bundle, seq_from, seq_to, prev=b"\0" * 32):
+    """An envelope (format 1, suite 1) from dev to HQ, as PROTOCOL.md says."""
+    b = nacl.bindings
+    key = secrets.token_bytes(32)
+    state = b.crypto_secretstream_xchacha20poly1305_state()
+    header = b.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    packed = zlib.compress(json.dumps(bundle).encode())
+    pieces = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)]
+    if not pieces or len(pieces[-1]) == CHUNK:
+        pieces.append(b"")
+    payload = header + b"".join(
+        b.crypto_secretstream_xchacha20poly1305_push(
+            state, p, None, b.crypto_secretstream_xchacha20poly1305_TAG_FINAL if i == len(pieces) - 1 else 0)
+        for i, p in enumerate(pieces))
+    hq_id = bytes.fromhex(token["hq_id"])
+    recipients = hq_id + b.crypto_box_seal(key, base64.b64decode(token["hq_box_pk"]))
+    me = bytes.fromhex(dev.id)
+    head = (b"RFLE" + bytes([1, 1]) + struct.pack(">H", 194 + 96) + me + stream_id(me, hq_id) +
+            struct.pack(">QQ", seq_from, seq_to) + prev + struct.pack(">Q", len(payload)) +
+            hashlib.blake2b(payload, digest_size=32).digest() + struct.pack(">H", 1) + recipients)
+    return head + dev.sign.sign(head).signature + payload
+
+
+def open_envelope(dev, env):
+    """Opens an envelope addressed to dev; returns the bundle."""
+    b = nacl.bindings
+    header_len, = struct.unpack(">H", env[6:8])
+    n, = struct.unpack(">H", env[128:130])
+    me = bytes.fromhex(dev.id)
+    for i in range(n):
+        r = env[130 + 96 * i:130 + 96 * (i + 1)]
+        if r[:16] == me:
+            key = b.crypto_box_seal_open(r[16:], bytes(dev.box.public_key), bytes(dev.box))
+    payload = env[header_len:]
+    state = b.crypto_secretstream_xchacha20poly1305_state()
+    b.crypto_secretstream_xchacha20poly1305_init_pull(state, payload[:STREAM_HEADER], key)
+    out, pos = b"", STREAM_HEADER
+    while pos < len(payload):
+        piece, _ = b.crypto_secretstream_xchacha20poly1305_pull(state, payload[pos:pos + CHUNK + 17])
+        out += piece
+        pos += CHUNK + 17
+    return json.loads(zlib.decompress(out))
+
+
+def pull_all(hq, dev):
+    ops, have = [], 0
+    for _ in range(50):
+        status, body = dev.call(hq, "GET", "/v1/pull?have=%d" % have)
+        if status == 204:
+            break
+        if status != 200:
+            raise RuntimeError("pull: %d %s" % (status, body[:200]))
+        ops += open_envelope(dev, body)["ops"]
+        have += 1
+    return ops
+
+
+def rogue_records_refused(hq):
+    """Worrying: a rogue device pushed type bogus_type, status weird and
+    the id ../../../../pwned, and HQ relayed them to every office device."""
+    token = hq.token("Bukavu")
+    rogue, reader = Device(), Device()
+    request(hq.port, "POST", "/v1/enroll", rogue.enroll_body(token))
+    request(hq.port, "POST", "/v1/enroll", reader.enroll_body(hq.token("Bukavu")))
+    h = int(time.time() * 1000) << 16
+
+    def record(rid, **over):
+        doc = {"id": rid, "type": "tracing_request", "status": "open",
+               "enquirer": {"given_name": "Amina"}, "sought": [{"given_name": "Ibrahim"}],
+               "consent": {"tracing": True, "share_within_movement": True}}
+        doc.update(over)
+        return {"r": rid, "o": "create", "h": h, "d": rogue.id, "c": doc, "l": 1}
+
+    good = str(uuid.uuid4())
+    bad = [record(str(uuid.uuid4()), type="bogus_type"), record(str(uuid.uuid4()), status="weird"),
+           record("../../../../pwned"), record(str(uuid.uuid4()), eye_colour="brown")]
+    bad[2]["c"]["id"] = str(uuid.uuid4())
+    ops = bad[:2] + [record(good)] + bad[2:]
+    env = seal(rogue, token, {"format": "reunite-bundle-v1", "ops": ops, "through": 0}, 1, len(ops))
+    status, body = rogue.call(hq, "POST", "/v1/push", env)
+    answer = json.loads(body) if status == 200 else {}
+    ok(status == 200, "HQ takes the bundle (%d %s)" % (status, body[:160]))
+    ok(sorted(answer.get("refused", [])) == sorted(op["r"] for op in bad),
+       "and names the %d operations it refused (%s)" % (len(bad), answer.get("refused")))
+    hq.restart()
+    relayed = {op["r"] for op in pull_all(hq, reader)}
+    ok(good in relayed and not relayed & {op["r"] for op in bad},
+       "another Bukavu device receives the valid record only (%d records)" % len(relayed))
+    refused = [e for e in hq.audit() if e.get("action") == "refused"]
+    ok(len(refused) >= len(bad), "each refusal is in HQ's audit log (%d)" % len(refused))
+
+
 def revoked_device_stays_out(hq):
     """Failure 1: a revoked device came back with a fresh token, in
     another office, with the same keys."""
@@ -228,7 +331,8 @@ def main():
     hq = None
     try:
         hq = Hq(top).start()
-        for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable):
+        for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable,
+                       rogue_records_refused):
             print("# %s" % attack.__doc__.splitlines()[0], flush=True)
             try:
                 attack(hq)

@@ -469,10 +469,18 @@ test_out_of_scope_refused (Fixture       *f,
   hub_value = field (f->hub, id, "description");
   g_assert_null (hub_value);
 
-  /* Nor may it speak for another device. */
-  g_assert_false (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
-                                       zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
-  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  /* Nor may it speak for another device: the operation is refused and
+   * named, as PROTOCOL.md says, and the rest of the bundle would apply. */
+  g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                      zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.refused, ==, 1);
+  g_assert_cmpuint (stats.applied, ==, 0);
+  g_assert_cmpuint (stats.n_named, ==, 1);
+  g_assert_cmpstr (stats.named[0], ==, id);
+  g_clear_pointer (&hub_value, g_free);
+  hub_value = field (f->hub, id, "description");
+  g_assert_null (hub_value);
 }
 
 static void
