@@ -65,6 +65,7 @@ G_GNUC_INTERNAL gboolean      rfl_store_begin           (RflStore *self, GError 
 G_GNUC_INTERNAL gboolean      rfl_store_commit          (RflStore *self, GError **error);
 G_GNUC_INTERNAL void          rfl_store_rollback        (RflStore *self);
 G_GNUC_INTERNAL gboolean      rfl_store_begin_read      (RflStore *self, GError **error);
+G_GNUC_INTERNAL char         *rfl_store_today           (RflStore *self);
 G_GNUC_INTERNAL void          rfl_store_end_read        (RflStore *self);
 G_GNUC_INTERNAL void          rfl_bind_text             (sqlite3_stmt *st, int idx, const char *text);
 G_GNUC_INTERNAL char         *rfl_store_meta_get        (RflStore *self, const char *key);

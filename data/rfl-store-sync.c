@@ -720,6 +720,68 @@ check_merged (RflStore    *self,
   return TRUE;
 }
 
+/* Whether @status, set at @clock, is a closing old enough to purge: a
+ * status the schema retains, set at least this store's retention period
+ * ago. The clock, not a date the sender states, decides: a closing dated
+ * back loses to any later status change. */
+static gboolean
+closing_expired (RflStore   *self,
+                 const char *type,
+                 const char *status,
+                 JsonArray  *clock)
+{
+  gint64 closed_ms, until_ms;
+
+  if (clock == NULL || !rfl_schema_is_retained_status (self->schema, type, status))
+    return FALSE;
+  closed_ms = (gint64) ((guint64) json_array_get_int_element (clock, 0) >> 16);
+  until_ms = closed_ms + (gint64) g_atomic_int_get (&self->retention_days) * 86400000;
+  if (self->today != NULL)
+    {
+      /* A calendar fixed for tests: the day after the retention ends. */
+      g_autoptr(GDateTime) until = g_date_time_new_from_unix_utc (until_ms / 1000);
+      g_autofree char *until_text = until != NULL ? g_date_time_format (until, "%Y-%m-%d") : NULL;
+
+      return until_text != NULL && strcmp (until_text, self->today) < 0;
+    }
+  return until_ms < rfl_now_ms ();
+}
+
+/* Whether retention allows the purge @op of @rec here: the record was
+ * closed at least the retention period ago, by the latest status change
+ * this store knows or the one the purge carries (as an update would win,
+ * by its clock); or it is a note about a record purged or so closed. */
+static gboolean
+purge_allowed (RflStore   *self,
+               const Rec  *rec,
+               JsonObject *changes)
+{
+  const char *status = json_object_get_string_member_with_default (rec->doc, "status", NULL);
+  JsonArray *clock = rfl_clocks_lookup (rec->clocks, "status");
+  JsonNode *theirs = json_object_get_member (changes, "$status_clock");
+
+  if (g_strcmp0 (rec->type, "note") == 0)
+    {
+      const char *about = json_object_get_string_member_with_default (rec->doc, "record", NULL);
+      g_auto(Rec) case_rec = { 0 };
+
+      if (about == NULL || !load_rec (self, about, &case_rec, NULL))
+        return FALSE;
+      return case_rec.doc == NULL ||
+             closing_expired (self, case_rec.type,
+                              json_object_get_string_member_with_default (case_rec.doc, "status", NULL),
+                              rfl_clocks_lookup (case_rec.clocks, "status"));
+    }
+  if (is_clock (theirs) && json_object_has_member (changes, "$status") &&
+      json_node_get_value_type (json_object_get_member (changes, "$status")) == G_TYPE_STRING &&
+      rfl_clock_compare (json_node_get_array (theirs), clock) > 0)
+    {
+      status = json_object_get_string_member (changes, "$status");
+      clock = json_node_get_array (theirs);
+    }
+  return closing_expired (self, rec->type, status, clock);
+}
+
 /* Checks the shape of an operation from a peer; nothing else reads it before. */
 static gboolean
 check_op (JsonNode  *node,
@@ -1058,6 +1120,69 @@ journal_snapshot (RflStore    *self,
   return rfl_store_journal_write (self, &entry, error);
 }
 
+/* A purge of a record this store never had: the purging device created it
+ * and closed it, and the purge took those edits out of its journal before
+ * they were sent. The record is kept as the same tombstone as everywhere
+ * else (id, causal length, no content, no clocks), so that the states
+ * agree and the record can never arrive later. HQ checks the closing the
+ * purge carries, as for any purge. */
+static gboolean
+purge_unknown (RflStore        *self,
+               const ApplyCtx  *ctx,
+               const char      *id,
+               JsonObject      *op,
+               GError         **error)
+{
+  JsonObject *c = json_object_get_object_member (op, "c");
+  const char *type = json_object_get_string_member_with_default (c, "$type", NULL);
+  const char *status = json_object_get_string_member_with_default (c, "$status", NULL);
+  JsonNode *clock = json_object_get_member (c, "$status_clock");
+  gint64 cl = json_object_get_int_member_with_default (op, "l", 1);
+  g_autoptr(JsonObject) no_clocks = json_object_new ();
+  g_autofree char *changes = rfl_doc_to_string (c);
+  g_autofree char *owner = NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
+  sqlite3_stmt *st;
+  sqlite3_int64 rowid;
+  RflJournalEntry entry = {
+    .record_id = id, .op = "purge", .hlc = (guint64) json_object_get_int_member (op, "h"),
+    .device = json_object_get_string_member (op, "d"), .changes = changes, .cl = cl, .origin = ctx->peer,
+  };
+
+  if (type == NULL || !rfl_schema_has_record_type (self->schema, type) || !g_uuid_string_is_valid (id))
+    {
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+  if (ctx->role == RFL_MERGE_HUB &&
+      !closing_expired (self, type, status, is_clock (clock) ? json_node_get_array (clock) : NULL))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("only a closed record past its retention date may be purged"));
+      return FALSE;
+    }
+  owner = ctx->role == RFL_MERGE_HUB ? g_strdup (ctx->office)
+                                     : g_strdup (json_object_get_string_member_with_default (c, "$owner", NULL));
+  rfl_record_hash_objects (id, cl, NULL, no_clocks, rhash);
+  if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
+                                  " retention_until, clocks, owner) VALUES (?1, ?2, NULL, NULL, ?3, ?3, ?4,"
+                                  " NULL, '{}', ?5)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, type);
+  sqlite3_bind_int64 (st, 3, rfl_now_ms ());
+  sqlite3_bind_int64 (st, 4, cl);
+  rfl_bind_text (st, 5, owner);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "keeping a purged record");
+  rowid = sqlite3_last_insert_rowid (self->db);
+  if (!rfl_store_put_hash (self, rowid, owner, rhash, error))
+    return FALSE;
+  entry.record_row = rowid;
+  ctx->stats->applied++;
+  return rfl_store_journal_write (self, &entry, error);
+}
+
 static gboolean
 apply_op (RflStore        *self,
           const ApplyCtx  *ctx,
@@ -1104,6 +1229,8 @@ apply_op (RflStore        *self,
     {
       if (error != NULL && *error != NULL)
         return FALSE;
+      if (g_str_equal (kind, "purge"))
+        return purge_unknown (self, ctx, id, op, error);
       ctx->stats->skipped++;
       return TRUE;
     }
@@ -1136,9 +1263,16 @@ apply_op (RflStore        *self,
       {
         if (rec.doc == NULL)
           goto known;
+        /* HQ checks what retention allows before it applies or relays a
+         * purge: a record closed long enough ago, or a note about one. */
+        if (ctx->role == RFL_MERGE_HUB && !purge_allowed (self, &rec, c))
+          {
+            g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                                 _("only a closed record past its retention date may be purged"));
+            return FALSE;
+          }
         if (!rfl_store_purge_content (self, id, rec.rowid, error))
           return FALSE;
-        entry.changes = "{\"$purged\":true}";
       }
     else if (g_str_equal (kind, "share"))
       {
@@ -1169,6 +1303,9 @@ apply_op (RflStore        *self,
             !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "winner")) ||
             !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "loser")))
           goto bad;
+        /* A purged record keeps no conflicts: their values are its content. */
+        if (rec.doc == NULL)
+          goto known;
         ctx->stats->applied++;
         return write_conflict (self, id, rec.rowid, conflict, ctx->peer, hlc, device, error);
       }

@@ -463,8 +463,8 @@ iso_from_ms (gint64 ms)
   return dt != NULL ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("");
 }
 
-static char *
-today (RflStore *self)
+char *
+rfl_store_today (RflStore *self)
 {
   g_autoptr(GDateTime) now = NULL;
 
@@ -1153,7 +1153,7 @@ rfl_store_apply_retention (RflStore   *self,
     return;
 
   days = g_atomic_int_get (&self->retention_days);
-  now = today (self);
+  now = rfl_store_today (self);
   date = g_date_new ();
   g_date_set_parse (date, now);
   if (!g_date_valid (date))
@@ -2542,6 +2542,46 @@ rfl_store_get_import_progress (RflStore   *self,
 }
 
 /**
+ * rfl_store_set_retention_days:
+ * @days: how long a closed case is kept, 0 to 36,500
+ *
+ * Sets how long this store keeps a case after it is closed: the retention
+ * date of cases closed from now on, and, on HQ, how old a closing must be
+ * before HQ applies and relays a purge.
+ */
+gboolean
+rfl_store_set_retention_days (RflStore  *self,
+                              gint       days,
+                              GError   **error)
+{
+  g_autofree char *text = NULL;
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  if (days < 0 || days > 36500)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("a retention period is 0 to %d days"), 36500);
+      return FALSE;
+    }
+  text = g_strdup_printf ("%d", days);
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = rfl_store_meta_set (self, "retention_days", text, error) &&
+           rfl_store_audit_append (self, "retention", NULL, text, error) && rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  if (ok)
+    g_atomic_int_set (&self->retention_days, days);
+  rfl_store_unlock (self);
+  return ok;
+}
+
+/**
  * rfl_store_find_records:
  * @ids: (element-type utf8): record ids
  * @found: (out): the index in @ids of the first that the store holds, if any
@@ -2722,18 +2762,31 @@ rfl_store_purge_content (RflStore       *self,
     return FALSE;
 
   /* The record keeps its id and causal length as a tombstone, so older
-   * changes arriving from elsewhere cannot bring it back; its content goes. */
+   * changes arriving from elsewhere cannot bring it back; its content goes,
+   * and so do its field clocks: replicas that saw different edits before
+   * the purge hash the same tombstone. */
   if ((st = rfl_store_stmt (self, "UPDATE records SET doc = NULL, status = NULL, retention_until = NULL,"
-                        " updated_at = ?2 WHERE id = ?1", error)) == NULL)
+                        " clocks = '{}', updated_at = ?2 WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   sqlite3_bind_int64 (st, 2, rfl_now_ms ());
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "purging a record");
 
-  /* Earlier journal entries carry the record's values: keep their place in
-   * the sequence, drop their content. */
-  if ((st = rfl_store_stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_row = ?1", error)) == NULL)
+  /* Its conflicts hold values of it too; and a replica that has a conflict
+   * the purge kept from another would never agree with it on the state. */
+  if ((st = rfl_store_stmt (self, "DELETE FROM conflicts WHERE record_row = ?1", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "purging a record");
+
+  /* Earlier journal entries that carry the record's values keep their place
+   * in the sequence and lose their content. Deletes, shares and
+   * resolutions carry none, and still travel: the replicas that have not
+   * seen them need them to agree on the record's tombstone. */
+  if ((st = rfl_store_stmt (self, "UPDATE journal SET changes = NULL, redacted = 1 WHERE record_row = ?1"
+                                  " AND op IN ('create', 'update', 'snapshot', 'conflict')", error)) == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, rowid);
   if (sqlite3_step (st) != SQLITE_DONE)
@@ -2748,8 +2801,32 @@ purge_locked (RflStore       *self,
               sqlite3_int64   rowid,
               GError        **error)
 {
+  g_autoptr(JsonObject) changes = json_object_new ();
+  g_autofree char *text = NULL;
+  sqlite3_stmt *st;
+
+  /* The purge says why it is allowed: the closing status and its clock.
+   * The edits before it leave the journal with the content, so without
+   * this a receiver that had not seen the closing could not check it. */
+  json_object_set_boolean_member (changes, "$purged", TRUE);
+  if ((st = rfl_store_stmt (self, "SELECT doc ->> '$.status', clocks, type FROM records WHERE rowid = ?1", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL)
+    {
+      g_autoptr(JsonObject) clocks = rfl_store_load_clocks (self, rowid, (const char *) sqlite3_column_text (st, 1),
+                                                            NULL);
+      JsonArray *clock = clocks != NULL ? rfl_clocks_lookup (clocks, "status") : NULL;
+
+      json_object_set_string_member (changes, "$status", (const char *) sqlite3_column_text (st, 0));
+      json_object_set_string_member (changes, "$type", (const char *) sqlite3_column_text (st, 2));
+      if (clock != NULL)
+        json_object_set_array_member (changes, "$status_clock", json_array_ref (clock));
+    }
+  sqlite3_reset (st);
+  text = rfl_doc_to_string (changes);
   return rfl_store_purge_content (self, id, rowid, error) &&
-         journal_append (self, id, rowid, "purge", 0, "{\"$purged\":true}", NULL, 0, error) &&
+         journal_append (self, id, rowid, "purge", 0, text, NULL, 0, error) &&
          rfl_store_audit_append (self, "purge", id, "retention expired", error);
 }
 
@@ -2780,7 +2857,7 @@ rfl_store_purge_expired (RflStore  *self,
   if (!rfl_store_check_open (self, error) || !rfl_store_begin (self, error))
     goto out;
 
-  now = today (self);
+  now = rfl_store_today (self);
   st = rfl_store_stmt (self, "SELECT id, rowid FROM records WHERE retention_until IS NOT NULL"
                    " AND retention_until < ?1 AND doc IS NOT NULL"
                    " UNION SELECT n.id, n.rowid FROM records n JOIN records r"

@@ -124,6 +124,9 @@ gboolean     rfl_store_import_batch           (RflStore             *self,
                                                GPtrArray            *records,
                                                guint                *failed_index,
                                                GError              **error);
+gboolean     rfl_store_set_retention_days     (RflStore             *self,
+                                              gint                  days,
+                                              GError              **error);
 gboolean     rfl_store_find_records           (RflStore             *self,
                                               GPtrArray            *ids,
                                               guint                *found,

@@ -232,6 +232,21 @@ def rogue_records_refused(hq):
     refused = [e for e in hq.audit() if e.get("action") == "refused"]
     ok(len(refused) >= len(bad), "each refusal is in HQ's audit log (%d)" % len(refused))
 
+    # Worrying: a same-office device purged an open case everywhere.
+    prev = hashlib.blake2b(env[:194 + 96], digest_size=32).digest()
+    purge = {"r": good, "o": "purge", "h": h + 1, "d": rogue.id, "c": {}, "l": 1}
+    env2 = seal(rogue, token, {"format": "reunite-bundle-v1", "ops": [purge], "through": 0},
+                len(ops) + 1, len(ops) + 1, prev)
+    status, body = rogue.call(hq, "POST", "/v1/push", env2)
+    answer = json.loads(body) if status == 200 else {}
+    ok(status == 200 and answer.get("refused") == [good],
+       "a purge of an open case is refused (%d %s)" % (status, answer.get("refused")))
+    late = Device()
+    request(hq.port, "POST", "/v1/enroll", late.enroll_body(hq.token("Bukavu")))
+    got = [op for op in pull_all(hq, late) if op["r"] == good]
+    ok(got and all(op["o"] != "purge" for op in got) and got[0]["c"].get("enquirer"),
+       "and the case reaches a new Bukavu device whole (%s)" % [op["o"] for op in got])
+
 
 def revoked_device_stays_out(hq):
     """Failure 1: a revoked device came back with a fresh token, in

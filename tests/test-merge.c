@@ -442,6 +442,58 @@ test_share_sends_whole_record (Fixture       *f,
   assert_converged (f);
 }
 
+/* A case closed long ago and purged when its retention passed: gone on
+ * every replica of its office, which all agree on the state; a purge of an
+ * open case is refused. */
+static void
+test_purge_converges (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autofree char *open_id = add (f->dev[0].store);
+  g_autoptr(GError) error = NULL;
+
+  sync_all (f);
+  rfl_store_set_today (f->dev[0].store, "2020-01-01");
+  update (f->dev[0].store, id, "{\"status\": \"closed\", \"closure_reason\": \"located\"}");
+  rfl_store_set_today (f->dev[0].store, "2031-01-01");
+  g_assert_cmpint (rfl_store_purge_expired (f->dev[0].store, &error), ==, 1);
+  g_assert_no_error (error);
+  rfl_store_set_today (f->dev[0].store, NULL);
+  /* HQ checks how long ago the case was closed (five years by default),
+   * by its own calendar. */
+  rfl_store_set_today (f->hub, "2035-01-01");
+  sync_all (f);
+  sync_all (f);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) gone = rfl_store_get (f->dev[i].store, id, &error);
+
+      g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND);
+      g_clear_error (&error);
+    }
+  assert_converged (f);
+
+  /* An open case is not purged, whatever a device sends. */
+  {
+    g_autofree char *op = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"purge\", \"h\": %" G_GUINT64_FORMAT ","
+                                           " \"d\": \"%s\", \"c\": {\"$purged\": true, \"$status\": \"closed\","
+                                           " \"$status_clock\": [65536, \"%s\"]}}",
+                                           open_id, (guint64) g_get_real_time () / 1000 << 16,
+                                           id_of (f->dev[1].store), id_of (f->dev[1].store));
+    g_autoptr(JsonArray) ops = json_array_new ();
+    RflMergeStats stats;
+
+    json_array_add_object_element (ops, rfl_test_object (op));
+    g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                        zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (stats.refused, ==, 1);
+    f->dev[1].out_seq++;
+    g_free (field (f->hub, open_id, "status"));
+  }
+}
+
 static void
 test_out_of_scope_refused (Fixture       *f,
                            gconstpointer  data)
@@ -595,6 +647,7 @@ main (int    argc,
   ADD ("/merge/delete-and-edit", test_delete_wins_and_edit_is_kept);
   ADD ("/merge/share", test_share_sends_whole_record);
   ADD ("/merge/out-of-scope", test_out_of_scope_refused);
+  ADD ("/merge/purge-converges", test_purge_converges);
   ADD ("/merge/future-clock", test_future_clock_clamped);
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);

@@ -237,8 +237,13 @@ test_convergence (void)
   g_autoptr(GPtrArray) conflicts = NULL;
   g_autoptr(GError) error = NULL;
   Device *dev[N_DEVICES];
-  guint created = 0, concurrent = 0;
+  guint created = 0, concurrent = 0, purged = 0;
 
+  /* Devices purge cases they closed "years ago" by their calendar; HQ,
+   * on the real one, relays a purge of any case closed before now. */
+  hq_kill (hq);
+  g_free (hq_run (hq, 0, "retention", "0", NULL));
+  hq_start (hq);
   for (guint i = 0; i < N_DEVICES; i++)
     {
       g_autofree char *name = g_strdup_printf ("device%u", i);
@@ -300,7 +305,7 @@ test_convergence (void)
                   }
                 g_hash_table_insert (by_device, GUINT_TO_POINTER (i + 1), g_steal_pointer (&value));
               }
-            else if (dice < 90)
+            else if (dice < 88)
               {
                 Known *r = g_ptr_array_index (mine, g_rand_int_range (rand, 0, (gint32) mine->len));
 
@@ -308,6 +313,26 @@ test_convergence (void)
                 g_assert_no_error (error);
                 r->deleted = TRUE;
                 g_hash_table_add (deleted_now, r->id);
+              }
+            else if (dice < 91)
+              {
+                /* Closed long ago, and purged now that its retention has
+                 * passed: every replica must still agree on the state. */
+                Known *r = g_ptr_array_index (mine, g_rand_int_range (rand, 0, (gint32) mine->len));
+                g_autoptr(JsonObject) patch = rfl_test_object ("{\"status\": \"closed\","
+                                                               " \"closure_reason\": \"located\"}");
+
+                rfl_store_set_today (dev[i]->store, "2020-01-01");
+                if (rfl_store_update (dev[i]->store, r->id, patch, NULL))
+                  {
+                    rfl_store_set_today (dev[i]->store, "2031-01-01");
+                    g_assert_cmpint (rfl_store_purge_expired (dev[i]->store, &error), >=, 1);
+                    g_assert_no_error (error);
+                    r->deleted = TRUE;
+                    g_hash_table_add (deleted_now, r->id);
+                    purged++;
+                  }
+                rfl_store_set_today (dev[i]->store, NULL);
               }
             else
               {
@@ -428,7 +453,7 @@ test_convergence (void)
     g_assert_nonnull (strstr (audit, "\"action\":\"send\""));
     g_assert_nonnull (strstr (audit, rfl_store_get_device_id (dev[0]->store)));
   }
-  g_test_message ("%u records, %u records edited concurrently", created, concurrent);
+  g_test_message ("%u records, %u records edited concurrently, %u purged", created, concurrent, purged);
   g_assert_cmpuint (concurrent, >, 0);
 
   for (guint i = 0; i < N_DEVICES; i++)

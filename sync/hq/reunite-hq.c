@@ -229,6 +229,26 @@ cmd_move (Hq    *hq,
   return 0;
 }
 
+static int
+cmd_retention (Hq    *hq,
+               char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  guint64 days = 0;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || !g_ascii_string_to_unsigned (args[0], 10, 0, 36500, &days, NULL))
+    return rfl_cli_fail ("usage: retention DAYS (0 to 36500)");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if (!rfl_store_set_retention_days (hq->store, (gint) days, &error))
+    return rfl_cli_fail_error (error);
+  json_object_set_int_member (out, "retention_days", (gint64) days);
+  rfl_cli_print_object (out);
+  return 0;
+}
+
 static JsonObject *
 peer_json (RflStore *store,
            RflPeer  *peer,
@@ -1058,6 +1078,7 @@ static const struct
   { "passwd",     cmd_passwd,     "change HQ's passphrase (--new-passphrase-file FILE)" },
   { "revoke",     cmd_revoke,     "revoke a device, for good; it wipes itself when it next calls" },
   { "move",       cmd_move,       "move a device to another office (--office NAME)" },
+  { "retention",  cmd_retention,  "how many days closed cases are kept before a purge (1826)" },
   { "devices",    cmd_devices,    "list enrolled devices" },
   { "status",     cmd_status,     "per device: last seen, seq, backlog" },
   { "audit",      cmd_audit,      "who sent and received what, from HQ's audit log" },
