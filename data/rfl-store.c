@@ -3010,8 +3010,10 @@ open_db (RflStore      *self,
   sqlite3_extended_result_codes (self->db, TRUE);
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
   sqlite3_update_hook (self->db, update_hook, self);
-  /* SQLCipher logs decryption failures to stderr; the store reports them itself. */
+  /* SQLCipher logs decryption failures to stderr; the store reports them
+   * itself. In 4.6 the level alone does not silence them: the source does. */
   sqlite3_exec (self->db, "PRAGMA cipher_log_level = NONE", NULL, NULL, NULL);
+  sqlite3_exec (self->db, "PRAGMA cipher_log_source = NONE", NULL, NULL, NULL);
 
   if (data_key != NULL)
     {

@@ -461,6 +461,25 @@ test_special_files (Fixture       *f,
   g_assert_cmpint (g_unlink (key), ==, 0);
   g_assert_cmpint (g_rename (saved_key, key), ==, 0);
 
+  /* Another database's key file: one line, none of SQLCipher's own. */
+  {
+    g_autofree char *other = g_build_filename (f->dir, "other.db", NULL);
+    g_autofree char *other_key = g_strconcat (other, ".key", NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    g_assert_cmpint (run (f, NULL, NULL, NULL, "--db", other, "init", "--kdf=interactive", NULL), ==, 0);
+    g_assert_true (g_file_get_contents (other_key, &text, &len, NULL));
+    g_assert_cmpint (g_rename (key, saved_key), ==, 0);
+    g_assert_true (g_file_set_contents (key, text, (gssize) len, NULL));
+    g_assert_cmpint (run (f, NULL, NULL, &err, "status", NULL), ==, 1);
+    g_assert_true (g_str_has_suffix (err, "is not a Reunite database or does not match its key file\n"));
+    g_assert_cmpuint (count_lines (err), ==, 1);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (g_unlink (key), ==, 0);
+    g_assert_cmpint (g_rename (saved_key, key), ==, 0);
+  }
+
   /* A folder as the passphrase file is not a wrong passphrase. */
   g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
   g_assert_cmpint (run (f, NULL, NULL, &err, "--passphrase-file", folder, "status", NULL), ==, 1);
