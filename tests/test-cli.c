@@ -480,6 +480,26 @@ test_special_files (Fixture       *f,
     g_assert_cmpint (g_rename (saved_key, key), ==, 0);
   }
 
+  /* An Arabic search in a bare shell (LC_ALL=C) is not refused. */
+  {
+    g_autoptr(GSubprocessLauncher) launcher = launcher_new (f, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                               G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *db_arg = g_strdup_printf ("--db=%s", f->db);
+    g_autofree char *out = NULL;
+
+    g_subprocess_launcher_setenv (launcher, "LC_ALL", "C", TRUE);
+    proc = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("REUNITE_CLI"), db_arg, "search",
+                                        "إبراهيم", NULL);
+    g_assert_no_error (error);
+    g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, &err, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+    g_assert_nonnull (strstr (out, "Yusuf"));
+    g_clear_pointer (&err, g_free);
+  }
+
   /* A folder as the passphrase file is not a wrong passphrase. */
   g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
   g_assert_cmpint (run (f, NULL, NULL, &err, "--passphrase-file", folder, "status", NULL), ==, 1);

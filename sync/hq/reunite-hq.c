@@ -1126,6 +1126,10 @@ main (int   argc,
   /* This tool speaks English; the libraries' translated messages are for the
    * app, so keep them English here too, whatever the installed catalogues. */
   setlocale (LC_MESSAGES, "C");
+  /* In a bare shell (LC_ALL=C) the locale's charset is ASCII, and GOption
+   * refused an Arabic name as an argument. Arguments are UTF-8 here. */
+  if (!g_get_charset (NULL))
+    setlocale (LC_CTYPE, "C.UTF-8");
   if (sodium_init () < 0)
     return rfl_cli_fail ("libsodium could not be initialised");
 
