@@ -1469,6 +1469,29 @@ rfl_sync_device_read_usb (RflStore       *device,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY, _("%s is not a folder"), dir);
       return FALSE;
     }
+  /* A revocation notice HQ wrote for this device comes first: a laptop
+   * that only ever syncs by USB learns of its revocation this way. One that
+   * does not verify is refused and changes nothing. */
+  {
+    g_autofree char *name = g_strdup_printf ("hq-to-%s-revoked.rfln", rfl_store_get_device_id (device));
+    g_autofree char *path = g_build_filename (dir, name, NULL);
+
+    if (g_file_test (path, G_FILE_TEST_EXISTS))
+      {
+        g_autoptr(GError) local = NULL;
+        g_autoptr(GBytes) notice = rfl_file_read (path, MAX_NOTICE_BYTES, RFL_FILE_REGULAR, &local);
+
+        if (notice != NULL && !rfl_sync_device_take_notice (device, notice, &local) &&
+            g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
+          {
+            g_propagate_error (error, g_steal_pointer (&local));
+            return FALSE;
+          }
+        if (local != NULL)
+          g_ptr_array_add (refused, g_strdup_printf ("%s: %s", name, local->message));
+      }
+  }
+
   /* Only the bundles HQ wrote for this device. */
   prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (device));
   if ((files = rfl_sync_list_bundles (dir, prefix, NULL, error)) == NULL)

@@ -825,6 +825,45 @@ test_revocation (Fixture       *f,
   }
 }
 
+/* A laptop that only ever syncs by USB learns of its revocation from the
+ * stick: HQ writes the signed notice, and reading the stick destroys its
+ * keys. A notice for another device on the same stick changes nothing. */
+static void
+test_revocation_by_usb (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) rejections = NULL;
+  g_autofree char *key = g_strconcat (f->b->path, ".key", NULL);
+  g_autofree char *id = g_strdup (rfl_store_get_device_id (f->b->store));
+  g_autofree char *stick = g_build_filename (f->dir, "stick-revoked", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *notice_for_b = NULL, *notice_for_a = NULL;
+  RflSyncReport report = { 0 };
+
+  add_records (f->b, 2);
+  sync_usb (f->hq, f->b, f->dir);
+  g_assert_cmpint (g_mkdir (stick, 0700), ==, 0);
+  g_free (hq_run (f->hq, 0, "revoke", id, NULL));
+  out = hq_run (f->hq, 0, "bundle-out", "--device", id, stick, NULL);
+  g_assert_nonnull (strstr (out, "\"revocation_notices\":1"));
+
+  /* On a stick read by another device of the office, it is not for it. */
+  notice_for_b = g_strdup_printf ("%s/hq-to-%s-revoked.rfln", stick, id);
+  notice_for_a = g_strdup_printf ("%s/hq-to-%s-revoked.rfln", stick, rfl_store_get_device_id (f->a->store));
+  g_assert_cmpint (g_rename (notice_for_b, notice_for_a), ==, 0);
+  g_assert_true (rfl_sync_device_read_usb (f->a->store, stick, &report, &rejections, &error));
+  g_assert_no_error (error);
+  g_assert_true (rfl_store_is_open (f->a->store));
+  g_assert_cmpint (g_rename (notice_for_a, notice_for_b), ==, 0);
+  g_clear_pointer (&rejections, g_ptr_array_unref);
+
+  g_assert_false (rfl_sync_device_read_usb (f->b->store, stick, &report, &rejections, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED);
+  g_assert_false (g_file_test (key, G_FILE_TEST_EXISTS));
+  g_assert_false (rfl_store_is_open (f->b->store));
+}
+
 /* A device that lost a record behind the store's back (a restored backup, a
  * damaged file) finds that its state hash differs and has HQ resend its scope. */
 static void
@@ -1082,6 +1121,7 @@ main (int    argc,
   ADD ("/sync/roster-rollback", test_roster_rollback);
   ADD ("/sync/enrollment-tokens", test_enrollment_tokens);
   ADD ("/sync/revocation", test_revocation);
+  ADD ("/sync/revocation-by-usb", test_revocation_by_usb);
   ADD ("/sync/divergence-resync", test_divergence_resync);
   ADD ("/sync/pipelined", test_pipelined);
   ADD ("/sync/hq-killed-during-upload", test_hq_killed_during_upload);

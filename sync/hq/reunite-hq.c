@@ -346,7 +346,7 @@ cmd_bundle_out (Hq    *hq,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) peers = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
-  guint written = 0;
+  guint written = 0, notices = 0;
   int rc;
 
   if (args[0] == NULL || args[1] != NULL || (hq->office == NULL && hq->device == NULL))
@@ -363,10 +363,21 @@ cmd_bundle_out (Hq    *hq,
       g_autoptr(GPtrArray) outbox = NULL;
       g_autoptr(GBytes) fresh = NULL;
 
-      if (g_strcmp0 (peer->status, "active") != 0 ||
-          (hq->device != NULL && g_strcmp0 (peer->id, hq->device) != 0) ||
+      if ((hq->device != NULL && g_strcmp0 (peer->id, hq->device) != 0) ||
           (hq->office != NULL && g_strcmp0 (peer->office, hq->office) != 0))
         continue;
+      /* A revoked device gets its signed notice, and nothing else: it
+       * destroys its keys when it reads the stick. */
+      if (g_strcmp0 (peer->status, "active") != 0)
+        {
+          g_autoptr(GBytes) notice = rfl_sync_notice_new (hq->store, peer->id, &error);
+          g_autofree char *name = g_strdup_printf ("hq-to-%s-revoked.rfln", peer->id);
+
+          if (notice == NULL || !rfl_sync_write_bundle (args[0], name, notice, &error))
+            return rfl_cli_fail_error (error);
+          notices++;
+          continue;
+        }
       /* Everything the device has not confirmed, then what is new. */
       fresh = rfl_sync_hub_seal (hq->store, peer->id, TRUE, &error);
       if (fresh == NULL && error != NULL)
@@ -384,6 +395,7 @@ cmd_bundle_out (Hq    *hq,
         }
     }
   json_object_set_int_member (out, "written", written);
+  json_object_set_int_member (out, "revocation_notices", notices);
   rfl_cli_print_object (out);
   return 0;
 }
