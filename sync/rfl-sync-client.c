@@ -103,8 +103,16 @@ client_init (Client                *c,
   if (g_str_has_suffix (c->base, "/"))
     c->base[strlen (c->base) - 1] = '\0';
 
-  /* HQ's certificate is checked against HQ's own CA only, not the system's. */
-  if (g_str_equal (g_uri_get_scheme (uri), "https") && ca_pem != NULL)
+  /* HQ's certificate is checked against HQ's own CA only, never the
+   * system's: any public CA could vouch for a man in the middle. */
+  if (g_str_equal (g_uri_get_scheme (uri), "https") && ca_pem == NULL)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK,
+                           _("HQ's address is https, but this device holds no CA for HQ; "
+                             "enroll with a token HQ made with --ca"));
+      return FALSE;
+    }
+  if (g_str_equal (g_uri_get_scheme (uri), "https"))
     {
       g_autofree char *path = ca_path (store);
 

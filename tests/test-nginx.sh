@@ -14,12 +14,21 @@ dir="$(mktemp -d)"
 pids=()
 cleanup () {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  [ -f "$dir/nginx.pid" ] && kill -9 "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+  # nginx's master stops its workers on TERM; killed with -9 it left them
+  # running after every test run.
+  if [ -f "$dir/nginx.pid" ]; then
+    local master i
+    master="$(cat "$dir/nginx.pid")"
+    kill -TERM "$master" 2>/dev/null || true
+    for i in $(seq 50); do kill -0 "$master" 2>/dev/null || break; sleep 0.1; done
+    pkill -9 -P "$master" 2>/dev/null || true
+    kill -9 "$master" 2>/dev/null || true
+  fi
   rm -rf "$dir"
 }
 trap cleanup EXIT
 
-echo "1..4"
+echo "1..6"
 n=0
 ok () { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok () { n=$((n + 1)); echo "not ok $n - $*"; exit 1; }
@@ -96,5 +105,26 @@ if err="$("$REUNITE_CLI" --db b.db --timeout 5 enroll bad.token 2>&1)"; then
 fi
 case "$err" in
   *certificate*|*TLS*|*tls*) ok "a device pinned to another CA refuses HQ's certificate: $err" ;;
+  *) not_ok "unexpected error: $err" ;;
+esac
+
+# Pinning is the default: HQ makes no https token without its CA, and a
+# device that holds no CA for an https HQ refuses to connect rather than
+# trust the system's CAs.
+if err="$("$REUNITE_HQ" --dir hq enroll --office Goma --url "$url" --out noca.token 2>&1)"; then
+  not_ok "HQ wrote an https token without --ca"
+fi
+case "$err" in
+  *"needs --ca"*) ok "HQ refuses an https token without its CA: $err" ;;
+  *) not_ok "unexpected error: $err" ;;
+esac
+"$REUNITE_HQ" --dir hq enroll --office Goma --url "http://127.0.0.1:$hq_port" --out plain.token >/dev/null
+"$REUNITE_CLI" --db c.db --kdf interactive init >/dev/null
+"$REUNITE_CLI" --db c.db enroll plain.token >/dev/null
+if err="$("$REUNITE_CLI" --db c.db --timeout 5 sync --hq "$url" 2>&1)"; then
+  not_ok "a device with no CA for HQ synced over https"
+fi
+case "$err" in
+  *"holds no CA for HQ"*) ok "a device with no CA for HQ does not fall back to the system's: $err" ;;
   *) not_ok "unexpected error: $err" ;;
 esac

@@ -142,6 +142,9 @@ cmd_enroll (Hq    *hq,
    * never to the terminal, where scrollback and logs would keep it. */
   if (args[0] != NULL || hq->office == NULL || *hq->office == '\0' || hq->out == NULL)
     return rfl_cli_fail ("usage: enroll --office NAME --out FILE [--url URL] [--ca FILE] [--expires-hours N]");
+  /* Devices trust only the CA the token carries, never the system's. */
+  if (hq->url != NULL && g_str_has_prefix (hq->url, "https:") && hq->ca == NULL)
+    return rfl_cli_fail ("an https address needs --ca FILE, the CA of HQ's certificate: devices trust no other");
   if (hq->ca != NULL)
     {
       g_autoptr(GBytes) pem = rfl_file_read (hq->ca, MAX_CA_BYTES, RFL_FILE_REGULAR, &error);
