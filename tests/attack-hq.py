@@ -248,6 +248,71 @@ def rogue_records_refused(hq):
        "and the case reaches a new Bukavu device whole (%s)" % [op["o"] for op in got])
 
 
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+def pre_auth_memory(hq):
+    """Worrying: 24 unauthenticated connections holding 64 MiB bodies short
+    by 1 KiB took HQ from 29 MB to 1.6 GB."""
+    import socket
+    size = 64 * 1024 * 1024
+    before = rss_mb(hq.proc.pid)
+    conns, answered = [], 0
+    chunk = b"\0" * (1024 * 1024)
+    for _ in range(24):
+        s = socket.create_connection(("127.0.0.1", hq.port), timeout=10, source_address=("127.0.0.4", 0))
+        s.sendall(b"POST /v1/push HTTP/1.1\r\nHost: hq\r\nContent-Length: %d\r\n\r\n" % size)
+        try:
+            for _ in range(size // len(chunk) - 1):
+                s.sendall(chunk)
+            s.sendall(chunk[:len(chunk) - 1024])
+        except OSError:
+            answered += 1
+        conns.append(s)
+    time.sleep(1)
+    peak = rss_mb(hq.proc.pid)
+    for s in conns:
+        s.close()
+    time.sleep(2)
+    after = rss_mb(hq.proc.pid)
+    ok(peak < before + 400, "HQ holds at most a bounded amount for unfinished bodies: %d MB, from %d (%d refused)"
+       % (peak, before, answered))
+    ok(after < before + 100, "and gives it back when they go: %d MB" % after)
+    ok(rogue_ping(hq), "HQ still answers a device")
+
+
+def malformed_lengths(hq):
+    """Smaller: a duplicate or negative Content-Length got no answer for
+    30 s; a body too large was read before the 413."""
+    import socket
+    cases = [(b"Content-Length: 5\r\nContent-Length: 7\r\n", b"hello", b" 400 "),
+             (b"Content-Length: -5\r\n", b"hello", b" 400 "),
+             (b"Content-Length: 10000000000\r\n", b"x" * 65536, b" 413 ")]
+    for headers, body, want in cases:
+        s = socket.create_connection(("127.0.0.1", hq.port), timeout=10, source_address=("127.0.0.5", 0))
+        start = time.monotonic()
+        s.sendall(b"POST /v1/push HTTP/1.1\r\nHost: hq\r\n" + headers + b"\r\n" + body)
+        try:
+            answer = s.recv(200)
+        except OSError as e:
+            answer = repr(e).encode()
+        s.close()
+        took = time.monotonic() - start
+        ok(want in answer.split(b"\r\n")[0] and took < 3,
+           "%s: %s in %.1f s" % (headers.strip().decode().replace("\r\n", " / "), answer.split(b"\r\n")[0].decode(errors="replace"), took))
+
+
+def rogue_ping(hq):
+    dev = Device()
+    request(hq.port, "POST", "/v1/enroll", dev.enroll_body(hq.token("Goma")))
+    return dev.call(hq, "GET", "/v1/ping")[0] == 200
+
+
 def revoked_device_stays_out(hq):
     """Failure 1: a revoked device came back with a fresh token, in
     another office, with the same keys."""
@@ -347,7 +412,7 @@ def main():
     try:
         hq = Hq(top).start()
         for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable,
-                       rogue_records_refused):
+                       rogue_records_refused, pre_auth_memory, malformed_lengths):
             print("# %s" % attack.__doc__.splitlines()[0], flush=True)
             try:
                 attack(hq)

@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <locale.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,10 @@
 #define MAX_ENROLL_BODY         4096
 #define MAX_PUSH_BODY           RFL_ENVELOPE_MAX_BYTES
 #define MAX_CA_BYTES            (1024 * 1024)
+/* Request bodies being received at once, from anyone: bodies are read
+ * before the signature over them can be checked, so this bounds what
+ * unauthenticated clients can make HQ hold. Four of the largest pushes. */
+#define MAX_INFLIGHT_BODIES     (4 * (gint64) MAX_PUSH_BODY)
 #define REPLAY_CACHE_ENTRIES    200000
 #define TOKEN_HOURS_DEFAULT     72
 
@@ -467,6 +472,7 @@ typedef struct
   RflReplayCache *replays;
   GHashTable     *buckets;
   GMainLoop      *loop;
+  gint64          inflight;   /* bytes of request bodies being received */
 } Server;
 
 static void
@@ -640,6 +646,58 @@ body_limit (const char *path)
   return 0;
 }
 
+typedef struct
+{
+  Server   *server;
+  gint64    length;
+  gboolean  done;
+} Inflight;
+
+/* The message is answered, or its client went away: once either way. */
+static void
+body_done_cb (SoupServerMessage *msg,
+              gpointer           user_data)
+{
+  Inflight *in = user_data;
+
+  if (in->done)
+    return;
+  in->done = TRUE;
+  in->server->inflight -= in->length;
+  /* Give large bodies' memory back to the system, not to the heap. */
+  if (in->length >= 1024 * 1024)
+    malloc_trim (0);
+}
+
+/* With the message, whatever happened to it: the budget never leaks. */
+static void
+inflight_free (gpointer data)
+{
+  body_done_cb (NULL, data);
+  g_free (data);
+}
+
+/* libsoup reads a request's body whatever the answer set from the early
+ * handler: to spare HQ a body it refuses, the answer is written here and
+ * the connection closed, so not a byte more of it is read. */
+static void
+refuse_and_close (SoupServerMessage *msg,
+                  const char        *status_line,
+                  const char        *code,
+                  const char        *message)
+{
+  g_autoptr(GIOStream) io = soup_server_message_steal_connection (msg);
+  g_autofree char *body = g_strdup_printf ("{\"error\":\"%s\",\"code\":\"%s\"}", message, code);
+  g_autofree char *text = g_strdup_printf ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
+                                           "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+                                           status_line, strlen (body), body);
+
+  if (io == NULL)
+    return;
+  g_output_stream_write_all (g_io_stream_get_output_stream (io), text, strlen (text), NULL, NULL, NULL);
+  g_io_stream_close (io, NULL, NULL);
+}
+
 /* Runs once the headers are in, before any of the body is read: an
  * oversized or unlimited body is refused here, so with Expect: 100-continue
  * the client never sends it. */
@@ -658,26 +716,62 @@ early_handler (SoupServer        *server,
 
   /* An address that has spent its unauthenticated requests waits. Whose
    * request it is, the headers cannot say yet: they are unverified. */
+  /* Two Content-Lengths, or one that is not a number: libsoup would wait
+   * for a body it cannot delimit until the connection times out. */
+  {
+    const char *declared = soup_message_headers_get_list (headers, "Content-Length");
+    gsize digits = declared != NULL ? strspn (declared, "0123456789") : 0;
+
+    if (declared != NULL && (digits == 0 || digits > 18 || declared[digits] != '\0'))
+      {
+        refuse_and_close (msg, "400 Bad Request", "malformed", "the Content-Length must be one number");
+        return;
+      }
+  }
+  length = soup_message_headers_get_content_length (headers);
   if (!rate_ok_full (s, key, FALSE))
     {
-      respond_rate_limited (msg);
+      if (length > 0 || soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
+        refuse_and_close (msg, "429 Too Many Requests", "rate_limited", "too many requests; slow down");
+      else
+        respond_rate_limited (msg);
       return;
     }
 
+  /* A body HQ refuses is not read: the connection is closed after the answer. */
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
     {
-      respond_error (msg, 411, "length_required", "send a Content-Length, not a chunked body");
+      refuse_and_close (msg, "411 Length Required", "length_required", "send a Content-Length, not a chunked body");
       return;
     }
-  length = soup_message_headers_get_content_length (headers);
   if (length > (s->hq->max_body > 0 ? MIN (limit, s->hq->max_body) : limit))
     {
-      respond_error (msg, 413, "too_large", "the request body is too large");
+      refuse_and_close (msg, "413 Content Too Large", "too_large", "the request body is too large");
       return;
     }
   if (g_str_equal (soup_server_message_get_method (msg), "POST") &&
       soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
-    respond_error (msg, 411, "length_required", "a Content-Length is required");
+    {
+      respond_error (msg, 411, "length_required", "a Content-Length is required");
+      return;
+    }
+  if (length > 0)
+    {
+      Inflight *in;
+
+      if (s->inflight + length > MAX_INFLIGHT_BODIES)
+        {
+          refuse_and_close (msg, "503 Service Unavailable", "busy", "HQ is receiving too much at once; try again shortly");
+          return;
+        }
+      in = g_new0 (Inflight, 1);
+      in->server = s;
+      in->length = length;
+      s->inflight += length;
+      g_object_set_data_full (G_OBJECT (msg), "rfl-inflight", in, inflight_free);
+      g_signal_connect (msg, "finished", G_CALLBACK (body_done_cb), in);
+      g_signal_connect (msg, "disconnected", G_CALLBACK (body_done_cb), in);
+    }
 }
 
 /* Authenticates a request by its device signature. On failure the response
