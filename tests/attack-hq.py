@@ -307,6 +307,45 @@ def malformed_lengths(hq):
            "%s: %s in %.1f s" % (headers.strip().decode().replace("\r\n", " / "), answer.split(b"\r\n")[0].decode(errors="replace"), took))
 
 
+def slow_headers(hq):
+    """Worrying: 274 connections trickling headers stayed open for 70 s and
+    more."""
+    import socket
+    conns = []
+    for _ in range(274):
+        try:
+            s = socket.create_connection(("127.0.0.1", hq.port), timeout=5, source_address=("127.0.0.6", 0))
+            s.setblocking(False)
+            conns.append(s)
+        except OSError:
+            pass
+    start = time.monotonic()
+    line = b"GET /v1/ping HTTP/1.1\r\nX-Slow: " + b"a" * 40
+    sent = 0
+    while time.monotonic() - start < 14 and sent < len(line):
+        for s in conns:
+            try:
+                s.send(line[sent:sent + 1])
+            except OSError:
+                pass
+        sent += 1
+        time.sleep(0.5)
+    alive = 0
+    for s in conns:
+        try:
+            s.setblocking(True)
+            s.settimeout(0.2)
+            alive += s.recv(1) != b""
+        except socket.timeout:
+            alive += 1
+        except OSError:
+            pass
+        s.close()
+    ok(alive == 0, "after %.0f s of trickled headers, %d of %d connections are still open"
+       % (time.monotonic() - start, alive, len(conns)))
+    ok(rogue_ping(hq), "and HQ answers a device from another address")
+
+
 def rogue_ping(hq):
     dev = Device()
     request(hq.port, "POST", "/v1/enroll", dev.enroll_body(hq.token("Goma")))
@@ -412,7 +451,7 @@ def main():
     try:
         hq = Hq(top).start()
         for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable,
-                       rogue_records_refused, pre_auth_memory, malformed_lengths):
+                       rogue_records_refused, pre_auth_memory, malformed_lengths, slow_headers):
             print("# %s" % attack.__doc__.splitlines()[0], flush=True)
             try:
                 attack(hq)

@@ -33,6 +33,11 @@
 #define DEFAULT_RATE            50.0     /* requests per second per device, sustained */
 #define DEFAULT_BURST           200.0
 #define MAX_BUCKETS             10000
+/* Connections at once, in all and from one address, and how long a
+ * request's headers may take to arrive, however slowly they trickle. */
+#define MAX_CONNECTIONS         512
+#define MAX_CONNECTIONS_PER_ADDRESS 64
+#define HEADER_TIMEOUT_S        10
 #define MAX_ENROLL_BODY         4096
 #define MAX_PUSH_BODY           RFL_ENVELOPE_MAX_BYTES
 #define MAX_CA_BYTES            (1024 * 1024)
@@ -473,6 +478,9 @@ typedef struct
   GHashTable     *buckets;
   GMainLoop      *loop;
   gint64          inflight;   /* bytes of request bodies being received */
+  guint           n_connections;
+  GHashTable     *per_address; /* address -> connections open from it */
+  GHashTable     *by_socket;   /* GSocket -> Connection */
 } Server;
 
 static void
@@ -677,6 +685,88 @@ inflight_free (gpointer data)
   g_free (data);
 }
 
+typedef struct
+{
+  Server  *server;
+  char    *address;
+  GSocket *socket;     /* borrowed: the connection holds it */
+  guint    header_timer;
+} Connection;
+
+static void
+connection_gone (gpointer  data,
+                 GObject  *where_the_object_was)
+{
+  Connection *c = data;
+  guint n;
+
+  if (c->header_timer != 0)
+    g_source_remove (c->header_timer);
+  if (c->server->per_address == NULL)
+    {
+      g_free (c->address);
+      g_free (c);
+      return;
+    }
+  g_hash_table_remove (c->server->by_socket, c->socket);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (c->server->per_address, c->address));
+  c->server->n_connections--;
+  if (n <= 1)
+    g_hash_table_remove (c->server->per_address, c->address);
+  else
+    g_hash_table_insert (c->server->per_address, g_strdup (c->address), GUINT_TO_POINTER (n - 1));
+  g_free (c->address);
+  g_free (c);
+}
+
+/* A request whose headers have not all arrived in time: its connection
+ * is closed, however steadily they trickle in. */
+static gboolean
+header_timeout_cb (gpointer user_data)
+{
+  Connection *c = user_data;
+
+  c->header_timer = 0;
+  g_socket_shutdown (c->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static Connection *
+connection_of (Server            *s,
+               SoupServerMessage *msg)
+{
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  return socket != NULL ? g_hash_table_lookup (s->by_socket, socket) : NULL;
+}
+
+/* The headers of a request are in: the body has its own limits. */
+static void
+cancel_header_timer (Server            *s,
+                     SoupServerMessage *msg)
+{
+  Connection *c = connection_of (s, msg);
+
+  if (c != NULL && c->header_timer != 0)
+    {
+      g_source_remove (c->header_timer);
+      c->header_timer = 0;
+    }
+}
+
+/* A request answered: the next one on the connection has the same time
+ * for its headers. */
+static void
+request_over_cb (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 gpointer           user_data)
+{
+  Connection *c = connection_of (user_data, msg);
+
+  if (c != NULL && c->header_timer == 0)
+    c->header_timer = g_timeout_add_seconds (HEADER_TIMEOUT_S, header_timeout_cb, c);
+}
+
 /* libsoup reads a request's body whatever the answer set from the early
  * handler: to spare HQ a body it refuses, the answer is written here and
  * the connection closed, so not a byte more of it is read. */
@@ -713,6 +803,9 @@ early_handler (SoupServer        *server,
   g_autofree char *key = address_key (msg);
   gint64 limit = body_limit (path);
   goffset length;
+
+  /* The headers are in: the body has its own limits. */
+  cancel_header_timer (s, msg);
 
   /* An address that has spent its unauthenticated requests waits. Whose
    * request it is, the headers cannot say yet: they are unverified. */
@@ -1076,6 +1169,27 @@ incoming_cb (GSocketService    *service,
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autoptr(GError) error = NULL;
+  g_autofree char *address = G_IS_INET_SOCKET_ADDRESS (remote)
+    ? g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)))
+    : g_strdup ("?");
+  guint from_there = GPOINTER_TO_UINT (g_hash_table_lookup (s->per_address, address));
+  Connection *c;
+
+  /* Too many at once, in all or from one address: closed at once. */
+  if (s->n_connections >= MAX_CONNECTIONS || from_there >= MAX_CONNECTIONS_PER_ADDRESS)
+    {
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
+  c = g_new0 (Connection, 1);
+  c->server = s;
+  c->address = g_strdup (address);
+  c->socket = socket;
+  c->header_timer = g_timeout_add_seconds (HEADER_TIMEOUT_S, header_timeout_cb, c);
+  g_hash_table_insert (s->by_socket, socket, c);
+  s->n_connections++;
+  g_hash_table_insert (s->per_address, g_steal_pointer (&address), GUINT_TO_POINTER (from_there + 1));
+  g_object_weak_ref (G_OBJECT (connection), connection_gone, c);
 
   g_socket_set_timeout (socket, (guint) s->hq->client_timeout);
   if (!soup_server_accept_iostream (s->server, G_IO_STREAM (connection), local, remote, &error))
@@ -1141,6 +1255,9 @@ cmd_serve (Hq    *hq,
     }
   s.buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   s.server = soup_server_new ("server-header", "reunite-hq", NULL);
+  s.per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  s.by_socket = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_signal_connect (s.server, "request-finished", G_CALLBACK (request_over_cb), &s);
   soup_server_add_early_handler (s.server, NULL, early_handler, &s, NULL);
   soup_server_add_handler (s.server, NULL, handler, &s, NULL);
   s.service = g_socket_service_new ();
@@ -1171,6 +1288,8 @@ cmd_serve (Hq    *hq,
   g_clear_object (&s.server);
   g_clear_object (&s.replays);
   g_clear_pointer (&s.buckets, g_hash_table_unref);
+  g_clear_pointer (&s.per_address, g_hash_table_unref);
+  g_clear_pointer (&s.by_socket, g_hash_table_unref);
   g_clear_pointer (&s.loop, g_main_loop_unref);
   return 0;
 }
