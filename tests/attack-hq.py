@@ -147,7 +147,8 @@ def seal(dev, token, bundle, seq_from, seq_to, prev=b"\0" * 32):
     key = secrets.token_bytes(32)
     state = b.crypto_secretstream_xchacha20poly1305_state()
     header = b.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    packed = zlib.compress(json.dumps(bundle).encode())
+    text = bundle if isinstance(bundle, str) else json.dumps(bundle)
+    packed = zlib.compress(text.encode())
     pieces = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)]
     if not pieces or len(pieces[-1]) == CHUNK:
         pieces.append(b"")
@@ -241,6 +242,16 @@ def rogue_records_refused(hq):
     answer = json.loads(body) if status == 200 else {}
     ok(status == 200 and answer.get("refused") == [good],
        "a purge of an open case is refused (%d %s)" % (status, answer.get("refused")))
+    # Smaller: a 5,000-deep JSON value inside an op got 500.
+    prev2 = hashlib.blake2b(env2[:194 + 96], digest_size=32).digest()
+    deep = {"r": str(uuid.uuid4()), "o": "update", "h": h + 2, "d": rogue.id, "l": 1,
+            "c": {"description": "PLACEHOLDER"}}
+    text = json.dumps({"format": "reunite-bundle-v1", "ops": [deep], "through": 0})
+    text = text.replace('"PLACEHOLDER"', "[" * 5000 + "]" * 5000)
+    env3 = seal(rogue, token, text, len(ops) + 2, len(ops) + 2, prev2)
+    status, body = rogue.call(hq, "POST", "/v1/push", env3)
+    ok(status == 400 and b"malformed" in body, "a 5,000-deep value in an op gets 400 (%d %s)" % (status, body[:100]))
+
     late = Device()
     request(hq.port, "POST", "/v1/enroll", late.enroll_body(hq.token("Bukavu")))
     got = [op for op in pull_all(hq, late) if op["r"] == good]
