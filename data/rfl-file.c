@@ -46,8 +46,15 @@ rfl_file_open (const char   *path,
                    g_strerror (saved));
       return -1;
     }
-  if (fstat (fd, &st) != 0 ||
-      !(S_ISREG (st.st_mode) || ((kinds & RFL_FILE_OR_PIPE) && S_ISFIFO (st.st_mode))))
+  if (fstat (fd, &st) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("cannot read %s: %s"), path,
+                   g_strerror (saved));
+      close (fd);
+      return -1;
+    }
+  if (!(S_ISREG (st.st_mode) || ((kinds & RFL_FILE_OR_PIPE) && S_ISFIFO (st.st_mode))))
     {
       if (S_ISDIR (st.st_mode))
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY, _("%s is a folder, not a file"), path);
