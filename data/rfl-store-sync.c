@@ -468,6 +468,31 @@ add_share (RflStore       *self,
   return TRUE;
 }
 
+/* The offices in @c's "$shares", as a snapshot or a purge carries them. */
+static gboolean
+add_shares_from (RflStore       *self,
+                 sqlite3_int64   rowid,
+                 JsonObject     *c,
+                 GError        **error)
+{
+  JsonNode *node = json_object_get_member (c, "$shares");
+  JsonArray *shares;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return TRUE;
+  shares = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (shares); i++)
+    {
+      JsonNode *office = json_array_get_element (shares, i);
+
+      if (json_node_get_value_type (office) == G_TYPE_STRING && *json_node_get_string (office) != '\0' &&
+          strlen (json_node_get_string (office)) <= 200 &&
+          !add_share (self, rowid, json_node_get_string (office), NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static JsonArray *
 shares_of (RflStore       *self,
            sqlite3_int64   rowid)
@@ -908,19 +933,8 @@ merge_fields (RflStore       *self,
         return FALSE;
       if (rec.owner != NULL)
         json_object_set_string_member (applied, "$owner", rec.owner);
-      if (json_object_has_member (c, "$shares") && JSON_NODE_HOLDS_ARRAY (json_object_get_member (c, "$shares")))
-        {
-          JsonArray *shares = json_object_get_array_member (c, "$shares");
-
-          for (guint i = 0; i < json_array_get_length (shares); i++)
-            {
-              JsonNode *office = json_array_get_element (shares, i);
-
-              if (json_node_get_value_type (office) == G_TYPE_STRING &&
-                  !add_share (self, rec.rowid, json_node_get_string (office), NULL, error))
-                return FALSE;
-            }
-        }
+      if (!add_shares_from (self, rec.rowid, c, error))
+        return FALSE;
       if (clocks_node != NULL)
         json_object_set_object_member (applied_clocks, "", json_object_ref (rec.clocks));
       changed = TRUE;
@@ -1176,7 +1190,7 @@ purge_unknown (RflStore        *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "keeping a purged record");
   rowid = sqlite3_last_insert_rowid (self->db);
-  if (!rfl_store_put_hash (self, rowid, owner, rhash, error))
+  if (!rfl_store_put_hash (self, rowid, owner, rhash, error) || !add_shares_from (self, rowid, c, error))
     return FALSE;
   entry.record_row = rowid;
   ctx->stats->applied++;
@@ -1271,7 +1285,10 @@ apply_op (RflStore        *self,
                                  _("only a closed record past its retention date may be purged"));
             return FALSE;
           }
-        if (!rfl_store_purge_content (self, id, rec.rowid, error))
+        /* The offices it was shared with: a share made before the purge
+         * travels on its own, but a receiver that never had the record
+         * skipped it. */
+        if (!rfl_store_purge_content (self, id, rec.rowid, error) || !add_shares_from (self, rec.rowid, c, error))
           return FALSE;
       }
     else if (g_str_equal (kind, "share"))

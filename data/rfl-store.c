@@ -2824,6 +2824,24 @@ purge_locked (RflStore       *self,
         json_object_set_array_member (changes, "$status_clock", json_array_ref (clock));
     }
   sqlite3_reset (st);
+  /* And the offices it was shared with, so that a receiver that never had
+   * the record (created, shared and closed here, then purged before any
+   * sync) keeps the same tombstone, shares and all. */
+  if ((st = rfl_store_stmt (self, "SELECT office FROM shares WHERE record_row = ?1 ORDER BY office",
+                            error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  {
+    JsonArray *shares = json_array_new ();
+
+    while (sqlite3_step (st) == SQLITE_ROW)
+      json_array_add_string_element (shares, (const char *) sqlite3_column_text (st, 0));
+    if (json_array_get_length (shares) > 0)
+      json_object_set_array_member (changes, "$shares", shares);
+    else
+      json_array_unref (shares);
+  }
+  sqlite3_reset (st);
   text = rfl_doc_to_string (changes);
   return rfl_store_purge_content (self, id, rowid, error) &&
          journal_append (self, id, rowid, "purge", 0, text, NULL, 0, error) &&

@@ -494,6 +494,32 @@ test_purge_converges (Fixture       *f,
   }
 }
 
+/* A case created, shared with another office, closed and purged before
+ * any sync: HQ never had it, and the share alone was skipped there. The
+ * purge carries the offices, so every replica keeps the same tombstone. */
+static void
+test_purge_of_unsent_shared_record (Fixture       *f,
+                                    gconstpointer  data)
+{
+  g_autofree char *id = add (f->dev[0].store);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rfl_store_share (f->dev[0].store, id, HUB_OFFICE_BUKAVU, &error));
+  g_assert_no_error (error);
+  rfl_store_set_today (f->dev[0].store, "2020-01-01");
+  update (f->dev[0].store, id, "{\"status\": \"closed\", \"closure_reason\": \"located\"}");
+  rfl_store_set_today (f->dev[0].store, "2031-01-01");
+  g_assert_cmpint (rfl_store_purge_expired (f->dev[0].store, &error), ==, 1);
+  g_assert_no_error (error);
+  rfl_store_set_today (f->dev[0].store, NULL);
+  rfl_store_set_today (f->hub, "2035-01-01");
+  sync_all (f);
+  sync_all (f);
+  g_assert_true (rfl_store_holds_record (f->hub, id));
+  g_assert_true (rfl_store_holds_record (f->dev[2].store, id));
+  assert_converged (f);
+}
+
 static void
 test_out_of_scope_refused (Fixture       *f,
                            gconstpointer  data)
@@ -648,6 +674,7 @@ main (int    argc,
   ADD ("/merge/share", test_share_sends_whole_record);
   ADD ("/merge/out-of-scope", test_out_of_scope_refused);
   ADD ("/merge/purge-converges", test_purge_converges);
+  ADD ("/merge/purge-of-unsent-shared-record", test_purge_of_unsent_shared_record);
   ADD ("/merge/future-clock", test_future_clock_clamped);
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);
