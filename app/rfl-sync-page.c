@@ -632,7 +632,7 @@ job_done_cb (GObject      *source,
       self->failures = 0;
       set_error (self, NULL);
       set_link (self, RFL_LINK_ONLINE);
-      if (job->report.received > 0 || job->report.resynced)
+      if (job->report.received > 0 || job->report.resynced || job->report.rebased)
         g_signal_emit (self, signals[CHANGED], 0);
       if (!job->automatic || job->report.received > 0 || job->report.sent > 0)
         {

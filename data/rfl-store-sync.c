@@ -338,7 +338,8 @@ rfl_store_read_scope_ops (RflStore    *self,
          "   AND (r.owner = ?2 OR EXISTS (SELECT 1 FROM shares s"
          "                                WHERE s.record_row = j.record_row AND s.office = ?2))"
          "   AND (j.device IS NOT ?3 OR j.op IN ('snapshot', 'conflict')"
-         "        OR j.changes ->> '$.\"$was\"' IS NOT NULL)"
+         "        OR j.changes ->> '$.\"$was\"' IS NOT NULL"
+         "        OR j.seq <= (SELECT own_through FROM peers WHERE id = ?3))"
          " ORDER BY j.seq LIMIT ?4", error)) == NULL)
     goto fail;
   sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
@@ -2237,6 +2238,171 @@ rfl_store_touch_peer (RflStore    *self,
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
   return in_transaction (self, (LockedFunc) touch_locked, id, error);
+}
+
+/* Restores. */
+
+static gboolean
+rebase_hub_locked (RflStore    *self,
+                   const char  *id,
+                   GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "DELETE FROM outbox WHERE peer = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  if (!run_write (self, st, "re-basing a device's streams", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  if (!run_write (self, st, "re-basing a device's streams", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET acked = out_next - 1, out_through = 0,"
+                                  " own_through = (SELECT coalesce (max (seq), 0) FROM journal)"
+                                  " WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  if (!run_write (self, st, "re-basing a device's streams", error))
+    return FALSE;
+  return rfl_store_audit_append (self, "rebase", NULL, id, error);
+}
+
+/**
+ * rfl_store_rebase_hub:
+ * @id: an enrolled device that says it was restored from an older copy
+ *
+ * HQ's side of a re-base. The device's stream to HQ stays where HQ has it;
+ * the stream to the device goes on from HQ's last bundle, and carries the
+ * device's whole scope again, its own operations included, since the copy
+ * lacks those made after it was taken. Bundles not yet confirmed are
+ * dropped: what they held is sent again.
+ */
+gboolean
+rfl_store_rebase_hub (RflStore    *self,
+                      const char  *id,
+                      GError     **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return in_transaction (self, (LockedFunc) rebase_hub_locked, id, error);
+}
+
+typedef struct
+{
+  const char   *hq;
+  guint64       received;
+  const guint8 *received_hash;
+  guint64       sent;
+  const guint8 *sent_hash;
+} RebaseArgs;
+
+static gboolean
+rebase_device_locked (RflStore          *self,
+                      const RebaseArgs  *args,
+                      GError           **error)
+{
+  g_autoptr(RflPeer) peer = NULL;
+  sqlite3_stmt *st;
+  gint64 head;
+
+  if ((peer = rfl_store_get_peer (self, args->hq, error)) == NULL)
+    return FALSE;
+  /* HQ receipted up to acked: a re-base never takes HQ below that. */
+  if (args->received < peer->acked)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("HQ has fewer of this device's changes (%llu) than it confirmed (%llu); HQ's database"
+                     " may have been restored: tell HQ's operators"),
+                   (unsigned long long) args->received, (unsigned long long) peer->acked);
+      return FALSE;
+    }
+  if ((st = rfl_store_stmt (self, "SELECT coalesce (max (seq), 0) FROM journal", error)) == NULL ||
+      sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  head = sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+
+  /* This device's changes HQ never confirmed move past what HQ has of its
+   * stream, keeping their order and clocks, to be sent again. Moved past
+   * the head, they meet no other entry. */
+  if ((st = rfl_store_stmt (self, "UPDATE journal SET seq = seq + ?2 WHERE seq > ?1 AND origin IS NULL",
+                            error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) peer->acked);
+  sqlite3_bind_int64 (st, 2, MAX (head, (gint64) args->received) - (gint64) peer->acked);
+  if (!run_write (self, st, "re-basing the journal", error))
+    return FALSE;
+  /* A marker at the head: new entries follow HQ's seq, and the clock is
+   * read from the head when the store opens. It is never sent. */
+  if ((st = rfl_store_stmt (self, "INSERT INTO journal (seq, record_id, record_row, op, hlc, device, redacted, origin)"
+                                  " VALUES ((SELECT max (coalesce (max (seq), 0), ?1) + 1 FROM journal),"
+                                  "         '', 0, 'rebase', ?2, ?3, 1, ?3)", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->received);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) self->hlc);
+  rfl_bind_text (st, 3, args->hq);
+  if (!run_write (self, st, "re-basing the journal", error))
+    return FALSE;
+
+  if ((st = rfl_store_stmt (self, "DELETE FROM outbox WHERE peer = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->hq);
+  if (!run_write (self, st, "re-basing the streams", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->hq);
+  if (!run_write (self, st, "re-basing the streams", error))
+    return FALSE;
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET out_next = ?2, out_hash = ?3, out_through = ?4, acked = ?4,"
+                                  " in_next = ?5, in_hash = ?6 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->hq);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->received + 1);
+  sqlite3_bind_blob (st, 3, args->received_hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, (sqlite3_int64) args->received);
+  sqlite3_bind_int64 (st, 5, (sqlite3_int64) args->sent + 1);
+  sqlite3_bind_blob (st, 6, args->sent_hash, 32, SQLITE_STATIC);
+  if (!run_write (self, st, "re-basing the streams", error))
+    return FALSE;
+  {
+    g_autofree char *detail = g_strdup_printf ("on %s: sent through %" G_GUINT64_FORMAT ", received through %"
+                                               G_GUINT64_FORMAT "; was %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT,
+                                               args->hq, args->received, args->sent, peer->acked,
+                                               peer->in_next - 1);
+    return rfl_store_audit_append (self, "rebase", NULL, detail, error);
+  }
+}
+
+/**
+ * rfl_store_rebase_device:
+ * @hq: HQ's id
+ * @received: the last seq of this device's stream HQ applied
+ * @received_hash: (array fixed-size=32): that bundle's hash
+ * @sent: HQ's last bundle to this device
+ * @sent_hash: (array fixed-size=32): that bundle's hash
+ *
+ * A device's side of a re-base, from HQ's verified word: both streams go on
+ * from where HQ has them, and this device's changes HQ never confirmed are
+ * renumbered after @received, to be sent again. In one transaction.
+ */
+gboolean
+rfl_store_rebase_device (RflStore      *self,
+                         const char    *hq,
+                         guint64        received,
+                         const guint8  *received_hash,
+                         guint64        sent,
+                         const guint8  *sent_hash,
+                         GError       **error)
+{
+  RebaseArgs args = { hq, received, received_hash, sent, sent_hash };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  return in_transaction (self, (LockedFunc) rebase_device_locked, &args, error);
 }
 
 typedef struct

@@ -197,6 +197,16 @@ gboolean       rfl_store_set_peer_through  (RflStore       *self,
                                             const char     *id,
                                             guint64         through,
                                             GError        **error);
+gboolean       rfl_store_rebase_hub        (RflStore       *self,
+                                            const char     *id,
+                                            GError        **error);
+gboolean       rfl_store_rebase_device     (RflStore       *self,
+                                            const char     *hq,
+                                            guint64         received,
+                                            const guint8   *received_hash,
+                                            guint64         sent,
+                                            const guint8   *sent_hash,
+                                            GError        **error);
 gboolean       rfl_store_touch_peer        (RflStore       *self,
                                             const char     *id,
                                             GError        **error);

@@ -139,6 +139,11 @@ static const char * const migrations[] = {
   "CREATE TABLE nonces (device TEXT NOT NULL, nonce TEXT NOT NULL, expires INTEGER NOT NULL,"
   "  PRIMARY KEY (device, nonce)) WITHOUT ROWID;"
   "CREATE INDEX nonces_by_expiry ON nonces (expires);",
+
+  /* 9 -> 10: after a device was restored from an older copy of its
+   * database, HQ sends it its own operations too, up to this journal seq:
+   * the copy lacks those it made after the copy was taken. */
+  "ALTER TABLE peers ADD COLUMN own_through INTEGER NOT NULL DEFAULT 0;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);

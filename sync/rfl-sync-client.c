@@ -287,7 +287,7 @@ refused (Client    *c,
          GError   **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
-  const char *message = NULL;
+  const char *message = NULL, *code = NULL;
   gsize len = 0;
   const char *data = r->body != NULL ? g_bytes_get_data (r->body, &len) : NULL;
 
@@ -297,9 +297,16 @@ refused (Client    *c,
 
   if (data != NULL && len < 4096 && json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
       JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    message = json_object_get_string_member_with_default (json_node_get_object (json_parser_get_root (parser)),
-                                                          "error", NULL);
-  g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, _("HQ refused the request (%u): %s"),
+    {
+      JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
+
+      message = json_object_get_string_member_with_default (obj, "error", NULL);
+      code = json_object_get_string_member_with_default (obj, "code", NULL);
+    }
+  /* HQ has more of a stream than this device: a restored copy. */
+  g_set_error (error, RFL_SYNC_ERROR,
+               r->status == 409 && g_strcmp0 (code, "replay") == 0 ? RFL_SYNC_ERROR_REPLAY : RFL_SYNC_ERROR_REFUSED,
+               _("HQ refused the request (%u): %s"),
                r->status, message != NULL ? message : soup_status_get_phrase (r->status));
   return FALSE;
 }
@@ -699,6 +706,58 @@ push_all (Client         *c,
     }
 }
 
+/* This device is behind HQ on a stream: its database was restored from an
+ * older copy. HQ's signed statement, over a challenge chosen here, says
+ * where both streams stand; the device goes on from there. */
+static gboolean
+rebase (Client         *c,
+        RflStore       *device,
+        RflSyncReport  *report,
+        GError        **error)
+{
+  g_auto(Response) r = { 0 };
+  g_autoptr(JsonObject) statement = NULL;
+  g_autofree char *body = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  guint8 nonce[16];
+  char challenge[33];
+
+  randombytes_buf (nonce, sizeof nonce);
+  sodium_bin2hex (challenge, sizeof challenge, nonce, sizeof nonce);
+  body = g_strdup_printf ("{\"challenge\":\"%s\"}", challenge);
+  bytes = g_bytes_new (body, strlen (body));
+  if (!request (c, "POST", "/v1/rebase", bytes, TRUE, &r, error))
+    return FALSE;
+  if (r.status != 200)
+    return refused (c, &r, error);
+  if ((statement = response_object (&r, error)) == NULL)
+    return FALSE;
+  return rfl_sync_device_take_rebase (device, statement, challenge, report, error);
+}
+
+typedef gboolean (*StreamStep) (Client *c, RflStore *device, RflSyncReport *report, GError **error);
+
+/* Runs @step; if HQ says it has more of a stream than this device, re-bases
+ * once and runs it again. */
+static gboolean
+with_rebase (Client         *c,
+             RflStore       *device,
+             StreamStep      step,
+             RflSyncReport  *report,
+             GError        **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (step (c, device, report, &local))
+    return TRUE;
+  if (report->rebased || !g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return rebase (c, device, report, error) && step (c, device, report, error);
+}
+
 /**
  * rfl_sync_client_run:
  *
@@ -730,7 +789,7 @@ rfl_sync_client_run (RflStore              *device,
       return FALSE;
   }
 
-  if (!push_all (&c, device, report, error))
+  if (!with_rebase (&c, device, push_all, report, error))
     return FALSE;
 
   for (int attempt = 0;; attempt++)
@@ -739,7 +798,7 @@ rfl_sync_client_run (RflStore              *device,
       g_autoptr(JsonObject) obj = NULL;
       g_autofree char *mine = NULL;
 
-      if (!pull_all (&c, device, report, error))
+      if (!with_rebase (&c, device, pull_all, report, error))
         return FALSE;
       if (!request (&c, "GET", "/v1/state", NULL, TRUE, &r, error))
         return FALSE;

@@ -379,6 +379,148 @@ rfl_sync_device_take_receipt (RflStore       *device,
   return rfl_store_outbox_ack (device, peer->id, (guint64) seq_to, error);
 }
 
+/* Re-basing: a device restored from an older copy of its database is
+ * behind HQ on both streams. HQ's signed word says where they stand. */
+
+static char *
+rebase_message (const char *device,
+                const char *challenge,
+                gint64      received,
+                const char *received_hash,
+                gint64      sent,
+                const char *sent_hash)
+{
+  return g_strdup_printf ("reunite-rebase-v1\n%s\n%s\n%" G_GINT64_FORMAT "\n%s\n%" G_GINT64_FORMAT "\n%s",
+                          device, challenge, received, received_hash, sent, sent_hash);
+}
+
+static gboolean
+is_hex (const char *text,
+        gsize       len)
+{
+  if (text == NULL || strlen (text) != len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (text[i]) || g_ascii_isupper (text[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * rfl_sync_hub_rebase:
+ * @device_id: an active enrolled device
+ * @challenge: 32 lowercase hex digits the device chose for this request
+ *
+ * Re-bases HQ's streams with a device restored from an older copy of its
+ * database (rfl_store_rebase_hub()), and says where they now stand.
+ *
+ * Returns: (transfer full) (nullable): HQ's statement, signed over @challenge
+ */
+JsonObject *
+rfl_sync_hub_rebase (RflStore    *hq,
+                     const char  *device_id,
+                     const char  *challenge,
+                     GError     **error)
+{
+  static const guint8 zeros[RFL_ENVELOPE_HASH_BYTES];
+  g_autoptr(RflPeer) peer = NULL;
+  g_autoptr(RflDeviceKeys) keys = NULL;
+  g_autofree char *msg = NULL;
+  char received_hash[65], sent_hash[65], sig_hex[129];
+  guint8 sig[crypto_sign_BYTES];
+  JsonObject *out;
+
+  if (!is_hex (challenge, 32))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
+                           _("the challenge must be 32 lowercase hex digits"));
+      return NULL;
+    }
+  if ((peer = rfl_store_get_peer (hq, device_id, error)) == NULL)
+    return NULL;
+  if (g_strcmp0 (peer->status, "active") != 0)
+    {
+      g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED, _("device %s was revoked"), peer->id);
+      return NULL;
+    }
+  if (!rfl_store_rebase_hub (hq, device_id, error) ||
+      (keys = rfl_store_dup_keys (hq, error)) == NULL)
+    return NULL;
+  g_clear_pointer (&peer, rfl_peer_free);
+  if ((peer = rfl_store_get_peer (hq, device_id, error)) == NULL)
+    return NULL;
+  sodium_bin2hex (received_hash, sizeof received_hash, peer->in_next > 1 ? peer->in_hash : zeros, 32);
+  sodium_bin2hex (sent_hash, sizeof sent_hash, peer->out_next > 1 ? peer->out_hash : zeros, 32);
+  msg = rebase_message (peer->id, challenge, (gint64) peer->in_next - 1, received_hash,
+                        (gint64) peer->out_next - 1, sent_hash);
+  crypto_sign_detached (sig, NULL, (const guint8 *) msg, strlen (msg), keys->sign_sk);
+  sodium_bin2hex (sig_hex, sizeof sig_hex, sig, sizeof sig);
+
+  out = json_object_new ();
+  json_object_set_string_member (out, "device", peer->id);
+  json_object_set_string_member (out, "challenge", challenge);
+  json_object_set_int_member (out, "received_seq", (gint64) peer->in_next - 1);
+  json_object_set_string_member (out, "received_hash", received_hash);
+  json_object_set_int_member (out, "sent_seq", (gint64) peer->out_next - 1);
+  json_object_set_string_member (out, "sent_hash", sent_hash);
+  json_object_set_string_member (out, "signature", sig_hex);
+  return out;
+}
+
+/**
+ * rfl_sync_device_take_rebase:
+ * @statement: HQ's answer to a re-base
+ * @challenge: the challenge this device sent with the request
+ *
+ * Checks HQ's signed statement and re-bases both streams on it
+ * (rfl_store_rebase_device()).
+ */
+gboolean
+rfl_sync_device_take_rebase (RflStore       *device,
+                             JsonObject     *statement,
+                             const char     *challenge,
+                             RflSyncReport  *report,
+                             GError        **error)
+{
+  g_autoptr(RflPeer) peer = hq_peer (device, error);
+  const char *who, *received_hash, *sent_hash, *sig_hex;
+  gint64 received, sent;
+  guint8 sig[crypto_sign_BYTES], rh[32], sh[32];
+  g_autofree char *msg = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (peer == NULL)
+    return FALSE;
+  who = json_object_get_string_member_with_default (statement, "device", NULL);
+  received_hash = json_object_get_string_member_with_default (statement, "received_hash", NULL);
+  sent_hash = json_object_get_string_member_with_default (statement, "sent_hash", NULL);
+  sig_hex = json_object_get_string_member_with_default (statement, "signature", NULL);
+  received = json_object_get_int_member_with_default (statement, "received_seq", -1);
+  sent = json_object_get_int_member_with_default (statement, "sent_seq", -1);
+  if (who == NULL || received < 0 || sent < 0 || !is_hex (received_hash, 64) || !is_hex (sent_hash, 64) ||
+      !is_hex (sig_hex, 128))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's re-base statement is malformed"));
+      return FALSE;
+    }
+  sodium_hex2bin (sig, sizeof sig, sig_hex, 128, NULL, NULL, NULL);
+  sodium_hex2bin (rh, sizeof rh, received_hash, 64, NULL, NULL, NULL);
+  sodium_hex2bin (sh, sizeof sh, sent_hash, 64, NULL, NULL, NULL);
+  msg = rebase_message (who, challenge, received, received_hash, sent, sent_hash);
+  if (g_strcmp0 (who, rfl_store_get_device_id (device)) != 0 ||
+      crypto_sign_verify_detached (sig, (const guint8 *) msg, strlen (msg), peer->sign_pk) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
+                           _("HQ's re-base statement does not verify; nothing was changed"));
+      return FALSE;
+    }
+  if (!rfl_store_rebase_device (device, peer->id, (guint64) received, rh, (guint64) sent, sh, &local))
+    return store_to_sync_error (local, error);
+  if (report != NULL)
+    report->rebased = TRUE;
+  return TRUE;
+}
+
 /* Merges a bundle from HQ whose signature and chain were checked, then
  * takes the receipt it carries and any held bundle that now follows on. */
 static gboolean
@@ -1545,5 +1687,7 @@ rfl_sync_report_to_json (const RflSyncReport *report)
     json_object_set_boolean_member (obj, "converged", report->converged);
   if (report->resynced)
     json_object_set_boolean_member (obj, "resynced", TRUE);
+  if (report->rebased)
+    json_object_set_boolean_member (obj, "rebased", TRUE);
   return obj;
 }

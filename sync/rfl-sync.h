@@ -28,6 +28,7 @@ typedef struct
   gboolean       compared;    /* the state hashes were compared */
   gboolean       converged;   /* ... and were equal */
   gboolean       resynced;    /* HQ was asked to send the whole scope again */
+  gboolean       rebased;     /* restored from an older copy: the streams went on from HQ's */
   RflMergeStats  merge;       /* summed over the bundles applied */
 } RflSyncReport;
 
@@ -98,6 +99,15 @@ gboolean    rfl_sync_device_take_receipt (RflStore      *device,
                                          JsonObject     *receipt,
                                          RflSyncReport  *report,
                                          GError        **error);
+gboolean    rfl_sync_device_take_rebase (RflStore       *device,
+                                         JsonObject     *statement,
+                                         const char     *challenge,
+                                         RflSyncReport  *report,
+                                         GError        **error);
+JsonObject *rfl_sync_hub_rebase         (RflStore       *hq,
+                                         const char     *device_id,
+                                         const char     *challenge,
+                                         GError        **error) G_GNUC_WARN_UNUSED_RESULT;
 gboolean    rfl_sync_device_accept      (RflStore       *device,
                                          GBytes         *envelope,
                                          RflSyncReport  *report,

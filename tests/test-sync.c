@@ -897,6 +897,160 @@ test_divergence_resync (Fixture       *f,
   g_assert_true (rfl_store_holds_record (f->b->store, lost));
 }
 
+/* Copies the database files of @from (the database, its WAL and its key
+ * file, if any) to the same names under @to, as a backup would. */
+static void
+copy_database (const char *from,
+               const char *to)
+{
+  static const char *suffixes[] = { "", "-wal", "-shm", ".key" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *src = g_strconcat (from, suffixes[i], NULL);
+      g_autofree char *dst = g_strconcat (to, suffixes[i], NULL);
+      g_autofree char *data = NULL;
+      g_autoptr(GError) error = NULL;
+      gsize len;
+
+      g_unlink (dst);
+      if (!g_file_test (src, G_FILE_TEST_EXISTS))
+        continue;
+      g_file_get_contents (src, &data, &len, &error);
+      g_assert_no_error (error);
+      g_file_set_contents_full (dst, data, (gssize) len, G_FILE_SET_CONTENTS_NONE, 0600, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+reopen (Device *d)
+{
+  g_autoptr(GError) error = NULL;
+
+  d->store = rfl_store_open (d->path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), &error);
+  g_assert_no_error (error);
+}
+
+/* A laptop restored from an older copy of its database: HQ has bundles of
+ * its stream the copy never sent, and sent it bundles the copy never
+ * applied. Its next sync re-bases both streams on what HQ has, sends what HQ
+ * lacks (the change sealed but unsent when the copy was taken, and those
+ * made since the restore), and gets back what it had sent before the
+ * disk died. Nothing is lost. */
+static void
+test_restored_from_backup (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *backup = g_build_filename (f->dir, "a-backup.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(RflStore) hub = NULL;
+  RflSyncReport report;
+
+  add_records (f->a, 3);
+  sync_http (f->hq, f->a);
+  add_records (f->b, 2);
+  sync_http (f->hq, f->b);
+  /* A change sealed for HQ, not yet sent, when the copy is taken. */
+  add_records (f->a, 1);
+  outbox = rfl_sync_device_outbox (f->a->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outbox->len, ==, 1);
+  g_clear_object (&f->a->store);
+  copy_database (f->a->path, backup);
+  reopen (f->a);
+
+  /* Weeks of work after the copy, all synced; then the disk dies. */
+  add_records (f->a, 5);
+  add_records (f->b, 4);
+  report = sync_http (f->hq, f->a);
+  g_assert_true (report.converged);
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.converged);
+  g_clear_object (&f->a->store);
+  copy_database (backup, f->a->path);
+  reopen (f->a);
+  g_assert_cmpint (rfl_store_count (f->a->store, NULL, NULL, &error), ==, 3 + 1);
+
+  /* Work on the restored laptop, then its first sync. */
+  add_records (f->a, 2);
+  report = sync_http (f->hq, f->a);
+  g_assert_true (report.rebased);
+  g_assert_true (report.converged);
+  g_assert_cmpint (rfl_store_count (f->a->store, NULL, NULL, &error), ==, 3 + 2 + 1 + 5 + 4 + 2);
+  hub = hq_store (f->hq);
+  g_assert_cmpint (rfl_store_count (hub, NULL, NULL, &error), ==, 3 + 2 + 1 + 5 + 4 + 2);
+  g_assert_no_error (error);
+
+  /* From then on the streams run as before, both ways. */
+  report = sync_http (f->hq, f->a);
+  g_assert_false (report.rebased);
+  g_assert_true (report.converged);
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.converged);
+  g_assert_cmpint (rfl_store_count (f->b->store, NULL, NULL, &error), ==, 3 + 2 + 1 + 5 + 4 + 2);
+  add_records (f->b, 1);
+  sync_http (f->hq, f->b);
+  add_records (f->a, 1);
+  report = sync_http (f->hq, f->a);
+  g_assert_false (report.rebased);
+  g_assert_true (report.converged);
+  g_assert_cmpint (rfl_store_count (f->a->store, NULL, NULL, &error), ==, 3 + 2 + 1 + 5 + 4 + 2 + 2);
+  g_assert_no_error (error);
+}
+
+/* HQ's word on a re-base is signed over the device's challenge: neither an
+ * altered statement nor one made for another challenge moves the streams. */
+static void
+test_rebase_statement (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(JsonObject) statement = NULL;
+  g_autoptr(RflPeer) before = NULL, after = NULL;
+  g_autofree char *hq_id = NULL;
+  const char *challenge = "00112233445566778899aabbccddeeff";
+  g_autofree char *body = g_strdup_printf ("{\"challenge\": \"%s\"}", challenge);
+  g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
+
+  add_records (f->a, 3);
+  sync_http (f->hq, f->a);
+  hq_id = rfl_store_get_setting (f->a->store, "hq");
+  before = rfl_store_get_peer (f->a->store, hq_id, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/rebase", request, 0, &reply), ==, 200);
+  statement = rfl_test_object (g_bytes_get_data (reply, NULL));
+  g_assert_false (rfl_sync_device_take_rebase (f->a->store, statement, "ffeeddccbbaa99887766554433221100",
+                                               NULL, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
+  g_clear_error (&error);
+  json_object_set_int_member (statement, "received_seq", 1);
+  g_assert_false (rfl_sync_device_take_rebase (f->a->store, statement, challenge, NULL, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE);
+  g_clear_error (&error);
+  after = rfl_store_get_peer (f->a->store, hq_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (after->in_next, ==, before->in_next);
+  g_assert_cmpuint (after->out_through, ==, before->out_through);
+
+  /* An unsigned request, and a malformed challenge, are refused. */
+  g_assert_cmpuint (http (f->hq, NULL, "POST", "/v1/rebase", request, 0, NULL), ==, 401);
+  g_clear_pointer (&request, g_bytes_unref);
+  request = g_bytes_new_static ("{\"challenge\": \"short\"}", 22);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/rebase", request, 0, NULL), ==, 400);
+
+  /* The device's sync re-bases on what HQ has, and loses nothing. */
+  {
+    RflSyncReport report = sync_http (f->hq, f->a);
+
+    g_assert_true (report.converged);
+  }
+}
+
 /* Several bundles each way: the device seals the next bundle while HQ
  * merges one, and fetches the next while it merges one. A bundle fetched
  * ahead but never applied (the device stopped) is sent again. */
@@ -1123,6 +1277,8 @@ main (int    argc,
   ADD ("/sync/revocation", test_revocation);
   ADD ("/sync/revocation-by-usb", test_revocation_by_usb);
   ADD ("/sync/divergence-resync", test_divergence_resync);
+  ADD ("/sync/restored-from-backup", test_restored_from_backup);
+  ADD ("/sync/rebase-statement", test_rebase_statement);
   ADD ("/sync/pipelined", test_pipelined);
   ADD ("/sync/hq-killed-during-upload", test_hq_killed_during_upload);
   ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);

@@ -23,6 +23,7 @@
 #include "rfl-cli.h"
 #include "rfl-file.h"
 #include "rfl-envelope.h"
+#include "rfl-json.h"
 #include "rfl-request-auth.h"
 #include "rfl-secret.h"
 #include "rfl-store-sync.h"
@@ -39,6 +40,7 @@
 #define MAX_CONNECTIONS_PER_ADDRESS 64
 #define HEADER_TIMEOUT_S        10
 #define MAX_ENROLL_BODY         4096
+#define MAX_REBASE_BODY         256
 #define MAX_PUSH_BODY           RFL_ENVELOPE_MAX_BYTES
 #define MAX_CA_BYTES            (1024 * 1024)
 /* Request bodies being received at once, from anyone: bodies are read
@@ -651,6 +653,8 @@ body_limit (const char *path)
     return MAX_ENROLL_BODY;
   if (g_str_equal (path, "/v1/push"))
     return MAX_PUSH_BODY;
+  if (g_str_equal (path, "/v1/rebase"))
+    return MAX_REBASE_BODY;
   return 0;
 }
 
@@ -1036,6 +1040,16 @@ handle_pull (Server            *s,
       respond_error (msg, 400, "malformed", "after=N must be the last bundle received");
       return;
     }
+  /* A device only ever moves forward: one that says it applied less than
+   * it said before runs on an older copy of its database. */
+  if (have < peer->acked)
+    {
+      g_autofree char *text = g_strdup_printf ("this device applied bundle %" G_GUINT64_FORMAT " before; its database"
+                                               " is an older copy: re-base", peer->acked);
+
+      respond_error (msg, 409, "replay", text);
+      return;
+    }
   bundle = rfl_sync_hub_next (s->hq->store, peer->id, have, after, FALSE, &error);
   if (bundle != NULL)
     respond_bytes (msg, 200, "application/vnd.reunite.envelope", bundle);
@@ -1107,6 +1121,38 @@ handle_resync (Server            *s,
   respond_json (msg, out);
 }
 
+/* A device restored from an older copy of its database: both streams go
+ * on from where HQ has them, and HQ sends its whole scope again. */
+static void
+handle_rebase (Server            *s,
+               SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = request_body (msg);
+  g_autoptr(RflPeer) peer = authenticate (s, msg, body);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  gsize len;
+  const char *data;
+
+  if (peer == NULL)
+    return;
+  data = g_bytes_get_data (body, &len);
+  if ((request = rfl_json_parse_object (data != NULL ? data : "", len, "the request", &error)) == NULL)
+    {
+      respond_error (msg, 400, "malformed", error->message);
+      return;
+    }
+  if ((out = rfl_sync_hub_rebase (s->hq->store, peer->id,
+                                  json_object_get_string_member_with_default (request, "challenge", NULL),
+                                  &error)) == NULL)
+    {
+      respond_gerror (msg, error);
+      return;
+    }
+  respond_json (msg, out);
+}
+
 static void
 handle_ping (Server            *s,
              SoupServerMessage *msg)
@@ -1144,6 +1190,8 @@ handler (SoupServer        *server,
     handle_push (s, msg);
   else if (post && g_str_equal (path, "/v1/resync"))
     handle_resync (s, msg);
+  else if (post && g_str_equal (path, "/v1/rebase"))
+    handle_rebase (s, msg);
   else if (get && g_str_equal (path, "/v1/pull"))
     handle_pull (s, msg, query);
   else if (get && g_str_equal (path, "/v1/roster"))
