@@ -117,6 +117,13 @@ zlib_convert (GBytes        *input,
     }
   while (result != G_CONVERTER_FINISHED);
 
+  /* One zlib stream and nothing after it: bytes the reader would ignore
+   * are bytes a second reader might not. */
+  if (in_left != 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("bytes follow the compressed bundle"));
+      return NULL;
+    }
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
 
@@ -174,6 +181,13 @@ rfl_envelope_seal (const guint8               *sender,
                    _("an envelope has 1 to %d recipients, not %u"), RFL_ENVELOPE_MAX_RECIPIENTS, n_recipients);
       return NULL;
     }
+  for (guint i = 1; i < n_recipients; i++)
+    for (guint j = 0; j < i; j++)
+      if (memcmp (recipients[i].id, recipients[j].id, RFL_ENVELOPE_ID_BYTES) == 0)
+        {
+          g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("a recipient is named twice"));
+          return NULL;
+        }
   if (g_bytes_get_size (plaintext) > RFL_ENVELOPE_MAX_PLAINTEXT ||
       (compressed = zlib_convert (plaintext, G_CONVERTER (compressor), RFL_ENVELOPE_MAX_PAYLOAD, error)) == NULL)
     {
@@ -304,6 +318,14 @@ rfl_envelope_parse (GBytes  *data,
       malformed (error, "the payload length does not match the envelope size");
       return NULL;
     }
+
+  for (guint i = 1; i < n; i++)
+    for (guint j = 0; j < i; j++)
+      if (memcmp (h + FIXED_BYTES + i * RCPT_BYTES, h + FIXED_BYTES + j * RCPT_BYTES, RFL_ENVELOPE_ID_BYTES) == 0)
+        {
+          malformed (error, "a recipient is named twice");
+          return NULL;
+        }
 
   self->data = g_bytes_ref (data);
   self->n_recipients = n;

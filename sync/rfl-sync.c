@@ -61,6 +61,25 @@ stream_id (const guint8 *from,
   crypto_generichash_final (&state, out, RFL_ENVELOPE_ID_BYTES);
 }
 
+/* The stream an envelope names is the one from its sender to @to: a
+ * sender cannot pass off one stream's bundle as another's. */
+static gboolean
+check_stream (RflEnvelope   *env,
+              const guint8  *to,
+              GError       **error)
+{
+  guint8 expected[RFL_ENVELOPE_ID_BYTES];
+
+  stream_id (rfl_envelope_get_sender (env), to, expected);
+  if (sodium_memcmp (expected, rfl_envelope_get_stream (env), RFL_ENVELOPE_ID_BYTES) != 0)
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
+                           _("the envelope names another stream than its sender's to this receiver"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static JsonObject *
 parse_object (GBytes      *bytes,
               const char  *what,
@@ -590,7 +609,8 @@ rfl_sync_device_accept (RflStore       *device,
                            _("the bundle is not from this device's HQ"));
       return FALSE;
     }
-  if (!rfl_envelope_verify (env, peer->sign_pk, error))
+  if (!rfl_envelope_verify (env, peer->sign_pk, error) ||
+      !rfl_sync_id_from_hex (rfl_store_get_device_id (device), me) || !check_stream (env, me, error))
     return FALSE;
   if (rfl_envelope_get_seq_to (env) < peer->in_next)
     {
@@ -606,8 +626,7 @@ rfl_sync_device_accept (RflStore       *device,
     return FALSE;
   if ((keys = rfl_store_dup_keys (device, error)) == NULL)
     return FALSE;
-  if (!rfl_sync_id_from_hex (keys->device_id, me) ||
-      (plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
+  if ((plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
       (bundle = parse_bundle (plaintext, error)) == NULL)
     return FALSE;
   return apply_from_hq (device, peer, env, bundle, report, error);
@@ -694,6 +713,7 @@ rfl_bundle_opener_open (RflBundleOpener *o,
   if ((env = rfl_envelope_parse (envelope, NULL)) == NULL ||
       (sender = rfl_sync_id_to_hex (rfl_envelope_get_sender (env)), !g_str_equal (sender, o->hq_id)) ||
       !rfl_envelope_verify (env, o->hq_sign_pk, NULL) ||
+      !check_stream (env, o->me, NULL) ||
       rfl_envelope_get_seq_from (env) != o->next ||
       !rfl_envelope_check_chain (env, o->next, o->prev, NULL) ||
       (plaintext = rfl_envelope_open (env, o->me, o->keys->box_pk, o->keys->box_sk, NULL)) == NULL ||
@@ -814,6 +834,13 @@ rfl_sync_hub_accept (RflStore       *hq,
   if (!rfl_envelope_verify (env, peer->sign_pk, error) ||
       (keys = rfl_store_dup_keys (hq, error)) == NULL)
     return NULL;
+  if (!rfl_sync_id_from_hex (keys->device_id, me))
+    {
+      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("a device id is malformed"));
+      return NULL;
+    }
+  if (!check_stream (env, me, error))
+    return NULL;
 
   /* The newest bundle again: the device did not get its receipt. */
   if (peer->in_next > 1 && rfl_envelope_get_seq_to (env) == peer->in_next - 1 &&
@@ -837,8 +864,7 @@ rfl_sync_hub_accept (RflStore       *hq,
     }
   if (!rfl_envelope_check_chain (env, peer->in_next, peer->in_next > 1 ? peer->in_hash : zeros, error))
     return NULL;
-  if (!rfl_sync_id_from_hex (keys->device_id, me) ||
-      (plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
+  if ((plaintext = rfl_envelope_open (env, me, keys->box_pk, keys->box_sk, error)) == NULL ||
       (bundle = parse_bundle (plaintext, error)) == NULL)
     return NULL;
 

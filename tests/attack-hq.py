@@ -141,14 +141,16 @@ def stream_id(sender, recipient):
     return hashlib.blake2b(b"reunite-stream-v1" + sender + recipient, digest_size=16).digest()
 
 
-def seal(dev, token, bundle, seq_from, seq_to, prev=b"\0" * 32):
-    """An envelope (format 1, suite 1) from dev to HQ, as PROTOCOL.md says."""
+def seal(dev, token, bundle, seq_from, seq_to, prev=b"\0" * 32, stream=None, trailing=b"", copies=1):
+    """An envelope (format 1, suite 1) from dev to HQ, as PROTOCOL.md says.
+    For attacks: another stream id, bytes after the zlib stream, HQ named
+    as a recipient more than once."""
     b = nacl.bindings
     key = secrets.token_bytes(32)
     state = b.crypto_secretstream_xchacha20poly1305_state()
     header = b.crypto_secretstream_xchacha20poly1305_init_push(state, key)
     text = bundle if isinstance(bundle, str) else json.dumps(bundle)
-    packed = zlib.compress(text.encode())
+    packed = zlib.compress(text.encode()) + trailing
     pieces = [packed[i:i + CHUNK] for i in range(0, len(packed), CHUNK)]
     if not pieces or len(pieces[-1]) == CHUNK:
         pieces.append(b"")
@@ -157,11 +159,13 @@ def seal(dev, token, bundle, seq_from, seq_to, prev=b"\0" * 32):
             state, p, None, b.crypto_secretstream_xchacha20poly1305_TAG_FINAL if i == len(pieces) - 1 else 0)
         for i, p in enumerate(pieces))
     hq_id = bytes.fromhex(token["hq_id"])
-    recipients = hq_id + b.crypto_box_seal(key, base64.b64decode(token["hq_box_pk"]))
+    recipients = b"".join(hq_id + b.crypto_box_seal(key, base64.b64decode(token["hq_box_pk"]))
+                          for _ in range(copies))
     me = bytes.fromhex(dev.id)
-    head = (b"RFLE" + bytes([1, 1]) + struct.pack(">H", 194 + 96) + me + stream_id(me, hq_id) +
+    head = (b"RFLE" + bytes([1, 1]) + struct.pack(">H", 194 + 96 * copies) + me +
+            (stream if stream is not None else stream_id(me, hq_id)) +
             struct.pack(">QQ", seq_from, seq_to) + prev + struct.pack(">Q", len(payload)) +
-            hashlib.blake2b(payload, digest_size=32).digest() + struct.pack(">H", 1) + recipients)
+            hashlib.blake2b(payload, digest_size=32).digest() + struct.pack(">H", copies) + recipients)
     return head + dev.sign.sign(head).signature + payload
 
 
@@ -257,6 +261,39 @@ def rogue_records_refused(hq):
     got = [op for op in pull_all(hq, late) if op["r"] == good]
     ok(got and all(op["o"] != "purge" for op in got) and got[0]["c"].get("enquirer"),
        "and the case reaches a new Bukavu device whole (%s)" % [op["o"] for op in got])
+
+
+def spec_bytes(hq):
+    """The spec must match the bytes: HQ checks the stream id, refuses bytes
+    after the zlib stream and a recipient named twice; `through` is optional."""
+    token = hq.token("Uvira")
+    dev, other = Device(), Device()
+    request(hq.port, "POST", "/v1/enroll", dev.enroll_body(token))
+    request(hq.port, "POST", "/v1/enroll", other.enroll_body(hq.token("Uvira")))
+    h = int(time.time() * 1000) << 16
+    rid = str(uuid.uuid4())
+    doc = {"id": rid, "type": "tracing_request", "status": "open", "enquirer": {"given_name": "Neema"},
+           "sought": [{"given_name": "Baraka"}], "consent": {"tracing": True, "share_within_movement": True}}
+    bundle = {"format": "reunite-bundle-v1", "ops": [{"r": rid, "o": "create", "h": h, "d": dev.id, "c": doc,
+                                                       "l": 1}]}
+    hq_id = bytes.fromhex(token["hq_id"])
+    me, them = bytes.fromhex(dev.id), bytes.fromhex(other.id)
+    for what, env, code in (
+            ("another device's stream id", seal(dev, token, bundle, 1, 1, stream=stream_id(them, hq_id)),
+             b"malformed"),
+            ("HQ's stream to the device", seal(dev, token, bundle, 1, 1, stream=stream_id(hq_id, me)), b"malformed"),
+            ("bytes after the zlib stream", seal(dev, token, bundle, 1, 1, trailing=b"\x00trailing"),
+             b"corrupt_payload"),
+            ("HQ named twice as a recipient", seal(dev, token, bundle, 1, 1, copies=2), b"malformed")):
+        status, body = dev.call(hq, "POST", "/v1/push", env)
+        ok(status == 400 and code in body, "an envelope with %s is refused (%d %s)" % (what, status, body[:120]))
+    hq.restart()
+    status, body = dev.call(hq, "POST", "/v1/push", seal(dev, token, bundle, 1, 1))
+    ok(status == 200 and json.loads(body).get("seq_to") == 1,
+       "the honest envelope at the same seq, with no `through`, is taken after a restart (%d %s)"
+       % (status, body[:120]))
+    got = [op for op in pull_all(hq, other) if op["r"] == rid]
+    ok(len(got) == 1, "and reaches the other Uvira device once (%d)" % len(got))
 
 
 def rss_mb(pid):
@@ -462,7 +499,7 @@ def main():
     try:
         hq = Hq(top).start()
         for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable,
-                       rogue_records_refused, pre_auth_memory, malformed_lengths, slow_headers):
+                       rogue_records_refused, spec_bytes, pre_auth_memory, malformed_lengths, slow_headers):
             print("# %s" % attack.__doc__.splitlines()[0], flush=True)
             try:
                 attack(hq)

@@ -661,7 +661,8 @@ test_attacks (Fixture       *f,
     g_autoptr(RflPeer) me = rfl_store_get_peer (hub, keys->device_id, &error);
     g_autoptr(RflDeviceKeys) hq_keys = rfl_store_dup_keys (hub, &error);
     RflEnvelopeRecipient to_hq, to_b;
-    guint8 sender[16], stream[16] = { 0 };
+    guint8 sender[16], stream[16], elsewhere[16], b_id[16];
+    crypto_generichash_state state;
     g_autoptr(GBytes) plain = g_bytes_new_static ("{\"format\":\"reunite-bundle-v1\",\"ops\":[]}", 40);
     g_autoptr(GBytes) future = NULL, misdirected = NULL;
 
@@ -671,6 +672,18 @@ test_attacks (Fixture       *f,
     memcpy (to_hq.box_pk, hq_keys->box_pk, 32);
     rfl_sync_id_from_hex (other->device_id, to_b.id);
     memcpy (to_b.box_pk, other->box_pk, 32);
+    /* The stream ids, as docs/PROTOCOL.md defines them: A's to HQ, and B's. */
+    rfl_sync_id_from_hex (other->device_id, b_id);
+    crypto_generichash_init (&state, NULL, 0, 16);
+    crypto_generichash_update (&state, (const guint8 *) "reunite-stream-v1", 17);
+    crypto_generichash_update (&state, sender, 16);
+    crypto_generichash_update (&state, to_hq.id, 16);
+    crypto_generichash_final (&state, stream, 16);
+    crypto_generichash_init (&state, NULL, 0, 16);
+    crypto_generichash_update (&state, (const guint8 *) "reunite-stream-v1", 17);
+    crypto_generichash_update (&state, b_id, 16);
+    crypto_generichash_update (&state, to_hq.id, 16);
+    crypto_generichash_final (&state, elsewhere, 16);
     future = rfl_envelope_seal (sender, stream, me->in_next + 5, me->in_next + 5, me->in_hash,
                                 &to_hq, 1, keys->sign_sk, plain, &error);
     g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", future, 0, NULL), ==, 409);
@@ -679,6 +692,16 @@ test_attacks (Fixture       *f,
     g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", misdirected, 0, &answer), ==, 400);
     g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "not_recipient"));
     g_clear_pointer (&answer, g_bytes_unref);
+
+    /* A's bundle, signed by A, in B's stream to HQ: the stream id is checked. */
+    {
+      g_autoptr(GBytes) astray = rfl_envelope_seal (sender, elsewhere, me->in_next, me->in_next, me->in_hash,
+                                                    &to_hq, 1, keys->sign_sk, plain, &error);
+
+      g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", astray, 0, &answer), ==, 400);
+      g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "malformed"));
+      g_clear_pointer (&answer, g_bytes_unref);
+    }
 
     /* Re-signed by another enrolled device, sent on a stick: the signature
      * is checked against the sender's key, not the signer's. */
