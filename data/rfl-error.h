@@ -22,6 +22,8 @@ G_BEGIN_DECLS
  * @RFL_STORE_ERROR_SQL: the database engine reported an error (its message is kept).
  * @RFL_STORE_ERROR_IO: reading or writing a file failed.
  * @RFL_STORE_ERROR_WEAK_PASSPHRASE: the new passphrase is too short.
+ * @RFL_STORE_ERROR_NOT_ALLOWED: the change is not this device's to make
+ *   (deleting an open case another device registered).
  *
  * Error codes of the case store. The enumeration only grows.
  */
@@ -39,6 +41,7 @@ typedef enum
   RFL_STORE_ERROR_SQL,
   RFL_STORE_ERROR_IO,
   RFL_STORE_ERROR_WEAK_PASSPHRASE,
+  RFL_STORE_ERROR_NOT_ALLOWED,
 } RflStoreError;
 
 GQuark rfl_store_error_quark (void);

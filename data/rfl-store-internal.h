@@ -58,6 +58,8 @@ typedef struct
 
 G_GNUC_INTERNAL void          rfl_store_lock            (RflStore *self);
 G_GNUC_INTERNAL void          rfl_store_unlock          (RflStore *self);
+G_GNUC_INTERNAL gboolean      rfl_store_may_delete      (RflStore *self, sqlite3_int64 rowid, const char *type,
+                                                         const char *status, const char *device);
 G_GNUC_INTERNAL gboolean      rfl_store_sql_fail        (RflStore *self, GError **error, const char *what);
 G_GNUC_INTERNAL gboolean      rfl_store_check_open      (RflStore *self, GError **error);
 G_GNUC_INTERNAL sqlite3_stmt *rfl_store_stmt            (RflStore *self, const char *sql, GError **error);

@@ -1199,6 +1199,27 @@ purge_unknown (RflStore        *self,
 }
 
 static gboolean
+refuse_delete (RflStore        *self,
+               const ApplyCtx  *ctx,
+               Rec             *rec,
+               gint64           cl,
+               GError         **error)
+{
+  g_autofree char *changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", cl + 1);
+  g_autofree char *detail = g_strdup_printf ("%s: deleting an open case it did not register", ctx->peer);
+  RflJournalEntry entry = {
+    .record_id = rec->id, .record_row = rec->rowid, .op = "delete", .hlc = rfl_store_hlc_tick (self),
+    .device = self->device_id, .changes = changes, .cl = cl + 1,
+  };
+
+  note_refused (ctx->stats, rec->id);
+  rec->cl = cl + 1;
+  return save_rec (self, rec, TRUE, NULL, error) &&
+         rfl_store_journal_write (self, &entry, error) &&
+         rfl_store_audit_append (self, "refused", rec->id, detail, error);
+}
+
+static gboolean
 apply_op (RflStore        *self,
           const ApplyCtx  *ctx,
           JsonObject      *op,
@@ -1269,6 +1290,14 @@ apply_op (RflStore        *self,
 
         if (cl <= rec.cl)
           goto known;
+        /* An open case deleted by a device that did not register it: HQ
+         * refuses, and brings the record back on the deleting device too
+         * (a causal length past the delete's), so that every replica
+         * agrees. */
+        if (ctx->role == RFL_MERGE_HUB && cl % 2 == 0 && was_alive &&
+            !rfl_store_may_delete (self, rec.rowid, rec.type,
+                                   json_object_get_string_member_with_default (rec.doc, "status", NULL), device))
+          return refuse_delete (self, ctx, &rec, cl, error);
         rec.cl = cl;
         entry.cl = cl;
         if (!save_rec (self, &rec, was_alive, NULL, error))

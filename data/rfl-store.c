@@ -1484,9 +1484,40 @@ rfl_store_update_locked (RflStore    *self,
          journal_append (self, id, row.rowid, "update", hlc, changes_text, base_text, row.cl, error);
 }
 
+/**
+ * rfl_store_may_delete:
+ * @device: the device deleting
+ *
+ * An open case (one whose status the lifecycle does not retain as closed)
+ * is deleted only by the device that registered it; any other closes it,
+ * or asks HQ's operators. Closed cases, and records without a status, may
+ * be deleted by any device that holds them.
+ */
+gboolean
+rfl_store_may_delete (RflStore       *self,
+                      sqlite3_int64   rowid,
+                      const char     *type,
+                      const char     *status,
+                      const char     *device)
+{
+  sqlite3_stmt *st;
+  gboolean creator;
+
+  if (status == NULL || rfl_schema_is_retained_status (self->schema, type, status))
+    return TRUE;
+  if ((st = rfl_store_stmt (self, "SELECT device FROM journal WHERE record_row = ?1 AND op = 'create'"
+                                  " ORDER BY seq LIMIT 1", NULL)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  creator = sqlite3_step (st) == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (st, 0), device) == 0;
+  sqlite3_reset (st);
+  return creator;
+}
+
 static gboolean
 delete_locked (RflStore    *self,
                const char  *id,
+               gboolean     by_operator,
                GError     **error)
 {
   g_auto(Row) row = { 0 };
@@ -1495,6 +1526,13 @@ delete_locked (RflStore    *self,
 
   if (!load_row (self, id, &row, error))
     return FALSE;
+  if (!by_operator && !rfl_store_may_delete (self, row.rowid, row.type, row.status, self->device_id))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ALLOWED,
+                   _("case %s is open and was registered on another device: close it instead, or ask HQ's"
+                     " operators to delete it"), id);
+      return FALSE;
+    }
 
   /* A causal-length counter: odd is alive, even is deleted. The record is
    * kept so that a later resurrection from another replica can restore it. */
@@ -1547,7 +1585,15 @@ update_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
 static gboolean
 delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
 {
-  return delete_locked (self, id, error);
+  return delete_locked (self, id, FALSE, error);
+}
+
+static gboolean
+operator_delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+{
+  return delete_locked (self, id, TRUE, error) &&
+         rfl_store_audit_append (self, "operator-delete", id,
+                                 json_object_get_string_member_with_default (obj, "reason", NULL), error);
 }
 
 /**
@@ -1637,6 +1683,28 @@ rfl_store_delete (RflStore    *self,
   g_return_val_if_fail (id != NULL, FALSE);
 
   return write_txn (self, delete_func, "delete", id, NULL, error);
+}
+
+/**
+ * rfl_store_delete_as_operator:
+ * @reason: why, for the audit log
+ *
+ * Deletes a record as HQ's operators may: an open case too, whoever
+ * registered it. The deletion syncs like any other.
+ */
+gboolean
+rfl_store_delete_as_operator (RflStore    *self,
+                              const char  *id,
+                              const char  *reason,
+                              GError     **error)
+{
+  g_autoptr(JsonObject) why = json_object_new ();
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL && reason != NULL, FALSE);
+
+  json_object_set_string_member (why, "reason", reason);
+  return write_txn (self, operator_delete_func, "delete", id, why, error);
 }
 
 /* The record's status changes, oldest first: to what, when, on which

@@ -73,6 +73,10 @@ gboolean     rfl_store_update                 (RflStore             *self,
 gboolean     rfl_store_delete                 (RflStore             *self,
                                                const char           *id,
                                                GError              **error);
+gboolean     rfl_store_delete_as_operator     (RflStore             *self,
+                                               const char           *id,
+                                               const char           *reason,
+                                               GError              **error);
 GPtrArray   *rfl_store_list                   (RflStore             *self,
                                                const char           *type,
                                                const char           *status,

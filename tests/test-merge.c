@@ -520,6 +520,74 @@ test_purge_of_unsent_shared_record (Fixture       *f,
   assert_converged (f);
 }
 
+static gboolean
+alive (RflStore   *store,
+       const char *id)
+{
+  g_autoptr(JsonObject) record = rfl_store_get (store, id, NULL);
+
+  return record != NULL;
+}
+
+/* An open case is deleted by the device that registered it, or by HQ's
+ * operators; another device of the office is refused, on the device and,
+ * if its client does not ask, at HQ, which brings the case back on it. */
+static void
+test_open_case_delete (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *mine = add (f->dev[0].store);
+  g_autofree char *theirs = add (f->dev[0].store);
+  g_autofree char *closed = add (f->dev[0].store);
+  g_autofree char *by_hq = add (f->dev[0].store);
+  g_autoptr(GError) error = NULL;
+
+  update (f->dev[0].store, closed, "{\"status\": \"closed\", \"closure_reason\": \"located\"}");
+  sync_all (f);
+
+  /* Goma's other device may not delete an open case it did not register. */
+  g_assert_false (rfl_store_delete (f->dev[1].store, theirs, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ALLOWED);
+  g_clear_error (&error);
+  g_assert_true (alive (f->dev[1].store, theirs));
+  /* A closed one it may; its creator may delete its own. */
+  g_assert_true (rfl_store_delete (f->dev[1].store, closed, &error));
+  g_assert_no_error (error);
+  g_assert_true (rfl_store_delete (f->dev[0].store, mine, &error));
+  g_assert_no_error (error);
+
+  /* A client that does not ask: the delete reaches HQ, which refuses it. */
+  {
+    g_autofree char *op = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"delete\", \"h\": %" G_GUINT64_FORMAT ","
+                                           " \"d\": \"%s\", \"c\": {\"$cl\": 2}, \"l\": 2}",
+                                           theirs, (guint64) g_get_real_time () / 1000 << 16,
+                                           id_of (f->dev[1].store));
+    g_autoptr(JsonArray) ops = json_array_new ();
+    RflMergeStats stats;
+
+    json_array_add_object_element (ops, rfl_test_object (op));
+    g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                        zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (stats.refused, ==, 1);
+    f->dev[1].out_seq++;
+  }
+  /* And HQ's operators may delete an open case. */
+  g_assert_true (rfl_store_delete_as_operator (f->hub, by_hq, "registered twice", &error));
+  g_assert_no_error (error);
+
+  sync_all (f);
+  sync_all (f);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_true (alive (f->dev[i].store, theirs));
+      g_assert_false (alive (f->dev[i].store, mine));
+      g_assert_false (alive (f->dev[i].store, closed));
+      g_assert_false (alive (f->dev[i].store, by_hq));
+    }
+  assert_converged (f);
+}
+
 static void
 test_out_of_scope_refused (Fixture       *f,
                            gconstpointer  data)
@@ -675,6 +743,7 @@ main (int    argc,
   ADD ("/merge/out-of-scope", test_out_of_scope_refused);
   ADD ("/merge/purge-converges", test_purge_converges);
   ADD ("/merge/purge-of-unsent-shared-record", test_purge_of_unsent_shared_record);
+  ADD ("/merge/open-case-delete", test_open_case_delete);
   ADD ("/merge/future-clock", test_future_clock_clamped);
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);

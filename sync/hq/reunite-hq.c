@@ -56,6 +56,7 @@ typedef struct
   char      *passphrase_file;
   char      *listen;
   char      *office;
+  char      *reason;
   char      *url;
   char      *ca;
   char      *out;
@@ -220,6 +221,25 @@ cmd_revoke (Hq    *hq,
   if (!rfl_store_set_peer_status (hq->store, args[0], "revoked", &error))
     return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "revoked", args[0]);
+  rfl_cli_print_object (out);
+  return 0;
+}
+
+static int
+cmd_delete (Hq    *hq,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || hq->reason == NULL || *hq->reason == '\0')
+    return rfl_cli_fail ("usage: delete --reason TEXT RECORD");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if (!rfl_store_delete_as_operator (hq->store, args[0], hq->reason, &error))
+    return rfl_cli_fail_error (error);
+  json_object_set_string_member (out, "deleted", args[0]);
   rfl_cli_print_object (out);
   return 0;
 }
@@ -1354,6 +1374,7 @@ static const struct
   { "passwd",     cmd_passwd,     "change HQ's passphrase (--new-passphrase-file FILE)" },
   { "revoke",     cmd_revoke,     "revoke a device, for good; it wipes itself when it next calls" },
   { "move",       cmd_move,       "move a device to another office (--office NAME)" },
+  { "delete",     cmd_delete,     "delete a record everywhere, an open case too (--reason TEXT)" },
   { "retention",  cmd_retention,  "how many days closed cases are kept before a purge (1826)" },
   { "devices",    cmd_devices,    "list enrolled devices" },
   { "status",     cmd_status,     "per device: last seen, seq, backlog" },
@@ -1379,6 +1400,7 @@ main (int   argc,
     { "listen", 0, 0, G_OPTION_ARG_STRING, &hq.listen, "serve: address and port (default "
       DEFAULT_LISTEN "; port 0 picks one)", "ADDR:PORT" },
     { "office", 0, 0, G_OPTION_ARG_STRING, &hq.office, "enroll, move, bundle-out: the office", "NAME" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &hq.reason, "delete: why, for the audit log", "TEXT" },
     { "device", 0, 0, G_OPTION_ARG_STRING, &hq.device, "bundle-out: one device only", "ID" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &hq.url, "enroll: the address devices reach HQ at", "URL" },
     { "ca", 0, 0, G_OPTION_ARG_FILENAME, &hq.ca, "enroll: the CA of HQ's TLS certificate", "FILE" },
@@ -1454,6 +1476,7 @@ out:
   g_free (hq.passphrase_file);
   g_free (hq.listen);
   g_free (hq.office);
+  g_free (hq.reason);
   g_free (hq.url);
   g_free (hq.ca);
   g_free (hq.out);
