@@ -26,6 +26,8 @@ struct _RflWindow
   RflUnlockPage        *unlock_page;
   AdwLeaflet           *leaflet;
   GtkWidget            *separator;
+  GtkWidget            *sidebar_header;
+  GtkWidget            *sidebar;
   GtkWidget            *content_box;
   GtkStack             *content;
   AdwWindowTitle       *content_title;
@@ -204,6 +206,36 @@ idle_check_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* GTK 4.8's list box takes Tab from one row to the next, and the stack
+ * sidebar shows each row's section as the focus reaches it: from the
+ * sidebar, Tab only ever reached the content of the last section, and
+ * Shift+Tab that of the first. Tab now leaves the sidebar for the section
+ * it shows, and Shift+Tab for the sidebar's header: the sidebar is one
+ * stop, and the arrow keys move from section to section. */
+static gboolean
+sidebar_key_pressed_cb (GtkEventControllerKey *key,
+                        guint                  keyval,
+                        guint                  keycode,
+                        GdkModifierType        state,
+                        RflWindow             *self)
+{
+  gboolean back;
+
+  if (keyval == GDK_KEY_ISO_Left_Tab)
+    back = TRUE;
+  else if (keyval == GDK_KEY_Tab || keyval == GDK_KEY_KP_Tab)
+    back = (state & GDK_SHIFT_MASK) != 0;
+  else
+    return GDK_EVENT_PROPAGATE;
+
+  /* Folded, the window shows the sidebar alone: Tab stays in it. */
+  if (!gtk_widget_get_mapped (self->content_box))
+    return GDK_EVENT_PROPAGATE;
+  if (back)
+    return gtk_widget_child_focus (self->sidebar_header, GTK_DIR_TAB_BACKWARD);
+  return gtk_widget_child_focus (self->content_box, GTK_DIR_TAB_FORWARD);
+}
+
 static void
 watch_activity (RflWindow *self)
 {
@@ -307,6 +339,8 @@ rfl_window_class_init (RflWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflWindow, unlock_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, separator);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, sidebar_header);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, sidebar);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content_box);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, content_title);
@@ -325,6 +359,8 @@ rfl_window_class_init (RflWindowClass *klass)
 static void
 rfl_window_init (RflWindow *self)
 {
+  GtkEventController *sidebar_keys;
+
   gtk_widget_init_template (GTK_WIDGET (self));
   rfl_a11y_fix_names (GTK_WIDGET (self));
   adw_leaflet_page_set_navigatable (adw_leaflet_get_page (self->leaflet, self->separator), FALSE);
@@ -339,6 +375,11 @@ rfl_window_init (RflWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-case", FALSE);
   section_changed_cb (self);
   watch_activity (self);
+
+  sidebar_keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (sidebar_keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (sidebar_keys, "key-pressed", G_CALLBACK (sidebar_key_pressed_cb), self);
+  gtk_widget_add_controller (self->sidebar, sidebar_keys);
 }
 
 RflWindow *
