@@ -292,6 +292,12 @@ def text_of(node):
         return None
 
 
+def focus_among(nodes):
+    """Which of nodes has the focus: a quick focused(), where the nodes that
+    can take it are known."""
+    return next((n for n in nodes if has_state(n, pyatspi.STATE_FOCUSED)), None)
+
+
 def focused(root):
     for n in walk(root):
         if has_state(n, pyatspi.STATE_FOCUSED) and role_of(n) not in ("frame", "window", "dialog"):
@@ -506,30 +512,97 @@ def combo_value(combo):
 
 # What Tab stops on: every control that takes the focus, in the order of
 # the tree, but for the insides of a drop-down (its button and list).
+# GTK 4.8 marks FOCUSABLE every widget whose "focusable" is set, whether
+# Tab can stop there or not; nodes of other roles are left out as Tab
+# never stops on them: a list box or list view passes the focus to its
+# rows, a drop-down's button focuses itself and not the value it shows
+# (a GtkListItemWidget, or a list view whose "can-focus" is off in an
+# AdwComboRow). A scroll pane takes the focus only where nothing inside it
+# does (an empty page), so that the keys can scroll it; the page around it
+# has the name.
 STOP_ROLES = {"text", "entry", "password text", "combo box", "push button", "toggle button", "check box",
               "radio button", "list item", "spin button", "link", "slider", "switch", "menu button"}
 
 
-def drawn(frame, node):
-    """Whether the window draws node where AT-SPI says it is. GTK 4.8 keeps
-    the place of widgets on a hidden stack page, and marks them visible:
-    what the window has at the node's centre tells."""
+def has_size(node):
     x, y, w, h = extents(node)
+    return w > 0 and h > 0
+
+
+def is_stack_page(node):
+    """GTK 4.8 puts a GtkStackPage between a stack and each of its pages:
+    the only node of the tree that is not a widget, and so the only one
+    with no place on screen (no Component)."""
     try:
-        hit = frame.queryComponent().getAccessibleAtPoint(x + w // 2, y + h // 2, pyatspi.WINDOW_COORDS)
+        return "Component" not in node.get_interfaces()
     except Exception:  # noqa: BLE001
-        return True
-    return hit is not None and (hit == node or inside(hit, node))
+        return False
 
 
-def tab_stops(root):
+def shown_page(frame, pages):
+    """Which of one stack's pages the window shows, or None. GTK 4.8 marks
+    every page VISIBLE and none SHOWING, and a hidden page keeps the places
+    its widgets had when it was last shown. A page never shown has no size;
+    between pages that have one, the window's hit test tells, as it only
+    finds widgets that are drawn. It answers nothing for a widget that is
+    not in the tree (the text inside an entry, the icon of a button), so
+    the points tried are the middles of nodes of the pages, until one hit
+    lands inside one of them."""
+    sized = [p for p in pages if any(has_size(c) for c in children(p))]
+    if len(sized) <= 1:
+        return sized[0] if sized else None
+    paths = {p.path: p for p in sized}
+    _, _, fw, fh = extents(frame)
+    tries = 0
+    for p in sized:
+        for n in walk(p):
+            x, y, w, h = extents(n)
+            cx, cy = x + w // 2, y + h // 2
+            if w <= 0 or h <= 0 or not (0 <= cx < fw and 0 <= cy < fh):
+                continue
+            tries += 1
+            if tries > 200:
+                break
+            try:
+                hit = frame.queryComponent().getAccessibleAtPoint(cx, cy, pyatspi.WINDOW_COORDS)
+            except Exception:  # noqa: BLE001
+                hit = None
+            for a in ancestors(hit):
+                if a.path in paths:
+                    return paths[a.path]
+    raise RuntimeError("cannot tell which of the pages %s the window shows"
+                       % ", ".join(repr(name_of(p)) for p in sized))
+
+
+def walk_shown(frame, node):
+    """walk(), but into the page of each stack that the window shows only."""
+    yield node
+    kids = children(node)
+    pages = [k for k in kids if is_stack_page(k)]
+    if pages:
+        shown = shown_page(frame, pages)
+        hidden = {k.path for k in pages if shown is None or k.path != shown.path}
+        kids = [k for k in kids if k.path not in hidden]
+    for c in kids:
+        yield from walk_shown(frame, c)
+
+
+def tab_stops(root, shown=False):
+    """The controls Tab stops on; with shown, only those on the pages the
+    window shows (root is then a window)."""
     out = []
-    for n in walk(root):
+    for n in (walk_shown(root, root) if shown else walk(root)):
         if role_of(n) not in STOP_ROLES or not has_state(n, pyatspi.STATE_FOCUSABLE) or not on_screen(n):
             continue
         if has_state(n, pyatspi.STATE_SENSITIVE) is False and not has_state(n, pyatspi.STATE_ENABLED):
             continue
-        if any(role_of(a) == "combo box" for a in list(ancestors(n))[1:]):
+        up = list(ancestors(n))[1:]
+        # A drop-down's list and the value it shows are not stops: the
+        # drop-down is. A GtkDropDown is not focusable itself; its button,
+        # which has its name, is where Tab stops.
+        if any(role_of(a) == "combo box" for a in up) and not (
+                role_of(n) == "push button" and role_of(up[0]) == "combo box"
+                and not has_state(up[0], pyatspi.STATE_FOCUSABLE)):
             continue
         # An expander row is a row holding its header row: Tab stops on the
         # header only.
