@@ -592,7 +592,13 @@ def tab_stops(root, shown=False):
     window shows (root is then a window)."""
     out = []
     for n in (walk_shown(root, root) if shown else walk(root)):
-        if role_of(n) not in STOP_ROLES or not has_state(n, pyatspi.STATE_FOCUSABLE) or not on_screen(n):
+        if role_of(n) not in STOP_ROLES or not on_screen(n):
+            continue
+        # A control that cannot take the focus, and holds nothing that can
+        # (as a drop-down holds its button), is one Tab cannot reach: with
+        # shown, it is listed, for the walk to find it missing.
+        if not has_state(n, pyatspi.STATE_FOCUSABLE) and (not shown or any(
+                has_state(d, pyatspi.STATE_FOCUSABLE) for d in list(walk(n))[1:])):
             continue
         if has_state(n, pyatspi.STATE_SENSITIVE) is False and not has_state(n, pyatspi.STATE_ENABLED):
             continue
