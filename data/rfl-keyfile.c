@@ -176,23 +176,56 @@ rfl_keyfile_write (const char    *path,
   return TRUE;
 }
 
+G_STATIC_ASSERT (sizeof ((RflKeyfileParams *) 0)->salt == crypto_pwhash_SALTBYTES);
+G_STATIC_ASSERT (sizeof ((RflKeyfileParams *) 0)->nonce == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+G_STATIC_ASSERT (sizeof ((RflKeyfileParams *) 0)->wrapped ==
+                 RFL_DATA_KEY_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+
+/**
+ * rfl_keyfile_parse:
+ *
+ * Reads a key file's contents: the format, the algorithm, Argon2id limits
+ * within bounds (a doctored file must not make the program spin or
+ * allocate without limit), and the salt, nonce and wrapped key at their
+ * sizes. Nothing is derived or decrypted.
+ *
+ * Returns: whether @contents is a key file
+ */
+gboolean
+rfl_keyfile_parse (const char       *contents,
+                   gsize             len,
+                   RflKeyfileParams *out)
+{
+  g_autoptr(JsonObject) obj = NULL;
+
+  if (len > KEYFILE_MAX_BYTES || (obj = rfl_json_parse_object (contents, len, "the key file", NULL)) == NULL)
+    return FALSE;
+  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", ""), KEYFILE_FORMAT) != 0 ||
+      g_strcmp0 (json_object_get_string_member_with_default (obj, "kdf", ""), "argon2id13") != 0)
+    return FALSE;
+
+  out->ops = json_object_get_int_member_with_default (obj, "opslimit", 0);
+  out->mem = json_object_get_int_member_with_default (obj, "memlimit", 0);
+  if (out->ops < (gint64) crypto_pwhash_OPSLIMIT_MIN || out->ops > 64 ||
+      out->mem < (gint64) crypto_pwhash_MEMLIMIT_INTERACTIVE || out->mem > ((gint64) 4 << 30))
+    return FALSE;
+  return rfl_json_get_base64 (obj, "salt", out->salt, sizeof out->salt) &&
+         rfl_json_get_base64 (obj, "nonce", out->nonce, sizeof out->nonce) &&
+         rfl_json_get_base64 (obj, "wrapped_key", out->wrapped, sizeof out->wrapped);
+}
+
 guint8 *
 rfl_keyfile_unwrap (const char  *path,
                     const char  *passphrase,
                     gsize        passphrase_len,
                     GError     **error)
 {
-  guint8 salt[crypto_pwhash_SALTBYTES];
-  guint8 nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-  guint8 wrapped[RFL_DATA_KEY_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES];
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GBytes) bytes = NULL;
+  RflKeyfileParams p;
   const char *contents;
   g_autofree char *ad = NULL;
-  JsonObject *obj;
   guint8 *kek, *data_key;
-  gint64 ops, mem;
   gsize len;
 
   /* A symlink to /dev/zero, or a file that keeps growing, is refused
@@ -211,33 +244,17 @@ rfl_keyfile_unwrap (const char  *path,
       return NULL;
     }
   contents = g_bytes_get_data (bytes, &len);
-  if (!json_parser_load_from_data (parser, contents, len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    goto corrupt;
-  obj = json_node_get_object (json_parser_get_root (parser));
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", ""), KEYFILE_FORMAT) != 0 ||
-      g_strcmp0 (json_object_get_string_member_with_default (obj, "kdf", ""), "argon2id13") != 0)
+  if (!rfl_keyfile_parse (contents != NULL ? contents : "", len, &p))
     goto corrupt;
 
-  ops = json_object_get_int_member_with_default (obj, "opslimit", 0);
-  mem = json_object_get_int_member_with_default (obj, "memlimit", 0);
-  /* Bounds keep a doctored file from making us spin or allocate without limit. */
-  if (ops < (gint64) crypto_pwhash_OPSLIMIT_MIN || ops > 64 ||
-      mem < (gint64) crypto_pwhash_MEMLIMIT_INTERACTIVE || mem > ((gint64) 4 << 30))
-    goto corrupt;
-  if (!rfl_json_get_base64 (obj, "salt", salt, sizeof salt) ||
-      !rfl_json_get_base64 (obj, "nonce", nonce, sizeof nonce) ||
-      !rfl_json_get_base64 (obj, "wrapped_key", wrapped, sizeof wrapped))
-    goto corrupt;
-
-  if ((kek = derive_kek (passphrase, passphrase_len, salt, ops, mem, error)) == NULL)
+  if ((kek = derive_kek (passphrase, passphrase_len, p.salt, (guint64) p.ops, (gsize) p.mem, error)) == NULL)
     return NULL;
-  ad = associated_data (ops, mem, salt);
+  ad = associated_data ((guint64) p.ops, (gsize) p.mem, p.salt);
   data_key = sodium_malloc (RFL_DATA_KEY_BYTES);
   if (data_key == NULL)
     g_error ("cannot allocate protected memory for the data key");
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt (data_key, NULL, NULL, wrapped, sizeof wrapped,
-                                                  (const guint8 *) ad, strlen (ad), nonce, kek) != 0)
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt (data_key, NULL, NULL, p.wrapped, sizeof p.wrapped,
+                                                  (const guint8 *) ad, strlen (ad), p.nonce, kek) != 0)
     {
       sodium_free (kek);
       sodium_free (data_key);

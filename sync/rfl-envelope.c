@@ -92,7 +92,8 @@ zlib_convert (GBytes        *input,
               GError       **error)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
-  const guint8 *in = g_bytes_get_data (input, NULL);
+  static const guint8 nothing[1];
+  const guint8 *in = g_bytes_get_size (input) > 0 ? g_bytes_get_data (input, NULL) : nothing;
   gsize in_left = g_bytes_get_size (input);
   guint8 buf[CHUNK_BYTES];
   GConverterResult result;

@@ -240,7 +240,7 @@ rfl_roster_load (GBytes        *signed_roster,
                  guint64        min_version,
                  GError       **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) obj = NULL;
   g_autoptr(RflRoster) self = NULL;
   const guint8 *data, *text;
   gsize len, text_len;
@@ -269,13 +269,12 @@ rfl_roster_load (GBytes        *signed_roster,
     }
 
   self = g_object_new (RFL_TYPE_ROSTER, NULL);
-  if (!json_parser_load_from_data (parser, (const char *) text, text_len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if ((obj = rfl_json_parse_object ((const char *) text, text_len, "the roster", NULL)) == NULL)
     {
-      bad (error, "the signed content is not JSON");
+      bad (error, "the signed content is not a JSON object");
       return NULL;
     }
-  if (!load_devices (self, json_node_get_object (json_parser_get_root (parser)), error))
+  if (!load_devices (self, obj, error))
     return NULL;
   if (self->version < min_version)
     {

@@ -3,6 +3,7 @@
 
 #include "rfl-sync-client.h"
 #include "rfl-envelope.h"
+#include "rfl-json.h"
 #include "rfl-request-auth.h"
 #include "rfl-roster.h"
 
@@ -286,7 +287,7 @@ refused (Client    *c,
          Response  *r,
          GError   **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) obj = NULL;
   const char *message = NULL, *code = NULL;
   gsize len = 0;
   const char *data = r->body != NULL ? g_bytes_get_data (r->body, &len) : NULL;
@@ -295,11 +296,8 @@ refused (Client    *c,
   if (r->status == 403 && g_strcmp0 (r->content_type, "application/vnd.reunite.notice") == 0)
     return rfl_sync_device_take_notice (c->store, r->body, error);
 
-  if (data != NULL && len < 4096 && json_parser_load_from_data (parser, data, (gssize) len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+  if (data != NULL && len < 4096 && (obj = rfl_json_parse_object (data, len, "HQ's answer", NULL)) != NULL)
     {
-      JsonObject *obj = json_node_get_object (json_parser_get_root (parser));
-
       message = json_object_get_string_member_with_default (obj, "error", NULL);
       code = json_object_get_string_member_with_default (obj, "code", NULL);
     }
@@ -315,17 +313,13 @@ static JsonObject *
 response_object (Response  *r,
                  GError   **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   gsize len = 0;
-  const char *data = g_bytes_get_data (r->body, &len);
+  const char *data = r->body != NULL ? g_bytes_get_data (r->body, &len) : NULL;
+  JsonObject *obj = rfl_json_parse_object (data != NULL ? data : "", len, "HQ's answer", NULL);
 
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL) ||
-      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's answer is not JSON"));
-      return NULL;
-    }
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+  if (obj == NULL)
+    g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's answer is not JSON"));
+  return obj;
 }
 
 /**

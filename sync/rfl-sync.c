@@ -1263,6 +1263,8 @@ rfl_enroll_token_load (GBytes  *data,
   token->expires = json_object_get_int_member_with_default (obj, "expires", 0);
   token->ca_pem = g_strdup (json_object_get_string_member_with_default (obj, "ca_pem", NULL));
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), TOKEN_FORMAT) != 0 ||
+      token->hq_url == NULL || !g_uri_is_valid (token->hq_url, G_URI_FLAGS_NONE, NULL) ||
+      (!g_str_has_prefix (token->hq_url, "http://") && !g_str_has_prefix (token->hq_url, "https://")) ||
       !rfl_sync_id_from_hex (token->hq_id, id) || token->office == NULL || token->token_id == NULL ||
       token->secret == NULL || strlen (token->secret) != 64 ||
       !rfl_json_get_base64 (obj, "hq_sign_pk", token->hq_sign_pk, 32) ||
