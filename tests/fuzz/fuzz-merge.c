@@ -14,22 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSPHRASE "fuzzing fuzzing fuzzing"
-
 static RflStore *hub, *device;
 static guint64 hub_seq = 1, device_seq = 1;
 static const guint8 zero_hash[32];
-
-static RflStore *
-new_store (const char *name)
-{
-  g_autofree char *path = rfl_fuzz_scratch (name);
-  RflStore *store = rfl_store_create (path, PASSPHRASE, strlen (PASSPHRASE), RFL_KDF_INTERACTIVE, NULL);
-
-  if (store == NULL)
-    abort ();
-  return store;
-}
 
 static void
 add_peer (RflStore   *to,
@@ -54,8 +41,8 @@ LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
   rfl_fuzz_init ();
-  hub = new_store ("hub.db");
-  device = new_store ("device.db");
+  hub = rfl_fuzz_new_store ("hub.db");
+  device = rfl_fuzz_new_store ("device.db");
   add_peer (hub, device, "device", "Goma");
   add_peer (device, hub, "hq", NULL);
   return 0;

@@ -15,21 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PASSPHRASE "fuzzing fuzzing fuzzing"
-
 static RflFuzzKeys hq;
 static RflStore *hub, *device;
-
-static RflStore *
-new_store (const char *name)
-{
-  g_autofree char *path = rfl_fuzz_scratch (name);
-  RflStore *store = rfl_store_create (path, PASSPHRASE, strlen (PASSPHRASE), RFL_KDF_INTERACTIVE, NULL);
-
-  if (store == NULL)
-    abort ();
-  return store;
-}
 
 int
 LLVMFuzzerInitialize (int    *argc,
@@ -40,8 +27,8 @@ LLVMFuzzerInitialize (int    *argc,
 
   rfl_fuzz_init ();
   rfl_fuzz_keys (2, &hq);
-  hub = new_store ("hub.db");
-  device = new_store ("device.db");
+  hub = rfl_fuzz_new_store ("hub.db");
+  device = rfl_fuzz_new_store ("device.db");
   /* The device knows HQ's keys, as enrollment leaves it. */
   keys = rfl_store_dup_keys (hub, NULL);
   peer.id = keys->device_id;

@@ -89,3 +89,16 @@ rfl_fuzz_scratch (const char *name)
     }
   return g_build_filename (scratch, name, NULL);
 }
+
+/* A new encrypted store in the scratch directory, with the cheapest KDF. */
+RflStore *
+rfl_fuzz_new_store (const char *name)
+{
+  static const char passphrase[] = "fuzzing fuzzing fuzzing";
+  g_autofree char *path = rfl_fuzz_scratch (name);
+  RflStore *store = rfl_store_create (path, passphrase, strlen (passphrase), RFL_KDF_INTERACTIVE, NULL);
+
+  if (store == NULL)
+    abort ();
+  return store;
+}

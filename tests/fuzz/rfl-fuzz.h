@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rfl-store.h"
+
 G_BEGIN_DECLS
 
 /* Keys made from a fixed seed, so that a run can sign and seal what the
@@ -24,6 +26,7 @@ void   rfl_fuzz_init       (void);
 void   rfl_fuzz_keys       (guint8       seed,
                             RflFuzzKeys *out);
 char  *rfl_fuzz_scratch    (const char  *name);
+RflStore *rfl_fuzz_new_store (const char *name);
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize   (int *argc, char ***argv);
