@@ -808,6 +808,25 @@ purge_allowed (RflStore   *self,
   return closing_expired (self, rec->type, status, clock);
 }
 
+static gboolean
+clocks_valid (JsonObject *clocks,
+              gboolean    null_allowed)
+{
+  JsonObjectIter iter;
+  JsonNode *clock;
+
+  json_object_iter_init (&iter, clocks);
+  while (json_object_iter_next (&iter, NULL, &clock))
+    {
+      if (null_allowed && JSON_NODE_HOLDS_NULL (clock))
+        continue;
+      if (!is_clock (clock) || json_array_get_int_element (json_node_get_array (clock), 0) < 0 ||
+          strlen (json_array_get_string_element (json_node_get_array (clock), 1)) != 32)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Checks the shape of an operation from a peer; nothing else reads it before. */
 static gboolean
 check_op (JsonNode  *node,
@@ -835,12 +854,17 @@ check_op (JsonNode  *node,
       strlen (json_node_get_string (member)) != 32 ||
       (member = json_object_get_member (op, "c")) == NULL || !JSON_NODE_HOLDS_OBJECT (member))
     goto bad;
-  if ((member = json_object_get_member (op, "b")) != NULL && !JSON_NODE_HOLDS_OBJECT (member))
+  /* Every clock is [h, d]: a non-negative integer and a device id. A base
+   * may be null (the field had no value); per-field clocks may not. */
+  if ((member = json_object_get_member (op, "b")) != NULL &&
+      (!JSON_NODE_HOLDS_OBJECT (member) || !clocks_valid (json_node_get_object (member), TRUE)))
     goto bad;
-  if ((member = json_object_get_member (op, "k")) != NULL && !JSON_NODE_HOLDS_OBJECT (member))
+  if ((member = json_object_get_member (op, "k")) != NULL &&
+      (!JSON_NODE_HOLDS_OBJECT (member) || !clocks_valid (json_node_get_object (member), FALSE)))
     goto bad;
   if ((member = json_object_get_member (op, "l")) != NULL &&
-      (json_node_get_value_type (member) != G_TYPE_INT64 || json_node_get_int (member) < 1))
+      (json_node_get_value_type (member) != G_TYPE_INT64 || json_node_get_int (member) < 1 ||
+       json_node_get_int (member) > RFL_MAX_CAUSAL_LENGTH))
     goto bad;
   return TRUE;
 
@@ -893,6 +917,15 @@ merge_fields (RflStore       *self,
   exists = load_rec (self, id, &rec, error);
   if (!exists && error != NULL && *error != NULL)
     return FALSE;
+  /* A device writes at the causal length it holds, which HQ, where every
+   * change meets, has reached too: one ahead would delete or revive the
+   * record behind the lifecycle's back. */
+  if (ctx->role == RFL_MERGE_HUB && op_cl > (exists ? rec.cl : 1))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("the operation's causal length is ahead of the record's"));
+      return FALSE;
+    }
 
   if (!exists)
     {
@@ -1285,11 +1318,23 @@ apply_op (RflStore        *self,
 
     if (g_str_equal (kind, "delete"))
       {
-        gint64 cl = json_object_get_int_member_with_default (c, "$cl", 0);
+        JsonNode *cl_node = json_object_get_member (c, "$cl");
+        gint64 cl;
         gboolean was_alive = rec.cl % 2 == 1 && rec.doc != NULL;
 
+        if (cl_node == NULL || json_node_get_value_type (cl_node) != G_TYPE_INT64 ||
+            (cl = json_node_get_int (cl_node)) < 1 || cl > RFL_MAX_CAUSAL_LENGTH)
+          goto bad;
         if (cl <= rec.cl)
           goto known;
+        /* From a device, a delete is the next, even length: one that skips
+         * ahead, or brings a record back (odd), is HQ's alone to write. */
+        if (ctx->role == RFL_MERGE_HUB && (cl != rec.cl + 1 || cl % 2 == 1))
+          {
+            g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                                 _("a delete must follow the record's causal length"));
+            return FALSE;
+          }
         /* An open case deleted by a device that did not register it: HQ
          * refuses, and brings the record back on the deleting device too
          * (a causal length past the delete's), so that every replica
@@ -2335,33 +2380,29 @@ rebase_device_locked (RflStore          *self,
 {
   g_autoptr(RflPeer) peer = NULL;
   sqlite3_stmt *st;
+  guint64 base;
   gint64 head;
 
   if ((peer = rfl_store_get_peer (self, args->hq, error)) == NULL)
     return FALSE;
-  /* HQ receipted up to acked: a re-base never takes HQ below that. */
-  if (args->received < peer->acked)
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   _("HQ has fewer of this device's changes (%llu) than it confirmed (%llu); HQ's database"
-                     " may have been restored: tell HQ's operators"),
-                   (unsigned long long) args->received, (unsigned long long) peer->acked);
-      return FALSE;
-    }
+  /* What HQ has of this device's stream: usually at least what it
+   * receipted; less if HQ's own database was restored from an older copy,
+   * and then this device sends again what HQ lost. */
+  base = MIN (peer->acked, args->received);
   if ((st = rfl_store_stmt (self, "SELECT coalesce (max (seq), 0) FROM journal", error)) == NULL ||
       sqlite3_step (st) != SQLITE_ROW)
     return rfl_store_sql_fail (self, error, "reading the journal");
   head = sqlite3_column_int64 (st, 0);
   sqlite3_reset (st);
 
-  /* This device's changes HQ never confirmed move past what HQ has of its
+  /* This device's changes HQ may lack move past what HQ has of its
    * stream, keeping their order and clocks, to be sent again. Moved past
    * the head, they meet no other entry. */
   if ((st = rfl_store_stmt (self, "UPDATE journal SET seq = seq + ?2 WHERE seq > ?1 AND origin IS NULL",
                             error)) == NULL)
     return FALSE;
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) peer->acked);
-  sqlite3_bind_int64 (st, 2, MAX (head, (gint64) args->received) - (gint64) peer->acked);
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) base);
+  sqlite3_bind_int64 (st, 2, MAX (head, (gint64) args->received) - (gint64) base);
   if (!run_write (self, st, "re-basing the journal", error))
     return FALSE;
   /* A marker at the head: new entries follow HQ's seq, and the clock is
@@ -2415,8 +2456,9 @@ rebase_device_locked (RflStore          *self,
  * @sent_hash: (array fixed-size=32): that bundle's hash
  *
  * A device's side of a re-base, from HQ's verified word: both streams go on
- * from where HQ has them, and this device's changes HQ never confirmed are
- * renumbered after @received, to be sent again. In one transaction.
+ * from where HQ has them, and this device's changes HQ may lack (those it
+ * never confirmed, and any after @received, if HQ lost them to a restore)
+ * are renumbered after @received, to be sent again. In one transaction.
  */
 gboolean
 rfl_store_rebase_device (RflStore      *self,
@@ -2700,6 +2742,40 @@ ack_locked (RflStore       *self,
   rfl_bind_text (st, 1, args->peer);
   sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->seq);
   return run_write (self, st, "compacting the outbox", error);
+}
+
+/**
+ * rfl_store_outbox_find:
+ * @seq_to: the last seq of a bundle
+ * @hash: (out caller-allocates) (array fixed-size=32): its envelope hash
+ *
+ * Returns: whether the outbox for @peer holds a bundle ending at @seq_to
+ */
+gboolean
+rfl_store_outbox_find (RflStore    *self,
+                       const char  *peer,
+                       guint64      seq_to,
+                       guint8      *hash)
+{
+  sqlite3_stmt *st;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, NULL) &&
+      (st = rfl_store_stmt (self, "SELECT hash FROM outbox WHERE peer = ?1 AND seq_to = ?2", NULL)) != NULL)
+    {
+      rfl_bind_text (st, 1, peer);
+      sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_to);
+      if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_bytes (st, 0) == 32)
+        {
+          memcpy (hash, sqlite3_column_blob (st, 0), 32);
+          found = TRUE;
+        }
+    }
+  rfl_store_unlock (self);
+  return found;
 }
 
 /**

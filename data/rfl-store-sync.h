@@ -30,6 +30,10 @@ typedef enum
 /* How many refused operations a merge names, by record id. */
 #define RFL_MERGE_REFUSED_NAMED 16
 
+/* A record's causal length never grows past this: each delete or revival adds
+ * one, so no real record comes near it, and no sum with it overflows. */
+#define RFL_MAX_CAUSAL_LENGTH ((gint64) 1 << 30)
+
 typedef struct
 {
   guint applied;     /* operations that changed something */
@@ -222,6 +226,10 @@ RflOutboxItem *rfl_store_outbox_next       (RflStore       *self,
                                             const char     *peer,
                                             guint64         after,
                                             GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean       rfl_store_outbox_find       (RflStore       *self,
+                                            const char     *peer,
+                                            guint64         seq_to,
+                                            guint8         *hash);
 gboolean       rfl_store_outbox_ack        (RflStore       *self,
                                             const char     *peer,
                                             guint64         seq_to,

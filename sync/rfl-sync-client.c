@@ -301,9 +301,11 @@ refused (Client    *c,
       message = json_object_get_string_member_with_default (obj, "error", NULL);
       code = json_object_get_string_member_with_default (obj, "code", NULL);
     }
-  /* HQ has more of a stream than this device: a restored copy. */
+  /* HQ has more of a stream than this device (replay), or less, or another
+   * history (chain): one of the two databases is an older copy. */
   g_set_error (error, RFL_SYNC_ERROR,
-               r->status == 409 && g_strcmp0 (code, "replay") == 0 ? RFL_SYNC_ERROR_REPLAY : RFL_SYNC_ERROR_REFUSED,
+               r->status == 409 && g_strcmp0 (code, "replay") == 0 ? RFL_SYNC_ERROR_REPLAY :
+               r->status == 409 && g_strcmp0 (code, "chain") == 0 ? RFL_SYNC_ERROR_CHAIN : RFL_SYNC_ERROR_REFUSED,
                _("HQ refused the request (%u): %s"),
                r->status, message != NULL ? message : soup_status_get_phrase (r->status));
   return FALSE;
@@ -731,8 +733,8 @@ rebase (Client         *c,
 
 typedef gboolean (*StreamStep) (Client *c, RflStore *device, RflSyncReport *report, GError **error);
 
-/* Runs @step; if HQ says it has more of a stream than this device, re-bases
- * once and runs it again. */
+/* Runs @step; if HQ says it has more of a stream than this device, or less,
+ * or another history, re-bases once and runs it again. */
 static gboolean
 with_rebase (Client         *c,
              RflStore       *device,
@@ -744,7 +746,8 @@ with_rebase (Client         *c,
 
   if (step (c, device, report, &local))
     return TRUE;
-  if (report->rebased || !g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY))
+  if (report->rebased || !(g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY) ||
+                            g_error_matches (local, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN)))
     {
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
@@ -792,7 +795,12 @@ rfl_sync_client_run (RflStore              *device,
       g_autoptr(JsonObject) obj = NULL;
       g_autofree char *mine = NULL;
 
+      gboolean rebased_before = report->rebased;
+
       if (!with_rebase (&c, device, pull_all, report, error))
+        return FALSE;
+      /* Re-based on the way in: what HQ lost of this device's goes out now. */
+      if (report->rebased && !rebased_before && !push_all (&c, device, report, error))
         return FALSE;
       if (!request (&c, "GET", "/v1/state", NULL, TRUE, &r, error))
         return FALSE;

@@ -155,13 +155,16 @@ parse_bundle (GBytes  *plaintext,
               GError **error)
 {
   g_autoptr(JsonObject) obj = parse_object (plaintext, "the bundle", error);
-  JsonNode *ops;
+  JsonNode *ops, *through, *receipt;
 
   if (obj == NULL)
     return NULL;
   if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), BUNDLE_FORMAT) != 0 ||
       (ops = json_object_get_member (obj, "ops")) == NULL || !JSON_NODE_HOLDS_ARRAY (ops) ||
-      json_array_get_length (json_node_get_array (ops)) > RFL_SYNC_MAX_OPS)
+      json_array_get_length (json_node_get_array (ops)) > RFL_SYNC_MAX_OPS ||
+      ((through = json_object_get_member (obj, "through")) != NULL &&
+       (json_node_get_value_type (through) != G_TYPE_INT64 || json_node_get_int (through) < 0)) ||
+      ((receipt = json_object_get_member (obj, "receipt")) != NULL && !JSON_NODE_HOLDS_OBJECT (receipt)))
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("the bundle is not a Reunite bundle"));
       return NULL;
@@ -392,6 +395,25 @@ rfl_sync_device_take_receipt (RflStore       *device,
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_BAD_SIGNATURE,
                            _("HQ's receipt does not verify; the outbox is kept"));
       return FALSE;
+    }
+  /* A receipt past what HQ confirmed before is for a bundle this device
+   * holds, with its hash. Another hash means HQ applied a different bundle
+   * at that seq: this database is an older copy than the one HQ knows, and
+   * its bundle must not leave the outbox unsent. A re-base sorts it out. */
+  if ((guint64) seq_to > peer->acked)
+    {
+      guint8 mine[32], theirs[32];
+
+      if (strlen (hash) != 64 || sodium_hex2bin (theirs, sizeof theirs, hash, 64, NULL, NULL, NULL) != 0 ||
+          !rfl_store_outbox_find (device, peer->id, (guint64) seq_to, mine) ||
+          sodium_memcmp (mine, theirs, sizeof mine) != 0)
+        {
+          g_set_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY,
+                       _("HQ confirmed bundle %lld of this device, which this device did not send: this database"
+                         " is an older copy than the one HQ knows; sync over the network to re-base, and nothing"
+                         " will be lost"), (long long) seq_to);
+          return FALSE;
+        }
     }
   if (report != NULL)
     report->acked = MAX (report->acked, (guint64) seq_to);

@@ -287,6 +287,11 @@ def spec_bytes(hq):
             ("HQ named twice as a recipient", seal(dev, token, bundle, 1, 1, copies=2), b"malformed")):
         status, body = dev.call(hq, "POST", "/v1/push", env)
         ok(status == 400 and code in body, "an envelope with %s is refused (%d %s)" % (what, status, body[:120]))
+    bad_through = dict(bundle, through=-1)
+    bad_base = {"format": "reunite-bundle-v1", "ops": [dict(bundle["ops"][0], b={"given_name": [2 ** 64, dev.id]})]}
+    for what, b in (("`through` of -1", bad_through), ("a base clock of 2^64", bad_base)):
+        status, body = dev.call(hq, "POST", "/v1/push", seal(dev, token, b, 1, 1))
+        ok(status == 400 and b"malformed" in body, "a bundle with %s is refused (%d %s)" % (what, status, body[:120]))
     hq.restart()
     status, body = dev.call(hq, "POST", "/v1/push", seal(dev, token, bundle, 1, 1))
     ok(status == 200 and json.loads(body).get("seq_to") == 1,

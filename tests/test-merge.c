@@ -588,6 +588,61 @@ test_open_case_delete (Fixture       *f,
   assert_converged (f);
 }
 
+/* A device cannot push a record's causal length ahead: a delete of 2^63 - 2
+ * was answered with a revival at 2^63 - 1, after which no delete, the
+ * creator's or HQ's, could ever win, and the counter wrapped negative. */
+static void
+test_causal_length_bounds (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *theirs = add (f->dev[0].store);
+  g_autofree char *mine = add (f->dev[1].store);
+  g_autoptr(GError) error = NULL;
+  static const struct { const char *o, *c, *l; gboolean on_mine; } forged[] = {
+    { "delete", "{\"$cl\": 9223372036854775806}", "1", FALSE },
+    { "delete", "{\"$cl\": 9223372036854775807}", "1", TRUE },
+    { "delete", "{\"$cl\": 4}", "1", TRUE },
+    { "delete", "{\"$cl\": \"2\"}", "1", FALSE },
+    { "update", "{\"description\": \"x\"}", "2", FALSE },
+  };
+
+  sync_all (f);
+  for (guint i = 0; i < G_N_ELEMENTS (forged); i++)
+    {
+      g_autofree char *op = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"%s\", \"h\": %" G_GUINT64_FORMAT ","
+                                             " \"d\": \"%s\", \"c\": %s, \"l\": %s}",
+                                             forged[i].on_mine ? mine : theirs, forged[i].o,
+                                             (guint64) g_get_real_time () / 1000 << 16, id_of (f->dev[1].store),
+                                             forged[i].c, forged[i].l);
+      g_autoptr(JsonArray) ops = json_array_new ();
+      RflMergeStats stats;
+
+      json_array_add_object_element (ops, rfl_test_object (op));
+      g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                          zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (stats.refused, ==, 1);
+      f->dev[1].out_seq++;
+    }
+  sync_all (f);
+  g_assert_true (alive (f->hub, theirs));
+  g_assert_true (alive (f->hub, mine));
+
+  /* Deletes still win: the creator's, and HQ's operators'. */
+  g_assert_true (rfl_store_delete (f->dev[1].store, mine, &error));
+  g_assert_no_error (error);
+  g_assert_true (rfl_store_delete_as_operator (f->hub, theirs, "duplicate", &error));
+  g_assert_no_error (error);
+  sync_all (f);
+  sync_all (f);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_false (alive (f->dev[i].store, mine));
+      g_assert_false (alive (f->dev[i].store, theirs));
+    }
+  assert_converged (f);
+}
+
 static void
 test_out_of_scope_refused (Fixture       *f,
                            gconstpointer  data)
@@ -744,6 +799,7 @@ main (int    argc,
   ADD ("/merge/purge-converges", test_purge_converges);
   ADD ("/merge/purge-of-unsent-shared-record", test_purge_of_unsent_shared_record);
   ADD ("/merge/open-case-delete", test_open_case_delete);
+  ADD ("/merge/causal-length-bounds", test_causal_length_bounds);
   ADD ("/merge/future-clock", test_future_clock_clamped);
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);

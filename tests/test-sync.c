@@ -1031,6 +1031,144 @@ test_restored_from_backup (Fixture       *f,
   g_assert_no_error (error);
 }
 
+/* HQ's database restored from an older copy: the devices that synced
+ * after it was taken are ahead of HQ on both streams. Their next sync
+ * re-bases, and they send again what HQ lost; nothing is lost. */
+static void
+test_hq_restored_from_backup (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *backup = g_build_filename (f->dir, "hq-backup", NULL);
+  g_autofree char *db = g_build_filename (f->hq->dir, "hq.db", NULL);
+  g_autofree char *saved = g_build_filename (backup, "hq.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) hub = NULL;
+  RflSyncReport report;
+
+  add_records (f->a, 3);
+  sync_http (f->hq, f->a);
+  sync_http (f->hq, f->b);
+  hq_kill (f->hq);
+  g_mkdir (backup, 0700);
+  copy_database (db, saved);
+  hq_start (f->hq);
+
+  /* Work synced after the copy; then HQ's disk dies and the copy returns. */
+  add_records (f->a, 2);
+  sync_http (f->hq, f->a);
+  add_records (f->b, 4);
+  sync_http (f->hq, f->b);
+  sync_http (f->hq, f->a);
+  hq_kill (f->hq);
+  copy_database (saved, db);
+  hq_start (f->hq);
+
+  add_records (f->a, 1);
+  report = sync_http (f->hq, f->a);
+  g_assert_true (report.rebased);
+  /* B's four records are back at HQ only when B has synced too. */
+  g_assert_false (report.converged);
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.rebased);
+  g_assert_true (report.converged);
+  report = sync_http (f->hq, f->a);
+  g_assert_false (report.rebased);
+  g_assert_true (report.converged);
+  hub = hq_store (f->hq);
+  g_assert_cmpint (rfl_store_count (hub, NULL, NULL, &error), ==, 3 + 2 + 4 + 1);
+  g_assert_cmpint (rfl_store_count (f->a->store, NULL, NULL, &error), ==, 3 + 2 + 4 + 1);
+  g_assert_cmpint (rfl_store_count (f->b->store, NULL, NULL, &error), ==, 3 + 2 + 4 + 1);
+  g_assert_no_error (error);
+}
+
+/* A restored laptop that meets HQ by USB before the network: HQ holds
+ * another bundle at the seq the copy sends, and its receipt is for that
+ * one. The laptop refuses the receipt rather than drop its own unsent
+ * bundle, says how to recover, and its next network sync re-bases. */
+static void
+test_restored_then_usb (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *backup = g_build_filename (f->dir, "a-backup.db", NULL);
+  g_autofree char *stick = g_build_filename (f->dir, "stick", NULL);
+  g_autofree char *prefix = NULL;
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GDir) listing = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) hub = NULL;
+  RflSyncReport report = { 0 };
+  const char *name;
+  gboolean refused = FALSE;
+
+  add_records (f->a, 1);
+  sync_http (f->hq, f->a);
+  g_clear_object (&f->a->store);
+  copy_database (f->a->path, backup);
+  reopen (f->a);
+  add_records (f->a, 2);
+  sync_http (f->hq, f->a);
+  g_clear_object (&f->a->store);
+  copy_database (backup, f->a->path);
+  reopen (f->a);
+
+  /* The restored copy's new work goes out by stick, and HQ's answer comes back. */
+  add_records (f->a, 3);
+  g_mkdir (stick, 0700);
+  outbox = rfl_sync_device_outbox (f->a->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outbox->len, ==, 1);
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      RflOutboxItem *item = g_ptr_array_index (outbox, i);
+      g_autofree char *base = g_strdup_printf ("%s-to-hq-%010" G_GUINT64_FORMAT ".rfle",
+                                               rfl_store_get_device_id (f->a->store), item->seq_from);
+
+      g_assert_true (rfl_sync_write_bundle (stick, base, item->envelope, &error));
+      g_assert_no_error (error);
+    }
+  g_free (hq_run (f->hq, 0, "bundle-in", stick, NULL));
+  g_free (hq_run (f->hq, 0, "bundle-out", "--device", rfl_store_get_device_id (f->a->store), stick, NULL));
+  prefix = g_strdup_printf ("hq-to-%s-", rfl_store_get_device_id (f->a->store));
+  listing = g_dir_open (stick, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    if (g_str_has_prefix (name, prefix))
+      {
+        g_autofree char *path = g_build_filename (stick, name, NULL);
+        g_autofree char *contents = NULL;
+        gsize len;
+        g_autoptr(GBytes) bytes = NULL;
+
+        g_file_get_contents (path, &contents, &len, &error);
+        g_assert_no_error (error);
+        bytes = g_bytes_new (contents, len);
+        if (!rfl_sync_device_accept (f->a->store, bytes, &report, &error))
+          {
+            g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REPLAY);
+            g_assert_nonnull (strstr (error->message, "over the network"));
+            g_clear_error (&error);
+            refused = TRUE;
+          }
+      }
+  g_assert_true (refused);
+  g_clear_pointer (&outbox, g_ptr_array_unref);
+  outbox = rfl_sync_device_unreceipted (f->a->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outbox->len, ==, 1);
+
+  /* Then the network: everything, both ways. */
+  report = sync_http (f->hq, f->a);
+  g_assert_true (report.rebased);
+  g_assert_true (report.converged);
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.converged);
+  hub = hq_store (f->hq);
+  g_assert_cmpint (rfl_store_count (hub, NULL, NULL, &error), ==, 1 + 2 + 3);
+  g_assert_cmpint (rfl_store_count (f->a->store, NULL, NULL, &error), ==, 1 + 2 + 3);
+  g_assert_cmpint (rfl_store_count (f->b->store, NULL, NULL, &error), ==, 1 + 2 + 3);
+  g_assert_no_error (error);
+}
+
 /* HQ's word on a re-base is signed over the device's challenge: neither an
  * altered statement nor one made for another challenge moves the streams. */
 static void
@@ -1309,6 +1447,8 @@ main (int    argc,
   ADD ("/sync/divergence-resync", test_divergence_resync);
   ADD ("/sync/restored-from-backup", test_restored_from_backup);
   ADD ("/sync/rebase-statement", test_rebase_statement);
+  ADD ("/sync/hq-restored-from-backup", test_hq_restored_from_backup);
+  ADD ("/sync/restored-then-usb", test_restored_then_usb);
   ADD ("/sync/pipelined", test_pipelined);
   ADD ("/sync/hq-killed-during-upload", test_hq_killed_during_upload);
   ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);

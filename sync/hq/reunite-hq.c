@@ -1062,6 +1062,15 @@ handle_pull (Server            *s,
     }
   /* A device only ever moves forward: one that says it applied less than
    * it said before runs on an older copy of its database. */
+  if (have >= peer->out_next)
+    {
+      g_autofree char *text = g_strdup_printf ("HQ has sent this device %" G_GUINT64_FORMAT " bundles, not %"
+                                               G_GUINT64_FORMAT "; HQ's database is an older copy: re-base",
+                                               peer->out_next - 1, have);
+
+      respond_error (msg, 409, "replay", text);
+      return;
+    }
   if (have < peer->acked)
     {
       g_autofree char *text = g_strdup_printf ("this device applied bundle %" G_GUINT64_FORMAT " before; its database"
