@@ -215,7 +215,7 @@ rfl_importer_check (RflImporter  *self,
         }
       /* Two lines with one id would write half the file before the second
        * is refused: found here, nothing is written. */
-      id = json_object_get_string_member_with_default (record, "id", NULL);
+      id = rfl_json_string_or (record, "id", NULL);
       if (id != NULL)
         {
           if (g_hash_table_lookup_extended (seen, id, NULL, &other))

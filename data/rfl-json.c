@@ -216,3 +216,58 @@ rfl_json_parse_object_with (JsonParser  *parser,
     }
   return json_object_ref (json_node_get_object (root));
 }
+
+static JsonNode *
+value_member (JsonObject *obj,
+              const char *member,
+              GType       type)
+{
+  JsonNode *node = obj != NULL ? json_object_get_member (obj, member) : NULL;
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type ? node : NULL;
+}
+
+/**
+ * rfl_json_string_or:
+ *
+ * Returns: @member of @obj if it is a string, else @def
+ */
+const char *
+rfl_json_string_or (JsonObject *obj,
+                    const char *member,
+                    const char *def)
+{
+  JsonNode *node = value_member (obj, member, G_TYPE_STRING);
+
+  return node != NULL ? json_node_get_string (node) : def;
+}
+
+/**
+ * rfl_json_int_or:
+ *
+ * Returns: @member of @obj if it is an integer, else @def
+ */
+gint64
+rfl_json_int_or (JsonObject *obj,
+                 const char *member,
+                 gint64      def)
+{
+  JsonNode *node = value_member (obj, member, G_TYPE_INT64);
+
+  return node != NULL ? json_node_get_int (node) : def;
+}
+
+/**
+ * rfl_json_bool_or:
+ *
+ * Returns: @member of @obj if it is a boolean, else @def
+ */
+gboolean
+rfl_json_bool_or (JsonObject *obj,
+                  const char *member,
+                  gboolean    def)
+{
+  JsonNode *node = value_member (obj, member, G_TYPE_BOOLEAN);
+
+  return node != NULL ? json_node_get_boolean (node) : def;
+}

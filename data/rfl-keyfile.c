@@ -200,12 +200,12 @@ rfl_keyfile_parse (const char       *contents,
 
   if (len > KEYFILE_MAX_BYTES || (obj = rfl_json_parse_object (contents, len, "the key file", NULL)) == NULL)
     return FALSE;
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", ""), KEYFILE_FORMAT) != 0 ||
-      g_strcmp0 (json_object_get_string_member_with_default (obj, "kdf", ""), "argon2id13") != 0)
+  if (g_strcmp0 (rfl_json_string_or (obj, "format", ""), KEYFILE_FORMAT) != 0 ||
+      g_strcmp0 (rfl_json_string_or (obj, "kdf", ""), "argon2id13") != 0)
     return FALSE;
 
-  out->ops = json_object_get_int_member_with_default (obj, "opslimit", 0);
-  out->mem = json_object_get_int_member_with_default (obj, "memlimit", 0);
+  out->ops = rfl_json_int_or (obj, "opslimit", 0);
+  out->mem = rfl_json_int_or (obj, "memlimit", 0);
   if (out->ops < (gint64) crypto_pwhash_OPSLIMIT_MIN || out->ops > 64 ||
       out->mem < (gint64) crypto_pwhash_MEMLIMIT_INTERACTIVE || out->mem > ((gint64) 4 << 30))
     return FALSE;

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "rfl-schema"
 
 #include "rfl-schema.h"
+#include "rfl-json.h"
 #include "rfl-error.h"
 
 #include <string.h>
@@ -194,7 +195,7 @@ parse_field (const char  *name,
       return NULL;
     }
   obj = json_node_get_object (node);
-  kind = json_object_get_string_member_with_default (obj, "type", "");
+  kind = rfl_json_string_or (obj, "type", "");
 
   for (k = 0; k < G_N_ELEMENTS (kind_names); k++)
     if (g_str_equal (kind, kind_names[k]))
@@ -208,7 +209,7 @@ parse_field (const char  *name,
   field = g_new0 (Field, 1);
   field->name = g_strdup (name);
   field->kind = k;
-  field->required = json_object_get_boolean_member_with_default (obj, "required", FALSE);
+  field->required = rfl_json_bool_or (obj, "required", FALSE);
   if (json_object_has_member (obj, "searchable"))
     {
       JsonNode *searchable = json_object_get_member (obj, "searchable");
@@ -218,16 +219,16 @@ parse_field (const char  *name,
       else if (g_strcmp0 (json_node_get_string (searchable), "secondary") == 0)
         field->searchable = 2;
     }
-  field->min = json_object_get_int_member_with_default (obj, "min", G_MININT64);
-  field->max = json_object_get_int_member_with_default (obj, "max", G_MAXINT64);
-  field->min_items = json_object_get_int_member_with_default (obj, "min_items", 0);
-  field->max_items = json_object_get_int_member_with_default (obj, "max_items", 1000);
-  field->struct_name = g_strdup (json_object_get_string_member_with_default (obj, "struct", NULL));
-  field->default_value = g_strdup (json_object_get_string_member_with_default (obj, "default", NULL));
+  field->min = rfl_json_int_or (obj, "min", G_MININT64);
+  field->max = rfl_json_int_or (obj, "max", G_MAXINT64);
+  field->min_items = rfl_json_int_or (obj, "min_items", 0);
+  field->max_items = rfl_json_int_or (obj, "max_items", 1000);
+  field->struct_name = g_strdup (rfl_json_string_or (obj, "struct", NULL));
+  field->default_value = g_strdup (rfl_json_string_or (obj, "default", NULL));
   if (json_object_has_member (obj, "values"))
     field->values = strv_from_array (json_object_get_array_member (obj, "values"));
-  field->label = g_strdup (json_object_get_string_member_with_default (obj, "label", NULL));
-  field->past = json_object_get_boolean_member_with_default (obj, "past", FALSE);
+  field->label = g_strdup (rfl_json_string_or (obj, "label", NULL));
+  field->past = rfl_json_bool_or (obj, "past", FALSE);
   if (json_object_has_member (obj, "when"))
     {
       JsonNode *when = json_object_get_member (obj, "when");
@@ -331,9 +332,9 @@ load (RflSchema   *self,
   if (!JSON_NODE_HOLDS_OBJECT (root))
     return schema_fail (error, "root is not an object", "");
   obj = json_node_get_object (root);
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", ""), "reunite-schema") != 0)
+  if (g_strcmp0 (rfl_json_string_or (obj, "format", ""), "reunite-schema") != 0)
     return schema_fail (error, "format is not", "reunite-schema");
-  self->version = json_object_get_int_member_with_default (obj, "version", 0);
+  self->version = rfl_json_int_or (obj, "version", 0);
 
   lifecycles = json_object_get_object_member (obj, "lifecycles");
   structs = json_object_get_object_member (obj, "structs");
@@ -412,7 +413,7 @@ load (RflSchema   *self,
           parse_field_set (fields, rt->fields, error) == NULL)
         return FALSE;
 
-      lifecycle = json_object_get_string_member_with_default (ro, "lifecycle", NULL);
+      lifecycle = rfl_json_string_or (ro, "lifecycle", NULL);
       if (lifecycle != NULL &&
           (rt->lifecycle = g_hash_table_lookup (self->lifecycles, lifecycle)) == NULL)
         return schema_fail (error, "unknown lifecycle", lifecycle);
@@ -662,7 +663,7 @@ field_applies (Field      *field,
   g_hash_table_iter_init (&iter, field->when);
   while (g_hash_table_iter_next (&iter, &name, &allowed))
     {
-      const char *value = json_object_get_string_member_with_default (obj, name, NULL);
+      const char *value = rfl_json_string_or (obj, name, NULL);
 
       if (value == NULL || !g_strv_contains ((const char * const *) allowed, value))
         return FALSE;
@@ -863,7 +864,7 @@ lookup_type (RflSchema   *self,
   const char *type;
   RecordType *rt;
 
-  type = json_object_get_string_member_with_default (record, "type", NULL);
+  type = rfl_json_string_or (record, "type", NULL);
   if (type == NULL)
     {
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
@@ -1005,7 +1006,7 @@ rfl_schema_assign_person_ids (RflSchema  *self,
   g_return_if_fail (RFL_IS_SCHEMA (self));
 
   rt = g_hash_table_lookup (self->records,
-                            json_object_get_string_member_with_default (record, "type", ""));
+                            rfl_json_string_or (record, "type", ""));
   if (rt != NULL)
     assign_person_ids (self, rt->fields, record);
 }
@@ -1037,7 +1038,7 @@ rfl_schema_validate (RflSchema   *self,
 
   if (rt->lifecycle != NULL)
     {
-      const char *status = json_object_get_string_member_with_default (record, "status", NULL);
+      const char *status = rfl_json_string_or (record, "status", NULL);
 
       if (status == NULL)
         {
@@ -1092,7 +1093,7 @@ rfl_schema_check_transition (RflSchema   *self,
   if (rt->lifecycle == NULL)
     return TRUE;
 
-  to = json_object_get_string_member_with_default (record, "status", NULL);
+  to = rfl_json_string_or (record, "status", NULL);
   if (g_strcmp0 (from, to) == 0)
     return TRUE;
 
@@ -1183,7 +1184,7 @@ add_person (GPtrArray  *persons,
     return;
   obj = json_node_get_object (node);
   person = g_new0 (RflSchemaPerson, 1);
-  person->person_id = g_strdup (json_object_get_string_member_with_default (obj, "id", ""));
+  person->person_id = g_strdup (rfl_json_string_or (obj, "id", ""));
   person->role = g_strdup (role);
   person->names = g_ptr_array_new_with_free_func (g_free);
   person->other_names = g_ptr_array_new_with_free_func (g_free);
@@ -1249,7 +1250,7 @@ rfl_schema_collect_persons (RflSchema  *self,
   g_return_val_if_fail (RFL_IS_SCHEMA (self), persons);
 
   rt = g_hash_table_lookup (self->records,
-                            json_object_get_string_member_with_default (record, "type", ""));
+                            rfl_json_string_or (record, "type", ""));
   if (rt == NULL)
     return persons;
 

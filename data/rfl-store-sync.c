@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-internal.h"
+#include "rfl-json.h"
 #include "rfl-store-sync.h"
 #include "rfl-keyfile-private.h"
 
@@ -535,12 +536,12 @@ save_rec (RflStore    *self,
                             error)) == NULL)
     return FALSE;
   sqlite3_bind_int64 (st, 1, rec->rowid);
-  rfl_bind_text (st, 2, rec->doc != NULL ? json_object_get_string_member_with_default (rec->doc, "status", NULL) : NULL);
+  rfl_bind_text (st, 2, rec->doc != NULL ? rfl_json_string_or (rec->doc, "status", NULL) : NULL);
   rfl_bind_text (st, 3, doc);
   rfl_bind_text (st, 4, clocks);
   sqlite3_bind_int64 (st, 5, rec->cl);
   sqlite3_bind_int64 (st, 6, rfl_now_ms ());
-  rfl_bind_text (st, 7, rec->doc != NULL ? json_object_get_string_member_with_default (rec->doc, "retention_until", NULL) : NULL);
+  rfl_bind_text (st, 7, rec->doc != NULL ? rfl_json_string_or (rec->doc, "retention_until", NULL) : NULL);
   rfl_bind_text (st, 8, rec->owner);
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "merging a record");
@@ -572,11 +573,11 @@ insert_rec (RflStore    *self,
     return FALSE;
   rfl_bind_text (st, 1, id);
   rfl_bind_text (st, 2, rec->type);
-  rfl_bind_text (st, 3, json_object_get_string_member_with_default (rec->doc, "status", NULL));
+  rfl_bind_text (st, 3, rfl_json_string_or (rec->doc, "status", NULL));
   rfl_bind_text (st, 4, doc);
   sqlite3_bind_int64 (st, 5, rfl_now_ms ());
   sqlite3_bind_int64 (st, 6, rec->cl);
-  rfl_bind_text (st, 7, json_object_get_string_member_with_default (rec->doc, "retention_until", NULL));
+  rfl_bind_text (st, 7, rfl_json_string_or (rec->doc, "retention_until", NULL));
   rfl_bind_text (st, 8, clocks);
   rfl_bind_text (st, 9, rec->owner);
   if (sqlite3_step (st) != SQLITE_DONE)
@@ -725,8 +726,8 @@ check_merged (RflStore    *self,
               GError     **error)
 {
   g_autoptr(GError) local = NULL;
-  const char *doc_id = json_object_get_string_member_with_default (rec->doc, "id", NULL);
-  const char *doc_type = json_object_get_string_member_with_default (rec->doc, "type", NULL);
+  const char *doc_id = rfl_json_string_or (rec->doc, "id", NULL);
+  const char *doc_type = rfl_json_string_or (rec->doc, "type", NULL);
 
   if (!g_uuid_string_is_valid (id) || (doc_id != NULL && g_strcmp0 (doc_id, id) != 0))
     {
@@ -782,20 +783,20 @@ purge_allowed (RflStore   *self,
                const Rec  *rec,
                JsonObject *changes)
 {
-  const char *status = json_object_get_string_member_with_default (rec->doc, "status", NULL);
+  const char *status = rfl_json_string_or (rec->doc, "status", NULL);
   JsonArray *clock = rfl_clocks_lookup (rec->clocks, "status");
   JsonNode *theirs = json_object_get_member (changes, "$status_clock");
 
   if (g_strcmp0 (rec->type, "note") == 0)
     {
-      const char *about = json_object_get_string_member_with_default (rec->doc, "record", NULL);
+      const char *about = rfl_json_string_or (rec->doc, "record", NULL);
       g_auto(Rec) case_rec = { 0 };
 
       if (about == NULL || !load_rec (self, about, &case_rec, NULL))
         return FALSE;
       return case_rec.doc == NULL ||
              closing_expired (self, case_rec.type,
-                              json_object_get_string_member_with_default (case_rec.doc, "status", NULL),
+                              rfl_json_string_or (case_rec.doc, "status", NULL),
                               rfl_clocks_lookup (case_rec.clocks, "status"));
     }
   if (is_clock (theirs) && json_object_has_member (changes, "$status") &&
@@ -905,7 +906,7 @@ merge_fields (RflStore       *self,
   const char *kind = json_object_get_string_member (op, "o");
   JsonObject *c = json_object_get_object_member (op, "c");
   JsonObject *base = json_object_has_member (op, "b") ? json_object_get_object_member (op, "b") : NULL;
-  gint64 op_cl = json_object_get_int_member_with_default (op, "l", 1);
+  gint64 op_cl = rfl_json_int_or (op, "l", 1);
   g_autoptr(JsonObject) applied = json_object_new ();
   g_autoptr(JsonObject) applied_clocks = json_object_new ();
   g_auto(Rec) rec = { 0 };
@@ -1182,10 +1183,10 @@ purge_unknown (RflStore        *self,
                GError         **error)
 {
   JsonObject *c = json_object_get_object_member (op, "c");
-  const char *type = json_object_get_string_member_with_default (c, "$type", NULL);
-  const char *status = json_object_get_string_member_with_default (c, "$status", NULL);
+  const char *type = rfl_json_string_or (c, "$type", NULL);
+  const char *status = rfl_json_string_or (c, "$status", NULL);
   JsonNode *clock = json_object_get_member (c, "$status_clock");
-  gint64 cl = json_object_get_int_member_with_default (op, "l", 1);
+  gint64 cl = rfl_json_int_or (op, "l", 1);
   g_autoptr(JsonObject) no_clocks = json_object_new ();
   g_autofree char *changes = rfl_doc_to_string (c);
   g_autofree char *owner = NULL;
@@ -1210,7 +1211,7 @@ purge_unknown (RflStore        *self,
       return FALSE;
     }
   owner = ctx->role == RFL_MERGE_HUB ? g_strdup (ctx->office)
-                                     : g_strdup (json_object_get_string_member_with_default (c, "$owner", NULL));
+                                     : g_strdup (rfl_json_string_or (c, "$owner", NULL));
   rfl_record_hash_objects (id, cl, NULL, no_clocks, rhash);
   if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
                                   " retention_until, clocks, owner) VALUES (?1, ?2, NULL, NULL, ?3, ?3, ?4,"
@@ -1341,7 +1342,7 @@ apply_op (RflStore        *self,
          * agrees. */
         if (ctx->role == RFL_MERGE_HUB && cl % 2 == 0 && was_alive &&
             !rfl_store_may_delete (self, rec.rowid, rec.type,
-                                   json_object_get_string_member_with_default (rec.doc, "status", NULL), device))
+                                   rfl_json_string_or (rec.doc, "status", NULL), device))
           return refuse_delete (self, ctx, &rec, cl, error);
         rec.cl = cl;
         entry.cl = cl;
@@ -1368,7 +1369,7 @@ apply_op (RflStore        *self,
       }
     else if (g_str_equal (kind, "share"))
       {
-        const char *office = json_object_get_string_member_with_default (c, "$share", NULL);
+        const char *office = rfl_json_string_or (c, "$share", NULL);
         gboolean added = FALSE;
 
         if (office == NULL || *office == '\0')
@@ -1389,8 +1390,8 @@ apply_op (RflStore        *self,
         if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
           goto bad;
         conflict = json_node_get_object (node);
-        if (json_object_get_string_member_with_default (conflict, "id", NULL) == NULL ||
-            json_object_get_string_member_with_default (conflict, "field", NULL) == NULL ||
+        if (rfl_json_string_or (conflict, "id", NULL) == NULL ||
+            rfl_json_string_or (conflict, "field", NULL) == NULL ||
             !json_object_has_member (conflict, "winner") || !json_object_has_member (conflict, "loser") ||
             !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "winner")) ||
             !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "loser")))
@@ -1403,8 +1404,8 @@ apply_op (RflStore        *self,
       }
     else if (g_str_equal (kind, "resolve"))
       {
-        const char *conflict = json_object_get_string_member_with_default (c, "$conflict", NULL);
-        const char *choice = json_object_get_string_member_with_default (c, "$choice", NULL);
+        const char *conflict = rfl_json_string_or (c, "$conflict", NULL);
+        const char *choice = rfl_json_string_or (c, "$choice", NULL);
         g_autofree char *clock_text = NULL;
         sqlite3_stmt *st;
 

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-internal.h"
+#include "rfl-json.h"
 #include "rfl-store-private.h"
 #include "rfl-keyfile-private.h"
 #include "rfl-names.h"
@@ -1147,7 +1148,7 @@ rfl_store_apply_retention (RflStore   *self,
                  JsonObject *record)
 {
   const char *type = json_object_get_string_member (record, "type");
-  const char *status = json_object_get_string_member_with_default (record, "status", NULL);
+  const char *status = rfl_json_string_or (record, "status", NULL);
   g_autofree char *now = NULL;
   g_autoptr(GDate) date = NULL;
   char buf[16];
@@ -1231,8 +1232,8 @@ prepare (RflStore    *self,
 
   rfl_store_apply_retention (self, record);
   p->type = g_strdup (json_object_get_string_member (record, "type"));
-  p->status = g_strdup (json_object_get_string_member_with_default (record, "status", NULL));
-  p->retention_until = g_strdup (json_object_get_string_member_with_default (record, "retention_until", NULL));
+  p->status = g_strdup (rfl_json_string_or (record, "status", NULL));
+  p->retention_until = g_strdup (rfl_json_string_or (record, "retention_until", NULL));
   p->doc = rfl_doc_to_string (record);
   p->canonical_doc = rfl_canonical_object (record);
   p->names = name_rows (self, record);
@@ -1416,11 +1417,11 @@ rfl_store_update_locked (RflStore    *self,
                                 json_node_copy (json_object_get_member (row.doc, l->data)));
   }
 
-  if (g_strcmp0 (row.status, json_object_get_string_member_with_default (row.doc, "status", NULL)) != 0)
+  if (g_strcmp0 (row.status, rfl_json_string_or (row.doc, "status", NULL)) != 0)
     {
       /* Who changed the status goes with the change, to every replica. */
       if (self->actor != NULL && !json_object_has_member (changes, "status_by") &&
-          rfl_schema_has_field (self->schema, json_object_get_string_member_with_default (row.doc, "type", ""),
+          rfl_schema_has_field (self->schema, rfl_json_string_or (row.doc, "type", ""),
                                 "status_by"))
         {
           json_object_set_string_member (row.doc, "status_by", self->actor);
@@ -1429,8 +1430,8 @@ rfl_store_update_locked (RflStore    *self,
       /* A case reopened is no longer due for purging. */
       if (json_object_has_member (row.doc, "retention_until") &&
           !rfl_schema_is_retained_status (self->schema,
-                                          json_object_get_string_member_with_default (row.doc, "type", ""),
-                                          json_object_get_string_member_with_default (row.doc, "status", NULL)))
+                                          rfl_json_string_or (row.doc, "type", ""),
+                                          rfl_json_string_or (row.doc, "status", NULL)))
         {
           json_object_remove_member (row.doc, "retention_until");
           json_object_set_null_member (changes, "retention_until");
@@ -1471,10 +1472,10 @@ rfl_store_update_locked (RflStore    *self,
                         " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
-  rfl_bind_text (st, 2, json_object_get_string_member_with_default (row.doc, "status", NULL));
+  rfl_bind_text (st, 2, rfl_json_string_or (row.doc, "status", NULL));
   rfl_bind_text (st, 3, text);
   sqlite3_bind_int64 (st, 4, rfl_now_ms ());
-  rfl_bind_text (st, 5, json_object_get_string_member_with_default (row.doc, "retention_until", NULL));
+  rfl_bind_text (st, 5, rfl_json_string_or (row.doc, "retention_until", NULL));
   rfl_bind_text (st, 6, clocks_text);
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "saving the record");
@@ -1593,7 +1594,7 @@ operator_delete_func (RflStore *self, const char *id, JsonObject *obj, GError **
 {
   return delete_locked (self, id, TRUE, error) &&
          rfl_store_audit_append (self, "operator-delete", id,
-                                 json_object_get_string_member_with_default (obj, "reason", NULL), error);
+                                 rfl_json_string_or (obj, "reason", NULL), error);
 }
 
 /**
@@ -1622,7 +1623,7 @@ rfl_store_add (RflStore    *self,
   /* Who wrote a note, and who gave a case its first status, go with the
    * record to every replica. */
   {
-    const char *type = json_object_get_string_member_with_default (record, "type", "");
+    const char *type = rfl_json_string_or (record, "type", "");
     g_autofree char *actor = NULL;
 
     rfl_store_lock (self);
@@ -1743,7 +1744,7 @@ status_history (RflStore       *self,
           g_autoptr(JsonNode) changes = json_from_string ((const char *) sqlite3_column_text (st, 4), NULL);
           JsonObject *obj = changes != NULL && JSON_NODE_HOLDS_OBJECT (changes) ? json_node_get_object (changes)
                                                                                : NULL;
-          const char *reason = obj != NULL ? json_object_get_string_member_with_default (obj, reason_field, NULL)
+          const char *reason = obj != NULL ? rfl_json_string_or (obj, reason_field, NULL)
                                            : NULL;
 
           if (reason != NULL)
@@ -1785,7 +1786,7 @@ rfl_store_get (RflStore    *self,
   rfl_store_lock (self);
   if (rfl_store_check_open (self, error) && load_row (self, id, &row, error) &&
       (history = status_history (self, row.rowid,
-                                 json_object_get_string_member_with_default (row.doc, "type", ""),
+                                 rfl_json_string_or (row.doc, "type", ""),
                                  error)) != NULL &&
       audit_now (self, "view", id, NULL, error))
     {
@@ -1815,8 +1816,8 @@ rfl_store_get (RflStore    *self,
 char *
 rfl_person_display_name (JsonObject *person)
 {
-  const char *given = json_object_get_string_member_with_default (person, "given_name", NULL);
-  const char *family = json_object_get_string_member_with_default (person, "family_name", NULL);
+  const char *given = rfl_json_string_or (person, "given_name", NULL);
+  const char *family = rfl_json_string_or (person, "family_name", NULL);
 
   if (given == NULL && family == NULL)
     return NULL;
@@ -1887,7 +1888,7 @@ matched_name (JsonObject *doc,
           if (!JSON_NODE_HOLDS_OBJECT (el))
             continue;
           person = json_node_get_object (el);
-          if (g_strcmp0 (json_object_get_string_member_with_default (person, "id", NULL), person_id) == 0)
+          if (g_strcmp0 (rfl_json_string_or (person, "id", NULL), person_id) == 0)
             return rfl_person_display_name (person);
         }
     }

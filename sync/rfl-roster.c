@@ -188,9 +188,9 @@ load_devices (RflRoster   *self,
 {
   JsonArray *devices;
 
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", ""), FORMAT) != 0)
+  if (g_strcmp0 (rfl_json_string_or (obj, "format", ""), FORMAT) != 0)
     return bad (error, "unknown format");
-  if (json_object_get_int_member_with_default (obj, "version", -1) < 0)
+  if (rfl_json_int_or (obj, "version", -1) < 0)
     return bad (error, "no version");
   self->version = json_object_get_int_member (obj, "version");
   if (!json_object_has_member (obj, "devices") ||
@@ -210,9 +210,9 @@ load_devices (RflRoster   *self,
       if (!JSON_NODE_HOLDS_OBJECT (node))
         return bad (error, "a device is not an object");
       d = json_node_get_object (node);
-      id = json_object_get_string_member_with_default (d, "id", NULL);
-      office = json_object_get_string_member_with_default (d, "office", NULL);
-      status = json_object_get_string_member_with_default (d, "status", NULL);
+      id = rfl_json_string_or (d, "id", NULL);
+      office = rfl_json_string_or (d, "office", NULL);
+      status = rfl_json_string_or (d, "status", NULL);
       if (id == NULL || strlen (id) != 32 || office == NULL ||
           (g_strcmp0 (status, "active") != 0 && g_strcmp0 (status, "revoked") != 0) ||
           !rfl_json_get_base64 (d, "sign_pk", sign_pk, 32) || !rfl_json_get_base64 (d, "box_pk", box_pk, 32))

@@ -298,8 +298,8 @@ refused (Client    *c,
 
   if (data != NULL && len < 4096 && (obj = rfl_json_parse_object (data, len, "HQ's answer", NULL)) != NULL)
     {
-      message = json_object_get_string_member_with_default (obj, "error", NULL);
-      code = json_object_get_string_member_with_default (obj, "code", NULL);
+      message = rfl_json_string_or (obj, "error", NULL);
+      code = rfl_json_string_or (obj, "code", NULL);
     }
   /* HQ has more of a stream than this device (replay), or less, or another
    * history (chain): one of the two databases is an older copy. */
@@ -810,7 +810,7 @@ rfl_sync_client_run (RflStore              *device,
           (mine = rfl_store_state_hash (device, NULL, NULL, error)) == NULL)
         return FALSE;
       report->compared = TRUE;
-      report->converged = g_strcmp0 (mine, json_object_get_string_member_with_default (obj, "hash", NULL)) == 0;
+      report->converged = g_strcmp0 (mine, rfl_json_string_or (obj, "hash", NULL)) == 0;
       if (report->converged || attempt > 0)
         break;
 

@@ -159,7 +159,7 @@ parse_bundle (GBytes  *plaintext,
 
   if (obj == NULL)
     return NULL;
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), BUNDLE_FORMAT) != 0 ||
+  if (g_strcmp0 (rfl_json_string_or (obj, "format", NULL), BUNDLE_FORMAT) != 0 ||
       (ops = json_object_get_member (obj, "ops")) == NULL || !JSON_NODE_HOLDS_ARRAY (ops) ||
       json_array_get_length (json_node_get_array (ops)) > RFL_SYNC_MAX_OPS ||
       ((through = json_object_get_member (obj, "through")) != NULL &&
@@ -378,10 +378,10 @@ rfl_sync_device_take_receipt (RflStore       *device,
 
   if (peer == NULL)
     return FALSE;
-  who = json_object_get_string_member_with_default (receipt, "device", NULL);
-  hash = json_object_get_string_member_with_default (receipt, "hash", NULL);
-  sig_hex = json_object_get_string_member_with_default (receipt, "signature", NULL);
-  seq_to = json_object_get_int_member_with_default (receipt, "seq_to", -1);
+  who = rfl_json_string_or (receipt, "device", NULL);
+  hash = rfl_json_string_or (receipt, "hash", NULL);
+  sig_hex = rfl_json_string_or (receipt, "signature", NULL);
+  seq_to = rfl_json_int_or (receipt, "seq_to", -1);
   if (who == NULL || hash == NULL || sig_hex == NULL || seq_to < 1 || strlen (sig_hex) != 128 ||
       sodium_hex2bin (sig, sizeof sig, sig_hex, 128, NULL, &len, NULL) != 0 || len != sizeof sig)
     {
@@ -532,12 +532,12 @@ rfl_sync_device_take_rebase (RflStore       *device,
 
   if (peer == NULL)
     return FALSE;
-  who = json_object_get_string_member_with_default (statement, "device", NULL);
-  received_hash = json_object_get_string_member_with_default (statement, "received_hash", NULL);
-  sent_hash = json_object_get_string_member_with_default (statement, "sent_hash", NULL);
-  sig_hex = json_object_get_string_member_with_default (statement, "signature", NULL);
-  received = json_object_get_int_member_with_default (statement, "received_seq", -1);
-  sent = json_object_get_int_member_with_default (statement, "sent_seq", -1);
+  who = rfl_json_string_or (statement, "device", NULL);
+  received_hash = rfl_json_string_or (statement, "received_hash", NULL);
+  sent_hash = rfl_json_string_or (statement, "sent_hash", NULL);
+  sig_hex = rfl_json_string_or (statement, "signature", NULL);
+  received = rfl_json_int_or (statement, "received_seq", -1);
+  sent = rfl_json_int_or (statement, "sent_seq", -1);
   if (who == NULL || received < 0 || sent < 0 || !is_hex (received_hash, 64) || !is_hex (sent_hash, 64) ||
       !is_hex (sig_hex, 128))
     {
@@ -902,7 +902,7 @@ rfl_sync_hub_accept (RflStore       *hq,
 
   /* The device says how far it got with HQ's bundles (USB has no other way). */
   {
-    gint64 have = json_object_get_int_member_with_default (bundle, "through", 0);
+    gint64 have = rfl_json_int_or (bundle, "through", 0);
 
     if (have > 0 && (guint64) have > peer->acked && (guint64) have < peer->out_next &&
         !rfl_store_outbox_ack (hq, peer->id, (guint64) have, error))
@@ -1168,8 +1168,8 @@ rfl_sync_device_take_notice (RflStore  *device,
   if ((obj = parse_object (body, "the revocation notice", error)) == NULL)
     return FALSE;
   device_id = g_strdup (rfl_store_get_device_id (device));
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), NOTICE_FORMAT) != 0 ||
-      g_strcmp0 (json_object_get_string_member_with_default (obj, "device", NULL), device_id) != 0)
+  if (g_strcmp0 (rfl_json_string_or (obj, "format", NULL), NOTICE_FORMAT) != 0 ||
+      g_strcmp0 (rfl_json_string_or (obj, "device", NULL), device_id) != 0)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
                            _("the revocation notice is for another device; it was ignored"));
@@ -1277,14 +1277,14 @@ rfl_enroll_token_load (GBytes  *data,
     }
   if ((obj = parse_object (data, "the enrollment token", error)) == NULL)
     return NULL;
-  token->hq_url = g_strdup (json_object_get_string_member_with_default (obj, "hq_url", NULL));
-  token->hq_id = g_strdup (json_object_get_string_member_with_default (obj, "hq_id", NULL));
-  token->office = g_strdup (json_object_get_string_member_with_default (obj, "office", NULL));
-  token->token_id = g_strdup (json_object_get_string_member_with_default (obj, "token", NULL));
-  token->secret = g_strdup (json_object_get_string_member_with_default (obj, "secret", NULL));
-  token->expires = json_object_get_int_member_with_default (obj, "expires", 0);
-  token->ca_pem = g_strdup (json_object_get_string_member_with_default (obj, "ca_pem", NULL));
-  if (g_strcmp0 (json_object_get_string_member_with_default (obj, "format", NULL), TOKEN_FORMAT) != 0 ||
+  token->hq_url = g_strdup (rfl_json_string_or (obj, "hq_url", NULL));
+  token->hq_id = g_strdup (rfl_json_string_or (obj, "hq_id", NULL));
+  token->office = g_strdup (rfl_json_string_or (obj, "office", NULL));
+  token->token_id = g_strdup (rfl_json_string_or (obj, "token", NULL));
+  token->secret = g_strdup (rfl_json_string_or (obj, "secret", NULL));
+  token->expires = rfl_json_int_or (obj, "expires", 0);
+  token->ca_pem = g_strdup (rfl_json_string_or (obj, "ca_pem", NULL));
+  if (g_strcmp0 (rfl_json_string_or (obj, "format", NULL), TOKEN_FORMAT) != 0 ||
       token->hq_url == NULL || !g_uri_is_valid (token->hq_url, G_URI_FLAGS_NONE, NULL) ||
       (!g_str_has_prefix (token->hq_url, "http://") && !g_str_has_prefix (token->hq_url, "https://")) ||
       !rfl_sync_id_from_hex (token->hq_id, id) || token->office == NULL || token->token_id == NULL ||
@@ -1377,10 +1377,10 @@ rfl_enroll_accept (RflStore  *hq,
     }
   if ((req = parse_object (body, "the enrollment request", error)) == NULL)
     return NULL;
-  device = json_object_get_string_member_with_default (req, "device", NULL);
-  token = json_object_get_string_member_with_default (req, "token", NULL);
-  secret = json_object_get_string_member_with_default (req, "secret", NULL);
-  proof = json_object_get_string_member_with_default (req, "proof", NULL);
+  device = rfl_json_string_or (req, "device", NULL);
+  token = rfl_json_string_or (req, "token", NULL);
+  secret = rfl_json_string_or (req, "secret", NULL);
+  proof = rfl_json_string_or (req, "proof", NULL);
   if (!rfl_sync_id_from_hex (device, id) || token == NULL || secret == NULL || strlen (secret) != 64 ||
       proof == NULL || strlen (proof) != 128 ||
       sodium_hex2bin (sig, sizeof sig, proof, 128, NULL, &len, NULL) != 0 ||
@@ -1438,7 +1438,7 @@ rfl_enroll_finish (RflStore              *device,
     }
   if ((obj = parse_object (response, "HQ's answer", error)) == NULL)
     return FALSE;
-  roster_b64 = json_object_get_string_member_with_default (obj, "roster", NULL);
+  roster_b64 = rfl_json_string_or (obj, "roster", NULL);
   if (roster_b64 == NULL)
     {
       g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED, _("HQ's answer carries no roster"));

@@ -1173,7 +1173,7 @@ handle_rebase (Server            *s,
       return;
     }
   if ((out = rfl_sync_hub_rebase (s->hq->store, peer->id,
-                                  json_object_get_string_member_with_default (request, "challenge", NULL),
+                                  rfl_json_string_or (request, "challenge", NULL),
                                   &error)) == NULL)
     {
       respond_gerror (msg, error);
