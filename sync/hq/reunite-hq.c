@@ -1320,6 +1320,8 @@ cmd_serve (Hq    *hq,
     return rfl_cli_fail ("--listen wants ADDRESS:PORT, like 127.0.0.1:8470");
   if ((rc = open_store (hq)) != 0)
     return rc;
+  /* What the endpoint does for devices is not an operator's doing. */
+  rfl_store_set_actor (hq->store, "hq-endpoint");
 
   s.hq = hq;
   s.replays = rfl_replay_cache_new (REPLAY_CACHE_ENTRIES);
