@@ -634,7 +634,10 @@ job_done_cb (GObject      *source,
       set_link (self, RFL_LINK_ONLINE);
       if (job->report.received > 0 || job->report.resynced || job->report.rebased)
         g_signal_emit (self, signals[CHANGED], 0);
-      if (!job->automatic || job->report.received > 0 || job->report.sent > 0)
+      /* A restored laptop, or HQ: worth saying once, plainly. */
+      if (job->report.rebased)
+        toast (self, _("Synced. A database here or at HQ was an older copy; it has caught up, and nothing was lost"));
+      else if (!job->automatic || job->report.received > 0 || job->report.sent > 0)
         {
           message = g_strdup_printf (_("Synced: %u sent, %u received"), job->report.sent, job->report.received);
           toast (self, message);
