@@ -636,7 +636,8 @@ job_done_cb (GObject      *source,
         g_signal_emit (self, signals[CHANGED], 0);
       /* A restored laptop, or HQ: worth saying once, plainly. */
       if (job->report.rebased)
-        toast (self, _("Synced. A database here or at HQ was an older copy; it has caught up, and nothing was lost"));
+        toast (self, _("Synced. A database here or at HQ was an older copy; it has caught up, and nothing"
+                       " was lost"));
       else if (!job->automatic || job->report.received > 0 || job->report.sent > 0)
         {
           message = g_strdup_printf (_("Synced: %u sent, %u received"), job->report.sent, job->report.received);
