@@ -62,8 +62,11 @@ class Hq:
         return r
 
     def start(self):
-        self.proc = subprocess.Popen([HQ, "--dir", self.dir, "--passphrase-file", self.pw, "serve", "--listen",
-                                      "127.0.0.1:%d" % (self.port or 0)], stdout=subprocess.PIPE, text=True)
+        self.stderr = self.dir + ".stderr"
+        with open(self.stderr, "a") as err:
+            self.proc = subprocess.Popen([HQ, "--dir", self.dir, "--passphrase-file", self.pw, "serve", "--listen",
+                                          "127.0.0.1:%d" % (self.port or 0)], stdout=subprocess.PIPE,
+                                         stderr=err, text=True)
         line = self.proc.stdout.readline()
         self.port = int(json.loads(line)["listening"].rsplit(":", 1)[1])
         return self
@@ -399,6 +402,29 @@ def slow_headers(hq):
     ok(rogue_ping(hq), "and HQ answers a device from another address")
 
 
+def reset_connections(hq):
+    """Found by fuzzing: a connection reset before HQ accepted it reached
+    libsoup with no address (a libsoup critical)."""
+    import socket
+    start = os.path.getsize(hq.stderr)
+    made = 0
+    for _ in range(400):
+        try:
+            s = socket.create_connection(("127.0.0.1", hq.port), timeout=5)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            made += 1
+        except OSError:
+            pass
+    time.sleep(1)
+    with open(hq.stderr) as f:
+        f.seek(start)
+        said = f.read()
+    ok(made > 0 and "CRITICAL" not in said,
+       "%d connections reset at once leave no critical in HQ's log (%s)" % (made, said.strip()[:160]))
+    ok(rogue_ping(hq), "and HQ answers a device")
+
+
 def rogue_ping(hq):
     dev = Device()
     request(hq.port, "POST", "/v1/enroll", dev.enroll_body(hq.token("Goma")))
@@ -504,7 +530,8 @@ def main():
     try:
         hq = Hq(top).start()
         for attack in (revoked_device_stays_out, replays_after_restart, rate_limit_not_spoofable,
-                       rogue_records_refused, spec_bytes, pre_auth_memory, malformed_lengths, slow_headers):
+                       rogue_records_refused, spec_bytes, pre_auth_memory, malformed_lengths, slow_headers,
+                       reset_connections):
             print("# %s" % attack.__doc__.splitlines()[0], flush=True)
             try:
                 attack(hq)

@@ -1252,8 +1252,10 @@ incoming_cb (GSocketService    *service,
   guint from_there = GPOINTER_TO_UINT (g_hash_table_lookup (s->per_address, address));
   Connection *c;
 
-  /* Too many at once, in all or from one address: closed at once. */
-  if (s->n_connections >= MAX_CONNECTIONS || from_there >= MAX_CONNECTIONS_PER_ADDRESS)
+  /* Too many at once, in all or from one address, or gone already (reset
+   * before it was accepted, so it has no addresses): closed at once. */
+  if (local == NULL || remote == NULL ||
+      s->n_connections >= MAX_CONNECTIONS || from_there >= MAX_CONNECTIONS_PER_ADDRESS)
     {
       g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
       return TRUE;

@@ -11,6 +11,7 @@
 #include "rfl-fuzz.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,24 +63,35 @@ serve_thread (gpointer data)
   return NULL;
 }
 
+/* A connection to HQ, or -1 when HQ does not accept one. Thousands of
+ * connections a second would use up loopback's ephemeral ports in
+ * TIME_WAIT, which is this client's doing, not HQ's: each socket is reset
+ * when closed (linger 0), and a connect that finds no port free waits. */
 static int
 connect_hq (void)
 {
   struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons (port) };
   struct timeval tv = { .tv_sec = 2 };
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
   addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  if (fd < 0)
-    return -1;
-  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+  for (int attempt = 0; attempt < 200; attempt++)
     {
+      int fd = socket (AF_INET, SOCK_STREAM, 0);
+
+      if (fd < 0)
+        return -1;
+      setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt (fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      setsockopt (fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      if (connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0)
+        return fd;
       close (fd);
-      return -1;
+      if (errno != EADDRNOTAVAIL && errno != EAGAIN)
+        return -1;
+      g_usleep (10000);
     }
-  return fd;
+  return -1;
 }
 
 /* Sends @request and reads until HQ closes. Returns the answer's first line. */
