@@ -2317,6 +2317,31 @@ rfl_store_touch_peer (RflStore    *self,
 
 /* Restores. */
 
+/* A re-base starts both streams with @peer again from where HQ has them:
+ * the bundles sealed for it or held from it go. */
+static gboolean
+drop_bundles (RflStore    *self,
+              const char  *peer,
+              GError     **error)
+{
+  static const char * const sql[] = {
+    "DELETE FROM outbox WHERE peer = ?1",
+    "DELETE FROM held WHERE peer = ?1",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sql); i++)
+    {
+      sqlite3_stmt *st = rfl_store_stmt (self, sql[i], error);
+
+      if (st == NULL)
+        return FALSE;
+      rfl_bind_text (st, 1, peer);
+      if (!run_write (self, st, "re-basing the streams", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 rebase_hub_locked (RflStore    *self,
                    const char  *id,
@@ -2324,15 +2349,7 @@ rebase_hub_locked (RflStore    *self,
 {
   sqlite3_stmt *st;
 
-  if ((st = rfl_store_stmt (self, "DELETE FROM outbox WHERE peer = ?1", error)) == NULL)
-    return FALSE;
-  rfl_bind_text (st, 1, id);
-  if (!run_write (self, st, "re-basing a device's streams", error))
-    return FALSE;
-  if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1", error)) == NULL)
-    return FALSE;
-  rfl_bind_text (st, 1, id);
-  if (!run_write (self, st, "re-basing a device's streams", error))
+  if (!drop_bundles (self, id, error))
     return FALSE;
   if ((st = rfl_store_stmt (self, "UPDATE peers SET acked = out_next - 1, out_through = 0,"
                                   " own_through = (SELECT coalesce (max (seq), 0) FROM journal)"
@@ -2418,15 +2435,7 @@ rebase_device_locked (RflStore          *self,
   if (!run_write (self, st, "re-basing the journal", error))
     return FALSE;
 
-  if ((st = rfl_store_stmt (self, "DELETE FROM outbox WHERE peer = ?1", error)) == NULL)
-    return FALSE;
-  rfl_bind_text (st, 1, args->hq);
-  if (!run_write (self, st, "re-basing the streams", error))
-    return FALSE;
-  if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1", error)) == NULL)
-    return FALSE;
-  rfl_bind_text (st, 1, args->hq);
-  if (!run_write (self, st, "re-basing the streams", error))
+  if (!drop_bundles (self, args->hq, error))
     return FALSE;
   if ((st = rfl_store_stmt (self, "UPDATE peers SET out_next = ?2, out_hash = ?3, out_through = ?4, acked = ?4,"
                                   " in_next = ?5, in_hash = ?6 WHERE id = ?1", error)) == NULL)
