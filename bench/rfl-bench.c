@@ -20,7 +20,7 @@
 
 #include "rfl-bench-util.h"
 #include "rfl-importer.h"
-#include "rfl-store-private.h"
+#include "rfl-store-testing.h"
 
 #define PASSPHRASE "benchmark passphrase, not a secret"
 #define SEARCH_LIMIT 20

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "rfl-store"
 
-#include "rfl-store-internal.h"
+#include "rfl-store-private.h"
 #include "rfl-json.h"
 #include "rfl-store-sync.h"
 #include "rfl-keyfile-private.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "rfl-importer.h"
-#include "rfl-store-private.h"
+#include "rfl-store-testing.h"
 #include "rfl-test-util.h"
 
 /* reunite-cli as a separate process, as office admins and scripts use it. */

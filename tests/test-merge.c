@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "rfl-store-private.h"
+#include "rfl-store-testing.h"
 #include "rfl-store-sync.h"
 #include "rfl-test-util.h"
 

@@ -3,7 +3,7 @@
 #include <sqlite3.h>
 #include <string.h>
 
-#include "rfl-store-private.h"
+#include "rfl-store-testing.h"
 #include "rfl-test-util.h"
 
 #define PLANTED_LATIN  "Quixotrellana"

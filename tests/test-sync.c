@@ -13,7 +13,7 @@
 
 #include "rfl-envelope.h"
 #include "rfl-request-auth.h"
-#include "rfl-store-private.h"
+#include "rfl-store-testing.h"
 #include "rfl-store-sync.h"
 #include "rfl-sync-client.h"
 #include "rfl-sync.h"

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The name index and search. Every person of a record is written to an FTS5
+ * table in Latin transliteration and consonant skeletons (rfl-names.c);
+ * a search runs an exact stage and then a fuzzy one, and ranks the
+ * candidates (rfl-rank.c). */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-private.h"
+#include "rfl-json.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+#define MAX_PERSONS          RFL_STORE_MAX_PERSONS
+#define MAX_QUERY_BYTES      400
+#define MAX_QUERY_WORDS      8
+#define SEARCH_CANDIDATES    200
+
+
+/* The name index. A record's persons occupy FTS rowids record_rowid * 64 + n,
+ * so a record's rows are found and replaced by rowid range, without a scan. */
+
+gboolean
+rfl_store_unindex_record (RflStore       *self,
+                          sqlite3_int64   rowid,
+                          GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS);
+  sqlite3_bind_int64 (st, 2, rowid * MAX_PERSONS + MAX_PERSONS - 1);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "updating the name index");
+  return TRUE;
+}
+
+/* One row of the name index: a person's names in their searchable forms. */
+typedef struct
+{
+  char *person_id;
+  char *role;
+  char *latin;
+  char *skel;
+  char *latin2;
+  char *skel2;
+} NameRow;
+
+static void
+name_row_free (NameRow *row)
+{
+  g_free (row->person_id);
+  g_free (row->role);
+  g_free (row->latin);
+  g_free (row->skel);
+  g_free (row->latin2);
+  g_free (row->skel2);
+  g_free (row);
+}
+
+/* Returns the transliteration and skeletons of @names, joined. */
+static void
+normalise_names (RflStore   *self,
+                 GPtrArray  *names,
+                 char      **latin,
+                 char      **skel)
+{
+  g_autofree char *joined = NULL;
+
+  if (names->len == 0)
+    return;
+  g_ptr_array_add (names, NULL);
+  joined = g_strjoinv (" ", (char **) names->pdata);
+  g_ptr_array_remove_index (names, names->len - 1);
+  *latin = rfl_names_to_latin (self->names, joined);
+  *skel = rfl_names_skeleton (*latin);
+}
+
+/* The name-index rows of @record. Needs no database, so it can run on any thread. */
+GPtrArray *
+rfl_store_name_rows (RflStore   *self,
+                     JsonObject *record)
+{
+  g_autoptr(GPtrArray) persons = rfl_schema_collect_persons (self->schema, record);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) name_row_free);
+
+  for (guint i = 0; i < persons->len && i < MAX_PERSONS; i++)
+    {
+      RflSchemaPerson *person = g_ptr_array_index (persons, i);
+      NameRow *row;
+
+      if (person->names->len == 0 && person->other_names->len == 0)
+        continue;
+      row = g_new0 (NameRow, 1);
+      row->person_id = g_strdup (person->person_id);
+      row->role = g_strdup (person->role);
+      normalise_names (self, person->names, &row->latin, &row->skel);
+      normalise_names (self, person->other_names, &row->latin2, &row->skel2);
+      g_ptr_array_add (rows, row);
+    }
+  return rows;
+}
+
+gboolean
+rfl_store_write_name_rows (RflStore       *self,
+                           sqlite3_int64   rowid,
+                           GPtrArray      *rows,
+                           GError        **error)
+{
+  sqlite3_stmt *st;
+
+  for (guint i = 0; i < rows->len; i++)
+    {
+      NameRow *row = g_ptr_array_index (rows, i);
+
+      if ((st = rfl_store_stmt (self, "INSERT INTO names (rowid, person_id, role, latin, skel, latin2, skel2)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", error)) == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
+      rfl_bind_text (st, 2, row->person_id);
+      rfl_bind_text (st, 3, row->role);
+      rfl_bind_text (st, 4, row->latin);
+      rfl_bind_text (st, 5, row->skel);
+      rfl_bind_text (st, 6, row->latin2);
+      rfl_bind_text (st, 7, row->skel2);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        return rfl_store_sql_fail (self, error, "updating the name index");
+    }
+  return TRUE;
+}
+
+gboolean
+rfl_store_index_record (RflStore       *self,
+                        sqlite3_int64   rowid,
+                        JsonObject     *record,
+                        GError        **error)
+{
+  g_autoptr(GPtrArray) rows = rfl_store_name_rows (self, record);
+
+  return rfl_store_write_name_rows (self, rowid, rows, error);
+}
+
+/* Writes the name index rows of a live record again for @record, unless
+ * @before, rfl_schema_collect_persons() of the record as it was, shows
+ * that they would come out the same. Most edits (a status, consent, a
+ * contact attempt) leave the names alone, and rewriting a record's rows in
+ * FTS5, with its prefix indexes, is most of what such an edit costs. */
+gboolean
+rfl_store_reindex_record (RflStore       *self,
+                          sqlite3_int64   rowid,
+                          GPtrArray      *before,
+                          JsonObject     *record,
+                          GError        **error)
+{
+  if (before != NULL)
+    {
+      g_autoptr(GPtrArray) after = rfl_schema_collect_persons (self->schema, record);
+
+      if (rfl_schema_persons_equal (before, after))
+        return TRUE;
+    }
+  return rfl_store_unindex_record (self, rowid, error) && rfl_store_index_record (self, rowid, record, error);
+}
+
+
+/* Builds an FTS5 query from what a person typed. Exact: every word must be
+ * one of the person's own names as transliterated. Fuzzy: every word must
+ * match a transliterated name or its consonant skeleton, in any name column,
+ * and the last word may be a prefix (search as you type). Only quoted ASCII
+ * words reach FTS5, so no query syntax can be injected. */
+static char *
+build_match (GStrv    words,
+             gboolean fuzzy)
+{
+  GString *match = g_string_new (NULL);
+  guint n = MIN (g_strv_length (words), MAX_QUERY_WORDS);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *skel = rfl_names_skeleton (words[i]);
+      gboolean prefix = (i == n - 1) && strlen (words[i]) >= 2;
+
+      if (match->len > 0)
+        g_string_append (match, " AND ");
+      if (fuzzy)
+        g_string_append_printf (match, "({latin latin2} : \"%s\"%s OR {skel skel2} : \"%s\")",
+                                words[i], prefix ? " *" : "", skel);
+      else
+        g_string_append_printf (match, "latin : \"%s\"", words[i]);
+    }
+  if (match->len == 0)
+    {
+      g_string_free (match, TRUE);
+      return NULL;
+    }
+  return g_string_free (match, FALSE);
+}
+
+typedef struct
+{
+  double  score;
+  gint64  rowid;
+} Candidate;
+
+static int
+compare_candidates (gconstpointer a,
+                    gconstpointer b)
+{
+  double x = ((const Candidate *) a)->score, y = ((const Candidate *) b)->score;
+  return (x < y) - (x > y);
+}
+
+static JsonObject *
+search_hit (RflStore     *self,
+            Candidate    *c,
+            GError      **error)
+{
+  sqlite3_stmt *st;
+  JsonObject *hit;
+  const char *person_id;
+
+  st = rfl_store_stmt (self, "SELECT r.id, r.type, r.status, r.doc, r.updated_at, n.person_id, n.role"
+                   " FROM names n JOIN records r ON r.rowid = (n.rowid >> 6) WHERE n.rowid = ?1", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, c->rowid);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      rfl_store_sql_fail (self, error, "reading a search result");
+      return NULL;
+    }
+  person_id = (const char *) sqlite3_column_text (st, 5);
+  hit = rfl_store_summary_for_person (self, st, person_id);
+  json_object_set_string_member (hit, "person_id", person_id);
+  json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
+  json_object_set_double_member (hit, "score", c->score);
+  sqlite3_reset (st);
+  return hit;
+}
+
+/* Adds the best of at most SEARCH_CANDIDATES matches of @match to @out,
+ * skipping persons already there. Matches are visited newest first and only
+ * those are ranked, so a name shared by a hundred thousand people costs the
+ * same as a rare one; records are read only for the results kept. */
+static gboolean
+search_stage (RflStore    *self,
+              const char  *match,
+              guint        limit,
+              GPtrArray   *out,
+              GHashTable  *seen,
+              GError     **error)
+{
+  g_autoptr(GArray) candidates = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  sqlite3_stmt *st;
+  int rc;
+
+  st = rfl_store_stmt (self, "SELECT rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
+                   " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, match);
+  sqlite3_bind_int64 (st, 2, SEARCH_CANDIDATES);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      Candidate c = { sqlite3_column_double (st, 1), sqlite3_column_int64 (st, 0) };
+
+      if (!g_hash_table_contains (seen, &c.rowid))
+        g_array_append_val (candidates, c);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "searching names");
+
+  g_array_sort (candidates, compare_candidates);
+  for (guint i = 0; i < candidates->len && out->len < limit; i++)
+    {
+      Candidate *c = &g_array_index (candidates, Candidate, i);
+      JsonObject *hit = search_hit (self, c, error);
+
+      if (hit == NULL)
+        return FALSE;
+      g_hash_table_add (seen, g_memdup2 (&c->rowid, sizeof c->rowid));
+      g_ptr_array_add (out, hit);
+    }
+  return TRUE;
+}
+
+/**
+ * rfl_store_search:
+ * @self: an open store
+ * @query: names in any script and spelling
+ * @limit: most results to return
+ * @error: return location for an error
+ *
+ * Finds persons by name: first those whose own names match every word
+ * exactly (after transliteration), then spelling variants, prefixes and
+ * secondary names; within each group, best BM25 score first. Each result is a
+ * record summary with the matching person's name, id and role and a score.
+ *
+ * Returns: (transfer full) (element-type JsonObject): the results
+ */
+GPtrArray *
+rfl_store_search (RflStore    *self,
+                  const char  *query,
+                  guint        limit,
+                  GError     **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autofree char *exact = NULL, *fuzzy = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (query != NULL, NULL);
+
+  if (strlen (query) > MAX_QUERY_BYTES || !g_utf8_validate (query, -1, NULL))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("search: the query must be valid text of at most %d bytes"), MAX_QUERY_BYTES);
+      return NULL;
+    }
+
+  rfl_store_lock (self);
+  if (!rfl_store_check_open (self, error))
+    goto out;
+
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  {
+    /* Transliterated once, for both stages. */
+    g_autofree char *latin = rfl_names_to_latin (self->names, query);
+    g_auto(GStrv) words = rfl_names_tokenize (latin);
+
+    exact = build_match (words, FALSE);
+    fuzzy = build_match (words, TRUE);
+  }
+  if (exact != NULL &&
+      (!search_stage (self, exact, limit, out, seen, error) ||
+       (out->len < limit && !search_stage (self, fuzzy, limit, out, seen, error))))
+    {
+      g_clear_pointer (&out, g_ptr_array_unref);
+      goto out;
+    }
+
+  if (!rfl_store_audit_read (self, "search", NULL, query, error))
+    g_clear_pointer (&out, g_ptr_array_unref);
+out:
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}

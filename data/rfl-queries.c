@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What the pages ask for: display names, the case list and its counts,
+ * notes of a case, the dashboard summary, finding records by id, and
+ * export. Read-only; each runs in one read transaction. */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-private.h"
+#include "rfl-json.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+
+/**
+ * rfl_person_display_name:
+ * @person: a person of a record
+ *
+ * Returns: (transfer full) (nullable): "given family", or %NULL if neither
+ *   is known
+ */
+char *
+rfl_person_display_name (JsonObject *person)
+{
+  const char *given = rfl_json_string_or (person, "given_name", NULL);
+  const char *family = rfl_json_string_or (person, "family_name", NULL);
+
+  if (given == NULL && family == NULL)
+    return NULL;
+  return g_strjoin (" ", given ? given : family, given ? family : NULL, NULL);
+}
+
+/**
+ * rfl_record_display_name:
+ * @doc: a record
+ *
+ * The name a list shows for a record: the first person with a name, the
+ * person registered or sought before the enquirer.
+ *
+ * Returns: (transfer full) (nullable): the name, or %NULL if no one is named
+ */
+char *
+rfl_record_display_name (JsonObject *doc)
+{
+  static const char * const roles[] = { "person", "sought", "enquirer", "addressee", "sender", NULL };
+
+  for (guint r = 0; roles[r] != NULL; r++)
+    {
+      JsonNode *node = json_object_get_member (doc, roles[r]);
+      JsonObject *person = NULL;
+
+      if (node == NULL)
+        continue;
+      if (JSON_NODE_HOLDS_ARRAY (node) && json_array_get_length (json_node_get_array (node)) > 0)
+        person = json_array_get_object_element (json_node_get_array (node), 0);
+      else if (JSON_NODE_HOLDS_OBJECT (node))
+        person = json_node_get_object (node);
+      if (person != NULL)
+        {
+          char *name = rfl_person_display_name (person);
+          if (name != NULL)
+            return name;
+        }
+    }
+  return NULL;
+}
+
+/* The name of the person a search matched, rather than the record's first person. */
+static char *
+matched_name (JsonObject *doc,
+              const char *person_id)
+{
+  g_autoptr(GList) members = NULL;
+
+  if (doc == NULL || person_id == NULL)
+    return NULL;
+  members = json_object_get_values (doc);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = l->data;
+      JsonArray *array = NULL;
+      guint n = 1;
+
+      if (JSON_NODE_HOLDS_ARRAY (node))
+        {
+          array = json_node_get_array (node);
+          n = json_array_get_length (array);
+        }
+      for (guint i = 0; i < n; i++)
+        {
+          JsonNode *el = array != NULL ? json_array_get_element (array, i) : node;
+          JsonObject *person;
+
+          if (!JSON_NODE_HOLDS_OBJECT (el))
+            continue;
+          person = json_node_get_object (el);
+          if (g_strcmp0 (rfl_json_string_or (person, "id", NULL), person_id) == 0)
+            return rfl_person_display_name (person);
+        }
+    }
+  return NULL;
+}
+
+/* A record summary from columns id, type, status, doc, updated_at. With
+ * @person_id, the name is that person's rather than the record's first. */
+JsonObject *
+rfl_store_summary_for_person (RflStore     *self,
+                              sqlite3_stmt *st,
+                              const char   *person_id)
+{
+  JsonObject *out = json_object_new ();
+  g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
+  g_autofree char *name = NULL;
+  g_autofree char *updated = rfl_iso_from_ms (sqlite3_column_int64 (st, 4));
+
+  if (doc != NULL)
+    name = person_id != NULL ? matched_name (doc, person_id) : rfl_record_display_name (doc);
+  json_object_set_string_member (out, "id", (const char *) sqlite3_column_text (st, 0));
+  json_object_set_string_member (out, "type", (const char *) sqlite3_column_text (st, 1));
+  if (sqlite3_column_type (st, 2) != SQLITE_NULL)
+    json_object_set_string_member (out, "status", (const char *) sqlite3_column_text (st, 2));
+  if (doc != NULL && json_object_has_member (doc, "subtype"))
+    json_object_set_string_member (out, "subtype", json_object_get_string_member (doc, "subtype"));
+  if (name != NULL)
+    json_object_set_string_member (out, "name", name);
+  json_object_set_string_member (out, "updated_at", updated);
+  return out;
+}
+
+static JsonObject *
+summary_from_stmt (RflStore     *self,
+                   sqlite3_stmt *st)
+{
+  return rfl_store_summary_for_person (self, st, NULL);
+}
+
+/**
+ * rfl_store_list:
+ * @self: an open store
+ * @type: (nullable): only records of this type, or of these comma-separated
+ *   types ("tracing_request,registration")
+ * @status: (nullable): only records in this status
+ * @offset: records to skip
+ * @limit: most records to return
+ * @error: return location for an error
+ *
+ * Lists live records, most recently changed first.
+ *
+ * Returns: (transfer full) (element-type JsonObject): record summaries
+ */
+GPtrArray *
+rfl_store_list (RflStore    *self,
+                const char  *type,
+                const char  *status,
+                guint        offset,
+                guint        limit,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  g_autofree char *detail = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  rfl_store_lock (self);
+  if (!rfl_store_check_open (self, error))
+    goto out;
+  st = rfl_store_stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
+                   " WHERE cl % 2 = 1 AND doc IS NOT NULL"
+                   " AND (?1 IS NULL OR type = ?1"
+                   "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
+                   " AND (?2 IS NULL OR status = ?2)"
+                   " ORDER BY updated_at DESC, rowid DESC LIMIT ?3 OFFSET ?4", error);
+  if (st == NULL)
+    goto out;
+  rfl_bind_text (st, 1, type);
+  rfl_bind_text (st, 2, status);
+  sqlite3_bind_int64 (st, 3, limit);
+  sqlite3_bind_int64 (st, 4, offset);
+
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, summary_from_stmt (self, st));
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "listing records");
+      g_clear_pointer (&out, g_ptr_array_unref);
+      goto out;
+    }
+  sqlite3_reset (st);
+
+  detail = g_strdup_printf ("type=%s status=%s offset=%u count=%u",
+                            type ? type : "*", status ? status : "*", offset, out->len);
+  if (!rfl_store_audit_read (self, "list", NULL, detail, error))
+    g_clear_pointer (&out, g_ptr_array_unref);
+
+out:
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}
+
+gint64
+rfl_store_count (RflStore    *self,
+                 const char  *type,
+                 const char  *status,
+                 GError     **error)
+{
+  sqlite3_stmt *st;
+  gint64 n = -1;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), -1);
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, error) &&
+      (st = rfl_store_stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
+                        " AND (?1 IS NULL OR type = ?1"
+                        "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
+                        " AND (?2 IS NULL OR status = ?2)", error)) != NULL)
+    {
+      rfl_bind_text (st, 1, type);
+      rfl_bind_text (st, 2, status);
+      if (sqlite3_step (st) == SQLITE_ROW)
+        n = sqlite3_column_int64 (st, 0);
+      else
+        rfl_store_sql_fail (self, error, "counting records");
+      sqlite3_reset (st);
+    }
+  rfl_store_unlock (self);
+  return n;
+}
+
+/**
+ * rfl_store_list_notes:
+ * @self: an open store
+ * @record_id: a case or message
+ * @error: return location for an error
+ *
+ * The notes, contact attempts and case actions recorded about @record_id,
+ * newest first, each with its id and creation time.
+ *
+ * Returns: (transfer full) (element-type JsonObject): the notes, or %NULL
+ *   on error
+ */
+GPtrArray *
+rfl_store_list_notes (RflStore    *self,
+                      const char  *record_id,
+                      GError     **error)
+{
+  g_autoptr(GPtrArray) out = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (record_id != NULL, NULL);
+
+  rfl_store_lock (self);
+  /* The expression is the one records_by_ref indexes, written the same way. */
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT id, doc, created_at FROM records"
+                            " WHERE type = 'note' AND doc ->> '$.record' = ?1"
+                            " AND cl % 2 = 1 AND doc IS NOT NULL"
+                            " ORDER BY created_at DESC, rowid DESC", error)) == NULL)
+    goto out;
+  rfl_bind_text (st, 1, record_id);
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autofree char *created = rfl_iso_from_ms (sqlite3_column_int64 (st, 2));
+      JsonObject *note = json_object_new ();
+
+      json_object_set_string_member (note, "id", (const char *) sqlite3_column_text (st, 0));
+      if (doc != NULL)
+        rfl_json_copy_members (note, doc);
+      json_object_set_string_member (note, "created_at", created);
+      g_ptr_array_add (out, note);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "reading the notes");
+      g_clear_pointer (&out, g_ptr_array_unref);
+    }
+
+out:
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+count_range (RflStore    *self,
+             const char  *sql,
+             const char  *type,
+             gint64       from_ms,
+             gint64       to_ms,
+             gint64      *n,
+             GError     **error)
+{
+  sqlite3_stmt *st = rfl_store_stmt (self, sql, error);
+
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, type);
+  sqlite3_bind_int64 (st, 2, from_ms);
+  sqlite3_bind_int64 (st, 3, to_ms);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "counting cases by week");
+  *n += sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  return TRUE;
+}
+
+/**
+ * rfl_store_summarize:
+ * @self: an open store
+ * @weeks: how many weeks back the weekly counts go, this week included
+ * @error: return location for an error
+ *
+ * What a dashboard shows: `counts`, live records by type and status
+ * (`{"tracing_request": {"open": 3}}`); `weeks`, oldest first, each week's
+ * start (a Monday, local time) with the cases opened in it and the cases
+ * closed in it (by the time of the change that closed it, here or on the
+ * device that made it, from the journal); and `awaiting_delivery`, the Red
+ * Cross Messages collected or transmitted but not yet delivered.
+ *
+ * Returns: (transfer full): the summary, or %NULL on error
+ */
+JsonObject *
+rfl_store_summarize (RflStore  *self,
+                     guint      weeks,
+                     GError   **error)
+{
+  static const char * const case_types[] = { "tracing_request", "registration" };
+  g_autoptr(JsonObject) out = NULL;
+  g_autoptr(JsonObject) counts = json_object_new ();
+  g_autoptr(JsonArray) by_week = json_array_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) today = NULL, monday = NULL;
+  gint64 awaiting = 0;
+  sqlite3_stmt *st;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (weeks > 0 && weeks <= 520, NULL);
+
+  rfl_store_lock (self);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT type, coalesce (status, ''), count(*) FROM records"
+                            " WHERE cl % 2 = 1 AND doc IS NOT NULL AND type != 'note'"
+                            " GROUP BY type, status", error)) == NULL)
+    goto out;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *type = (const char *) sqlite3_column_text (st, 0);
+      const char *status = (const char *) sqlite3_column_text (st, 1);
+      gint64 n = sqlite3_column_int64 (st, 2);
+
+      if (!json_object_has_member (counts, type))
+        json_object_set_object_member (counts, type, json_object_new ());
+      json_object_set_int_member (json_object_get_object_member (counts, type), status, n);
+      if (g_str_equal (type, "message") && (g_str_equal (status, "collected") ||
+                                            g_str_equal (status, "transmitted")))
+        awaiting += n;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "counting records");
+      goto out;
+    }
+  sqlite3_reset (st);
+
+  today = g_date_time_new_local (g_date_time_get_year (now), g_date_time_get_month (now),
+                                 g_date_time_get_day_of_month (now), 0, 0, 0);
+  monday = g_date_time_add_days (today, 1 - g_date_time_get_day_of_week (today));
+  for (guint w = weeks; w-- > 0;)
+    {
+      g_autoptr(GDateTime) start = g_date_time_add_weeks (monday, -(gint) w);
+      g_autoptr(GDateTime) end = g_date_time_add_weeks (start, 1);
+      gint64 from = g_date_time_to_unix (start) * 1000, to = g_date_time_to_unix (end) * 1000;
+      g_autofree char *day = g_date_time_format (start, "%Y-%m-%d");
+      gint64 opened = 0, closed = 0;
+      JsonObject *week;
+
+      for (guint t = 0; t < G_N_ELEMENTS (case_types); t++)
+        if (!count_range (self, "SELECT count(*) FROM records WHERE type = ?1"
+                          " AND created_at >= ?2 AND created_at < ?3 AND cl % 2 = 1",
+                          case_types[t], from, to, &opened, error) ||
+            /* The closures of the week first (CROSS JOIN keeps that order),
+             * then their records: the other way round reads every case. */
+            !count_range (self, "SELECT count(DISTINCT j.record_row) FROM journal AS j"
+                          " INDEXED BY journal_closures CROSS JOIN records AS r ON r.rowid = j.record_row"
+                          " WHERE j.changes ->> '$.status' = 'closed' AND j.hlc >= ?2 AND j.hlc < ?3"
+                          " AND r.type = ?1 AND r.cl % 2 = 1",
+                          case_types[t], (gint64) ((guint64) from << 16), (gint64) ((guint64) to << 16),
+                          &closed, error))
+          goto out;
+      week = json_object_new ();
+      json_object_set_string_member (week, "start", day);
+      json_object_set_int_member (week, "opened", opened);
+      json_object_set_int_member (week, "closed", closed);
+      json_array_add_object_element (by_week, week);
+    }
+
+  out = json_object_new ();
+  json_object_set_object_member (out, "counts", g_steal_pointer (&counts));
+  json_object_set_array_member (out, "weeks", g_steal_pointer (&by_week));
+  json_object_set_int_member (out, "awaiting_delivery", awaiting);
+
+out:
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}
+
+
+/**
+ * rfl_store_export:
+ * @self: an open store
+ * @func: called with each live record, in the shape rfl_store_get() returns
+ *   (without the status history); returning %FALSE stops the export
+ * @user_data: data for @func
+ * @error: return location for an error
+ *
+ * The export is recorded in the audit log before the first record is read.
+ */
+gboolean
+rfl_store_export (RflStore             *self,
+                  RflStoreForeachFunc   func,
+                  gpointer              user_data,
+                  GError              **error)
+{
+  g_autoptr(sqlite3_stmt) st = NULL;
+  gboolean ok = FALSE;
+  int rc;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  rfl_store_lock (self);
+  if (!rfl_store_check_open (self, error) || !rfl_store_audit_read (self, "export", NULL, "all records", error))
+    goto out;
+  if (sqlite3_prepare_v2 (self->db, "SELECT id, doc, created_at, updated_at FROM records"
+                                    " WHERE cl % 2 = 1 AND doc IS NOT NULL ORDER BY rowid",
+                          -1, &st, NULL) != SQLITE_OK)
+    {
+      rfl_store_sql_fail (self, error, "exporting records");
+      goto out;
+    }
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autoptr(JsonObject) rec = json_object_new ();
+      g_autofree char *created = rfl_iso_from_ms (sqlite3_column_int64 (st, 2));
+      g_autofree char *updated = rfl_iso_from_ms (sqlite3_column_int64 (st, 3));
+
+      if (doc == NULL)
+        continue;
+      json_object_set_string_member (rec, "id", (const char *) sqlite3_column_text (st, 0));
+      rfl_json_copy_members (rec, doc);
+      json_object_set_string_member (rec, "created_at", created);
+      json_object_set_string_member (rec, "updated_at", updated);
+      if (!func (rec, user_data))
+        break;
+    }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    rfl_store_sql_fail (self, error, "exporting records");
+  else
+    ok = TRUE;
+
+out:
+  rfl_store_unlock (self);
+  return ok;
+}
+
+
+
+/**
+ * rfl_store_find_records:
+ * @ids: (element-type utf8): record ids
+ * @found: (out): the index in @ids of the first that the store holds, if any
+ *
+ * Looks for records by id, live, deleted or purged: an id the store has
+ * used is taken. In one read transaction, for an import to check all its
+ * ids before it writes any.
+ *
+ * Returns: %TRUE if the store holds one of @ids; %FALSE if none, or on error
+ */
+gboolean
+rfl_store_find_records (RflStore   *self,
+                        GPtrArray  *ids,
+                        guint      *found,
+                        GError    **error)
+{
+  sqlite3_stmt *st;
+  gboolean hit = FALSE;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (ids != NULL && found != NULL, FALSE);
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, error) && rfl_store_begin_read (self, error))
+    {
+      if ((st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", error)) != NULL)
+        for (guint i = 0; i < ids->len && !hit; i++)
+          {
+            rfl_bind_text (st, 1, g_ptr_array_index (ids, i));
+            if (sqlite3_step (st) == SQLITE_ROW)
+              {
+                hit = TRUE;
+                *found = i;
+              }
+            sqlite3_reset (st);
+          }
+      rfl_store_end_read (self);
+    }
+  rfl_store_unlock (self);
+  return hit;
+}

@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Records: validating and writing a new one, the one write path for changes
+ * (journal, clocks, hash, name index, audit in one transaction), loading one
+ * with its status history, and batches for bulk import. */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-private.h"
+#include "rfl-json.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+
+JsonObject *
+rfl_parse_doc (const char *text)
+{
+  g_autoptr(JsonNode) node = text != NULL ? json_from_string (text, NULL) : NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_object_ref (json_node_get_object (node));
+}
+
+/* Copies every member of @src into @dst, in @src's order. */
+void
+rfl_json_copy_members (JsonObject *dst,
+                       JsonObject *src)
+{
+  g_autoptr(GList) names = json_object_get_members (src);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    json_object_set_member (dst, l->data, json_node_copy (json_object_get_member (src, l->data)));
+}
+
+/* Compact JSON, members in their order. */
+char *
+rfl_doc_to_string (JsonObject *obj)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+  GString *out = g_string_sized_new (512);
+
+  rfl_write_json (node, FALSE, out);
+  return g_string_free (out, FALSE);
+}
+
+/* Sets the retention date when a record enters a status that is kept only for
+ * a while (a closed case, a delivered message), unless one is set already. */
+void
+rfl_store_apply_retention (RflStore   *self,
+                           JsonObject *record)
+{
+  const char *type = json_object_get_string_member (record, "type");
+  const char *status = rfl_json_string_or (record, "status", NULL);
+  g_autofree char *now = NULL;
+  g_autoptr(GDate) date = NULL;
+  char buf[16];
+  gint64 days;
+
+  if (json_object_has_member (record, "retention_until") ||
+      !rfl_schema_is_retained_status (self->schema, type, status))
+    return;
+
+  days = g_atomic_int_get (&self->retention_days);
+  now = rfl_store_today (self);
+  date = g_date_new ();
+  g_date_set_parse (date, now);
+  if (!g_date_valid (date))
+    return;
+  g_date_add_days (date, CLAMP (days, 0, 36500));
+  g_date_strftime (buf, sizeof buf, "%Y-%m-%d", date);
+  json_object_set_string_member (record, "retention_until", buf);
+}
+
+static gboolean
+record_exists (RflStore   *self,
+               const char *id)
+{
+  sqlite3_stmt *st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", NULL);
+
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  return sqlite3_step (st) == SQLITE_ROW;
+}
+
+/* A new record, validated and in the form it is written in. */
+typedef struct
+{
+  char      *id;
+  gboolean   id_given;
+  char      *type;
+  char      *status;
+  char      *retention_until;
+  char      *doc;
+  char      *canonical_doc;
+  GPtrArray *names;
+} Prepared;
+
+static void
+prepared_free (Prepared *p)
+{
+  g_free (p->id);
+  g_free (p->type);
+  g_free (p->status);
+  g_free (p->retention_until);
+  g_free (p->doc);
+  g_free (p->canonical_doc);
+  g_clear_pointer (&p->names, g_ptr_array_unref);
+  g_free (p);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Prepared, prepared_free)
+
+/* Validates a new record and computes everything written for it. Touches no
+ * database, so callers may run it on another thread than the writes. */
+static Prepared *
+prepare (RflStore    *self,
+         JsonObject  *record,
+         GError     **error)
+{
+  g_autoptr(Prepared) p = g_new0 (Prepared, 1);
+
+  if (!rfl_schema_prepare_new (self->schema, record, error))
+    return NULL;
+
+  if (json_object_has_member (record, "id"))
+    {
+      p->id = g_strdup (json_object_get_string_member (record, "id"));
+      p->id_given = TRUE;
+      json_object_remove_member (record, "id");
+    }
+  else
+    p->id = g_uuid_string_random ();
+
+  rfl_store_apply_retention (self, record);
+  p->type = g_strdup (json_object_get_string_member (record, "type"));
+  p->status = g_strdup (rfl_json_string_or (record, "status", NULL));
+  p->retention_until = g_strdup (rfl_json_string_or (record, "retention_until", NULL));
+  p->doc = rfl_doc_to_string (record);
+  p->canonical_doc = rfl_canonical_object (record);
+  p->names = rfl_store_name_rows (self, record);
+  return g_steal_pointer (&p);
+}
+
+/* Writes a prepared record inside the caller's transaction. */
+static gboolean
+write_prepared (RflStore    *self,
+                Prepared    *p,
+                GError     **error)
+{
+  g_autofree char *clocks = NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
+  sqlite3_stmt *st;
+  sqlite3_int64 rowid;
+  guint64 hlc;
+
+  if (p->id_given && record_exists (self, p->id))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
+                   _("field 'id': record %s already exists"), p->id);
+      return FALSE;
+    }
+
+  hlc = rfl_store_hlc_tick (self);
+  /* Written as canonical JSON writes it, so it hashes as it is. */
+  clocks = g_strdup_printf ("{\"\":[%" G_GUINT64_FORMAT ",\"%s\"]}", hlc, self->device_id);
+  rfl_record_hash (p->id, 1, p->canonical_doc, clocks, rhash);
+  if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
+                        " retention_until, clocks) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1, ?6, ?7)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, p->id);
+  rfl_bind_text (st, 2, p->type);
+  rfl_bind_text (st, 3, p->status);
+  rfl_bind_text (st, 4, p->doc);
+  sqlite3_bind_int64 (st, 5, rfl_now_ms ());
+  rfl_bind_text (st, 6, p->retention_until);
+  rfl_bind_text (st, 7, clocks);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "saving the record");
+
+  rowid = sqlite3_last_insert_rowid (self->db);
+  return rfl_store_put_hash (self, rowid, NULL, rhash, error) &&
+         rfl_store_write_name_rows (self, rowid, p->names, error) &&
+         rfl_store_journal_append (self, p->id, rowid, "create", hlc, p->doc, NULL, 1, error);
+}
+
+typedef struct
+{
+  sqlite3_int64  rowid;
+  char          *type;
+  char          *status;
+  JsonObject    *doc;
+  gint64         created_at;
+  gint64         updated_at;
+  gint64         cl;
+  char          *clocks;
+} Row;
+
+static void
+row_clear (Row *row)
+{
+  g_clear_pointer (&row->type, g_free);
+  g_clear_pointer (&row->status, g_free);
+  g_clear_pointer (&row->doc, json_object_unref);
+  g_clear_pointer (&row->clocks, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Row, row_clear)
+
+/* Loads a live record; deleted and purged records are not found. */
+static gboolean
+load_row (RflStore    *self,
+          const char  *id,
+          Row         *row,
+          GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT rowid, type, status, doc, created_at, updated_at, cl,"
+                        " clocks FROM records WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), id);
+      return FALSE;
+    }
+  row->cl = sqlite3_column_int64 (st, 6);
+  if (row->cl % 2 == 0 || sqlite3_column_type (st, 3) == SQLITE_NULL)
+    {
+      if (row->cl % 2 == 0)
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was deleted"), id);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was purged"), id);
+      return FALSE;
+    }
+  row->rowid = sqlite3_column_int64 (st, 0);
+  row->type = g_strdup ((const char *) sqlite3_column_text (st, 1));
+  row->status = g_strdup ((const char *) sqlite3_column_text (st, 2));
+  row->doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
+  row->created_at = sqlite3_column_int64 (st, 4);
+  row->updated_at = sqlite3_column_int64 (st, 5);
+  row->clocks = g_strdup ((const char *) sqlite3_column_text (st, 7));
+  if (row->doc == NULL)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                   _("record %s cannot be read"), id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+rfl_store_update_locked (RflStore    *self,
+                         const char  *id,
+                         JsonObject  *patch,
+                         GError     **error)
+{
+  g_auto(Row) row = { 0 };
+  g_autoptr(JsonObject) changes = json_object_new ();
+  g_autoptr(JsonObject) base = json_object_new ();
+  g_autoptr(JsonObject) clocks = NULL;
+  g_autofree char *text = NULL, *changes_text = NULL, *base_text = NULL, *clocks_text = NULL;
+  g_autoptr(GPtrArray) before = NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
+  guint64 hlc;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+  sqlite3_stmt *st;
+
+  if (!load_row (self, id, &row, error))
+    return FALSE;
+  before = rfl_schema_collect_persons (self->schema, row.doc);
+
+  json_object_iter_init (&iter, patch);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      JsonNode *old = json_object_get_member (row.doc, name);
+
+      if (g_str_equal (name, "type") || g_str_equal (name, "id"))
+        {
+          if (g_str_equal (name, "type") && JSON_NODE_HOLDS_VALUE (value) &&
+              g_strcmp0 (json_node_get_string (value), row.type) == 0)
+            continue;
+          if (g_str_equal (name, "id") && JSON_NODE_HOLDS_VALUE (value) &&
+              g_strcmp0 (json_node_get_string (value), id) == 0)
+            continue;
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("field '%s': cannot be changed"), name);
+          return FALSE;
+        }
+      if (old != NULL && json_node_equal (old, value))
+        continue;
+      if (old == NULL && JSON_NODE_HOLDS_NULL (value))
+        continue;
+      json_object_set_member (changes, name, json_node_copy (value));
+      /* A JSON merge patch: null removes the field. */
+      if (JSON_NODE_HOLDS_NULL (value))
+        json_object_remove_member (row.doc, name);
+      else
+        json_object_set_member (row.doc, name, json_node_copy (value));
+    }
+
+  if (json_object_get_size (changes) == 0)
+    return TRUE;
+
+  if (!rfl_schema_validate (self->schema, row.doc, error) ||
+      !rfl_schema_check_transition (self->schema, row.doc, row.status, error))
+    return FALSE;
+
+  /* Persons added by the patch get ids as on create, and the journal carries them. */
+  rfl_schema_assign_person_ids (self->schema, row.doc);
+  {
+    g_autoptr(GList) changed = json_object_get_members (changes);
+    for (GList *l = changed; l != NULL; l = l->next)
+      if (json_object_has_member (row.doc, l->data))
+        json_object_set_member (changes, l->data,
+                                json_node_copy (json_object_get_member (row.doc, l->data)));
+  }
+
+  if (g_strcmp0 (row.status, rfl_json_string_or (row.doc, "status", NULL)) != 0)
+    {
+      /* Who changed the status goes with the change, to every replica. */
+      if (self->actor != NULL && !json_object_has_member (changes, "status_by") &&
+          rfl_schema_has_field (self->schema, rfl_json_string_or (row.doc, "type", ""),
+                                "status_by"))
+        {
+          json_object_set_string_member (row.doc, "status_by", self->actor);
+          json_object_set_string_member (changes, "status_by", self->actor);
+        }
+      /* A case reopened is no longer due for purging. */
+      if (json_object_has_member (row.doc, "retention_until") &&
+          !rfl_schema_is_retained_status (self->schema,
+                                          rfl_json_string_or (row.doc, "type", ""),
+                                          rfl_json_string_or (row.doc, "status", NULL)))
+        {
+          json_object_remove_member (row.doc, "retention_until");
+          json_object_set_null_member (changes, "retention_until");
+        }
+      rfl_store_apply_retention (self, row.doc);
+      if (json_object_has_member (row.doc, "retention_until") &&
+          !json_object_has_member (changes, "retention_until"))
+        json_object_set_string_member (changes, "retention_until",
+                                       json_object_get_string_member (row.doc, "retention_until"));
+    }
+
+  /* Each changed field records the clock it overwrote, so that a replica
+   * holding a different value can tell a concurrent write from a later one. */
+  if ((clocks = rfl_store_load_clocks (self, row.rowid, row.clocks, error)) == NULL)
+    return FALSE;
+  hlc = rfl_store_hlc_tick (self);
+  {
+    g_autoptr(GList) changed = json_object_get_members (changes);
+    for (GList *l = changed; l != NULL; l = l->next)
+      {
+        JsonArray *old_clock = rfl_clocks_lookup (clocks, l->data);
+
+        if (old_clock != NULL)
+          json_object_set_array_member (base, l->data, json_array_ref (old_clock));
+        else
+          json_object_set_null_member (base, l->data);
+        json_object_set_array_member (clocks, l->data, rfl_clock_new (hlc, self->device_id));
+      }
+  }
+
+  text = rfl_doc_to_string (row.doc);
+  changes_text = rfl_doc_to_string (changes);
+  base_text = rfl_doc_to_string (base);
+  clocks_text = rfl_doc_to_string (clocks);
+
+  rfl_record_hash_objects (id, row.cl, row.doc, clocks, rhash);
+  if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
+                        " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, rfl_json_string_or (row.doc, "status", NULL));
+  rfl_bind_text (st, 3, text);
+  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
+  rfl_bind_text (st, 5, rfl_json_string_or (row.doc, "retention_until", NULL));
+  rfl_bind_text (st, 6, clocks_text);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "saving the record");
+
+  return rfl_store_put_hash (self, row.rowid, NULL, rhash, error) &&
+         rfl_store_reindex_record (self, row.rowid, before, row.doc, error) &&
+         rfl_store_journal_append (self, id, row.rowid, "update", hlc, changes_text, base_text, row.cl, error);
+}
+
+/**
+ * rfl_store_may_delete:
+ * @device: the device deleting
+ *
+ * An open case (one whose status the lifecycle does not retain as closed)
+ * is deleted only by the device that registered it; any other closes it,
+ * or asks HQ's operators. Closed cases, and records without a status, may
+ * be deleted by any device that holds them.
+ */
+gboolean
+rfl_store_may_delete (RflStore       *self,
+                      sqlite3_int64   rowid,
+                      const char     *type,
+                      const char     *status,
+                      const char     *device)
+{
+  sqlite3_stmt *st;
+  gboolean creator;
+
+  if (status == NULL || rfl_schema_is_retained_status (self->schema, type, status))
+    return TRUE;
+  if ((st = rfl_store_stmt (self, "SELECT device FROM journal WHERE record_row = ?1 AND op = 'create'"
+                                  " ORDER BY seq LIMIT 1", NULL)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  creator = sqlite3_step (st) == SQLITE_ROW && g_strcmp0 ((const char *) sqlite3_column_text (st, 0), device) == 0;
+  sqlite3_reset (st);
+  return creator;
+}
+
+static gboolean
+delete_locked (RflStore    *self,
+               const char  *id,
+               gboolean     by_operator,
+               GError     **error)
+{
+  g_auto(Row) row = { 0 };
+  g_autofree char *changes = NULL;
+  sqlite3_stmt *st;
+
+  if (!load_row (self, id, &row, error))
+    return FALSE;
+  if (!by_operator && !rfl_store_may_delete (self, row.rowid, row.type, row.status, self->device_id))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_ALLOWED,
+                   _("case %s is open and was registered on another device: close it instead, or ask HQ's"
+                     " operators to delete it"), id);
+      return FALSE;
+    }
+
+  /* A causal-length counter: odd is alive, even is deleted. The record is
+   * kept so that a later resurrection from another replica can restore it. */
+  if ((st = rfl_store_stmt (self, "UPDATE records SET cl = cl + 1, updated_at = ?2 WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  sqlite3_bind_int64 (st, 2, rfl_now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "deleting the record");
+
+  changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", row.cl + 1);
+  return rfl_store_rehash (self, row.rowid, error) &&
+         rfl_store_unindex_record (self, row.rowid, error) &&
+         rfl_store_journal_append (self, id, row.rowid, "delete", 0, changes, NULL, row.cl + 1, error);
+}
+
+/* Runs @func inside one write transaction with an audit entry. */
+typedef gboolean (*WriteFunc) (RflStore *self, const char *id, JsonObject *obj, GError **error);
+
+static gboolean
+write_txn (RflStore    *self,
+           WriteFunc    func,
+           const char  *action,
+           const char  *id,
+           JsonObject  *obj,
+           GError     **error)
+{
+  gboolean ok;
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = func (self, id, obj, error) &&
+           rfl_store_audit_append (self, action, id, NULL, error) &&
+           rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  rfl_store_unlock (self);
+  return ok;
+}
+
+static gboolean
+update_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+{
+  return rfl_store_update_locked (self, id, obj, error);
+}
+
+static gboolean
+delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+{
+  return delete_locked (self, id, FALSE, error);
+}
+
+static gboolean
+operator_delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+{
+  return delete_locked (self, id, TRUE, error) &&
+         rfl_store_audit_append (self, "operator-delete", id,
+                                 rfl_json_string_or (obj, "reason", NULL), error);
+}
+
+/**
+ * rfl_store_add:
+ * @self: an open store
+ * @record: the record to add; defaults and person ids are filled in
+ * @error: return location for an error
+ *
+ * Validates @record against the record schema and adds it, with its journal
+ * entry and an audit entry, in one transaction.
+ *
+ * Returns: (transfer full): the new record's id, or %NULL on error
+ */
+char *
+rfl_store_add (RflStore    *self,
+               JsonObject  *record,
+               GError     **error)
+{
+  g_autoptr(Prepared) p = NULL;
+  g_autofree char *id = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (record != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* Who wrote a note, and who gave a case its first status, go with the
+   * record to every replica. */
+  {
+    const char *type = rfl_json_string_or (record, "type", "");
+    g_autofree char *actor = NULL;
+
+    rfl_store_lock (self);
+    actor = g_strdup (self->actor);
+    rfl_store_unlock (self);
+    if (actor != NULL && !json_object_has_member (record, "by") && rfl_schema_has_field (self->schema, type, "by"))
+      json_object_set_string_member (record, "by", actor);
+    if (actor != NULL && !json_object_has_member (record, "status_by") &&
+        rfl_schema_has_field (self->schema, type, "status_by"))
+      json_object_set_string_member (record, "status_by", actor);
+  }
+
+  if ((p = prepare (self, record, error)) == NULL)
+    return NULL;
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, error) && rfl_store_begin (self, error))
+    {
+      if (write_prepared (self, p, error) &&
+          rfl_store_audit_append (self, "create", p->id, NULL, error) &&
+          rfl_store_commit (self, error))
+        id = g_strdup (p->id);
+      else
+        rfl_store_rollback (self);
+    }
+  rfl_store_unlock (self);
+  return g_steal_pointer (&id);
+}
+
+/**
+ * rfl_store_update:
+ * @self: an open store
+ * @id: the record's id
+ * @patch: a JSON merge patch of top-level fields; null removes a field
+ * @error: return location for an error
+ *
+ * Changes a record. Status changes must follow the record type's lifecycle.
+ */
+gboolean
+rfl_store_update (RflStore    *self,
+                  const char  *id,
+                  JsonObject  *patch,
+                  GError     **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail (patch != NULL, FALSE);
+
+  return write_txn (self, update_func, "update", id, patch, error);
+}
+
+gboolean
+rfl_store_delete (RflStore    *self,
+                  const char  *id,
+                  GError     **error)
+{
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return write_txn (self, delete_func, "delete", id, NULL, error);
+}
+
+/**
+ * rfl_store_delete_as_operator:
+ * @reason: why, for the audit log
+ *
+ * Deletes a record as HQ's operators may: an open case too, whoever
+ * registered it. The deletion syncs like any other.
+ */
+gboolean
+rfl_store_delete_as_operator (RflStore    *self,
+                              const char  *id,
+                              const char  *reason,
+                              GError     **error)
+{
+  g_autoptr(JsonObject) why = json_object_new ();
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (id != NULL && reason != NULL, FALSE);
+
+  json_object_set_string_member (why, "reason", reason);
+  return write_txn (self, operator_delete_func, "delete", id, why, error);
+}
+
+/* The record's status changes, oldest first: to what, when, on which
+ * device, by whom (the "status_by" the change carried) and why (the field
+ * the lifecycle asks to explain the new status). */
+static JsonArray *
+status_history (RflStore       *self,
+                sqlite3_int64   rowid,
+                const char     *type,
+                GError        **error)
+{
+  g_autoptr(JsonArray) history = json_array_new ();
+  sqlite3_stmt *st;
+  int rc;
+
+  st = rfl_store_stmt (self, "SELECT hlc, device, changes ->> '$.status', changes ->> '$.status_by', changes"
+                   " FROM journal WHERE record_row = ?1 AND changes ->> '$.status' IS NOT NULL"
+                   " ORDER BY hlc", error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64 (st, 1, rowid);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      JsonObject *entry = json_object_new ();
+      g_autofree char *at = rfl_iso_from_ms ((gint64) ((guint64) sqlite3_column_int64 (st, 0) >> 16));
+      const char *status = (const char *) sqlite3_column_text (st, 2);
+      const char *reason_field = rfl_schema_get_reason_field (self->schema, type, status);
+
+      json_object_set_string_member (entry, "status", status);
+      json_object_set_string_member (entry, "at", at);
+      json_object_set_string_member (entry, "device", (const char *) sqlite3_column_text (st, 1));
+      if (sqlite3_column_type (st, 3) != SQLITE_NULL)
+        json_object_set_string_member (entry, "by", (const char *) sqlite3_column_text (st, 3));
+      if (reason_field != NULL)
+        {
+          g_autoptr(JsonNode) changes = json_from_string ((const char *) sqlite3_column_text (st, 4), NULL);
+          JsonObject *obj = changes != NULL && JSON_NODE_HOLDS_OBJECT (changes) ? json_node_get_object (changes)
+                                                                               : NULL;
+          const char *reason = obj != NULL ? rfl_json_string_or (obj, reason_field, NULL)
+                                           : NULL;
+
+          if (reason != NULL)
+            json_object_set_string_member (entry, "reason", reason);
+        }
+      json_array_add_object_element (history, entry);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "reading the status history");
+      return NULL;
+    }
+  return g_steal_pointer (&history);
+}
+
+/**
+ * rfl_store_get:
+ * @self: an open store
+ * @id: a record id
+ * @error: return location for an error
+ *
+ * Reads a record with its id, timestamps and status history. The view is
+ * recorded in the audit log.
+ *
+ * Returns: (transfer full): the record, or %NULL on error
+ */
+JsonObject *
+rfl_store_get (RflStore    *self,
+               const char  *id,
+               GError     **error)
+{
+  g_auto(Row) row = { 0 };
+  g_autoptr(JsonObject) out = NULL;
+  JsonArray *history = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  rfl_store_lock (self);
+  if (rfl_store_check_open (self, error) && load_row (self, id, &row, error) &&
+      (history = status_history (self, row.rowid,
+                                 rfl_json_string_or (row.doc, "type", ""),
+                                 error)) != NULL &&
+      rfl_store_audit_read (self, "view", id, NULL, error))
+    {
+      g_autofree char *created = rfl_iso_from_ms (row.created_at);
+      g_autofree char *updated = rfl_iso_from_ms (row.updated_at);
+
+      out = json_object_new ();
+      json_object_set_string_member (out, "id", id);
+      rfl_json_copy_members (out, row.doc);
+      json_object_set_string_member (out, "created_at", created);
+      json_object_set_string_member (out, "updated_at", updated);
+      if (json_array_get_length (history) > 0)
+        json_object_set_array_member (out, "status_history", g_steal_pointer (&history));
+    }
+  g_clear_pointer (&history, json_array_unref);
+  rfl_store_unlock (self);
+  return g_steal_pointer (&out);
+}
+
+static char *
+import_key (const char *source)
+{
+  return g_strconcat ("import:", source, NULL);
+}
+
+struct _RflStoreBatch
+{
+  GPtrArray *records;   /* Prepared */
+};
+
+void
+rfl_store_batch_free (RflStoreBatch *batch)
+{
+  if (batch == NULL)
+    return;
+  g_ptr_array_unref (batch->records);
+  g_free (batch);
+}
+
+guint
+rfl_store_batch_get_length (RflStoreBatch *batch)
+{
+  g_return_val_if_fail (batch != NULL, 0);
+  return batch->records->len;
+}
+
+/**
+ * rfl_store_prepare_batch:
+ * @self: a store
+ * @records: (element-type JsonObject): new records; defaults and ids are filled in
+ * @failed_index: (out) (optional): which record failed
+ * @error: return location for an error
+ *
+ * Validates @records and computes what will be written for them, without
+ * touching the database: an importer can prepare the next batch on one
+ * thread while rfl_store_write_batch() writes the previous one on another.
+ *
+ * Returns: (transfer full): the prepared batch, or %NULL if a record is invalid
+ */
+RflStoreBatch *
+rfl_store_prepare_batch (RflStore    *self,
+                         GPtrArray   *records,
+                         guint       *failed_index,
+                         GError     **error)
+{
+  RflStoreBatch *batch;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (records != NULL, NULL);
+
+  batch = g_new0 (RflStoreBatch, 1);
+  batch->records = g_ptr_array_new_full (records->len, (GDestroyNotify) prepared_free);
+  for (guint i = 0; i < records->len; i++)
+    {
+      Prepared *p = prepare (self, g_ptr_array_index (records, i), error);
+
+      if (p == NULL)
+        {
+          if (failed_index != NULL)
+            *failed_index = i;
+          rfl_store_batch_free (batch);
+          return NULL;
+        }
+      g_ptr_array_add (batch->records, p);
+    }
+  return batch;
+}
+
+/**
+ * rfl_store_write_batch:
+ * @self: an open store
+ * @source: a stable name for the input (a hash of the file), so an
+ *   interrupted import can resume
+ * @through: the input position this batch ends at, saved with the batch
+ * @batch: records from rfl_store_prepare_batch()
+ * @failed_index: (out) (optional): which record failed
+ * @error: return location for an error
+ *
+ * Adds all records of @batch in one transaction, or none of them.
+ */
+gboolean
+rfl_store_write_batch (RflStore       *self,
+                       const char     *source,
+                       guint64         through,
+                       RflStoreBatch  *batch,
+                       guint          *failed_index,
+                       GError        **error)
+{
+  g_autofree char *key = NULL, *value = NULL, *detail = NULL;
+  gboolean ok;
+  guint i = 0;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (source != NULL, FALSE);
+  g_return_val_if_fail (batch != NULL, FALSE);
+
+  key = import_key (source);
+  value = g_strdup_printf ("%" G_GUINT64_FORMAT, through);
+  detail = g_strdup_printf ("%u records from %s through %" G_GUINT64_FORMAT,
+                            batch->records->len, source, through);
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      for (i = 0; ok && i < batch->records->len; i++)
+        ok = write_prepared (self, g_ptr_array_index (batch->records, i), error);
+      ok = ok && rfl_store_meta_set (self, key, value, error) &&
+           rfl_store_audit_append (self, "import", NULL, detail, error) &&
+           rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  rfl_store_unlock (self);
+
+  if (!ok && failed_index != NULL)
+    *failed_index = i > 0 ? i - 1 : 0;
+  return ok;
+}
+
+/**
+ * rfl_store_import_batch:
+ * @self: an open store
+ * @source: see rfl_store_write_batch()
+ * @through: see rfl_store_write_batch()
+ * @records: (element-type JsonObject): the records to add
+ * @failed_index: (out) (optional): which record failed
+ * @error: return location for an error
+ *
+ * Prepares and writes @records in one transaction, or none of them.
+ */
+gboolean
+rfl_store_import_batch (RflStore    *self,
+                        const char  *source,
+                        guint64      through,
+                        GPtrArray   *records,
+                        guint       *failed_index,
+                        GError     **error)
+{
+  RflStoreBatch *batch = rfl_store_prepare_batch (self, records, failed_index, error);
+  gboolean ok;
+
+  if (batch == NULL)
+    return FALSE;
+  ok = rfl_store_write_batch (self, source, through, batch, failed_index, error);
+  rfl_store_batch_free (batch);
+  return ok;
+}
+
+guint64
+rfl_store_get_import_progress (RflStore   *self,
+                               const char *source)
+{
+  g_autofree char *key = NULL, *value = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), 0);
+  g_return_val_if_fail (source != NULL, 0);
+
+  key = import_key (source);
+  rfl_store_lock (self);
+  if (self->db != NULL)
+    value = rfl_store_meta_get (self, key);
+  rfl_store_unlock (self);
+  return value != NULL ? g_ascii_strtoull (value, NULL, 10) : 0;
+}

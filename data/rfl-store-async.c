@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The asynchronous API: the same operations in a worker thread, so that a UI
+ * thread never waits on Argon2id or the disk. */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-private.h"
+#include "rfl-json.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+
+/* Asynchronous API: the same operations in a worker thread, so a UI thread
+ * never waits on Argon2id or the disk. */
+
+typedef struct
+{
+  char       *path;
+  char       *passphrase;   /* sodium_malloc'd */
+  gsize       passphrase_len;
+  char       *type;
+  char       *status;
+  char       *id;
+  guint       offset;
+  guint       limit;
+  JsonObject *record;
+} TaskData;
+
+static void
+task_data_free (TaskData *data)
+{
+  g_free (data->path);
+  if (data->passphrase != NULL)
+    sodium_free (data->passphrase);
+  g_free (data->type);
+  g_free (data->status);
+  g_free (data->id);
+  g_clear_pointer (&data->record, json_object_unref);
+  g_free (data);
+}
+
+static void
+open_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  RflStore *store;
+
+  store = rfl_store_open (data->path, data->passphrase, data->passphrase_len, &error);
+  if (store == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, store, g_object_unref);
+}
+
+void
+rfl_store_open_async (const char          *path,
+                      const char          *passphrase,
+                      gsize                passphrase_len,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (passphrase != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->path = g_strdup (path);
+  data->passphrase = sodium_malloc (passphrase_len + 1);
+  memcpy (data->passphrase, passphrase, passphrase_len);
+  data->passphrase[passphrase_len] = '\0';
+  data->passphrase_len = passphrase_len;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_open_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, open_thread);
+}
+
+RflStore *
+rfl_store_open_finish (GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_open_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+list_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *rows;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  rows = rfl_store_list (source_object, data->type, data->status, data->offset, data->limit, &error);
+  if (rows == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, rows, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+rfl_store_list_async (RflStore            *self,
+                      const char          *type,
+                      const char          *status,
+                      guint                offset,
+                      guint                limit,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->type = g_strdup (type);
+  data->status = g_strdup (status);
+  data->offset = offset;
+  data->limit = limit;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_list_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, list_thread);
+}
+
+GPtrArray *
+rfl_store_list_finish (RflStore      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+search_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  GPtrArray *rows;
+
+  /* Typing produces a stream of searches; a superseded one is dropped before it runs. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  rows = rfl_store_search (source_object, data->id, data->limit, &error);
+  if (rows == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, rows, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+rfl_store_search_async (RflStore            *self,
+                        const char          *query,
+                        guint                limit,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (query != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->id = g_strdup (query);
+  data->limit = limit;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_search_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, search_thread);
+}
+
+GPtrArray *
+rfl_store_search_finish (RflStore      *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+get_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  g_autoptr(JsonObject) record = NULL;
+  g_autoptr(GPtrArray) notes = NULL;
+  JsonArray *array;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((record = rfl_store_get (source_object, data->id, &error)) == NULL ||
+      (notes = rfl_store_list_notes (source_object, data->id, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  array = json_array_sized_new (notes->len);
+  for (guint i = 0; i < notes->len; i++)
+    json_array_add_object_element (array, json_object_ref (g_ptr_array_index (notes, i)));
+  json_object_set_array_member (record, "notes", array);
+  g_task_return_pointer (task, g_steal_pointer (&record), (GDestroyNotify) json_object_unref);
+}
+
+/**
+ * rfl_store_get_async:
+ * @self: an open store
+ * @id: a record id
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the record
+ * @user_data: data for @callback
+ *
+ * Reads a record as rfl_store_get() does, in a worker thread, with the notes
+ * about it (rfl_store_list_notes()) in its `notes` member.
+ */
+void
+rfl_store_get_async (RflStore            *self,
+                     const char          *id,
+                     GCancellable        *cancellable,
+                     GAsyncReadyCallback  callback,
+                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (id != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->id = g_strdup (id);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_get_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, get_thread);
+}
+
+/**
+ * rfl_store_get_finish:
+ *
+ * Returns: (transfer full): the record with its notes, or %NULL on error
+ */
+JsonObject *
+rfl_store_get_finish (RflStore      *self,
+                      GAsyncResult  *result,
+                      GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_get_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+summarize_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+  JsonObject *summary;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if ((summary = rfl_store_summarize (source_object, data->limit, &error)) == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, summary, (GDestroyNotify) json_object_unref);
+}
+
+void
+rfl_store_summarize_async (RflStore            *self,
+                           guint                weeks,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (weeks > 0 && weeks <= 520);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  data = g_new0 (TaskData, 1);
+  data->limit = weeks;
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_summarize_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, summarize_thread);
+}
+
+JsonObject *
+rfl_store_summarize_finish (RflStore      *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_summarize_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  TaskData *data = task_data;
+  GError *error = NULL;
+
+  if (data->id == NULL)
+    {
+      char *id = rfl_store_add (source_object, data->record, &error);
+
+      if (id == NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_pointer (task, id, g_free);
+    }
+  else if (rfl_store_update (source_object, data->id, data->record, &error))
+    g_task_return_pointer (task, g_strdup (data->id), g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * rfl_store_save_async:
+ * @self: an open store
+ * @id: (nullable): the record to update, or %NULL to add @record
+ * @record: the new record, or a patch for @id
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the record is saved
+ * @user_data: data for @callback
+ *
+ * Adds or updates a record in a worker thread. The record is copied.
+ */
+void
+rfl_store_save_async (RflStore            *self,
+                      const char          *id,
+                      JsonObject          *record,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonNode) copy = NULL;
+  TaskData *data;
+
+  g_return_if_fail (RFL_IS_STORE (self));
+  g_return_if_fail (record != NULL);
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  copy = json_node_copy (json_node_init_object (json_node_alloc (), record));
+  data = g_new0 (TaskData, 1);
+  data->id = g_strdup (id);
+  data->record = json_object_ref (json_node_get_object (copy));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rfl_store_save_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+/**
+ * rfl_store_save_finish:
+ *
+ * Returns: (transfer full): the id of the saved record, or %NULL on error
+ */
+char *
+rfl_store_save_finish (RflStore      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
