@@ -356,6 +356,20 @@ rfl_clock_compare (JsonArray *a,
   return g_strcmp0 (json_array_get_string_element (a, 1), json_array_get_string_element (b, 1));
 }
 
+/* Whether @node has the shape of a clock: [hlc, device]. */
+gboolean
+rfl_clock_is_valid (JsonNode *node)
+{
+  JsonArray *a;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return FALSE;
+  a = json_node_get_array (node);
+  return json_array_get_length (a) == 2 &&
+         json_node_get_value_type (json_array_get_element (a, 0)) == G_TYPE_INT64 &&
+         json_node_get_value_type (json_array_get_element (a, 1)) == G_TYPE_STRING;
+}
+
 /* A record's field clocks. Records written before clocks were kept get them
  * from their journal entries. */
 JsonObject *

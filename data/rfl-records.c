@@ -186,49 +186,43 @@ write_prepared (RflStore    *self,
          rfl_store_journal_append (self, p->id, rowid, "create", hlc, p->doc, NULL, 1, error);
 }
 
-typedef struct
-{
-  sqlite3_int64  rowid;
-  char          *type;
-  char          *status;
-  JsonObject    *doc;
-  gint64         created_at;
-  gint64         updated_at;
-  gint64         cl;
-  char          *clocks;
-} Row;
-
-static void
-row_clear (Row *row)
+void
+rfl_record_row_clear (RflRecordRow *row)
 {
   g_clear_pointer (&row->type, g_free);
   g_clear_pointer (&row->status, g_free);
   g_clear_pointer (&row->doc, json_object_unref);
-  g_clear_pointer (&row->clocks, g_free);
+  g_clear_pointer (&row->clocks_text, g_free);
+  g_clear_pointer (&row->clocks, json_object_unref);
+  g_clear_pointer (&row->owner, g_free);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Row, row_clear)
-
-/* Loads a live record; deleted and purged records are not found. */
-static gboolean
-load_row (RflStore    *self,
-          const char  *id,
-          Row         *row,
-          GError     **error)
+/* The one record loader. Without RFL_LOAD_ANY, a record that is absent,
+ * deleted or purged is an error, as a person asking for it should hear;
+ * with it, deleted and purged records load too (doc %NULL when purged), and
+ * an absent one returns %FALSE with no error, as a merge expects. */
+gboolean
+rfl_store_load_record (RflStore      *self,
+                       const char    *id,
+                       RflLoadFlags   flags,
+                       RflRecordRow  *row,
+                       GError       **error)
 {
+  gboolean any = (flags & RFL_LOAD_ANY) != 0;
   sqlite3_stmt *st;
 
   if ((st = rfl_store_stmt (self, "SELECT rowid, type, status, doc, created_at, updated_at, cl,"
-                        " clocks FROM records WHERE id = ?1", error)) == NULL)
+                            " clocks, owner FROM records WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   if (sqlite3_step (st) != SQLITE_ROW)
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), id);
+      if (!any)
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), id);
       return FALSE;
     }
   row->cl = sqlite3_column_int64 (st, 6);
-  if (row->cl % 2 == 0 || sqlite3_column_type (st, 3) == SQLITE_NULL)
+  if (!any && (row->cl % 2 == 0 || sqlite3_column_type (st, 3) == SQLITE_NULL))
     {
       if (row->cl % 2 == 0)
         g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was deleted"), id);
@@ -236,19 +230,24 @@ load_row (RflStore    *self,
         g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was purged"), id);
       return FALSE;
     }
+  row->id = id;
   row->rowid = sqlite3_column_int64 (st, 0);
   row->type = g_strdup ((const char *) sqlite3_column_text (st, 1));
   row->status = g_strdup ((const char *) sqlite3_column_text (st, 2));
   row->doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
   row->created_at = sqlite3_column_int64 (st, 4);
   row->updated_at = sqlite3_column_int64 (st, 5);
-  row->clocks = g_strdup ((const char *) sqlite3_column_text (st, 7));
-  if (row->doc == NULL)
+  row->clocks_text = g_strdup ((const char *) sqlite3_column_text (st, 7));
+  row->owner = g_strdup ((const char *) sqlite3_column_text (st, 8));
+  if (row->doc == NULL && !any)
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
                    _("record %s cannot be read"), id);
       return FALSE;
     }
+  if ((flags & RFL_LOAD_CLOCKS) != 0 &&
+      (row->clocks = rfl_store_load_clocks (self, row->rowid, row->clocks_text, error)) == NULL)
+    return FALSE;
   return TRUE;
 }
 
@@ -258,7 +257,7 @@ rfl_store_update_locked (RflStore    *self,
                          JsonObject  *patch,
                          GError     **error)
 {
-  g_auto(Row) row = { 0 };
+  g_auto(RflRecordRow) row = { 0 };
   g_autoptr(JsonObject) changes = json_object_new ();
   g_autoptr(JsonObject) base = json_object_new ();
   g_autoptr(JsonObject) clocks = NULL;
@@ -271,7 +270,7 @@ rfl_store_update_locked (RflStore    *self,
   JsonNode *value;
   sqlite3_stmt *st;
 
-  if (!load_row (self, id, &row, error))
+  if (!rfl_store_load_record (self, id, RFL_LOAD_LIVE, &row, error))
     return FALSE;
   before = rfl_schema_collect_persons (self->schema, row.doc);
 
@@ -349,7 +348,7 @@ rfl_store_update_locked (RflStore    *self,
 
   /* Each changed field records the clock it overwrote, so that a replica
    * holding a different value can tell a concurrent write from a later one. */
-  if ((clocks = rfl_store_load_clocks (self, row.rowid, row.clocks, error)) == NULL)
+  if ((clocks = rfl_store_load_clocks (self, row.rowid, row.clocks_text, error)) == NULL)
     return FALSE;
   hlc = rfl_store_hlc_tick (self);
   {
@@ -425,11 +424,11 @@ delete_locked (RflStore    *self,
                gboolean     by_operator,
                GError     **error)
 {
-  g_auto(Row) row = { 0 };
+  g_auto(RflRecordRow) row = { 0 };
   g_autofree char *changes = NULL;
   sqlite3_stmt *st;
 
-  if (!load_row (self, id, &row, error))
+  if (!rfl_store_load_record (self, id, RFL_LOAD_LIVE, &row, error))
     return FALSE;
   if (!by_operator && !rfl_store_may_delete (self, row.rowid, row.type, row.status, self->device_id))
     {
@@ -680,7 +679,7 @@ rfl_store_get (RflStore    *self,
                const char  *id,
                GError     **error)
 {
-  g_auto(Row) row = { 0 };
+  g_auto(RflRecordRow) row = { 0 };
   g_autoptr(JsonObject) out = NULL;
   JsonArray *history = NULL;
 
@@ -688,7 +687,7 @@ rfl_store_get (RflStore    *self,
   g_return_val_if_fail (id != NULL, NULL);
 
   rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) && load_row (self, id, &row, error) &&
+  if (rfl_store_check_open (self, error) && rfl_store_load_record (self, id, RFL_LOAD_LIVE, &row, error) &&
       (history = status_history (self, row.rowid,
                                  rfl_json_string_or (row.doc, "type", ""),
                                  error)) != NULL &&

@@ -213,6 +213,61 @@ rfl_store_rollback (RflStore *self)
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The one way in. rfl_store_read() and rfl_store_write() take the lock, check
+ * that the store is open, run @func, and leave the store as they found it:
+ * a write commits when @func succeeds (with the queued audit entries of
+ * reads, see rfl-audit.c) and rolls back when it fails; a read ends any read
+ * transaction @func began for a consistent view (rfl_store_begin_read()).
+ * A read runs without a transaction of its own, so that it can write its
+ * audit entry (rfl_store_audit_read()) before it returns. */
+gboolean
+rfl_store_read (RflStore      *self,
+                RflStoreFunc   func,
+                gpointer       data,
+                GError       **error)
+{
+  gboolean ok;
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && func (self, data, error);
+  if (self->db != NULL)
+    rfl_store_end_read (self);
+  rfl_store_unlock (self);
+  return ok;
+}
+
+gboolean
+rfl_store_write (RflStore      *self,
+                 RflStoreFunc   func,
+                 gpointer       data,
+                 GError       **error)
+{
+  gboolean ok;
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (ok)
+    {
+      ok = func (self, data, error) && rfl_store_commit (self, error);
+      if (!ok)
+        rfl_store_rollback (self);
+    }
+  rfl_store_unlock (self);
+  return ok;
+}
+
+/* Steps a statement that returns no rows. */
+gboolean
+rfl_store_run_write (RflStore      *self,
+                     sqlite3_stmt  *st,
+                     const char    *what,
+                     GError       **error)
+{
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, what);
+  return TRUE;
+}
+
 void
 rfl_bind_text (sqlite3_stmt *st,
                int           idx,

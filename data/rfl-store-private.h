@@ -14,7 +14,12 @@
  *   rfl-queries.c       lists, counts, notes, summary, export
  *   rfl-purge.c         retention and purge
  *   rfl-store-async.c   the _async/_finish pairs
- *   rfl-store-sync.c    merge, conflicts, state hash, peers, outbox, tokens
+ *   rfl-ops.c           the journal as operations, checks on a peer's operations
+ *   rfl-merge.c         applying a peer's operations
+ *   rfl-conflicts.c     conflicts, shares and resolutions
+ *   rfl-state-hash.c    the state hash
+ *   rfl-peers.c         peers, roster, settings, re-bases, nonces, tokens
+ *   rfl-outbox.c        the outbox and held bundles
  */
 
 #include <sodium.h>
@@ -70,6 +75,17 @@ typedef struct
   const char     *origin;    /* the peer it came from; NULL when written here */
 } RflJournalEntry;
 
+/* Work done with the store's lock held; see rfl_store_read(). */
+typedef gboolean (*RflStoreFunc) (RflStore  *self,
+                                  gpointer   data,
+                                  GError   **error);
+
+G_GNUC_INTERNAL gboolean      rfl_store_read            (RflStore *self, RflStoreFunc func,
+                                                         gpointer data, GError **error)
+                                                         G_GNUC_WARN_UNUSED_RESULT;
+G_GNUC_INTERNAL gboolean      rfl_store_write           (RflStore *self, RflStoreFunc func,
+                                                         gpointer data, GError **error)
+                                                         G_GNUC_WARN_UNUSED_RESULT;
 G_GNUC_INTERNAL void          rfl_store_lock            (RflStore *self);
 G_GNUC_INTERNAL void          rfl_store_unlock          (RflStore *self);
 G_GNUC_INTERNAL gboolean      rfl_store_may_delete      (RflStore *self, sqlite3_int64 rowid, const char *type,
@@ -112,6 +128,8 @@ G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3
                                                          const char *text, GError **error);
 
 /* The connection (rfl-store-db.c). */
+G_GNUC_INTERNAL gboolean      rfl_store_run_write       (RflStore *self, sqlite3_stmt *st, const char *what,
+                                                         GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_exec_sql        (RflStore *self, const char *sql, GError **error);
 G_GNUC_INTERNAL char         *rfl_db_pragma_value       (sqlite3 *db, const char *sql);
 G_GNUC_INTERNAL void          rfl_store_update_hook     (void *data, int op, const char *database,
@@ -143,6 +161,33 @@ G_GNUC_INTERNAL gboolean      rfl_store_write_name_rows (RflStore *self, sqlite3
                                                          GPtrArray *rows, GError **error);
 
 /* Records and queries (rfl-records.c, rfl-queries.c). */
+typedef struct
+{
+  sqlite3_int64  rowid;
+  const char    *id;          /* borrowed from the caller */
+  char          *type;
+  char          *status;
+  JsonObject    *doc;         /* NULL when purged */
+  gint64         created_at;
+  gint64         updated_at;
+  gint64         cl;          /* causal length: odd while the record lives */
+  char          *clocks_text; /* as stored; NULL until derived from the journal */
+  JsonObject    *clocks;      /* with RFL_LOAD_CLOCKS */
+  char          *owner;
+} RflRecordRow;
+
+typedef enum
+{
+  RFL_LOAD_LIVE   = 0,        /* absent, deleted or purged is an error */
+  RFL_LOAD_ANY    = 1 << 0,   /* deleted and purged too; absent is FALSE with no error */
+  RFL_LOAD_CLOCKS = 1 << 1,   /* with the field clocks as an object */
+} RflLoadFlags;
+
+G_GNUC_INTERNAL void          rfl_record_row_clear      (RflRecordRow *row);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RflRecordRow, rfl_record_row_clear)
+G_GNUC_INTERNAL gboolean      rfl_store_load_record     (RflStore *self, const char *id,
+                                                         RflLoadFlags flags, RflRecordRow *row,
+                                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 G_GNUC_INTERNAL void          rfl_json_copy_members     (JsonObject *dst, JsonObject *src);
 G_GNUC_INTERNAL JsonObject   *rfl_store_summary_for_person (RflStore *self, sqlite3_stmt *st,
                                                             const char *person_id);
@@ -166,5 +211,24 @@ G_GNUC_INTERNAL gboolean      rfl_store_rehash          (RflStore *self, sqlite3
 G_GNUC_INTERNAL JsonArray    *rfl_clock_new             (guint64 hlc, const char *device);
 G_GNUC_INTERNAL JsonArray    *rfl_clocks_lookup         (JsonObject *clocks, const char *field);
 G_GNUC_INTERNAL int           rfl_clock_compare         (JsonArray *a, JsonArray *b);
+G_GNUC_INTERNAL gboolean      rfl_clock_is_valid        (JsonNode *node);
+
+/* Operations from peers (rfl-ops.c), merge and conflicts (rfl-merge.c,
+ * rfl-conflicts.c). */
+G_GNUC_INTERNAL gboolean      rfl_op_check              (JsonNode *node, GError **error);
+G_GNUC_INTERNAL JsonArray    *rfl_op_clock              (JsonObject *op, JsonArray *default_clock,
+                                                         const char *field);
+G_GNUC_INTERNAL gboolean      rfl_store_add_share       (RflStore *self, sqlite3_int64 rowid,
+                                                         const char *office, gboolean *added,
+                                                         GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_write_conflict  (RflStore *self, const char *record_id,
+                                                         sqlite3_int64 rowid, JsonObject *conflict,
+                                                         const char *origin, guint64 hlc,
+                                                         const char *device, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_record_conflict (RflStore *self, const char *record_id,
+                                                         RflRecordRow *rec, const char *field,
+                                                         JsonNode *win_value, JsonArray *win_clock,
+                                                         JsonNode *lose_value, JsonArray *lose_clock,
+                                                         GError **error);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-private.h"
+#include "rfl-store-sync.h"
 #include "rfl-json.h"
 #include "rfl-store-testing.h"
 #include "rfl-keyfile-private.h"
@@ -743,4 +744,95 @@ rfl_store_init (RflStore *self)
   self->names = rfl_names_get_default ();
   self->actor = g_strdup (g_get_user_name ());
   self->context = g_main_context_ref_thread_default ();
+}
+
+/* Device keys. */
+
+
+void
+rfl_device_keys_free (RflDeviceKeys *keys)
+{
+  if (keys != NULL)
+    sodium_free (keys);
+}
+
+/* Guarded memory; like g_malloc(), aborts when there is none. */
+static RflDeviceKeys *
+keys_alloc (void)
+{
+  RflDeviceKeys *keys = sodium_malloc (sizeof *keys);
+
+  if (keys == NULL)
+    g_error ("out of guarded memory for keys");
+  return keys;
+}
+
+RflDeviceKeys *
+rfl_device_keys_copy (const RflDeviceKeys *keys)
+{
+  RflDeviceKeys *copy = keys_alloc ();
+
+  memcpy (copy, keys, sizeof *copy);
+  return copy;
+}
+
+/**
+ * rfl_store_dup_keys:
+ *
+ * Returns: (transfer full): this store's key pairs, in guarded memory
+ */
+RflDeviceKeys *
+rfl_store_dup_keys (RflStore  *self,
+                    GError   **error)
+{
+  RflDeviceKeys *keys = NULL;
+  sqlite3_stmt *st;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  rfl_store_lock (self);
+  if (!rfl_store_check_open (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT device_id, sign_pk, sign_sk, box_pk, box_sk FROM device", error)) == NULL)
+    goto out;
+  if (sqlite3_step (st) != SQLITE_ROW ||
+      sqlite3_column_bytes (st, 0) != 32 || sqlite3_column_bytes (st, 1) != 32 ||
+      sqlite3_column_bytes (st, 2) != 64 || sqlite3_column_bytes (st, 3) != 32 ||
+      sqlite3_column_bytes (st, 4) != 32)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                           _("this device's keys cannot be read"));
+      goto out;
+    }
+  keys = keys_alloc ();
+  memcpy (keys->device_id, sqlite3_column_text (st, 0), 32);
+  keys->device_id[32] = '\0';
+  memcpy (keys->sign_pk, sqlite3_column_blob (st, 1), 32);
+  memcpy (keys->sign_sk, sqlite3_column_blob (st, 2), 64);
+  memcpy (keys->box_pk, sqlite3_column_blob (st, 3), 32);
+  memcpy (keys->box_sk, sqlite3_column_blob (st, 4), 32);
+  sqlite3_reset (st);
+out:
+  rfl_store_unlock (self);
+  return keys;
+}
+
+/**
+ * rfl_store_destroy_keys:
+ *
+ * Remote wipe: closes the store and destroys the wrapped data key, so that
+ * the database can never be opened again, with any passphrase.
+ */
+gboolean
+rfl_store_destroy_keys (RflStore  *self,
+                        GError   **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+
+  rfl_store_lock (self);
+  rfl_store_close (self);
+  ok = rfl_keyfile_destroy (self->key_path, error);
+  rfl_store_unlock (self);
+  return ok;
 }

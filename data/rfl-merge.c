@@ -1,0 +1,987 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Merge: operations from a peer applied to this store, field by field with
+ * their clocks, with the causal length deciding deletions, the scope and
+ * retention rules, and a conflict recorded where both sides changed a field. */
+#define G_LOG_DOMAIN "rfl-store"
+
+#include "rfl-store-private.h"
+#include "rfl-json.h"
+#include "rfl-store-sync.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <glib/gi18n-lib.h>
+
+/* Merge. */
+
+typedef struct
+{
+  RflMergeRole    role;
+  const char     *peer;
+  const char     *office;
+  RflMergeStats  *stats;
+} ApplyCtx;
+
+
+
+static gboolean
+in_scope (RflStore       *self,
+          sqlite3_int64   rowid,
+          const char     *owner,
+          const char     *office)
+{
+  sqlite3_stmt *st;
+
+  if (g_strcmp0 (owner, office) == 0)
+    return TRUE;
+  st = rfl_store_stmt (self, "SELECT 1 FROM shares WHERE record_row = ?1 AND office = ?2", NULL);
+  if (st == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  rfl_bind_text (st, 2, office);
+  return sqlite3_step (st) == SQLITE_ROW;
+}
+
+gboolean
+rfl_store_add_share (RflStore       *self,
+                     sqlite3_int64   rowid,
+                     const char     *office,
+                     gboolean       *added,
+                     GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT OR IGNORE INTO shares (record_row, office) VALUES (?1, ?2)",
+                            error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  rfl_bind_text (st, 2, office);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "sharing a record");
+  if (added != NULL)
+    *added = sqlite3_changes (self->db) > 0;
+  return TRUE;
+}
+
+/* The offices in @c's "$shares", as a snapshot or a purge carries them. */
+static gboolean
+add_shares_from (RflStore       *self,
+                 sqlite3_int64   rowid,
+                 JsonObject     *c,
+                 GError        **error)
+{
+  JsonNode *node = json_object_get_member (c, "$shares");
+  JsonArray *shares;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return TRUE;
+  shares = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (shares); i++)
+    {
+      JsonNode *office = json_array_get_element (shares, i);
+
+      if (json_node_get_value_type (office) == G_TYPE_STRING && *json_node_get_string (office) != '\0' &&
+          strlen (json_node_get_string (office)) <= 200 &&
+          !rfl_store_add_share (self, rowid, json_node_get_string (office), NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonArray *
+shares_of (RflStore       *self,
+           sqlite3_int64   rowid)
+{
+  JsonArray *out = json_array_new ();
+  sqlite3_stmt *st = rfl_store_stmt (self, "SELECT office FROM shares WHERE record_row = ?1"
+                                           " ORDER BY office", NULL);
+
+  if (st == NULL)
+    return out;
+  sqlite3_bind_int64 (st, 1, rowid);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    json_array_add_string_element (out, (const char *) sqlite3_column_text (st, 0));
+  return out;
+}
+
+/* Writes @rec's document, clocks and causal length back, and its names;
+ * @before, if known, is rfl_schema_collect_persons() of the document as it
+ * was. */
+static gboolean
+save_rec (RflStore    *self,
+          RflRecordRow         *rec,
+          gboolean     was_alive,
+          GPtrArray   *before,
+          GError     **error)
+{
+  g_autofree char *doc = NULL;
+  g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
+  gboolean alive = rec->cl % 2 == 1 && rec->doc != NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
+  sqlite3_stmt *st;
+
+  if (rec->doc != NULL && alive)
+    rfl_store_apply_retention (self, rec->doc);
+  doc = rec->doc != NULL ? rfl_doc_to_string (rec->doc) : NULL;
+  rfl_record_hash_objects (rec->id, rec->cl, rec->doc, rec->clocks, rhash);
+  if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, clocks = ?4, cl = ?5,"
+                                  " updated_at = ?6, retention_until = ?7, owner = ?8 WHERE rowid = ?1",
+                            error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rec->rowid);
+  rfl_bind_text (st, 2, rec->doc != NULL ? rfl_json_string_or (rec->doc, "status", NULL) : NULL);
+  rfl_bind_text (st, 3, doc);
+  rfl_bind_text (st, 4, clocks);
+  sqlite3_bind_int64 (st, 5, rec->cl);
+  sqlite3_bind_int64 (st, 6, rfl_now_ms ());
+  rfl_bind_text (st, 7, rec->doc != NULL ? rfl_json_string_or (rec->doc, "retention_until", NULL) : NULL);
+  rfl_bind_text (st, 8, rec->owner);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "merging a record");
+
+  if (!rfl_store_put_hash (self, rec->rowid, rec->owner, rhash, error))
+    return FALSE;
+  if (was_alive && alive)
+    return rfl_store_reindex_record (self, rec->rowid, before, rec->doc, error);
+  if (was_alive && !rfl_store_unindex_record (self, rec->rowid, error))
+    return FALSE;
+  return !alive || rfl_store_index_record (self, rec->rowid, rec->doc, error);
+}
+
+static gboolean
+insert_rec (RflStore    *self,
+            const char  *id,
+            RflRecordRow         *rec,
+            GError     **error)
+{
+  g_autofree char *doc = rfl_doc_to_string (rec->doc);
+  g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
+  sqlite3_stmt *st;
+
+  rfl_record_hash_objects (id, rec->cl, rec->doc, rec->clocks, rhash);
+  if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at,"
+                                  " cl, retention_until, clocks, owner)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, rec->type);
+  rfl_bind_text (st, 3, rfl_json_string_or (rec->doc, "status", NULL));
+  rfl_bind_text (st, 4, doc);
+  sqlite3_bind_int64 (st, 5, rfl_now_ms ());
+  sqlite3_bind_int64 (st, 6, rec->cl);
+  rfl_bind_text (st, 7, rfl_json_string_or (rec->doc, "retention_until", NULL));
+  rfl_bind_text (st, 8, clocks);
+  rfl_bind_text (st, 9, rec->owner);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "merging a record");
+  rec->rowid = sqlite3_last_insert_rowid (self->db);
+  if (!rfl_store_put_hash (self, rec->rowid, rec->owner, rhash, error))
+    return FALSE;
+  return rec->cl % 2 == 0 || rfl_store_index_record (self, rec->rowid, rec->doc, error);
+}
+
+
+
+/**
+ * rfl_merge_stats_add:
+ *
+ * Adds what @more counted to @sum, with the refused operations it names.
+ */
+void
+rfl_merge_stats_add (RflMergeStats       *sum,
+                     const RflMergeStats *more)
+{
+  sum->applied += more->applied;
+  sum->skipped += more->skipped;
+  sum->conflicts += more->conflicts;
+  sum->refused += more->refused;
+  sum->clamped += more->clamped;
+  for (guint i = 0; i < more->n_named && sum->n_named < RFL_MERGE_REFUSED_NAMED; i++)
+    g_strlcpy (sum->named[sum->n_named++], more->named[i], sizeof sum->named[0]);
+}
+
+static void
+note_refused (RflMergeStats *stats,
+              const char    *id)
+{
+  stats->refused++;
+  if (stats->n_named < RFL_MERGE_REFUSED_NAMED)
+    g_strlcpy (stats->named[stats->n_named++], id, sizeof stats->named[0]);
+}
+
+/* A record that arrives by sync meets the schema as one typed here does:
+ * a real id, its type unchanged, its fields, a status of its lifecycle.
+ * Transitions are not checked again: concurrent edits merged field by
+ * field can join two allowed changes into a step no one took. */
+static gboolean
+check_merged (RflStore    *self,
+              const char  *id,
+              const RflRecordRow   *rec,
+              GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  const char *doc_id = rfl_json_string_or (rec->doc, "id", NULL);
+  const char *doc_type = rfl_json_string_or (rec->doc, "type", NULL);
+
+  if (!g_uuid_string_is_valid (id) || (doc_id != NULL && g_strcmp0 (doc_id, id) != 0))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("the record id is not valid"));
+      return FALSE;
+    }
+  if (g_strcmp0 (doc_type, rec->type) != 0)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("a record cannot change type"));
+      return FALSE;
+    }
+  if (!rfl_schema_validate (self->schema, rec->doc, &local))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, "%s", local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether @status, set at @clock, is a closing old enough to purge: a
+ * status the schema retains, set at least this store's retention period
+ * ago. The clock, not a date the sender states, decides: a closing dated
+ * back loses to any later status change. */
+static gboolean
+closing_expired (RflStore   *self,
+                 const char *type,
+                 const char *status,
+                 JsonArray  *clock)
+{
+  gint64 closed_ms, until_ms;
+
+  if (clock == NULL || !rfl_schema_is_retained_status (self->schema, type, status))
+    return FALSE;
+  closed_ms = (gint64) ((guint64) json_array_get_int_element (clock, 0) >> 16);
+  until_ms = closed_ms + (gint64) g_atomic_int_get (&self->retention_days) * 86400000;
+  if (self->today != NULL)
+    {
+      /* A calendar fixed for tests: the day after the retention ends. */
+      g_autoptr(GDateTime) until = g_date_time_new_from_unix_utc (until_ms / 1000);
+      g_autofree char *until_text = until != NULL ? g_date_time_format (until, "%Y-%m-%d") : NULL;
+
+      return until_text != NULL && strcmp (until_text, self->today) < 0;
+    }
+  return until_ms < rfl_now_ms ();
+}
+
+/* Whether retention allows the purge @op of @rec here: the record was
+ * closed at least the retention period ago, by the latest status change
+ * this store knows or the one the purge carries (as an update would win,
+ * by its clock); or it is a note about a record purged or so closed. */
+static gboolean
+purge_allowed (RflStore   *self,
+               const RflRecordRow  *rec,
+               JsonObject *changes)
+{
+  const char *status = rfl_json_string_or (rec->doc, "status", NULL);
+  JsonArray *clock = rfl_clocks_lookup (rec->clocks, "status");
+  JsonNode *theirs = json_object_get_member (changes, "$status_clock");
+
+  if (g_strcmp0 (rec->type, "note") == 0)
+    {
+      const char *about = rfl_json_string_or (rec->doc, "record", NULL);
+      g_auto(RflRecordRow) case_rec = { 0 };
+
+      if (about == NULL || !rfl_store_load_record (self, about, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &case_rec, NULL))
+        return FALSE;
+      return case_rec.doc == NULL ||
+             closing_expired (self, case_rec.type,
+                              rfl_json_string_or (case_rec.doc, "status", NULL),
+                              rfl_clocks_lookup (case_rec.clocks, "status"));
+    }
+  if (rfl_clock_is_valid (theirs) && json_object_has_member (changes, "$status") &&
+      json_node_get_value_type (json_object_get_member (changes, "$status")) == G_TYPE_STRING &&
+      rfl_clock_compare (json_node_get_array (theirs), clock) > 0)
+    {
+      status = json_object_get_string_member (changes, "$status");
+      clock = json_node_get_array (theirs);
+    }
+  return closing_expired (self, rec->type, status, clock);
+}
+
+/* Merges the fields of a create, update or snapshot. */
+static gboolean
+merge_fields (RflStore       *self,
+              const ApplyCtx *ctx,
+              const char     *id,
+              JsonObject     *op,
+              JsonArray      *clock,
+              GError        **error)
+{
+  const char *kind = json_object_get_string_member (op, "o");
+  JsonObject *c = json_object_get_object_member (op, "c");
+  JsonObject *base = json_object_has_member (op, "b") ? json_object_get_object_member (op, "b") : NULL;
+  gint64 op_cl = rfl_json_int_or (op, "l", 1);
+  g_autoptr(JsonObject) applied = json_object_new ();
+  g_autoptr(JsonObject) applied_clocks = json_object_new ();
+  g_auto(RflRecordRow) rec = { 0 };
+  g_autoptr(GList) fields = json_object_get_members (c);
+  g_autoptr(GPtrArray) before = NULL;
+  gboolean exists, was_alive, mixed = FALSE, changed = FALSE;
+  const char *was = NULL;
+
+  exists = rfl_store_load_record (self, id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &rec, error);
+  if (!exists && error != NULL && *error != NULL)
+    return FALSE;
+  /* A device writes at the causal length it holds, which HQ, where every
+   * change meets, has reached too: one ahead would delete or revive the
+   * record behind the lifecycle's back. */
+  if (ctx->role == RFL_MERGE_HUB && op_cl > (exists ? rec.cl : 1))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("the operation's causal length is ahead of the record's"));
+      return FALSE;
+    }
+
+  if (!exists)
+    {
+      JsonNode *type = json_object_get_member (c, "type");
+      JsonNode *clocks_node = json_object_get_member (op, "k");
+
+      if (g_str_equal (kind, "update") || type == NULL ||
+          json_node_get_value_type (type) != G_TYPE_STRING)
+        {
+          /* A change to a record this replica never had: nothing to attach it to. */
+          ctx->stats->skipped++;
+          return TRUE;
+        }
+      rec.type = g_strdup (json_node_get_string (type));
+      rec.doc = json_object_new ();
+      rec.cl = op_cl;
+      if (clocks_node != NULL)
+        rec.clocks = json_object_ref (json_node_get_object (clocks_node));
+      else
+        {
+          rec.clocks = json_object_new ();
+          json_object_set_array_member (rec.clocks, "", json_array_ref (clock));
+        }
+      for (GList *l = fields; l != NULL; l = l->next)
+        {
+          JsonNode *value = json_object_get_member (c, l->data);
+
+          if (((const char *) l->data)[0] == '$' || JSON_NODE_HOLDS_NULL (value))
+            continue;
+          json_object_set_member (rec.doc, l->data, json_node_copy (value));
+          json_object_set_member (applied, l->data, json_node_copy (value));
+        }
+      /* The hub decides which office a record belongs to: the creator's. */
+      if (ctx->role == RFL_MERGE_HUB)
+        rec.owner = g_strdup (ctx->office);
+      else if (json_object_has_member (c, "$owner"))
+        rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
+      if ((rec.cl % 2 == 1 && !check_merged (self, id, &rec, error)) || !insert_rec (self, id, &rec, error))
+        return FALSE;
+      if (rec.owner != NULL)
+        json_object_set_string_member (applied, "$owner", rec.owner);
+      if (!add_shares_from (self, rec.rowid, c, error))
+        return FALSE;
+      if (clocks_node != NULL)
+        json_object_set_object_member (applied_clocks, "", json_object_ref (rec.clocks));
+      changed = TRUE;
+      goto journal;
+    }
+
+  if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
+    {
+      note_refused (ctx->stats, id);
+      return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
+    }
+  if (rec.doc == NULL)
+    {
+      /* Purged: its content is gone everywhere and stays gone. */
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+
+  was_alive = rec.cl % 2 == 1;
+  if (was_alive)
+    before = rfl_schema_collect_persons (self->schema, rec.doc);
+  if (json_object_has_member (c, "$was") && ctx->role == RFL_MERGE_DEVICE &&
+      g_strcmp0 (json_object_get_string_member (op, "d"), self->device_id) == 0)
+    was = "yes";
+
+  for (GList *l = fields; l != NULL; l = l->next)
+    {
+      const char *field = l->data;
+      JsonNode *value = json_object_get_member (c, field);
+      JsonArray *rc, *lc;
+      int order;
+
+      if (field[0] == '$')
+        continue;
+      if ((rc = rfl_op_clock (op, clock, field)) == NULL)
+        {
+          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                               _("a bundle holds a malformed operation"));
+          return FALSE;
+        }
+      lc = rfl_clocks_lookup (rec.clocks, field);
+      order = rfl_clock_compare (rc, lc);
+      /* The hub clamped this device's own clock: take the hub's version. */
+      if (was != NULL && lc != NULL &&
+          json_array_get_int_element (lc, 0) == json_object_get_int_member (c, "$was") &&
+          g_strcmp0 (json_array_get_string_element (lc, 1), self->device_id) == 0)
+        order = 1;
+      if (order == 0)
+        continue;
+
+      if (ctx->role == RFL_MERGE_HUB && g_str_equal (kind, "update") && lc != NULL)
+        {
+          JsonNode *b = base != NULL ? json_object_get_member (base, field) : NULL;
+
+          /* The writer overwrote something other than what is here: the two
+           * writes were concurrent. The later one wins; the other is kept. */
+          if (!rfl_clock_is_valid (b) || rfl_clock_compare (json_node_get_array (b), lc) != 0)
+            {
+              JsonNode *mine = json_object_get_member (rec.doc, field);
+              gboolean ok = order > 0 ?
+                rfl_store_record_conflict (self, id, &rec, field, value, rc, mine, lc, error) :
+                rfl_store_record_conflict (self, id, &rec, field, mine, lc, value, rc, error);
+
+              if (!ok)
+                return FALSE;
+              ctx->stats->conflicts++;
+            }
+        }
+      if (order < 0)
+        continue;
+
+      if (JSON_NODE_HOLDS_NULL (value))
+        json_object_remove_member (rec.doc, field);
+      else
+        json_object_set_member (rec.doc, field, json_node_copy (value));
+      json_object_set_array_member (rec.clocks, field, json_array_ref (rc));
+      json_object_set_member (applied, field, json_node_copy (value));
+      if (rc != clock)
+        {
+          json_object_set_array_member (applied_clocks, field, json_array_ref (rc));
+          mixed = TRUE;
+        }
+      changed = TRUE;
+    }
+
+  /* An edit made without knowing of a delete: the record stays deleted,
+   * and the edit is kept for a person to look at. */
+  if (ctx->role == RFL_MERGE_HUB && g_str_equal (kind, "update") && rec.cl % 2 == 0 && op_cl < rec.cl &&
+      json_object_get_size (applied) > 0)
+    {
+      g_autoptr(JsonNode) deleted = json_node_init_boolean (json_node_alloc (), TRUE);
+      g_autoptr(JsonNode) edit = json_node_init_object (json_node_alloc (), applied);
+      g_autoptr(JsonArray) now = rfl_clock_new (rfl_store_hlc_tick (self), self->device_id);
+
+      if (!rfl_store_record_conflict (self, id, &rec, "$deleted", deleted, now, edit, clock, error))
+        return FALSE;
+      ctx->stats->conflicts++;
+    }
+
+  if (g_str_equal (kind, "snapshot"))
+    {
+      JsonNode *shares = json_object_get_member (c, "$shares");
+
+      if (op_cl > rec.cl)
+        {
+          rec.cl = op_cl;
+          changed = TRUE;
+        }
+      if (rec.owner == NULL && json_object_has_member (c, "$owner"))
+        {
+          rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
+          changed = TRUE;
+        }
+      if (shares != NULL && JSON_NODE_HOLDS_ARRAY (shares))
+        for (guint i = 0; i < json_array_get_length (json_node_get_array (shares)); i++)
+          {
+            JsonNode *office = json_array_get_element (json_node_get_array (shares), i);
+            gboolean added = FALSE;
+
+            if (json_node_get_value_type (office) == G_TYPE_STRING &&
+                !rfl_store_add_share (self, rec.rowid, json_node_get_string (office), &added, error))
+              return FALSE;
+            changed |= added;
+          }
+    }
+
+  if (!changed)
+    {
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+  if ((rec.cl % 2 == 1 && !check_merged (self, id, &rec, error)) || !save_rec (self, &rec, was_alive, before, error))
+    return FALSE;
+
+journal:
+  ctx->stats->applied++;
+  {
+    g_autofree char *changes = NULL, *clocks = NULL;
+    RflJournalEntry entry = {
+      .record_id = id, .record_row = rec.rowid, .op = kind,
+      .hlc = (guint64) json_array_get_int_element (clock, 0),
+      .device = json_array_get_string_element (clock, 1),
+      .cl = rec.cl, .origin = ctx->peer,
+    };
+
+    if (json_object_has_member (c, "$was"))
+      json_object_set_int_member (applied, "$was", json_object_get_int_member (c, "$was"));
+    if (g_str_equal (kind, "snapshot"))
+      {
+        json_object_set_array_member (applied, "$shares", shares_of (self, rec.rowid));
+        if (rec.owner != NULL)
+          json_object_set_string_member (applied, "$owner", rec.owner);
+      }
+    changes = rfl_doc_to_string (applied);
+    if (mixed || json_object_get_size (applied_clocks) > 0)
+      clocks = rfl_doc_to_string (json_object_has_member (applied_clocks, "") ?
+                                  json_object_get_object_member (applied_clocks, "") : applied_clocks);
+    entry.changes = changes;
+    entry.clocks = clocks;
+    if (g_str_equal (kind, "update") && base != NULL)
+      {
+        g_autofree char *b = rfl_doc_to_string (base);
+        entry.base = b;
+        return rfl_store_journal_write (self, &entry, error);
+      }
+    return rfl_store_journal_write (self, &entry, error);
+  }
+}
+
+/* A snapshot carries all of a record, for an office that gains it by a share. */
+static gboolean
+journal_snapshot (RflStore    *self,
+                  const char  *id,
+                  GError     **error)
+{
+  g_auto(RflRecordRow) rec = { 0 };
+  g_autoptr(JsonObject) changes = NULL;
+  g_autofree char *text = NULL, *clocks = NULL;
+  RflJournalEntry entry = { 0 };
+
+  if (!rfl_store_load_record (self, id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &rec, error) || rec.doc == NULL)
+    return error == NULL || *error == NULL;
+  changes = json_object_ref (rec.doc);
+  json_object_set_array_member (changes, "$shares", shares_of (self, rec.rowid));
+  if (rec.owner != NULL)
+    json_object_set_string_member (changes, "$owner", rec.owner);
+  text = rfl_doc_to_string (changes);
+  clocks = rfl_doc_to_string (rec.clocks);
+  entry.record_id = id;
+  entry.record_row = rec.rowid;
+  entry.op = "snapshot";
+  entry.hlc = rfl_store_hlc_tick (self);
+  entry.device = self->device_id;
+  entry.changes = text;
+  entry.clocks = clocks;
+  entry.cl = rec.cl;
+  return rfl_store_journal_write (self, &entry, error);
+}
+
+/* A purge of a record this store never had: the purging device created it
+ * and closed it, and the purge took those edits out of its journal before
+ * they were sent. The record is kept as the same tombstone as everywhere
+ * else (id, causal length, no content, no clocks), so that the states
+ * agree and the record can never arrive later. HQ checks the closing the
+ * purge carries, as for any purge. */
+static gboolean
+purge_unknown (RflStore        *self,
+               const ApplyCtx  *ctx,
+               const char      *id,
+               JsonObject      *op,
+               GError         **error)
+{
+  JsonObject *c = json_object_get_object_member (op, "c");
+  const char *type = rfl_json_string_or (c, "$type", NULL);
+  const char *status = rfl_json_string_or (c, "$status", NULL);
+  JsonNode *clock = json_object_get_member (c, "$status_clock");
+  gint64 cl = rfl_json_int_or (op, "l", 1);
+  g_autoptr(JsonObject) no_clocks = json_object_new ();
+  g_autofree char *changes = rfl_doc_to_string (c);
+  g_autofree char *owner = NULL;
+  guint8 rhash[RFL_RECORD_HASH_BYTES];
+  sqlite3_stmt *st;
+  sqlite3_int64 rowid;
+  RflJournalEntry entry = {
+    .record_id = id, .op = "purge", .hlc = (guint64) json_object_get_int_member (op, "h"),
+    .device = json_object_get_string_member (op, "d"), .changes = changes, .cl = cl, .origin = ctx->peer,
+  };
+
+  if (type == NULL || !rfl_schema_has_record_type (self->schema, type) || !g_uuid_string_is_valid (id))
+    {
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+  if (ctx->role == RFL_MERGE_HUB &&
+      !closing_expired (self, type, status, rfl_clock_is_valid (clock) ? json_node_get_array (clock) : NULL))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("only a closed record past its retention date may be purged"));
+      return FALSE;
+    }
+  owner = ctx->role == RFL_MERGE_HUB ? g_strdup (ctx->office)
+                                     : g_strdup (rfl_json_string_or (c, "$owner", NULL));
+  rfl_record_hash_objects (id, cl, NULL, no_clocks, rhash);
+  if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
+                                  " retention_until, clocks, owner) VALUES (?1, ?2, NULL, NULL, ?3, ?3, ?4,"
+                                  " NULL, '{}', ?5)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, id);
+  rfl_bind_text (st, 2, type);
+  sqlite3_bind_int64 (st, 3, rfl_now_ms ());
+  sqlite3_bind_int64 (st, 4, cl);
+  rfl_bind_text (st, 5, owner);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "keeping a purged record");
+  rowid = sqlite3_last_insert_rowid (self->db);
+  if (!rfl_store_put_hash (self, rowid, owner, rhash, error) || !add_shares_from (self, rowid, c, error))
+    return FALSE;
+  entry.record_row = rowid;
+  ctx->stats->applied++;
+  return rfl_store_journal_write (self, &entry, error);
+}
+
+static gboolean
+refuse_delete (RflStore        *self,
+               const ApplyCtx  *ctx,
+               RflRecordRow             *rec,
+               gint64           cl,
+               GError         **error)
+{
+  g_autofree char *changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", cl + 1);
+  g_autofree char *detail = g_strdup_printf ("%s: deleting an open case it did not register", ctx->peer);
+  RflJournalEntry entry = {
+    .record_id = rec->id, .record_row = rec->rowid, .op = "delete", .hlc = rfl_store_hlc_tick (self),
+    .device = self->device_id, .changes = changes, .cl = cl + 1,
+  };
+
+  note_refused (ctx->stats, rec->id);
+  rec->cl = cl + 1;
+  return save_rec (self, rec, TRUE, NULL, error) &&
+         rfl_store_journal_write (self, &entry, error) &&
+         rfl_store_audit_append (self, "refused", rec->id, detail, error);
+}
+
+static gboolean
+apply_op (RflStore        *self,
+          const ApplyCtx  *ctx,
+          JsonObject      *op,
+          GError         **error)
+{
+  const char *id = json_object_get_string_member (op, "r");
+  const char *kind = json_object_get_string_member (op, "o");
+  const char *device = json_object_get_string_member (op, "d");
+  JsonObject *c = json_object_get_object_member (op, "c");
+  guint64 hlc = (guint64) json_object_get_int_member (op, "h");
+  g_autoptr(JsonArray) clock = NULL;
+  g_auto(RflRecordRow) rec = { 0 };
+
+  if (ctx->role == RFL_MERGE_HUB)
+    {
+      guint64 limit = (guint64) (rfl_now_ms () + RFL_MERGE_MAX_SKEW_MS) << 16;
+
+      /* A device speaks only for itself, and only about what it may write. */
+      if (g_strcmp0 (device, ctx->peer) != 0 ||
+          g_str_equal (kind, "snapshot") || g_str_equal (kind, "conflict"))
+        {
+          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                               _("a bundle holds an operation its sender may not make"));
+          return FALSE;
+        }
+      if (hlc > limit)
+        {
+          json_object_set_int_member (c, "$was", (gint64) hlc);
+          hlc = limit;
+          ctx->stats->clamped++;
+          if (!rfl_store_audit_append (self, "clock-clamped", id, device, error))
+            return FALSE;
+        }
+    }
+  if (hlc > self->hlc)
+    self->hlc = hlc;
+  clock = rfl_clock_new (hlc, device);
+
+  if (g_str_equal (kind, "create") || g_str_equal (kind, "update") || g_str_equal (kind, "snapshot"))
+    return merge_fields (self, ctx, id, op, clock, error);
+
+  if (!rfl_store_load_record (self, id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &rec, error))
+    {
+      if (error != NULL && *error != NULL)
+        return FALSE;
+      if (g_str_equal (kind, "purge"))
+        return purge_unknown (self, ctx, id, op, error);
+      ctx->stats->skipped++;
+      return TRUE;
+    }
+  if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
+    {
+      note_refused (ctx->stats, id);
+      return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
+    }
+
+  {
+    g_autofree char *changes = rfl_doc_to_string (c);
+    RflJournalEntry entry = {
+      .record_id = id, .record_row = rec.rowid, .op = kind, .hlc = hlc, .device = device,
+      .changes = changes, .cl = rec.cl, .origin = ctx->peer,
+    };
+
+    if (g_str_equal (kind, "delete"))
+      {
+        JsonNode *cl_node = json_object_get_member (c, "$cl");
+        gint64 cl;
+        gboolean was_alive = rec.cl % 2 == 1 && rec.doc != NULL;
+
+        if (cl_node == NULL || json_node_get_value_type (cl_node) != G_TYPE_INT64 ||
+            (cl = json_node_get_int (cl_node)) < 1 || cl > RFL_MAX_CAUSAL_LENGTH)
+          goto bad;
+        if (cl <= rec.cl)
+          goto known;
+        /* From a device, a delete is the next, even length: one that skips
+         * ahead, or brings a record back (odd), is HQ's alone to write. */
+        if (ctx->role == RFL_MERGE_HUB && (cl != rec.cl + 1 || cl % 2 == 1))
+          {
+            g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                                 _("a delete must follow the record's causal length"));
+            return FALSE;
+          }
+        /* An open case deleted by a device that did not register it: HQ
+         * refuses, and brings the record back on the deleting device too
+         * (a causal length past the delete's), so that every replica
+         * agrees. */
+        if (ctx->role == RFL_MERGE_HUB && cl % 2 == 0 && was_alive &&
+            !rfl_store_may_delete (self, rec.rowid, rec.type,
+                                   rfl_json_string_or (rec.doc, "status", NULL), device))
+          return refuse_delete (self, ctx, &rec, cl, error);
+        rec.cl = cl;
+        entry.cl = cl;
+        if (!save_rec (self, &rec, was_alive, NULL, error))
+          return FALSE;
+      }
+    else if (g_str_equal (kind, "purge"))
+      {
+        if (rec.doc == NULL)
+          goto known;
+        /* HQ checks what retention allows before it applies or relays a
+         * purge: a record closed long enough ago, or a note about one. */
+        if (ctx->role == RFL_MERGE_HUB && !purge_allowed (self, &rec, c))
+          {
+            g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                                 _("only a closed record past its retention date may be purged"));
+            return FALSE;
+          }
+        /* The offices it was shared with: a share made before the purge
+         * travels on its own, but a receiver that never had the record
+         * skipped it. */
+        if (!rfl_store_purge_content (self, id, rec.rowid, error) || !add_shares_from (self, rec.rowid, c, error))
+          return FALSE;
+      }
+    else if (g_str_equal (kind, "share"))
+      {
+        const char *office = rfl_json_string_or (c, "$share", NULL);
+        gboolean added = FALSE;
+
+        if (office == NULL || *office == '\0')
+          goto bad;
+        if (!rfl_store_add_share (self, rec.rowid, office, &added, error))
+          return FALSE;
+        if (!added)
+          goto known;
+        /* The office gaining the record needs all of it, not just what changes next. */
+        if (ctx->role == RFL_MERGE_HUB && !journal_snapshot (self, id, error))
+          return FALSE;
+      }
+    else if (g_str_equal (kind, "conflict"))
+      {
+        JsonNode *node = json_object_get_member (c, "$conflict");
+        JsonObject *conflict;
+
+        if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+          goto bad;
+        conflict = json_node_get_object (node);
+        if (rfl_json_string_or (conflict, "id", NULL) == NULL ||
+            rfl_json_string_or (conflict, "field", NULL) == NULL ||
+            !json_object_has_member (conflict, "winner") || !json_object_has_member (conflict, "loser") ||
+            !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "winner")) ||
+            !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "loser")))
+          goto bad;
+        /* A purged record keeps no conflicts: their values are its content. */
+        if (rec.doc == NULL)
+          goto known;
+        ctx->stats->applied++;
+        return rfl_store_write_conflict (self, id, rec.rowid, conflict, ctx->peer, hlc, device, error);
+      }
+    else if (g_str_equal (kind, "resolve"))
+      {
+        const char *conflict = rfl_json_string_or (c, "$conflict", NULL);
+        const char *choice = rfl_json_string_or (c, "$choice", NULL);
+        g_autofree char *clock_text = NULL;
+        sqlite3_stmt *st;
+
+        if (conflict == NULL || (g_strcmp0 (choice, "keep") != 0 && g_strcmp0 (choice, "take") != 0))
+          goto bad;
+        clock_text = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]", hlc, device);
+        /* Last resolution wins, as for fields. */
+        if ((st = rfl_store_stmt (self, "UPDATE conflicts SET resolution = ?2, resolved_clock = ?3"
+                                        " WHERE id = ?1 AND record_row = ?4 AND (resolved_clock IS NULL"
+                                        "   OR resolved_clock ->> '$[0]' < ?5"
+                                        "   OR (resolved_clock ->> '$[0]' = ?5 AND resolved_clock ->> '$[1]' < ?6))",
+                                  error)) == NULL)
+          return FALSE;
+        rfl_bind_text (st, 1, conflict);
+        rfl_bind_text (st, 2, choice);
+        rfl_bind_text (st, 3, clock_text);
+        sqlite3_bind_int64 (st, 4, rec.rowid);
+        sqlite3_bind_int64 (st, 5, (sqlite3_int64) hlc);
+        rfl_bind_text (st, 6, device);
+        if (sqlite3_step (st) != SQLITE_DONE)
+          return rfl_store_sql_fail (self, error, "resolving a conflict");
+        if (sqlite3_changes (self->db) == 0)
+          goto known;
+      }
+    ctx->stats->applied++;
+    return rfl_store_journal_write (self, &entry, error);
+  }
+
+known:
+  ctx->stats->skipped++;
+  return TRUE;
+
+bad:
+  g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("a bundle holds a malformed operation"));
+  return FALSE;
+}
+
+/**
+ * rfl_store_apply_ops:
+ * @self: an open store
+ * @peer: the peer the bundle came from
+ * @seq_from: the bundle's first seq, which must be the next the stream expects
+ * @seq_to: its last
+ * @hash: the envelope hash, which the stream's next bundle must chain to
+ * @ops: the bundle's operations, as the peer sent them
+ * @role: how to merge them
+ * @office: for %RFL_MERGE_HUB, the sender's office
+ * @stats: (out caller-allocates): what happened
+ * @error: return location for an error
+ *
+ * Applies a bundle and advances the stream, in one transaction: after a
+ * crash either both happened or neither did, so the bundle is applied
+ * exactly once.
+ */
+gboolean
+rfl_store_apply_ops (RflStore       *self,
+                     const char     *peer,
+                     guint64         seq_from,
+                     guint64         seq_to,
+                     const guint8   *hash,
+                     JsonArray      *ops,
+                     RflMergeRole    role,
+                     const char     *office,
+                     RflMergeStats  *stats,
+                     GError        **error)
+{
+  ApplyCtx ctx = { role, peer, office, stats };
+  sqlite3_stmt *st;
+  gboolean ok;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
+  g_return_val_if_fail (peer != NULL && hash != NULL && ops != NULL && stats != NULL, FALSE);
+  g_return_val_if_fail (role != RFL_MERGE_HUB || office != NULL, FALSE);
+
+  memset (stats, 0, sizeof *stats);
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    if (!rfl_op_check (json_array_get_element (ops, i), error))
+      return FALSE;
+
+  rfl_store_lock (self);
+  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
+  if (!ok)
+    goto out;
+
+  if ((st = rfl_store_stmt (self, "SELECT in_next FROM peers WHERE id = ?1", error)) == NULL)
+    goto fail;
+  rfl_bind_text (st, 1, peer);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no peer %s"), peer);
+      goto fail;
+    }
+  if ((guint64) sqlite3_column_int64 (st, 0) != seq_from)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                   _("bundle %llu is not the next from %s"), (unsigned long long) seq_from, peer);
+      goto fail;
+    }
+
+  /* Each operation in a savepoint: one that is not valid (the schema, the
+   * sender's rights) is undone, audited and named, and the rest apply. */
+  for (guint i = 0; i < json_array_get_length (ops); i++)
+    {
+      JsonObject *op = json_array_get_object_element (ops, i);
+      g_autoptr(GError) local = NULL;
+
+      if (sqlite3_exec (self->db, "SAVEPOINT rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+        {
+          rfl_store_sql_fail (self, error, "applying an operation");
+          goto fail;
+        }
+      if (!apply_op (self, &ctx, op, &local))
+        {
+          g_autofree char *detail = NULL;
+
+          if (!g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID) ||
+              sqlite3_exec (self->db, "ROLLBACK TO rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+            {
+              if (local != NULL)
+                g_propagate_error (error, g_steal_pointer (&local));
+              else
+                rfl_store_sql_fail (self, error, "applying an operation");
+              goto fail;
+            }
+          note_refused (stats, json_object_get_string_member (op, "r"));
+          detail = g_strdup_printf ("from %s: %s", peer, local->message);
+          if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, "r"), detail, error))
+            goto fail;
+        }
+      if (sqlite3_exec (self->db, "RELEASE rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+        {
+          rfl_store_sql_fail (self, error, "applying an operation");
+          goto fail;
+        }
+    }
+
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET in_next = ?2, in_hash = ?3, last_seen = ?4"
+                                  " WHERE id = ?1", error)) == NULL)
+    goto fail;
+  rfl_bind_text (st, 1, peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_to + 1);
+  sqlite3_bind_blob (st, 3, hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "advancing the stream");
+      goto fail;
+    }
+  {
+    g_autofree char *detail = g_strdup_printf ("from %s: seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+                                               ", %u applied, %u known, %u conflicts, %u refused",
+                                               peer, seq_from, seq_to, stats->applied, stats->skipped,
+                                               stats->conflicts, stats->refused);
+    if (!rfl_store_audit_append (self, "receive", NULL, detail, error))
+      goto fail;
+  }
+  ok = rfl_store_commit (self, error);
+  if (!ok)
+    rfl_store_rollback (self);
+  goto out;
+
+fail:
+  rfl_store_rollback (self);
+  ok = FALSE;
+out:
+  rfl_store_unlock (self);
+  return ok;
+}
