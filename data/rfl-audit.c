@@ -201,30 +201,19 @@ rfl_store_audit_read (RflStore    *self,
 }
 
 
-/**
- * rfl_store_audit_list:
- *
- * Returns: (transfer full) (element-type JsonObject): every audit entry, oldest first
- */
-GPtrArray *
-rfl_store_audit_list (RflStore  *self,
-                      GError   **error)
+static gboolean
+audit_list_locked (RflStore  *self,
+                   gpointer   data,
+                   GError   **error)
 {
+  GPtrArray **result = data;
   g_autoptr(GPtrArray) out = NULL;
   g_autoptr(sqlite3_stmt) st = NULL;
   int rc;
 
-  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
-
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error))
-    goto out;
   if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail FROM audit"
                                     " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-    {
-      rfl_store_sql_fail (self, error, "reading the audit log");
-      goto out;
-    }
+    return rfl_store_sql_fail (self, error, "reading the audit log");
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
@@ -242,13 +231,80 @@ rfl_store_audit_list (RflStore  *self,
       g_ptr_array_add (out, entry);
     }
   if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the audit log");
+  *result = g_steal_pointer (&out);
+  return TRUE;
+}
+
+/**
+ * rfl_store_audit_list:
+ *
+ * Returns: (transfer full) (element-type JsonObject): every audit entry, oldest first
+ */
+GPtrArray *
+rfl_store_audit_list (RflStore  *self,
+                      GError   **error)
+{
+  GPtrArray *out = NULL;
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  if (!rfl_store_read (self, audit_list_locked, &out, error))
+    return NULL;
+  return out;
+}
+
+typedef struct
+{
+  gint64 first_broken;
+  gint64 n_entries;
+} VerifyArgs;
+
+static gboolean
+audit_verify_locked (RflStore  *self,
+                     gpointer   data,
+                     GError   **error)
+{
+  VerifyArgs *args = data;
+  guint8 prev[crypto_generichash_BYTES] = { 0 };
+  g_autoptr(sqlite3_stmt) st = NULL;
+  g_autofree char *head = NULL;
+  gint64 expected_seq = 1, head_seq;
+  int rc;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail, hash"
+                                    " FROM audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+    return rfl_store_sql_fail (self, error, "reading the audit log");
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      rfl_store_sql_fail (self, error, "reading the audit log");
-      g_clear_pointer (&out, g_ptr_array_unref);
+      guint8 hash[crypto_generichash_BYTES];
+      gint64 seq = sqlite3_column_int64 (st, 0);
+
+      audit_hash (prev, seq, sqlite3_column_int64 (st, 1),
+                  (const char *) sqlite3_column_text (st, 2),
+                  (const char *) sqlite3_column_text (st, 3),
+                  (const char *) sqlite3_column_text (st, 4),
+                  (const char *) sqlite3_column_text (st, 5), hash);
+      args->n_entries++;
+      /* A missing seq means a deleted entry: the chain is broken there too. */
+      if (seq != expected_seq || sqlite3_column_bytes (st, 6) != sizeof hash ||
+          sodium_memcmp (hash, sqlite3_column_blob (st, 6), sizeof hash) != 0)
+        {
+          args->first_broken = seq != expected_seq && seq > expected_seq ? expected_seq : seq;
+          return TRUE;
+        }
+      memcpy (prev, hash, sizeof prev);
+      expected_seq++;
     }
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the audit log");
+
+  /* The newest entry must be the one this store last wrote: a truncated tail is a break. */
+  head = rfl_store_meta_get (self, "audit_head");
+  head_seq = head != NULL ? g_ascii_strtoll (head, NULL, 10) : 0;
+  if (head_seq > expected_seq - 1)
+    args->first_broken = expected_seq;
+  return TRUE;
 }
 
 /**
@@ -267,62 +323,15 @@ rfl_store_audit_verify (RflStore  *self,
                         gint64    *n_entries,
                         GError   **error)
 {
-  guint8 prev[crypto_generichash_BYTES] = { 0 };
-  g_autoptr(sqlite3_stmt) st = NULL;
-  gint64 expected_seq = 1, n = 0;
-  gboolean ok = FALSE;
-  int rc;
+  VerifyArgs args = { 0, 0 };
+  gboolean ok;
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (first_broken != NULL, FALSE);
 
-  *first_broken = 0;
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error))
-    goto out;
-  if (sqlite3_prepare_v2 (self->db, "SELECT seq, at, actor, action, record_id, detail, hash"
-                                    " FROM audit ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
-    {
-      rfl_store_sql_fail (self, error, "reading the audit log");
-      goto out;
-    }
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      guint8 hash[crypto_generichash_BYTES];
-      gint64 seq = sqlite3_column_int64 (st, 0);
-
-      audit_hash (prev, seq, sqlite3_column_int64 (st, 1),
-                  (const char *) sqlite3_column_text (st, 2),
-                  (const char *) sqlite3_column_text (st, 3),
-                  (const char *) sqlite3_column_text (st, 4),
-                  (const char *) sqlite3_column_text (st, 5), hash);
-      n++;
-      /* A missing seq means a deleted entry: the chain is broken there too. */
-      if (seq != expected_seq || sqlite3_column_bytes (st, 6) != sizeof hash ||
-          sodium_memcmp (hash, sqlite3_column_blob (st, 6), sizeof hash) != 0)
-        {
-          *first_broken = seq != expected_seq && seq > expected_seq ? expected_seq : seq;
-          break;
-        }
-      memcpy (prev, hash, sizeof prev);
-      expected_seq++;
-    }
-  ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
-  if (!ok)
-    rfl_store_sql_fail (self, error, "reading the audit log");
-  else if (*first_broken == 0)
-    {
-      /* The newest entry must be the one this store last wrote: a truncated tail is a break. */
-      g_autofree char *head = rfl_store_meta_get (self, "audit_head");
-      gint64 head_seq = head != NULL ? g_ascii_strtoll (head, NULL, 10) : 0;
-
-      if (head_seq > expected_seq - 1)
-        *first_broken = expected_seq;
-    }
-  if (n_entries != NULL)
-    *n_entries = n;
-
-out:
-  rfl_store_unlock (self);
+  ok = rfl_store_read (self, audit_verify_locked, &args, error);
+  *first_broken = args.first_broken;
+  if (ok && n_entries != NULL)
+    *n_entries = args.n_entries;
   return ok;
 }

@@ -98,16 +98,17 @@ rfl_store_record_conflict (RflStore    *self,
 
 typedef struct
 {
+  const char *id;
   const char *office;
-  gboolean    take;
-} LocalArgs;
+} ShareArgs;
 
 static gboolean
-share_locked (RflStore    *self,
-              const char  *id,
-              const char  *office,
-              GError     **error)
+share_locked (RflStore  *self,
+              gpointer   data,
+              GError   **error)
 {
+  const ShareArgs *args = data;
+  const char *id = args->id, *office = args->office;
   g_auto(RflRecordRow) rec = { 0 };
   g_autoptr(JsonObject) changes = json_object_new ();
   g_autofree char *text = NULL;
@@ -159,7 +160,7 @@ rfl_store_share (RflStore    *self,
                  const char  *office,
                  GError     **error)
 {
-  gboolean ok;
+  ShareArgs args = { id, office };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
@@ -168,16 +169,7 @@ rfl_store_share (RflStore    *self,
       g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID, _("an office name is needed"));
       return FALSE;
     }
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
-    {
-      ok = share_locked (self, id, office, error) && rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
-    }
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_write (self, share_locked, &args, error);
 }
 
 static JsonObject *
@@ -198,6 +190,34 @@ conflict_from_row (sqlite3_stmt *st)
   return out;
 }
 
+typedef struct
+{
+  gboolean   include_resolved;
+  GPtrArray *out;
+} ListConflictsArgs;
+
+static gboolean
+list_conflicts_locked (RflStore  *self,
+                       gpointer   data,
+                       GError   **error)
+{
+  ListConflictsArgs *args = data;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((st = rfl_store_stmt (self, "SELECT id, record_id, field, winner, loser, resolution FROM conflicts"
+                                  " WHERE ?1 OR resolution IS NULL ORDER BY created_at, id", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int (st, 1, args->include_resolved);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, conflict_from_row (st));
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading conflicts");
+  args->out = g_steal_pointer (&out);
+  return TRUE;
+}
+
 /**
  * rfl_store_list_conflicts:
  *
@@ -208,39 +228,29 @@ rfl_store_list_conflicts (RflStore  *self,
                           gboolean   include_resolved,
                           GError   **error)
 {
-  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  sqlite3_stmt *st;
-  int rc;
+  ListConflictsArgs args = { include_resolved, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT id, record_id, field, winner, loser, resolution FROM conflicts"
-                                  " WHERE ?1 OR resolution IS NULL ORDER BY created_at, id", error)) == NULL)
-    {
-      g_clear_pointer (&out, g_ptr_array_unref);
-      goto out;
-    }
-  sqlite3_bind_int (st, 1, include_resolved);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    g_ptr_array_add (out, conflict_from_row (st));
-  if (rc != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "reading conflicts");
-      g_clear_pointer (&out, g_ptr_array_unref);
-    }
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, list_conflicts_locked, &args, error))
+    return NULL;
+  return args.out;
 }
 
-static gboolean
-resolve_locked (RflStore    *self,
-                const char  *conflict_id,
-                gboolean     take,
-                GError     **error)
+typedef struct
 {
+  const char *conflict_id;
+  gboolean    take;
+} ResolveArgs;
+
+static gboolean
+resolve_locked (RflStore  *self,
+                gpointer   data,
+                GError   **error)
+{
+  const ResolveArgs *args = data;
+  const char *conflict_id = args->conflict_id;
+  gboolean take = args->take;
   g_autoptr(JsonObject) conflict = NULL, changes = json_object_new ();
   g_autofree char *record_id = NULL, *text = NULL, *clock = NULL;
   sqlite3_int64 rowid;
@@ -324,19 +334,10 @@ rfl_store_resolve_conflict (RflStore    *self,
                             gboolean     take,
                             GError     **error)
 {
-  gboolean ok;
+  ResolveArgs args = { conflict_id, take };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (conflict_id != NULL, FALSE);
 
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
-    {
-      ok = resolve_locked (self, conflict_id, take, error) && rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
-    }
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_write (self, resolve_locked, &args, error);
 }

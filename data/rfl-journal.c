@@ -420,21 +420,30 @@ rfl_store_load_clocks (RflStore       *self,
 }
 
 
+static gboolean
+journal_length_locked (RflStore  *self,
+                       gpointer   data,
+                       GError   **error)
+{
+  gint64 *n = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT count(*) FROM journal", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    *n = sqlite3_column_int64 (st, 0);
+  sqlite3_reset (st);
+  return TRUE;
+}
+
 gint64
 rfl_store_get_journal_length (RflStore *self)
 {
-  sqlite3_stmt *st;
   gint64 n = -1;
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  rfl_store_lock (self);
-  if (self->db != NULL && (st = rfl_store_stmt (self, "SELECT count(*) FROM journal", NULL)) != NULL)
-    {
-      if (sqlite3_step (st) == SQLITE_ROW)
-        n = sqlite3_column_int64 (st, 0);
-      sqlite3_reset (st);
-    }
-  rfl_store_unlock (self);
+  if (!rfl_store_read (self, journal_length_locked, &n, NULL))
+    return -1;
   return n;
 }

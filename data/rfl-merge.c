@@ -854,6 +854,108 @@ bad:
   return FALSE;
 }
 
+typedef struct
+{
+  ApplyCtx      *ctx;
+  guint64        seq_from;
+  guint64        seq_to;
+  const guint8  *hash;
+  JsonArray     *ops;
+} ApplyArgs;
+
+/* Whether @seq_from is the next bundle expected from @peer. */
+static gboolean
+check_next (RflStore    *self,
+            const char  *peer,
+            guint64      seq_from,
+            GError     **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT in_next FROM peers WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, peer);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no peer %s"), peer);
+      return FALSE;
+    }
+  if ((guint64) sqlite3_column_int64 (st, 0) != seq_from)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
+                   _("bundle %llu is not the next from %s"), (unsigned long long) seq_from, peer);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Each operation in a savepoint: one that is not valid (the schema, the
+ * sender's rights) is undone, audited and named, and the rest apply. */
+static gboolean
+apply_in_savepoint (RflStore    *self,
+                    ApplyCtx    *ctx,
+                    JsonObject  *op,
+                    GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autofree char *detail = NULL;
+
+  if (sqlite3_exec (self->db, "SAVEPOINT rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+    return rfl_store_sql_fail (self, error, "applying an operation");
+  if (!apply_op (self, ctx, op, &local))
+    {
+      if (!g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID) ||
+          sqlite3_exec (self->db, "ROLLBACK TO rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+        {
+          if (local != NULL)
+            g_propagate_error (error, g_steal_pointer (&local));
+          else
+            rfl_store_sql_fail (self, error, "applying an operation");
+          return FALSE;
+        }
+      note_refused (ctx->stats, json_object_get_string_member (op, "r"));
+      detail = g_strdup_printf ("from %s: %s", ctx->peer, local->message);
+      if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, "r"), detail, error))
+        return FALSE;
+    }
+  if (sqlite3_exec (self->db, "RELEASE rfl_op", NULL, NULL, NULL) != SQLITE_OK)
+    return rfl_store_sql_fail (self, error, "applying an operation");
+  return TRUE;
+}
+
+static gboolean
+apply_ops_locked (RflStore  *self,
+                  gpointer   data,
+                  GError   **error)
+{
+  ApplyArgs *args = data;
+  RflMergeStats *stats = args->ctx->stats;
+  const char *peer = args->ctx->peer;
+  g_autofree char *detail = NULL;
+  sqlite3_stmt *st;
+
+  if (!check_next (self, peer, args->seq_from, error))
+    return FALSE;
+  for (guint i = 0; i < json_array_get_length (args->ops); i++)
+    if (!apply_in_savepoint (self, args->ctx, json_array_get_object_element (args->ops, i), error))
+      return FALSE;
+
+  if ((st = rfl_store_stmt (self, "UPDATE peers SET in_next = ?2, in_hash = ?3, last_seen = ?4"
+                                  " WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) args->seq_to + 1);
+  sqlite3_bind_blob (st, 3, args->hash, 32, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "advancing the stream");
+  detail = g_strdup_printf ("from %s: seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+                            ", %u applied, %u known, %u conflicts, %u refused",
+                            peer, args->seq_from, args->seq_to, stats->applied, stats->skipped,
+                            stats->conflicts, stats->refused);
+  return rfl_store_audit_append (self, "receive", NULL, detail, error);
+}
+
 /**
  * rfl_store_apply_ops:
  * @self: an open store
@@ -884,8 +986,7 @@ rfl_store_apply_ops (RflStore       *self,
                      GError        **error)
 {
   ApplyCtx ctx = { role, peer, office, stats };
-  sqlite3_stmt *st;
-  gboolean ok;
+  ApplyArgs args = { &ctx, seq_from, seq_to, hash, ops };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (peer != NULL && hash != NULL && ops != NULL && stats != NULL, FALSE);
@@ -895,93 +996,5 @@ rfl_store_apply_ops (RflStore       *self,
   for (guint i = 0; i < json_array_get_length (ops); i++)
     if (!rfl_op_check (json_array_get_element (ops, i), error))
       return FALSE;
-
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (!ok)
-    goto out;
-
-  if ((st = rfl_store_stmt (self, "SELECT in_next FROM peers WHERE id = ?1", error)) == NULL)
-    goto fail;
-  rfl_bind_text (st, 1, peer);
-  if (sqlite3_step (st) != SQLITE_ROW)
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no peer %s"), peer);
-      goto fail;
-    }
-  if ((guint64) sqlite3_column_int64 (st, 0) != seq_from)
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION,
-                   _("bundle %llu is not the next from %s"), (unsigned long long) seq_from, peer);
-      goto fail;
-    }
-
-  /* Each operation in a savepoint: one that is not valid (the schema, the
-   * sender's rights) is undone, audited and named, and the rest apply. */
-  for (guint i = 0; i < json_array_get_length (ops); i++)
-    {
-      JsonObject *op = json_array_get_object_element (ops, i);
-      g_autoptr(GError) local = NULL;
-
-      if (sqlite3_exec (self->db, "SAVEPOINT rfl_op", NULL, NULL, NULL) != SQLITE_OK)
-        {
-          rfl_store_sql_fail (self, error, "applying an operation");
-          goto fail;
-        }
-      if (!apply_op (self, &ctx, op, &local))
-        {
-          g_autofree char *detail = NULL;
-
-          if (!g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID) ||
-              sqlite3_exec (self->db, "ROLLBACK TO rfl_op", NULL, NULL, NULL) != SQLITE_OK)
-            {
-              if (local != NULL)
-                g_propagate_error (error, g_steal_pointer (&local));
-              else
-                rfl_store_sql_fail (self, error, "applying an operation");
-              goto fail;
-            }
-          note_refused (stats, json_object_get_string_member (op, "r"));
-          detail = g_strdup_printf ("from %s: %s", peer, local->message);
-          if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, "r"), detail, error))
-            goto fail;
-        }
-      if (sqlite3_exec (self->db, "RELEASE rfl_op", NULL, NULL, NULL) != SQLITE_OK)
-        {
-          rfl_store_sql_fail (self, error, "applying an operation");
-          goto fail;
-        }
-    }
-
-  if ((st = rfl_store_stmt (self, "UPDATE peers SET in_next = ?2, in_hash = ?3, last_seen = ?4"
-                                  " WHERE id = ?1", error)) == NULL)
-    goto fail;
-  rfl_bind_text (st, 1, peer);
-  sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_to + 1);
-  sqlite3_bind_blob (st, 3, hash, 32, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
-  if (sqlite3_step (st) != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "advancing the stream");
-      goto fail;
-    }
-  {
-    g_autofree char *detail = g_strdup_printf ("from %s: seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
-                                               ", %u applied, %u known, %u conflicts, %u refused",
-                                               peer, seq_from, seq_to, stats->applied, stats->skipped,
-                                               stats->conflicts, stats->refused);
-    if (!rfl_store_audit_append (self, "receive", NULL, detail, error))
-      goto fail;
-  }
-  ok = rfl_store_commit (self, error);
-  if (!ok)
-    rfl_store_rollback (self);
-  goto out;
-
-fail:
-  rfl_store_rollback (self);
-  ok = FALSE;
-out:
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_write (self, apply_ops_locked, &args, error);
 }

@@ -170,23 +170,19 @@ backfill_hashes (RflStore  *self,
 }
 
 /* For tests: every record's hash, computed again from scratch. */
+static gboolean
+rehash_all_locked (RflStore  *self,
+                   gpointer   data,
+                   GError   **error)
+{
+  return rfl_store_exec_sql (self, "DELETE FROM hashes", error) && backfill_hashes (self, error);
+}
+
 gboolean
 rfl_store_rehash_all (RflStore  *self,
                       GError   **error)
 {
-  gboolean ok;
-
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
-    {
-      ok = rfl_store_exec_sql (self, "DELETE FROM hashes", error) && backfill_hashes (self, error) &&
-           rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
-    }
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_write (self, rehash_all_locked, NULL, error);
 }
 
 gboolean

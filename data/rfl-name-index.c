@@ -288,6 +288,41 @@ search_stage (RflStore    *self,
   return TRUE;
 }
 
+typedef struct
+{
+  const char *query;
+  guint       limit;
+  GPtrArray  *out;
+} SearchArgs;
+
+static gboolean
+search_locked (RflStore  *self,
+               gpointer   data,
+               GError   **error)
+{
+  SearchArgs *args = data;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autofree char *exact = NULL, *fuzzy = NULL;
+
+  {
+    /* Transliterated once, for both stages. */
+    g_autofree char *latin = rfl_names_to_latin (self->names, args->query);
+    g_auto(GStrv) words = rfl_names_tokenize (latin);
+
+    exact = build_match (words, FALSE);
+    fuzzy = build_match (words, TRUE);
+  }
+  if (exact != NULL &&
+      (!search_stage (self, exact, args->limit, out, seen, error) ||
+       (out->len < args->limit && !search_stage (self, fuzzy, args->limit, out, seen, error))))
+    return FALSE;
+  if (!rfl_store_audit_read (self, "search", NULL, args->query, error))
+    return FALSE;
+  args->out = g_steal_pointer (&out);
+  return TRUE;
+}
+
 /**
  * rfl_store_search:
  * @self: an open store
@@ -308,9 +343,7 @@ rfl_store_search (RflStore    *self,
                   guint        limit,
                   GError     **error)
 {
-  g_autoptr(GPtrArray) out = NULL;
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autofree char *exact = NULL, *fuzzy = NULL;
+  SearchArgs args = { query, limit, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (query != NULL, NULL);
@@ -321,31 +354,7 @@ rfl_store_search (RflStore    *self,
                    _("search: the query must be valid text of at most %d bytes"), MAX_QUERY_BYTES);
       return NULL;
     }
-
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error))
-    goto out;
-
-  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  {
-    /* Transliterated once, for both stages. */
-    g_autofree char *latin = rfl_names_to_latin (self->names, query);
-    g_auto(GStrv) words = rfl_names_tokenize (latin);
-
-    exact = build_match (words, FALSE);
-    fuzzy = build_match (words, TRUE);
-  }
-  if (exact != NULL &&
-      (!search_stage (self, exact, limit, out, seen, error) ||
-       (out->len < limit && !search_stage (self, fuzzy, limit, out, seen, error))))
-    {
-      g_clear_pointer (&out, g_ptr_array_unref);
-      goto out;
-    }
-
-  if (!rfl_store_audit_read (self, "search", NULL, query, error))
-    g_clear_pointer (&out, g_ptr_array_unref);
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, search_locked, &args, error))
+    return NULL;
+  return args.out;
 }

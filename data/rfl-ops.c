@@ -62,6 +62,41 @@ op_from_row (sqlite3_stmt *st)
   return g_string_free (out, FALSE);
 }
 
+typedef struct
+{
+  guint64    after;
+  guint      max_ops;
+  guint64   *last_seq;
+  GPtrArray *out;
+} LocalOpsArgs;
+
+static gboolean
+read_local_ops_locked (RflStore  *self,
+                       gpointer   data,
+                       GError   **error)
+{
+  LocalOpsArgs *args = data;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((st = rfl_store_stmt (self, "SELECT seq, record_id, op, hlc, device, changes, base, clocks, cl"
+                                  " FROM journal WHERE seq > ?1 AND origin IS NULL AND redacted = 0"
+                                  " ORDER BY seq LIMIT ?2", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
+  sqlite3_bind_int64 (st, 2, args->max_ops);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ops, op_from_row (st));
+      *args->last_seq = (guint64) sqlite3_column_int64 (st, 0);
+    }
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  args->out = g_steal_pointer (&ops);
+  return TRUE;
+}
+
 /**
  * rfl_store_read_local_ops:
  * @after: the journal seq to start after
@@ -79,37 +114,38 @@ rfl_store_read_local_ops (RflStore  *self,
                           guint64   *last_seq,
                           GError   **error)
 {
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
-  sqlite3_stmt *st;
-  int rc;
+  LocalOpsArgs args = { after, max_ops, last_seq, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
   *last_seq = after;
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT seq, record_id, op, hlc, device, changes, base, clocks, cl"
-                                  " FROM journal WHERE seq > ?1 AND origin IS NULL AND redacted = 0"
-                                  " ORDER BY seq LIMIT ?2", error)) == NULL)
-    {
-      g_clear_pointer (&ops, g_ptr_array_unref);
-      goto out;
-    }
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
-  sqlite3_bind_int64 (st, 2, max_ops);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      g_ptr_array_add (ops, op_from_row (st));
-      *last_seq = (guint64) sqlite3_column_int64 (st, 0);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "reading the journal");
-      g_clear_pointer (&ops, g_ptr_array_unref);
-    }
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&ops);
+  if (!rfl_store_read (self, read_local_ops_locked, &args, error))
+    return NULL;
+  return args.out;
+}
+
+typedef struct
+{
+  guint64 after;
+  gint64  n;
+} CountOpsArgs;
+
+static gboolean
+count_local_ops_locked (RflStore  *self,
+                        gpointer   data,
+                        GError   **error)
+{
+  CountOpsArgs *args = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT count(*) FROM journal WHERE seq > ?1 AND origin IS NULL"
+                                  " AND redacted = 0", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  args->n = sqlite3_column_int64 (st, 0);
+  return TRUE;
 }
 
 gint64
@@ -117,24 +153,71 @@ rfl_store_count_local_ops (RflStore  *self,
                            guint64    after,
                            GError   **error)
 {
-  sqlite3_stmt *st;
-  gint64 n = -1;
+  CountOpsArgs args = { after, -1 };
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) &&
-      (st = rfl_store_stmt (self, "SELECT count(*) FROM journal WHERE seq > ?1 AND origin IS NULL"
-                                  " AND redacted = 0", error)) != NULL)
+  if (!rfl_store_read (self, count_local_ops_locked, &args, error))
+    return -1;
+  return args.n;
+}
+
+typedef struct
+{
+  guint64     after;
+  const char *office;
+  const char *for_device;
+  guint       max_ops;
+  guint64    *through;
+  GPtrArray  *out;
+} ScopeOpsArgs;
+
+static gboolean
+read_scope_ops_locked (RflStore  *self,
+                       gpointer   data,
+                       GError   **error)
+{
+  ScopeOpsArgs *args = data;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *st;
+  gint64 head;
+  int rc;
+
+  /* One read transaction: the head and the rows after it see one state. */
+  if (!rfl_store_begin_read (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT coalesce (max (seq), 0) FROM journal", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  head = sqlite3_column_int64 (st, 0);
+  if ((st = rfl_store_stmt (self,
+         "SELECT j.seq, j.record_id, j.op, j.hlc, j.device, j.changes, j.base, j.clocks, j.cl"
+         " FROM journal j JOIN records r ON r.rowid = j.record_row"
+         " WHERE j.seq > ?1 AND j.seq <= ?5 AND j.redacted = 0"
+         "   AND (r.owner = ?2 OR EXISTS (SELECT 1 FROM shares s"
+         "                                WHERE s.record_row = j.record_row AND s.office = ?2))"
+         "   AND (j.device IS NOT ?3 OR j.op IN ('snapshot', 'conflict')"
+         "        OR j.changes ->> '$.\"$was\"' IS NOT NULL"
+         "        OR j.seq <= (SELECT own_through FROM peers WHERE id = ?3))"
+         " ORDER BY j.seq LIMIT ?4", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
+  rfl_bind_text (st, 2, args->office);
+  rfl_bind_text (st, 3, args->for_device);
+  sqlite3_bind_int64 (st, 4, args->max_ops);
+  sqlite3_bind_int64 (st, 5, head);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        n = sqlite3_column_int64 (st, 0);
-      else
-        rfl_store_sql_fail (self, error, "reading the journal");
+      g_ptr_array_add (ops, op_from_row (st));
+      *args->through = (guint64) sqlite3_column_int64 (st, 0);
     }
-  rfl_store_unlock (self);
-  return n;
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  /* Fewer than asked for: everything up to the head has been looked at. */
+  if (ops->len < args->max_ops)
+    *args->through = MAX (args->after, (guint64) head);
+  args->out = g_steal_pointer (&ops);
+  return TRUE;
 }
 
 /**
@@ -160,61 +243,15 @@ rfl_store_read_scope_ops (RflStore    *self,
                           guint64     *through,
                           GError     **error)
 {
-  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
-  sqlite3_stmt *st;
-  gint64 head = 0;
-  int rc;
+  ScopeOpsArgs args = { after, office, for_device, max_ops, through, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (office != NULL, NULL);
 
   *through = after;
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) || !rfl_store_begin_read (self, error))
-    {
-      g_clear_pointer (&ops, g_ptr_array_unref);
-      goto out;
-    }
-  if ((st = rfl_store_stmt (self, "SELECT coalesce (max (seq), 0) FROM journal", error)) == NULL ||
-      sqlite3_step (st) != SQLITE_ROW)
-    goto fail;
-  head = sqlite3_column_int64 (st, 0);
-  if ((st = rfl_store_stmt (self,
-         "SELECT j.seq, j.record_id, j.op, j.hlc, j.device, j.changes, j.base, j.clocks, j.cl"
-         " FROM journal j JOIN records r ON r.rowid = j.record_row"
-         " WHERE j.seq > ?1 AND j.seq <= ?5 AND j.redacted = 0"
-         "   AND (r.owner = ?2 OR EXISTS (SELECT 1 FROM shares s"
-         "                                WHERE s.record_row = j.record_row AND s.office = ?2))"
-         "   AND (j.device IS NOT ?3 OR j.op IN ('snapshot', 'conflict')"
-         "        OR j.changes ->> '$.\"$was\"' IS NOT NULL"
-         "        OR j.seq <= (SELECT own_through FROM peers WHERE id = ?3))"
-         " ORDER BY j.seq LIMIT ?4", error)) == NULL)
-    goto fail;
-  sqlite3_bind_int64 (st, 1, (sqlite3_int64) after);
-  rfl_bind_text (st, 2, office);
-  rfl_bind_text (st, 3, for_device);
-  sqlite3_bind_int64 (st, 4, max_ops);
-  sqlite3_bind_int64 (st, 5, head);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      g_ptr_array_add (ops, op_from_row (st));
-      *through = (guint64) sqlite3_column_int64 (st, 0);
-    }
-  if (rc != SQLITE_DONE)
-    goto fail;
-  /* Fewer than asked for: everything up to the head has been looked at. */
-  if (ops->len < max_ops)
-    *through = MAX (after, (guint64) head);
-  rfl_store_end_read (self);
-  goto out;
-
-fail:
-  rfl_store_sql_fail (self, error, "reading the journal");
-  rfl_store_end_read (self);
-  g_clear_pointer (&ops, g_ptr_array_unref);
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&ops);
+  if (!rfl_store_read (self, read_scope_ops_locked, &args, error))
+    return NULL;
+  return args.out;
 }
 
 

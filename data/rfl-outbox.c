@@ -77,12 +77,6 @@ rfl_store_outbox_add (RflStore             *self,
   return rfl_store_write (self, outbox_add_locked, &args, error);
 }
 
-/**
- * rfl_store_outbox_list:
- *
- * Returns: (transfer full) (element-type RflOutboxItem): the bundles for
- *   @peer not yet acknowledged, oldest first
- */
 static RflOutboxItem *
 outbox_item_from_row (sqlite3_stmt *st)
 {
@@ -97,29 +91,72 @@ outbox_item_from_row (sqlite3_stmt *st)
   return item;
 }
 
+typedef struct
+{
+  const char    *peer;
+  guint64        after;      /* outbox_next, outbox_find */
+  guint64        seq_to;     /* outbox_find */
+  guint8        *hash;       /* outbox_find */
+  gboolean       found;
+  GPtrArray     *items;      /* outbox_list */
+  RflOutboxItem *item;       /* outbox_next */
+  GBytes        *envelope;   /* take_held */
+} OutboxQuery;
+
+static gboolean
+outbox_list_locked (RflStore  *self,
+                    gpointer   data,
+                    GError   **error)
+{
+  OutboxQuery *q = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
+                                  " WHERE peer = ?1 ORDER BY seq_from", error)) == NULL)
+    return FALSE;
+  q->items = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_outbox_item_free);
+  rfl_bind_text (st, 1, q->peer);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    g_ptr_array_add (q->items, outbox_item_from_row (st));
+  return TRUE;
+}
+
+/**
+ * rfl_store_outbox_list:
+ *
+ * Returns: (transfer full) (element-type RflOutboxItem): the bundles for
+ *   @peer not yet acknowledged, oldest first
+ */
 GPtrArray *
 rfl_store_outbox_list (RflStore    *self,
                        const char  *peer,
                        GError     **error)
 {
-  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_outbox_item_free);
-  sqlite3_stmt *st;
+  OutboxQuery q = { .peer = peer };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
-                                  " WHERE peer = ?1 ORDER BY seq_from", error)) == NULL)
-    g_clear_pointer (&out, g_ptr_array_unref);
-  else
-    {
-      rfl_bind_text (st, 1, peer);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        g_ptr_array_add (out, outbox_item_from_row (st));
-    }
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, outbox_list_locked, &q, error))
+    return NULL;
+  return q.items;
+}
+
+static gboolean
+outbox_next_locked (RflStore  *self,
+                    gpointer   data,
+                    GError   **error)
+{
+  OutboxQuery *q = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
+                                  " WHERE peer = ?1 AND seq_from > ?2 ORDER BY seq_from LIMIT 1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, q->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) q->after);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    q->item = outbox_item_from_row (st);
+  return TRUE;
 }
 
 /**
@@ -135,23 +172,13 @@ rfl_store_outbox_next (RflStore    *self,
                        guint64      after,
                        GError     **error)
 {
-  RflOutboxItem *item = NULL;
-  sqlite3_stmt *st;
+  OutboxQuery q = { .peer = peer, .after = after };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) &&
-      (st = rfl_store_stmt (self, "SELECT seq_from, seq_to, through, hash, envelope FROM outbox"
-                                  " WHERE peer = ?1 AND seq_from > ?2 ORDER BY seq_from LIMIT 1", error)) != NULL)
-    {
-      rfl_bind_text (st, 1, peer);
-      sqlite3_bind_int64 (st, 2, (sqlite3_int64) after);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        item = outbox_item_from_row (st);
-    }
-  rfl_store_unlock (self);
-  return item;
+  if (!rfl_store_read (self, outbox_next_locked, &q, error))
+    return NULL;
+  return q.item;
 }
 
 typedef struct
@@ -181,6 +208,26 @@ ack_locked (RflStore  *self,
   return rfl_store_run_write (self, st, "compacting the outbox", error);
 }
 
+static gboolean
+outbox_find_locked (RflStore  *self,
+                    gpointer   data,
+                    GError   **error)
+{
+  OutboxQuery *q = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT hash FROM outbox WHERE peer = ?1 AND seq_to = ?2", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, q->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) q->seq_to);
+  if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_bytes (st, 0) == 32)
+    {
+      memcpy (q->hash, sqlite3_column_blob (st, 0), 32);
+      q->found = TRUE;
+    }
+  return TRUE;
+}
+
 /**
  * rfl_store_outbox_find:
  * @seq_to: the last seq of a bundle
@@ -194,25 +241,11 @@ rfl_store_outbox_find (RflStore    *self,
                        guint64      seq_to,
                        guint8      *hash)
 {
-  sqlite3_stmt *st;
-  gboolean found = FALSE;
+  OutboxQuery q = { .peer = peer, .seq_to = seq_to, .hash = hash };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, NULL) &&
-      (st = rfl_store_stmt (self, "SELECT hash FROM outbox WHERE peer = ?1 AND seq_to = ?2", NULL)) != NULL)
-    {
-      rfl_bind_text (st, 1, peer);
-      sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_to);
-      if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_bytes (st, 0) == 32)
-        {
-          memcpy (hash, sqlite3_column_blob (st, 0), 32);
-          found = TRUE;
-        }
-    }
-  rfl_store_unlock (self);
-  return found;
+  return rfl_store_read (self, outbox_find_locked, &q, NULL) && q.found;
 }
 
 /**
@@ -278,6 +311,30 @@ rfl_store_hold (RflStore    *self,
   return rfl_store_write (self, hold_locked, &args, error);
 }
 
+static gboolean
+take_held_locked (RflStore  *self,
+                  gpointer   data,
+                  GError   **error)
+{
+  OutboxQuery *q = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT envelope FROM held WHERE peer = ?1 AND seq_from = ?2", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, q->peer);
+  sqlite3_bind_int64 (st, 2, (sqlite3_int64) q->after);
+  if (sqlite3_step (st) == SQLITE_ROW)
+    q->envelope = g_bytes_new (sqlite3_column_blob (st, 0), (gsize) sqlite3_column_bytes (st, 0));
+  /* The bundle, and any older one, leaves the store even if it was not there. */
+  if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1 AND seq_from <= ?2", NULL)) != NULL)
+    {
+      rfl_bind_text (st, 1, q->peer);
+      sqlite3_bind_int64 (st, 2, (sqlite3_int64) q->after);
+      sqlite3_step (st);
+    }
+  return TRUE;
+}
+
 /**
  * rfl_store_take_held:
  *
@@ -289,26 +346,11 @@ rfl_store_take_held (RflStore    *self,
                      const char  *peer,
                      guint64      seq_from)
 {
-  GBytes *out = NULL;
-  sqlite3_stmt *st;
+  OutboxQuery q = { .peer = peer, .after = seq_from };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (self->db != NULL &&
-      (st = rfl_store_stmt (self, "SELECT envelope FROM held WHERE peer = ?1 AND seq_from = ?2", NULL)) != NULL)
-    {
-      rfl_bind_text (st, 1, peer);
-      sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_from);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        out = g_bytes_new (sqlite3_column_blob (st, 0), (gsize) sqlite3_column_bytes (st, 0));
-      if ((st = rfl_store_stmt (self, "DELETE FROM held WHERE peer = ?1 AND seq_from <= ?2", NULL)) != NULL)
-        {
-          rfl_bind_text (st, 1, peer);
-          sqlite3_bind_int64 (st, 2, (sqlite3_int64) seq_from);
-          sqlite3_step (st);
-        }
-    }
-  rfl_store_unlock (self);
-  return out;
+  if (!rfl_store_write (self, take_held_locked, &q, NULL))
+    g_clear_pointer (&q.envelope, g_bytes_unref);
+  return q.envelope;
 }

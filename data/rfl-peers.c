@@ -14,20 +14,52 @@
 
 /* Settings: sync state that is not a table of its own. */
 
+typedef struct
+{
+  const char *name;
+  const char *value;
+  char       *out;
+} SettingArgs;
+
+static gboolean
+get_setting_locked (RflStore  *self,
+                    gpointer   data,
+                    GError   **error)
+{
+  SettingArgs *args = data;
+
+  args->out = rfl_store_meta_get (self, args->name);
+  return TRUE;
+}
+
 char *
 rfl_store_get_setting (RflStore   *self,
                        const char *key)
 {
   g_autofree char *name = g_strconcat ("sync.", key, NULL);
-  char *value = NULL;
+  SettingArgs args = { name, NULL, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (self->db != NULL)
-    value = rfl_store_meta_get (self, name);
-  rfl_store_unlock (self);
-  return value;
+  if (!rfl_store_read (self, get_setting_locked, &args, NULL))
+    return NULL;
+  return args.out;
+}
+
+static gboolean
+set_setting_locked (RflStore  *self,
+                    gpointer   data,
+                    GError   **error)
+{
+  SettingArgs *args = data;
+  sqlite3_stmt *st;
+
+  if (args->value != NULL)
+    return rfl_store_meta_set (self, args->name, args->value, error);
+  if ((st = rfl_store_stmt (self, "DELETE FROM meta WHERE key = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->name);
+  return rfl_store_run_write (self, st, "saving a setting", error);
 }
 
 gboolean
@@ -37,32 +69,11 @@ rfl_store_set_setting (RflStore    *self,
                        GError     **error)
 {
   g_autofree char *name = g_strconcat ("sync.", key, NULL);
-  gboolean ok;
+  SettingArgs args = { name, value, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
-    {
-      if (value != NULL)
-        ok = rfl_store_meta_set (self, name, value, error);
-      else
-        {
-          sqlite3_stmt *st = rfl_store_stmt (self, "DELETE FROM meta WHERE key = ?1", error);
-
-          if ((ok = st != NULL))
-            {
-              rfl_bind_text (st, 1, name);
-              ok = rfl_store_run_write (self, st, "saving a setting", error);
-            }
-        }
-      ok = ok && rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
-    }
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_write (self, set_setting_locked, &args, error);
 }
 
 
@@ -170,28 +181,64 @@ peer_from_row (sqlite3_stmt *st)
 #define PEER_COLUMNS "id, role, office, status, sign_pk, box_pk, url, enrolled_at, last_seen," \
                      " in_next, in_hash, out_next, out_hash, out_through, acked"
 
+typedef struct
+{
+  const char *id;
+  const char *role;
+  RflPeer    *peer;
+  GPtrArray  *peers;
+} PeerQuery;
+
+static gboolean
+get_peer_locked (RflStore  *self,
+                 gpointer   data,
+                 GError   **error)
+{
+  PeerQuery *q = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, q->id);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), q->id);
+      return FALSE;
+    }
+  q->peer = peer_from_row (st);
+  return TRUE;
+}
+
 RflPeer *
 rfl_store_get_peer (RflStore    *self,
                     const char  *id,
                     GError     **error)
 {
-  RflPeer *peer = NULL;
-  sqlite3_stmt *st;
+  PeerQuery q = { .id = id };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) &&
-      (st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE id = ?1", error)) != NULL)
-    {
-      rfl_bind_text (st, 1, id);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        peer = peer_from_row (st);
-      else
-        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no enrolled device %s"), id);
-    }
-  rfl_store_unlock (self);
-  return peer;
+  if (!rfl_store_read (self, get_peer_locked, &q, error))
+    return NULL;
+  return q.peer;
+}
+
+static gboolean
+list_peers_locked (RflStore  *self,
+                   gpointer   data,
+                   GError   **error)
+{
+  PeerQuery *q = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE ?1 IS NULL OR role = ?1"
+                                  " ORDER BY enrolled_at, id", error)) == NULL)
+    return FALSE;
+  q->peers = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_peer_free);
+  rfl_bind_text (st, 1, q->role);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    g_ptr_array_add (q->peers, peer_from_row (st));
+  return TRUE;
 }
 
 /**
@@ -205,24 +252,13 @@ rfl_store_list_peers (RflStore    *self,
                       const char  *role,
                       GError     **error)
 {
-  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) rfl_peer_free);
-  sqlite3_stmt *st;
+  PeerQuery q = { .role = role };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT " PEER_COLUMNS " FROM peers WHERE ?1 IS NULL OR role = ?1"
-                                  " ORDER BY enrolled_at, id", error)) == NULL)
-    g_clear_pointer (&out, g_ptr_array_unref);
-  else
-    {
-      rfl_bind_text (st, 1, role);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        g_ptr_array_add (out, peer_from_row (st));
-    }
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, list_peers_locked, &q, error))
+    return NULL;
+  return q.peers;
 }
 
 typedef struct
@@ -663,6 +699,32 @@ rfl_store_accept_request (RflStore    *self,
   return rfl_store_write (self, accept_request_locked, &args, error);
 }
 
+typedef struct
+{
+  gint64          now;
+  RflRequestFunc  func;
+  gpointer        user_data;
+} ForeachRequestArgs;
+
+static gboolean
+foreach_request_locked (RflStore  *self,
+                        gpointer   data,
+                        GError   **error)
+{
+  ForeachRequestArgs *args = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT device, nonce, expires FROM nonces WHERE expires >= ?1"
+                                  " ORDER BY expires", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, args->now);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    args->func ((const char *) sqlite3_column_text (st, 0), (const char *) sqlite3_column_text (st, 1),
+                sqlite3_column_int64 (st, 2), args->user_data);
+  sqlite3_reset (st);
+  return TRUE;
+}
+
 /**
  * rfl_store_foreach_request:
  * @now: seconds since the epoch: requests stale by then are left out
@@ -678,25 +740,11 @@ rfl_store_foreach_request (RflStore          *self,
                            gpointer           user_data,
                            GError           **error)
 {
-  sqlite3_stmt *st;
-  gboolean ok;
+  ForeachRequestArgs args = { now, func, user_data };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) &&
-       (st = rfl_store_stmt (self, "SELECT device, nonce, expires FROM nonces WHERE expires >= ?1"
-                                   " ORDER BY expires", error)) != NULL;
-  if (ok)
-    {
-      sqlite3_bind_int64 (st, 1, now);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        func ((const char *) sqlite3_column_text (st, 0), (const char *) sqlite3_column_text (st, 1),
-              sqlite3_column_int64 (st, 2), user_data);
-      sqlite3_reset (st);
-    }
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_read (self, foreach_request_locked, &args, error);
 }
 
 

@@ -13,6 +13,17 @@
 #include <glib/gi18n-lib.h>
 
 
+static gboolean
+set_retention_locked (RflStore  *self,
+                      gpointer   data,
+                      GError   **error)
+{
+  const char *text = data;
+
+  return rfl_store_meta_set (self, "retention_days", text, error) &&
+         rfl_store_audit_append (self, "retention", NULL, text, error);
+}
+
 /**
  * rfl_store_set_retention_days:
  * @days: how long a closed case is kept, 0 to 36,500
@@ -27,7 +38,6 @@ rfl_store_set_retention_days (RflStore  *self,
                               GError   **error)
 {
   g_autofree char *text = NULL;
-  gboolean ok;
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
 
@@ -38,19 +48,10 @@ rfl_store_set_retention_days (RflStore  *self,
       return FALSE;
     }
   text = g_strdup_printf ("%d", days);
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
-    {
-      ok = rfl_store_meta_set (self, "retention_days", text, error) &&
-           rfl_store_audit_append (self, "retention", NULL, text, error) && rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
-    }
-  if (ok)
-    g_atomic_int_set (&self->retention_days, days);
-  rfl_store_unlock (self);
-  return ok;
+  if (!rfl_store_write (self, set_retention_locked, text, error))
+    return FALSE;
+  g_atomic_int_set (&self->retention_days, days);
+  return TRUE;
 }
 
 
@@ -152,6 +153,44 @@ purge_locked (RflStore       *self,
          rfl_store_audit_append (self, "purge", id, "retention expired", error);
 }
 
+static gboolean
+purge_expired_locked (RflStore  *self,
+                      gpointer   data,
+                      GError   **error)
+{
+  gint64 *purged = data;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (sqlite3_int64));
+  g_autofree char *now = rfl_store_today (self);
+  sqlite3_stmt *st;
+  int rc;
+
+  st = rfl_store_stmt (self, "SELECT id, rowid FROM records WHERE retention_until IS NOT NULL"
+                       " AND retention_until < ?1 AND doc IS NOT NULL"
+                       " UNION SELECT n.id, n.rowid FROM records n JOIN records r"
+                       "  ON n.type = 'note' AND n.doc ->> '$.record' = r.id"
+                       " WHERE r.retention_until IS NOT NULL AND r.retention_until < ?1"
+                       "  AND n.doc IS NOT NULL", error);
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, now);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      sqlite3_int64 rowid = sqlite3_column_int64 (st, 1);
+      g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+      g_array_append_val (rowids, rowid);
+    }
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "finding expired records");
+
+  for (guint i = 0; i < ids->len; i++)
+    if (!purge_locked (self, g_ptr_array_index (ids, i), g_array_index (rowids, sqlite3_int64, i), error))
+      return FALSE;
+  *purged = ids->len;
+  return TRUE;
+}
+
 /**
  * rfl_store_purge_expired:
  * @self: an open store
@@ -166,53 +205,11 @@ gint64
 rfl_store_purge_expired (RflStore  *self,
                          GError   **error)
 {
-  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GArray) rowids = g_array_new (FALSE, FALSE, sizeof (sqlite3_int64));
-  g_autofree char *now = NULL;
-  sqlite3_stmt *st;
-  gint64 purged = -1;
-  int rc;
+  gint64 purged = 0;
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) || !rfl_store_begin (self, error))
-    goto out;
-
-  now = rfl_store_today (self);
-  st = rfl_store_stmt (self, "SELECT id, rowid FROM records WHERE retention_until IS NOT NULL"
-                   " AND retention_until < ?1 AND doc IS NOT NULL"
-                   " UNION SELECT n.id, n.rowid FROM records n JOIN records r"
-                   "  ON n.type = 'note' AND n.doc ->> '$.record' = r.id"
-                   " WHERE r.retention_until IS NOT NULL AND r.retention_until < ?1"
-                   "  AND n.doc IS NOT NULL", error);
-  if (st == NULL)
-    goto fail;
-  rfl_bind_text (st, 1, now);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      sqlite3_int64 rowid = sqlite3_column_int64 (st, 1);
-      g_ptr_array_add (ids, g_strdup ((const char *) sqlite3_column_text (st, 0)));
-      g_array_append_val (rowids, rowid);
-    }
-  sqlite3_reset (st);
-  if (rc != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "finding expired records");
-      goto fail;
-    }
-
-  for (guint i = 0; i < ids->len; i++)
-    if (!purge_locked (self, g_ptr_array_index (ids, i), g_array_index (rowids, sqlite3_int64, i), error))
-      goto fail;
-  if (!rfl_store_commit (self, error))
-    goto fail;
-  purged = ids->len;
-  goto out;
-
-fail:
-  rfl_store_rollback (self);
-out:
-  rfl_store_unlock (self);
+  if (!rfl_store_write (self, purge_expired_locked, &purged, error))
+    return -1;
   return purged;
 }

@@ -135,6 +135,55 @@ summary_from_stmt (RflStore     *self,
   return rfl_store_summary_for_person (self, st, NULL);
 }
 
+typedef struct
+{
+  const char *type;
+  const char *status;
+  guint       offset;
+  guint       limit;
+  GPtrArray  *out;
+} ListArgs;
+
+static gboolean
+list_locked (RflStore  *self,
+             gpointer   data,
+             GError   **error)
+{
+  ListArgs *args = data;
+  g_autoptr(GPtrArray) out = NULL;
+  g_autofree char *detail = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  st = rfl_store_stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
+                       " WHERE cl % 2 = 1 AND doc IS NOT NULL"
+                       " AND (?1 IS NULL OR type = ?1"
+                       "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
+                       " AND (?2 IS NULL OR status = ?2)"
+                       " ORDER BY updated_at DESC, rowid DESC LIMIT ?3 OFFSET ?4", error);
+  if (st == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->type);
+  rfl_bind_text (st, 2, args->status);
+  sqlite3_bind_int64 (st, 3, args->limit);
+  sqlite3_bind_int64 (st, 4, args->offset);
+
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    g_ptr_array_add (out, summary_from_stmt (self, st));
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "listing records");
+  sqlite3_reset (st);
+
+  detail = g_strdup_printf ("type=%s status=%s offset=%u count=%u",
+                            args->type ? args->type : "*", args->status ? args->status : "*",
+                            args->offset, out->len);
+  if (!rfl_store_audit_read (self, "list", NULL, detail, error))
+    return FALSE;
+  args->out = g_steal_pointer (&out);
+  return TRUE;
+}
+
 /**
  * rfl_store_list:
  * @self: an open store
@@ -157,48 +206,42 @@ rfl_store_list (RflStore    *self,
                 guint        limit,
                 GError     **error)
 {
-  g_autoptr(GPtrArray) out = NULL;
-  g_autofree char *detail = NULL;
-  sqlite3_stmt *st;
-  int rc;
+  ListArgs args = { type, status, offset, limit, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error))
-    goto out;
-  st = rfl_store_stmt (self, "SELECT id, type, status, doc, updated_at FROM records"
-                   " WHERE cl % 2 = 1 AND doc IS NOT NULL"
-                   " AND (?1 IS NULL OR type = ?1"
-                   "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
-                   " AND (?2 IS NULL OR status = ?2)"
-                   " ORDER BY updated_at DESC, rowid DESC LIMIT ?3 OFFSET ?4", error);
-  if (st == NULL)
-    goto out;
-  rfl_bind_text (st, 1, type);
-  rfl_bind_text (st, 2, status);
-  sqlite3_bind_int64 (st, 3, limit);
-  sqlite3_bind_int64 (st, 4, offset);
+  if (!rfl_store_read (self, list_locked, &args, error))
+    return NULL;
+  return args.out;
+}
 
-  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    g_ptr_array_add (out, summary_from_stmt (self, st));
-  if (rc != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "listing records");
-      g_clear_pointer (&out, g_ptr_array_unref);
-      goto out;
-    }
+typedef struct
+{
+  const char *type;
+  const char *status;
+  gint64      n;
+} CountArgs;
+
+static gboolean
+count_locked (RflStore  *self,
+              gpointer   data,
+              GError   **error)
+{
+  CountArgs *args = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
+                            " AND (?1 IS NULL OR type = ?1"
+                            "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
+                            " AND (?2 IS NULL OR status = ?2)", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->type);
+  rfl_bind_text (st, 2, args->status);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "counting records");
+  args->n = sqlite3_column_int64 (st, 0);
   sqlite3_reset (st);
-
-  detail = g_strdup_printf ("type=%s status=%s offset=%u count=%u",
-                            type ? type : "*", status ? status : "*", offset, out->len);
-  if (!rfl_store_audit_read (self, "list", NULL, detail, error))
-    g_clear_pointer (&out, g_ptr_array_unref);
-
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  return TRUE;
 }
 
 gint64
@@ -207,28 +250,55 @@ rfl_store_count (RflStore    *self,
                  const char  *status,
                  GError     **error)
 {
-  sqlite3_stmt *st;
-  gint64 n = -1;
+  CountArgs args = { type, status, -1 };
 
   g_return_val_if_fail (RFL_IS_STORE (self), -1);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) &&
-      (st = rfl_store_stmt (self, "SELECT count(*) FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL"
-                        " AND (?1 IS NULL OR type = ?1"
-                        "      OR (instr (?1, ',') > 0 AND instr (',' || ?1 || ',', ',' || type || ',') > 0))"
-                        " AND (?2 IS NULL OR status = ?2)", error)) != NULL)
+  if (!rfl_store_read (self, count_locked, &args, error))
+    return -1;
+  return args.n;
+}
+
+typedef struct
+{
+  const char *record_id;
+  GPtrArray  *out;
+} NotesArgs;
+
+static gboolean
+list_notes_locked (RflStore  *self,
+                   gpointer   data,
+                   GError   **error)
+{
+  NotesArgs *args = data;
+  g_autoptr(GPtrArray) out = NULL;
+  sqlite3_stmt *st;
+  int rc;
+
+  /* The expression is the one records_by_ref indexes, written the same way. */
+  if ((st = rfl_store_stmt (self, "SELECT id, doc, created_at FROM records"
+                            " WHERE type = 'note' AND doc ->> '$.record' = ?1"
+                            " AND cl % 2 = 1 AND doc IS NOT NULL"
+                            " ORDER BY created_at DESC, rowid DESC", error)) == NULL)
+    return FALSE;
+  rfl_bind_text (st, 1, args->record_id);
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      rfl_bind_text (st, 1, type);
-      rfl_bind_text (st, 2, status);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        n = sqlite3_column_int64 (st, 0);
-      else
-        rfl_store_sql_fail (self, error, "counting records");
-      sqlite3_reset (st);
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autofree char *created = rfl_iso_from_ms (sqlite3_column_int64 (st, 2));
+      JsonObject *note = json_object_new ();
+
+      json_object_set_string_member (note, "id", (const char *) sqlite3_column_text (st, 0));
+      if (doc != NULL)
+        rfl_json_copy_members (note, doc);
+      json_object_set_string_member (note, "created_at", created);
+      g_ptr_array_add (out, note);
     }
-  rfl_store_unlock (self);
-  return n;
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the notes");
+  args->out = g_steal_pointer (&out);
+  return TRUE;
 }
 
 /**
@@ -248,44 +318,14 @@ rfl_store_list_notes (RflStore    *self,
                       const char  *record_id,
                       GError     **error)
 {
-  g_autoptr(GPtrArray) out = NULL;
-  sqlite3_stmt *st;
-  int rc;
+  NotesArgs args = { record_id, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (record_id != NULL, NULL);
 
-  rfl_store_lock (self);
-  /* The expression is the one records_by_ref indexes, written the same way. */
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT id, doc, created_at FROM records"
-                            " WHERE type = 'note' AND doc ->> '$.record' = ?1"
-                            " AND cl % 2 = 1 AND doc IS NOT NULL"
-                            " ORDER BY created_at DESC, rowid DESC", error)) == NULL)
-    goto out;
-  rfl_bind_text (st, 1, record_id);
-  out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
-      g_autofree char *created = rfl_iso_from_ms (sqlite3_column_int64 (st, 2));
-      JsonObject *note = json_object_new ();
-
-      json_object_set_string_member (note, "id", (const char *) sqlite3_column_text (st, 0));
-      if (doc != NULL)
-        rfl_json_copy_members (note, doc);
-      json_object_set_string_member (note, "created_at", created);
-      g_ptr_array_add (out, note);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "reading the notes");
-      g_clear_pointer (&out, g_ptr_array_unref);
-    }
-
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, list_notes_locked, &args, error))
+    return NULL;
+  return args.out;
 }
 
 static gboolean
@@ -311,6 +351,114 @@ count_range (RflStore    *self,
   return TRUE;
 }
 
+typedef struct
+{
+  guint       weeks;
+  JsonObject *out;
+} SummaryArgs;
+
+static gboolean
+count_by_status (RflStore    *self,
+                 JsonObject  *counts,
+                 gint64      *awaiting,
+                 GError     **error)
+{
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((st = rfl_store_stmt (self, "SELECT type, coalesce (status, ''), count(*) FROM records"
+                            " WHERE cl % 2 = 1 AND doc IS NOT NULL AND type != 'note'"
+                            " GROUP BY type, status", error)) == NULL)
+    return FALSE;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *type = (const char *) sqlite3_column_text (st, 0);
+      const char *status = (const char *) sqlite3_column_text (st, 1);
+      gint64 n = sqlite3_column_int64 (st, 2);
+
+      if (!json_object_has_member (counts, type))
+        json_object_set_object_member (counts, type, json_object_new ());
+      json_object_set_int_member (json_object_get_object_member (counts, type), status, n);
+      if (g_str_equal (type, "message") && (g_str_equal (status, "collected") ||
+                                            g_str_equal (status, "transmitted")))
+        *awaiting += n;
+    }
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "counting records");
+  sqlite3_reset (st);
+  return TRUE;
+}
+
+/* The cases opened and closed in the week from @from to @to (ms). */
+static gboolean
+count_week (RflStore    *self,
+            gint64       from,
+            gint64       to,
+            gint64      *opened,
+            gint64      *closed,
+            GError     **error)
+{
+  static const char * const case_types[] = { "tracing_request", "registration" };
+
+  for (guint t = 0; t < G_N_ELEMENTS (case_types); t++)
+    if (!count_range (self, "SELECT count(*) FROM records WHERE type = ?1"
+                      " AND created_at >= ?2 AND created_at < ?3 AND cl % 2 = 1",
+                      case_types[t], from, to, opened, error) ||
+        /* The closures of the week first (CROSS JOIN keeps that order),
+         * then their records: the other way round reads every case. */
+        !count_range (self, "SELECT count(DISTINCT j.record_row) FROM journal AS j"
+                      " INDEXED BY journal_closures CROSS JOIN records AS r ON r.rowid = j.record_row"
+                      " WHERE j.changes ->> '$.status' = 'closed' AND j.hlc >= ?2 AND j.hlc < ?3"
+                      " AND r.type = ?1 AND r.cl % 2 = 1",
+                      case_types[t], (gint64) ((guint64) from << 16), (gint64) ((guint64) to << 16),
+                      closed, error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+summarize_locked (RflStore  *self,
+                  gpointer   data,
+                  GError   **error)
+{
+  SummaryArgs *args = data;
+  g_autoptr(JsonObject) counts = json_object_new ();
+  g_autoptr(JsonArray) by_week = json_array_new ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) today = NULL, monday = NULL;
+  gint64 awaiting = 0;
+
+  if (!count_by_status (self, counts, &awaiting, error))
+    return FALSE;
+
+  today = g_date_time_new_local (g_date_time_get_year (now), g_date_time_get_month (now),
+                                 g_date_time_get_day_of_month (now), 0, 0, 0);
+  monday = g_date_time_add_days (today, 1 - g_date_time_get_day_of_week (today));
+  for (guint w = args->weeks; w-- > 0;)
+    {
+      g_autoptr(GDateTime) start = g_date_time_add_weeks (monday, -(gint) w);
+      g_autoptr(GDateTime) end = g_date_time_add_weeks (start, 1);
+      gint64 from = g_date_time_to_unix (start) * 1000, to = g_date_time_to_unix (end) * 1000;
+      g_autofree char *day = g_date_time_format (start, "%Y-%m-%d");
+      gint64 opened = 0, closed = 0;
+      JsonObject *week;
+
+      if (!count_week (self, from, to, &opened, &closed, error))
+        return FALSE;
+      week = json_object_new ();
+      json_object_set_string_member (week, "start", day);
+      json_object_set_int_member (week, "opened", opened);
+      json_object_set_int_member (week, "closed", closed);
+      json_array_add_object_element (by_week, week);
+    }
+
+  args->out = json_object_new ();
+  json_object_set_object_member (args->out, "counts", g_steal_pointer (&counts));
+  json_object_set_array_member (args->out, "weeks", g_steal_pointer (&by_week));
+  json_object_set_int_member (args->out, "awaiting_delivery", awaiting);
+  return TRUE;
+}
+
 /**
  * rfl_store_summarize:
  * @self: an open store
@@ -331,87 +479,58 @@ rfl_store_summarize (RflStore  *self,
                      guint      weeks,
                      GError   **error)
 {
-  static const char * const case_types[] = { "tracing_request", "registration" };
-  g_autoptr(JsonObject) out = NULL;
-  g_autoptr(JsonObject) counts = json_object_new ();
-  g_autoptr(JsonArray) by_week = json_array_new ();
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autoptr(GDateTime) today = NULL, monday = NULL;
-  gint64 awaiting = 0;
-  sqlite3_stmt *st;
-  int rc;
+  SummaryArgs args = { weeks, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (weeks > 0 && weeks <= 520, NULL);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT type, coalesce (status, ''), count(*) FROM records"
-                            " WHERE cl % 2 = 1 AND doc IS NOT NULL AND type != 'note'"
-                            " GROUP BY type, status", error)) == NULL)
-    goto out;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      const char *type = (const char *) sqlite3_column_text (st, 0);
-      const char *status = (const char *) sqlite3_column_text (st, 1);
-      gint64 n = sqlite3_column_int64 (st, 2);
-
-      if (!json_object_has_member (counts, type))
-        json_object_set_object_member (counts, type, json_object_new ());
-      json_object_set_int_member (json_object_get_object_member (counts, type), status, n);
-      if (g_str_equal (type, "message") && (g_str_equal (status, "collected") ||
-                                            g_str_equal (status, "transmitted")))
-        awaiting += n;
-    }
-  if (rc != SQLITE_DONE)
-    {
-      rfl_store_sql_fail (self, error, "counting records");
-      goto out;
-    }
-  sqlite3_reset (st);
-
-  today = g_date_time_new_local (g_date_time_get_year (now), g_date_time_get_month (now),
-                                 g_date_time_get_day_of_month (now), 0, 0, 0);
-  monday = g_date_time_add_days (today, 1 - g_date_time_get_day_of_week (today));
-  for (guint w = weeks; w-- > 0;)
-    {
-      g_autoptr(GDateTime) start = g_date_time_add_weeks (monday, -(gint) w);
-      g_autoptr(GDateTime) end = g_date_time_add_weeks (start, 1);
-      gint64 from = g_date_time_to_unix (start) * 1000, to = g_date_time_to_unix (end) * 1000;
-      g_autofree char *day = g_date_time_format (start, "%Y-%m-%d");
-      gint64 opened = 0, closed = 0;
-      JsonObject *week;
-
-      for (guint t = 0; t < G_N_ELEMENTS (case_types); t++)
-        if (!count_range (self, "SELECT count(*) FROM records WHERE type = ?1"
-                          " AND created_at >= ?2 AND created_at < ?3 AND cl % 2 = 1",
-                          case_types[t], from, to, &opened, error) ||
-            /* The closures of the week first (CROSS JOIN keeps that order),
-             * then their records: the other way round reads every case. */
-            !count_range (self, "SELECT count(DISTINCT j.record_row) FROM journal AS j"
-                          " INDEXED BY journal_closures CROSS JOIN records AS r ON r.rowid = j.record_row"
-                          " WHERE j.changes ->> '$.status' = 'closed' AND j.hlc >= ?2 AND j.hlc < ?3"
-                          " AND r.type = ?1 AND r.cl % 2 = 1",
-                          case_types[t], (gint64) ((guint64) from << 16), (gint64) ((guint64) to << 16),
-                          &closed, error))
-          goto out;
-      week = json_object_new ();
-      json_object_set_string_member (week, "start", day);
-      json_object_set_int_member (week, "opened", opened);
-      json_object_set_int_member (week, "closed", closed);
-      json_array_add_object_element (by_week, week);
-    }
-
-  out = json_object_new ();
-  json_object_set_object_member (out, "counts", g_steal_pointer (&counts));
-  json_object_set_array_member (out, "weeks", g_steal_pointer (&by_week));
-  json_object_set_int_member (out, "awaiting_delivery", awaiting);
-
-out:
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, summarize_locked, &args, error))
+    return NULL;
+  return args.out;
 }
 
+
+typedef struct
+{
+  RflStoreForeachFunc func;
+  gpointer            user_data;
+} ExportArgs;
+
+static gboolean
+export_locked (RflStore  *self,
+               gpointer   data,
+               GError   **error)
+{
+  ExportArgs *args = data;
+  g_autoptr(sqlite3_stmt) st = NULL;
+  int rc;
+
+  if (!rfl_store_audit_read (self, "export", NULL, "all records", error))
+    return FALSE;
+  if (sqlite3_prepare_v2 (self->db, "SELECT id, doc, created_at, updated_at FROM records"
+                                    " WHERE cl % 2 = 1 AND doc IS NOT NULL ORDER BY rowid",
+                          -1, &st, NULL) != SQLITE_OK)
+    return rfl_store_sql_fail (self, error, "exporting records");
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
+      g_autoptr(JsonObject) rec = json_object_new ();
+      g_autofree char *created = rfl_iso_from_ms (sqlite3_column_int64 (st, 2));
+      g_autofree char *updated = rfl_iso_from_ms (sqlite3_column_int64 (st, 3));
+
+      if (doc == NULL)
+        continue;
+      json_object_set_string_member (rec, "id", (const char *) sqlite3_column_text (st, 0));
+      rfl_json_copy_members (rec, doc);
+      json_object_set_string_member (rec, "created_at", created);
+      json_object_set_string_member (rec, "updated_at", updated);
+      if (!args->func (rec, args->user_data))
+        break;
+    }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "exporting records");
+  return TRUE;
+}
 
 /**
  * rfl_store_export:
@@ -429,50 +548,46 @@ rfl_store_export (RflStore             *self,
                   gpointer              user_data,
                   GError              **error)
 {
-  g_autoptr(sqlite3_stmt) st = NULL;
-  gboolean ok = FALSE;
-  int rc;
+  ExportArgs args = { func, user_data };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) || !rfl_store_audit_read (self, "export", NULL, "all records", error))
-    goto out;
-  if (sqlite3_prepare_v2 (self->db, "SELECT id, doc, created_at, updated_at FROM records"
-                                    " WHERE cl % 2 = 1 AND doc IS NOT NULL ORDER BY rowid",
-                          -1, &st, NULL) != SQLITE_OK)
-    {
-      rfl_store_sql_fail (self, error, "exporting records");
-      goto out;
-    }
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
-      g_autoptr(JsonObject) rec = json_object_new ();
-      g_autofree char *created = rfl_iso_from_ms (sqlite3_column_int64 (st, 2));
-      g_autofree char *updated = rfl_iso_from_ms (sqlite3_column_int64 (st, 3));
-
-      if (doc == NULL)
-        continue;
-      json_object_set_string_member (rec, "id", (const char *) sqlite3_column_text (st, 0));
-      rfl_json_copy_members (rec, doc);
-      json_object_set_string_member (rec, "created_at", created);
-      json_object_set_string_member (rec, "updated_at", updated);
-      if (!func (rec, user_data))
-        break;
-    }
-  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    rfl_store_sql_fail (self, error, "exporting records");
-  else
-    ok = TRUE;
-
-out:
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_read (self, export_locked, &args, error);
 }
 
 
+
+typedef struct
+{
+  GPtrArray *ids;
+  guint     *found;
+  gboolean   hit;
+} FindArgs;
+
+static gboolean
+find_records_locked (RflStore  *self,
+                     gpointer   data,
+                     GError   **error)
+{
+  FindArgs *args = data;
+  sqlite3_stmt *st;
+
+  if (!rfl_store_begin_read (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < args->ids->len && !args->hit; i++)
+    {
+      rfl_bind_text (st, 1, g_ptr_array_index (args->ids, i));
+      if (sqlite3_step (st) == SQLITE_ROW)
+        {
+          args->hit = TRUE;
+          *args->found = i;
+        }
+      sqlite3_reset (st);
+    }
+  return TRUE;
+}
 
 /**
  * rfl_store_find_records:
@@ -491,28 +606,10 @@ rfl_store_find_records (RflStore   *self,
                         guint      *found,
                         GError    **error)
 {
-  sqlite3_stmt *st;
-  gboolean hit = FALSE;
+  FindArgs args = { ids, found, FALSE };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (ids != NULL && found != NULL, FALSE);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) && rfl_store_begin_read (self, error))
-    {
-      if ((st = rfl_store_stmt (self, "SELECT 1 FROM records WHERE id = ?1", error)) != NULL)
-        for (guint i = 0; i < ids->len && !hit; i++)
-          {
-            rfl_bind_text (st, 1, g_ptr_array_index (ids, i));
-            if (sqlite3_step (st) == SQLITE_ROW)
-              {
-                hit = TRUE;
-                *found = i;
-              }
-            sqlite3_reset (st);
-          }
-      rfl_store_end_read (self);
-    }
-  rfl_store_unlock (self);
-  return hit;
+  return rfl_store_read (self, find_records_locked, &args, error) && args.hit;
 }

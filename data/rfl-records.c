@@ -453,51 +453,55 @@ delete_locked (RflStore    *self,
          rfl_store_journal_append (self, id, row.rowid, "delete", 0, changes, NULL, row.cl + 1, error);
 }
 
-/* Runs @func inside one write transaction with an audit entry. */
-typedef gboolean (*WriteFunc) (RflStore *self, const char *id, JsonObject *obj, GError **error);
+/* A change to one record, with its audit entry. */
+typedef enum
+{
+  CHANGE_UPDATE,
+  CHANGE_DELETE,
+  CHANGE_OPERATOR_DELETE,
+} ChangeKind;
+
+typedef struct
+{
+  ChangeKind  kind;
+  const char *id;
+  JsonObject *patch;    /* CHANGE_UPDATE */
+  const char *reason;   /* CHANGE_OPERATOR_DELETE */
+} ChangeArgs;
 
 static gboolean
-write_txn (RflStore    *self,
-           WriteFunc    func,
-           const char  *action,
-           const char  *id,
-           JsonObject  *obj,
-           GError     **error)
+change_locked (RflStore  *self,
+               gpointer   data,
+               GError   **error)
 {
-  gboolean ok;
+  ChangeArgs *args = data;
 
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
+  switch (args->kind)
     {
-      ok = func (self, id, obj, error) &&
-           rfl_store_audit_append (self, action, id, NULL, error) &&
-           rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
+    case CHANGE_UPDATE:
+      return rfl_store_update_locked (self, args->id, args->patch, error) &&
+             rfl_store_audit_append (self, "update", args->id, NULL, error);
+    case CHANGE_DELETE:
+      return delete_locked (self, args->id, FALSE, error) &&
+             rfl_store_audit_append (self, "delete", args->id, NULL, error);
+    case CHANGE_OPERATOR_DELETE:
+      return delete_locked (self, args->id, TRUE, error) &&
+             rfl_store_audit_append (self, "operator-delete", args->id, args->reason, error) &&
+             rfl_store_audit_append (self, "delete", args->id, NULL, error);
+    default:
+      g_assert_not_reached ();
     }
-  rfl_store_unlock (self);
-  return ok;
 }
 
 static gboolean
-update_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
+add_locked (RflStore  *self,
+            gpointer   data,
+            GError   **error)
 {
-  return rfl_store_update_locked (self, id, obj, error);
-}
+  Prepared *p = data;
 
-static gboolean
-delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
-{
-  return delete_locked (self, id, FALSE, error);
-}
-
-static gboolean
-operator_delete_func (RflStore *self, const char *id, JsonObject *obj, GError **error)
-{
-  return delete_locked (self, id, TRUE, error) &&
-         rfl_store_audit_append (self, "operator-delete", id,
-                                 rfl_json_string_or (obj, "reason", NULL), error);
+  return write_prepared (self, p, error) &&
+         rfl_store_audit_append (self, "create", p->id, NULL, error);
 }
 
 /**
@@ -517,7 +521,6 @@ rfl_store_add (RflStore    *self,
                GError     **error)
 {
   g_autoptr(Prepared) p = NULL;
-  g_autofree char *id = NULL;
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (record != NULL, NULL);
@@ -542,18 +545,9 @@ rfl_store_add (RflStore    *self,
   if ((p = prepare (self, record, error)) == NULL)
     return NULL;
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) && rfl_store_begin (self, error))
-    {
-      if (write_prepared (self, p, error) &&
-          rfl_store_audit_append (self, "create", p->id, NULL, error) &&
-          rfl_store_commit (self, error))
-        id = g_strdup (p->id);
-      else
-        rfl_store_rollback (self);
-    }
-  rfl_store_unlock (self);
-  return g_steal_pointer (&id);
+  if (!rfl_store_write (self, add_locked, p, error))
+    return NULL;
+  return g_strdup (p->id);
 }
 
 /**
@@ -571,11 +565,13 @@ rfl_store_update (RflStore    *self,
                   JsonObject  *patch,
                   GError     **error)
 {
+  ChangeArgs args = { CHANGE_UPDATE, id, patch, NULL };
+
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
   g_return_val_if_fail (patch != NULL, FALSE);
 
-  return write_txn (self, update_func, "update", id, patch, error);
+  return rfl_store_write (self, change_locked, &args, error);
 }
 
 gboolean
@@ -583,10 +579,12 @@ rfl_store_delete (RflStore    *self,
                   const char  *id,
                   GError     **error)
 {
+  ChangeArgs args = { CHANGE_DELETE, id, NULL, NULL };
+
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
 
-  return write_txn (self, delete_func, "delete", id, NULL, error);
+  return rfl_store_write (self, change_locked, &args, error);
 }
 
 /**
@@ -602,13 +600,12 @@ rfl_store_delete_as_operator (RflStore    *self,
                               const char  *reason,
                               GError     **error)
 {
-  g_autoptr(JsonObject) why = json_object_new ();
+  ChangeArgs args = { CHANGE_OPERATOR_DELETE, id, NULL, reason };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (id != NULL && reason != NULL, FALSE);
 
-  json_object_set_string_member (why, "reason", reason);
-  return write_txn (self, operator_delete_func, "delete", id, why, error);
+  return rfl_store_write (self, change_locked, &args, error);
 }
 
 /* The record's status changes, oldest first: to what, when, on which
@@ -663,6 +660,40 @@ status_history (RflStore       *self,
   return g_steal_pointer (&history);
 }
 
+typedef struct
+{
+  const char *id;
+  JsonObject *out;
+} GetArgs;
+
+static gboolean
+get_locked (RflStore  *self,
+            gpointer   data,
+            GError   **error)
+{
+  GetArgs *args = data;
+  g_auto(RflRecordRow) row = { 0 };
+  g_autoptr(JsonArray) history = NULL;
+  g_autofree char *created = NULL, *updated = NULL;
+
+  if (!rfl_store_load_record (self, args->id, RFL_LOAD_LIVE, &row, error) ||
+      (history = status_history (self, row.rowid, rfl_json_string_or (row.doc, "type", ""),
+                                 error)) == NULL ||
+      !rfl_store_audit_read (self, "view", args->id, NULL, error))
+    return FALSE;
+
+  created = rfl_iso_from_ms (row.created_at);
+  updated = rfl_iso_from_ms (row.updated_at);
+  args->out = json_object_new ();
+  json_object_set_string_member (args->out, "id", args->id);
+  rfl_json_copy_members (args->out, row.doc);
+  json_object_set_string_member (args->out, "created_at", created);
+  json_object_set_string_member (args->out, "updated_at", updated);
+  if (json_array_get_length (history) > 0)
+    json_object_set_array_member (args->out, "status_history", g_steal_pointer (&history));
+  return TRUE;
+}
+
 /**
  * rfl_store_get:
  * @self: an open store
@@ -679,34 +710,14 @@ rfl_store_get (RflStore    *self,
                const char  *id,
                GError     **error)
 {
-  g_auto(RflRecordRow) row = { 0 };
-  g_autoptr(JsonObject) out = NULL;
-  JsonArray *history = NULL;
+  GetArgs args = { id, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
 
-  rfl_store_lock (self);
-  if (rfl_store_check_open (self, error) && rfl_store_load_record (self, id, RFL_LOAD_LIVE, &row, error) &&
-      (history = status_history (self, row.rowid,
-                                 rfl_json_string_or (row.doc, "type", ""),
-                                 error)) != NULL &&
-      rfl_store_audit_read (self, "view", id, NULL, error))
-    {
-      g_autofree char *created = rfl_iso_from_ms (row.created_at);
-      g_autofree char *updated = rfl_iso_from_ms (row.updated_at);
-
-      out = json_object_new ();
-      json_object_set_string_member (out, "id", id);
-      rfl_json_copy_members (out, row.doc);
-      json_object_set_string_member (out, "created_at", created);
-      json_object_set_string_member (out, "updated_at", updated);
-      if (json_array_get_length (history) > 0)
-        json_object_set_array_member (out, "status_history", g_steal_pointer (&history));
-    }
-  g_clear_pointer (&history, json_array_unref);
-  rfl_store_unlock (self);
-  return g_steal_pointer (&out);
+  if (!rfl_store_read (self, get_locked, &args, error))
+    return NULL;
+  return args.out;
 }
 
 static char *
@@ -778,6 +789,29 @@ rfl_store_prepare_batch (RflStore    *self,
   return batch;
 }
 
+typedef struct
+{
+  RflStoreBatch *batch;
+  const char    *key;
+  const char    *value;
+  const char    *detail;
+  guint          written;
+} BatchArgs;
+
+static gboolean
+write_batch_locked (RflStore  *self,
+                    gpointer   data,
+                    GError   **error)
+{
+  BatchArgs *args = data;
+
+  for (args->written = 0; args->written < args->batch->records->len; args->written++)
+    if (!write_prepared (self, g_ptr_array_index (args->batch->records, args->written), error))
+      return FALSE;
+  return rfl_store_meta_set (self, args->key, args->value, error) &&
+         rfl_store_audit_append (self, "import", NULL, args->detail, error);
+}
+
 /**
  * rfl_store_write_batch:
  * @self: an open store
@@ -799,35 +833,22 @@ rfl_store_write_batch (RflStore       *self,
                        GError        **error)
 {
   g_autofree char *key = NULL, *value = NULL, *detail = NULL;
-  gboolean ok;
-  guint i = 0;
+  BatchArgs args = { batch, NULL, NULL, NULL, 0 };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (source != NULL, FALSE);
   g_return_val_if_fail (batch != NULL, FALSE);
 
-  key = import_key (source);
-  value = g_strdup_printf ("%" G_GUINT64_FORMAT, through);
-  detail = g_strdup_printf ("%u records from %s through %" G_GUINT64_FORMAT,
-                            batch->records->len, source, through);
-
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && rfl_store_begin (self, error);
-  if (ok)
-    {
-      for (i = 0; ok && i < batch->records->len; i++)
-        ok = write_prepared (self, g_ptr_array_index (batch->records, i), error);
-      ok = ok && rfl_store_meta_set (self, key, value, error) &&
-           rfl_store_audit_append (self, "import", NULL, detail, error) &&
-           rfl_store_commit (self, error);
-      if (!ok)
-        rfl_store_rollback (self);
-    }
-  rfl_store_unlock (self);
-
-  if (!ok && failed_index != NULL)
-    *failed_index = i > 0 ? i - 1 : 0;
-  return ok;
+  args.key = key = import_key (source);
+  args.value = value = g_strdup_printf ("%" G_GUINT64_FORMAT, through);
+  args.detail = detail = g_strdup_printf ("%u records from %s through %" G_GUINT64_FORMAT,
+                                          batch->records->len, source, through);
+  if (rfl_store_write (self, write_batch_locked, &args, error))
+    return TRUE;
+  /* The record that failed, or the last one when the commit did. */
+  if (failed_index != NULL)
+    *failed_index = MIN (args.written, batch->records->len > 0 ? batch->records->len - 1 : 0);
+  return FALSE;
 }
 
 /**

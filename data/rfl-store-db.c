@@ -217,7 +217,8 @@ rfl_store_rollback (RflStore *self)
  * that the store is open, run @func, and leave the store as they found it:
  * a write commits when @func succeeds (with the queued audit entries of
  * reads, see rfl-audit.c) and rolls back when it fails; a read ends any read
- * transaction @func began for a consistent view (rfl_store_begin_read()).
+ * transaction @func began for a consistent view (rfl_store_begin_read()),
+ * unless the caller already held one.
  * A read runs without a transaction of its own, so that it can write its
  * audit entry (rfl_store_audit_read()) before it returns. */
 gboolean
@@ -226,12 +227,18 @@ rfl_store_read (RflStore      *self,
                 gpointer       data,
                 GError       **error)
 {
-  gboolean ok;
+  gboolean outermost, ok = FALSE;
 
   rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) && func (self, data, error);
-  if (self->db != NULL)
-    rfl_store_end_read (self);
+  if (rfl_store_check_open (self, error))
+    {
+      /* Called inside another read or a write (a peer's settings while
+       * merging, say), the transaction is the caller's to end. */
+      outermost = sqlite3_get_autocommit (self->db);
+      ok = func (self, data, error);
+      if (outermost)
+        rfl_store_end_read (self);
+    }
   rfl_store_unlock (self);
   return ok;
 }

@@ -498,6 +498,33 @@ rfl_store_open (const char  *path,
   return g_steal_pointer (&self);
 }
 
+typedef struct
+{
+  const char  *old_passphrase;
+  gsize        old_len;
+  const char  *new_passphrase;
+  gsize        new_len;
+  RflKdfLevel  level;
+} PassphraseArgs;
+
+/* The key file is rewritten atomically (rfl-keyfile.c); the database
+ * itself does not change, so this takes no write transaction. */
+static gboolean
+change_passphrase_locked (RflStore  *self,
+                          gpointer   data,
+                          GError   **error)
+{
+  PassphraseArgs *args = data;
+  guint8 *data_key;
+  gboolean ok;
+
+  if ((data_key = rfl_keyfile_unwrap (self->key_path, args->old_passphrase, args->old_len, error)) == NULL)
+    return FALSE;
+  ok = rfl_keyfile_write (self->key_path, data_key, args->new_passphrase, args->new_len, args->level, error);
+  rfl_keyfile_free_key (data_key);
+  return ok && rfl_store_audit_read (self, "passwd", NULL, NULL, error);
+}
+
 /**
  * rfl_store_change_passphrase:
  * @self: an open store
@@ -520,8 +547,7 @@ rfl_store_change_passphrase (RflStore     *self,
                              RflKdfLevel   level,
                              GError      **error)
 {
-  guint8 *data_key;
-  gboolean ok;
+  PassphraseArgs args = { old_passphrase, old_len, new_passphrase, new_len, level };
 
   g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
   g_return_val_if_fail (old_passphrase != NULL && new_passphrase != NULL, FALSE);
@@ -529,18 +555,7 @@ rfl_store_change_passphrase (RflStore     *self,
   if (!check_passphrase (new_len, error))
     return FALSE;
 
-  rfl_store_lock (self);
-  ok = rfl_store_check_open (self, error) &&
-       (data_key = rfl_keyfile_unwrap (self->key_path, old_passphrase, old_len, error)) != NULL;
-  if (ok)
-    {
-      ok = rfl_keyfile_write (self->key_path, data_key, new_passphrase, new_len, level, error);
-      rfl_keyfile_free_key (data_key);
-    }
-  if (ok)
-    ok = rfl_store_audit_read (self, "passwd", NULL, NULL, error);
-  rfl_store_unlock (self);
-  return ok;
+  return rfl_store_read (self, change_passphrase_locked, &args, error);
 }
 
 /**
@@ -776,6 +791,36 @@ rfl_device_keys_copy (const RflDeviceKeys *keys)
   return copy;
 }
 
+static gboolean
+dup_keys_locked (RflStore  *self,
+                 gpointer   data,
+                 GError   **error)
+{
+  RflDeviceKeys **keys = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT device_id, sign_pk, sign_sk, box_pk, box_sk FROM device", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) != SQLITE_ROW ||
+      sqlite3_column_bytes (st, 0) != 32 || sqlite3_column_bytes (st, 1) != 32 ||
+      sqlite3_column_bytes (st, 2) != 64 || sqlite3_column_bytes (st, 3) != 32 ||
+      sqlite3_column_bytes (st, 4) != 32)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
+                           _("this device's keys cannot be read"));
+      return FALSE;
+    }
+  *keys = keys_alloc ();
+  memcpy ((*keys)->device_id, sqlite3_column_text (st, 0), 32);
+  (*keys)->device_id[32] = '\0';
+  memcpy ((*keys)->sign_pk, sqlite3_column_blob (st, 1), 32);
+  memcpy ((*keys)->sign_sk, sqlite3_column_blob (st, 2), 64);
+  memcpy ((*keys)->box_pk, sqlite3_column_blob (st, 3), 32);
+  memcpy ((*keys)->box_sk, sqlite3_column_blob (st, 4), 32);
+  sqlite3_reset (st);
+  return TRUE;
+}
+
 /**
  * rfl_store_dup_keys:
  *
@@ -786,33 +831,11 @@ rfl_store_dup_keys (RflStore  *self,
                     GError   **error)
 {
   RflDeviceKeys *keys = NULL;
-  sqlite3_stmt *st;
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
-  rfl_store_lock (self);
-  if (!rfl_store_check_open (self, error) ||
-      (st = rfl_store_stmt (self, "SELECT device_id, sign_pk, sign_sk, box_pk, box_sk FROM device", error)) == NULL)
-    goto out;
-  if (sqlite3_step (st) != SQLITE_ROW ||
-      sqlite3_column_bytes (st, 0) != 32 || sqlite3_column_bytes (st, 1) != 32 ||
-      sqlite3_column_bytes (st, 2) != 64 || sqlite3_column_bytes (st, 3) != 32 ||
-      sqlite3_column_bytes (st, 4) != 32)
-    {
-      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_CORRUPT,
-                           _("this device's keys cannot be read"));
-      goto out;
-    }
-  keys = keys_alloc ();
-  memcpy (keys->device_id, sqlite3_column_text (st, 0), 32);
-  keys->device_id[32] = '\0';
-  memcpy (keys->sign_pk, sqlite3_column_blob (st, 1), 32);
-  memcpy (keys->sign_sk, sqlite3_column_blob (st, 2), 64);
-  memcpy (keys->box_pk, sqlite3_column_blob (st, 3), 32);
-  memcpy (keys->box_sk, sqlite3_column_blob (st, 4), 32);
-  sqlite3_reset (st);
-out:
-  rfl_store_unlock (self);
+  if (!rfl_store_read (self, dup_keys_locked, &keys, error))
+    return NULL;
   return keys;
 }
 
