@@ -12,21 +12,31 @@
 #include <glib/gi18n-lib.h>
 
 
-/* Asynchronous API: the same operations in a worker thread, so a UI thread
- * never waits on Argon2id or the disk. */
+/* Each operation is a WorkFunc run by one runner in a GTask thread: it
+ * returns the result, or %NULL with @error set. Reads check the cancellable
+ * first (typing produces a stream of searches; a superseded one is dropped
+ * before it runs); opening and saving run to the end once started. */
 
-typedef struct
+typedef struct _TaskData TaskData;
+typedef gpointer (*WorkFunc) (RflStore  *self,
+                              TaskData  *data,
+                              GError   **error);
+
+struct _TaskData
 {
-  char       *path;
-  char       *passphrase;   /* sodium_malloc'd */
-  gsize       passphrase_len;
-  char       *type;
-  char       *status;
-  char       *id;
-  guint       offset;
-  guint       limit;
-  JsonObject *record;
-} TaskData;
+  WorkFunc        work;
+  GDestroyNotify  result_free;
+  gboolean        drop_if_cancelled;
+  char           *path;
+  char           *passphrase;   /* sodium_malloc'd */
+  gsize           passphrase_len;
+  char           *type;
+  char           *status;
+  char           *id;
+  guint           offset;
+  guint           limit;
+  JsonObject     *record;
+};
 
 static void
 task_data_free (TaskData *data)
@@ -42,20 +52,58 @@ task_data_free (TaskData *data)
 }
 
 static void
-open_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+run_thread (GTask        *task,
+            gpointer      source_object,
+            gpointer      task_data,
+            GCancellable *cancellable)
 {
   TaskData *data = task_data;
   GError *error = NULL;
-  RflStore *store;
+  gpointer result;
 
-  store = rfl_store_open (data->path, data->passphrase, data->passphrase_len, &error);
-  if (store == NULL)
+  if (data->drop_if_cancelled && g_task_return_error_if_cancelled (task))
+    return;
+  if ((result = data->work (source_object, data, &error)) == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, store, g_object_unref);
+    g_task_return_pointer (task, result, data->result_free);
+}
+
+/* Takes @data. */
+static void
+run_async (RflStore            *self,
+           TaskData            *data,
+           gpointer             source_tag,
+           GCancellable        *cancellable,
+           GAsyncReadyCallback  callback,
+           gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
+  g_task_run_in_thread (task, run_thread);
+}
+
+static TaskData *
+task_data_new (WorkFunc        work,
+               GDestroyNotify  result_free,
+               gboolean        drop_if_cancelled)
+{
+  TaskData *data = g_new0 (TaskData, 1);
+
+  data->work = work;
+  data->result_free = result_free;
+  data->drop_if_cancelled = drop_if_cancelled;
+  return data;
+}
+
+static gpointer
+open_work (RflStore  *self,
+           TaskData  *data,
+           GError   **error)
+{
+  return rfl_store_open (data->path, data->passphrase, data->passphrase_len, error);
 }
 
 void
@@ -66,24 +114,19 @@ rfl_store_open_async (const char          *path,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   TaskData *data;
 
   g_return_if_fail (path != NULL);
   g_return_if_fail (passphrase != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  data = g_new0 (TaskData, 1);
+  data = task_data_new (open_work, g_object_unref, FALSE);
   data->path = g_strdup (path);
   data->passphrase = sodium_malloc (passphrase_len + 1);
   memcpy (data->passphrase, passphrase, passphrase_len);
   data->passphrase[passphrase_len] = '\0';
   data->passphrase_len = passphrase_len;
-
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_store_open_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
-  g_task_run_in_thread (task, open_thread);
+  run_async (NULL, data, rfl_store_open_async, cancellable, callback, user_data);
 }
 
 RflStore *
@@ -96,23 +139,12 @@ rfl_store_open_finish (GAsyncResult  *result,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-list_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+static gpointer
+list_work (RflStore  *self,
+           TaskData  *data,
+           GError   **error)
 {
-  TaskData *data = task_data;
-  GError *error = NULL;
-  GPtrArray *rows;
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  rows = rfl_store_list (source_object, data->type, data->status, data->offset, data->limit, &error);
-  if (rows == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, rows, (GDestroyNotify) g_ptr_array_unref);
+  return rfl_store_list (self, data->type, data->status, data->offset, data->limit, error);
 }
 
 void
@@ -125,22 +157,17 @@ rfl_store_list_async (RflStore            *self,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   TaskData *data;
 
   g_return_if_fail (RFL_IS_STORE (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  data = g_new0 (TaskData, 1);
+  data = task_data_new (list_work, (GDestroyNotify) g_ptr_array_unref, TRUE);
   data->type = g_strdup (type);
   data->status = g_strdup (status);
   data->offset = offset;
   data->limit = limit;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_store_list_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
-  g_task_run_in_thread (task, list_thread);
+  run_async (self, data, rfl_store_list_async, cancellable, callback, user_data);
 }
 
 GPtrArray *
@@ -149,27 +176,17 @@ rfl_store_list_finish (RflStore      *self,
                        GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_list_async, NULL);
+
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-search_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+static gpointer
+search_work (RflStore  *self,
+             TaskData  *data,
+             GError   **error)
 {
-  TaskData *data = task_data;
-  GError *error = NULL;
-  GPtrArray *rows;
-
-  /* Typing produces a stream of searches; a superseded one is dropped before it runs. */
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  rows = rfl_store_search (source_object, data->id, data->limit, &error);
-  if (rows == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, rows, (GDestroyNotify) g_ptr_array_unref);
+  return rfl_store_search (self, data->id, data->limit, error);
 }
 
 void
@@ -180,21 +197,16 @@ rfl_store_search_async (RflStore            *self,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   TaskData *data;
 
   g_return_if_fail (RFL_IS_STORE (self));
   g_return_if_fail (query != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  data = g_new0 (TaskData, 1);
+  data = task_data_new (search_work, (GDestroyNotify) g_ptr_array_unref, TRUE);
   data->id = g_strdup (query);
   data->limit = limit;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_store_search_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
-  g_task_run_in_thread (task, search_thread);
+  run_async (self, data, rfl_store_search_async, cancellable, callback, user_data);
 }
 
 GPtrArray *
@@ -203,34 +215,28 @@ rfl_store_search_finish (RflStore      *self,
                          GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_search_async, NULL);
+
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-get_thread (GTask        *task,
-            gpointer      source_object,
-            gpointer      task_data,
-            GCancellable *cancellable)
+static gpointer
+get_work (RflStore  *self,
+          TaskData  *data,
+          GError   **error)
 {
-  TaskData *data = task_data;
-  GError *error = NULL;
   g_autoptr(JsonObject) record = NULL;
   g_autoptr(GPtrArray) notes = NULL;
   JsonArray *array;
 
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  if ((record = rfl_store_get (source_object, data->id, &error)) == NULL ||
-      (notes = rfl_store_list_notes (source_object, data->id, &error)) == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+  if ((record = rfl_store_get (self, data->id, error)) == NULL ||
+      (notes = rfl_store_list_notes (self, data->id, error)) == NULL)
+    return NULL;
   array = json_array_sized_new (notes->len);
   for (guint i = 0; i < notes->len; i++)
     json_array_add_object_element (array, json_object_ref (g_ptr_array_index (notes, i)));
   json_object_set_array_member (record, "notes", array);
-  g_task_return_pointer (task, g_steal_pointer (&record), (GDestroyNotify) json_object_unref);
+  return g_steal_pointer (&record);
 }
 
 /**
@@ -251,19 +257,15 @@ rfl_store_get_async (RflStore            *self,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   TaskData *data;
 
   g_return_if_fail (RFL_IS_STORE (self));
   g_return_if_fail (id != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  data = g_new0 (TaskData, 1);
+  data = task_data_new (get_work, (GDestroyNotify) json_object_unref, TRUE);
   data->id = g_strdup (id);
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_store_get_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
-  g_task_run_in_thread (task, get_thread);
+  run_async (self, data, rfl_store_get_async, cancellable, callback, user_data);
 }
 
 /**
@@ -282,22 +284,12 @@ rfl_store_get_finish (RflStore      *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-summarize_thread (GTask        *task,
-                  gpointer      source_object,
-                  gpointer      task_data,
-                  GCancellable *cancellable)
+static gpointer
+summarize_work (RflStore  *self,
+                TaskData  *data,
+                GError   **error)
 {
-  TaskData *data = task_data;
-  GError *error = NULL;
-  JsonObject *summary;
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  if ((summary = rfl_store_summarize (source_object, data->limit, &error)) == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, summary, (GDestroyNotify) json_object_unref);
+  return rfl_store_summarize (self, data->limit, error);
 }
 
 void
@@ -307,19 +299,15 @@ rfl_store_summarize_async (RflStore            *self,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   TaskData *data;
 
   g_return_if_fail (RFL_IS_STORE (self));
   g_return_if_fail (weeks > 0 && weeks <= 520);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  data = g_new0 (TaskData, 1);
+  data = task_data_new (summarize_work, (GDestroyNotify) json_object_unref, TRUE);
   data->limit = weeks;
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_store_summarize_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
-  g_task_run_in_thread (task, summarize_thread);
+  run_async (self, data, rfl_store_summarize_async, cancellable, callback, user_data);
 }
 
 JsonObject *
@@ -333,28 +321,16 @@ rfl_store_summarize_finish (RflStore      *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
-save_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+static gpointer
+save_work (RflStore  *self,
+           TaskData  *data,
+           GError   **error)
 {
-  TaskData *data = task_data;
-  GError *error = NULL;
-
   if (data->id == NULL)
-    {
-      char *id = rfl_store_add (source_object, data->record, &error);
-
-      if (id == NULL)
-        g_task_return_error (task, error);
-      else
-        g_task_return_pointer (task, id, g_free);
-    }
-  else if (rfl_store_update (source_object, data->id, data->record, &error))
-    g_task_return_pointer (task, g_strdup (data->id), g_free);
-  else
-    g_task_return_error (task, error);
+    return rfl_store_add (self, data->record, error);
+  if (!rfl_store_update (self, data->id, data->record, error))
+    return NULL;
+  return g_strdup (data->id);
 }
 
 /**
@@ -376,7 +352,6 @@ rfl_store_save_async (RflStore            *self,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) copy = NULL;
   TaskData *data;
 
@@ -385,14 +360,10 @@ rfl_store_save_async (RflStore            *self,
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   copy = json_node_copy (json_node_init_object (json_node_alloc (), record));
-  data = g_new0 (TaskData, 1);
+  data = task_data_new (save_work, g_free, FALSE);
   data->id = g_strdup (id);
   data->record = json_object_ref (json_node_get_object (copy));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rfl_store_save_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) task_data_free);
-  g_task_run_in_thread (task, save_thread);
+  run_async (self, data, rfl_store_save_async, cancellable, callback, user_data);
 }
 
 /**
@@ -406,5 +377,7 @@ rfl_store_save_finish (RflStore      *self,
                        GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_save_async, NULL);
+
   return g_task_propagate_pointer (G_TASK (result), error);
 }
