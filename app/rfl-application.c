@@ -7,6 +7,7 @@
 
 #include "rfl-about.h"
 #include "rfl-application.h"
+#include "rfl-sync-agent.h"
 #include "rfl-window.h"
 
 struct _RflApplication
@@ -14,6 +15,7 @@ struct _RflApplication
   AdwApplication  parent_instance;
 
   char           *database_path;
+  RflSyncAgent   *sync_agent;
 };
 
 G_DEFINE_FINAL_TYPE (RflApplication, rfl_application, ADW_TYPE_APPLICATION)
@@ -116,6 +118,8 @@ rfl_application_startup (GApplication *app)
 
   if (self->database_path == NULL)
     self->database_path = default_database_path ();
+  /* One link with HQ for the app, whatever its windows show. */
+  self->sync_agent = rfl_sync_agent_new ();
   gtk_window_set_default_icon_name (APPLICATION_ID);
 }
 
@@ -146,6 +150,15 @@ static const GActionEntry app_actions[] = {
 };
 
 static void
+rfl_application_dispose (GObject *object)
+{
+  RflApplication *self = RFL_APPLICATION (object);
+
+  g_clear_object (&self->sync_agent);
+  G_OBJECT_CLASS (rfl_application_parent_class)->dispose (object);
+}
+
+static void
 rfl_application_finalize (GObject *object)
 {
   RflApplication *self = RFL_APPLICATION (object);
@@ -160,6 +173,7 @@ rfl_application_class_init (RflApplicationClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->dispose = rfl_application_dispose;
   object_class->finalize = rfl_application_finalize;
   app_class->handle_local_options = rfl_application_handle_local_options;
   app_class->startup = rfl_application_startup;
@@ -201,4 +215,18 @@ rfl_application_get_database_path (RflApplication *self)
   g_return_val_if_fail (RFL_IS_APPLICATION (self), NULL);
 
   return self->database_path;
+}
+
+/**
+ * rfl_application_get_sync_agent:
+ *
+ * Returns: (transfer none) (nullable): the app's link with HQ, from
+ *   startup on
+ */
+RflSyncAgent *
+rfl_application_get_sync_agent (RflApplication *self)
+{
+  g_return_val_if_fail (RFL_IS_APPLICATION (self), NULL);
+
+  return self->sync_agent;
 }

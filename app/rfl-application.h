@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "rfl-sync-agent.h"
+
 G_BEGIN_DECLS
 
 #define RFL_TYPE_APPLICATION (rfl_application_get_type ())
@@ -11,6 +13,7 @@ G_DECLARE_FINAL_TYPE (RflApplication, rfl_application, RFL, APPLICATION, AdwAppl
 
 RflApplication *rfl_application_new               (void) G_GNUC_WARN_UNUSED_RESULT;
 const char     *rfl_application_get_database_path (RflApplication *self);
+RflSyncAgent   *rfl_application_get_sync_agent    (RflApplication *self);
 
 gboolean        rfl_gl_renderer_is_software       (const char     *renderer);
 

@@ -8,6 +8,7 @@
 #include "rfl-case-view.h"
 #include "rfl-a11y.h"
 #include "rfl-cases-page.h"
+#include "rfl-store-follow.h"
 
 /*
  * The case list: every live case, most recently changed first, paged from
@@ -36,6 +37,8 @@ struct _RflCasesPage
   AdwStatusPage    *empty;
 
   RflStore         *store;
+  GSignalGroup     *store_signals;
+  GBindingGroup    *window_bindings;
   RflCaseListModel *all;
   GListStore       *found;
   GListModel       *shown;        /* all or found */
@@ -53,6 +56,7 @@ enum {
   PROP_MODEL,
   PROP_SEARCHING,
   PROP_MESSAGES,
+  PROP_STORE,
   N_PROPS
 };
 
@@ -452,6 +456,8 @@ rfl_cases_page_dispose (GObject *object)
   g_cancellable_cancel (self->search_cancellable);
   g_clear_object (&self->search_cancellable);
   rfl_cases_page_set_store (self, NULL);
+  g_clear_object (&self->window_bindings);
+  g_clear_object (&self->store_signals);
   adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_CASES_PAGE);
   g_clear_object (&self->found);
@@ -489,6 +495,9 @@ rfl_cases_page_get_property (GObject    *object,
     case PROP_MESSAGES:
       g_value_set_boolean (value, self->messages);
       break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -509,6 +518,9 @@ rfl_cases_page_set_property (GObject      *object,
       break;
     case PROP_MESSAGES:
       set_messages (self, g_value_get_boolean (value));
+      break;
+    case PROP_STORE:
+      rfl_cases_page_set_store (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -544,6 +556,14 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
   properties[PROP_MESSAGES] =
     g_param_spec_boolean ("messages", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RflCasesPage:store:
+   *
+   * The open store, %NULL while locked; in a window, the window's.
+   */
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, RFL_TYPE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (RFL_TYPE_CASE_ITEM);
@@ -588,6 +608,12 @@ rfl_cases_page_init (RflCasesPage *self)
   g_signal_connect (factory, "unbind", G_CALLBACK (row_unbind_cb), NULL);
   gtk_list_view_set_factory (self->list, factory);
   self->found = g_list_store_new (RFL_TYPE_CASE_ITEM);
+  /* Whatever changed the store (this window, a sync, an import), the list
+   * and the search results follow. */
+  self->store_signals = g_signal_group_new (RFL_TYPE_STORE);
+  g_signal_group_connect_swapped (self->store_signals, "changed",
+                                  G_CALLBACK (rfl_cases_page_reload), self);
+  self->window_bindings = rfl_store_follow_window (GTK_WIDGET (self));
 }
 
 GtkWidget *
@@ -608,7 +634,7 @@ rfl_cases_page_set_store (RflCasesPage *self,
   g_return_if_fail (RFL_IS_CASES_PAGE (self));
   g_return_if_fail (store == NULL || RFL_IS_STORE (store));
 
-  if (self->store == store)
+  if (!rfl_store_follow_swap (&self->store, store, self->store_signals, NULL))
     return;
   g_cancellable_cancel (self->search_cancellable);
   show_model (self, NULL);
@@ -617,9 +643,6 @@ rfl_cases_page_set_store (RflCasesPage *self,
   g_clear_object (&self->all);
   if (self->found != NULL)
     g_list_store_remove_all (self->found);
-  if (self->store != NULL)
-    g_signal_handlers_disconnect_by_data (self->store, self);
-  g_clear_object (&self->store);
   if (self->case_view != NULL)
     {
       rfl_case_view_set_store (self->case_view, store);
@@ -629,16 +652,15 @@ rfl_cases_page_set_store (RflCasesPage *self,
     {
       if (self->search != NULL)
         gtk_editable_set_text (GTK_EDITABLE (self->search), "");
-      return;
     }
-  self->store = g_object_ref (store);
-  /* Whatever changed the store (this window, a sync, an import), the list
-   * and the search results follow. */
-  g_signal_connect_object (store, "changed", G_CALLBACK (rfl_cases_page_reload), self, G_CONNECT_SWAPPED);
-  self->all = rfl_case_list_model_new (store, selected_type (self), selected_status (self));
-  g_signal_connect_swapped (self->all, "items-changed", G_CALLBACK (all_changed_cb), self);
-  g_signal_connect_swapped (self->all, "notify::loading", G_CALLBACK (all_changed_cb), self);
-  run_query (self);
+  else
+    {
+      self->all = rfl_case_list_model_new (store, selected_type (self), selected_status (self));
+      g_signal_connect_swapped (self->all, "items-changed", G_CALLBACK (all_changed_cb), self);
+      g_signal_connect_swapped (self->all, "notify::loading", G_CALLBACK (all_changed_cb), self);
+      run_query (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
 
 /**

@@ -5,6 +5,7 @@
 
 #include "rfl-case-item.h"
 #include "rfl-dashboard-page.h"
+#include "rfl-store-follow.h"
 #include "rfl-sync.h"
 
 /*
@@ -32,6 +33,8 @@ struct _RflDashboardPage
   AdwActionRow        *conflicts_row;
 
   RflStore            *store;
+  GSignalGroup        *store_signals;
+  GBindingGroup       *window_bindings;
   GCancellable        *cancellable;
   JsonObject          *summary;
   GPtrArray           *rows;
@@ -43,6 +46,7 @@ G_DEFINE_FINAL_TYPE (RflDashboardPage, rfl_dashboard_page, ADW_TYPE_BIN)
 enum {
   PROP_0,
   PROP_LOADING,
+  PROP_STORE,
   N_PROPS
 };
 
@@ -290,6 +294,14 @@ read_cb (GObject      *source,
   show_summary (self);
 }
 
+/* Shown, it follows the store; hidden, it reads the store when shown. */
+static void
+store_changed_cb (RflDashboardPage *self)
+{
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    rfl_dashboard_page_refresh (self);
+}
+
 static void
 rfl_dashboard_page_map (GtkWidget *widget)
 {
@@ -303,6 +315,8 @@ rfl_dashboard_page_dispose (GObject *object)
   RflDashboardPage *self = RFL_DASHBOARD_PAGE (object);
 
   rfl_dashboard_page_set_store (self, NULL);
+  g_clear_object (&self->window_bindings);
+  g_clear_object (&self->store_signals);
   g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_DASHBOARD_PAGE);
   G_OBJECT_CLASS (rfl_dashboard_page_parent_class)->dispose (object);
@@ -331,6 +345,27 @@ rfl_dashboard_page_get_property (GObject    *object,
     case PROP_LOADING:
       g_value_set_boolean (value, self->loading);
       break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_dashboard_page_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  RflDashboardPage *self = RFL_DASHBOARD_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STORE:
+      rfl_dashboard_page_set_store (self, g_value_get_object (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -345,11 +380,20 @@ rfl_dashboard_page_class_init (RflDashboardPageClass *klass)
   object_class->dispose = rfl_dashboard_page_dispose;
   object_class->finalize = rfl_dashboard_page_finalize;
   object_class->get_property = rfl_dashboard_page_get_property;
+  object_class->set_property = rfl_dashboard_page_set_property;
   widget_class->map = rfl_dashboard_page_map;
 
   properties[PROP_LOADING] =
     g_param_spec_boolean ("loading", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RflDashboardPage:store:
+   *
+   * The open store, %NULL while locked; in a window, the window's.
+   */
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, RFL_TYPE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-dashboard-page.ui");
@@ -372,6 +416,10 @@ rfl_dashboard_page_init (RflDashboardPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->rows = g_ptr_array_new ();
   self->cancellable = g_cancellable_new ();
+  self->store_signals = g_signal_group_new (RFL_TYPE_STORE);
+  g_signal_group_connect_swapped (self->store_signals, "changed", G_CALLBACK (store_changed_cb),
+                                  self);
+  self->window_bindings = rfl_store_follow_window (GTK_WIDGET (self));
   gtk_drawing_area_set_draw_func (self->chart, draw_chart, self, NULL);
   /* The legend's squares are the bars' colours. */
   opened = g_markup_printf_escaped ("<span foreground=\"#3584e4\">■</span> %s", _("Opened"));
@@ -386,14 +434,6 @@ rfl_dashboard_page_new (void)
   return g_object_new (RFL_TYPE_DASHBOARD_PAGE, NULL);
 }
 
-/* Shown, it follows the store; hidden, it reads the store when shown. */
-static void
-store_changed_cb (RflDashboardPage *self)
-{
-  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
-    rfl_dashboard_page_refresh (self);
-}
-
 /**
  * rfl_dashboard_page_set_store:
  * @store: (nullable): the open store, or %NULL when the app locks
@@ -405,17 +445,9 @@ rfl_dashboard_page_set_store (RflDashboardPage *self,
   g_return_if_fail (RFL_IS_DASHBOARD_PAGE (self));
   g_return_if_fail (store == NULL || RFL_IS_STORE (store));
 
-  if (self->store == store)
+  if (!rfl_store_follow_swap (&self->store, store, self->store_signals, &self->cancellable))
     return;
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  self->cancellable = g_cancellable_new ();
   set_loading (self, FALSE);
-  if (self->store != NULL)
-    g_signal_handlers_disconnect_by_data (self->store, self);
-  g_set_object (&self->store, store);
-  if (store != NULL)
-    g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
   g_clear_pointer (&self->summary, json_object_unref);
   if (self->rows != NULL)
     clear_rows (self);
@@ -430,6 +462,7 @@ rfl_dashboard_page_set_store (RflDashboardPage *self,
   /* Read when shown, not at every unlock: the case list comes first. */
   if (gtk_widget_get_mapped (GTK_WIDGET (self)))
     rfl_dashboard_page_refresh (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
 
 /**

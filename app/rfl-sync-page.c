@@ -4,65 +4,23 @@
 #include <glib/gi18n.h>
 
 #include "rfl-case-item.h"
-#include "rfl-file.h"
 #include "rfl-record-form.h"
-#include "rfl-sync-client.h"
 #include "rfl-sync-page.h"
-#include "rfl-sync.h"
 
 /*
- * Sync with headquarters: whether HQ can be reached, what waits to be sent,
- * "Sync Now", enrollment from a token file, USB bundles through a file
- * chooser (a portal in the Flatpak sandbox), and the conflicts a person has
- * to decide.
+ * Sync with headquarters, as a person sees it: whether HQ can be reached,
+ * what waits to be sent, "Sync Now", enrollment from a token file, USB
+ * bundles through a file chooser (a portal in the Flatpak sandbox), and the
+ * conflicts a person has to decide.
  *
- * Every store and network call runs in a worker thread, one job at a time.
- * The network monitor only says when to try: a signed ping decides whether
- * HQ is there, since a default route proves nothing and an office LAN may
- * reach HQ with none. When a try fails, the next waits longer, with jitter,
- * so that offices do not all call at once when a link comes back.
+ * The page is a view of the application's RflSyncAgent, which runs the jobs
+ * and decides when to try HQ on its own: the page shows the agent's
+ * properties as they change, turns what a finished job did into a toast,
+ * and hands what a person asks for to the agent.
  */
 
-#define MAX_TOKEN_BYTES      (64 * 1024)
 #define MAX_CONFLICTS_SHOWN  100
-#define RETRY_MIN_S          30
-#define RETRY_MAX_S          (30 * 60)
-#define RESYNC_S             (15 * 60)
-#define PING_DEADLINE_S      15
-
-typedef enum
-{
-  OP_STATUS,
-  OP_PING,
-  OP_SYNC,
-  OP_ENROLL,
-  OP_USB_OUT,
-  OP_USB_IN,
-  OP_RESOLVE,
-} Op;
-
-typedef struct
-{
-  gint sent;      /* atomic */
-  gint received;  /* atomic */
-} Progress;
-
-typedef struct
-{
-  Op             op;
-  gboolean       automatic;
-  RflStore      *store;
-  char          *path;
-  char          *id;
-  gboolean       take;
-  Progress      *progress;
-  RflSyncReport  report;
-  GPtrArray     *rejections;
-  guint          written;
-  char          *office;
-  JsonObject    *status;
-  GError        *error;    /* the operation's, while status is still read */
-} Job;
+#define PULSE_MS             150
 
 struct _RflSyncPage
 {
@@ -81,24 +39,11 @@ struct _RflSyncPage
   AdwPreferencesGroup *conflicts_group;
   GtkWidget           *no_conflicts_row;
 
-  RflStore            *store;
-  GSettings           *settings;
-  GNetworkMonitor     *monitor;
-  GCancellable        *cancellable;
+  RflSyncAgent        *agent;
+  GSignalGroup        *agent_signals;
+  GBindingGroup       *agent_bindings;
   GPtrArray           *conflict_rows;
-  GPtrArray           *conflicts;      /* JsonObject * */
-  Progress            *running;        /* the sync in progress, if any */
   GtkNativeDialog     *chooser;
-
-  RflLinkState         link;
-  gboolean             enrolled;
-  gboolean             busy;
-  gint64               pending;
-  gint64               expected_bundles;
-  char                *last_sync;
-  char                *error;
-  guint                failures;
-  guint                retry_source;
   guint                pulse_source;
 };
 
@@ -106,171 +51,52 @@ G_DEFINE_FINAL_TYPE (RflSyncPage, rfl_sync_page, ADW_TYPE_BIN)
 
 enum {
   PROP_0,
-  PROP_LINK,
-  PROP_BUSY,
-  PROP_ENROLLED,
-  PROP_PENDING,
+  PROP_AGENT,
   N_PROPS
 };
 
 enum {
   TOAST,
-  CHANGED,
-  REVOKED,
   N_SIGNALS
 };
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void start_job (RflSyncPage *self, Op op, gboolean automatic, const char *path, const char *id,
-                       gboolean take);
-
-static void
-job_free (Job *job)
+static RflStore *
+agent_store (RflSyncPage *self)
 {
-  g_clear_object (&job->store);
-  g_free (job->path);
-  g_free (job->id);
-  g_clear_pointer (&job->progress, g_rc_box_release);
-  g_clear_pointer (&job->rejections, g_ptr_array_unref);
-  g_free (job->office);
-  g_clear_pointer (&job->status, json_object_unref);
-  g_clear_error (&job->error);
-  g_free (job);
-}
-
-/* In the worker thread. */
-
-static void
-progress_cb (const RflSyncReport *report,
-             gpointer             user_data)
-{
-  Progress *progress = user_data;
-
-  g_atomic_int_set (&progress->sent, (gint) report->sent);
-  g_atomic_int_set (&progress->received, (gint) report->received);
+  return self->agent != NULL ? rfl_sync_agent_get_store (self->agent) : NULL;
 }
 
 static gboolean
-enroll_from_file (Job           *job,
-                  GCancellable  *cancellable,
-                  GError       **error)
+agent_enrolled (RflSyncPage *self)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(RflEnrollToken) token = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  /* A token file is small: anything larger, or not a file, is refused
-   * while it is read. */
-  if ((bytes = rfl_file_read (job->path, MAX_TOKEN_BYTES, RFL_FILE_REGULAR, &local_error)) == NULL)
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
-        g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_MALFORMED,
-                             _("This file is too large to be an enrollment token."));
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  if ((token = rfl_enroll_token_load (bytes, error)) == NULL ||
-      !rfl_sync_client_enroll (job->store, token, NULL, error))
-    return FALSE;
-  job->office = g_strdup (token->office);
-  return TRUE;
-}
-
-static void
-job_thread (GTask        *task,
-            gpointer      source_object,
-            gpointer      task_data,
-            GCancellable *cancellable)
-{
-  Job *job = task_data;
-  RflSyncOptions options = { 0 };
-
-  switch (job->op)
-    {
-    case OP_STATUS:
-      break;
-    case OP_PING:
-      options.deadline_s = PING_DEADLINE_S;
-      rfl_sync_client_ping (job->store, &options, cancellable, &job->error);
-      break;
-    case OP_SYNC:
-      options.progress = progress_cb;
-      options.progress_data = job->progress;
-      rfl_sync_client_run (job->store, &options, &job->report, cancellable, &job->error);
-      break;
-    case OP_ENROLL:
-      enroll_from_file (job, cancellable, &job->error);
-      break;
-    case OP_USB_OUT:
-      rfl_sync_device_write_usb (job->store, job->path, &job->written, &job->error);
-      break;
-    case OP_USB_IN:
-      rfl_sync_device_read_usb (job->store, job->path, &job->report, &job->rejections, &job->error);
-      break;
-    case OP_RESOLVE:
-      rfl_store_resolve_conflict (job->store, job->id, job->take, &job->error);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-
-  /* Whatever happened, the page shows the store as it is now. A revoked
-   * device has destroyed its keys: there is nothing more to read. */
-  if (!g_error_matches (job->error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
-    {
-      GError *error = NULL;
-
-      if ((job->status = rfl_sync_device_status (job->store, TRUE, &error)) == NULL)
-        {
-          if (job->error == NULL)
-            job->error = error;
-          else
-            g_error_free (error);
-        }
-    }
-  g_task_return_boolean (task, job->error == NULL);
-}
-
-/* On the UI thread. */
-
-static void
-set_error (RflSyncPage *self,
-           const char  *message)
-{
-  g_free (self->error);
-  self->error = g_strdup (message);
-  gtk_label_set_text (self->error_label, message != NULL ? message : "");
-  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
-}
-
-static void
-toast (RflSyncPage *self,
-       const char  *message)
-{
-  g_signal_emit (self, signals[TOAST], 0, message);
+  return self->agent != NULL && rfl_sync_agent_get_enrolled (self->agent);
 }
 
 static void
 update_actions (RflSyncPage *self)
 {
-  gboolean can = self->store != NULL && !self->busy;
+  gboolean can = agent_store (self) != NULL && !rfl_sync_agent_get_busy (self->agent);
+  gboolean enrolled = agent_enrolled (self);
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.now", can && self->enrolled);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.usb-out", can && self->enrolled);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.usb-in", can && self->enrolled);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.enroll", can && !self->enrolled);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.now", can && enrolled);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.usb-out", can && enrolled);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.usb-in", can && enrolled);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.enroll", can && !enrolled);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sync.resolve", can);
 }
 
 static void
 show_link (RflSyncPage *self)
 {
+  RflLinkState link = self->agent != NULL ? rfl_sync_agent_get_link (self->agent)
+                                          : RFL_LINK_UNKNOWN;
+  gboolean enrolled = agent_enrolled (self);
   const char *icon, *text;
 
-  switch (self->link)
+  switch (link)
     {
     case RFL_LINK_ONLINE:
       icon = "network-transmit-receive-symbolic";
@@ -287,27 +113,14 @@ show_link (RflSyncPage *self)
     case RFL_LINK_UNKNOWN:
     default:
       icon = "network-idle-symbolic";
-      text = self->enrolled ? _("Not checked yet") : _("Not enrolled");
+      text = enrolled ? _("Not checked yet") : _("Not enrolled");
       break;
     }
-  if (self->link != RFL_LINK_ONLINE && self->enrolled && g_network_monitor_get_network_metered (self->monitor) &&
-      self->pending > RFL_SYNC_BUNDLE_OPS)
+  if (link != RFL_LINK_ONLINE && enrolled && rfl_sync_agent_get_metered_backlog (self->agent))
     text = _("Metered connection: large changes wait for Sync Now");
   gtk_image_set_from_icon_name (self->connection_icon, icon);
   adw_action_row_set_subtitle (self->connection_row, text);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->connection_icon), GTK_ACCESSIBLE_PROPERTY_LABEL, text, -1);
-}
-
-static void
-set_link (RflSyncPage  *self,
-          RflLinkState  link)
-{
-  if (self->link != link)
-    {
-      self->link = link;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LINK]);
-    }
-  show_link (self);
 }
 
 static void
@@ -339,7 +152,9 @@ side_origin (RflSyncPage *self,
   const char *device = clock != NULL && json_array_get_length (clock) > 1
                        ? json_array_get_string_element (clock, 1) : NULL;
 
-  if (self->store != NULL && g_strcmp0 (device, rfl_store_get_device_id (self->store)) == 0)
+  RflStore *store = agent_store (self);
+
+  if (store != NULL && g_strcmp0 (device, rfl_store_get_device_id (store)) == 0)
     return _("from this laptop");
   return _("from another device");
 }
@@ -394,13 +209,14 @@ conflict_side (RflSyncPage *self,
 static void
 show_conflicts (RflSyncPage *self)
 {
-  guint n = self->conflicts != NULL ? self->conflicts->len : 0;
+  GPtrArray *conflicts = self->agent != NULL ? rfl_sync_agent_get_conflicts (self->agent) : NULL;
+  guint n = conflicts != NULL ? conflicts->len : 0;
 
   clear_conflict_rows (self);
   gtk_widget_set_visible (self->no_conflicts_row, n == 0);
   for (guint i = 0; i < MIN (n, MAX_CONFLICTS_SHOWN); i++)
     {
-      JsonObject *conflict = g_ptr_array_index (self->conflicts, i);
+      JsonObject *conflict = g_ptr_array_index (conflicts, i);
       const char *record_id = json_object_get_string_member_with_default (conflict, "record_id", "");
       g_autofree char *field = rfl_field_label (json_object_get_string_member_with_default (conflict, "field", ""));
       g_autofree char *short_id = g_strndup (record_id, 8);
@@ -436,47 +252,37 @@ show_conflicts (RflSyncPage *self)
     }
 }
 
+/* The status as the agent last read it; none while the app is locked,
+ * when the rows keep their text out of sight and the conflicts go. */
 static void
-show_status (RflSyncPage *self,
-             JsonObject  *status)
+show_status (RflSyncPage *self)
 {
-  gboolean enrolled = g_strcmp0 (json_object_get_string_member_with_default (status, "enrollment", NULL),
-                                 "enrolled") == 0;
-  const char *office = json_object_get_string_member_with_default (status, "office", NULL);
-  const char *last = json_object_get_string_member_with_default (status, "last_sync", NULL);
-  gint64 pending = json_object_get_int_member_with_default (status, "pending_changes", 0);
-  JsonArray *conflicts = json_object_get_array_member (status, "conflicts");
-  g_autofree char *last_text = last != NULL ? rfl_format_time (last, TRUE) : NULL;
+  JsonObject *status = self->agent != NULL ? rfl_sync_agent_get_status (self->agent) : NULL;
+  gboolean enrolled = agent_enrolled (self);
+  const char *office, *last;
+  gint64 pending;
+  g_autofree char *last_text = NULL;
   g_autofree char *pending_text = NULL;
 
-  if (enrolled != self->enrolled)
+  if (status != NULL)
     {
-      self->enrolled = enrolled;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ENROLLED]);
+      office = json_object_get_string_member_with_default (status, "office", NULL);
+      last = rfl_sync_agent_get_last_sync (self->agent);
+      pending = rfl_sync_agent_get_pending (self->agent);
+      last_text = last != NULL ? rfl_format_time (last, TRUE) : NULL;
+      adw_action_row_set_subtitle (self->office_row, office != NULL ? office : _("Not enrolled"));
+      adw_action_row_set_subtitle (self->last_sync_row, last_text != NULL ? last_text : _("Never"));
+      /* Translators: the number of changes not yet sent to headquarters. */
+      pending_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'ld change", "%'ld changes",
+                                                   (gulong) pending), (long) pending);
+      adw_action_row_set_subtitle (self->pending_row, pending_text);
+      gtk_widget_set_visible (GTK_WIDGET (self->enroll_group), !enrolled);
+      gtk_widget_set_visible (GTK_WIDGET (self->usb_group), enrolled);
+      gtk_widget_set_visible (GTK_WIDGET (self->office_row), enrolled);
+      show_conflicts (self);
     }
-  if (pending != self->pending)
-    {
-      self->pending = pending;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PENDING]);
-    }
-  g_free (self->last_sync);
-  self->last_sync = g_strdup (last);
-
-  adw_action_row_set_subtitle (self->office_row, office != NULL ? office : _("Not enrolled"));
-  adw_action_row_set_subtitle (self->last_sync_row, last_text != NULL ? last_text : _("Never"));
-  /* Translators: the number of changes not yet sent to headquarters. */
-  pending_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%'ld change", "%'ld changes", (gulong) pending),
-                                  (long) pending);
-  adw_action_row_set_subtitle (self->pending_row, pending_text);
-  gtk_widget_set_visible (GTK_WIDGET (self->enroll_group), !enrolled);
-  gtk_widget_set_visible (GTK_WIDGET (self->usb_group), enrolled);
-  gtk_widget_set_visible (GTK_WIDGET (self->office_row), enrolled);
-
-  g_clear_pointer (&self->conflicts, g_ptr_array_unref);
-  self->conflicts = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  for (guint i = 0; conflicts != NULL && i < json_array_get_length (conflicts); i++)
-    g_ptr_array_add (self->conflicts, json_object_ref (json_array_get_object_element (conflicts, i)));
-  show_conflicts (self);
+  else
+    clear_conflict_rows (self);
   show_link (self);
   update_actions (self);
 }
@@ -485,284 +291,144 @@ static gboolean
 pulse_cb (gpointer user_data)
 {
   RflSyncPage *self = user_data;
-  gint sent, received;
+  guint sent, received, expected;
   g_autofree char *text = NULL;
 
-  if (self->running == NULL)
+  if (self->agent == NULL ||
+      !rfl_sync_agent_get_progress (self->agent, &sent, &received, &expected))
     return G_SOURCE_CONTINUE;
-  sent = g_atomic_int_get (&self->running->sent);
-  received = g_atomic_int_get (&self->running->received);
-  if (received == 0 && self->expected_bundles > 0)
+  if (received == 0 && expected > 0)
     {
-      gtk_progress_bar_set_fraction (self->progress, MIN (1.0, (double) sent / (double) self->expected_bundles));
+      gtk_progress_bar_set_fraction (self->progress, MIN (1.0, (double) sent / (double) expected));
       /* Translators: sending bundles of changes to headquarters: done of total. */
-      text = g_strdup_printf (_("Sending changes: %d of %d"), sent, (int) MAX ((gint64) sent, self->expected_bundles));
+      text = g_strdup_printf (_("Sending changes: %d of %d"), (int) sent,
+                              (int) MAX (sent, expected));
     }
   else
     {
       gtk_progress_bar_pulse (self->progress);
       text = received > 0 ? g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Receiving: %d bundle applied",
                                                           "Receiving: %d bundles applied", (gulong) received),
-                                             received)
+                                             (int) received)
                           : g_strdup (_("Talking to headquarters…"));
     }
   gtk_progress_bar_set_text (self->progress, text);
   return G_SOURCE_CONTINUE;
 }
 
+/* A sync shows its progress until the agent is idle again. */
 static void
-set_busy (RflSyncPage *self,
-          gboolean     busy)
+show_busy (RflSyncPage *self)
 {
-  if (self->busy == busy)
-    return;
-  self->busy = busy;
-  if (!busy)
+  gboolean busy = self->agent != NULL && rfl_sync_agent_get_busy (self->agent);
+
+  if (busy && self->pulse_source == 0 &&
+      rfl_sync_agent_get_progress (self->agent, NULL, NULL, NULL))
     {
-      g_clear_handle_id (&self->pulse_source, g_source_remove);
-      g_clear_pointer (&self->running, g_rc_box_release);
-      gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
-    }
-  update_actions (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
-}
-
-static gboolean
-retry_cb (gpointer user_data)
-{
-  RflSyncPage *self = user_data;
-
-  self->retry_source = 0;
-  if (self->store != NULL && self->enrolled && !self->busy)
-    start_job (self, OP_PING, TRUE, NULL, NULL, FALSE);
-  return G_SOURCE_REMOVE;
-}
-
-/* The next automatic try: later after each failure, up to half an hour,
- * with ±50% jitter. */
-static void
-schedule_retry (RflSyncPage *self,
-                guint        seconds)
-{
-  guint delay;
-
-  g_clear_handle_id (&self->retry_source, g_source_remove);
-  if (self->store == NULL || !self->enrolled || !g_settings_get_boolean (self->settings, "sync-automatically"))
-    return;
-  delay = (guint) g_random_int_range ((gint32) MAX (1, seconds / 2), (gint32) (seconds + seconds / 2 + 1));
-  self->retry_source = g_timeout_add_seconds (delay, retry_cb, self);
-}
-
-static guint
-backoff_s (guint failures)
-{
-  guint s = RETRY_MIN_S;
-
-  for (guint i = 1; i < failures && s < RETRY_MAX_S; i++)
-    s *= 2;
-  return MIN (s, RETRY_MAX_S);
-}
-
-static void
-job_done_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  RflSyncPage *self = RFL_SYNC_PAGE (source);
-  Job *job = g_task_get_task_data (G_TASK (result));
-  g_autofree char *message = NULL;
-
-  g_task_propagate_boolean (G_TASK (result), NULL);
-  if (g_error_matches (job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->store != job->store)
-    return;
-  set_busy (self, FALSE);
-
-  if (g_error_matches (job->error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REVOKED))
-    {
-      set_error (self, job->error->message);
-      g_signal_emit (self, signals[REVOKED], 0);
-      return;
-    }
-  if (job->status != NULL)
-    show_status (self, job->status);
-
-  switch (job->op)
-    {
-    case OP_STATUS:
-      if (job->error != NULL)
-        set_error (self, job->error->message);
-      else if (self->enrolled && self->link == RFL_LINK_UNKNOWN)
-        start_job (self, OP_PING, TRUE, NULL, NULL, FALSE);
-      return;
-
-    case OP_PING:
-      if (job->error != NULL)
-        {
-          self->failures++;
-          set_link (self, g_network_monitor_get_network_available (self->monitor) ? RFL_LINK_UNREACHABLE
-                                                                                  : RFL_LINK_OFFLINE);
-          schedule_retry (self, backoff_s (self->failures));
-          return;
-        }
-      set_link (self, RFL_LINK_ONLINE);
-      /* A large backlog on a metered link waits for a person to say so. */
-      if (job->automatic && g_network_monitor_get_network_metered (self->monitor) &&
-          self->pending > RFL_SYNC_BUNDLE_OPS)
-        {
-          show_link (self);
-          schedule_retry (self, RESYNC_S);
-          return;
-        }
-      if (job->automatic && !g_settings_get_boolean (self->settings, "sync-automatically"))
-        return;
-      start_job (self, OP_SYNC, job->automatic, NULL, NULL, FALSE);
-      return;
-
-    case OP_SYNC:
-      if (job->error != NULL)
-        {
-          self->failures++;
-          set_error (self, job->error->message);
-          if (g_error_matches (job->error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK))
-            set_link (self, g_network_monitor_get_network_available (self->monitor) ? RFL_LINK_UNREACHABLE
-                                                                                    : RFL_LINK_OFFLINE);
-          schedule_retry (self, backoff_s (self->failures));
-          return;
-        }
-      self->failures = 0;
-      set_error (self, NULL);
-      set_link (self, RFL_LINK_ONLINE);
-      if (job->report.received > 0 || job->report.resynced || job->report.rebased)
-        g_signal_emit (self, signals[CHANGED], 0);
-      /* A restored laptop, or HQ: worth saying once, plainly. */
-      if (job->report.rebased)
-        toast (self, _("Synced. A database here or at HQ was an older copy; it has caught up, and nothing"
-                       " was lost"));
-      else if (!job->automatic || job->report.received > 0 || job->report.sent > 0)
-        {
-          message = g_strdup_printf (_("Synced: %u sent, %u received"), job->report.sent, job->report.received);
-          toast (self, message);
-        }
-      schedule_retry (self, RESYNC_S);
-      return;
-
-    case OP_ENROLL:
-      if (job->error != NULL)
-        {
-          set_error (self, job->error->message);
-          return;
-        }
-      set_error (self, NULL);
-      message = g_strdup_printf (_("Enrolled for the %s office"), job->office);
-      toast (self, message);
-      start_job (self, OP_SYNC, FALSE, NULL, NULL, FALSE);
-      return;
-
-    case OP_USB_OUT:
-      if (job->error != NULL)
-        {
-          set_error (self, job->error->message);
-          return;
-        }
-      set_error (self, NULL);
-      message = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u bundle written for headquarters",
-                                              "%u bundles written for headquarters", job->written),
-                                 job->written);
-      toast (self, message);
-      return;
-
-    case OP_USB_IN:
-      if (job->error != NULL)
-        {
-          set_error (self, job->error->message);
-          return;
-        }
-      if (job->rejections != NULL && job->rejections->len > 0)
-        {
-          /* The first reason, and how many more. */
-          g_autofree char *first = g_strdup (g_ptr_array_index (job->rejections, 0));
-
-          set_error (self, first);
-        }
-      else
-        set_error (self, NULL);
-      if (job->report.received > 0)
-        g_signal_emit (self, signals[CHANGED], 0);
-      message = g_strdup_printf (_("%u bundles applied, %u already here, %u waiting, %u refused"),
-                                 job->report.received, job->report.duplicates, job->report.held,
-                                 job->rejections != NULL ? job->rejections->len : 0);
-      toast (self, message);
-      return;
-
-    case OP_RESOLVE:
-      if (job->error != NULL)
-        {
-          set_error (self, job->error->message);
-          return;
-        }
-      set_error (self, NULL);
-      g_signal_emit (self, signals[CHANGED], 0);
-      toast (self, _("Conflict settled; the decision syncs like any change"));
-      return;
-
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-static void
-start_job (RflSyncPage *self,
-           Op           op,
-           gboolean     automatic,
-           const char  *path,
-           const char  *id,
-           gboolean     take)
-{
-  g_autoptr(GTask) task = NULL;
-  Job *job;
-
-  if (self->store == NULL || self->busy)
-    return;
-  job = g_new0 (Job, 1);
-  job->op = op;
-  job->automatic = automatic;
-  job->store = g_object_ref (self->store);
-  job->path = g_strdup (path);
-  job->id = g_strdup (id);
-  job->take = take;
-  if (op == OP_SYNC)
-    {
-      job->progress = g_rc_box_new0 (Progress);
-      self->running = g_rc_box_acquire (job->progress);
-      self->expected_bundles = (self->pending + RFL_SYNC_BUNDLE_OPS - 1) / RFL_SYNC_BUNDLE_OPS;
       gtk_progress_bar_set_fraction (self->progress, 0);
       gtk_progress_bar_set_text (self->progress, _("Talking to headquarters…"));
       gtk_widget_set_visible (GTK_WIDGET (self->progress), TRUE);
-      self->pulse_source = g_timeout_add (150, pulse_cb, self);
+      self->pulse_source = g_timeout_add (PULSE_MS, pulse_cb, self);
     }
-  g_clear_handle_id (&self->retry_source, g_source_remove);
-  set_busy (self, TRUE);
+  else if (!busy)
+    {
+      g_clear_handle_id (&self->pulse_source, g_source_remove);
+      gtk_widget_set_visible (GTK_WIDGET (self->progress), FALSE);
+    }
+  update_actions (self);
+}
 
-  task = g_task_new (self, self->cancellable, job_done_cb, NULL);
-  g_task_set_source_tag (task, start_job);
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  /* Cancelling drops the result, but the job runs to its end: a sync or
-   * merge is never cut half-way by the UI. */
-  g_task_set_return_on_cancel (task, FALSE);
-  g_task_run_in_thread (task, job_thread);
+/* A restored laptop, or HQ: worth saying once, plainly. A sync the agent
+ * ran on its own that moved nothing goes unsaid. */
+static char *
+sync_text (const RflSyncOutcome *outcome)
+{
+  if (outcome->report.rebased)
+    return g_strdup (_("Synced. A database here or at HQ was an older copy; it has caught up,"
+                       " and nothing was lost"));
+  if (!outcome->automatic || outcome->report.received > 0 || outcome->report.sent > 0)
+    return g_strdup_printf (_("Synced: %u sent, %u received"), outcome->report.sent,
+                            outcome->report.received);
+  return NULL;
+}
+
+static char *
+usb_out_text (const RflSyncOutcome *outcome)
+{
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u bundle written for headquarters",
+                                       "%u bundles written for headquarters", outcome->written),
+                          outcome->written);
+}
+
+static char *
+usb_in_text (const RflSyncOutcome *outcome)
+{
+  return g_strdup_printf (_("%u bundles applied, %u already here, %u waiting, %u refused"),
+                          outcome->report.received, outcome->report.duplicates,
+                          outcome->report.held, outcome->refused);
+}
+
+/* What a person hears of a job that succeeded: a toast, or nothing for
+ * reading the status and pinging HQ, which the page shows in place. */
+static char *
+outcome_text (const RflSyncOutcome *outcome)
+{
+  switch (outcome->kind)
+    {
+    case RFL_SYNC_JOB_SYNC:
+      return sync_text (outcome);
+    case RFL_SYNC_JOB_ENROLL:
+      return g_strdup_printf (_("Enrolled for the %s office"), outcome->office);
+    case RFL_SYNC_JOB_USB_OUT:
+      return usb_out_text (outcome);
+    case RFL_SYNC_JOB_USB_IN:
+      return usb_in_text (outcome);
+    case RFL_SYNC_JOB_RESOLVE:
+      return g_strdup (_("Conflict settled; the decision syncs like any change"));
+    case RFL_SYNC_JOB_STATUS:
+    case RFL_SYNC_JOB_PING:
+    default:
+      return NULL;
+    }
 }
 
 static void
-network_changed_cb (RflSyncPage *self,
-                    gboolean     available)
+finished_cb (RflSyncPage          *self,
+             const RflSyncOutcome *outcome)
 {
-  if (self->store == NULL || !self->enrolled)
-    return;
-  if (!available && self->link != RFL_LINK_ONLINE)
-    set_link (self, RFL_LINK_OFFLINE);
-  /* A change of network is worth a try soon, whatever it says. */
-  self->failures = 0;
-  schedule_retry (self, 4);
+  g_autofree char *text = outcome_text (outcome);
+
+  if (text != NULL)
+    g_signal_emit (self, signals[TOAST], 0, text);
+}
+
+static void
+show_all (RflSyncPage *self)
+{
+  show_status (self);
+  show_busy (self);
+}
+
+static gboolean
+error_text_cb (GBinding     *binding,
+               const GValue *from,
+               GValue       *to,
+               gpointer      user_data)
+{
+  const char *message = g_value_get_string (from);
+
+  g_value_set_string (to, message != NULL ? message : "");
+  return TRUE;
+}
+
+static gboolean
+error_shown_cb (GBinding     *binding,
+                const GValue *from,
+                GValue       *to,
+                gpointer      user_data)
+{
+  g_value_set_boolean (to, g_value_get_string (from) != NULL);
+  return TRUE;
 }
 
 static gboolean
@@ -781,14 +447,15 @@ chooser_response_cb (GtkNativeDialog *chooser,
   g_autoptr(GFile) file = NULL;
   const char *what = g_object_get_data (G_OBJECT (chooser), "rfl-op");
 
-  if (response == GTK_RESPONSE_ACCEPT && (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) != NULL)
+  if (response == GTK_RESPONSE_ACCEPT && self->agent != NULL &&
+      (file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser))) != NULL)
     {
       if (g_str_equal (what, "enroll"))
-        rfl_sync_page_enroll (self, file);
+        rfl_sync_agent_enroll_async (self->agent, file, NULL, NULL, NULL);
       else if (g_str_equal (what, "usb-out"))
-        rfl_sync_page_write_usb (self, file);
+        rfl_sync_agent_write_usb_async (self->agent, file, NULL, NULL, NULL);
       else
-        rfl_sync_page_read_usb (self, file);
+        rfl_sync_agent_read_usb_async (self->agent, file, NULL, NULL, NULL);
     }
   /* Not the last reference dropped while the dialog is still emitting its
    * own response and being announced to assistive technologies: it goes
@@ -833,7 +500,10 @@ now_activated (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  rfl_sync_page_sync_now (RFL_SYNC_PAGE (widget));
+  RflSyncPage *self = RFL_SYNC_PAGE (widget);
+
+  if (self->agent != NULL)
+    rfl_sync_agent_sync_async (self->agent, NULL, NULL, NULL);
 }
 
 static void
@@ -868,11 +538,13 @@ resolve_activated (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
 {
+  RflSyncPage *self = RFL_SYNC_PAGE (widget);
   const char *id;
   gboolean take;
 
   g_variant_get (parameter, "(&sb)", &id, &take);
-  rfl_sync_page_resolve (RFL_SYNC_PAGE (widget), id, take);
+  if (self->agent != NULL)
+    rfl_sync_agent_resolve_async (self->agent, id, take, NULL, NULL, NULL);
 }
 
 static void
@@ -880,15 +552,13 @@ rfl_sync_page_dispose (GObject *object)
 {
   RflSyncPage *self = RFL_SYNC_PAGE (object);
 
-  rfl_sync_page_set_store (self, NULL);
+  rfl_sync_page_set_agent (self, NULL);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
-  if (self->monitor != NULL)
-    g_signal_handlers_disconnect_by_data (self->monitor, self);
-  g_clear_object (&self->monitor);
-  g_clear_object (&self->settings);
-  g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
+  g_clear_object (&self->agent_signals);
+  g_clear_object (&self->agent_bindings);
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_SYNC_PAGE);
   G_OBJECT_CLASS (rfl_sync_page_parent_class)->dispose (object);
 }
@@ -899,9 +569,6 @@ rfl_sync_page_finalize (GObject *object)
   RflSyncPage *self = RFL_SYNC_PAGE (object);
 
   g_clear_pointer (&self->conflict_rows, g_ptr_array_unref);
-  g_clear_pointer (&self->conflicts, g_ptr_array_unref);
-  g_free (self->last_sync);
-  g_free (self->error);
   G_OBJECT_CLASS (rfl_sync_page_parent_class)->finalize (object);
 }
 
@@ -915,17 +582,26 @@ rfl_sync_page_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_LINK:
-      g_value_set_int (value, self->link);
+    case PROP_AGENT:
+      g_value_set_object (value, self->agent);
       break;
-    case PROP_BUSY:
-      g_value_set_boolean (value, self->busy);
-      break;
-    case PROP_ENROLLED:
-      g_value_set_boolean (value, self->enrolled);
-      break;
-    case PROP_PENDING:
-      g_value_set_int64 (value, self->pending);
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+rfl_sync_page_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  RflSyncPage *self = RFL_SYNC_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_AGENT:
+      rfl_sync_page_set_agent (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -941,19 +617,17 @@ rfl_sync_page_class_init (RflSyncPageClass *klass)
   object_class->dispose = rfl_sync_page_dispose;
   object_class->finalize = rfl_sync_page_finalize;
   object_class->get_property = rfl_sync_page_get_property;
+  object_class->set_property = rfl_sync_page_set_property;
 
-  properties[PROP_LINK] =
-    g_param_spec_int ("link", NULL, NULL, RFL_LINK_UNKNOWN, RFL_LINK_ONLINE, RFL_LINK_UNKNOWN,
-                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_BUSY] =
-    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_ENROLLED] =
-    g_param_spec_boolean ("enrolled", NULL, NULL, FALSE,
-                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_PENDING] =
-    g_param_spec_int64 ("pending", NULL, NULL, 0, G_MAXINT64, 0,
-                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RflSyncPage:agent:
+   *
+   * The sync agent the page shows and drives; the application's, in its
+   * window.
+   */
+  properties[PROP_AGENT] =
+    g_param_spec_object ("agent", NULL, NULL, RFL_TYPE_SYNC_AGENT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -962,20 +636,6 @@ rfl_sync_page_class_init (RflSyncPageClass *klass)
    */
   signals[TOAST] = g_signal_new ("toast", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                  G_TYPE_NONE, 1, G_TYPE_STRING);
-  /**
-   * RflSyncPage::changed:
-   *
-   * Records changed: what came from HQ was merged, or a conflict settled.
-   */
-  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                   G_TYPE_NONE, 0);
-  /**
-   * RflSyncPage::revoked:
-   *
-   * HQ revoked this device, which has destroyed its keys: the app locks.
-   */
-  signals[REVOKED] = g_signal_new ("revoked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                   G_TYPE_NONE, 0);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-sync-page.ui");
   gtk_widget_class_bind_template_child (widget_class, RflSyncPage, sync_button);
@@ -1003,13 +663,26 @@ rfl_sync_page_init (RflSyncPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->conflict_rows = g_ptr_array_new ();
-  self->cancellable = g_cancellable_new ();
-  self->settings = g_settings_new (APPLICATION_ID);
-  self->monitor = g_object_ref (g_network_monitor_get_default ());
-  g_signal_connect_object (self->monitor, "network-changed", G_CALLBACK (network_changed_cb), self,
-                           G_CONNECT_SWAPPED);
-  update_actions (self);
-  show_link (self);
+
+  self->agent_signals = g_signal_group_new (RFL_TYPE_SYNC_AGENT);
+  g_signal_group_connect_swapped (self->agent_signals, "notify::store",
+                                  G_CALLBACK (show_all), self);
+  g_signal_group_connect_swapped (self->agent_signals, "notify::status",
+                                  G_CALLBACK (show_status), self);
+  g_signal_group_connect_swapped (self->agent_signals, "notify::link",
+                                  G_CALLBACK (show_link), self);
+  g_signal_group_connect_swapped (self->agent_signals, "notify::busy",
+                                  G_CALLBACK (show_busy), self);
+  g_signal_group_connect_swapped (self->agent_signals, "finished",
+                                  G_CALLBACK (finished_cb), self);
+
+  /* The error stays until a job succeeds, whichever view started it. */
+  self->agent_bindings = g_binding_group_new ();
+  g_binding_group_bind_full (self->agent_bindings, "last-error", self->error_label, "label",
+                             G_BINDING_SYNC_CREATE, error_text_cb, NULL, NULL, NULL);
+  g_binding_group_bind_full (self->agent_bindings, "last-error", self->error_label, "visible",
+                             G_BINDING_SYNC_CREATE, error_shown_cb, NULL, NULL, NULL);
+  show_all (self);
 }
 
 GtkWidget *
@@ -1018,214 +691,39 @@ rfl_sync_page_new (void)
   return g_object_new (RFL_TYPE_SYNC_PAGE, NULL);
 }
 
-static void
-store_changed_cb (RflSyncPage *self)
+/**
+ * rfl_sync_page_get_agent:
+ *
+ * Returns: (transfer none) (nullable): the agent the page shows
+ */
+RflSyncAgent *
+rfl_sync_page_get_agent (RflSyncPage *self)
 {
-  /* A sync in progress reads the status when it ends. */
-  if (!self->busy)
-    rfl_sync_page_refresh (self);
+  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), NULL);
+
+  return self->agent;
 }
 
 /**
- * rfl_sync_page_set_store:
- * @store: (nullable): the open store, or %NULL when the app locks
- *
- * With a store, reads its sync status and, if it is enrolled and syncing
- * on its own is on, checks whether HQ answers and syncs.
+ * rfl_sync_page_set_agent:
+ * @agent: (nullable): the agent to show and drive
  */
 void
-rfl_sync_page_set_store (RflSyncPage *self,
-                         RflStore    *store)
+rfl_sync_page_set_agent (RflSyncPage  *self,
+                         RflSyncAgent *agent)
 {
   g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-  g_return_if_fail (store == NULL || RFL_IS_STORE (store));
+  g_return_if_fail (agent == NULL || RFL_IS_SYNC_AGENT (agent));
 
-  if (self->store == store)
+  if (!g_set_object (&self->agent, agent))
     return;
-  /* A job in flight runs to its end in its thread; its result is dropped. */
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-  self->cancellable = g_cancellable_new ();
-  g_clear_handle_id (&self->retry_source, g_source_remove);
-  set_busy (self, FALSE);
-  if (self->store != NULL)
-    g_signal_handlers_disconnect_by_data (self->store, self);
-  g_set_object (&self->store, store);
-  /* Changes waiting, conflicts: read again whenever the store changes. */
-  if (store != NULL)
-    g_signal_connect_object (store, "changed", G_CALLBACK (store_changed_cb), self, G_CONNECT_SWAPPED);
-  self->enrolled = FALSE;
-  self->pending = 0;
-  self->failures = 0;
-  self->link = RFL_LINK_UNKNOWN;
-  g_clear_pointer (&self->conflicts, g_ptr_array_unref);
-  g_clear_pointer (&self->last_sync, g_free);
-  if (self->conflict_rows != NULL)
-    clear_conflict_rows (self);
-  set_error (self, NULL);
-  show_link (self);
-  update_actions (self);
-  if (store != NULL)
-    start_job (self, OP_STATUS, TRUE, NULL, NULL, FALSE);
-}
-
-void
-rfl_sync_page_refresh (RflSyncPage *self)
-{
-  g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-
-  start_job (self, OP_STATUS, FALSE, NULL, NULL, FALSE);
-}
-
-/**
- * rfl_sync_page_sync_now:
- *
- * Syncs with HQ now, metered link or not.
- */
-void
-rfl_sync_page_sync_now (RflSyncPage *self)
-{
-  g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-
-  set_error (self, NULL);
-  start_job (self, OP_SYNC, FALSE, NULL, NULL, FALSE);
-}
-
-void
-rfl_sync_page_enroll (RflSyncPage *self,
-                      GFile       *token)
-{
-  g_autofree char *path = NULL;
-
-  g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-  g_return_if_fail (G_IS_FILE (token));
-
-  if ((path = g_file_get_path (token)) == NULL)
+  g_signal_group_set_target (self->agent_signals, agent);
+  g_binding_group_set_source (self->agent_bindings, agent);
+  if (agent == NULL)
     {
-      set_error (self, _("This file cannot be read from here; copy it to this laptop first."));
-      return;
+      gtk_label_set_text (self->error_label, "");
+      gtk_widget_set_visible (GTK_WIDGET (self->error_label), FALSE);
     }
-  start_job (self, OP_ENROLL, FALSE, path, NULL, FALSE);
-}
-
-void
-rfl_sync_page_write_usb (RflSyncPage *self,
-                         GFile       *folder)
-{
-  g_autofree char *path = NULL;
-
-  g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-  g_return_if_fail (G_IS_FILE (folder));
-
-  if ((path = g_file_get_path (folder)) == NULL)
-    {
-      set_error (self, _("This folder cannot be written from here; choose one on the USB stick."));
-      return;
-    }
-  start_job (self, OP_USB_OUT, FALSE, path, NULL, FALSE);
-}
-
-void
-rfl_sync_page_read_usb (RflSyncPage *self,
-                        GFile       *folder)
-{
-  g_autofree char *path = NULL;
-
-  g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-  g_return_if_fail (G_IS_FILE (folder));
-
-  if ((path = g_file_get_path (folder)) == NULL)
-    {
-      set_error (self, _("This folder cannot be read from here; choose one on the USB stick."));
-      return;
-    }
-  start_job (self, OP_USB_IN, FALSE, path, NULL, FALSE);
-}
-
-/**
- * rfl_sync_page_resolve:
- * @conflict_id: one of rfl_sync_page_get_conflicts()
- * @take: %TRUE to take the other change, %FALSE to keep the case as it is
- */
-void
-rfl_sync_page_resolve (RflSyncPage *self,
-                       const char  *conflict_id,
-                       gboolean     take)
-{
-  g_return_if_fail (RFL_IS_SYNC_PAGE (self));
-  g_return_if_fail (conflict_id != NULL);
-
-  start_job (self, OP_RESOLVE, FALSE, NULL, conflict_id, take);
-}
-
-RflLinkState
-rfl_sync_page_get_link (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), RFL_LINK_UNKNOWN);
-
-  return self->link;
-}
-
-gboolean
-rfl_sync_page_get_busy (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), FALSE);
-
-  return self->busy;
-}
-
-gboolean
-rfl_sync_page_get_enrolled (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), FALSE);
-
-  return self->enrolled;
-}
-
-/**
- * rfl_sync_page_get_pending:
- *
- * Returns: this device's changes HQ has not receipted
- */
-gint64
-rfl_sync_page_get_pending (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), 0);
-
-  return self->pending;
-}
-
-/**
- * rfl_sync_page_get_conflicts:
- *
- * Returns: (transfer none) (nullable) (element-type JsonObject): the open
- *   conflicts, as last read
- */
-GPtrArray *
-rfl_sync_page_get_conflicts (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), NULL);
-
-  return self->conflicts;
-}
-
-const char *
-rfl_sync_page_get_error (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), NULL);
-
-  return self->error;
-}
-
-/**
- * rfl_sync_page_get_last_sync:
- *
- * Returns: (nullable): when the last sync ended, ISO 8601
- */
-const char *
-rfl_sync_page_get_last_sync (RflSyncPage *self)
-{
-  g_return_val_if_fail (RFL_IS_SYNC_PAGE (self), NULL);
-
-  return self->last_sync;
+  show_all (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGENT]);
 }

@@ -3,14 +3,12 @@
 
 #include "rfl-cases-page.h"
 #include "rfl-dashboard-page.h"
-#include "rfl-sync-page.h"
 #include "rfl-window.h"
 
 G_BEGIN_DECLS
 
 RflCasesPage *_rfl_window_get_cases_page (RflWindow *self);
 RflCasesPage *_rfl_window_get_messages_page (RflWindow *self);
-RflSyncPage  *_rfl_window_get_sync_page  (RflWindow *self);
 RflDashboardPage *_rfl_window_get_dashboard_page (RflWindow *self);
 GtkStack     *_rfl_window_get_content    (RflWindow *self);
 AdwLeaflet   *_rfl_window_get_leaflet    (RflWindow *self);

@@ -6,6 +6,7 @@
 #include "rfl-a11y.h"
 #include "rfl-cases-page.h"
 #include "rfl-dashboard-page.h"
+#include "rfl-sync-agent.h"
 #include "rfl-sync-page.h"
 #include "rfl-unlock-page.h"
 #include "rfl-window-private.h"
@@ -86,6 +87,8 @@ close_store (RflStore *store)
 void
 rfl_window_lock (RflWindow *self)
 {
+  RflStore *store;
+
   g_return_if_fail (RFL_IS_WINDOW (self));
 
   if (self->store == NULL)
@@ -100,18 +103,17 @@ rfl_window_lock (RflWindow *self)
     self->open_case_page = self->messages_page;
   if (self->open_case_page != NULL)
     self->open_case = g_strdup (rfl_cases_page_get_open_case (self->open_case_page));
-  rfl_cases_page_set_store (self->cases_page, NULL);
-  rfl_cases_page_set_store (self->messages_page, NULL);
-  rfl_sync_page_set_store (self->sync_page, NULL);
-  rfl_dashboard_page_set_store (self->dashboard_page, NULL);
-  close_store (g_steal_pointer (&self->store));
+  /* The pages and the sync agent, bound to the window's store, let go of
+   * every record before the store closes. */
+  store = g_steal_pointer (&self->store);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+  close_store (store);
   rfl_unlock_page_reset (self->unlock_page);
   gtk_stack_set_visible_child_name (self->pages, "unlock");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", FALSE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.new-case", FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
 
 static void
@@ -120,10 +122,8 @@ unlocked_cb (RflWindow *self,
 {
   g_set_object (&self->store, store);
   rfl_store_set_actor (store, g_get_user_name ());
-  rfl_cases_page_set_store (self->cases_page, store);
-  rfl_cases_page_set_store (self->messages_page, store);
-  rfl_sync_page_set_store (self->sync_page, store);
-  rfl_dashboard_page_set_store (self->dashboard_page, store);
+  /* The pages and the sync agent follow. */
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
   gtk_stack_set_visible_child_name (self->pages, "main");
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.lock", TRUE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", TRUE);
@@ -140,7 +140,6 @@ unlocked_cb (RflWindow *self,
   else
     rfl_cases_page_focus_search (self->cases_page);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCKED]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
 }
 
 static void
@@ -149,7 +148,6 @@ sync_toast_cb (RflWindow  *self,
 {
   adw_toast_overlay_add_toast (self->toasts, adw_toast_new (message));
 }
-
 
 /* HQ revoked this laptop and its keys are gone: nothing more can be read. */
 static void
@@ -277,12 +275,10 @@ rfl_window_dispose (GObject *object)
   g_clear_handle_id (&self->idle_source, g_source_remove);
   if (self->store != NULL)
     {
-      rfl_cases_page_set_store (self->cases_page, NULL);
-      rfl_cases_page_set_store (self->messages_page, NULL);
-      rfl_sync_page_set_store (self->sync_page, NULL);
-      rfl_dashboard_page_set_store (self->dashboard_page, NULL);
-      rfl_store_close (self->store);
-      g_clear_object (&self->store);
+      g_autoptr(RflStore) store = g_steal_pointer (&self->store);
+
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STORE]);
+      rfl_store_close (store);
     }
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_WINDOW);
   g_clear_object (&self->settings);
@@ -352,7 +348,6 @@ rfl_window_class_init (RflWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, unlocked_cb);
   gtk_widget_class_bind_template_callback (widget_class, section_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, sync_toast_cb);
-  gtk_widget_class_bind_template_callback (widget_class, sync_revoked_cb);
   _rfl_window_class_actions_init (widget_class);
 }
 
@@ -386,8 +381,13 @@ RflWindow *
 rfl_window_new (RflApplication *app)
 {
   RflWindow *self = g_object_new (RFL_TYPE_WINDOW, "application", app, NULL);
+  RflSyncAgent *agent = rfl_application_get_sync_agent (app);
 
   rfl_unlock_page_set_path (self->unlock_page, rfl_application_get_database_path (app));
+  /* The application's agent syncs the store this window unlocked. */
+  rfl_sync_page_set_agent (self->sync_page, agent);
+  g_object_bind_property (self, "store", agent, "store", G_BINDING_SYNC_CREATE);
+  g_signal_connect_object (agent, "revoked", G_CALLBACK (sync_revoked_cb), self, G_CONNECT_SWAPPED);
   return self;
 }
 
@@ -431,12 +431,6 @@ RflDashboardPage *
 _rfl_window_get_dashboard_page (RflWindow *self)
 {
   return self->dashboard_page;
-}
-
-RflSyncPage *
-_rfl_window_get_sync_page (RflWindow *self)
-{
-  return self->sync_page;
 }
 
 GtkStack *

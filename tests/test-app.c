@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rfl-about.h"
+#include "rfl-app-enums.h"
 #include "rfl-application.h"
 #include "rfl-case-item.h"
 #include "rfl-case-list-model.h"
@@ -22,6 +23,7 @@
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 #include "rfl-store.h"
+#include "rfl-sync-agent.h"
 #include "rfl-sync-client.h"
 #include "rfl-sync-page.h"
 #include "rfl-sync.h"
@@ -939,25 +941,33 @@ test_case_view (void)
   rfl_test_remove_dir (dir);
 }
 
+/* A worker thread drops its task, and with it the task's reference on
+ * the agent, only after the agent has its result. */
+static gboolean
+only_reference (gpointer data)
+{
+  return g_atomic_int_get (&G_OBJECT (data)->ref_count) == 1;
+}
+
 static gboolean
 sync_idle (gpointer data)
 {
-  return !rfl_sync_page_get_busy (data);
+  return !rfl_sync_agent_get_busy (data);
 }
 
 static gboolean
 synced (gpointer data)
 {
-  return !rfl_sync_page_get_busy (data) && rfl_sync_page_get_last_sync (data) != NULL &&
-         rfl_sync_page_get_pending (data) == 0;
+  return !rfl_sync_agent_get_busy (data) && rfl_sync_agent_get_last_sync (data) != NULL &&
+         rfl_sync_agent_get_pending (data) == 0;
 }
 
 static gboolean
 has_conflict (gpointer data)
 {
-  GPtrArray *conflicts = rfl_sync_page_get_conflicts (data);
+  GPtrArray *conflicts = rfl_sync_agent_get_conflicts (data);
 
-  return !rfl_sync_page_get_busy (data) && conflicts != NULL && conflicts->len > 0;
+  return !rfl_sync_agent_get_busy (data) && conflicts != NULL && conflicts->len > 0;
 }
 
 static void
@@ -979,6 +989,28 @@ set_description (RflStore   *store,
 
   json_object_set_string_member (patch, "description", text);
   rfl_store_update (store, id, patch, &error);
+  g_assert_no_error (error);
+}
+
+/* Enrolls @store with a fresh token from @hq, as reunite-cli would. */
+static void
+enroll_with_hq (Hq         *hq,
+                RflStore   *store,
+                const char *dir)
+{
+  g_autofree char *token = make_token (hq, "Goma", dir);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(RflEnrollToken) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (token, &data, &len, &error);
+  g_assert_no_error (error);
+  bytes = g_bytes_new (data, len);
+  loaded = rfl_enroll_token_load (bytes, &error);
+  g_assert_no_error (error);
+  g_assert_true (rfl_sync_client_enroll (store, loaded, NULL, &error));
   g_assert_no_error (error);
 }
 
@@ -1006,48 +1038,50 @@ test_sync_page (void)
   g_autofree char *id = NULL;
   GtkWidget *window = gtk_window_new ();
   GtkWidget *page = rfl_sync_page_new ();
-  RflSyncPage *sp = RFL_SYNC_PAGE (page);
+  RflSyncAgent *agent = rfl_sync_agent_new ();
   RflSyncReport report = { 0 };
+  JsonObject *conflict;
 
   g_settings_set_boolean (settings, "sync-automatically", TRUE);
   g_object_ref (page);
   gtk_window_set_child (GTK_WINDOW (window), page);
   gtk_window_present (GTK_WINDOW (window));
   g_signal_connect (page, "toast", G_CALLBACK (toast_cb), &toast);
+  rfl_sync_page_set_agent (RFL_SYNC_PAGE (page), agent);
 
   /* Not enrolled: three changes wait, and there is nothing to sync with. */
-  rfl_sync_page_set_store (sp, store);
-  wait_until (sync_idle, page, "the status is read");
-  g_assert_false (rfl_sync_page_get_enrolled (sp));
-  g_assert_cmpint (rfl_sync_page_get_pending (sp), ==, 3);
-  g_assert_cmpint (rfl_sync_page_get_link (sp), ==, RFL_LINK_UNKNOWN);
+  rfl_sync_agent_set_store (agent, store);
+  wait_until (sync_idle, agent, "the status is read");
+  g_assert_false (rfl_sync_agent_get_enrolled (agent));
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), ==, 3);
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_UNKNOWN);
   g_assert_false (gtk_widget_is_sensitive (find_action (page, "sync.now")));
 
   /* A file far too large to be a token is refused before it is read. */
   g_file_set_contents (big, filler, -1, &error);
   g_assert_no_error (error);
-  rfl_sync_page_enroll (sp, big_file);
-  wait_until (sync_idle, page, "the token is refused");
-  g_assert_nonnull (strstr (rfl_sync_page_get_error (sp), "too large"));
-  g_assert_false (rfl_sync_page_get_enrolled (sp));
+  rfl_sync_agent_enroll_async (agent, big_file, NULL, NULL, NULL);
+  wait_until (sync_idle, agent, "the token is refused");
+  g_assert_nonnull (strstr (rfl_sync_agent_get_last_error (agent), "too large"));
+  g_assert_false (rfl_sync_agent_get_enrolled (agent));
 
   /* Enrolling with HQ's token, then the first sync, on its own. */
-  rfl_sync_page_enroll (sp, token_file);
-  wait_until (synced, page, "enrolled and synced");
-  g_assert_true (rfl_sync_page_get_enrolled (sp));
-  g_assert_null (rfl_sync_page_get_error (sp));
-  g_assert_cmpint (rfl_sync_page_get_link (sp), ==, RFL_LINK_ONLINE);
+  rfl_sync_agent_enroll_async (agent, token_file, NULL, NULL, NULL);
+  wait_until (synced, agent, "enrolled and synced");
+  g_assert_true (rfl_sync_agent_get_enrolled (agent));
+  g_assert_null (rfl_sync_agent_get_last_error (agent));
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_ONLINE);
   g_assert_nonnull (strstr (toast, "sent"));
 
   /* No link: a new change goes on a USB stick as a signed bundle. */
   g_free (add_json_record (store, "Wanjiru", "Kamau"));
-  rfl_sync_page_refresh (sp);
-  wait_until (sync_idle, page, "the status is read again");
-  g_assert_cmpint (rfl_sync_page_get_pending (sp), ==, 1);
+  rfl_sync_agent_refresh (agent);
+  wait_until (sync_idle, agent, "the status is read again");
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), ==, 1);
   g_assert_cmpint (g_mkdir (stick, 0700), ==, 0);
-  rfl_sync_page_write_usb (sp, stick_file);
-  wait_until (sync_idle, page, "the bundle is written");
-  g_assert_null (rfl_sync_page_get_error (sp));
+  rfl_sync_agent_write_usb_async (agent, stick_file, NULL, NULL, NULL);
+  wait_until (sync_idle, agent, "the bundle is written");
+  g_assert_null (rfl_sync_agent_get_last_error (agent));
   bundles = rfl_sync_list_bundles (stick, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (bundles->len, ==, 1);
@@ -1058,21 +1092,7 @@ test_sync_page (void)
    * sync, the conflict is shown here, and taking the other value settles it. */
   other = rfl_store_create (other_path, TEST_PASSPHRASE, strlen (TEST_PASSPHRASE), RFL_KDF_INTERACTIVE, &error);
   g_assert_no_error (error);
-  {
-    g_autofree char *other_token = make_token (hq, "Goma", dir);
-    g_autofree char *data = NULL;
-    gsize len = 0;
-    g_autoptr(GBytes) bytes = NULL;
-    g_autoptr(RflEnrollToken) loaded = NULL;
-
-    g_file_get_contents (other_token, &data, &len, &error);
-    g_assert_no_error (error);
-    bytes = g_bytes_new (data, len);
-    loaded = rfl_enroll_token_load (bytes, &error);
-    g_assert_no_error (error);
-    g_assert_true (rfl_sync_client_enroll (other, loaded, NULL, &error));
-    g_assert_no_error (error);
-  }
+  enroll_with_hq (hq, other, dir);
   g_assert_true (rfl_sync_client_run (other, NULL, &report, NULL, &error));
   g_assert_no_error (error);
   /* The oldest case, which both laptops hold. */
@@ -1083,16 +1103,16 @@ test_sync_page (void)
   set_description (other, id, "Seen at the Bukavu health post");
   g_assert_true (rfl_sync_client_run (other, NULL, &report, NULL, &error));
   g_assert_no_error (error);
-  rfl_sync_page_sync_now (sp);
-  wait_until (has_conflict, page, "the conflict arrives");
-  g_assert_cmpuint (rfl_sync_page_get_conflicts (sp)->len, ==, 1);
-  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (rfl_sync_page_get_conflicts (sp), 0),
-                                                  "field"), ==, "description");
-  rfl_sync_page_resolve (sp, json_object_get_string_member (g_ptr_array_index (rfl_sync_page_get_conflicts (sp),
-                                                                               0), "id"), TRUE);
-  wait_until (sync_idle, page, "the conflict is settled");
-  g_assert_null (rfl_sync_page_get_error (sp));
-  g_assert_cmpuint (rfl_sync_page_get_conflicts (sp)->len, ==, 0);
+  rfl_sync_agent_sync_async (agent, NULL, NULL, NULL);
+  wait_until (has_conflict, agent, "the conflict arrives");
+  g_assert_cmpuint (rfl_sync_agent_get_conflicts (agent)->len, ==, 1);
+  conflict = g_ptr_array_index (rfl_sync_agent_get_conflicts (agent), 0);
+  g_assert_cmpstr (json_object_get_string_member (conflict, "field"), ==, "description");
+  rfl_sync_agent_resolve_async (agent, json_object_get_string_member (conflict, "id"), TRUE,
+                                NULL, NULL, NULL);
+  wait_until (sync_idle, agent, "the conflict is settled");
+  g_assert_null (rfl_sync_agent_get_last_error (agent));
+  g_assert_cmpuint (rfl_sync_agent_get_conflicts (agent)->len, ==, 0);
   record = rfl_store_get (store, id, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (json_object_get_string_member (record, "description"), ==, "Seen at the Goma transit centre");
@@ -1100,25 +1120,249 @@ test_sync_page (void)
   /* HQ goes away: the sync fails with a message and nothing is lost. */
   g_free (add_json_record (store, "Otieno", "Achieng"));
   hq_kill (hq);
-  rfl_sync_page_sync_now (sp);
-  wait_until (sync_idle, page, "the sync fails");
-  g_assert_nonnull (rfl_sync_page_get_error (sp));
-  g_assert_cmpint (rfl_sync_page_get_link (sp), !=, RFL_LINK_ONLINE);
-  g_assert_cmpint (rfl_sync_page_get_pending (sp), >, 0);
+  rfl_sync_agent_sync_async (agent, NULL, NULL, NULL);
+  wait_until (sync_idle, agent, "the sync fails");
+  g_assert_nonnull (rfl_sync_agent_get_last_error (agent));
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), !=, RFL_LINK_ONLINE);
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), >, 0);
 
   /* HQ back: unlocking (a new store for the page) syncs on its own. */
   hq_start (hq);
-  rfl_sync_page_set_store (sp, NULL);
-  g_assert_false (rfl_sync_page_get_enrolled (sp));
-  g_assert_null (rfl_sync_page_get_conflicts (sp));
-  rfl_sync_page_set_store (sp, store);
-  wait_until (synced, page, "the automatic sync");
-  g_assert_cmpint (rfl_sync_page_get_link (sp), ==, RFL_LINK_ONLINE);
+  rfl_sync_agent_set_store (agent, NULL);
+  g_assert_false (rfl_sync_agent_get_enrolled (agent));
+  g_assert_null (rfl_sync_agent_get_conflicts (agent));
+  rfl_sync_agent_set_store (agent, store);
+  wait_until (synced, agent, "the automatic sync");
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_ONLINE);
 
-  rfl_sync_page_set_store (sp, NULL);
+  rfl_sync_agent_set_store (agent, NULL);
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_finalize_object (page);
+  wait_until (only_reference, agent, "the worker lets go of the agent");
+  g_assert_finalize_object (agent);
   rfl_store_close (other);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
+/* Notifications of each of the agent's properties, counted. */
+typedef struct
+{
+  guint store;
+  guint link;
+  guint busy;
+  guint pending;
+  guint enrolled;
+  guint last_error;
+  guint finished;
+} Notified;
+
+static void
+count_cb (GObject    *object,
+          GParamSpec *pspec,
+          guint      *count)
+{
+  (*count)++;
+}
+
+static void
+count_finished_cb (RflSyncAgent         *agent,
+                   const RflSyncOutcome *outcome,
+                   Notified             *notified)
+{
+  notified->finished++;
+}
+
+static void
+count_notifications (RflSyncAgent *agent,
+                     Notified     *notified)
+{
+  g_signal_connect (agent, "notify::store", G_CALLBACK (count_cb), &notified->store);
+  g_signal_connect (agent, "notify::link", G_CALLBACK (count_cb), &notified->link);
+  g_signal_connect (agent, "notify::busy", G_CALLBACK (count_cb), &notified->busy);
+  g_signal_connect (agent, "notify::pending", G_CALLBACK (count_cb), &notified->pending);
+  g_signal_connect (agent, "notify::enrolled", G_CALLBACK (count_cb), &notified->enrolled);
+  g_signal_connect (agent, "notify::last-error", G_CALLBACK (count_cb), &notified->last_error);
+  g_signal_connect (agent, "finished", G_CALLBACK (count_finished_cb), notified);
+}
+
+static gboolean
+agent_settled (gpointer data)
+{
+  return !rfl_sync_agent_get_busy (data) && rfl_sync_agent_get_link (data) != RFL_LINK_UNKNOWN;
+}
+
+static void
+result_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static gboolean
+has_result (gpointer data)
+{
+  return *(GAsyncResult **) data != NULL;
+}
+
+static void
+test_sync_agent_properties (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 3);
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.reunite.Reunite");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  RflSyncAgent *agent = rfl_sync_agent_new ();
+  Notified notified = { 0 };
+  RflLinkState link = RFL_LINK_ONLINE;
+  gint64 pending = -1;
+  GParamSpec *link_spec;
+
+  g_settings_set_boolean (settings, "sync-automatically", TRUE);
+  g_object_add_weak_pointer (G_OBJECT (agent), (gpointer *) &agent);
+  count_notifications (agent, &notified);
+  link_spec = g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "link");
+  g_assert_true (G_PARAM_SPEC_VALUE_TYPE (link_spec) == RFL_TYPE_LINK_STATE);
+  g_assert_null (rfl_sync_agent_get_store (agent));
+  g_assert_false (rfl_sync_agent_get_busy (agent));
+
+  /* Nothing to sync with: an operation says so, and nothing changes. */
+  rfl_sync_agent_sync_async (agent, NULL, result_cb, &result);
+  wait_until (has_result, &result, "the sync is refused");
+  g_assert_null (rfl_sync_agent_sync_finish (agent, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
+  g_clear_error (&error);
+  g_clear_object (&result);
+  g_assert_cmpuint (notified.busy, ==, 0);
+
+  /* A store not enrolled: its status is read once, in the worker. */
+  g_object_set (agent, "store", store, NULL);
+  g_assert_true (rfl_sync_agent_get_busy (agent));
+  wait_until (sync_idle, agent, "the status is read");
+  g_object_get (agent, "link", &link, "pending", &pending, NULL);
+  g_assert_cmpint (link, ==, RFL_LINK_UNKNOWN);
+  g_assert_cmpint (pending, ==, 3);
+  g_assert_false (rfl_sync_agent_get_enrolled (agent));
+  g_assert_null (rfl_sync_agent_get_last_error (agent));
+  g_assert_cmpuint (notified.store, ==, 1);
+  g_assert_cmpuint (notified.busy, ==, 2);
+  g_assert_cmpuint (notified.pending, ==, 1);
+  g_assert_cmpuint (notified.link, ==, 0);
+  g_assert_cmpuint (notified.enrolled, ==, 0);
+  g_assert_cmpuint (notified.finished, ==, 1);
+
+  /* The same store again is no change. */
+  rfl_sync_agent_set_store (agent, store);
+  g_assert_cmpuint (notified.store, ==, 1);
+  g_assert_cmpuint (notified.busy, ==, 2);
+
+  /* A change to the store is read again, as the page shows it. */
+  g_free (add_json_record (store, "Wanjiru", "Kamau"));
+  wait_until (sync_idle, agent, "the status is read again");
+  while (rfl_sync_agent_get_pending (agent) != 4)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (notified.pending, ==, 2);
+
+  /* Locked: everything the agent knew of the store goes. */
+  rfl_sync_agent_set_store (agent, NULL);
+  g_assert_cmpuint (notified.store, ==, 2);
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), ==, 0);
+  g_assert_null (rfl_sync_agent_get_status (agent));
+  g_assert_null (rfl_sync_agent_get_conflicts (agent));
+
+  wait_until (only_reference, agent, "the worker lets go of the agent");
+  g_object_unref (agent);
+  g_assert_null (agent);
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
+/* One real sync against HQ on loopback, seen through the agent's
+ * properties as the Sync page shows them. */
+static void
+test_sync_agent_sync (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(Hq) hq = hq_new (dir);
+  g_autoptr(RflStore) store = make_store (dir, 3);
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.reunite.Reunite");
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GAsyncResult) refused = NULL;
+  g_autoptr(GFile) folder = g_file_new_for_path (dir);
+  g_autoptr(RflSyncOutcome) outcome = NULL;
+  g_autoptr(GError) error = NULL;
+  RflSyncAgent *agent = rfl_sync_agent_new ();
+  Notified notified = { 0 };
+  guint sent = 0, received = 0, expected = 0;
+
+  /* Only what the test asks for: no sync on its own after the ping. */
+  g_settings_set_boolean (settings, "sync-automatically", FALSE);
+  g_object_add_weak_pointer (G_OBJECT (agent), (gpointer *) &agent);
+  enroll_with_hq (hq, store, dir);
+
+  /* Enrolled: the agent reads the status, then pings HQ, which answers. */
+  rfl_sync_agent_set_store (agent, store);
+  wait_until (agent_settled, agent, "HQ answers a ping");
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_ONLINE);
+  g_assert_true (rfl_sync_agent_get_enrolled (agent));
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), ==, 3);
+  g_assert_null (rfl_sync_agent_get_last_sync (agent));
+
+  /* Sync Now: busy at once, one job at a time, then everything is sent. */
+  count_notifications (agent, &notified);
+  rfl_sync_agent_sync_async (agent, NULL, result_cb, &result);
+  g_assert_true (rfl_sync_agent_get_busy (agent));
+  g_assert_cmpuint (notified.busy, ==, 1);
+  g_assert_true (rfl_sync_agent_get_progress (agent, &sent, &received, &expected));
+  g_assert_cmpuint (expected, ==, 1);
+  rfl_sync_agent_write_usb_async (agent, folder, NULL, result_cb, &refused);
+  wait_until (has_result, &refused, "a second job is refused");
+  g_assert_null (rfl_sync_agent_write_usb_finish (agent, refused, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_clear_error (&error);
+  wait_until (has_result, &result, "the sync ends");
+  outcome = rfl_sync_agent_sync_finish (agent, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (outcome->kind, ==, RFL_SYNC_JOB_SYNC);
+  g_assert_false (outcome->automatic);
+  g_assert_cmpuint (outcome->report.sent, ==, 1);
+  g_assert_false (rfl_sync_agent_get_busy (agent));
+  g_assert_false (rfl_sync_agent_get_progress (agent, NULL, NULL, NULL));
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), ==, 0);
+  g_assert_nonnull (rfl_sync_agent_get_last_sync (agent));
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_ONLINE);
+  g_assert_cmpuint (notified.busy, ==, 2);
+  g_assert_cmpuint (notified.pending, ==, 1);
+  g_assert_cmpuint (notified.link, ==, 0);
+  g_assert_cmpuint (notified.last_error, ==, 0);
+  g_assert_cmpuint (notified.finished, ==, 1);
+  g_clear_object (&result);
+
+  /* HQ gone: the sync fails with words for a person, and the link says so. */
+  hq_kill (hq);
+  g_free (add_json_record (store, "Otieno", "Achieng"));
+  rfl_sync_agent_sync_async (agent, NULL, result_cb, &result);
+  wait_until (has_result, &result, "the sync fails");
+  g_assert_null (rfl_sync_agent_sync_finish (agent, result, &error));
+  g_assert_error (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_NETWORK);
+  g_assert_cmpstr (rfl_sync_agent_get_last_error (agent), ==, error->message);
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), !=, RFL_LINK_ONLINE);
+  g_assert_cmpuint (notified.link, ==, 1);
+  g_assert_cmpuint (notified.last_error, ==, 1);
+  g_assert_cmpuint (notified.finished, ==, 1);
+  g_assert_cmpint (rfl_sync_agent_get_pending (agent), ==, 1);
+
+  rfl_sync_agent_set_store (agent, NULL);
+  g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_UNKNOWN);
+  g_clear_object (&result);
+  g_clear_object (&refused);
+  wait_until (only_reference, agent, "the worker lets go of the agent");
+  g_object_unref (agent);
+  g_assert_null (agent);
   rfl_store_close (store);
   rfl_test_remove_dir (dir);
 }
@@ -1330,6 +1574,8 @@ main (int   argc,
   g_test_add_func ("/app/new-case/message", test_new_case_message);
   g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
   g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
+  g_test_add_func ("/app/sync-agent/properties", test_sync_agent_properties);
+  g_test_add_func ("/app/sync-agent/sync-over-loopback", test_sync_agent_sync);
   g_test_add_func ("/app/dashboard/counts", test_dashboard);
   g_test_add_func ("/app/about/from-metainfo", test_about);
   g_test_add_func ("/app/locale/dates-and-numbers", test_locale_formats);

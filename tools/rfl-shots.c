@@ -78,7 +78,7 @@ list_ready (gpointer data)
 static gboolean
 sync_idle (gpointer data)
 {
-  return !rfl_sync_page_get_busy (data) && rfl_sync_page_get_link (data) != RFL_LINK_UNKNOWN;
+  return !rfl_sync_agent_get_busy (data) && rfl_sync_agent_get_link (data) != RFL_LINK_UNKNOWN;
 }
 
 static gboolean
@@ -115,7 +115,8 @@ activate_cb (GApplication *app)
   /* The sync on unlock reports itself in a toast, which would cover the
    * lists in every shot: the shots wait until it is over and gone (a toast
    * shows for 5 s). */
-  if (!rfl_drive_wait_for (sync_idle, _rfl_window_get_sync_page (window), 60000))
+  if (!rfl_drive_wait_for (sync_idle, rfl_application_get_sync_agent (RFL_APPLICATION (app)),
+                           60000))
     g_error ("the sync did not end");
   wait_ms (5500);
   shoot (GTK_WIDGET (window), "cases");
