@@ -14,7 +14,6 @@
 
 #define READ_AUDIT_WAIT_MS   20
 
-
 /* Audit log. Each entry's hash covers the previous hash and the entry, so an
  * edited, inserted or deleted row breaks the chain at that point. */
 
@@ -199,7 +198,6 @@ rfl_store_audit_read (RflStore    *self,
     }
   return TRUE;
 }
-
 
 static gboolean
 audit_list_locked (RflStore  *self,

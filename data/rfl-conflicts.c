@@ -6,6 +6,7 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-private.h"
+#include "rfl-op.h"
 #include "rfl-json.h"
 #include "rfl-store-sync.h"
 
@@ -62,7 +63,7 @@ rfl_store_write_conflict (RflStore       *self,
   text = rfl_doc_to_string (changes);
   entry.record_id = record_id;
   entry.record_row = rowid;
-  entry.op = "conflict";
+  entry.op = rfl_op_name (RFL_OP_CONFLICT);
   entry.hlc = hlc;
   entry.device = device;
   entry.changes = text;
@@ -72,15 +73,15 @@ rfl_store_write_conflict (RflStore       *self,
 }
 
 gboolean
-rfl_store_record_conflict (RflStore    *self,
-                           const char  *record_id,
-                           RflRecordRow         *rec,
-                           const char  *field,
-                           JsonNode    *win_value,
-                           JsonArray   *win_clock,
-                           JsonNode    *lose_value,
-                           JsonArray   *lose_clock,
-                           GError     **error)
+rfl_store_record_conflict (RflStore      *self,
+                           const char    *record_id,
+                           RflRecordRow  *rec,
+                           const char    *field,
+                           JsonNode      *win_value,
+                           JsonArray     *win_clock,
+                           JsonNode      *lose_value,
+                           JsonArray     *lose_clock,
+                           GError       **error)
 {
   g_autoptr(JsonObject) conflict = json_object_new ();
   g_autofree char *id = g_uuid_string_random ();
@@ -92,7 +93,6 @@ rfl_store_record_conflict (RflStore    *self,
   return rfl_store_write_conflict (self, record_id, rec->rowid, conflict, NULL,
                          rfl_store_hlc_tick (self), self->device_id, error);
 }
-
 
 /* Local operations that only sync has. */
 
@@ -137,7 +137,7 @@ share_locked (RflStore  *self,
   text = rfl_doc_to_string (changes);
   entry.record_id = id;
   entry.record_row = rec.rowid;
-  entry.op = "share";
+  entry.op = rfl_op_name (RFL_OP_SHARE);
   entry.hlc = rfl_store_hlc_tick (self);
   entry.device = self->device_id;
   entry.changes = text;
@@ -311,7 +311,7 @@ resolve_locked (RflStore  *self,
   text = rfl_doc_to_string (changes);
   entry.record_id = record_id;
   entry.record_row = rowid;
-  entry.op = "resolve";
+  entry.op = rfl_op_name (RFL_OP_RESOLVE);
   entry.hlc = hlc;
   entry.device = self->device_id;
   entry.changes = text;

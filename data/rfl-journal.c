@@ -5,13 +5,14 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-private.h"
+#include "rfl-op.h"
+#include "rfl-store-sync.h"
 #include "rfl-json.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
-
 
 /* Time. */
 
@@ -53,7 +54,6 @@ rfl_store_today (RflStore *self)
   now = g_date_time_new_now_utc ();
   return g_date_time_format (now, "%Y-%m-%d");
 }
-
 
 /* Journal. */
 
@@ -219,11 +219,11 @@ rfl_hash_text (crypto_generichash_state *state,
  * canonical. Replicas that agree on a record have the same hash, so the
  * state hash need not parse every record. */
 void
-rfl_record_hash (const char  *id,
-                 gint64       cl,
-                 const char  *canonical_doc,
-                 const char  *canonical_clocks,
-                 guint8      *out)
+rfl_record_hash (const char *id,
+                 gint64      cl,
+                 const char *canonical_doc,
+                 const char *canonical_clocks,
+                 guint8     *out)
 {
   crypto_generichash_state state;
   char cl_text[24];
@@ -400,9 +400,9 @@ rfl_store_load_clocks (RflStore       *self,
       const char *device = (const char *) sqlite3_column_text (st, 2);
       g_autoptr(JsonObject) changes = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
 
-      if (g_str_equal (op, "create"))
+      if (g_str_equal (op, rfl_op_name (RFL_OP_CREATE)))
         json_object_set_array_member (clocks, "", rfl_clock_new (hlc, device));
-      else if (g_str_equal (op, "update") && changes != NULL)
+      else if (g_str_equal (op, rfl_op_name (RFL_OP_UPDATE)) && changes != NULL)
         {
           g_autoptr(GList) names = json_object_get_members (changes);
 
@@ -418,7 +418,6 @@ rfl_store_load_clocks (RflStore       *self,
     }
   return clocks;
 }
-
 
 static gboolean
 journal_length_locked (RflStore  *self,
@@ -446,4 +445,218 @@ rfl_store_get_journal_length (RflStore *self)
   if (!rfl_store_read (self, journal_length_locked, &n, NULL))
     return -1;
   return n;
+}
+
+/* The journal as operations: what a device sends (its own changes), and
+ * what HQ sends a device (the changes in its office's scope). */
+
+typedef struct
+{
+  guint64    after;
+  guint      max_ops;
+  guint64   *last_seq;
+  GPtrArray *out;
+} LocalOpsArgs;
+
+static gboolean
+read_local_ops_locked (RflStore  *self,
+                       gpointer   data,
+                       GError   **error)
+{
+  LocalOpsArgs *args = data;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((st = rfl_store_stmt (self, "SELECT seq, record_id, op, hlc, device, changes, base, clocks, cl"
+                                  " FROM journal WHERE seq > ?1 AND origin IS NULL AND redacted = 0"
+                                  " ORDER BY seq LIMIT ?2", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
+  sqlite3_bind_int64 (st, 2, args->max_ops);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ops, rfl_op_from_row (st));
+      *args->last_seq = (guint64) sqlite3_column_int64 (st, 0);
+    }
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  args->out = g_steal_pointer (&ops);
+  return TRUE;
+}
+
+/**
+ * rfl_store_read_local_ops:
+ * @after: the journal seq to start after
+ * @max_ops: at most this many
+ * @last_seq: (out): the seq of the last operation returned, or @after
+ *
+ * Returns: (transfer full) (element-type utf8): the operations this device
+ *   made itself, each a JSON object, oldest first; those it applied from
+ *   peers are not sent back
+ */
+GPtrArray *
+rfl_store_read_local_ops (RflStore  *self,
+                          guint64    after,
+                          guint      max_ops,
+                          guint64   *last_seq,
+                          GError   **error)
+{
+  LocalOpsArgs args = { after, max_ops, last_seq, NULL };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  *last_seq = after;
+  if (!rfl_store_read (self, read_local_ops_locked, &args, error))
+    return NULL;
+  return args.out;
+}
+
+typedef struct
+{
+  guint64 after;
+  gint64  n;
+} CountOpsArgs;
+
+static gboolean
+count_local_ops_locked (RflStore  *self,
+                        gpointer   data,
+                        GError   **error)
+{
+  CountOpsArgs *args = data;
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "SELECT count(*) FROM journal WHERE seq > ?1 AND origin IS NULL"
+                                  " AND redacted = 0", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  args->n = sqlite3_column_int64 (st, 0);
+  return TRUE;
+}
+
+gint64
+rfl_store_count_local_ops (RflStore  *self,
+                           guint64    after,
+                           GError   **error)
+{
+  CountOpsArgs args = { after, -1 };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), -1);
+
+  if (!rfl_store_read (self, count_local_ops_locked, &args, error))
+    return -1;
+  return args.n;
+}
+
+typedef struct
+{
+  guint64     after;
+  const char *office;
+  const char *for_device;
+  guint       max_ops;
+  guint64    *through;
+  GPtrArray  *out;
+} ScopeOpsArgs;
+
+/* The operations in an office's scope after a journal seq, for a device of
+ * that office: not its own operations back (its own data), unless HQ
+ * changed them (a clamped clock), wrote them (the kinds the op table sends
+ * back to their author), or the device lost them in a restore (re-base).
+ * Built once; the statement cache keys on the pointer. */
+static const char *
+scope_sql (void)
+{
+  static char *sql;
+  static gsize once;
+
+  if (g_once_init_enter (&once))
+    {
+      sql = g_strdup_printf (
+        "SELECT j.seq, j.record_id, j.op, j.hlc, j.device, j.changes, j.base, j.clocks, j.cl"
+        " FROM journal j JOIN records r ON r.rowid = j.record_row"
+        " WHERE j.seq > ?1 AND j.seq <= ?5 AND j.redacted = 0"
+        "   AND (r.owner = ?2 OR EXISTS (SELECT 1 FROM shares s"
+        "                                WHERE s.record_row = j.record_row AND s.office = ?2))"
+        "   AND (j.device IS NOT ?3 OR j.op IN (%s)"
+        "        OR j.changes ->> '$.\"" RFL_OP_C_WAS "\"' IS NOT NULL"
+        "        OR j.seq <= (SELECT own_through FROM peers WHERE id = ?3))"
+        " ORDER BY j.seq LIMIT ?4", rfl_op_back_to_author ());
+      g_once_init_leave (&once, 1);
+    }
+  return sql;
+}
+
+static gboolean
+read_scope_ops_locked (RflStore  *self,
+                       gpointer   data,
+                       GError   **error)
+{
+  ScopeOpsArgs *args = data;
+  g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *st;
+  gint64 head;
+  int rc;
+
+  /* One read transaction: the head and the rows after it see one state. */
+  if (!rfl_store_begin_read (self, error) ||
+      (st = rfl_store_stmt (self, "SELECT coalesce (max (seq), 0) FROM journal", error)) == NULL)
+    return FALSE;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  head = sqlite3_column_int64 (st, 0);
+  if ((st = rfl_store_stmt (self, scope_sql (), error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
+  rfl_bind_text (st, 2, args->office);
+  rfl_bind_text (st, 3, args->for_device);
+  sqlite3_bind_int64 (st, 4, args->max_ops);
+  sqlite3_bind_int64 (st, 5, head);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ops, rfl_op_from_row (st));
+      *args->through = (guint64) sqlite3_column_int64 (st, 0);
+    }
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading the journal");
+  /* Fewer than asked for: everything up to the head has been looked at. */
+  if (ops->len < args->max_ops)
+    *args->through = MAX (args->after, (guint64) head);
+  args->out = g_steal_pointer (&ops);
+  return TRUE;
+}
+
+/**
+ * rfl_store_read_scope_ops:
+ * @after: the journal seq to start after
+ * @office: the office whose scope is read: records it owns or that were
+ *   shared with it
+ * @for_device: the device the operations go to; its own are left out,
+ *   unless the hub changed them (a clamped clock)
+ * @max_ops: at most this many
+ * @through: (out): the journal seq the caller has now seen everything
+ *   through, in or out of scope
+ *
+ * Returns: (transfer full) (element-type utf8): the operations, each a JSON
+ *   object, oldest first
+ */
+GPtrArray *
+rfl_store_read_scope_ops (RflStore    *self,
+                          guint64      after,
+                          const char  *office,
+                          const char  *for_device,
+                          guint        max_ops,
+                          guint64     *through,
+                          GError     **error)
+{
+  ScopeOpsArgs args = { after, office, for_device, max_ops, through, NULL };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (office != NULL, NULL);
+
+  *through = after;
+  if (!rfl_store_read (self, read_scope_ops_locked, &args, error))
+    return NULL;
+  return args.out;
 }

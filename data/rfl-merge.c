@@ -4,7 +4,7 @@
  * retention rules, and a conflict recorded where both sides changed a field. */
 #define G_LOG_DOMAIN "rfl-store"
 
-#include "rfl-store-private.h"
+#include "rfl-merge-private.h"
 #include "rfl-json.h"
 #include "rfl-store-sync.h"
 
@@ -12,23 +12,11 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
-/* Merge. */
-
-typedef struct
-{
-  RflMergeRole    role;
-  const char     *peer;
-  const char     *office;
-  RflMergeStats  *stats;
-} ApplyCtx;
-
-
-
-static gboolean
-in_scope (RflStore       *self,
-          sqlite3_int64   rowid,
-          const char     *owner,
-          const char     *office)
+gboolean
+rfl_merge_in_scope (RflStore      *self,
+                    sqlite3_int64  rowid,
+                    const char    *owner,
+                    const char    *office)
 {
   sqlite3_stmt *st;
 
@@ -64,13 +52,13 @@ rfl_store_add_share (RflStore       *self,
 }
 
 /* The offices in @c's "$shares", as a snapshot or a purge carries them. */
-static gboolean
-add_shares_from (RflStore       *self,
-                 sqlite3_int64   rowid,
-                 JsonObject     *c,
-                 GError        **error)
+gboolean
+rfl_merge_add_shares_from (RflStore       *self,
+                           sqlite3_int64   rowid,
+                           JsonObject     *c,
+                           GError        **error)
 {
-  JsonNode *node = json_object_get_member (c, "$shares");
+  JsonNode *node = json_object_get_member (c, RFL_OP_C_SHARES);
   JsonArray *shares;
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
@@ -88,9 +76,9 @@ add_shares_from (RflStore       *self,
   return TRUE;
 }
 
-static JsonArray *
-shares_of (RflStore       *self,
-           sqlite3_int64   rowid)
+JsonArray *
+rfl_merge_shares_of (RflStore      *self,
+                     sqlite3_int64  rowid)
 {
   JsonArray *out = json_array_new ();
   sqlite3_stmt *st = rfl_store_stmt (self, "SELECT office FROM shares WHERE record_row = ?1"
@@ -107,12 +95,12 @@ shares_of (RflStore       *self,
 /* Writes @rec's document, clocks and causal length back, and its names;
  * @before, if known, is rfl_schema_collect_persons() of the document as it
  * was. */
-static gboolean
-save_rec (RflStore    *self,
-          RflRecordRow         *rec,
-          gboolean     was_alive,
-          GPtrArray   *before,
-          GError     **error)
+gboolean
+rfl_merge_save_record (RflStore      *self,
+                       RflRecordRow  *rec,
+                       gboolean       was_alive,
+                       GPtrArray     *before,
+                       GError       **error)
 {
   g_autofree char *doc = NULL;
   g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
@@ -148,11 +136,11 @@ save_rec (RflStore    *self,
   return !alive || rfl_store_index_record (self, rec->rowid, rec->doc, error);
 }
 
-static gboolean
-insert_rec (RflStore    *self,
-            const char  *id,
-            RflRecordRow         *rec,
-            GError     **error)
+gboolean
+rfl_merge_insert_record (RflStore      *self,
+                         const char    *id,
+                         RflRecordRow  *rec,
+                         GError       **error)
 {
   g_autofree char *doc = rfl_doc_to_string (rec->doc);
   g_autofree char *clocks = rfl_doc_to_string (rec->clocks);
@@ -180,8 +168,6 @@ insert_rec (RflStore    *self,
     return FALSE;
   return rec->cl % 2 == 0 || rfl_store_index_record (self, rec->rowid, rec->doc, error);
 }
-
-
 
 /**
  * rfl_merge_stats_add:
@@ -214,11 +200,11 @@ note_refused (RflMergeStats *stats,
  * a real id, its type unchanged, its fields, a status of its lifecycle.
  * Transitions are not checked again: concurrent edits merged field by
  * field can join two allowed changes into a step no one took. */
-static gboolean
-check_merged (RflStore    *self,
-              const char  *id,
-              const RflRecordRow   *rec,
-              GError     **error)
+gboolean
+rfl_merge_check_record (RflStore            *self,
+                        const char          *id,
+                        const RflRecordRow  *rec,
+                        GError             **error)
 {
   g_autoptr(GError) local = NULL;
   const char *doc_id = rfl_json_string_or (rec->doc, "id", NULL);
@@ -274,9 +260,9 @@ closing_expired (RflStore   *self,
  * this store knows or the one the purge carries (as an update would win,
  * by its clock); or it is a note about a record purged or so closed. */
 static gboolean
-purge_allowed (RflStore   *self,
-               const RflRecordRow  *rec,
-               JsonObject *changes)
+purge_allowed (RflStore           *self,
+               const RflRecordRow *rec,
+               JsonObject         *changes)
 {
   const char *status = rfl_json_string_or (rec->doc, "status", NULL);
   JsonArray *clock = rfl_clocks_lookup (rec->clocks, "status");
@@ -304,251 +290,6 @@ purge_allowed (RflStore   *self,
   return closing_expired (self, rec->type, status, clock);
 }
 
-/* Merges the fields of a create, update or snapshot. */
-static gboolean
-merge_fields (RflStore       *self,
-              const ApplyCtx *ctx,
-              const char     *id,
-              JsonObject     *op,
-              JsonArray      *clock,
-              GError        **error)
-{
-  const char *kind = json_object_get_string_member (op, "o");
-  JsonObject *c = json_object_get_object_member (op, "c");
-  JsonObject *base = json_object_has_member (op, "b") ? json_object_get_object_member (op, "b") : NULL;
-  gint64 op_cl = rfl_json_int_or (op, "l", 1);
-  g_autoptr(JsonObject) applied = json_object_new ();
-  g_autoptr(JsonObject) applied_clocks = json_object_new ();
-  g_auto(RflRecordRow) rec = { 0 };
-  g_autoptr(GList) fields = json_object_get_members (c);
-  g_autoptr(GPtrArray) before = NULL;
-  gboolean exists, was_alive, mixed = FALSE, changed = FALSE;
-  const char *was = NULL;
-
-  exists = rfl_store_load_record (self, id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &rec, error);
-  if (!exists && error != NULL && *error != NULL)
-    return FALSE;
-  /* A device writes at the causal length it holds, which HQ, where every
-   * change meets, has reached too: one ahead would delete or revive the
-   * record behind the lifecycle's back. */
-  if (ctx->role == RFL_MERGE_HUB && op_cl > (exists ? rec.cl : 1))
-    {
-      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                           _("the operation's causal length is ahead of the record's"));
-      return FALSE;
-    }
-
-  if (!exists)
-    {
-      JsonNode *type = json_object_get_member (c, "type");
-      JsonNode *clocks_node = json_object_get_member (op, "k");
-
-      if (g_str_equal (kind, "update") || type == NULL ||
-          json_node_get_value_type (type) != G_TYPE_STRING)
-        {
-          /* A change to a record this replica never had: nothing to attach it to. */
-          ctx->stats->skipped++;
-          return TRUE;
-        }
-      rec.type = g_strdup (json_node_get_string (type));
-      rec.doc = json_object_new ();
-      rec.cl = op_cl;
-      if (clocks_node != NULL)
-        rec.clocks = json_object_ref (json_node_get_object (clocks_node));
-      else
-        {
-          rec.clocks = json_object_new ();
-          json_object_set_array_member (rec.clocks, "", json_array_ref (clock));
-        }
-      for (GList *l = fields; l != NULL; l = l->next)
-        {
-          JsonNode *value = json_object_get_member (c, l->data);
-
-          if (((const char *) l->data)[0] == '$' || JSON_NODE_HOLDS_NULL (value))
-            continue;
-          json_object_set_member (rec.doc, l->data, json_node_copy (value));
-          json_object_set_member (applied, l->data, json_node_copy (value));
-        }
-      /* The hub decides which office a record belongs to: the creator's. */
-      if (ctx->role == RFL_MERGE_HUB)
-        rec.owner = g_strdup (ctx->office);
-      else if (json_object_has_member (c, "$owner"))
-        rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
-      if ((rec.cl % 2 == 1 && !check_merged (self, id, &rec, error)) || !insert_rec (self, id, &rec, error))
-        return FALSE;
-      if (rec.owner != NULL)
-        json_object_set_string_member (applied, "$owner", rec.owner);
-      if (!add_shares_from (self, rec.rowid, c, error))
-        return FALSE;
-      if (clocks_node != NULL)
-        json_object_set_object_member (applied_clocks, "", json_object_ref (rec.clocks));
-      changed = TRUE;
-      goto journal;
-    }
-
-  if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
-    {
-      note_refused (ctx->stats, id);
-      return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
-    }
-  if (rec.doc == NULL)
-    {
-      /* Purged: its content is gone everywhere and stays gone. */
-      ctx->stats->skipped++;
-      return TRUE;
-    }
-
-  was_alive = rec.cl % 2 == 1;
-  if (was_alive)
-    before = rfl_schema_collect_persons (self->schema, rec.doc);
-  if (json_object_has_member (c, "$was") && ctx->role == RFL_MERGE_DEVICE &&
-      g_strcmp0 (json_object_get_string_member (op, "d"), self->device_id) == 0)
-    was = "yes";
-
-  for (GList *l = fields; l != NULL; l = l->next)
-    {
-      const char *field = l->data;
-      JsonNode *value = json_object_get_member (c, field);
-      JsonArray *rc, *lc;
-      int order;
-
-      if (field[0] == '$')
-        continue;
-      if ((rc = rfl_op_clock (op, clock, field)) == NULL)
-        {
-          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                               _("a bundle holds a malformed operation"));
-          return FALSE;
-        }
-      lc = rfl_clocks_lookup (rec.clocks, field);
-      order = rfl_clock_compare (rc, lc);
-      /* The hub clamped this device's own clock: take the hub's version. */
-      if (was != NULL && lc != NULL &&
-          json_array_get_int_element (lc, 0) == json_object_get_int_member (c, "$was") &&
-          g_strcmp0 (json_array_get_string_element (lc, 1), self->device_id) == 0)
-        order = 1;
-      if (order == 0)
-        continue;
-
-      if (ctx->role == RFL_MERGE_HUB && g_str_equal (kind, "update") && lc != NULL)
-        {
-          JsonNode *b = base != NULL ? json_object_get_member (base, field) : NULL;
-
-          /* The writer overwrote something other than what is here: the two
-           * writes were concurrent. The later one wins; the other is kept. */
-          if (!rfl_clock_is_valid (b) || rfl_clock_compare (json_node_get_array (b), lc) != 0)
-            {
-              JsonNode *mine = json_object_get_member (rec.doc, field);
-              gboolean ok = order > 0 ?
-                rfl_store_record_conflict (self, id, &rec, field, value, rc, mine, lc, error) :
-                rfl_store_record_conflict (self, id, &rec, field, mine, lc, value, rc, error);
-
-              if (!ok)
-                return FALSE;
-              ctx->stats->conflicts++;
-            }
-        }
-      if (order < 0)
-        continue;
-
-      if (JSON_NODE_HOLDS_NULL (value))
-        json_object_remove_member (rec.doc, field);
-      else
-        json_object_set_member (rec.doc, field, json_node_copy (value));
-      json_object_set_array_member (rec.clocks, field, json_array_ref (rc));
-      json_object_set_member (applied, field, json_node_copy (value));
-      if (rc != clock)
-        {
-          json_object_set_array_member (applied_clocks, field, json_array_ref (rc));
-          mixed = TRUE;
-        }
-      changed = TRUE;
-    }
-
-  /* An edit made without knowing of a delete: the record stays deleted,
-   * and the edit is kept for a person to look at. */
-  if (ctx->role == RFL_MERGE_HUB && g_str_equal (kind, "update") && rec.cl % 2 == 0 && op_cl < rec.cl &&
-      json_object_get_size (applied) > 0)
-    {
-      g_autoptr(JsonNode) deleted = json_node_init_boolean (json_node_alloc (), TRUE);
-      g_autoptr(JsonNode) edit = json_node_init_object (json_node_alloc (), applied);
-      g_autoptr(JsonArray) now = rfl_clock_new (rfl_store_hlc_tick (self), self->device_id);
-
-      if (!rfl_store_record_conflict (self, id, &rec, "$deleted", deleted, now, edit, clock, error))
-        return FALSE;
-      ctx->stats->conflicts++;
-    }
-
-  if (g_str_equal (kind, "snapshot"))
-    {
-      JsonNode *shares = json_object_get_member (c, "$shares");
-
-      if (op_cl > rec.cl)
-        {
-          rec.cl = op_cl;
-          changed = TRUE;
-        }
-      if (rec.owner == NULL && json_object_has_member (c, "$owner"))
-        {
-          rec.owner = g_strdup (json_object_get_string_member (c, "$owner"));
-          changed = TRUE;
-        }
-      if (shares != NULL && JSON_NODE_HOLDS_ARRAY (shares))
-        for (guint i = 0; i < json_array_get_length (json_node_get_array (shares)); i++)
-          {
-            JsonNode *office = json_array_get_element (json_node_get_array (shares), i);
-            gboolean added = FALSE;
-
-            if (json_node_get_value_type (office) == G_TYPE_STRING &&
-                !rfl_store_add_share (self, rec.rowid, json_node_get_string (office), &added, error))
-              return FALSE;
-            changed |= added;
-          }
-    }
-
-  if (!changed)
-    {
-      ctx->stats->skipped++;
-      return TRUE;
-    }
-  if ((rec.cl % 2 == 1 && !check_merged (self, id, &rec, error)) || !save_rec (self, &rec, was_alive, before, error))
-    return FALSE;
-
-journal:
-  ctx->stats->applied++;
-  {
-    g_autofree char *changes = NULL, *clocks = NULL;
-    RflJournalEntry entry = {
-      .record_id = id, .record_row = rec.rowid, .op = kind,
-      .hlc = (guint64) json_array_get_int_element (clock, 0),
-      .device = json_array_get_string_element (clock, 1),
-      .cl = rec.cl, .origin = ctx->peer,
-    };
-
-    if (json_object_has_member (c, "$was"))
-      json_object_set_int_member (applied, "$was", json_object_get_int_member (c, "$was"));
-    if (g_str_equal (kind, "snapshot"))
-      {
-        json_object_set_array_member (applied, "$shares", shares_of (self, rec.rowid));
-        if (rec.owner != NULL)
-          json_object_set_string_member (applied, "$owner", rec.owner);
-      }
-    changes = rfl_doc_to_string (applied);
-    if (mixed || json_object_get_size (applied_clocks) > 0)
-      clocks = rfl_doc_to_string (json_object_has_member (applied_clocks, "") ?
-                                  json_object_get_object_member (applied_clocks, "") : applied_clocks);
-    entry.changes = changes;
-    entry.clocks = clocks;
-    if (g_str_equal (kind, "update") && base != NULL)
-      {
-        g_autofree char *b = rfl_doc_to_string (base);
-        entry.base = b;
-        return rfl_store_journal_write (self, &entry, error);
-      }
-    return rfl_store_journal_write (self, &entry, error);
-  }
-}
-
 /* A snapshot carries all of a record, for an office that gains it by a share. */
 static gboolean
 journal_snapshot (RflStore    *self,
@@ -563,14 +304,14 @@ journal_snapshot (RflStore    *self,
   if (!rfl_store_load_record (self, id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &rec, error) || rec.doc == NULL)
     return error == NULL || *error == NULL;
   changes = json_object_ref (rec.doc);
-  json_object_set_array_member (changes, "$shares", shares_of (self, rec.rowid));
+  json_object_set_array_member (changes, RFL_OP_C_SHARES, rfl_merge_shares_of (self, rec.rowid));
   if (rec.owner != NULL)
-    json_object_set_string_member (changes, "$owner", rec.owner);
+    json_object_set_string_member (changes, RFL_OP_C_OWNER, rec.owner);
   text = rfl_doc_to_string (changes);
   clocks = rfl_doc_to_string (rec.clocks);
   entry.record_id = id;
   entry.record_row = rec.rowid;
-  entry.op = "snapshot";
+  entry.op = rfl_op_name (RFL_OP_SNAPSHOT);
   entry.hlc = rfl_store_hlc_tick (self);
   entry.device = self->device_id;
   entry.changes = text;
@@ -592,11 +333,11 @@ purge_unknown (RflStore        *self,
                JsonObject      *op,
                GError         **error)
 {
-  JsonObject *c = json_object_get_object_member (op, "c");
+  JsonObject *c = json_object_get_object_member (op, RFL_OP_KEY_CHANGES);
   const char *type = rfl_json_string_or (c, "$type", NULL);
   const char *status = rfl_json_string_or (c, "$status", NULL);
   JsonNode *clock = json_object_get_member (c, "$status_clock");
-  gint64 cl = rfl_json_int_or (op, "l", 1);
+  gint64 cl = rfl_json_int_or (op, RFL_OP_KEY_LENGTH, 1);
   g_autoptr(JsonObject) no_clocks = json_object_new ();
   g_autofree char *changes = rfl_doc_to_string (c);
   g_autofree char *owner = NULL;
@@ -604,8 +345,8 @@ purge_unknown (RflStore        *self,
   sqlite3_stmt *st;
   sqlite3_int64 rowid;
   RflJournalEntry entry = {
-    .record_id = id, .op = "purge", .hlc = (guint64) json_object_get_int_member (op, "h"),
-    .device = json_object_get_string_member (op, "d"), .changes = changes, .cl = cl, .origin = ctx->peer,
+    .record_id = id, .op = rfl_op_name (RFL_OP_PURGE), .hlc = (guint64) json_object_get_int_member (op, RFL_OP_KEY_HLC),
+    .device = json_object_get_string_member (op, RFL_OP_KEY_DEVICE), .changes = changes, .cl = cl, .origin = ctx->peer,
   };
 
   if (type == NULL || !rfl_schema_has_record_type (self->schema, type) || !g_uuid_string_is_valid (id))
@@ -621,7 +362,7 @@ purge_unknown (RflStore        *self,
       return FALSE;
     }
   owner = ctx->role == RFL_MERGE_HUB ? g_strdup (ctx->office)
-                                     : g_strdup (rfl_json_string_or (c, "$owner", NULL));
+                                     : g_strdup (rfl_json_string_or (c, RFL_OP_C_OWNER, NULL));
   rfl_record_hash_objects (id, cl, NULL, no_clocks, rhash);
   if ((st = rfl_store_stmt (self, "INSERT INTO records (id, type, status, doc, created_at, updated_at, cl,"
                                   " retention_until, clocks, owner) VALUES (?1, ?2, NULL, NULL, ?3, ?3, ?4,"
@@ -635,7 +376,7 @@ purge_unknown (RflStore        *self,
   if (sqlite3_step (st) != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "keeping a purged record");
   rowid = sqlite3_last_insert_rowid (self->db);
-  if (!rfl_store_put_hash (self, rowid, owner, rhash, error) || !add_shares_from (self, rowid, c, error))
+  if (!rfl_store_put_hash (self, rowid, owner, rhash, error) || !rfl_merge_add_shares_from (self, rowid, c, error))
     return FALSE;
   entry.record_row = rowid;
   ctx->stats->applied++;
@@ -645,22 +386,232 @@ purge_unknown (RflStore        *self,
 static gboolean
 refuse_delete (RflStore        *self,
                const ApplyCtx  *ctx,
-               RflRecordRow             *rec,
+               RflRecordRow    *rec,
                gint64           cl,
                GError         **error)
 {
   g_autofree char *changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", cl + 1);
   g_autofree char *detail = g_strdup_printf ("%s: deleting an open case it did not register", ctx->peer);
   RflJournalEntry entry = {
-    .record_id = rec->id, .record_row = rec->rowid, .op = "delete", .hlc = rfl_store_hlc_tick (self),
+    .record_id = rec->id, .record_row = rec->rowid, .op = rfl_op_name (RFL_OP_DELETE), .hlc = rfl_store_hlc_tick (self),
     .device = self->device_id, .changes = changes, .cl = cl + 1,
   };
 
   note_refused (ctx->stats, rec->id);
   rec->cl = cl + 1;
-  return save_rec (self, rec, TRUE, NULL, error) &&
+  return rfl_merge_save_record (self, rec, TRUE, NULL, error) &&
          rfl_store_journal_write (self, &entry, error) &&
          rfl_store_audit_append (self, "refused", rec->id, detail, error);
+}
+
+/* An operation about a record outside the sender's office: refused and
+ * audited, and the rest of the bundle applies. */
+RflOpOutcome
+rfl_merge_refuse_out_of_scope (RflStore    *self,
+                               RflOpApply  *a,
+                               GError     **error)
+{
+  note_refused (a->ctx->stats, a->id);
+  if (!rfl_store_audit_append (self, "refused", a->id, a->ctx->peer, error))
+    return RFL_OP_FAILED;
+  return RFL_OP_DONE;
+}
+
+RflOpOutcome
+rfl_merge_delete (RflStore    *self,
+                  RflOpApply  *a,
+                  GError     **error)
+{
+  RflRecordRow *rec = a->rec;
+  JsonNode *cl_node = json_object_get_member (a->c, RFL_OP_C_CL);
+  gboolean was_alive = rec->cl % 2 == 1 && rec->doc != NULL;
+  gint64 cl;
+
+  if (cl_node == NULL || json_node_get_value_type (cl_node) != G_TYPE_INT64 ||
+      (cl = json_node_get_int (cl_node)) < 1 || cl > RFL_MAX_CAUSAL_LENGTH)
+    return rfl_op_malformed (error);
+  if (cl <= rec->cl)
+    return RFL_OP_KNOWN;
+  /* From a device, a delete is the next, even length: one that skips
+   * ahead, or brings a record back (odd), is HQ's alone to write. */
+  if (a->ctx->role == RFL_MERGE_HUB && (cl != rec->cl + 1 || cl % 2 == 1))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("a delete must follow the record's causal length"));
+      return RFL_OP_FAILED;
+    }
+  /* An open case deleted by a device that did not register it: HQ refuses,
+   * and brings the record back on the deleting device too (a causal length
+   * past the delete's), so that every replica agrees. */
+  if (a->ctx->role == RFL_MERGE_HUB && cl % 2 == 0 && was_alive &&
+      !rfl_store_may_delete (self, rec->rowid, rec->type,
+                             rfl_json_string_or (rec->doc, "status", NULL), a->device))
+    return refuse_delete (self, a->ctx, rec, cl, error) ? RFL_OP_DONE : RFL_OP_FAILED;
+  rec->cl = cl;
+  return rfl_merge_save_record (self, rec, was_alive, NULL, error) ? RFL_OP_APPLIED : RFL_OP_FAILED;
+}
+
+RflOpOutcome
+rfl_merge_purge (RflStore    *self,
+                 RflOpApply  *a,
+                 GError     **error)
+{
+  RflRecordRow *rec = a->rec;
+
+  if (rec->doc == NULL)
+    return RFL_OP_KNOWN;
+  /* HQ checks what retention allows before it applies or relays a purge: a
+   * record closed long enough ago, or a note about one. */
+  if (a->ctx->role == RFL_MERGE_HUB && !purge_allowed (self, rec, a->c))
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("only a closed record past its retention date may be purged"));
+      return RFL_OP_FAILED;
+    }
+  /* The offices it was shared with: a share made before the purge travels
+   * on its own, but a receiver that never had the record skipped it. */
+  if (!rfl_store_purge_content (self, a->id, rec->rowid, error) ||
+      !rfl_merge_add_shares_from (self, rec->rowid, a->c, error))
+    return RFL_OP_FAILED;
+  return RFL_OP_APPLIED;
+}
+
+RflOpOutcome
+rfl_merge_purge_unknown (RflStore    *self,
+                         RflOpApply  *a,
+                         GError     **error)
+{
+  return purge_unknown (self, a->ctx, a->id, a->op, error) ? RFL_OP_DONE : RFL_OP_FAILED;
+}
+
+RflOpOutcome
+rfl_merge_share (RflStore    *self,
+                 RflOpApply  *a,
+                 GError     **error)
+{
+  const char *office = rfl_json_string_or (a->c, RFL_OP_C_SHARE, NULL);
+  gboolean added = FALSE;
+
+  if (office == NULL || *office == '\0')
+    return rfl_op_malformed (error);
+  if (!rfl_store_add_share (self, a->rec->rowid, office, &added, error))
+    return RFL_OP_FAILED;
+  if (!added)
+    return RFL_OP_KNOWN;
+  /* The office gaining the record needs all of it, not just what changes next. */
+  if (a->ctx->role == RFL_MERGE_HUB && !journal_snapshot (self, a->id, error))
+    return RFL_OP_FAILED;
+  return RFL_OP_APPLIED;
+}
+
+RflOpOutcome
+rfl_merge_conflict (RflStore    *self,
+                    RflOpApply  *a,
+                    GError     **error)
+{
+  JsonNode *node = json_object_get_member (a->c, RFL_OP_C_CONFLICT);
+  JsonObject *conflict;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return rfl_op_malformed (error);
+  conflict = json_node_get_object (node);
+  if (rfl_json_string_or (conflict, "id", NULL) == NULL ||
+      rfl_json_string_or (conflict, "field", NULL) == NULL ||
+      !json_object_has_member (conflict, "winner") || !json_object_has_member (conflict, "loser") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "winner")) ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "loser")))
+    return rfl_op_malformed (error);
+  /* A purged record keeps no conflicts: their values are its content. */
+  if (a->rec->doc == NULL)
+    return RFL_OP_KNOWN;
+  a->ctx->stats->applied++;
+  if (!rfl_store_write_conflict (self, a->id, a->rec->rowid, conflict, a->ctx->peer, a->hlc, a->device,
+                                 error))
+    return RFL_OP_FAILED;
+  return RFL_OP_DONE;
+}
+
+RflOpOutcome
+rfl_merge_resolve (RflStore    *self,
+                   RflOpApply  *a,
+                   GError     **error)
+{
+  const char *conflict = rfl_json_string_or (a->c, RFL_OP_C_CONFLICT, NULL);
+  const char *choice = rfl_json_string_or (a->c, RFL_OP_C_CHOICE, NULL);
+  g_autofree char *clock_text = NULL;
+  sqlite3_stmt *st;
+
+  if (conflict == NULL || (g_strcmp0 (choice, "keep") != 0 && g_strcmp0 (choice, "take") != 0))
+    return rfl_op_malformed (error);
+  clock_text = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]", a->hlc, a->device);
+  /* Last resolution wins, as for fields. */
+  if ((st = rfl_store_stmt (self, "UPDATE conflicts SET resolution = ?2, resolved_clock = ?3"
+                                  " WHERE id = ?1 AND record_row = ?4 AND (resolved_clock IS NULL"
+                                  "   OR resolved_clock ->> '$[0]' < ?5"
+                                  "   OR (resolved_clock ->> '$[0]' = ?5 AND resolved_clock ->> '$[1]' < ?6))",
+                            error)) == NULL)
+    return RFL_OP_FAILED;
+  rfl_bind_text (st, 1, conflict);
+  rfl_bind_text (st, 2, choice);
+  rfl_bind_text (st, 3, clock_text);
+  sqlite3_bind_int64 (st, 4, a->rec->rowid);
+  sqlite3_bind_int64 (st, 5, (sqlite3_int64) a->hlc);
+  rfl_bind_text (st, 6, a->device);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      rfl_store_sql_fail (self, error, "resolving a conflict");
+      return RFL_OP_FAILED;
+    }
+  return sqlite3_changes (self->db) == 0 ? RFL_OP_KNOWN : RFL_OP_APPLIED;
+}
+
+/* At HQ, a device speaks only for itself, only with the kinds a device may
+ * send, and with a clock no further ahead than HQ allows (clamped, and the
+ * original kept as "$was"). */
+static gboolean
+check_sender (RflStore    *self,
+              RflOpApply  *a,
+              GError     **error)
+{
+  guint64 limit = (guint64) (rfl_now_ms () + RFL_MERGE_MAX_SKEW_MS) << 16;
+
+  if (g_strcmp0 (a->device, a->ctx->peer) != 0 || !a->info->device_may_send)
+    {
+      g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                           _("a bundle holds an operation its sender may not make"));
+      return FALSE;
+    }
+  if (a->hlc > limit)
+    {
+      json_object_set_int_member (a->c, RFL_OP_C_WAS, (gint64) a->hlc);
+      a->hlc = limit;
+      a->ctx->stats->clamped++;
+      if (!rfl_store_audit_append (self, "clock-clamped", a->id, a->device, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Runs the handler the op table names for @a's kind, with the record
+ * loaded into @rec when the kind needs one. */
+static RflOpOutcome
+dispatch (RflStore      *self,
+          RflOpApply    *a,
+          RflRecordRow  *rec,
+          GError       **error)
+{
+  if (!a->info->needs_record)
+    return a->info->apply (self, a, error);
+  if (!rfl_store_load_record (self, a->id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, rec, error))
+    {
+      if (error != NULL && *error != NULL)
+        return RFL_OP_FAILED;
+      return a->info->absent != NULL ? a->info->absent (self, a, error) : RFL_OP_KNOWN;
+    }
+  if (a->ctx->role == RFL_MERGE_HUB && !rfl_merge_in_scope (self, rec->rowid, rec->owner, a->ctx->office))
+    return rfl_merge_refuse_out_of_scope (self, a, error);
+  a->rec = rec;
+  return a->info->apply (self, a, error);
 }
 
 static gboolean
@@ -669,189 +620,57 @@ apply_op (RflStore        *self,
           JsonObject      *op,
           GError         **error)
 {
-  const char *id = json_object_get_string_member (op, "r");
-  const char *kind = json_object_get_string_member (op, "o");
-  const char *device = json_object_get_string_member (op, "d");
-  JsonObject *c = json_object_get_object_member (op, "c");
-  guint64 hlc = (guint64) json_object_get_int_member (op, "h");
   g_autoptr(JsonArray) clock = NULL;
   g_auto(RflRecordRow) rec = { 0 };
+  RflOpApply a = {
+    .ctx = ctx,
+    .info = rfl_op_lookup (json_object_get_string_member (op, RFL_OP_KEY_KIND)),
+    .op = op,
+    .id = json_object_get_string_member (op, RFL_OP_KEY_RECORD),
+    .device = json_object_get_string_member (op, RFL_OP_KEY_DEVICE),
+    .c = json_object_get_object_member (op, RFL_OP_KEY_CHANGES),
+    .hlc = (guint64) json_object_get_int_member (op, RFL_OP_KEY_HLC),
+  };
+  RflJournalEntry entry = { 0 };
+  g_autofree char *changes = NULL;
+  gint64 cl;
 
-  if (ctx->role == RFL_MERGE_HUB)
+  g_assert (a.info != NULL);   /* rfl_op_check() ran first */
+  if (ctx->role == RFL_MERGE_HUB && !check_sender (self, &a, error))
+    return FALSE;
+  if (a.hlc > self->hlc)
+    self->hlc = a.hlc;
+  a.clock = clock = rfl_clock_new (a.hlc, a.device);
+
+  switch (dispatch (self, &a, &rec, error))
     {
-      guint64 limit = (guint64) (rfl_now_ms () + RFL_MERGE_MAX_SKEW_MS) << 16;
-
-      /* A device speaks only for itself, and only about what it may write. */
-      if (g_strcmp0 (device, ctx->peer) != 0 ||
-          g_str_equal (kind, "snapshot") || g_str_equal (kind, "conflict"))
-        {
-          g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                               _("a bundle holds an operation its sender may not make"));
-          return FALSE;
-        }
-      if (hlc > limit)
-        {
-          json_object_set_int_member (c, "$was", (gint64) hlc);
-          hlc = limit;
-          ctx->stats->clamped++;
-          if (!rfl_store_audit_append (self, "clock-clamped", id, device, error))
-            return FALSE;
-        }
-    }
-  if (hlc > self->hlc)
-    self->hlc = hlc;
-  clock = rfl_clock_new (hlc, device);
-
-  if (g_str_equal (kind, "create") || g_str_equal (kind, "update") || g_str_equal (kind, "snapshot"))
-    return merge_fields (self, ctx, id, op, clock, error);
-
-  if (!rfl_store_load_record (self, id, RFL_LOAD_ANY | RFL_LOAD_CLOCKS, &rec, error))
-    {
-      if (error != NULL && *error != NULL)
-        return FALSE;
-      if (g_str_equal (kind, "purge"))
-        return purge_unknown (self, ctx, id, op, error);
+    case RFL_OP_FAILED:
+      return FALSE;
+    case RFL_OP_KNOWN:
       ctx->stats->skipped++;
       return TRUE;
+    case RFL_OP_DONE:
+      return TRUE;
+    case RFL_OP_APPLIED:
+      break;
+    default:
+      g_assert_not_reached ();
     }
-  if (ctx->role == RFL_MERGE_HUB && !in_scope (self, rec.rowid, rec.owner, ctx->office))
-    {
-      note_refused (ctx->stats, id);
-      return rfl_store_audit_append (self, "refused", id, ctx->peer, error);
-    }
 
-  {
-    g_autofree char *changes = rfl_doc_to_string (c);
-    RflJournalEntry entry = {
-      .record_id = id, .record_row = rec.rowid, .op = kind, .hlc = hlc, .device = device,
-      .changes = changes, .cl = rec.cl, .origin = ctx->peer,
-    };
-
-    if (g_str_equal (kind, "delete"))
-      {
-        JsonNode *cl_node = json_object_get_member (c, "$cl");
-        gint64 cl;
-        gboolean was_alive = rec.cl % 2 == 1 && rec.doc != NULL;
-
-        if (cl_node == NULL || json_node_get_value_type (cl_node) != G_TYPE_INT64 ||
-            (cl = json_node_get_int (cl_node)) < 1 || cl > RFL_MAX_CAUSAL_LENGTH)
-          goto bad;
-        if (cl <= rec.cl)
-          goto known;
-        /* From a device, a delete is the next, even length: one that skips
-         * ahead, or brings a record back (odd), is HQ's alone to write. */
-        if (ctx->role == RFL_MERGE_HUB && (cl != rec.cl + 1 || cl % 2 == 1))
-          {
-            g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                                 _("a delete must follow the record's causal length"));
-            return FALSE;
-          }
-        /* An open case deleted by a device that did not register it: HQ
-         * refuses, and brings the record back on the deleting device too
-         * (a causal length past the delete's), so that every replica
-         * agrees. */
-        if (ctx->role == RFL_MERGE_HUB && cl % 2 == 0 && was_alive &&
-            !rfl_store_may_delete (self, rec.rowid, rec.type,
-                                   rfl_json_string_or (rec.doc, "status", NULL), device))
-          return refuse_delete (self, ctx, &rec, cl, error);
-        rec.cl = cl;
-        entry.cl = cl;
-        if (!save_rec (self, &rec, was_alive, NULL, error))
-          return FALSE;
-      }
-    else if (g_str_equal (kind, "purge"))
-      {
-        if (rec.doc == NULL)
-          goto known;
-        /* HQ checks what retention allows before it applies or relays a
-         * purge: a record closed long enough ago, or a note about one. */
-        if (ctx->role == RFL_MERGE_HUB && !purge_allowed (self, &rec, c))
-          {
-            g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                                 _("only a closed record past its retention date may be purged"));
-            return FALSE;
-          }
-        /* The offices it was shared with: a share made before the purge
-         * travels on its own, but a receiver that never had the record
-         * skipped it. */
-        if (!rfl_store_purge_content (self, id, rec.rowid, error) || !add_shares_from (self, rec.rowid, c, error))
-          return FALSE;
-      }
-    else if (g_str_equal (kind, "share"))
-      {
-        const char *office = rfl_json_string_or (c, "$share", NULL);
-        gboolean added = FALSE;
-
-        if (office == NULL || *office == '\0')
-          goto bad;
-        if (!rfl_store_add_share (self, rec.rowid, office, &added, error))
-          return FALSE;
-        if (!added)
-          goto known;
-        /* The office gaining the record needs all of it, not just what changes next. */
-        if (ctx->role == RFL_MERGE_HUB && !journal_snapshot (self, id, error))
-          return FALSE;
-      }
-    else if (g_str_equal (kind, "conflict"))
-      {
-        JsonNode *node = json_object_get_member (c, "$conflict");
-        JsonObject *conflict;
-
-        if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-          goto bad;
-        conflict = json_node_get_object (node);
-        if (rfl_json_string_or (conflict, "id", NULL) == NULL ||
-            rfl_json_string_or (conflict, "field", NULL) == NULL ||
-            !json_object_has_member (conflict, "winner") || !json_object_has_member (conflict, "loser") ||
-            !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "winner")) ||
-            !JSON_NODE_HOLDS_OBJECT (json_object_get_member (conflict, "loser")))
-          goto bad;
-        /* A purged record keeps no conflicts: their values are its content. */
-        if (rec.doc == NULL)
-          goto known;
-        ctx->stats->applied++;
-        return rfl_store_write_conflict (self, id, rec.rowid, conflict, ctx->peer, hlc, device, error);
-      }
-    else if (g_str_equal (kind, "resolve"))
-      {
-        const char *conflict = rfl_json_string_or (c, "$conflict", NULL);
-        const char *choice = rfl_json_string_or (c, "$choice", NULL);
-        g_autofree char *clock_text = NULL;
-        sqlite3_stmt *st;
-
-        if (conflict == NULL || (g_strcmp0 (choice, "keep") != 0 && g_strcmp0 (choice, "take") != 0))
-          goto bad;
-        clock_text = g_strdup_printf ("[%" G_GUINT64_FORMAT ",\"%s\"]", hlc, device);
-        /* Last resolution wins, as for fields. */
-        if ((st = rfl_store_stmt (self, "UPDATE conflicts SET resolution = ?2, resolved_clock = ?3"
-                                        " WHERE id = ?1 AND record_row = ?4 AND (resolved_clock IS NULL"
-                                        "   OR resolved_clock ->> '$[0]' < ?5"
-                                        "   OR (resolved_clock ->> '$[0]' = ?5 AND resolved_clock ->> '$[1]' < ?6))",
-                                  error)) == NULL)
-          return FALSE;
-        rfl_bind_text (st, 1, conflict);
-        rfl_bind_text (st, 2, choice);
-        rfl_bind_text (st, 3, clock_text);
-        sqlite3_bind_int64 (st, 4, rec.rowid);
-        sqlite3_bind_int64 (st, 5, (sqlite3_int64) hlc);
-        rfl_bind_text (st, 6, device);
-        if (sqlite3_step (st) != SQLITE_DONE)
-          return rfl_store_sql_fail (self, error, "resolving a conflict");
-        if (sqlite3_changes (self->db) == 0)
-          goto known;
-      }
-    ctx->stats->applied++;
-    return rfl_store_journal_write (self, &entry, error);
-  }
-
-known:
-  ctx->stats->skipped++;
-  return TRUE;
-
-bad:
-  g_set_error_literal (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       _("a bundle holds a malformed operation"));
-  return FALSE;
+  /* The handler changed the record: the operation is journalled as it came. */
+  g_assert (a.rec != NULL);
+  cl = a.rec->cl;
+  changes = rfl_doc_to_string (a.c);
+  entry.record_id = a.id;
+  entry.record_row = a.rec->rowid;
+  entry.op = a.info->name;
+  entry.hlc = a.hlc;
+  entry.device = a.device;
+  entry.changes = changes;
+  entry.cl = cl;
+  entry.origin = ctx->peer;
+  ctx->stats->applied++;
+  return rfl_store_journal_write (self, &entry, error);
 }
 
 typedef struct
@@ -913,9 +732,9 @@ apply_in_savepoint (RflStore    *self,
             rfl_store_sql_fail (self, error, "applying an operation");
           return FALSE;
         }
-      note_refused (ctx->stats, json_object_get_string_member (op, "r"));
+      note_refused (ctx->stats, json_object_get_string_member (op, RFL_OP_KEY_RECORD));
       detail = g_strdup_printf ("from %s: %s", ctx->peer, local->message);
-      if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, "r"), detail, error))
+      if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, RFL_OP_KEY_RECORD), detail, error))
         return FALSE;
     }
   if (sqlite3_exec (self->db, "RELEASE rfl_op", NULL, NULL, NULL) != SQLITE_OK)

@@ -128,7 +128,6 @@ static const char * const migrations[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
 
-
 /* Fills the name index from the records, for databases made before it existed. */
 static gboolean
 backfill_names (RflStore  *self,

@@ -18,7 +18,6 @@
 #define MAX_QUERY_WORDS      8
 #define SEARCH_CANDIDATES    200
 
-
 /* The name index. A record's persons occupy FTS rowids record_rowid * 64 + n,
  * so a record's rows are found and replaced by rowid range, without a scan. */
 
@@ -165,7 +164,6 @@ rfl_store_reindex_record (RflStore       *self,
   return rfl_store_unindex_record (self, rowid, error) && rfl_store_index_record (self, rowid, record, error);
 }
 
-
 /* Builds an FTS5 query from what a person typed. Exact: every word must be
  * one of the person's own names as transliterated. Fuzzy: every word must
  * match a transliterated name or its consonant skeleton, in any name column,
@@ -214,9 +212,9 @@ compare_candidates (gconstpointer a,
 }
 
 static JsonObject *
-search_hit (RflStore     *self,
-            Candidate    *c,
-            GError      **error)
+search_hit (RflStore   *self,
+            Candidate  *c,
+            GError    **error)
 {
   sqlite3_stmt *st;
   JsonObject *hit;

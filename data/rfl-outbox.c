@@ -236,10 +236,10 @@ outbox_find_locked (RflStore  *self,
  * Returns: whether the outbox for @peer holds a bundle ending at @seq_to
  */
 gboolean
-rfl_store_outbox_find (RflStore    *self,
-                       const char  *peer,
-                       guint64      seq_to,
-                       guint8      *hash)
+rfl_store_outbox_find (RflStore   *self,
+                       const char *peer,
+                       guint64     seq_to,
+                       guint8     *hash)
 {
   OutboxQuery q = { .peer = peer, .seq_to = seq_to, .hash = hash };
 
@@ -342,9 +342,9 @@ take_held_locked (RflStore  *self,
  *   @seq_from, removed from the store, or %NULL
  */
 GBytes *
-rfl_store_take_held (RflStore    *self,
-                     const char  *peer,
-                     guint64      seq_from)
+rfl_store_take_held (RflStore   *self,
+                     const char *peer,
+                     guint64     seq_from)
 {
   OutboxQuery q = { .peer = peer, .after = seq_from };
 

@@ -76,7 +76,6 @@ rfl_store_set_setting (RflStore    *self,
   return rfl_store_write (self, set_setting_locked, &args, error);
 }
 
-
 /* Peers. */
 
 void
@@ -734,11 +733,11 @@ foreach_request_locked (RflStore  *self,
  * cache when it starts.
  */
 gboolean
-rfl_store_foreach_request (RflStore          *self,
-                           gint64             now,
-                           RflRequestFunc     func,
-                           gpointer           user_data,
-                           GError           **error)
+rfl_store_foreach_request (RflStore        *self,
+                           gint64           now,
+                           RflRequestFunc   func,
+                           gpointer         user_data,
+                           GError         **error)
 {
   ForeachRequestArgs args = { now, func, user_data };
 
@@ -746,7 +745,6 @@ rfl_store_foreach_request (RflStore          *self,
 
   return rfl_store_read (self, foreach_request_locked, &args, error);
 }
-
 
 /* Enrollment tokens (HQ). */
 

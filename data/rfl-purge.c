@@ -5,13 +5,13 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-private.h"
+#include "rfl-op.h"
 #include "rfl-json.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
-
 
 static gboolean
 set_retention_locked (RflStore  *self,
@@ -53,7 +53,6 @@ rfl_store_set_retention_days (RflStore  *self,
   g_atomic_int_set (&self->retention_days, days);
   return TRUE;
 }
-
 
 gboolean
 rfl_store_purge_content (RflStore       *self,
@@ -149,7 +148,7 @@ purge_locked (RflStore       *self,
   sqlite3_reset (st);
   text = rfl_doc_to_string (changes);
   return rfl_store_purge_content (self, id, rowid, error) &&
-         rfl_store_journal_append (self, id, rowid, "purge", 0, text, NULL, 0, error) &&
+         rfl_store_journal_append (self, id, rowid, rfl_op_name (RFL_OP_PURGE), 0, text, NULL, 0, error) &&
          rfl_store_audit_append (self, "purge", id, "retention expired", error);
 }
 

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
-
 /**
  * rfl_person_display_name:
  * @person: a person of a record
@@ -391,12 +390,12 @@ count_by_status (RflStore    *self,
 
 /* The cases opened and closed in the week from @from to @to (ms). */
 static gboolean
-count_week (RflStore    *self,
-            gint64       from,
-            gint64       to,
-            gint64      *opened,
-            gint64      *closed,
-            GError     **error)
+count_week (RflStore  *self,
+            gint64     from,
+            gint64     to,
+            gint64    *opened,
+            gint64    *closed,
+            GError   **error)
 {
   static const char * const case_types[] = { "tracing_request", "registration" };
 
@@ -489,7 +488,6 @@ rfl_store_summarize (RflStore  *self,
   return args.out;
 }
 
-
 typedef struct
 {
   RflStoreForeachFunc func;
@@ -555,8 +553,6 @@ rfl_store_export (RflStore             *self,
 
   return rfl_store_read (self, export_locked, &args, error);
 }
-
-
 
 typedef struct
 {

@@ -5,13 +5,13 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-private.h"
+#include "rfl-op.h"
 #include "rfl-json.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
-
 
 JsonObject *
 rfl_parse_doc (const char *text)
@@ -146,9 +146,9 @@ prepare (RflStore    *self,
 
 /* Writes a prepared record inside the caller's transaction. */
 static gboolean
-write_prepared (RflStore    *self,
-                Prepared    *p,
-                GError     **error)
+write_prepared (RflStore  *self,
+                Prepared  *p,
+                GError   **error)
 {
   g_autofree char *clocks = NULL;
   guint8 rhash[RFL_RECORD_HASH_BYTES];
@@ -183,7 +183,7 @@ write_prepared (RflStore    *self,
   rowid = sqlite3_last_insert_rowid (self->db);
   return rfl_store_put_hash (self, rowid, NULL, rhash, error) &&
          rfl_store_write_name_rows (self, rowid, p->names, error) &&
-         rfl_store_journal_append (self, p->id, rowid, "create", hlc, p->doc, NULL, 1, error);
+         rfl_store_journal_append (self, p->id, rowid, rfl_op_name (RFL_OP_CREATE), hlc, p->doc, NULL, 1, error);
 }
 
 void
@@ -385,7 +385,7 @@ rfl_store_update_locked (RflStore    *self,
 
   return rfl_store_put_hash (self, row.rowid, NULL, rhash, error) &&
          rfl_store_reindex_record (self, row.rowid, before, row.doc, error) &&
-         rfl_store_journal_append (self, id, row.rowid, "update", hlc, changes_text, base_text, row.cl, error);
+         rfl_store_journal_append (self, id, row.rowid, rfl_op_name (RFL_OP_UPDATE), hlc, changes_text, base_text, row.cl, error);
 }
 
 /**
@@ -398,11 +398,11 @@ rfl_store_update_locked (RflStore    *self,
  * be deleted by any device that holds them.
  */
 gboolean
-rfl_store_may_delete (RflStore       *self,
-                      sqlite3_int64   rowid,
-                      const char     *type,
-                      const char     *status,
-                      const char     *device)
+rfl_store_may_delete (RflStore      *self,
+                      sqlite3_int64  rowid,
+                      const char    *type,
+                      const char    *status,
+                      const char    *device)
 {
   sqlite3_stmt *st;
   gboolean creator;
@@ -450,7 +450,7 @@ delete_locked (RflStore    *self,
   changes = g_strdup_printf ("{\"$cl\":%" G_GINT64_FORMAT "}", row.cl + 1);
   return rfl_store_rehash (self, row.rowid, error) &&
          rfl_store_unindex_record (self, row.rowid, error) &&
-         rfl_store_journal_append (self, id, row.rowid, "delete", 0, changes, NULL, row.cl + 1, error);
+         rfl_store_journal_append (self, id, row.rowid, rfl_op_name (RFL_OP_DELETE), 0, changes, NULL, row.cl + 1, error);
 }
 
 /* A change to one record, with its audit entry. */
@@ -761,10 +761,10 @@ rfl_store_batch_get_length (RflStoreBatch *batch)
  * Returns: (transfer full): the prepared batch, or %NULL if a record is invalid
  */
 RflStoreBatch *
-rfl_store_prepare_batch (RflStore    *self,
-                         GPtrArray   *records,
-                         guint       *failed_index,
-                         GError     **error)
+rfl_store_prepare_batch (RflStore   *self,
+                         GPtrArray  *records,
+                         guint      *failed_index,
+                         GError    **error)
 {
   RflStoreBatch *batch;
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
-
 /* Each operation is a WorkFunc run by one runner in a GTask thread: it
  * returns the result, or %NULL with @error set. Reads check the cancellable
  * first (typing produces a stream of searches; a superseded one is dropped
@@ -86,9 +85,9 @@ run_async (RflStore            *self,
 }
 
 static TaskData *
-task_data_new (WorkFunc        work,
-               GDestroyNotify  result_free,
-               gboolean        drop_if_cancelled)
+task_data_new (WorkFunc       work,
+               GDestroyNotify result_free,
+               gboolean       drop_if_cancelled)
 {
   TaskData *data = g_new0 (TaskData, 1);
 

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
-
-
 /* Errors and statements. */
 
 void
@@ -67,7 +65,8 @@ rfl_store_check_open (RflStore  *self,
   return TRUE;
 }
 
-/* Returns a cached statement for @sql, which must be a string literal. */
+/* Returns a cached statement for @sql, which must live as long as the
+ * process (a string literal, or built once): the cache keys on the pointer. */
 sqlite3_stmt *
 rfl_store_stmt (RflStore    *self,
                 const char  *sql,
@@ -119,7 +118,6 @@ rfl_store_begin (RflStore  *self,
  * any but the audit log and the name index queues one emission in the
  * context the store was opened in, however many commits come before it
  * runs. */
-
 
 void
 rfl_store_update_hook (void          *data,

@@ -14,8 +14,9 @@
  *   rfl-queries.c       lists, counts, notes, summary, export
  *   rfl-purge.c         retention and purge
  *   rfl-store-async.c   the _async/_finish pairs
- *   rfl-ops.c           the journal as operations, checks on a peer's operations
- *   rfl-merge.c         applying a peer's operations
+ *   rfl-op.c            the operation kinds as a table; an operation's wire form
+ *   rfl-merge.c         applying a peer's operations (rfl-merge-private.h)
+ *   rfl-merge-fields.c  create, update and snapshot, field by field
  *   rfl-conflicts.c     conflicts, shares and resolutions
  *   rfl-state-hash.c    the state hash
  *   rfl-peers.c         peers, roster, settings, re-bases, nonces, tokens
@@ -213,11 +214,9 @@ G_GNUC_INTERNAL JsonArray    *rfl_clocks_lookup         (JsonObject *clocks, con
 G_GNUC_INTERNAL int           rfl_clock_compare         (JsonArray *a, JsonArray *b);
 G_GNUC_INTERNAL gboolean      rfl_clock_is_valid        (JsonNode *node);
 
-/* Operations from peers (rfl-ops.c), merge and conflicts (rfl-merge.c,
+/* Operations from peers (rfl-op.c), merge and conflicts (rfl-merge.c,
  * rfl-conflicts.c). */
-G_GNUC_INTERNAL gboolean      rfl_op_check              (JsonNode *node, GError **error);
-G_GNUC_INTERNAL JsonArray    *rfl_op_clock              (JsonObject *op, JsonArray *default_clock,
-                                                         const char *field);
+G_GNUC_INTERNAL char         *rfl_op_from_row           (sqlite3_stmt *st);
 G_GNUC_INTERNAL gboolean      rfl_store_add_share       (RflStore *self, sqlite3_int64 rowid,
                                                          const char *office, gboolean *added,
                                                          GError **error);

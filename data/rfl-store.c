@@ -30,7 +30,6 @@
 #define DEFAULT_RETENTION    1826     /* days: five years after a case is closed */
 #define DEVICE_ID_BYTES      16
 
-
 G_DEFINE_FINAL_TYPE (RflStore, rfl_store, G_TYPE_OBJECT)
 
 enum {
@@ -45,7 +44,6 @@ rfl_store_emit_changed (RflStore *self)
 {
   g_signal_emit (self, signals[CHANGED], 0);
 }
-
 
 /* Opening, creating and migrating. */
 
@@ -332,8 +330,8 @@ store_new (const char *path)
 }
 
 static gboolean
-check_passphrase (gsize     len,
-                  GError  **error)
+check_passphrase (gsize    len,
+                  GError **error)
 {
   if (len < RFL_STORE_MIN_PASSPHRASE)
     {
@@ -762,7 +760,6 @@ rfl_store_init (RflStore *self)
 }
 
 /* Device keys. */
-
 
 void
 rfl_device_keys_free (RflDeviceKeys *keys)

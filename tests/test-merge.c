@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "rfl-op.h"
 #include "rfl-store-testing.h"
 #include "rfl-store-sync.h"
 #include "rfl-test-util.h"
@@ -781,6 +782,41 @@ test_malformed_ops_refused (Fixture       *f,
     }
 }
 
+/* The kinds PROTOCOL.md lists are the op table's, in its order, and the
+ * two a device may not send are the ones it says are HQ's to write. */
+static void
+test_op_table_matches_protocol (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "docs", "PROTOCOL.md", NULL);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GPtrArray) listed = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && listed->len == 0; i++)
+    if (g_str_has_prefix (lines[i], "| `o` | "))
+      {
+        g_auto(GStrv) parts = g_strsplit (lines[i], "`", -1);
+
+        for (guint j = 3; parts[j] != NULL; j += 2)
+          g_ptr_array_add (listed, g_strdup (parts[j]));
+      }
+  g_assert_cmpuint (listed->len, ==, RFL_OP_N_KINDS);
+  for (guint k = 0; k < RFL_OP_N_KINDS; k++)
+    {
+      const RflOpInfo *info = rfl_op_lookup (g_ptr_array_index (listed, k));
+
+      g_assert_nonnull (info);
+      g_assert_cmpint (info->kind, ==, k);
+      g_assert_cmpstr (rfl_op_name (k), ==, g_ptr_array_index (listed, k));
+      g_assert_cmpint (info->device_may_send, ==, k != RFL_OP_SNAPSHOT && k != RFL_OP_CONFLICT);
+      g_assert_nonnull (info->apply);
+    }
+  g_assert_null (rfl_op_lookup ("merge"));
+  g_assert_cmpstr (rfl_op_back_to_author (), ==, "'snapshot','conflict'");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -804,6 +840,7 @@ main (int    argc,
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);
 #undef ADD
+  g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 
   return g_test_run ();
 }
