@@ -251,6 +251,106 @@ rfl_store_load_record (RflStore      *self,
   return TRUE;
 }
 
+/* Applies @patch, a JSON merge patch (null removes a field), to @row's
+ * document, and collects in @changes the fields it really changes. The
+ * type and the id cannot change. */
+static gboolean
+apply_patch (RflRecordRow  *row,
+             JsonObject    *patch,
+             JsonObject    *changes,
+             GError       **error)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  json_object_iter_init (&iter, patch);
+  while (json_object_iter_next (&iter, &name, &value))
+    {
+      JsonNode *old = json_object_get_member (row->doc, name);
+
+      if (g_str_equal (name, "type") || g_str_equal (name, "id"))
+        {
+          if (g_str_equal (name, "type") && JSON_NODE_HOLDS_VALUE (value) &&
+              g_strcmp0 (json_node_get_string (value), row->type) == 0)
+            continue;
+          if (g_str_equal (name, "id") && JSON_NODE_HOLDS_VALUE (value) &&
+              g_strcmp0 (json_node_get_string (value), row->id) == 0)
+            continue;
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("field '%s': cannot be changed"), name);
+          return FALSE;
+        }
+      if (old != NULL && json_node_equal (old, value))
+        continue;
+      if (old == NULL && JSON_NODE_HOLDS_NULL (value))
+        continue;
+      json_object_set_member (changes, name, json_node_copy (value));
+      if (JSON_NODE_HOLDS_NULL (value))
+        json_object_remove_member (row->doc, name);
+      else
+        json_object_set_member (row->doc, name, json_node_copy (value));
+    }
+  return TRUE;
+}
+
+/* A status change carries who made it, and moves the retention date. */
+static void
+note_status_change (RflStore      *self,
+                    RflRecordRow  *row,
+                    JsonObject    *changes)
+{
+  const char *type = rfl_json_string_or (row->doc, "type", "");
+
+  if (g_strcmp0 (row->status, rfl_json_string_or (row->doc, "status", NULL)) == 0)
+    return;
+  /* Who changed the status goes with the change, to every replica. */
+  if (self->actor != NULL && !json_object_has_member (changes, "status_by") &&
+      rfl_schema_has_field (self->schema, type, "status_by"))
+    {
+      json_object_set_string_member (row->doc, "status_by", self->actor);
+      json_object_set_string_member (changes, "status_by", self->actor);
+    }
+  /* A case reopened is no longer due for purging. */
+  if (json_object_has_member (row->doc, "retention_until") &&
+      !rfl_schema_is_retained_status (self->schema, type, rfl_json_string_or (row->doc, "status", NULL)))
+    {
+      json_object_remove_member (row->doc, "retention_until");
+      json_object_set_null_member (changes, "retention_until");
+    }
+  rfl_store_apply_retention (self, row->doc);
+  if (json_object_has_member (row->doc, "retention_until") &&
+      !json_object_has_member (changes, "retention_until"))
+    json_object_set_string_member (changes, "retention_until",
+                                   json_object_get_string_member (row->doc, "retention_until"));
+}
+
+/* Each changed field records the clock it overwrote in @base, so that a
+ * replica holding a different value can tell a concurrent write from a
+ * later one, and takes @hlc as its own. */
+static void
+stamp_clocks (RflStore    *self,
+              JsonObject  *clocks,
+              JsonObject  *changes,
+              JsonObject  *base,
+              guint64      hlc)
+{
+  JsonObjectIter iter;
+  const char *name;
+
+  json_object_iter_init_ordered (&iter, changes);
+  while (json_object_iter_next_ordered (&iter, &name, NULL))
+    {
+      JsonArray *old_clock = rfl_clocks_lookup (clocks, name);
+
+      if (old_clock != NULL)
+        json_object_set_array_member (base, name, json_array_ref (old_clock));
+      else
+        json_object_set_null_member (base, name);
+      json_object_set_array_member (clocks, name, rfl_clock_new (hlc, self->device_id));
+    }
+}
+
 gboolean
 rfl_store_update_locked (RflStore    *self,
                          const char  *id,
@@ -264,115 +364,42 @@ rfl_store_update_locked (RflStore    *self,
   g_autofree char *text = NULL, *changes_text = NULL, *base_text = NULL, *clocks_text = NULL;
   g_autoptr(GPtrArray) before = NULL;
   guint8 rhash[RFL_RECORD_HASH_BYTES];
-  guint64 hlc;
   JsonObjectIter iter;
   const char *name;
-  JsonNode *value;
+  guint64 hlc;
   sqlite3_stmt *st;
 
   if (!rfl_store_load_record (self, id, RFL_LOAD_LIVE, &row, error))
     return FALSE;
   before = rfl_schema_collect_persons (self->schema, row.doc);
-
-  json_object_iter_init (&iter, patch);
-  while (json_object_iter_next (&iter, &name, &value))
-    {
-      JsonNode *old = json_object_get_member (row.doc, name);
-
-      if (g_str_equal (name, "type") || g_str_equal (name, "id"))
-        {
-          if (g_str_equal (name, "type") && JSON_NODE_HOLDS_VALUE (value) &&
-              g_strcmp0 (json_node_get_string (value), row.type) == 0)
-            continue;
-          if (g_str_equal (name, "id") && JSON_NODE_HOLDS_VALUE (value) &&
-              g_strcmp0 (json_node_get_string (value), id) == 0)
-            continue;
-          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                       _("field '%s': cannot be changed"), name);
-          return FALSE;
-        }
-      if (old != NULL && json_node_equal (old, value))
-        continue;
-      if (old == NULL && JSON_NODE_HOLDS_NULL (value))
-        continue;
-      json_object_set_member (changes, name, json_node_copy (value));
-      /* A JSON merge patch: null removes the field. */
-      if (JSON_NODE_HOLDS_NULL (value))
-        json_object_remove_member (row.doc, name);
-      else
-        json_object_set_member (row.doc, name, json_node_copy (value));
-    }
-
+  if (!apply_patch (&row, patch, changes, error))
+    return FALSE;
   if (json_object_get_size (changes) == 0)
     return TRUE;
-
   if (!rfl_schema_validate (self->schema, row.doc, error) ||
       !rfl_schema_check_transition (self->schema, row.doc, row.status, error))
     return FALSE;
 
   /* Persons added by the patch get ids as on create, and the journal carries them. */
   rfl_schema_assign_person_ids (self->schema, row.doc);
-  {
-    g_autoptr(GList) changed = json_object_get_members (changes);
-    for (GList *l = changed; l != NULL; l = l->next)
-      if (json_object_has_member (row.doc, l->data))
-        json_object_set_member (changes, l->data,
-                                json_node_copy (json_object_get_member (row.doc, l->data)));
-  }
+  json_object_iter_init_ordered (&iter, changes);
+  while (json_object_iter_next_ordered (&iter, &name, NULL))
+    if (json_object_has_member (row.doc, name))
+      json_object_set_member (changes, name, json_node_copy (json_object_get_member (row.doc, name)));
+  note_status_change (self, &row, changes);
 
-  if (g_strcmp0 (row.status, rfl_json_string_or (row.doc, "status", NULL)) != 0)
-    {
-      /* Who changed the status goes with the change, to every replica. */
-      if (self->actor != NULL && !json_object_has_member (changes, "status_by") &&
-          rfl_schema_has_field (self->schema, rfl_json_string_or (row.doc, "type", ""),
-                                "status_by"))
-        {
-          json_object_set_string_member (row.doc, "status_by", self->actor);
-          json_object_set_string_member (changes, "status_by", self->actor);
-        }
-      /* A case reopened is no longer due for purging. */
-      if (json_object_has_member (row.doc, "retention_until") &&
-          !rfl_schema_is_retained_status (self->schema,
-                                          rfl_json_string_or (row.doc, "type", ""),
-                                          rfl_json_string_or (row.doc, "status", NULL)))
-        {
-          json_object_remove_member (row.doc, "retention_until");
-          json_object_set_null_member (changes, "retention_until");
-        }
-      rfl_store_apply_retention (self, row.doc);
-      if (json_object_has_member (row.doc, "retention_until") &&
-          !json_object_has_member (changes, "retention_until"))
-        json_object_set_string_member (changes, "retention_until",
-                                       json_object_get_string_member (row.doc, "retention_until"));
-    }
-
-  /* Each changed field records the clock it overwrote, so that a replica
-   * holding a different value can tell a concurrent write from a later one. */
   if ((clocks = rfl_store_load_clocks (self, row.rowid, row.clocks_text, error)) == NULL)
     return FALSE;
   hlc = rfl_store_hlc_tick (self);
-  {
-    g_autoptr(GList) changed = json_object_get_members (changes);
-    for (GList *l = changed; l != NULL; l = l->next)
-      {
-        JsonArray *old_clock = rfl_clocks_lookup (clocks, l->data);
-
-        if (old_clock != NULL)
-          json_object_set_array_member (base, l->data, json_array_ref (old_clock));
-        else
-          json_object_set_null_member (base, l->data);
-        json_object_set_array_member (clocks, l->data, rfl_clock_new (hlc, self->device_id));
-      }
-  }
+  stamp_clocks (self, clocks, changes, base, hlc);
 
   text = rfl_doc_to_string (row.doc);
   changes_text = rfl_doc_to_string (changes);
   base_text = rfl_doc_to_string (base);
   clocks_text = rfl_doc_to_string (clocks);
-
   rfl_record_hash_objects (id, row.cl, row.doc, clocks, rhash);
   if ((st = rfl_store_stmt (self, "UPDATE records SET status = ?2, doc = ?3, updated_at = ?4,"
-                        " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
+                            " retention_until = ?5, clocks = ?6 WHERE id = ?1", error)) == NULL)
     return FALSE;
   rfl_bind_text (st, 1, id);
   rfl_bind_text (st, 2, rfl_json_string_or (row.doc, "status", NULL));
@@ -385,7 +412,8 @@ rfl_store_update_locked (RflStore    *self,
 
   return rfl_store_put_hash (self, row.rowid, NULL, rhash, error) &&
          rfl_store_reindex_record (self, row.rowid, before, row.doc, error) &&
-         rfl_store_journal_append (self, id, row.rowid, rfl_op_name (RFL_OP_UPDATE), hlc, changes_text, base_text, row.cl, error);
+         rfl_store_journal_append (self, id, row.rowid, rfl_op_name (RFL_OP_UPDATE), hlc,
+                                   changes_text, base_text, row.cl, error);
 }
 
 /**
