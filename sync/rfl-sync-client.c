@@ -4,6 +4,7 @@
 #include "rfl-sync-client.h"
 #include "rfl-envelope.h"
 #include "rfl-json.h"
+#include "rfl-protocol.h"
 #include "rfl-request-auth.h"
 #include "rfl-roster.h"
 
@@ -231,7 +232,7 @@ request (Client      *c,
         }
       if (body != NULL)
         {
-          soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
+          soup_message_set_request_body_from_bytes (msg, RFL_PROTOCOL_TYPE_REQUEST, body);
           /* Let HQ refuse an oversized body before it is sent. */
           soup_message_headers_set_expectations (headers, SOUP_EXPECTATION_CONTINUE);
         }
@@ -293,7 +294,7 @@ refused (Client    *c,
   const char *data = r->body != NULL ? g_bytes_get_data (r->body, &len) : NULL;
 
   /* A revoked device is told so in a notice signed by HQ. */
-  if (r->status == 403 && g_strcmp0 (r->content_type, "application/vnd.reunite.notice") == 0)
+  if (r->status == 403 && g_strcmp0 (r->content_type, RFL_PROTOCOL_TYPE_NOTICE) == 0)
     return rfl_sync_device_take_notice (c->store, r->body, error);
 
   if (data != NULL && len < 4096 && (obj = rfl_json_parse_object (data, len, "HQ's answer", NULL)) != NULL)
@@ -350,7 +351,7 @@ rfl_sync_client_enroll (RflStore              *device,
       (body = rfl_enroll_request_body (device, token, error)) == NULL)
     return FALSE;
   bytes = g_bytes_new (body, strlen (body));
-  if (!request (&c, "POST", "/v1/enroll", bytes, FALSE, &r, error))
+  if (!request (&c, "POST", RFL_PROTOCOL_PATH_ENROLL, bytes, FALSE, &r, error))
     return FALSE;
   if (r.status != 200)
     return refused (&c, &r, error);
@@ -394,7 +395,7 @@ rfl_sync_client_ping (RflStore              *device,
   g_auto(Response) r = { 0 };
 
   if (!client_for_device (&c, device, options, cancellable, error) ||
-      !request (&c, "GET", "/v1/ping", NULL, TRUE, &r, error))
+      !request (&c, "GET", RFL_PROTOCOL_PATH_PING, NULL, TRUE, &r, error))
     return FALSE;
   return r.status == 200 || refused (&c, &r, error);
 }
@@ -549,7 +550,8 @@ fetch_thread (gpointer data)
       gboolean more = FALSE;
 
       g_mutex_lock (&w->lock);
-      path = g_strdup_printf ("/v1/pull?have=%" G_GUINT64_FORMAT "&after=%" G_GUINT64_FORMAT,
+      path = g_strdup_printf (RFL_PROTOCOL_PATH_PULL "?" RFL_PROTOCOL_PULL_HAVE "=%"
+                              G_GUINT64_FORMAT "&" RFL_PROTOCOL_PULL_AFTER "=%" G_GUINT64_FORMAT,
                               w->have, MAX (w->after, w->have));
       g_mutex_unlock (&w->lock);
       if (!request (&w->c, "GET", path, NULL, TRUE, r, &error))
@@ -653,7 +655,7 @@ push_one (Client         *c,
   g_auto(Response) r = { 0 };
   g_autoptr(JsonObject) receipt = NULL;
 
-  if (!request (c, "POST", "/v1/push", item->envelope, TRUE, &r, error))
+  if (!request (c, "POST", RFL_PROTOCOL_PATH_PUSH, item->envelope, TRUE, &r, error))
     return FALSE;
   if (r.status != 200)
     return refused (c, &r, error);
@@ -722,7 +724,7 @@ rebase (Client         *c,
   sodium_bin2hex (challenge, sizeof challenge, nonce, sizeof nonce);
   body = g_strdup_printf ("{\"challenge\":\"%s\"}", challenge);
   bytes = g_bytes_new (body, strlen (body));
-  if (!request (c, "POST", "/v1/rebase", bytes, TRUE, &r, error))
+  if (!request (c, "POST", RFL_PROTOCOL_PATH_REBASE, bytes, TRUE, &r, error))
     return FALSE;
   if (r.status != 200)
     return refused (c, &r, error);
@@ -778,7 +780,7 @@ rfl_sync_client_run (RflStore              *device,
   {
     g_auto(Response) r = { 0 };
 
-    if (!request (&c, "GET", "/v1/roster", NULL, TRUE, &r, error))
+    if (!request (&c, "GET", RFL_PROTOCOL_PATH_ROSTER, NULL, TRUE, &r, error))
       return FALSE;
     if (r.status != 200)
       return refused (&c, &r, error);
@@ -802,7 +804,7 @@ rfl_sync_client_run (RflStore              *device,
       /* Re-based on the way in: what HQ lost of this device's goes out now. */
       if (report->rebased && !rebased_before && !push_all (&c, device, report, error))
         return FALSE;
-      if (!request (&c, "GET", "/v1/state", NULL, TRUE, &r, error))
+      if (!request (&c, "GET", RFL_PROTOCOL_PATH_STATE, NULL, TRUE, &r, error))
         return FALSE;
       if (r.status != 200)
         return refused (&c, &r, error);
@@ -821,7 +823,7 @@ rfl_sync_client_run (RflStore              *device,
         g_auto(Response) rr = { 0 };
         g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
 
-        if (!request (&c, "POST", "/v1/resync", empty, TRUE, &rr, error))
+        if (!request (&c, "POST", RFL_PROTOCOL_PATH_RESYNC, empty, TRUE, &rr, error))
           return FALSE;
         if (rr.status != 200)
           return refused (&c, &rr, error);

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 
 #include "rfl-envelope.h"
+#include "rfl-protocol.h"
 #include "rfl-request-auth.h"
 #include "rfl-store-testing.h"
 #include "rfl-store-sync.h"
@@ -551,7 +552,7 @@ http (Hq           *hq,
     }
   if (body != NULL)
     {
-      soup_message_set_request_body_from_bytes (msg, "application/octet-stream", body);
+      soup_message_set_request_body_from_bytes (msg, RFL_PROTOCOL_TYPE_REQUEST, body);
       soup_message_headers_set_expectations (soup_message_get_request_headers (msg), SOUP_EXPECTATION_CONTINUE);
     }
   answer = soup_session_send_and_read (session, msg, NULL, &error);
@@ -614,7 +615,7 @@ test_attacks (Fixture       *f,
   for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
     {
       g_autoptr(GBytes) bad = flip (first->envelope, parts[i]);
-      guint status = http (f->hq, f->a, "POST", "/v1/push", bad, 0, NULL);
+      guint status = http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH, bad, 0, NULL);
 
       if (status < 400 || status >= 500)
         g_error ("a flipped byte at %zu was answered %u", parts[i], status);
@@ -622,41 +623,48 @@ test_attacks (Fixture       *f,
   /* A truncated payload. */
   {
     g_autoptr(GBytes) cut = g_bytes_new_from_bytes (first->envelope, 0, len - 100);
-    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", cut, 0, NULL), ==, 400);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH, cut, 0, NULL), ==, 400);
   }
   after = hub_state (f->hq);
   g_assert_cmpstr (before, ==, after);
 
   /* Another enrolled device may not push it: not its bundle. */
-  g_assert_cmpuint (http (f->hq, f->b, "POST", "/v1/push", first->envelope, 0, NULL), ==, 403);
+  g_assert_cmpuint (http (f->hq, f->b, "POST", RFL_PROTOCOL_PATH_PUSH,
+                          first->envelope, 0, NULL), ==, 403);
   /* No signature, a signature from outside the replay window. */
-  g_assert_cmpuint (http (f->hq, NULL, "POST", "/v1/push", first->envelope, 0, NULL), ==, 401);
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first->envelope, -3600, NULL), ==, 401);
-  g_assert_cmpuint (http (f->hq, NULL, "GET", "/v1/pull?have=0", NULL, 0, NULL), ==, 401);
+  g_assert_cmpuint (http (f->hq, NULL, "POST", RFL_PROTOCOL_PATH_PUSH,
+                          first->envelope, 0, NULL), ==, 401);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
+                          first->envelope, -3600, NULL), ==, 401);
+  g_assert_cmpuint (http (f->hq, NULL, "GET", RFL_PROTOCOL_PATH_PULL "?have=0",
+                          NULL, 0, NULL), ==, 401);
   g_free (after);
   after = hub_state (f->hq);
   g_assert_cmpstr (before, ==, after);
 
   /* The genuine bundle goes in; sent again, it changes nothing and gets the same receipt. */
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first->envelope, 0, NULL), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
+                          first->envelope, 0, NULL), ==, 200);
   g_free (after);
   after = hub_state (f->hq);
   g_assert_cmpstr (before, !=, after);
   g_free (before);
   before = g_strdup (after);
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first->envelope, 0, NULL), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
+                          first->envelope, 0, NULL), ==, 200);
 
   /* A second bundle, then the first again: a replay. */
   add_records (f->a, 1);
   g_clear_pointer (&outbox, g_ptr_array_unref);
   outbox = rfl_sync_device_outbox (f->a->store, &error);
   g_assert_cmpuint (outbox->len, ==, 2);
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push",
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
                           ((RflOutboxItem *) g_ptr_array_index (outbox, 1))->envelope, 0, &answer), ==, 200);
   g_clear_pointer (&answer, g_bytes_unref);
   g_free (before);
   before = hub_state (f->hq);
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", first_envelope, 0, &answer), ==, 409);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
+                          first_envelope, 0, &answer), ==, 409);
   g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "replay"));
   g_clear_pointer (&answer, g_bytes_unref);
 
@@ -693,10 +701,11 @@ test_attacks (Fixture       *f,
     crypto_generichash_final (&state, elsewhere, 16);
     future = rfl_envelope_seal (sender, stream, me->in_next + 5, me->in_next + 5, me->in_hash,
                                 &to_hq, 1, keys->sign_sk, plain, &error);
-    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", future, 0, NULL), ==, 409);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH, future, 0, NULL), ==, 409);
     misdirected = rfl_envelope_seal (sender, stream, me->in_next, me->in_next, me->in_hash,
                                      &to_b, 1, keys->sign_sk, plain, &error);
-    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", misdirected, 0, &answer), ==, 400);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
+                            misdirected, 0, &answer), ==, 400);
     g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "not_recipient"));
     g_clear_pointer (&answer, g_bytes_unref);
 
@@ -705,7 +714,8 @@ test_attacks (Fixture       *f,
       g_autoptr(GBytes) astray = rfl_envelope_seal (sender, elsewhere, me->in_next, me->in_next, me->in_hash,
                                                     &to_hq, 1, keys->sign_sk, plain, &error);
 
-      g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", astray, 0, &answer), ==, 400);
+      g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH,
+                              astray, 0, &answer), ==, 400);
       g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "malformed"));
       g_clear_pointer (&answer, g_bytes_unref);
     }
@@ -730,7 +740,7 @@ test_attacks (Fixture       *f,
   /* An oversized body is refused from its headers. */
   {
     g_autoptr(GBytes) big = g_bytes_new_take (g_malloc0 (40 * 1024 * 1024), 40 * 1024 * 1024);
-    g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/push", big, 0, NULL), ==, 413);
+    g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_PUSH, big, 0, NULL), ==, 413);
   }
 
   /* After all that, HQ still serves honest devices. */
@@ -750,10 +760,10 @@ test_roster_rollback (Fixture       *f,
   g_autoptr(GError) error = NULL;
   Device *c;
 
-  g_assert_cmpuint (http (f->hq, f->a, "GET", "/v1/roster", NULL, 0, &old), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->a, "GET", RFL_PROTOCOL_PATH_ROSTER, NULL, 0, &old), ==, 200);
   c = device_new (f->dir, "c", "Bukavu");
   enroll (f->hq, c, f->dir);
-  g_assert_cmpuint (http (f->hq, f->a, "GET", "/v1/roster", NULL, 0, &newer), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->a, "GET", RFL_PROTOCOL_PATH_ROSTER, NULL, 0, &newer), ==, 200);
   g_assert_true (rfl_sync_device_take_roster (f->a->store, newer, &error));
   g_assert_no_error (error);
   g_assert_false (rfl_sync_device_take_roster (f->a->store, old, &error));
@@ -799,7 +809,8 @@ test_enrollment_tokens (Fixture       *f,
     copy.secret = (char *) json_object_get_string_member (obj, "secret");
     text = rfl_enroll_request_body (d->store, &copy, &error);
     body = g_bytes_new (text, strlen (text));
-    g_assert_cmpuint (http (f->hq, NULL, "POST", "/v1/enroll", body, 0, &answer), ==, 403);
+    g_assert_cmpuint (http (f->hq, NULL, "POST", RFL_PROTOCOL_PATH_ENROLL,
+                            body, 0, &answer), ==, 403);
     g_assert_nonnull (strstr (g_bytes_get_data (answer, NULL), "expired"));
     g_bytes_unref (answer);
     g_assert_null (rfl_enroll_token_load (expired, &error));
@@ -1190,7 +1201,8 @@ test_rebase_statement (Fixture       *f,
   before = rfl_store_get_peer (f->a->store, hq_id, &error);
   g_assert_no_error (error);
 
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/rebase", request, 0, &reply), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_REBASE,
+                          request, 0, &reply), ==, 200);
   statement = rfl_test_object (g_bytes_get_data (reply, NULL));
   g_assert_false (rfl_sync_device_take_rebase (f->a->store, statement, "ffeeddccbbaa99887766554433221100",
                                                NULL, &error));
@@ -1206,10 +1218,12 @@ test_rebase_statement (Fixture       *f,
   g_assert_cmpuint (after->out_through, ==, before->out_through);
 
   /* An unsigned request, and a malformed challenge, are refused. */
-  g_assert_cmpuint (http (f->hq, NULL, "POST", "/v1/rebase", request, 0, NULL), ==, 401);
+  g_assert_cmpuint (http (f->hq, NULL, "POST", RFL_PROTOCOL_PATH_REBASE,
+                          request, 0, NULL), ==, 401);
   g_clear_pointer (&request, g_bytes_unref);
   request = g_bytes_new_static ("{\"challenge\": \"short\"}", 22);
-  g_assert_cmpuint (http (f->hq, f->a, "POST", "/v1/rebase", request, 0, NULL), ==, 400);
+  g_assert_cmpuint (http (f->hq, f->a, "POST", RFL_PROTOCOL_PATH_REBASE,
+                          request, 0, NULL), ==, 400);
 
   /* The device's sync re-bases on what HQ has, and loses nothing. */
   {
@@ -1240,11 +1254,15 @@ test_pipelined (Fixture       *f,
 
   /* B fetches two bundles ahead of what it applied, then asks for one HQ
    * never sent, and applies nothing. */
-  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=0", NULL, 0, &first), ==, 200);
-  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=0&after=1", NULL, 0, &second), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_PULL "?have=0",
+                          NULL, 0, &first), ==, 200);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_PULL "?have=0&after=1",
+                          NULL, 0, &second), ==, 200);
   g_assert_false (g_bytes_equal (first, second));
-  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=0&after=9", NULL, 0, NULL), ==, 400);
-  g_assert_cmpuint (http (f->hq, f->b, "GET", "/v1/pull?have=1&after=0", NULL, 0, NULL), ==, 400);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_PULL "?have=0&after=9",
+                          NULL, 0, NULL), ==, 400);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_PULL "?have=1&after=0",
+                          NULL, 0, NULL), ==, 400);
   g_assert_cmpuint (rfl_sync_device_have (f->b->store), ==, 0);
 
   report = sync_http (f->hq, f->b);
@@ -1376,7 +1394,8 @@ test_slow_client (Fixture       *f,
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) conn = NULL;
   g_autoptr(GError) error = NULL;
-  const char *partial = "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n";
+  const char *partial = "POST " RFL_PROTOCOL_PATH_PUSH " HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Length: 100\r\n";
   char buf[256];
   gssize got;
   gint64 start;
@@ -1405,7 +1424,8 @@ test_early_413 (Fixture       *f,
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) conn = NULL;
   g_autoptr(GError) error = NULL;
-  const char *head = "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n"
+  const char *head = "POST " RFL_PROTOCOL_PATH_PUSH " HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 1000000000\r\n"
                      "Expect: 100-continue\r\n\r\n";
   char buf[512] = { 0 };
   gssize got;
