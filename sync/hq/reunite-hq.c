@@ -3,6 +3,8 @@
  * reunite-hq: the headquarters endpoint devices sync with, and the commands
  * its operators run. HQ keeps its own encrypted store (data/) with every
  * office's records, and relays to each device only its office's scope.
+ * This file is the command line: what `serve` answers devices with is
+ * RflHqServer (rfl-hq-server.c).
  */
 #define G_LOG_DOMAIN "reunite-hq"
 
@@ -11,9 +13,7 @@
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <locale.h>
-#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,31 +23,14 @@
 #include "rfl-cli.h"
 #include "rfl-file.h"
 #include "rfl-envelope.h"
+#include "rfl-hq-server.h"
 #include "rfl-json.h"
-#include "rfl-request-auth.h"
 #include "rfl-secret.h"
 #include "rfl-store-sync.h"
 #include "rfl-sync.h"
 
 #define DEFAULT_LISTEN          "127.0.0.1:8470"
-#define DEFAULT_CLIENT_TIMEOUT  30
-#define DEFAULT_RATE            50.0     /* requests per second per device, sustained */
-#define DEFAULT_BURST           200.0
-#define MAX_BUCKETS             10000
-/* Connections at once, in all and from one address, and how long a
- * request's headers may take to arrive, however slowly they trickle. */
-#define MAX_CONNECTIONS         512
-#define MAX_CONNECTIONS_PER_ADDRESS 64
-#define HEADER_TIMEOUT_S        10
-#define MAX_ENROLL_BODY         4096
-#define MAX_REBASE_BODY         256
-#define MAX_PUSH_BODY           RFL_ENVELOPE_MAX_BYTES
 #define MAX_CA_BYTES            (1024 * 1024)
-/* Request bodies being received at once, from anyone: bodies are read
- * before the signature over them can be checked, so this bounds what
- * unauthenticated clients can make HQ hold. Four of the largest pushes. */
-#define MAX_INFLIGHT_BODIES     (4 * (gint64) MAX_PUSH_BODY)
-#define REPLAY_CACHE_ENTRIES    200000
 #define TOKEN_HOURS_DEFAULT     72
 
 typedef struct
@@ -485,801 +468,10 @@ cmd_bundle_in (Hq    *hq,
 
 /* The server. */
 
-typedef struct
-{
-  double tokens;
-  gint64 last;
-} Bucket;
-
-typedef struct
-{
-  Hq             *hq;
-  SoupServer     *server;
-  GSocketService *service;
-  RflReplayCache *replays;
-  GHashTable     *buckets;
-  GMainLoop      *loop;
-  gint64          inflight;   /* bytes of request bodies being received */
-  guint           n_connections;
-  GHashTable     *per_address; /* address -> connections open from it */
-  GHashTable     *by_socket;   /* GSocket -> Connection */
-} Server;
-
-static void
-respond_error (SoupServerMessage *msg,
-               guint              status,
-               const char        *code,
-               const char        *message)
-{
-  g_autoptr(JsonObject) obj = json_object_new ();
-  g_autoptr(JsonNode) node = NULL;
-  char *text;
-
-  json_object_set_string_member (obj, "error", message);
-  json_object_set_string_member (obj, "code", code);
-  node = json_node_init_object (json_node_alloc (), obj);
-  text = json_to_string (node, FALSE);
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
-}
-
-static void
-respond_json (SoupServerMessage *msg,
-              JsonObject        *obj)
-{
-  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
-  char *text = json_to_string (node, FALSE);
-
-  soup_server_message_set_status (msg, 200, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, text, strlen (text));
-}
-
-static void
-respond_bytes (SoupServerMessage *msg,
-               guint              status,
-               const char        *type,
-               GBytes            *bytes)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, g_bytes_get_data (bytes, NULL),
-                                    g_bytes_get_size (bytes));
-}
-
-static const char *
-sync_error_code (const GError *error)
-{
-  static const char * const names[] = {
-    "too_large", "malformed", "unsupported", "bad_signature", "chain", "not_recipient",
-    "corrupt_payload", "unauthenticated", "stale", "replay", "rollback", "revoked",
-    "not_enrolled", "network", "refused",
-  };
-
-  if (error->domain == RFL_SYNC_ERROR && error->code >= 0 && (gsize) error->code < G_N_ELEMENTS (names))
-    return names[error->code];
-  if (error->domain == RFL_STORE_ERROR && error->code == RFL_STORE_ERROR_NOT_FOUND)
-    return "not_found";
-  if (error->domain == RFL_STORE_ERROR && error->code == RFL_STORE_ERROR_TRANSITION)
-    return "refused";
-  return "internal";
-}
-
-static guint
-sync_error_status (const GError *error)
-{
-  if (error->domain == RFL_SYNC_ERROR)
-    switch (error->code)
-      {
-      case RFL_SYNC_ERROR_TOO_LARGE:
-        return 413;
-      case RFL_SYNC_ERROR_CHAIN:
-      case RFL_SYNC_ERROR_REPLAY:
-        return 409;
-      case RFL_SYNC_ERROR_UNAUTHENTICATED:
-      case RFL_SYNC_ERROR_BAD_SIGNATURE:
-      case RFL_SYNC_ERROR_STALE:
-        return 401;
-      case RFL_SYNC_ERROR_REVOKED:
-        return 403;
-      default:
-        return 400;
-      }
-  if (error->domain == RFL_STORE_ERROR &&
-      (error->code == RFL_STORE_ERROR_NOT_FOUND || error->code == RFL_STORE_ERROR_TRANSITION))
-    return 403;
-  return 500;
-}
-
-static void
-respond_gerror (SoupServerMessage *msg,
-                const GError      *error)
-{
-  guint status = sync_error_status (error);
-
-  respond_error (msg, status, sync_error_code (error), status >= 500 ? "internal error" : error->message);
-  if (status >= 500)
-    g_warning ("%s", error->message);
-}
-
-/* A token bucket per key: "device:ID" for what a device's verified
- * requests cost, "addr:ADDRESS" for what an address spends without being a
- * known device (failed authentication, enrollment). A header anyone can
- * write is never a key. With @take FALSE, only whether a request may come. */
-static gboolean
-rate_ok_full (Server     *s,
-              const char *key,
-              gboolean    take)
-{
-  gint64 now = g_get_monotonic_time ();
-  Bucket *b = g_hash_table_lookup (s->buckets, key);
-
-  if (b == NULL)
-    {
-      if (g_hash_table_size (s->buckets) >= MAX_BUCKETS)
-        {
-          GHashTableIter iter;
-          gpointer value;
-
-          /* Forget buckets that have refilled; they hold no information. */
-          g_hash_table_iter_init (&iter, s->buckets);
-          while (g_hash_table_iter_next (&iter, NULL, &value))
-            if ((now - ((Bucket *) value)->last) / 1e6 * s->hq->rate >= DEFAULT_BURST)
-              g_hash_table_iter_remove (&iter);
-          if (g_hash_table_size (s->buckets) >= MAX_BUCKETS)
-            return FALSE;
-        }
-      b = g_new (Bucket, 1);
-      b->tokens = DEFAULT_BURST;
-      b->last = now;
-      g_hash_table_insert (s->buckets, g_strdup (key), b);
-    }
-  b->tokens = MIN (DEFAULT_BURST, b->tokens + (now - b->last) / 1e6 * s->hq->rate);
-  b->last = now;
-  if (b->tokens < 1.0)
-    return FALSE;
-  if (take)
-    b->tokens -= 1.0;
-  return TRUE;
-}
-
-static gboolean
-rate_ok (Server     *s,
-         const char *key)
-{
-  return rate_ok_full (s, key, TRUE);
-}
-
-static char *
-address_key (SoupServerMessage *msg)
-{
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  g_autofree char *address = NULL;
-
-  if (G_IS_INET_SOCKET_ADDRESS (remote))
-    address = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  return g_strconcat ("addr:", address != NULL ? address : "?", NULL);
-}
-
-static void
-respond_rate_limited (SoupServerMessage *msg)
-{
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After", "1");
-  respond_error (msg, 429, "rate_limited", "too many requests; slow down");
-}
-
-static gint64
-body_limit (const char *path)
-{
-  if (g_str_equal (path, "/v1/enroll"))
-    return MAX_ENROLL_BODY;
-  if (g_str_equal (path, "/v1/push"))
-    return MAX_PUSH_BODY;
-  if (g_str_equal (path, "/v1/rebase"))
-    return MAX_REBASE_BODY;
-  return 0;
-}
-
-typedef struct
-{
-  Server   *server;
-  gint64    length;
-  gboolean  done;
-} Inflight;
-
-/* The message is answered, or its client went away: once either way. */
-static void
-body_done_cb (SoupServerMessage *msg,
-              gpointer           user_data)
-{
-  Inflight *in = user_data;
-
-  if (in->done)
-    return;
-  in->done = TRUE;
-  in->server->inflight -= in->length;
-  /* Give large bodies' memory back to the system, not to the heap. */
-  if (in->length >= 1024 * 1024)
-    malloc_trim (0);
-}
-
-/* With the message, whatever happened to it: the budget never leaks. */
-static void
-inflight_free (gpointer data)
-{
-  body_done_cb (NULL, data);
-  g_free (data);
-}
-
-typedef struct
-{
-  Server  *server;
-  char    *address;
-  GSocket *socket;     /* borrowed: the connection holds it */
-  guint    header_timer;
-} Connection;
-
-static void
-connection_gone (gpointer  data,
-                 GObject  *where_the_object_was)
-{
-  Connection *c = data;
-  guint n;
-
-  if (c->header_timer != 0)
-    g_source_remove (c->header_timer);
-  if (c->server->per_address == NULL)
-    {
-      g_free (c->address);
-      g_free (c);
-      return;
-    }
-  g_hash_table_remove (c->server->by_socket, c->socket);
-  n = GPOINTER_TO_UINT (g_hash_table_lookup (c->server->per_address, c->address));
-  c->server->n_connections--;
-  if (n <= 1)
-    g_hash_table_remove (c->server->per_address, c->address);
-  else
-    g_hash_table_insert (c->server->per_address, g_strdup (c->address), GUINT_TO_POINTER (n - 1));
-  g_free (c->address);
-  g_free (c);
-}
-
-/* A request whose headers have not all arrived in time: its connection
- * is closed, however steadily they trickle in. */
-static gboolean
-header_timeout_cb (gpointer user_data)
-{
-  Connection *c = user_data;
-
-  c->header_timer = 0;
-  g_socket_shutdown (c->socket, TRUE, TRUE, NULL);
-  return G_SOURCE_REMOVE;
-}
-
-static Connection *
-connection_of (Server            *s,
-               SoupServerMessage *msg)
-{
-  GSocket *socket = soup_server_message_get_socket (msg);
-
-  return socket != NULL ? g_hash_table_lookup (s->by_socket, socket) : NULL;
-}
-
-/* The headers of a request are in: the body has its own limits. */
-static void
-cancel_header_timer (Server            *s,
-                     SoupServerMessage *msg)
-{
-  Connection *c = connection_of (s, msg);
-
-  if (c != NULL && c->header_timer != 0)
-    {
-      g_source_remove (c->header_timer);
-      c->header_timer = 0;
-    }
-}
-
-/* A request answered: the next one on the connection has the same time
- * for its headers. */
-static void
-request_over_cb (SoupServer        *server,
-                 SoupServerMessage *msg,
-                 gpointer           user_data)
-{
-  Connection *c = connection_of (user_data, msg);
-
-  if (c != NULL && c->header_timer == 0)
-    c->header_timer = g_timeout_add_seconds (HEADER_TIMEOUT_S, header_timeout_cb, c);
-}
-
-/* libsoup reads a request's body whatever the answer set from the early
- * handler: to spare HQ a body it refuses, the answer is written here and
- * the connection closed, so not a byte more of it is read. */
-static void
-refuse_and_close (SoupServerMessage *msg,
-                  const char        *status_line,
-                  const char        *code,
-                  const char        *message)
-{
-  g_autoptr(GIOStream) io = soup_server_message_steal_connection (msg);
-  g_autofree char *body = g_strdup_printf ("{\"error\":\"%s\",\"code\":\"%s\"}", message, code);
-  g_autofree char *text = g_strdup_printf ("HTTP/1.1 %s\r\nContent-Type: application/json\r\nRetry-After: 5\r\n"
-                                           "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
-                                           status_line, strlen (body), body);
-
-  if (io == NULL)
-    return;
-  g_output_stream_write_all (g_io_stream_get_output_stream (io), text, strlen (text), NULL, NULL, NULL);
-  g_io_stream_close (io, NULL, NULL);
-}
-
-/* Runs once the headers are in, before any of the body is read: an
- * oversized or unlimited body is refused here, so with Expect: 100-continue
- * the client never sends it. */
-static void
-early_handler (SoupServer        *server,
-               SoupServerMessage *msg,
-               const char        *path,
-               GHashTable        *query,
-               gpointer           user_data)
-{
-  Server *s = user_data;
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  g_autofree char *key = address_key (msg);
-  gint64 limit = body_limit (path);
-  goffset length;
-
-  /* The headers are in: the body has its own limits. */
-  cancel_header_timer (s, msg);
-
-  /* An address that has spent its unauthenticated requests waits. Whose
-   * request it is, the headers cannot say yet: they are unverified. */
-  /* Two Content-Lengths, or one that is not a number: libsoup would wait
-   * for a body it cannot delimit until the connection times out. */
-  {
-    const char *declared = soup_message_headers_get_list (headers, "Content-Length");
-    gsize digits = declared != NULL ? strspn (declared, "0123456789") : 0;
-
-    if (declared != NULL && (digits == 0 || digits > 18 || declared[digits] != '\0'))
-      {
-        refuse_and_close (msg, "400 Bad Request", "malformed", "the Content-Length must be one number");
-        return;
-      }
-  }
-  length = soup_message_headers_get_content_length (headers);
-  if (!rate_ok_full (s, key, FALSE))
-    {
-      if (length > 0 || soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
-        refuse_and_close (msg, "429 Too Many Requests", "rate_limited", "too many requests; slow down");
-      else
-        respond_rate_limited (msg);
-      return;
-    }
-
-  /* A body HQ refuses is not read: the connection is closed after the answer. */
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
-    {
-      refuse_and_close (msg, "411 Length Required", "length_required", "send a Content-Length, not a chunked body");
-      return;
-    }
-  if (length > (s->hq->max_body > 0 ? MIN (limit, s->hq->max_body) : limit))
-    {
-      refuse_and_close (msg, "413 Content Too Large", "too_large", "the request body is too large");
-      return;
-    }
-  if (g_str_equal (soup_server_message_get_method (msg), "POST") &&
-      soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CONTENT_LENGTH)
-    {
-      respond_error (msg, 411, "length_required", "a Content-Length is required");
-      return;
-    }
-  if (length > 0)
-    {
-      Inflight *in;
-
-      if (s->inflight + length > MAX_INFLIGHT_BODIES)
-        {
-          refuse_and_close (msg, "503 Service Unavailable", "busy", "HQ is receiving too much at once; try again shortly");
-          return;
-        }
-      in = g_new0 (Inflight, 1);
-      in->server = s;
-      in->length = length;
-      s->inflight += length;
-      g_object_set_data_full (G_OBJECT (msg), "rfl-inflight", in, inflight_free);
-      g_signal_connect (msg, "finished", G_CALLBACK (body_done_cb), in);
-      g_signal_connect (msg, "disconnected", G_CALLBACK (body_done_cb), in);
-    }
-}
-
-/* Authenticates a request by its device signature. On failure the response
- * is set and NULL returned. */
-static RflPeer *
-authenticate (Server            *s,
-              SoupServerMessage *msg,
-              GBytes            *body)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  RflRequestAuth auth = {
-    .device = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_DEVICE),
-    .time = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_TIME),
-    .nonce = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_NONCE),
-    .signature = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_SIGNATURE),
-  };
-  GUri *uri = soup_server_message_get_uri (msg);
-  g_autofree char *path = g_uri_get_query (uri) != NULL ?
-    g_strconcat (g_uri_get_path (uri), "?", g_uri_get_query (uri), NULL) : g_strdup (g_uri_get_path (uri));
-  g_autoptr(RflPeer) peer = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize len = 0;
-  const guint8 *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
-
-  g_autofree char *address = address_key (msg);
-  g_autofree char *device_key = NULL;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  if (auth.device == NULL || (peer = rfl_store_get_peer (s->hq->store, auth.device, NULL)) == NULL ||
-      g_strcmp0 (peer->role, "device") != 0)
-    {
-      rate_ok (s, address);
-      respond_error (msg, 401, "unauthenticated", "the request is not from an enrolled device");
-      return NULL;
-    }
-  if (!rfl_request_auth_verify (&auth, soup_server_message_get_method (msg), path, data, len,
-                                peer->sign_pk, now, s->replays, &error))
-    {
-      rate_ok (s, address);
-      respond_error (msg, error->code == RFL_SYNC_ERROR_REPLAY ? 409 : 401, sync_error_code (error),
-                     error->message);
-      return NULL;
-    }
-  /* Only a verified request counts against its device. */
-  device_key = g_strconcat ("device:", peer->id, NULL);
-  if (!rate_ok (s, device_key))
-    {
-      respond_rate_limited (msg);
-      return NULL;
-    }
-  /* Remembered durably before anything is done for it: replayed after a
-   * restart, it is refused. */
-  if (!rfl_store_accept_request (s->hq->store, peer->id, auth.nonce, rfl_request_auth_expiry (now), now, &error))
-    {
-      if (g_error_matches (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION))
-        respond_error (msg, 409, "replay", error->message);
-      else
-        respond_gerror (msg, error);
-      return NULL;
-    }
-  if (g_strcmp0 (peer->status, "active") != 0)
-    {
-      g_autoptr(GBytes) notice = rfl_sync_notice_new (s->hq->store, peer->id, &error);
-
-      if (notice != NULL)
-        respond_bytes (msg, 403, "application/vnd.reunite.notice", notice);
-      else
-        respond_gerror (msg, error);
-      return NULL;
-    }
-  return g_steal_pointer (&peer);
-}
-
-static void
-remember_request (const char *device,
-                  const char *nonce,
-                  gint64      expires,
-                  gpointer    user_data)
-{
-  rfl_replay_cache_add (user_data, device, nonce, expires);
-}
-
-static GBytes *
-request_body (SoupServerMessage *msg)
-{
-  return soup_message_body_flatten (soup_server_message_get_request_body (msg));
-}
-
-static void
-handle_enroll (Server            *s,
-               SoupServerMessage *msg)
-{
-  g_autoptr(GBytes) body = request_body (msg);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) out = NULL;
-  g_autofree char *address = address_key (msg);
-
-  /* Nobody is known yet: enrolling costs the address. */
-  if (!rate_ok (s, address))
-    {
-      respond_rate_limited (msg);
-      return;
-    }
-  if ((out = rfl_enroll_accept (s->hq->store, body, &error)) == NULL)
-    respond_gerror (msg, error);
-  else
-    respond_json (msg, out);
-}
-
-static void
-handle_push (Server            *s,
-             SoupServerMessage *msg)
-{
-  g_autoptr(GBytes) body = request_body (msg);
-  g_autoptr(RflPeer) peer = authenticate (s, msg, body);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RflEnvelope) env = NULL;
-  g_autoptr(JsonObject) receipt = NULL;
-  g_autofree char *sender = NULL;
-  RflSyncReport report = { 0 };
-
-  if (peer == NULL)
-    return;
-  /* A device pushes its own bundles only. */
-  if ((env = rfl_envelope_parse (body, &error)) == NULL)
-    {
-      respond_gerror (msg, error);
-      return;
-    }
-  sender = rfl_sync_id_to_hex (rfl_envelope_get_sender (env));
-  if (g_strcmp0 (sender, peer->id) != 0)
-    {
-      respond_error (msg, 403, "not_sender", "a device may only push its own bundles");
-      return;
-    }
-  if ((receipt = rfl_sync_hub_accept (s->hq->store, body, FALSE, &report, &error)) == NULL)
-    {
-      if (error == NULL)
-        g_set_error_literal (&error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN, "the bundle was not applied");
-      respond_gerror (msg, error);
-      return;
-    }
-  respond_json (msg, receipt);
-}
-
-static void
-handle_pull (Server            *s,
-             SoupServerMessage *msg,
-             GHashTable        *query)
-{
-  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bundle = NULL;
-  const char *have_text = query != NULL ? g_hash_table_lookup (query, "have") : NULL;
-  const char *after_text = query != NULL ? g_hash_table_lookup (query, "after") : NULL;
-  guint64 have = 0, after = 0;
-
-  if (peer == NULL)
-    return;
-  if (have_text == NULL || !g_ascii_string_to_unsigned (have_text, 10, 0, G_MAXINT64, &have, NULL))
-    {
-      respond_error (msg, 400, "malformed", "give have=N, the last bundle applied");
-      return;
-    }
-  if (after_text == NULL)
-    after = have;
-  else if (!g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL))
-    {
-      respond_error (msg, 400, "malformed", "after=N must be the last bundle received");
-      return;
-    }
-  /* A device only ever moves forward: one that says it applied less than
-   * it said before runs on an older copy of its database. */
-  if (have >= peer->out_next)
-    {
-      g_autofree char *text = g_strdup_printf ("HQ has sent this device %" G_GUINT64_FORMAT " bundles, not %"
-                                               G_GUINT64_FORMAT "; HQ's database is an older copy: re-base",
-                                               peer->out_next - 1, have);
-
-      respond_error (msg, 409, "replay", text);
-      return;
-    }
-  if (have < peer->acked)
-    {
-      g_autofree char *text = g_strdup_printf ("this device applied bundle %" G_GUINT64_FORMAT " before; its database"
-                                               " is an older copy: re-base", peer->acked);
-
-      respond_error (msg, 409, "replay", text);
-      return;
-    }
-  bundle = rfl_sync_hub_next (s->hq->store, peer->id, have, after, FALSE, &error);
-  if (bundle != NULL)
-    respond_bytes (msg, 200, "application/vnd.reunite.envelope", bundle);
-  else if (error != NULL)
-    respond_gerror (msg, error);
-  else
-    soup_server_message_set_status (msg, 204, NULL);
-}
-
-static void
-handle_roster (Server            *s,
-               SoupServerMessage *msg)
-{
-  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) roster = NULL;
-
-  if (peer == NULL)
-    return;
-  if ((roster = rfl_sync_hub_roster (s->hq->store, &error)) == NULL)
-    respond_gerror (msg, error);
-  else
-    respond_bytes (msg, 200, "application/vnd.reunite.roster", roster);
-}
-
-static void
-handle_state (Server            *s,
-              SoupServerMessage *msg)
-{
-  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) out = NULL;
-  g_autofree char *hash = NULL;
-  guint64 n = 0;
-
-  if (peer == NULL)
-    return;
-  if ((hash = rfl_store_state_hash (s->hq->store, peer->office, &n, &error)) == NULL)
-    {
-      respond_gerror (msg, error);
-      return;
-    }
-  out = json_object_new ();
-  json_object_set_string_member (out, "hash", hash);
-  json_object_set_int_member (out, "records", (gint64) n);
-  respond_json (msg, out);
-}
-
-/* The device found its state differs from HQ's after a full exchange: send
- * it its whole scope again from the start of the journal. */
-static void
-handle_resync (Server            *s,
-               SoupServerMessage *msg)
-{
-  g_autoptr(GBytes) body = request_body (msg);
-  g_autoptr(RflPeer) peer = authenticate (s, msg, body);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) out = NULL;
-
-  if (peer == NULL)
-    return;
-  if (!rfl_store_set_peer_through (s->hq->store, peer->id, 0, &error))
-    {
-      respond_gerror (msg, error);
-      return;
-    }
-  out = json_object_new ();
-  json_object_set_boolean_member (out, "resync", TRUE);
-  respond_json (msg, out);
-}
-
-/* A device restored from an older copy of its database: both streams go
- * on from where HQ has them, and HQ sends its whole scope again. */
-static void
-handle_rebase (Server            *s,
-               SoupServerMessage *msg)
-{
-  g_autoptr(GBytes) body = request_body (msg);
-  g_autoptr(RflPeer) peer = authenticate (s, msg, body);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) request = NULL;
-  g_autoptr(JsonObject) out = NULL;
-  gsize len;
-  const char *data;
-
-  if (peer == NULL)
-    return;
-  data = g_bytes_get_data (body, &len);
-  if ((request = rfl_json_parse_object (data != NULL ? data : "", len, "the request", &error)) == NULL)
-    {
-      respond_error (msg, 400, "malformed", error->message);
-      return;
-    }
-  if ((out = rfl_sync_hub_rebase (s->hq->store, peer->id,
-                                  rfl_json_string_or (request, "challenge", NULL),
-                                  &error)) == NULL)
-    {
-      respond_gerror (msg, error);
-      return;
-    }
-  respond_json (msg, out);
-}
-
-static void
-handle_ping (Server            *s,
-             SoupServerMessage *msg)
-{
-  g_autoptr(RflPeer) peer = authenticate (s, msg, NULL);
-  g_autoptr(JsonObject) out = NULL;
-
-  if (peer == NULL)
-    return;
-  out = json_object_new ();
-  json_object_set_boolean_member (out, "ok", TRUE);
-  json_object_set_int_member (out, "time", g_get_real_time () / G_USEC_PER_SEC);
-  respond_json (msg, out);
-}
-
-static void
-handler (SoupServer        *server,
-         SoupServerMessage *msg,
-         const char        *path,
-         GHashTable        *query,
-         gpointer           user_data)
-{
-  Server *s = user_data;
-  const char *method = soup_server_message_get_method (msg);
-  gboolean post = g_str_equal (method, "POST");
-  gboolean get = g_str_equal (method, "GET");
-
-  /* Already answered by the early handler. */
-  if (soup_server_message_get_status (msg) != 0)
-    return;
-
-  if (post && g_str_equal (path, "/v1/enroll"))
-    handle_enroll (s, msg);
-  else if (post && g_str_equal (path, "/v1/push"))
-    handle_push (s, msg);
-  else if (post && g_str_equal (path, "/v1/resync"))
-    handle_resync (s, msg);
-  else if (post && g_str_equal (path, "/v1/rebase"))
-    handle_rebase (s, msg);
-  else if (get && g_str_equal (path, "/v1/pull"))
-    handle_pull (s, msg, query);
-  else if (get && g_str_equal (path, "/v1/roster"))
-    handle_roster (s, msg);
-  else if (get && g_str_equal (path, "/v1/state"))
-    handle_state (s, msg);
-  else if (get && g_str_equal (path, "/v1/ping"))
-    handle_ping (s, msg);
-  else
-    respond_error (msg, 404, "not_found", "no such endpoint");
-}
-
-/* Each connection gets a read and write timeout: a client that stalls is
- * dropped and does not hold the server. */
-static gboolean
-incoming_cb (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             gpointer           user_data)
-{
-  Server *s = user_data;
-  GSocket *socket = g_socket_connection_get_socket (connection);
-  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
-  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *address = G_IS_INET_SOCKET_ADDRESS (remote)
-    ? g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)))
-    : g_strdup ("?");
-  guint from_there = GPOINTER_TO_UINT (g_hash_table_lookup (s->per_address, address));
-  Connection *c;
-
-  /* Too many at once, in all or from one address, or gone already (reset
-   * before it was accepted, so it has no addresses): closed at once. */
-  if (local == NULL || remote == NULL ||
-      s->n_connections >= MAX_CONNECTIONS || from_there >= MAX_CONNECTIONS_PER_ADDRESS)
-    {
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
-    }
-  c = g_new0 (Connection, 1);
-  c->server = s;
-  c->address = g_strdup (address);
-  c->socket = socket;
-  c->header_timer = g_timeout_add_seconds (HEADER_TIMEOUT_S, header_timeout_cb, c);
-  g_hash_table_insert (s->by_socket, socket, c);
-  s->n_connections++;
-  g_hash_table_insert (s->per_address, g_steal_pointer (&address), GUINT_TO_POINTER (from_there + 1));
-  g_object_weak_ref (G_OBJECT (connection), connection_gone, c);
-
-  g_socket_set_timeout (socket, (guint) s->hq->client_timeout);
-  if (!soup_server_accept_iostream (s->server, G_IO_STREAM (connection), local, remote, &error))
-    g_debug ("refused a connection: %s", error->message);
-  return TRUE;
-}
-
 static gboolean
 quit_cb (gpointer user_data)
 {
-  g_main_loop_quit (((Server *) user_data)->loop);
+  g_main_loop_quit (user_data);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1304,6 +496,17 @@ parse_listen (const char      *text,
   return *address != NULL;
 }
 
+static char *
+address_text (GSocketAddress *address)
+{
+  g_autofree char *host = g_inet_address_to_string (
+    g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+  guint port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+
+  return strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%u", host, port)
+                                    : g_strdup_printf ("%s:%u", host, port);
+}
+
 static int
 cmd_serve (Hq    *hq,
            char **args)
@@ -1312,66 +515,35 @@ cmd_serve (Hq    *hq,
   g_autoptr(GSocketAddress) address = NULL;
   g_autoptr(GSocketAddress) effective = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
+  g_autoptr(RflHqServer) server = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *where = NULL;
-  Server s = { 0 };
+  const char *listen = hq->listen != NULL ? hq->listen : DEFAULT_LISTEN;
   int rc;
 
   if (args[0] != NULL)
     return rfl_cli_fail ("usage: serve [--listen ADDR:PORT]");
-  if (!parse_listen (hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, &address))
+  if (!parse_listen (listen, &address))
     return rfl_cli_fail ("--listen wants ADDRESS:PORT, like 127.0.0.1:8470");
   if ((rc = open_store (hq)) != 0)
     return rc;
-  /* What the endpoint does for devices is not an operator's doing. */
-  rfl_store_set_actor (hq->store, "hq-endpoint");
+  if ((server = rfl_hq_server_new (hq->store, &error)) == NULL)
+    return rfl_cli_fail_error (error);
+  rfl_hq_server_set_client_timeout (server, (guint) hq->client_timeout);
+  rfl_hq_server_set_rate (server, hq->rate);
+  rfl_hq_server_set_max_body (server, MAX (hq->max_body, 0));
+  if (!rfl_hq_server_listen (server, address, &effective, &error))
+    return rfl_cli_fail ("cannot listen on %s: %s", listen, error->message);
 
-  s.hq = hq;
-  s.replays = rfl_replay_cache_new (REPLAY_CACHE_ENTRIES);
-  /* The requests accepted before a restart stay refused as replays. */
-  if (!rfl_store_foreach_request (hq->store, g_get_real_time () / G_USEC_PER_SEC, remember_request, s.replays,
-                                  &error))
-    {
-      g_clear_object (&s.replays);
-      return rfl_cli_fail_error (error);
-    }
-  s.buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  s.server = soup_server_new ("server-header", "reunite-hq", NULL);
-  s.per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  s.by_socket = g_hash_table_new (g_direct_hash, g_direct_equal);
-  g_signal_connect (s.server, "request-finished", G_CALLBACK (request_over_cb), &s);
-  soup_server_add_early_handler (s.server, NULL, early_handler, &s, NULL);
-  soup_server_add_handler (s.server, NULL, handler, &s, NULL);
-  s.service = g_socket_service_new ();
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (s.service), address, G_SOCKET_TYPE_STREAM,
-                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error))
-    return rfl_cli_fail ("cannot listen on %s: %s", hq->listen != NULL ? hq->listen : DEFAULT_LISTEN, error->message);
-  g_signal_connect (s.service, "incoming", G_CALLBACK (incoming_cb), &s);
-  g_socket_service_start (s.service);
-
-  {
-    g_autofree char *host = g_inet_address_to_string (
-      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (effective)));
-    guint port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-
-    where = strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%u", host, port) : g_strdup_printf ("%s:%u", host, port);
-  }
+  where = address_text (effective);
   json_object_set_string_member (out, "listening", where);
   json_object_set_string_member (out, "hq_id", rfl_store_get_device_id (hq->store));
   rfl_cli_print_object (out);
 
-  s.loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, quit_cb, &s);
-  g_unix_signal_add (SIGINT, quit_cb, &s);
-  g_main_loop_run (s.loop);
-
-  g_socket_service_stop (s.service);
-  g_clear_object (&s.service);
-  g_clear_object (&s.server);
-  g_clear_object (&s.replays);
-  g_clear_pointer (&s.buckets, g_hash_table_unref);
-  g_clear_pointer (&s.per_address, g_hash_table_unref);
-  g_clear_pointer (&s.by_socket, g_hash_table_unref);
-  g_clear_pointer (&s.loop, g_main_loop_unref);
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_main_loop_run (loop);
   return 0;
 }
 
@@ -1404,7 +576,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) summary = g_string_new ("Commands:\n");
   g_auto(GStrv) args = NULL;
-  Hq hq = { .client_timeout = DEFAULT_CLIENT_TIMEOUT, .rate = DEFAULT_RATE };
+  Hq hq = { .client_timeout = RFL_HQ_DEFAULT_CLIENT_TIMEOUT, .rate = RFL_HQ_DEFAULT_RATE };
   int rc = 2;
   const GOptionEntry entries[] = {
     { "dir", 0, 0, G_OPTION_ARG_FILENAME, &hq.dir, "HQ's directory (required)", "DIR" },

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The HQ request router, fed raw HTTP. reunite-hq runs in this process
- * (its main() is compiled in under another name), serving on loopback;
- * each input is written to a fresh connection, which is then read until
- * HQ closes it.
+/* The HQ request router, fed raw HTTP. RflHqServer, as reunite-hq serves
+ * with it, runs on its own thread and main context in this process,
+ * serving on loopback; each input is written to a fresh connection, which
+ * is then read until HQ closes it.
  *
  * First byte even: the rest is sent as it is. Odd: the rest is
  * "METHOD PATH\nBODY", sent as a request signed by an enrolled device, so
@@ -20,46 +20,39 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "rfl-hq-server.h"
+#include "rfl-protocol.h"
 #include "rfl-request-auth.h"
+#include "rfl-sync.h"
 
 #include <json-glib/json-glib.h>
 
-int reunite_hq_main (int argc, char *argv[]);
-
 static RflFuzzKeys device;
-static guint16 port;
-static char *dir;
+static RflStore *hq;
+static gint port;    /* atomic: set by the server's thread once it listens */
 
-static int
-run_hq (const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *pass = g_build_filename (dir, "passphrase", NULL);
-  const char *arg;
-  va_list ap;
-
-  g_ptr_array_add (argv, g_strdup ("reunite-hq"));
-  g_ptr_array_add (argv, g_strdup_printf ("--dir=%s", dir));
-  g_ptr_array_add (argv, g_strdup_printf ("--passphrase-file=%s", pass));
-  va_start (ap, first);
-  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, g_strdup (arg));
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  /* GOption takes arguments out of argv: give it a copy. */
-  {
-    g_autofree char **copy = g_memdup2 (argv->pdata, sizeof (char *) * argv->len);
-
-    return reunite_hq_main ((int) argv->len - 1, copy);
-  }
-}
-
+/* The server's thread: HQ as `reunite-hq serve` runs it, with every
+ * request allowed (the rate limit would refuse most inputs otherwise). */
 static gpointer
 serve_thread (gpointer data)
 {
-  g_autofree char *listen = g_strdup_printf ("--listen=127.0.0.1:%u", port);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (context, FALSE);
+  g_autoptr(RflHqServer) server = NULL;
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr(GSocketAddress) effective = NULL;
 
-  run_hq (listen, "--rate=1000000", "--client-timeout=5", "serve", NULL);
+  g_main_context_push_thread_default (context);
+  server = rfl_hq_server_new (hq, NULL);
+  if (server == NULL)
+    abort ();
+  rfl_hq_server_set_rate (server, 1000000);
+  rfl_hq_server_set_client_timeout (server, 5);
+  if (!rfl_hq_server_listen (server, address, &effective, NULL))
+    abort ();
+  g_atomic_int_set (&port,
+                    (gint) g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  g_main_loop_run (loop);
   return NULL;
 }
 
@@ -70,11 +63,12 @@ serve_thread (gpointer data)
 static int
 connect_hq (void)
 {
-  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons (port) };
+  struct sockaddr_in addr = { .sin_family = AF_INET };
   struct timeval tv = { .tv_sec = 2 };
   struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
   addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  addr.sin_port = htons ((guint16) g_atomic_int_get (&port));
   for (int attempt = 0; attempt < 200; attempt++)
     {
       int fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -120,21 +114,20 @@ exchange (const guint8 *request,
 static void
 enroll (void)
 {
-  g_autofree char *token_path = g_build_filename (dir, "token", NULL);
-  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) contents = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autofree char *proof_msg = NULL, *body = NULL, *request = NULL, *answer = NULL;
-  g_autofree char *out = g_strdup_printf ("--out=%s", token_path);
   g_autofree char *sign_b64 = g_base64_encode (device.sign_pk, sizeof device.sign_pk);
   g_autofree char *box_b64 = g_base64_encode (device.box_pk, sizeof device.box_pk);
   guint8 sig[crypto_sign_BYTES];
   char sig_hex[2 * crypto_sign_BYTES + 1];
   JsonObject *token;
 
-  if (run_hq ("--office=Goma", "--url=http://127.0.0.1/", out,
-              "enroll", NULL) != 0 ||
-      !g_file_get_contents (token_path, &contents, NULL, NULL) ||
-      !json_parser_load_from_data (parser, contents, -1, NULL))
+  contents = rfl_enroll_token_new (hq, "Goma", "http://127.0.0.1/", NULL,
+                                   (gint64) 72 * 3600 * 1000, NULL);
+  if (contents == NULL ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (contents, NULL),
+                                   (gssize) g_bytes_get_size (contents), NULL))
     abort ();
   token = json_node_get_object (json_parser_get_root (parser));
   proof_msg = g_strdup_printf ("reunite-enroll-v1\n%s\n%s", json_object_get_string_member (token, "token"),
@@ -145,8 +138,9 @@ enroll (void)
                           "\"box_pk\":\"%s\",\"proof\":\"%s\"}",
                           json_object_get_string_member (token, "token"),
                           json_object_get_string_member (token, "secret"), device.id_hex, sign_b64, box_b64, sig_hex);
-  request = g_strdup_printf ("POST /v1/enroll HTTP/1.1\r\nHost: hq\r\nContent-Length: %zu\r\n"
-                             "Connection: close\r\n\r\n%s", strlen (body), body);
+  request = g_strdup_printf ("POST " RFL_PROTOCOL_PATH_ENROLL " HTTP/1.1\r\nHost: hq\r\n"
+                             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                             strlen (body), body);
   answer = exchange ((const guint8 *) request, strlen (request));
   if (!g_str_has_prefix (answer, "HTTP/1.1 200"))
     {
@@ -159,43 +153,15 @@ int
 LLVMFuzzerInitialize (int    *argc,
                       char ***argv)
 {
-  struct sockaddr_in addr = { .sin_family = AF_INET };
-  socklen_t addr_len = sizeof addr;
-  g_autofree char *pass = NULL;
-  int fd;
-
   rfl_fuzz_init ();
   rfl_fuzz_keys (1, &device);
-  dir = rfl_fuzz_scratch ("hq");
-  g_mkdir_with_parents (dir, 0700);
-  pass = g_build_filename (dir, "passphrase", NULL);
-  if (!g_file_set_contents_full (pass, "fuzzing fuzzing fuzzing", -1, G_FILE_SET_CONTENTS_NONE, 0600, NULL) ||
-      run_hq ("--kdf=interactive", "init", NULL) != 0)
-    abort ();
-
-  /* A free port on loopback. */
-  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  fd = socket (AF_INET, SOCK_STREAM, 0);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 ||
-      getsockname (fd, (struct sockaddr *) &addr, &addr_len) != 0)
-    abort ();
-  port = ntohs (addr.sin_port);
-  close (fd);
-
+  hq = rfl_fuzz_new_store ("hq.db");
   g_thread_unref (g_thread_new ("hq", serve_thread, NULL));
-  for (int i = 0; i < 500; i++)
-    {
-      if ((fd = connect_hq ()) >= 0)
-        {
-          close (fd);
-          break;
-        }
-      g_usleep (20000);
-    }
+  while (g_atomic_int_get (&port) == 0)
+    g_usleep (1000);
   enroll ();
   return 0;
 }
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * What HQ does for each endpoint of docs/PROTOCOL.md ("HTTP"), once the
+ * router has checked the request's size, its rate and, for all but
+ * enrollment, the device's signature. Each handler is one route of the
+ * table in rfl-hq-server.c; what it does to the store is in librfl-sync.
+ */
+#define G_LOG_DOMAIN "reunite-hq"
+
+#include "rfl-hq-server-private.h"
+
+#include "rfl-envelope.h"
+#include "rfl-json.h"
+#include "rfl-protocol.h"
+#include "rfl-sync.h"
+
+/* Anyone may ask: the token is the proof. The address has paid for it. */
+void
+rfl_hq_handle_enroll (RflHqServer       *self,
+                      SoupServerMessage *msg,
+                      RflPeer           *peer,
+                      GBytes            *body,
+                      GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+
+  if ((out = rfl_enroll_accept (self->store, body, &error)) == NULL)
+    rfl_hq_respond_gerror (msg, error);
+  else
+    rfl_hq_respond_json (msg, out);
+}
+
+void
+rfl_hq_handle_push (RflHqServer       *self,
+                    SoupServerMessage *msg,
+                    RflPeer           *peer,
+                    GBytes            *body,
+                    GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflEnvelope) env = NULL;
+  g_autoptr(JsonObject) receipt = NULL;
+  g_autofree char *sender = NULL;
+  RflSyncReport report = { 0 };
+
+  /* A device pushes its own bundles only. */
+  if ((env = rfl_envelope_parse (body, &error)) == NULL)
+    {
+      rfl_hq_respond_gerror (msg, error);
+      return;
+    }
+  sender = rfl_sync_id_to_hex (rfl_envelope_get_sender (env));
+  if (g_strcmp0 (sender, peer->id) != 0)
+    {
+      rfl_hq_respond_error (msg, 403, "not_sender", "a device may only push its own bundles");
+      return;
+    }
+  if ((receipt = rfl_sync_hub_accept (self->store, body, FALSE, &report, &error)) == NULL)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_CHAIN,
+                             "the bundle was not applied");
+      rfl_hq_respond_gerror (msg, error);
+      return;
+    }
+  rfl_hq_respond_json (msg, receipt);
+}
+
+/* A device only ever moves forward: one that says it applied less than it
+ * said before runs on an older copy of its database, and so does HQ if the
+ * device applied more than HQ remembers sending. Sets the answer if so. */
+static gboolean
+pull_went_back (SoupServerMessage *msg,
+                RflPeer           *peer,
+                guint64            have)
+{
+  g_autofree char *text = NULL;
+
+  if (have >= peer->out_next)
+    text = g_strdup_printf ("HQ has sent this device %" G_GUINT64_FORMAT " bundles, not %"
+                            G_GUINT64_FORMAT "; HQ's database is an older copy: re-base",
+                            peer->out_next - 1, have);
+  else if (have < peer->acked)
+    text = g_strdup_printf ("this device applied bundle %" G_GUINT64_FORMAT " before; its database"
+                            " is an older copy: re-base", peer->acked);
+  if (text == NULL)
+    return FALSE;
+  rfl_hq_respond_error (msg, 409, "replay", text);
+  return TRUE;
+}
+
+void
+rfl_hq_handle_pull (RflHqServer       *self,
+                    SoupServerMessage *msg,
+                    RflPeer           *peer,
+                    GBytes            *body,
+                    GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bundle = NULL;
+  const char *have_text = NULL, *after_text = NULL;
+  guint64 have = 0, after = 0;
+
+  if (query != NULL)
+    {
+      have_text = g_hash_table_lookup (query, RFL_PROTOCOL_PULL_HAVE);
+      after_text = g_hash_table_lookup (query, RFL_PROTOCOL_PULL_AFTER);
+    }
+  if (have_text == NULL || !g_ascii_string_to_unsigned (have_text, 10, 0, G_MAXINT64, &have, NULL))
+    {
+      rfl_hq_respond_error (msg, 400, "malformed", "give have=N, the last bundle applied");
+      return;
+    }
+  if (after_text == NULL)
+    after = have;
+  else if (!g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL))
+    {
+      rfl_hq_respond_error (msg, 400, "malformed", "after=N must be the last bundle received");
+      return;
+    }
+  if (pull_went_back (msg, peer, have))
+    return;
+  bundle = rfl_sync_hub_next (self->store, peer->id, have, after, FALSE, &error);
+  if (bundle != NULL)
+    rfl_hq_respond_bytes (msg, 200, RFL_PROTOCOL_TYPE_ENVELOPE, bundle);
+  else if (error != NULL)
+    rfl_hq_respond_gerror (msg, error);
+  else
+    soup_server_message_set_status (msg, 204, NULL);
+}
+
+void
+rfl_hq_handle_roster (RflHqServer       *self,
+                      SoupServerMessage *msg,
+                      RflPeer           *peer,
+                      GBytes            *body,
+                      GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) roster = NULL;
+
+  if ((roster = rfl_sync_hub_roster (self->store, &error)) == NULL)
+    rfl_hq_respond_gerror (msg, error);
+  else
+    rfl_hq_respond_bytes (msg, 200, RFL_PROTOCOL_TYPE_ROSTER, roster);
+}
+
+void
+rfl_hq_handle_state (RflHqServer       *self,
+                     SoupServerMessage *msg,
+                     RflPeer           *peer,
+                     GBytes            *body,
+                     GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  g_autofree char *hash = NULL;
+  guint64 n = 0;
+
+  if ((hash = rfl_store_state_hash (self->store, peer->office, &n, &error)) == NULL)
+    {
+      rfl_hq_respond_gerror (msg, error);
+      return;
+    }
+  out = json_object_new ();
+  json_object_set_string_member (out, "hash", hash);
+  json_object_set_int_member (out, "records", (gint64) n);
+  rfl_hq_respond_json (msg, out);
+}
+
+/* The device found its state differs from HQ's after a full exchange: send
+ * it its whole scope again from the start of the journal. */
+void
+rfl_hq_handle_resync (RflHqServer       *self,
+                      SoupServerMessage *msg,
+                      RflPeer           *peer,
+                      GBytes            *body,
+                      GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+
+  if (!rfl_store_set_peer_through (self->store, peer->id, 0, &error))
+    {
+      rfl_hq_respond_gerror (msg, error);
+      return;
+    }
+  out = json_object_new ();
+  json_object_set_boolean_member (out, "resync", TRUE);
+  rfl_hq_respond_json (msg, out);
+}
+
+/* A device restored from an older copy of its database: both streams go
+ * on from where HQ has them, and HQ sends its whole scope again. */
+void
+rfl_hq_handle_rebase (RflHqServer       *self,
+                      SoupServerMessage *msg,
+                      RflPeer           *peer,
+                      GBytes            *body,
+                      GHashTable        *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (body, &len);
+
+  request = rfl_json_parse_object (data != NULL ? data : "", len, "the request", &error);
+  if (request == NULL)
+    {
+      rfl_hq_respond_error (msg, 400, "malformed", error->message);
+      return;
+    }
+  if ((out = rfl_sync_hub_rebase (self->store, peer->id,
+                                  rfl_json_string_or (request, "challenge", NULL),
+                                  &error)) == NULL)
+    {
+      rfl_hq_respond_gerror (msg, error);
+      return;
+    }
+  rfl_hq_respond_json (msg, out);
+}
+
+void
+rfl_hq_handle_ping (RflHqServer       *self,
+                    SoupServerMessage *msg,
+                    RflPeer           *peer,
+                    GBytes            *body,
+                    GHashTable        *query)
+{
+  g_autoptr(JsonObject) out = json_object_new ();
+
+  json_object_set_boolean_member (out, "ok", TRUE);
+  json_object_set_int_member (out, "time", g_get_real_time () / G_USEC_PER_SEC);
+  rfl_hq_respond_json (msg, out);
+}
