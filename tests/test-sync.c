@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Sync end to end: a real reunite-hq on 127.0.0.1:0, devices that are real
- * encrypted stores, real HTTP over loopback, real USB bundle files.
+ * Sync end to end: HQ's server on 127.0.0.1:0, devices that are real
+ * encrypted stores, real HTTP over loopback, real USB bundle files. HQ runs
+ * in this process (RflHqServer on a thread of its own) unless the test
+ * kills or restarts it, where a real reunite-hq is the point; operator
+ * commands run the real program.
  */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -231,7 +234,7 @@ static void
 test_convergence (void)
 {
   g_autofree char *dir = rfl_test_make_dir ();
-  g_autoptr(Hq) hq = hq_new (dir);
+  g_autoptr(Hq) hq = hq_new_in_process (dir);
   g_autoptr(GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
   g_autoptr(GPtrArray) known = g_ptr_array_new_with_free_func ((GDestroyNotify) known_free);
   g_autoptr(RflStore) hub = NULL;
@@ -241,7 +244,8 @@ test_convergence (void)
   guint created = 0, concurrent = 0, purged = 0;
 
   /* Devices purge cases they closed "years ago" by their calendar; HQ,
-   * on the real one, relays a purge of any case closed before now. */
+   * on the real one, relays a purge of any case closed before now. The
+   * operator sets that while HQ is stopped. */
   hq_kill (hq);
   g_free (hq_run (hq, 0, "retention", "0", NULL));
   hq_start (hq);
@@ -471,6 +475,13 @@ test_convergence (void)
 
 /* Attacks. */
 
+/* Where HQ runs: see the top of this file. */
+typedef enum
+{
+  IN_PROCESS,
+  REAL_PROCESS,
+} Where;
+
 typedef struct
 {
   char    *dir;
@@ -484,7 +495,7 @@ fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
   f->dir = rfl_test_make_dir ();
-  f->hq = hq_new (f->dir);
+  f->hq = GPOINTER_TO_INT (data) == REAL_PROCESS ? hq_new (f->dir) : hq_new_in_process (f->dir);
   f->a = device_new (f->dir, "a", "Goma");
   f->b = device_new (f->dir, "b", "Goma");
   enroll (f->hq, f->a, f->dir);
@@ -1457,8 +1468,9 @@ main (int    argc,
     g_error ("libsodium could not be initialised");
 
   g_test_add_func ("/sync/convergence", test_convergence);
-#define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+#define ADD_WHERE(path, func, where) \
+  g_test_add (path, Fixture, GINT_TO_POINTER (where), fixture_set_up, func, fixture_tear_down)
+#define ADD(path, func) ADD_WHERE (path, func, IN_PROCESS)
   ADD ("/sync/attacks", test_attacks);
   ADD ("/sync/roster-rollback", test_roster_rollback);
   ADD ("/sync/enrollment-tokens", test_enrollment_tokens);
@@ -1467,14 +1479,17 @@ main (int    argc,
   ADD ("/sync/divergence-resync", test_divergence_resync);
   ADD ("/sync/restored-from-backup", test_restored_from_backup);
   ADD ("/sync/rebase-statement", test_rebase_statement);
-  ADD ("/sync/hq-restored-from-backup", test_hq_restored_from_backup);
+  /* HQ's process stopped, its disk restored and restarted. */
+  ADD_WHERE ("/sync/hq-restored-from-backup", test_hq_restored_from_backup, REAL_PROCESS);
   ADD ("/sync/restored-then-usb", test_restored_then_usb);
   ADD ("/sync/pipelined", test_pipelined);
-  ADD ("/sync/hq-killed-during-upload", test_hq_killed_during_upload);
+  /* kill -9 of HQ. */
+  ADD_WHERE ("/sync/hq-killed-during-upload", test_hq_killed_during_upload, REAL_PROCESS);
   ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);
   ADD ("/sync/slow-client", test_slow_client);
   ADD ("/sync/early-413", test_early_413);
 #undef ADD
+#undef ADD_WHERE
 
   return g_test_run ();
 }
