@@ -4,7 +4,7 @@
 #include <sodium.h>
 
 #include "rfl-application.h"
-#include "rfl-cli.h"
+#include "rfl-secret.h"
 #include "rfl-sync-client.h"
 
 int

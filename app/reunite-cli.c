@@ -1,26 +1,25 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * reunite-cli: a device's case store without the desktop, for office
+ * admins, scripts and the tests: records in and out as JSON, imports,
+ * audits, and sync with HQ by network or USB stick. How it starts, asks for
+ * passphrases and reports is shared with reunite-hq (app/cli/rfl-cli.c).
+ */
 #define G_LOG_DOMAIN "reunite-cli"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <gio/gio.h>
 #include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <locale.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "rfl-cli.h"
 #include "rfl-file.h"
 #include "rfl-importer.h"
 #include "rfl-json.h"
-#include "rfl-secret.h"
 #include "rfl-store-sync.h"
 #include "rfl-sync.h"
 #include "rfl-sync-client.h"
@@ -32,76 +31,18 @@
 
 typedef struct
 {
-  char     *db;
-  char     *passphrase_file;
-  char     *new_passphrase_file;
-  char     *type;
-  char     *status;
-  char     *kdf;
-  int       limit;
-  int       offset;
-  gboolean  verify;
-  gboolean  expired;
-  gboolean  verbose;
-  char     *hq;
-  char     *office;
-  int       timeout;
-  RflStore *store;
+  RflCliStore  db;
+  char        *type;
+  char        *status;
+  int          limit;
+  int          offset;
+  gboolean     verify;
+  gboolean     expired;
+  gboolean     verbose;
+  char        *hq;
+  char        *office;
+  int          timeout;
 } Cli;
-
-static void
-print_rows (GPtrArray *rows)
-{
-  for (guint i = 0; i < rows->len; i++)
-    rfl_cli_print_object (g_ptr_array_index (rows, i));
-}
-
-/* Passphrases. */
-
-static RflSecret *
-get_passphrase (Cli         *cli,
-                const char  *file,
-                const char  *prompt,
-                GError     **error)
-{
-  return file != NULL ? rfl_secret_read_file (file, error) : rfl_secret_prompt (prompt, error);
-}
-
-static RflSecret *
-get_new_passphrase (Cli     *cli,
-                    GError **error)
-{
-  g_autoptr(RflSecret) first = NULL;
-  g_autoptr(RflSecret) again = NULL;
-
-  if (cli->new_passphrase_file != NULL)
-    return get_passphrase (cli, cli->new_passphrase_file, NULL, error);
-  if ((first = get_passphrase (cli, NULL, "New passphrase: ", error)) == NULL ||
-      (again = get_passphrase (cli, NULL, "Repeat new passphrase: ", error)) == NULL)
-    return NULL;
-  if (first->len != again->len || sodium_memcmp (first->data, again->data, first->len) != 0)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the passphrases differ");
-      return NULL;
-    }
-  return g_steal_pointer (&first);
-}
-
-static char *
-default_db_path (void)
-{
-  return g_build_filename (g_get_user_data_dir (), "reunite", "reunite.db", NULL);
-}
-
-static RflKdfLevel
-kdf_level (Cli *cli)
-{
-  if (g_strcmp0 (cli->kdf, "interactive") == 0)
-    return RFL_KDF_INTERACTIVE;
-  if (g_strcmp0 (cli->kdf, "sensitive") == 0)
-    return RFL_KDF_SENSITIVE;
-  return RFL_KDF_MODERATE;
-}
 
 static char *
 actor_name (RflStore *store)
@@ -112,17 +53,13 @@ actor_name (RflStore *store)
 static int
 open_store (Cli *cli)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RflSecret) secret = NULL;
   g_autofree char *actor = NULL;
+  int rc;
 
-  if ((secret = get_passphrase (cli, cli->passphrase_file, "Passphrase: ", &error)) == NULL)
-    return rfl_cli_fail_error (error);
-  cli->store = rfl_store_open (cli->db, secret->data, secret->len, &error);
-  if (cli->store == NULL)
-    return rfl_cli_fail_error (error);
-  actor = actor_name (cli->store);
-  rfl_store_set_actor (cli->store, actor);
+  if ((rc = rfl_cli_open (&cli->db, "Passphrase: ")) != 0)
+    return rc;
+  actor = actor_name (cli->db.store);
+  rfl_store_set_actor (cli->db.store, actor);
   return 0;
 }
 
@@ -153,37 +90,20 @@ read_object (GInputStream  *in,
 /* Commands. */
 
 static int
-cmd_init (Cli   *cli,
-          char **args)
+cmd_init (gpointer   data,
+          char     **args)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RflSecret) secret = NULL;
-  g_autoptr(RflStore) store = NULL;
-  g_autoptr(JsonObject) out = json_object_new ();
-  g_autofree char *dir = g_path_get_dirname (cli->db);
+  Cli *cli = data;
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
-    return rfl_cli_fail ("cannot create %s: %s", dir, g_strerror (errno));
-  if (cli->passphrase_file != NULL)
-    secret = get_passphrase (cli, cli->passphrase_file, NULL, &error);
-  else
-    secret = get_new_passphrase (cli, &error);
-  if (secret == NULL)
-    return rfl_cli_fail_error (error);
-
-  store = rfl_store_create (cli->db, secret->data, secret->len, kdf_level (cli), &error);
-  if (store == NULL)
-    return rfl_cli_fail_error (error);
-  json_object_set_string_member (out, "device_id", rfl_store_get_device_id (store));
-  json_object_set_string_member (out, "db", cli->db);
-  rfl_cli_print_object (out);
-  return 0;
+  return rfl_cli_create (&cli->db, cli->db.new_passphrase_file, "device_id",
+                         "New passphrase: ", "Repeat new passphrase: ");
 }
 
 static int
-cmd_add (Cli   *cli,
-         char **args)
+cmd_add (gpointer   data,
+         char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
   g_autoptr(JsonObject) record = NULL;
@@ -195,7 +115,7 @@ cmd_add (Cli   *cli,
     return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if ((id = rfl_store_add (cli->store, record, &error)) == NULL)
+  if ((id = rfl_store_add (cli->db.store, record, &error)) == NULL)
     return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "id", id);
   rfl_cli_print_object (out);
@@ -203,9 +123,10 @@ cmd_add (Cli   *cli,
 }
 
 static int
-cmd_show (Cli   *cli,
-          char **args)
+cmd_show (gpointer   data,
+          char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) record = NULL;
   int rc;
@@ -214,16 +135,17 @@ cmd_show (Cli   *cli,
     return rfl_cli_fail ("usage: show ID");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if ((record = rfl_store_get (cli->store, args[0], &error)) == NULL)
+  if ((record = rfl_store_get (cli->db.store, args[0], &error)) == NULL)
     return rfl_cli_fail_error (error);
   rfl_cli_print_object (record);
   return 0;
 }
 
 static int
-cmd_update (Cli   *cli,
-            char **args)
+cmd_update (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
   g_autoptr(JsonObject) patch = NULL;
@@ -236,7 +158,7 @@ cmd_update (Cli   *cli,
     return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_store_update (cli->store, args[0], patch, &error))
+  if (!rfl_store_update (cli->db.store, args[0], patch, &error))
     return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "id", args[0]);
   json_object_set_boolean_member (out, "updated", TRUE);
@@ -245,9 +167,10 @@ cmd_update (Cli   *cli,
 }
 
 static int
-cmd_delete (Cli   *cli,
-            char **args)
+cmd_delete (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   int rc;
@@ -256,7 +179,7 @@ cmd_delete (Cli   *cli,
     return rfl_cli_fail ("usage: delete ID");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_store_delete (cli->store, args[0], &error))
+  if (!rfl_store_delete (cli->db.store, args[0], &error))
     return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "id", args[0]);
   json_object_set_boolean_member (out, "deleted", TRUE);
@@ -265,9 +188,10 @@ cmd_delete (Cli   *cli,
 }
 
 static int
-cmd_list (Cli   *cli,
-          char **args)
+cmd_list (gpointer   data,
+          char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) rows = NULL;
   int rc;
@@ -276,18 +200,19 @@ cmd_list (Cli   *cli,
     return rfl_cli_fail ("usage: list [--type T] [--status S] [--limit N] [--offset N]");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  rows = rfl_store_list (cli->store, cli->type, cli->status, MAX (cli->offset, 0),
+  rows = rfl_store_list (cli->db.store, cli->type, cli->status, MAX (cli->offset, 0),
                          cli->limit > 0 ? cli->limit : DEFAULT_LIMIT, &error);
   if (rows == NULL)
     return rfl_cli_fail_error (error);
-  print_rows (rows);
+  rfl_cli_print_rows (rows);
   return 0;
 }
 
 static int
-cmd_search (Cli   *cli,
-            char **args)
+cmd_search (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) rows = NULL;
   g_autofree char *query = NULL;
@@ -298,10 +223,10 @@ cmd_search (Cli   *cli,
   query = g_strjoinv (" ", args);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  rows = rfl_store_search (cli->store, query, cli->limit > 0 ? cli->limit : DEFAULT_LIMIT, &error);
+  rows = rfl_store_search (cli->db.store, query, cli->limit > 0 ? cli->limit : DEFAULT_LIMIT, &error);
   if (rows == NULL)
     return rfl_cli_fail_error (error);
-  print_rows (rows);
+  rfl_cli_print_rows (rows);
   return 0;
 }
 
@@ -314,9 +239,10 @@ export_one (JsonObject *record,
 }
 
 static int
-cmd_export (Cli   *cli,
-            char **args)
+cmd_export (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   int rc;
 
@@ -324,7 +250,7 @@ cmd_export (Cli   *cli,
     return rfl_cli_fail ("usage: export > FILE.jsonl");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_store_export (cli->store, export_one, NULL, &error))
+  if (!rfl_store_export (cli->db.store, export_one, NULL, &error))
     return rfl_cli_fail_error (error);
   if (fflush (stdout) != 0 || ferror (stdout))
     return rfl_cli_fail ("writing the export failed: %s", g_strerror (errno));
@@ -332,32 +258,19 @@ cmd_export (Cli   *cli,
 }
 
 static int
-cmd_passwd (Cli   *cli,
-            char **args)
+cmd_passwd (gpointer   data,
+            char     **args)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(RflSecret) old = NULL;
-  g_autoptr(RflSecret) fresh = NULL;
-  g_autoptr(JsonObject) out = json_object_new ();
+  Cli *cli = data;
 
-  if ((old = get_passphrase (cli, cli->passphrase_file, "Current passphrase: ", &error)) == NULL)
-    return rfl_cli_fail_error (error);
-  if ((cli->store = rfl_store_open (cli->db, old->data, old->len, &error)) == NULL)
-    return rfl_cli_fail_error (error);
-  if ((fresh = get_new_passphrase (cli, &error)) == NULL)
-    return rfl_cli_fail_error (error);
-  if (!rfl_store_change_passphrase (cli->store, old->data, old->len, fresh->data, fresh->len,
-                                    kdf_level (cli), &error))
-    return rfl_cli_fail_error (error);
-  json_object_set_boolean_member (out, "passphrase_changed", TRUE);
-  rfl_cli_print_object (out);
-  return 0;
+  return rfl_cli_passwd (&cli->db, "Current passphrase: ", rfl_cli_kdf_level (cli->db.kdf));
 }
 
 static int
-cmd_audit (Cli   *cli,
-           char **args)
+cmd_audit (gpointer   data,
+           char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   int rc;
 
@@ -368,7 +281,7 @@ cmd_audit (Cli   *cli,
       g_autoptr(JsonObject) out = json_object_new ();
       gint64 broken = 0, n = 0;
 
-      if (!rfl_store_audit_verify (cli->store, &broken, &n, &error))
+      if (!rfl_store_audit_verify (cli->db.store, &broken, &n, &error))
         return rfl_cli_fail_error (error);
       if (broken != 0)
         return rfl_cli_fail ("the audit log is broken at entry %" G_GINT64_FORMAT
@@ -379,18 +292,19 @@ cmd_audit (Cli   *cli,
     }
   else
     {
-      g_autoptr(GPtrArray) rows = rfl_store_audit_list (cli->store, &error);
+      g_autoptr(GPtrArray) rows = rfl_store_audit_list (cli->db.store, &error);
       if (rows == NULL)
         return rfl_cli_fail_error (error);
-      print_rows (rows);
+      rfl_cli_print_rows (rows);
     }
   return 0;
 }
 
 static int
-cmd_purge (Cli   *cli,
-           char **args)
+cmd_purge (gpointer   data,
+           char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   gint64 n;
@@ -400,7 +314,7 @@ cmd_purge (Cli   *cli,
     return rfl_cli_fail ("usage: purge --expired");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if ((n = rfl_store_purge_expired (cli->store, &error)) < 0)
+  if ((n = rfl_store_purge_expired (cli->db.store, &error)) < 0)
     return rfl_cli_fail_error (error);
   json_object_set_int_member (out, "purged", n);
   rfl_cli_print_object (out);
@@ -443,9 +357,10 @@ import_progress_cb (RflImportPhase phase,
 }
 
 static int
-cmd_import (Cli   *cli,
-            char **args)
+cmd_import (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   g_autoptr(RflImporter) importer = NULL;
@@ -460,7 +375,7 @@ cmd_import (Cli   *cli,
     return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_importer_run (importer, cli->store, &error))
+  if (!rfl_importer_run (importer, cli->db.store, &error))
     return rfl_cli_fail_error (error);
 
   json_object_set_int_member (out, "imported", rfl_importer_get_imported (importer));
@@ -473,9 +388,10 @@ cmd_import (Cli   *cli,
 /* Sync. */
 
 static int
-cmd_enroll (Cli   *cli,
-            char **args)
+cmd_enroll (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(RflEnrollToken) token = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
@@ -491,18 +407,19 @@ cmd_enroll (Cli   *cli,
     return rfl_cli_fail_error (error);
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_sync_client_enroll (cli->store, token, &options, &error))
+  if (!rfl_sync_client_enroll (cli->db.store, token, &options, &error))
     return rfl_cli_fail_error (error);
-  json_object_set_string_member (out, "enrolled", rfl_store_get_device_id (cli->store));
+  json_object_set_string_member (out, "enrolled", rfl_store_get_device_id (cli->db.store));
   json_object_set_string_member (out, "office", token->office);
   rfl_cli_print_object (out);
   return 0;
 }
 
 static int
-cmd_sync (Cli   *cli,
-          char **args)
+cmd_sync (gpointer   data,
+          char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = NULL;
   RflSyncReport report = { 0 };
@@ -513,7 +430,7 @@ cmd_sync (Cli   *cli,
     return rfl_cli_fail ("usage: sync [--hq URL]");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_sync_client_run (cli->store, &options, &report, NULL, &error))
+  if (!rfl_sync_client_run (cli->db.store, &options, &report, NULL, &error))
     return rfl_cli_fail_error (error);
   out = rfl_sync_report_to_json (&report);
   rfl_cli_print_object (out);
@@ -521,21 +438,19 @@ cmd_sync (Cli   *cli,
 }
 
 static int
-cmd_bundle_out (Cli   *cli,
-                char **args)
+cmd_bundle_out (gpointer   data,
+                char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   guint written = 0;
   int rc;
 
-  if (args[0] == NULL || args[1] != NULL)
-    return rfl_cli_fail ("usage: bundle-out DIR");
-  if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
-    return rfl_cli_fail ("%s is not a directory", args[0]);
-  if ((rc = open_store (cli)) != 0)
+  if ((rc = rfl_cli_bundle_dir (args, "usage: bundle-out DIR")) != 0 ||
+      (rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_sync_device_write_usb (cli->store, args[0], &written, &error))
+  if (!rfl_sync_device_write_usb (cli->db.store, args[0], &written, &error))
     return rfl_cli_fail_error (error);
   json_object_set_int_member (out, "written", written);
   rfl_cli_print_object (out);
@@ -543,35 +458,28 @@ cmd_bundle_out (Cli   *cli,
 }
 
 static int
-cmd_bundle_in (Cli   *cli,
-               char **args)
+cmd_bundle_in (gpointer   data,
+               char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) rejections = NULL;
-  g_autoptr(JsonObject) out = NULL;
   RflSyncReport report = { 0 };
   int rc;
 
-  if (args[0] == NULL || args[1] != NULL)
-    return rfl_cli_fail ("usage: bundle-in DIR");
-  if (!g_file_test (args[0], G_FILE_TEST_IS_DIR))
-    return rfl_cli_fail ("%s is not a directory", args[0]);
-  if ((rc = open_store (cli)) != 0)
+  if ((rc = rfl_cli_bundle_dir (args, "usage: bundle-in DIR")) != 0 ||
+      (rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_sync_device_read_usb (cli->store, args[0], &report, &rejections, &error))
+  if (!rfl_sync_device_read_usb (cli->db.store, args[0], &report, &rejections, &error))
     return rfl_cli_fail_error (error);
-  for (guint i = 0; i < rejections->len; i++)
-    g_printerr ("reunite-cli: %s\n", (char *) g_ptr_array_index (rejections, i));
-  out = rfl_sync_report_to_json (&report);
-  json_object_set_int_member (out, "rejected_bundles", rejections->len);
-  rfl_cli_print_object (out);
-  return rejections->len > 0 ? 1 : 0;
+  return rfl_cli_bundles_read (&report, rejections);
 }
 
 static int
-cmd_status (Cli   *cli,
-            char **args)
+cmd_status (gpointer   data,
+            char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = NULL;
   int rc;
@@ -580,16 +488,17 @@ cmd_status (Cli   *cli,
     return rfl_cli_fail ("usage: status");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if ((out = rfl_sync_device_status (cli->store, FALSE, &error)) == NULL)
+  if ((out = rfl_sync_device_status (cli->db.store, FALSE, &error)) == NULL)
     return rfl_cli_fail_error (error);
   rfl_cli_print_object (out);
   return 0;
 }
 
 static int
-cmd_share (Cli   *cli,
-           char **args)
+cmd_share (gpointer   data,
+           char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   int rc;
@@ -598,7 +507,7 @@ cmd_share (Cli   *cli,
     return rfl_cli_fail ("usage: share ID --office NAME");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_store_share (cli->store, args[0], cli->office, &error))
+  if (!rfl_store_share (cli->db.store, args[0], cli->office, &error))
     return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "shared", args[0]);
   json_object_set_string_member (out, "office", cli->office);
@@ -607,9 +516,10 @@ cmd_share (Cli   *cli,
 }
 
 static int
-cmd_conflicts (Cli   *cli,
-               char **args)
+cmd_conflicts (gpointer   data,
+               char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) list = NULL;
   int rc;
@@ -618,16 +528,17 @@ cmd_conflicts (Cli   *cli,
     return rfl_cli_fail ("usage: conflicts");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if ((list = rfl_store_list_conflicts (cli->store, FALSE, &error)) == NULL)
+  if ((list = rfl_store_list_conflicts (cli->db.store, FALSE, &error)) == NULL)
     return rfl_cli_fail_error (error);
-  print_rows (list);
+  rfl_cli_print_rows (list);
   return 0;
 }
 
 static int
-cmd_resolve (Cli   *cli,
-             char **args)
+cmd_resolve (gpointer   data,
+             char     **args)
 {
+  Cli *cli = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = json_object_new ();
   int rc;
@@ -637,7 +548,7 @@ cmd_resolve (Cli   *cli,
     return rfl_cli_fail ("usage: resolve CONFLICT_ID keep|take");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_store_resolve_conflict (cli->store, args[0], g_str_equal (args[1], "take"), &error))
+  if (!rfl_store_resolve_conflict (cli->db.store, args[0], g_str_equal (args[1], "take"), &error))
     return rfl_cli_fail_error (error);
   json_object_set_string_member (out, "resolved", args[0]);
   json_object_set_string_member (out, "choice", args[1]);
@@ -645,12 +556,7 @@ cmd_resolve (Cli   *cli,
   return 0;
 }
 
-static const struct
-{
-  const char *name;
-  int       (*run) (Cli *cli, char **args);
-  const char *help;
-} commands[] = {
+static const RflCliCommand commands[] = {
   { "init",   cmd_init,   "create the encrypted database and this device's keys" },
   { "add",    cmd_add,    "add the record read from standard input; print its id" },
   { "show",   cmd_show,   "show one record" },
@@ -673,23 +579,34 @@ static const struct
   { "resolve", cmd_resolve, "settle a conflict: keep the current value or take the other" },
 };
 
+static gboolean
+check_options (gpointer data)
+{
+  static const char * const levels[] = { "interactive", "moderate", "sensitive", NULL };
+  Cli *cli = data;
+
+  if (cli->db.kdf != NULL && !g_strv_contains (levels, cli->db.kdf))
+    {
+      rfl_cli_fail ("--kdf must be interactive, moderate or sensitive");
+      return FALSE;
+    }
+  if (cli->db.path == NULL)
+    cli->db.path = g_build_filename (g_get_user_data_dir (), "reunite", "reunite.db", NULL);
+  return TRUE;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GString) summary = g_string_new ("Commands:\n");
-  g_auto(GStrv) args = NULL;
   Cli cli = { 0 };
-  int rc = 2;
   const GOptionEntry entries[] = {
-    { "db", 0, 0, G_OPTION_ARG_FILENAME, &cli.db, "The case database", "PATH" },
-    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.passphrase_file,
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &cli.db.path, "The case database", "PATH" },
+    { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.db.passphrase_file,
       "Read the passphrase from FILE (default: $REUNITE_PASSPHRASE_FILE, else ask)", "FILE" },
-    { "new-passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.new_passphrase_file,
+    { "new-passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.db.new_passphrase_file,
       "passwd: read the new passphrase from FILE", "FILE" },
-    { "kdf", 0, 0, G_OPTION_ARG_STRING, &cli.kdf,
+    { "kdf", 0, 0, G_OPTION_ARG_STRING, &cli.db.kdf,
       "init, passwd: Argon2id limits: interactive, moderate (default) or sensitive", "LEVEL" },
     { "type", 0, 0, G_OPTION_ARG_STRING, &cli.type, "list: only this record type", "T" },
     { "status", 0, 0, G_OPTION_ARG_STRING, &cli.status, "list: only this status", "S" },
@@ -699,73 +616,30 @@ main (int   argc,
     { "expired", 0, 0, G_OPTION_ARG_NONE, &cli.expired, "purge: records past retention", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &cli.verbose, "import: report each committed batch",
       NULL },
-    { "hq", 0, 0, G_OPTION_ARG_STRING, &cli.hq, "enroll, sync: HQ's address, if not the enrolled one", "URL" },
+    { "hq", 0, 0, G_OPTION_ARG_STRING, &cli.hq,
+      "enroll, sync: HQ's address, if not the enrolled one", "URL" },
     { "office", 0, 0, G_OPTION_ARG_STRING, &cli.office, "share: the office to share with", "NAME" },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &cli.timeout, "enroll, sync: give up after S seconds (300)", "S" },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &args, NULL, "COMMAND [ARGS…]" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &cli.timeout,
+      "enroll, sync: give up after S seconds (300)", "S" },
     { NULL }
   };
+  const RflCliProgram program = {
+    .name = "reunite-cli",
+    .summary = "Reunite case store, headless.",
+    .entries = entries,
+    .commands = commands,
+    .n_commands = G_N_ELEMENTS (commands),
+    .store = &cli.db,
+    .check = check_options,
+    .data = &cli,
+  };
+  int rc;
 
-  rfl_process_harden ();
-
+  /* Before any thread starts. */
   rfl_sync_client_prepare ();
-  g_set_prgname ("reunite-cli");
-  setlocale (LC_ALL, "");
-  /* This tool speaks English; the libraries' translated messages are for the
-   * app, so keep them English here too, whatever the installed catalogues. */
-  setlocale (LC_MESSAGES, "C");
-  /* In a bare shell (LC_ALL=C) the locale's charset is ASCII, and GOption
-   * refused an Arabic name as an argument. Arguments are UTF-8 here. */
-  if (!g_get_charset (NULL))
-    setlocale (LC_CTYPE, "C.UTF-8");
-  if (sodium_init () < 0)
-    return rfl_cli_fail ("libsodium could not be initialised");
-
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    g_string_append_printf (summary, "  %-10s %s\n", commands[i].name, commands[i].help);
-  context = g_option_context_new (NULL);
-  g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_summary (context, "Reunite case store, headless.");
-  g_option_context_set_description (context, summary->str);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      rfl_cli_fail_error (error);
-      goto out;
-    }
-  if (args == NULL || args[0] == NULL)
-    {
-      rfl_cli_fail ("no command given; see --help");
-      goto out;
-    }
-  if (cli.kdf != NULL && !g_strv_contains ((const char * const[]) { "interactive", "moderate",
-                                                                     "sensitive", NULL }, cli.kdf))
-    {
-      rfl_cli_fail ("--kdf must be interactive, moderate or sensitive");
-      goto out;
-    }
-  if (cli.db == NULL)
-    cli.db = default_db_path ();
-  if (cli.passphrase_file == NULL && g_getenv ("REUNITE_PASSPHRASE_FILE") != NULL)
-    cli.passphrase_file = g_strdup (g_getenv ("REUNITE_PASSPHRASE_FILE"));
-
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (g_str_equal (args[0], commands[i].name))
-      {
-        rc = commands[i].run (&cli, args + 1);
-        goto out;
-      }
-  rfl_cli_fail ("unknown command '%s'; see --help", args[0]);
-
-out:
-  if (fflush (stdout) != 0 && rc == 0)
-    rc = rfl_cli_fail ("cannot write the output: %s", g_strerror (errno));
-  g_clear_object (&cli.store);
-  g_free (cli.db);
-  g_free (cli.passphrase_file);
-  g_free (cli.new_passphrase_file);
+  rc = rfl_cli_main (&program, argc, argv);
   g_free (cli.type);
   g_free (cli.status);
-  g_free (cli.kdf);
   g_free (cli.hq);
   g_free (cli.office);
   return rc;

@@ -9,6 +9,8 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 #include <glib/gi18n-lib.h>
@@ -162,4 +164,20 @@ rfl_secret_prompt (const char  *text,
   if (!prompt (text, secret, error))
     return NULL;
   return g_steal_pointer (&secret);
+}
+
+/**
+ * rfl_process_harden:
+ *
+ * Records and keys pass through the memory of every Reunite program: no core
+ * dump may write them to disk, and other processes of the same user may not
+ * read that memory through ptrace or /proc.
+ */
+void
+rfl_process_harden (void)
+{
+  struct rlimit none = { 0, 0 };
+
+  setrlimit (RLIMIT_CORE, &none);
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

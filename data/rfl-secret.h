@@ -26,6 +26,7 @@ RflSecret *rfl_secret_read_file  (const char  *path,
                                   GError     **error) G_GNUC_WARN_UNUSED_RESULT;
 RflSecret *rfl_secret_prompt     (const char  *text,
                                   GError     **error) G_GNUC_WARN_UNUSED_RESULT;
+void       rfl_process_harden    (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflSecret, rfl_secret_free)
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -66,25 +67,18 @@ argv_new (Fixture    *f,
   return argv;
 }
 
-/* Runs reunite-cli with @input on stdin; returns its exit status. */
+/* Runs @argv with @input on stdin; returns its exit status. */
 static int
-run (Fixture     *f,
-     const char  *input,
-     char       **out,
-     char       **err,
-     const char  *first,
-     ...)
+run_argv (Fixture     *f,
+          GPtrArray   *argv,
+          const char  *input,
+          char       **out,
+          char       **err)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GPtrArray) argv = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *stdout_text = NULL, *stderr_text = NULL;
-  va_list args;
-
-  va_start (args, first);
-  argv = argv_new (f, first, args);
-  va_end (args);
 
   launcher = launcher_new (f, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                               G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -99,6 +93,24 @@ run (Fixture     *f,
   if (err)
     *err = g_steal_pointer (&stderr_text);
   return g_subprocess_get_exit_status (proc);
+}
+
+/* Runs reunite-cli with @input on stdin; returns its exit status. */
+static int
+run (Fixture     *f,
+     const char  *input,
+     char       **out,
+     char       **err,
+     const char  *first,
+     ...)
+{
+  g_autoptr(GPtrArray) argv = NULL;
+  va_list args;
+
+  va_start (args, first);
+  argv = argv_new (f, first, args);
+  va_end (args);
+  return run_argv (f, argv, input, out, err);
 }
 
 static JsonObject *
@@ -282,12 +294,14 @@ test_passwd (Fixture       *f,
              gconstpointer  data)
 {
   g_autofree char *fresh = g_build_filename (f->dir, "fresh", NULL);
+  g_autofree char *out = NULL;
   g_autofree char *err = NULL;
 
   g_free (add_record (f, record_json));
   g_assert_true (g_file_set_contents (fresh, "the new office passphrase\n", -1, NULL));
-  g_assert_cmpint (run (f, NULL, NULL, NULL, "passwd", "--kdf=interactive", "--new-passphrase-file", fresh,
+  g_assert_cmpint (run (f, NULL, &out, NULL, "passwd", "--kdf=interactive", "--new-passphrase-file", fresh,
                         NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"passphrase_changed\":true}\n");
 
   g_assert_cmpint (run (f, NULL, NULL, &err, "list", NULL), ==, 1);
   g_assert_cmpstr (err, ==, "reunite-cli: wrong passphrase\n");
@@ -300,6 +314,45 @@ test_passwd (Fixture       *f,
   g_assert_cmpint (run (f, NULL, NULL, &err, "passwd", "--new-passphrase-file", fresh, NULL), ==, 1);
   g_assert_nonnull (strstr (err, "at least 8"));
   g_assert_cmpuint (record_count (f), ==, 1);
+}
+
+/* Runs an operator command of reunite-hq on HQ's directory under @f, with
+ * the same passphrase; returns its exit status. */
+static int
+run_hq (Fixture     *f,
+        char       **out,
+        char       **err,
+        const char  *first,
+        ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  va_list args;
+
+  g_ptr_array_add (argv, g_strdup (g_getenv ("REUNITE_HQ")));
+  g_ptr_array_add (argv, g_strdup_printf ("--dir=%s/hq", f->dir));
+  va_start (args, first);
+  for (const char *arg = first; arg != NULL; arg = va_arg (args, const char *))
+    g_ptr_array_add (argv, g_strdup (arg));
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  return run_argv (f, argv, NULL, out, err);
+}
+
+/* reunite-hq's passwd answers as reunite-cli's does, so one script reads both. */
+static void
+test_hq_passwd (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *fresh = g_build_filename (f->dir, "fresh-hq", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_true (g_file_set_contents (fresh, "the new HQ passphrase\n", -1, NULL));
+  g_assert_cmpint (run_hq (f, NULL, NULL, "--kdf=interactive", "init", NULL), ==, 0);
+  g_assert_cmpint (run_hq (f, &out, NULL, "passwd", "--new-passphrase-file", fresh, NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"passphrase_changed\":true}\n");
+  g_assert_cmpint (run_hq (f, NULL, &err, "devices", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-hq: wrong passphrase\n");
 }
 
 /* Every kind of bad input gets one line naming the line and the field, a
@@ -867,9 +920,9 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  if (g_getenv ("REUNITE_CLI") == NULL || g_getenv ("RFL_GEN") == NULL)
+  if (g_getenv ("REUNITE_CLI") == NULL || g_getenv ("REUNITE_HQ") == NULL || g_getenv ("RFL_GEN") == NULL)
     {
-      g_test_skip ("REUNITE_CLI and RFL_GEN must point at the built programs");
+      g_test_skip ("REUNITE_CLI, REUNITE_HQ and RFL_GEN must point at the built programs");
       return g_test_run ();
     }
 
@@ -879,6 +932,7 @@ main (int   argc,
   ADD ("no-plaintext", test_no_plaintext);
   ADD ("wrong-passphrase", test_wrong_passphrase);
   ADD ("passwd", test_passwd);
+  ADD ("hq-passwd", test_hq_passwd);
   ADD ("invalid-input", test_invalid_input);
   ADD ("audit-tamper", test_audit_tamper);
   ADD ("special-files", test_special_files);
