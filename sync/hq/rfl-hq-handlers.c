@@ -4,6 +4,8 @@
  * router has checked the request's size, its rate and, for all but
  * enrollment, the device's signature. Each handler is one route of the
  * table in rfl-hq-server.c; what it does to the store is in librfl-sync.
+ * Here too is how HQ answers, errors included, so that every answer has
+ * the shape PROTOCOL.md gives it.
  */
 #define G_LOG_DOMAIN "reunite-hq"
 
@@ -13,6 +15,113 @@
 #include "rfl-json.h"
 #include "rfl-protocol.h"
 #include "rfl-sync.h"
+
+/* Answers, for the handlers and for the router's refusals. */
+
+
+void
+rfl_hq_respond_error (SoupServerMessage *msg,
+                      guint              status,
+                      const char        *code,
+                      const char        *message)
+{
+  g_autoptr(JsonObject) obj = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  char *text;
+
+  json_object_set_string_member (obj, "error", message);
+  json_object_set_string_member (obj, "code", code);
+  node = json_node_init_object (json_node_alloc (), obj);
+  text = json_to_string (node, FALSE);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, RFL_PROTOCOL_TYPE_JSON, SOUP_MEMORY_TAKE,
+                                    text, strlen (text));
+}
+
+void
+rfl_hq_respond_json (SoupServerMessage *msg,
+                     JsonObject        *obj)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
+  char *text = json_to_string (node, FALSE);
+
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_server_message_set_response (msg, RFL_PROTOCOL_TYPE_JSON, SOUP_MEMORY_TAKE,
+                                    text, strlen (text));
+}
+
+void
+rfl_hq_respond_bytes (SoupServerMessage *msg,
+                      guint              status,
+                      const char        *type,
+                      GBytes            *bytes)
+{
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY, g_bytes_get_data (bytes, NULL),
+                                    g_bytes_get_size (bytes));
+}
+
+/* The code of an error, as docs/PROTOCOL.md names them ("HTTP"). */
+const char *
+rfl_hq_error_code (const GError *error)
+{
+  static const char * const names[] = {
+    "too_large", "malformed", "unsupported", "bad_signature", "chain", "not_recipient",
+    "corrupt_payload", "unauthenticated", "stale", "replay", "rollback", "revoked",
+    "not_enrolled", "network", "refused",
+  };
+
+  if (error->domain == RFL_SYNC_ERROR && error->code >= 0 &&
+      (gsize) error->code < G_N_ELEMENTS (names))
+    return names[error->code];
+  if (error->domain == RFL_STORE_ERROR && error->code == RFL_STORE_ERROR_NOT_FOUND)
+    return "not_found";
+  if (error->domain == RFL_STORE_ERROR && error->code == RFL_STORE_ERROR_TRANSITION)
+    return "refused";
+  return "internal";
+}
+
+static guint
+error_status (const GError *error)
+{
+  if (error->domain == RFL_SYNC_ERROR)
+    switch (error->code)
+      {
+      case RFL_SYNC_ERROR_TOO_LARGE:
+        return 413;
+      case RFL_SYNC_ERROR_CHAIN:
+      case RFL_SYNC_ERROR_REPLAY:
+        return 409;
+      case RFL_SYNC_ERROR_UNAUTHENTICATED:
+      case RFL_SYNC_ERROR_BAD_SIGNATURE:
+      case RFL_SYNC_ERROR_STALE:
+        return 401;
+      case RFL_SYNC_ERROR_REVOKED:
+        return 403;
+      default:
+        return 400;
+      }
+  if (error->domain == RFL_STORE_ERROR &&
+      (error->code == RFL_STORE_ERROR_NOT_FOUND || error->code == RFL_STORE_ERROR_TRANSITION))
+    return 403;
+  return 500;
+}
+
+/* A failure below HQ's own checks is logged, and the device told only that
+ * it happened: its message may name HQ's files. */
+void
+rfl_hq_respond_gerror (SoupServerMessage *msg,
+                       const GError      *error)
+{
+  guint status = error_status (error);
+
+  rfl_hq_respond_error (msg, status, rfl_hq_error_code (error),
+                        status >= 500 ? "internal error" : error->message);
+  if (status >= 500)
+    g_warning ("%s", error->message);
+}
+
+/* Endpoints. */
 
 /* Anyone may ask: the token is the proof. The address has paid for it. */
 void

@@ -2,7 +2,7 @@
 #pragma once
 
 /* What rfl-hq-server.c (listening, limits, authentication, the router) and
- * rfl-hq-handlers.c (one function per endpoint) share. */
+ * rfl-hq-handlers.c (how HQ answers, and one function per endpoint) share. */
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -41,18 +41,19 @@ typedef void (*RflHqHandler) (RflHqServer       *self,
                               GBytes            *body,
                               GHashTable        *query);
 
-void rfl_hq_respond_error  (SoupServerMessage *msg,
-                            guint              status,
-                            const char        *code,
-                            const char        *message);
-void rfl_hq_respond_json   (SoupServerMessage *msg,
-                            JsonObject        *obj);
-void rfl_hq_respond_bytes  (SoupServerMessage *msg,
-                            guint              status,
-                            const char        *type,
-                            GBytes            *bytes);
-void rfl_hq_respond_gerror (SoupServerMessage *msg,
-                            const GError      *error);
+void        rfl_hq_respond_error  (SoupServerMessage *msg,
+                                   guint              status,
+                                   const char        *code,
+                                   const char        *message);
+void        rfl_hq_respond_json   (SoupServerMessage *msg,
+                                   JsonObject        *obj);
+void        rfl_hq_respond_bytes  (SoupServerMessage *msg,
+                                   guint              status,
+                                   const char        *type,
+                                   GBytes            *bytes);
+void        rfl_hq_respond_gerror (SoupServerMessage *msg,
+                                   const GError      *error);
+const char *rfl_hq_error_code     (const GError      *error);
 
 void rfl_hq_handle_enroll  (RflHqServer       *self,
                             SoupServerMessage *msg,
