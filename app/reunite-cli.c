@@ -3,7 +3,7 @@
  * reunite-cli: a device's case store without the desktop, for office
  * admins, scripts and the tests: records in and out as JSON, imports,
  * audits, and sync with HQ by network or USB stick. How it starts, asks for
- * passphrases and reports is shared with reunite-hq (app/cli/rfl-cli.c).
+ * passphrases and reports is shared with reunite-hq (cli/rfl-cli.c).
  */
 #define G_LOG_DOMAIN "reunite-cli"
 
