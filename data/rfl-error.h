@@ -24,6 +24,8 @@ G_BEGIN_DECLS
  * @RFL_STORE_ERROR_WEAK_PASSPHRASE: the new passphrase is too short.
  * @RFL_STORE_ERROR_NOT_ALLOWED: the change is not this device's to make
  *   (deleting an open case another device registered).
+ * @RFL_STORE_ERROR_SCHEMA: a record schema override file breaks a rule of
+ *   its format or would remove or weaken a rule; the message names the file.
  *
  * Error codes of the case store. The enumeration only grows.
  */
@@ -42,6 +44,7 @@ typedef enum
   RFL_STORE_ERROR_IO,
   RFL_STORE_ERROR_WEAK_PASSPHRASE,
   RFL_STORE_ERROR_NOT_ALLOWED,
+  RFL_STORE_ERROR_SCHEMA,
 } RflStoreError;
 
 GQuark rfl_store_error_quark (void);

@@ -34,15 +34,17 @@ rfl_person_display_name (JsonObject *person)
  * rfl_record_display_name:
  * @doc: a record
  *
- * The name a list shows for a record: the first person with a name, the
- * person registered or sought before the enquirer.
+ * The name a list shows for a record: the first person with a name in the
+ * fields the schema names for its type (rfl_schema_get_display_roles()),
+ * the person registered or sought before the enquirer.
  *
  * Returns: (transfer full) (nullable): the name, or %NULL if no one is named
  */
 char *
 rfl_record_display_name (JsonObject *doc)
 {
-  static const char * const roles[] = { "person", "sought", "enquirer", "addressee", "sender", NULL };
+  const char * const *roles = rfl_schema_get_display_roles (rfl_schema_get_default (),
+                                                            rfl_json_string_or (doc, "type", NULL));
 
   for (guint r = 0; roles[r] != NULL; r++)
     {

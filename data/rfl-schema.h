@@ -32,8 +32,12 @@ void         rfl_schema_person_free         (RflSchemaPerson *person);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflSchemaPerson, rfl_schema_person_free)
 
 RflSchema   *rfl_schema_get_default         (void);
+gboolean     rfl_schema_load_default        (GError      **error) G_GNUC_WARN_UNUSED_RESULT;
+GStrv        rfl_schema_dup_override_paths  (void) G_GNUC_WARN_UNUSED_RESULT;
 RflSchema   *rfl_schema_new_from_data       (const char   *data,
                                              gsize         length,
+                                             GError      **error) G_GNUC_WARN_UNUSED_RESULT;
+RflSchema   *rfl_schema_new_with_overrides  (const char * const *paths,
                                              GError      **error) G_GNUC_WARN_UNUSED_RESULT;
 guint        rfl_schema_get_version         (RflSchema    *self);
 gboolean     rfl_schema_has_record_type     (RflSchema    *self,
@@ -72,6 +76,29 @@ gboolean     rfl_schema_has_field           (RflSchema    *self,
 const char  *rfl_schema_get_reason_field    (RflSchema    *self,
                                              const char   *type,
                                              const char   *to);
+GStrv        rfl_schema_dup_kinds           (RflSchema    *self,
+                                             const char   *list) G_GNUC_WARN_UNUSED_RESULT;
+const char  *rfl_schema_get_list            (RflSchema    *self,
+                                             const char   *type);
+GStrv        rfl_schema_dup_subtypes        (RflSchema    *self,
+                                             const char   *type) G_GNUC_WARN_UNUSED_RESULT;
+const char  *rfl_schema_get_kind_label      (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *subtype);
+const char  *rfl_schema_get_plural_label    (RflSchema    *self,
+                                             const char   *type);
+GStrv        rfl_schema_dup_statuses        (RflSchema    *self,
+                                             const char   *type) G_GNUC_WARN_UNUSED_RESULT;
+GStrv        rfl_schema_dup_enum_values     (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *field) G_GNUC_WARN_UNUSED_RESULT;
+const char  *rfl_schema_get_field_default   (RflSchema    *self,
+                                             const char   *type,
+                                             const char   *field);
+const char  *rfl_schema_get_note_type       (RflSchema    *self);
+GStrv        rfl_schema_dup_note_kinds      (RflSchema    *self) G_GNUC_WARN_UNUSED_RESULT;
+const char * const *rfl_schema_get_display_roles (RflSchema *self,
+                                             const char   *type);
 gboolean     rfl_schema_is_partial_date     (const char   *text);
 gboolean     rfl_schema_is_date             (const char   *text);
 gboolean     rfl_schema_is_future_date      (const char   *text,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gstdio.h>
 #include <string.h>
 
+#include "rfl-error.h"
 #include "rfl-schema.h"
 #include "rfl-store.h"
 #include "rfl-test-util.h"
@@ -371,6 +373,324 @@ test_persons (void)
   g_assert_cmpstr (g_ptr_array_index (sought->names, 1), ==, "إبراهيم");
 }
 
+/* The schema as the app's vocabulary: the kinds a volunteer opens, their
+ * labels, statuses, note kinds and the fields that name a record. */
+static void
+test_vocabulary (void)
+{
+  RflSchema *schema = rfl_schema_get_default ();
+  g_auto(GStrv) kinds = rfl_schema_dup_kinds (schema, NULL);
+  g_auto(GStrv) messages = rfl_schema_dup_kinds (schema, "messages");
+  g_auto(GStrv) subtypes = rfl_schema_dup_subtypes (schema, "registration");
+  g_auto(GStrv) none = rfl_schema_dup_subtypes (schema, "message");
+  g_auto(GStrv) statuses = rfl_schema_dup_statuses (schema, "tracing_request");
+  g_auto(GStrv) note_statuses = rfl_schema_dup_statuses (schema, "note");
+  g_auto(GStrv) note_kinds = rfl_schema_dup_note_kinds (schema);
+  g_auto(GStrv) outcomes = rfl_schema_dup_enum_values (schema, rfl_schema_get_note_type (schema), "outcome");
+  g_auto(GStrv) not_enum = rfl_schema_dup_enum_values (schema, "message", "content");
+
+  g_assert_cmpstrv (kinds, ((const char * const[]) { "tracing_request", "registration", "message", NULL }));
+  g_assert_cmpstrv (messages, ((const char * const[]) { "message", NULL }));
+  g_assert_cmpstr (rfl_schema_get_list (schema, "registration"), ==, "cases");
+  g_assert_null (rfl_schema_get_list (schema, "note"));
+  g_assert_cmpstrv (subtypes, ((const char * const[]) { "found_person", "unaccompanied_child", "separated_child",
+                                                        "detainee", "deceased", NULL }));
+  g_assert_cmpuint (g_strv_length (none), ==, 0);
+  g_assert_cmpstr (rfl_schema_get_kind_label (schema, "tracing_request", NULL), ==, "Tracing request");
+  g_assert_cmpstr (rfl_schema_get_kind_label (schema, "registration", "deceased"), ==, "Deceased person");
+  g_assert_cmpstr (rfl_schema_get_kind_label (schema, "registration", NULL), ==, "Registration");
+  g_assert_cmpstr (rfl_schema_get_kind_label (schema, "registration", "no_such_subtype"), ==, "Registration");
+  g_assert_null (rfl_schema_get_kind_label (schema, "rumour", NULL));
+  g_assert_cmpstr (rfl_schema_get_plural_label (schema, "message"), ==, "Red Cross Messages");
+  g_assert_cmpstrv (statuses, ((const char * const[]) { "open", "tracing", "located", "reunited", "closed",
+                                                        NULL }));
+  g_assert_cmpuint (g_strv_length (note_statuses), ==, 0);
+  g_assert_cmpstr (rfl_schema_get_note_type (schema), ==, "note");
+  g_assert_cmpstrv (note_kinds, ((const char * const[]) { "note", "contact_attempt", "case_action", NULL }));
+  g_assert_cmpstr (rfl_schema_get_field_default (schema, "note", "kind"), ==, "note");
+  g_assert_cmpuint (g_strv_length (outcomes), ==, 5);
+  g_assert_cmpuint (g_strv_length (not_enum), ==, 0);
+  g_assert_cmpstrv (rfl_schema_get_display_roles (schema, "tracing_request"),
+                    ((const char * const[]) { "sought", "enquirer", NULL }));
+  g_assert_cmpstrv (rfl_schema_get_display_roles (schema, "registration"),
+                    ((const char * const[]) { "person", NULL }));
+  g_assert_cmpuint (g_strv_length ((char **) rfl_schema_get_display_roles (schema, "note")), ==, 0);
+  g_assert_cmpuint (g_strv_length ((char **) rfl_schema_get_display_roles (schema, "rumour")), ==, 0);
+}
+
+static char *
+override_path (void)
+{
+  return g_test_build_filename (G_TEST_DIST, "schema", "records-override.json", NULL);
+}
+
+static RflSchema *
+schema_with_override (void)
+{
+  g_autofree char *path = override_path ();
+  const char *paths[] = { path, NULL };
+  g_autoptr(GError) error = NULL;
+  RflSchema *schema = rfl_schema_new_with_overrides (paths, &error);
+
+  g_assert_no_error (error);
+  return schema;
+}
+
+/* An office adds a record type, a field, an enum value and a status with a
+ * file, and records of them pass; the built-in schema still refuses them. */
+static void
+test_override (void)
+{
+  g_autoptr(RflSchema) schema = schema_with_override ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) kinds = rfl_schema_dup_kinds (schema, "cases");
+  g_auto(GStrv) statuses = rfl_schema_dup_statuses (schema, "registration");
+  g_autoptr(JsonArray) fields = rfl_schema_describe (schema, "registration");
+  g_autoptr(JsonObject) migrant = rfl_test_object (
+    "{\"type\": \"missing_migrant\", \"migrant\": " PERSON ", \"route\": \"Agadez\", " CONSENT "}");
+  g_autoptr(JsonObject) clan = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\", \"person\": " PERSON ","
+    " \"clan\": \"Hawiye\", \"circumstances\": \"epidemic\", " CONSENT "}");
+  g_autoptr(JsonObject) referred = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\", \"person\": " PERSON ","
+    " \"status\": \"referred\", " CONSENT "}");
+
+  g_assert_cmpstrv (kinds, ((const char * const[]) { "tracing_request", "registration", "missing_migrant",
+                                                     NULL }));
+  g_assert_cmpstr (rfl_schema_get_kind_label (schema, "missing_migrant", NULL), ==, "Missing migrant");
+  g_assert_cmpstr (statuses[5], ==, "referred");
+  g_assert_cmpstrv (rfl_schema_get_display_roles (schema, "missing_migrant"),
+                    ((const char * const[]) { "migrant", "enquirer", NULL }));
+  g_assert_true (json_object_get_boolean_member (field_named (fields, "clan"), "added"));
+  g_assert_false (json_object_has_member (field_named (fields, "person"), "added"));
+
+  g_assert_true (rfl_schema_prepare_new (schema, migrant, &error));
+  g_assert_no_error (error);
+  g_assert_true (rfl_schema_prepare_new (schema, clan, &error));
+  g_assert_no_error (error);
+  g_assert_true (rfl_schema_validate (schema, referred, &error));
+  g_assert_no_error (error);
+  g_assert_true (rfl_schema_check_transition (schema, referred, "located", &error));
+  g_assert_no_error (error);
+  /* A status an override adds is reached only from where it says. */
+  g_assert_false (rfl_schema_check_transition (schema, referred, "open", &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION);
+  g_clear_error (&error);
+
+  /* Without the file, none of it passes. */
+  g_assert_false (rfl_schema_validate (rfl_schema_get_default (), migrant, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "'missing_migrant' is not one of"));
+  g_clear_error (&error);
+  g_assert_false (rfl_schema_validate (rfl_schema_get_default (), clan, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "'clan': is not a field of registration"));
+  g_clear_error (&error);
+  g_assert_false (rfl_schema_validate (rfl_schema_get_default (), referred, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+
+  /* The rules it left alone still hold: an added field has its type. */
+  json_object_set_int_member (clan, "clan", 7);
+  g_assert_false (rfl_schema_validate (schema, clan, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "'clan': must be a string"));
+}
+
+#define OVERRIDE(body) "{\"format\": \"reunite-schema-override\", " body "}"
+#define CASE_FIELDS \
+  "\"status\": {\"type\": \"status\"}, \"closure_reason\": {\"type\": \"string\"}," \
+  " \"reopen_reason\": {\"type\": \"string\"}"
+
+/* Each bad override is refused whole, in one line that names the file and
+ * what is wrong with it. */
+static const struct
+{
+  const char *json;
+  const char *problem;
+} bad_overrides[] = {
+  { "{", "not valid JSON (line 1" },
+  { "[]", "must be a JSON object" },
+  { "{}", "\"format\" must be \"reunite-schema-override\"" },
+  { "{\"format\": \"reunite-schema\"}", "\"format\" must be" },
+  { OVERRIDE ("\"common\": {}"), "unknown member 'common'" },
+  { OVERRIDE ("\"records\": []"), "\"records\" is not an object" },
+  /* Nothing that exists changes. */
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"person\": {\"required\": false}}}}"),
+    "field 'person' of registration exists: an override may add values to an enum, and cannot change its rules" },
+  { OVERRIDE ("\"records\": {\"tracing_request\": {\"fields\": {\"description\": {\"type\": \"string\"}}}}"),
+    "cannot change its rules" },
+  { OVERRIDE ("\"structs\": {\"person\": {\"approximate_age\": {\"max\": 500}}}"), "cannot change its rules" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"registered_place\": {\"values\": [\"x\"]}}}}"),
+    "field 'registered_place' of registration is not an enum" },
+  { OVERRIDE ("\"structs\": {\"person\": {\"sex\": {\"values\": [\"male\"]}}}"),
+    "field 'sex' of person has the value 'male' already" },
+  { OVERRIDE ("\"records\": {\"message\": {\"lifecycle\": \"case\"}}"),
+    "record type 'message' exists: an override may add fields and subtype labels to it" },
+  { OVERRIDE ("\"records\": {\"message\": {\"label\": \"Letter\"}}"), "cannot change the rest" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"subtypes\": {\"deceased\": \"Dead\"}}}"),
+    "the label of 'deceased' cannot change" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"subtypes\": {\"ghost\": \"Ghost\"}}}"),
+    "'ghost' is not a value of its field 'subtype'" },
+  /* Records saved before an added field lack it. */
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"clan\": {\"type\": \"string\", \"required\": true}}}}"),
+    "field 'clan' of registration cannot be required" },
+  { OVERRIDE ("\"structs\": {\"person\": {\"tribe\": {\"type\": \"string\", \"required\": true}}}"),
+    "field 'tribe' of person cannot be required" },
+  /* Lifecycles gain statuses, never transitions between old ones. */
+  { OVERRIDE ("\"lifecycles\": {\"case\": {\"transitions\": {\"open\": [\"reunited\"]}}}"),
+    "lifecycle 'case': 'open' to 'reunited': a transition may be added only to or from a status this file adds" },
+  { OVERRIDE ("\"lifecycles\": {\"case\": {\"initial\": [\"tracing\"]}}"),
+    "the statuses a record starts in cannot change" },
+  { OVERRIDE ("\"lifecycles\": {\"case\": {\"retained\": [\"reunited\"]}}"),
+    "'reunited': only a status this file adds can start the retention clock" },
+  { OVERRIDE ("\"lifecycles\": {\"case\": {\"reason\": {\"tracing\": \"closure_reason\"}}}"),
+    "the reason for entering 'tracing' cannot change" },
+  { OVERRIDE ("\"lifecycles\": {\"case\": {\"transitions\": {\"referred\": [\"nowhere\"]}}}"),
+    "lifecycle 'case': 'referred' leads to 'nowhere', which is not one of its statuses" },
+  { OVERRIDE ("\"lifecycles\": {\"visit\": {\"transitions\": {\"planned\": []}}}"),
+    "lifecycle 'visit', its \"initial\" is not a list" },
+  { OVERRIDE ("\"lifecycles\": {\"visit\": {\"initial\": [\"planned\"], \"transitions\": {\"done\": []}}}"),
+    "it starts in 'planned', which is not one of its statuses" },
+  /* Names, members and types. */
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"Clan\": {\"type\": \"string\"}}}}"),
+    "field 'Clan' is not a name" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"clan\": {\"type\": \"string\", \"requird\": true}}}}"),
+    "field 'clan' of registration: unknown member 'requird'" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"clan\": {\"type\": \"colour\"}}}}"),
+    "unknown field type for 'clan'" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"clan\": {\"type\": \"enum\", \"values\": [\"A b\"]}}}}"),
+    "value 'A b' is not a name" },
+  { OVERRIDE ("\"records\": {\"registration\": {\"fields\": {\"cell\": {\"type\": \"string\","
+              " \"when\": {\"kind_of_camp\": [\"closed\"]}}}}}"),
+    "field 'cell' of registration applies 'when' a field 'kind_of_camp' it does not have" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"fields\": {}}}"), "record type 'visit' needs a label" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\"}}"), "record type 'visit' has no fields" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"\", \"fields\": {}}}"),
+    "record type 'visit': 'label' must be a text of 1 to 100 bytes" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"lifecycle\": \"tour\", \"fields\": {}}}"),
+    "record type 'visit': unknown lifecycle 'tour'" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"list\": \"sidebar\", \"fields\": {}}}"),
+    "a list is \"cases\" or \"messages\", not 'sidebar'" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"fields\": {\"who\": {\"type\": \"object\","
+              " \"struct\": \"visitor\"}}}}"),
+    "unknown struct 'visitor'" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"display\": [\"place\"],"
+              " \"fields\": {\"place\": {\"type\": \"string\"}}}}"),
+    "'display' names a field that holds no person: 'place'" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"lifecycle\": \"case\", \"fields\": {}}}"),
+    "record type 'visit' follows a lifecycle, so it needs a field 'status' of type status" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"lifecycle\": \"case\","
+              " \"fields\": {\"status\": {\"type\": \"status\"}}}}"),
+    "asks for a reason in the field 'closure_reason', which it does not have" },
+  { OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\", \"lifecycle\": \"case\", \"fields\": {" CASE_FIELDS
+              ", \"x\": {\"type\": \"array\", \"items\": {\"type\": \"array\", \"items\": {\"type\": \"array\","
+              " \"items\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}}}}}"),
+    "nested more than 32 deep" },
+};
+
+static void
+test_bad_overrides (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autofree char *path = g_build_filename (dir, "records.json", NULL);
+  const char *paths[] = { path, NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_overrides); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RflSchema) schema = NULL;
+
+      g_test_message ("%s", bad_overrides[i].json);
+      g_assert_true (g_file_set_contents (path, bad_overrides[i].json, -1, NULL));
+      schema = rfl_schema_new_with_overrides (paths, &error);
+      g_assert_null (schema);
+      g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_SCHEMA);
+      g_test_message ("-> %s", error->message);
+      g_assert_true (g_str_has_prefix (error->message, path));
+      g_assert_nonnull (strstr (error->message, bad_overrides[i].problem));
+      g_assert_null (strchr (error->message, '\n'));
+    }
+
+  /* The case fields above make a valid case type: the table tests what it
+   * says it tests. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(RflSchema) schema = NULL;
+
+    g_assert_true (g_file_set_contents (path, OVERRIDE ("\"records\": {\"visit\": {\"label\": \"Visit\","
+                                                        " \"lifecycle\": \"case\", \"fields\": {" CASE_FIELDS "}}}"),
+                                        -1, NULL));
+    schema = rfl_schema_new_with_overrides (paths, &error);
+    g_assert_no_error (error);
+    g_assert_true (rfl_schema_has_record_type (schema, "visit"));
+  }
+  rfl_test_remove_dir (dir);
+}
+
+/* The file is checked before it is parsed: too large, or not a file. A file
+ * that is not there is no override. */
+static void
+test_override_files (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autofree char *path = g_build_filename (dir, "records.json", NULL);
+  g_autofree char *missing = g_build_filename (dir, "none", "records.json", NULL);
+  g_autofree char *big = g_strnfill (256 * 1024 + 1, ' ');
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflSchema) schema = NULL;
+  g_auto(GStrv) defaults = rfl_schema_dup_override_paths ();
+  g_autofree char *user = g_build_filename (g_get_user_config_dir (), "reunite", "records.json", NULL);
+
+  {
+    const char *paths[] = { missing, NULL };
+
+    schema = rfl_schema_new_with_overrides (paths, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (schema);
+  }
+  {
+    const char *paths[] = { path, NULL };
+
+    g_assert_true (g_file_set_contents (path, big, -1, NULL));
+    g_assert_null (rfl_schema_new_with_overrides (paths, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+    g_assert_true (g_str_has_prefix (error->message, path));
+    g_clear_error (&error);
+  }
+  {
+    const char *paths[] = { dir, NULL };
+
+    g_assert_null (rfl_schema_new_with_overrides (paths, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY);
+    g_clear_error (&error);
+  }
+  /* Files merge in turn: a second may extend what a first added, and may
+   * not add it again. */
+  {
+    g_autofree char *first = override_path ();
+    const char *paths[] = { first, path, NULL };
+    g_autoptr(RflSchema) both = NULL;
+
+    g_assert_true (g_file_set_contents (path, OVERRIDE ("\"records\": {\"missing_migrant\": {\"fields\":"
+                                                        " {\"boat\": {\"type\": \"string\"}}}}"), -1, NULL));
+    both = rfl_schema_new_with_overrides (paths, &error);
+    g_assert_no_error (error);
+    g_assert_true (rfl_schema_has_field (both, "missing_migrant", "boat"));
+    g_assert_true (g_file_set_contents (path, OVERRIDE ("\"records\": {\"registration\": {\"fields\":"
+                                                        " {\"clan\": {\"type\": \"string\"}}}}"), -1, NULL));
+    g_assert_null (rfl_schema_new_with_overrides (paths, &error));
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_SCHEMA);
+    g_clear_error (&error);
+  }
+
+  /* The user's file is merged last, over the office's. */
+  g_assert_cmpstr (defaults[g_strv_length (defaults) - 1], ==, user);
+  g_assert_true (rfl_schema_load_default (&error));
+  g_assert_no_error (error);
+  rfl_test_remove_dir (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -386,6 +706,10 @@ main (int   argc,
   g_test_add_func ("/rfl/schema/persons", test_persons);
   g_test_add_func ("/rfl/schema/describe", test_describe);
   g_test_add_func ("/rfl/schema/when-and-past", test_when_and_past);
+  g_test_add_func ("/rfl/schema/vocabulary", test_vocabulary);
+  g_test_add_func ("/rfl/schema/override", test_override);
+  g_test_add_func ("/rfl/schema/override-refused", test_bad_overrides);
+  g_test_add_func ("/rfl/schema/override-files", test_override_files);
 
   return g_test_run ();
 }
