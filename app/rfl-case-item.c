@@ -5,7 +5,7 @@
 #include <locale.h>
 
 #include "rfl-case-item.h"
-#include "rfl-record-form.h"
+#include "rfl-record-labels.h"
 
 /*
  * One row of a case list: the summary the store gives (never the whole
@@ -39,62 +39,6 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/**
- * rfl_case_kind_label:
- *
- * Returns: what a volunteer calls a record of @type (and @subtype)
- */
-const char *
-rfl_case_kind_label (const char *type,
-                     const char *subtype)
-{
-  static const struct { const char *type, *subtype, *label; } kinds[] = {
-    { "tracing_request", NULL, N_("Tracing request") },
-    { "registration", "found_person", N_("Found person") },
-    { "registration", "unaccompanied_child", N_("Unaccompanied child") },
-    { "registration", "separated_child", N_("Separated child") },
-    { "registration", "detainee", N_("Detainee") },
-    { "registration", "deceased", N_("Deceased person") },
-    { "registration", NULL, N_("Registration") },
-    { "message", NULL, N_("Red Cross Message") },
-    { "note", NULL, N_("Note") },
-    { "match", NULL, N_("Match decision") },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-    if (g_strcmp0 (kinds[i].type, type) == 0 &&
-        (kinds[i].subtype == NULL || g_strcmp0 (kinds[i].subtype, subtype) == 0))
-      return _(kinds[i].label);
-  return type != NULL ? type : "";
-}
-
-/**
- * rfl_case_status_label:
- *
- * Returns: a status as a volunteer reads it
- */
-const char *
-rfl_case_status_label (const char *status)
-{
-  static const struct { const char *status, *label; } statuses[] = {
-    { "open", N_("Open") },
-    { "tracing", N_("Tracing") },
-    { "located", N_("Located") },
-    { "reunited", N_("Reunited") },
-    { "closed", N_("Closed") },
-    { "collected", N_("Collected") },
-    { "transmitted", N_("Transmitted") },
-    { "delivered", N_("Delivered") },
-    { "undeliverable", N_("Undeliverable") },
-    { "returned", N_("Returned") },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
-    if (g_strcmp0 (statuses[i].status, status) == 0)
-      return _(statuses[i].label);
-  return status != NULL ? status : "";
-}
 
 static void
 set_string (RflCaseItem  *self,
@@ -256,8 +200,8 @@ rfl_case_item_set_summary (RflCaseItem *self,
   set_string (self, &self->id, json_object_get_string_member_with_default (summary, "id", NULL), PROP_ID);
   set_string (self, &self->name, name != NULL && *name != '\0' ? name : _("(no name)"), PROP_NAME);
   {
-    const char *kind = rfl_case_kind_label (json_object_get_string_member_with_default (summary, "type", NULL),
-                                            json_object_get_string_member_with_default (summary, "subtype", NULL));
+    const char *kind = rfl_record_kind_label (json_object_get_string_member_with_default (summary, "type", NULL),
+                                              json_object_get_string_member_with_default (summary, "subtype", NULL));
     const char *role = json_object_get_string_member_with_default (summary, "role", NULL);
     g_autofree char *role_label = role != NULL ? rfl_field_label (role) : NULL;
     /* A search result names who in the case matched. */
@@ -268,7 +212,7 @@ rfl_case_item_set_summary (RflCaseItem *self,
     set_string (self, &self->kind, label, PROP_KIND);
   }
   set_string (self, &self->status,
-              rfl_case_status_label (json_object_get_string_member_with_default (summary, "status", NULL)),
+              rfl_record_status_label (json_object_get_string_member_with_default (summary, "status", NULL)),
               PROP_STATUS);
   updated = rfl_format_time (json_object_get_string_member_with_default (summary, "updated_at", NULL), FALSE);
   set_string (self, &self->updated, updated, PROP_UPDATED);

@@ -20,9 +20,6 @@ const char  *rfl_case_item_get_kind     (RflCaseItem *self);
 const char  *rfl_case_item_get_status   (RflCaseItem *self);
 const char  *rfl_case_item_get_updated  (RflCaseItem *self);
 
-const char  *rfl_case_kind_label        (const char  *type,
-                                         const char  *subtype);
-const char  *rfl_case_status_label      (const char  *status);
 char        *rfl_format_count           (gint64       n) G_GNUC_WARN_UNUSED_RESULT;
 char        *rfl_format_time            (const char  *iso,
                                          gboolean     with_time) G_GNUC_WARN_UNUSED_RESULT;

@@ -42,6 +42,8 @@ struct _RflCaseView
   char                *id;
   JsonObject          *record;
   GStrv                next;          /* statuses the case can move to */
+  GStrv                note_kinds;    /* what the note-kind row offers, from the schema */
+  GStrv                note_outcomes; /* what the outcome row offers */
   GPtrArray           *rows;          /* GtkWidget *: rows filled from the record */
   GCancellable        *cancellable;
   char                *error;
@@ -66,9 +68,6 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
-
-static const char * const note_kinds[] = { "note", "contact_attempt", "case_action" };
-static const char * const note_outcomes[] = { "reached", "no_answer", "wrong_number", "refused", "other" };
 
 static void reload (RflCaseView *self);
 static void consent_toggled_cb (GtkSwitch *toggle, GParamSpec *pspec, RflCaseView *self);
@@ -438,10 +437,10 @@ fill_status (RflCaseView *self)
   g_clear_pointer (&self->next, g_strfreev);
   self->next = rfl_schema_dup_next_statuses (rfl_schema_get_default (), type, status);
   gtk_widget_set_visible (GTK_WIDGET (self->status_group), status != NULL);
-  current = g_strdup_printf (_("Now: %s"), rfl_case_status_label (status));
+  current = g_strdup_printf (_("Now: %s"), rfl_record_status_label (status));
   adw_preferences_group_set_description (self->status_group, current);
   for (guint i = 0; self->next != NULL && self->next[i] != NULL; i++)
-    gtk_string_list_append (labels, rfl_case_status_label (self->next[i]));
+    gtk_string_list_append (labels, rfl_record_status_label (self->next[i]));
   adw_combo_row_set_model (self->next_status, G_LIST_MODEL (labels));
   gtk_widget_set_visible (GTK_WIDGET (self->next_status), self->next != NULL && self->next[0] != NULL);
 
@@ -451,15 +450,11 @@ fill_status (RflCaseView *self)
       g_autofree char *at = rfl_format_time (json_object_get_string_member_with_default (entry, "at", NULL), TRUE);
       const char *reason = json_object_get_string_member_with_default (entry, "reason", NULL);
       g_autofree char *reason_label = reason != NULL ? rfl_field_label (reason) : NULL;
+      const char *to = json_object_get_string_member_with_default (entry, "status", NULL);
+      const char *entered = rfl_record_status_label (to);
       g_autofree char *title = NULL;
 
-      title = reason_label != NULL
-              ? g_strdup_printf ("%s (%s)",
-                                 rfl_case_status_label (json_object_get_string_member_with_default (entry, "status",
-                                                                                                    NULL)),
-                                 reason_label)
-              : g_strdup (rfl_case_status_label (json_object_get_string_member_with_default (entry, "status",
-                                                                                             NULL)));
+      title = reason_label != NULL ? g_strdup_printf ("%s (%s)", entered, reason_label) : g_strdup (entered);
       {
         const char *by = json_object_get_string_member_with_default (entry, "by", NULL);
         /* Translators: when a status changed, and who changed it. */
@@ -471,26 +466,20 @@ fill_status (RflCaseView *self)
     }
 }
 
-static const char *
-note_kind_label (const char *kind)
-{
-  if (g_strcmp0 (kind, "contact_attempt") == 0)
-    return _("Contact attempt");
-  if (g_strcmp0 (kind, "case_action") == 0)
-    return _("Case action");
-  return _("Note");
-}
-
 static void
 fill_timeline (RflCaseView *self)
 {
+  RflSchema *schema = rfl_schema_get_default ();
+  const char *note_type = rfl_schema_get_note_type (schema);
+  const char *plain = rfl_schema_get_field_default (schema, note_type, "kind");
   JsonArray *notes = json_object_has_member (self->record, "notes")
                      ? json_object_get_array_member (self->record, "notes") : NULL;
 
   for (guint i = 0; notes != NULL && i < json_array_get_length (notes); i++)
     {
       JsonObject *note = json_array_get_object_element (notes, i);
-      const char *kind = json_object_get_string_member_with_default (note, "kind", "note");
+      const char *name = json_object_get_string_member_with_default (note, "kind", plain ? plain : "");
+      g_autofree char *kind = rfl_field_label (name);
       const char *outcome = json_object_get_string_member_with_default (note, "outcome", NULL);
       g_autofree char *at = rfl_format_time (json_object_get_string_member_with_default (note, "created_at", NULL),
                                              TRUE);
@@ -498,8 +487,8 @@ fill_timeline (RflCaseView *self)
       g_autofree char *subtitle = NULL;
       GtkWidget *row;
 
-      subtitle = outcome_label != NULL ? g_strdup_printf ("%s · %s · %s", note_kind_label (kind), outcome_label, at)
-                                       : g_strdup_printf ("%s · %s", note_kind_label (kind), at);
+      subtitle = outcome_label != NULL ? g_strdup_printf ("%s · %s · %s", kind, outcome_label, at)
+                                       : g_strdup_printf ("%s · %s", kind, at);
       row = info_row (json_object_get_string_member_with_default (note, "text", ""), subtitle);
       g_object_set (row, "title-lines", 0, NULL);
       add_row (self, self->timeline_group, row);
@@ -579,6 +568,35 @@ return_to_place (RflCaseView *self,
   g_free (place->key);
 }
 
+/* The fields an override file added have no place made for them in this
+ * view: the summary lists each one the record holds, with its value. */
+static void
+fill_added (RflCaseView *self,
+            JsonArray   *fields)
+{
+  for (guint i = 0; fields != NULL && i < json_array_get_length (fields); i++)
+    {
+      JsonObject *desc = json_array_get_object_element (fields, i);
+      const char *name = json_object_get_string_member_with_default (desc, "name", "");
+      JsonNode *value = json_object_get_member (self->record, name);
+      g_autofree char *label = NULL, *text = NULL;
+
+      if (!json_object_get_boolean_member_with_default (desc, "added", FALSE) || value == NULL ||
+          !JSON_NODE_HOLDS_VALUE (value))
+        continue;
+      if (g_strcmp0 (json_object_get_string_member_with_default (desc, "kind", NULL), "enum") == 0)
+        text = rfl_field_label (json_node_get_string (value));
+      else if (json_node_get_value_type (value) == G_TYPE_STRING)
+        text = g_strdup (json_node_get_string (value));
+      else if (json_node_get_value_type (value) == G_TYPE_INT64)
+        text = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (value));
+      else
+        continue;
+      label = rfl_field_describe_label (desc);
+      add_row (self, self->summary_group, info_row (label, text));
+    }
+}
+
 static void fill_rows (RflCaseView *self);
 
 static void
@@ -622,7 +640,7 @@ fill_rows (RflCaseView *self)
   updated = rfl_format_time (json_object_get_string_member_with_default (self->record, "updated_at", NULL), TRUE);
   description = g_strdup_printf (_("Registered %s · changed %s"), created != NULL ? created : "",
                                  updated != NULL ? updated : "");
-  adw_preferences_group_set_title (self->summary_group, rfl_case_kind_label (type, subtype));
+  adw_preferences_group_set_title (self->summary_group, rfl_record_kind_label (type, subtype));
   adw_preferences_group_set_description (self->summary_group, description);
   if (json_object_has_member (self->record, "content"))
     add_row (self, self->summary_group,
@@ -638,6 +656,8 @@ fill_rows (RflCaseView *self)
 
       add_row (self, self->summary_group, info_row (_("Sensitivity"), label));
     }
+
+  fill_added (self, fields);
 
   fill_status (self);
   update_actions (self);
@@ -887,7 +907,7 @@ change_status_activated (GtkWidget  *widget,
       if (r == 0 || r == GTK_INVALID_LIST_POSITION || r > json_array_get_length (values))
         {
           g_autofree char *message = g_strdup_printf (_("Reason: say why the case becomes “%s”"),
-                                                      rfl_case_status_label (self->next[i]));
+                                                      rfl_record_status_label (self->next[i]));
 
           set_reason_problem (self, message);
           gtk_widget_grab_focus (GTK_WIDGET (self->reason));
@@ -914,11 +934,26 @@ change_status_activated (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+static const char *
+chosen (GStrv  values,
+        guint  i)
+{
+  return values != NULL && i < g_strv_length (values) ? values[i] : NULL;
+}
+
+/* How a call or a visit went is asked of a contact attempt only. */
+static gboolean
+asks_outcome (const char *note_kind)
+{
+  return g_strcmp0 (note_kind, "contact_attempt") == 0;
+}
+
 static void
 note_kind_changed_cb (RflCaseView *self)
 {
-  gtk_widget_set_visible (GTK_WIDGET (self->note_outcome),
-                          adw_combo_row_get_selected (self->note_kind) == 1);
+  guint i = adw_combo_row_get_selected (self->note_kind);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->note_outcome), asks_outcome (chosen (self->note_kinds, i)));
 }
 
 static void
@@ -927,8 +962,9 @@ add_note_activated (GtkWidget  *widget,
                     GVariant   *parameter)
 {
   RflCaseView *self = RFL_CASE_VIEW (widget);
-  guint kind = adw_combo_row_get_selected (self->note_kind);
-  guint outcome = adw_combo_row_get_selected (self->note_outcome);
+  const char *kind = chosen (self->note_kinds, adw_combo_row_get_selected (self->note_kind));
+  const char *outcome = chosen (self->note_outcomes,
+                                adw_combo_row_get_selected (self->note_outcome));
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->note_text))));
 
   if (self->busy > 0)
@@ -939,9 +975,9 @@ add_note_activated (GtkWidget  *widget,
       gtk_widget_grab_focus (GTK_WIDGET (self->note_text));
       return;
     }
-  rfl_case_view_add_note (self, kind < G_N_ELEMENTS (note_kinds) ? note_kinds[kind] : "note",
-                          kind == 1 && outcome < G_N_ELEMENTS (note_outcomes) ? note_outcomes[outcome] : NULL,
-                          text);
+  if (kind == NULL)
+    return;
+  rfl_case_view_add_note (self, kind, asks_outcome (kind) ? outcome : NULL, text);
 }
 
 static void
@@ -1009,6 +1045,8 @@ rfl_case_view_finalize (GObject *object)
   RflCaseView *self = RFL_CASE_VIEW (object);
 
   g_clear_pointer (&self->rows, g_ptr_array_unref);
+  g_strfreev (self->note_kinds);
+  g_strfreev (self->note_outcomes);
   g_free (self->error);
   G_OBJECT_CLASS (rfl_case_view_parent_class)->finalize (object);
 }
@@ -1090,9 +1128,9 @@ rfl_case_view_class_init (RflCaseViewClass *klass)
 static void
 rfl_case_view_init (RflCaseView *self)
 {
-  const char *kinds[] = { _("Note"), _("Contact attempt"), _("Case action"), NULL };
+  RflSchema *schema = rfl_schema_get_default ();
   g_autoptr(GtkStringList) outcomes = gtk_string_list_new (NULL);
-  g_autoptr(GtkStringList) kind_list = gtk_string_list_new (kinds);
+  g_autoptr(GtkStringList) kind_list = gtk_string_list_new (NULL);
 
   gtk_widget_init_template (GTK_WIDGET (self));
   rfl_a11y_activatable_choices (GTK_WIDGET (self->next_status));
@@ -1101,10 +1139,19 @@ rfl_case_view_init (RflCaseView *self)
   rfl_a11y_activatable_choices (GTK_WIDGET (self->note_outcome));
   self->rows = g_ptr_array_new ();
   self->cancellable = g_cancellable_new ();
-  adw_combo_row_set_model (self->note_kind, G_LIST_MODEL (kind_list));
-  for (guint i = 0; i < G_N_ELEMENTS (note_outcomes); i++)
+  self->note_kinds = rfl_schema_dup_note_kinds (schema);
+  self->note_outcomes = rfl_schema_dup_enum_values (schema, rfl_schema_get_note_type (schema),
+                                                    "outcome");
+  for (guint i = 0; self->note_kinds[i] != NULL; i++)
     {
-      g_autofree char *label = rfl_field_label (note_outcomes[i]);
+      g_autofree char *label = rfl_field_label (self->note_kinds[i]);
+
+      gtk_string_list_append (kind_list, label);
+    }
+  adw_combo_row_set_model (self->note_kind, G_LIST_MODEL (kind_list));
+  for (guint i = 0; self->note_outcomes[i] != NULL; i++)
+    {
+      g_autofree char *label = rfl_field_label (self->note_outcomes[i]);
 
       gtk_string_list_append (outcomes, label);
     }
@@ -1269,7 +1316,7 @@ rfl_case_view_change_status (RflCaseView *self,
 
 /**
  * rfl_case_view_add_note:
- * @kind: "note", "contact_attempt" or "case_action"
+ * @kind: a kind of note rfl_schema_dup_note_kinds() gives
  * @outcome: (nullable): how a contact attempt went
  * @text: what happened
  */
@@ -1289,7 +1336,8 @@ rfl_case_view_add_note (RflCaseView *self,
   if (self->record == NULL)
     return;
   note = json_object_new ();
-  json_object_set_string_member (note, "type", "note");
+  json_object_set_string_member (note, "type",
+                                 rfl_schema_get_note_type (rfl_schema_get_default ()));
   json_object_set_string_member (note, "record", self->id);
   json_object_set_string_member (note, "kind", kind);
   if (outcome != NULL)

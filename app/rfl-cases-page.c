@@ -8,6 +8,8 @@
 #include "rfl-case-view.h"
 #include "rfl-a11y.h"
 #include "rfl-cases-page.h"
+#include "rfl-record-labels.h"
+#include "rfl-schema.h"
 #include "rfl-store-follow.h"
 
 /*
@@ -46,6 +48,8 @@ struct _RflCasesPage
   char             *query;
   gboolean          searching;
   gboolean          messages;     /* Red Cross Messages only */
+  GStrv             type_values;  /* the type filter's choices: every kind listed, then each */
+  GStrv             status_values; /* the status filter's choices after "Any status" */
 };
 
 G_DEFINE_FINAL_TYPE (RflCasesPage, rfl_cases_page, ADW_TYPE_BIN)
@@ -62,13 +66,49 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* "All types" means the cases and messages, not the notes and match
- * decisions that hang off them. */
-static const char * const type_values[] = { "tracing_request,registration,message", "tracing_request",
-                                            "registration", "message" };
-static const char * const status_values[] = { NULL, "open", "tracing", "located", "reunited", "closed" };
-static const char * const message_status_values[] = { NULL, "collected", "transmitted", "delivered",
-                                                       "undeliverable", "returned" };
+/* The types, as the store's filter takes them, of every kind of record
+ * @list shows ("cases", "messages"), or with %NULL of every list: "All
+ * types" means the cases and messages, not the notes that hang off them. */
+static char *
+join_kinds (const char *list)
+{
+  g_auto(GStrv) kinds = rfl_schema_dup_kinds (rfl_schema_get_default (), list);
+
+  return g_strjoinv (",", kinds);
+}
+
+/* The statuses of the kinds @list shows, each once, in the schema's order. */
+static GStrv
+dup_statuses (const char *list)
+{
+  g_auto(GStrv) kinds = rfl_schema_dup_kinds (rfl_schema_get_default (), list);
+  g_autoptr(GPtrArray) statuses = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; kinds[i] != NULL; i++)
+    {
+      g_auto(GStrv) of_kind = rfl_schema_dup_statuses (rfl_schema_get_default (), kinds[i]);
+
+      for (guint s = 0; of_kind[s] != NULL; s++)
+        if (!g_ptr_array_find_with_equal_func (statuses, of_kind[s], g_str_equal, NULL))
+          g_ptr_array_add (statuses, g_strdup (of_kind[s]));
+    }
+  g_ptr_array_add (statuses, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&statuses), FALSE);
+}
+
+static void
+set_status_choices (RflCasesPage *self,
+                    const char   *list)
+{
+  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
+
+  g_strfreev (self->status_values);
+  self->status_values = dup_statuses (list);
+  gtk_string_list_append (labels, _("Any status"));
+  for (guint i = 0; self->status_values[i] != NULL; i++)
+    gtk_string_list_append (labels, rfl_record_status_label (self->status_values[i]));
+  gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (labels));
+}
 
 static const char *
 selected_type (RflCasesPage *self)
@@ -76,8 +116,8 @@ selected_type (RflCasesPage *self)
   guint i = gtk_drop_down_get_selected (self->type_filter);
 
   if (self->messages)
-    return "message";
-  return i < G_N_ELEMENTS (type_values) ? type_values[i] : NULL;
+    i = 0;
+  return i < g_strv_length (self->type_values) ? self->type_values[i] : NULL;
 }
 
 static const char *
@@ -85,24 +125,21 @@ selected_status (RflCasesPage *self)
 {
   guint i = gtk_drop_down_get_selected (self->status_filter);
 
-  if (self->messages)
-    return i < G_N_ELEMENTS (message_status_values) ? message_status_values[i] : NULL;
-  return i < G_N_ELEMENTS (status_values) ? status_values[i] : NULL;
+  return i > 0 && i <= g_strv_length (self->status_values) ? self->status_values[i - 1] : NULL;
 }
 
 static void
 set_messages (RflCasesPage *self,
               gboolean      messages)
 {
-  const char *statuses[G_N_ELEMENTS (message_status_values) + 1] = { _("Any status") };
-
   self->messages = messages;
   gtk_widget_set_visible (GTK_WIDGET (self->type_filter), !messages);
   if (!messages)
     return;
-  for (guint i = 1; i < G_N_ELEMENTS (message_status_values); i++)
-    statuses[i] = rfl_case_status_label (message_status_values[i]);
-  gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (gtk_string_list_new (statuses)));
+  g_strfreev (self->type_values);
+  self->type_values = g_new0 (char *, 2);
+  self->type_values[0] = join_kinds ("messages");
+  set_status_choices (self, "messages");
   gtk_editable_set_text (GTK_EDITABLE (self->search), "");
   g_object_set (self->search, "placeholder-text", _("Search senders and addressees"), NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search), GTK_ACCESSIBLE_PROPERTY_LABEL,
@@ -470,6 +507,8 @@ rfl_cases_page_finalize (GObject *object)
   RflCasesPage *self = RFL_CASES_PAGE (object);
 
   g_free (self->query);
+  g_strfreev (self->type_values);
+  g_strfreev (self->status_values);
   G_OBJECT_CLASS (rfl_cases_page_parent_class)->finalize (object);
 }
 
@@ -589,14 +628,22 @@ rfl_cases_page_class_init (RflCasesPageClass *klass)
 static void
 rfl_cases_page_init (RflCasesPage *self)
 {
-  const char *types[] = { _("All types"), _("Tracing requests"), _("Registrations"), _("Red Cross Messages"), NULL };
-  const char *statuses[] = { _("Any status"), _("Open"), _("Tracing"), _("Located"), _("Reunited"),
-                             _("Closed"), NULL };
+  g_auto(GStrv) kinds = rfl_schema_dup_kinds (rfl_schema_get_default (), NULL);
+  g_autoptr(GtkStringList) types = gtk_string_list_new (NULL);
   g_autoptr(GtkListItemFactory) factory = NULL;
+  guint n = g_strv_length (kinds);
 
   gtk_widget_init_template (GTK_WIDGET (self));
-  gtk_drop_down_set_model (self->type_filter, G_LIST_MODEL (gtk_string_list_new (types)));
-  gtk_drop_down_set_model (self->status_filter, G_LIST_MODEL (gtk_string_list_new (statuses)));
+  self->type_values = g_new0 (char *, n + 2);
+  self->type_values[0] = join_kinds (NULL);
+  gtk_string_list_append (types, _("All types"));
+  for (guint i = 0; i < n; i++)
+    {
+      self->type_values[i + 1] = g_strdup (kinds[i]);
+      gtk_string_list_append (types, rfl_record_kind_plural_label (kinds[i]));
+    }
+  gtk_drop_down_set_model (self->type_filter, G_LIST_MODEL (types));
+  set_status_choices (self, "cases");
   rfl_a11y_activatable_choices (GTK_WIDGET (self->type_filter));
   rfl_a11y_activatable_choices (GTK_WIDGET (self->status_filter));
   /* Rows are built in code: a GtkBuilder factory parses its template for

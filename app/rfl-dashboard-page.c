@@ -5,6 +5,8 @@
 
 #include "rfl-case-item.h"
 #include "rfl-dashboard-page.h"
+#include "rfl-record-labels.h"
+#include "rfl-schema.h"
 #include "rfl-store-follow.h"
 #include "rfl-sync.h"
 
@@ -124,7 +126,7 @@ add_count_row (RflDashboardPage *self,
           if (subtitle->len > 0)
             g_string_append (subtitle, " · ");
           /* Translators: a status and how many records are in it: "Open 1,234". */
-          g_string_append_printf (subtitle, _("%s %s"), rfl_case_status_label (status), n);
+          g_string_append_printf (subtitle, _("%s %s"), rfl_record_status_label (status), n);
         }
     }
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
@@ -247,11 +249,11 @@ show_summary (RflDashboardPage *self)
   g_autofree char *last_text = last != NULL ? rfl_format_time (last, TRUE) : NULL;
   gboolean enrolled = g_strcmp0 (json_object_get_string_member_with_default (sync, "enrollment", NULL),
                                  "enrolled") == 0;
+  g_auto(GStrv) kinds = rfl_schema_dup_kinds (rfl_schema_get_default (), NULL);
 
   clear_rows (self);
-  add_count_row (self, "tracing_request", _("Tracing requests"), counts);
-  add_count_row (self, "registration", _("Registrations"), counts);
-  add_count_row (self, "message", _("Red Cross Messages"), counts);
+  for (guint i = 0; kinds[i] != NULL; i++)
+    add_count_row (self, kinds[i], rfl_record_kind_plural_label (kinds[i]), counts);
   gtk_label_set_text (self->awaiting_label, awaiting);
   adw_action_row_set_subtitle (self->sync_row, last_text != NULL ? last_text
                                                                  : enrolled ? _("Never") : _("Not enrolled"));

@@ -4,12 +4,12 @@
 #include <glib/gi18n.h>
 
 #include "rfl-a11y.h"
-#include "rfl-case-item.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 
 /*
- * Registering a new case: choose the kind, fill in the form the schema
+ * Registering a new case: choose the kind (each record type the schema
+ * lists, a registration once per subtype), fill in the form the schema
  * gives for it, save. The store validates in a worker thread; its one-line
  * message names the field that is missing or wrong. The same dialog edits a
  * saved case: the kind is fixed, and what is saved is a patch of the
@@ -26,6 +26,8 @@ struct _RflNewCaseDialog
   AdwBin       *form_bin;
 
   RflStore     *store;
+  GPtrArray    *types;     /* char *: the record type of each kind offered */
+  GPtrArray    *subtypes;  /* char *: the subtype of each, or NULL */
   JsonObject   *original;  /* editing: the record as it was read */
   GtkWidget    *form;
   GCancellable *cancellable;
@@ -42,16 +44,6 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
-
-static const struct { const char *type, *subtype; } kinds[] = {
-  { "tracing_request", NULL },
-  { "registration", "found_person" },
-  { "registration", "unaccompanied_child" },
-  { "registration", "separated_child" },
-  { "registration", "detainee" },
-  { "registration", "deceased" },
-  { "message", NULL },
-};
 
 static void
 set_error (RflNewCaseDialog *self,
@@ -76,13 +68,45 @@ kind_changed_cb (RflNewCaseDialog *self)
 {
   guint i = adw_combo_row_get_selected (self->kind);
 
-  if (i >= G_N_ELEMENTS (kinds) || self->original != NULL)
+  if (i >= self->types->len || self->original != NULL)
     return;
   set_error (self, NULL);
-  self->form = rfl_record_form_new (rfl_schema_get_default (), kinds[i].type, kinds[i].subtype);
+  self->form = rfl_record_form_new (rfl_schema_get_default (), g_ptr_array_index (self->types, i),
+                                    g_ptr_array_index (self->subtypes, i));
   g_signal_connect_object (self->form, "notify::valid", G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
   adw_bin_set_child (self->form_bin, self->form);
   update_actions (self);
+}
+
+static void
+add_kind (RflNewCaseDialog *self,
+          GtkStringList    *labels,
+          const char       *type,
+          const char       *subtype)
+{
+  g_ptr_array_add (self->types, g_strdup (type));
+  g_ptr_array_add (self->subtypes, g_strdup (subtype));
+  gtk_string_list_append (labels, rfl_record_kind_label (type, subtype));
+}
+
+/* The kinds of case the schema gives, in its order, as the combo offers
+ * them. */
+static void
+add_kinds (RflNewCaseDialog *self,
+           GtkStringList    *labels)
+{
+  RflSchema *schema = rfl_schema_get_default ();
+  g_auto(GStrv) types = rfl_schema_dup_kinds (schema, NULL);
+
+  for (guint i = 0; types[i] != NULL; i++)
+    {
+      g_auto(GStrv) subtypes = rfl_schema_dup_subtypes (schema, types[i]);
+
+      if (subtypes[0] == NULL)
+        add_kind (self, labels, types[i], NULL);
+      for (guint s = 0; subtypes[s] != NULL; s++)
+        add_kind (self, labels, types[i], subtypes[s]);
+    }
 }
 
 static void
@@ -161,6 +185,8 @@ rfl_new_case_dialog_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), RFL_TYPE_NEW_CASE_DIALOG);
   g_clear_object (&self->store);
   g_clear_pointer (&self->original, json_object_unref);
+  g_clear_pointer (&self->types, g_ptr_array_unref);
+  g_clear_pointer (&self->subtypes, g_ptr_array_unref);
   G_OBJECT_CLASS (rfl_new_case_dialog_parent_class)->dispose (object);
 }
 
@@ -207,8 +233,9 @@ rfl_new_case_dialog_init (RflNewCaseDialog *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   rfl_a11y_activatable_choices (GTK_WIDGET (self->kind));
   self->cancellable = g_cancellable_new ();
-  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
-    gtk_string_list_append (labels, rfl_case_kind_label (kinds[i].type, kinds[i].subtype));
+  self->types = g_ptr_array_new_with_free_func (g_free);
+  self->subtypes = g_ptr_array_new_with_free_func (g_free);
+  add_kinds (self, labels);
   adw_combo_row_set_model (self->kind, G_LIST_MODEL (labels));
   kind_changed_cb (self);
   rfl_a11y_fix_names (GTK_WIDGET (self));
@@ -267,17 +294,27 @@ rfl_new_case_dialog_new_for_record (GtkWindow  *parent,
 
 /**
  * rfl_new_case_dialog_set_kind:
- * @kind: 0 a tracing request, 1-5 a registration (found person,
- *   unaccompanied child, separated child, detainee, deceased), 6 a message
+ * @type: a record type rfl_schema_dup_kinds() gives
+ * @subtype: (nullable): one of its subtypes, if it has them
+ *
+ * Chooses the kind of case to register.
  */
 void
 rfl_new_case_dialog_set_kind (RflNewCaseDialog *self,
-                              guint             kind)
+                              const char       *type,
+                              const char       *subtype)
 {
   g_return_if_fail (RFL_IS_NEW_CASE_DIALOG (self));
-  g_return_if_fail (kind < G_N_ELEMENTS (kinds));
+  g_return_if_fail (type != NULL);
 
-  adw_combo_row_set_selected (self->kind, kind);
+  for (guint i = 0; i < self->types->len; i++)
+    if (g_str_equal (g_ptr_array_index (self->types, i), type) &&
+        (subtype == NULL || g_strcmp0 (g_ptr_array_index (self->subtypes, i), subtype) == 0))
+      {
+        adw_combo_row_set_selected (self->kind, i);
+        return;
+      }
+  g_critical ("%s: no kind of case %s %s", G_STRFUNC, type, subtype != NULL ? subtype : "");
 }
 
 /**

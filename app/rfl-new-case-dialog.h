@@ -17,7 +17,8 @@ GtkWidget  *rfl_new_case_dialog_new_for_record (GtkWindow  *parent,
                                                 RflStore   *store,
                                                 JsonObject *record) G_GNUC_WARN_UNUSED_RESULT;
 void        rfl_new_case_dialog_set_kind  (RflNewCaseDialog *self,
-                                           guint             kind);
+                                           const char       *type,
+                                           const char       *subtype);
 GtkWidget  *rfl_new_case_dialog_get_form  (RflNewCaseDialog *self);
 const char *rfl_new_case_dialog_get_error (RflNewCaseDialog *self);
 gboolean    rfl_new_case_dialog_get_busy  (RflNewCaseDialog *self);

@@ -76,45 +76,6 @@ node_free (Node *node)
   g_free (node);
 }
 
-/**
- * rfl_field_label:
- * @name: a field or value name from the schema ("date_of_birth")
- *
- * Returns: (transfer full): how a form shows it ("Date of birth"),
- *   translated when the catalog has it
- */
-char *
-rfl_field_label (const char *name)
-{
-  g_autofree char *spaced = g_strdup (name);
-  const char *translated;
-
-  for (char *p = spaced; *p != '\0'; p++)
-    if (*p == '_')
-      *p = ' ';
-  if (spaced[0] != '\0')
-    spaced[0] = g_ascii_toupper (spaced[0]);
-  translated = g_dgettext (GETTEXT_PACKAGE, spaced);
-  return g_strdup (translated);
-}
-
-/**
- * rfl_field_describe_label:
- * @desc: a field as rfl_schema_describe() gives it
- *
- * Returns: (transfer full): the label the schema gives the field, or one
- *   made of its name, translated
- */
-char *
-rfl_field_describe_label (JsonObject *desc)
-{
-  const char *label = json_object_get_string_member_with_default (desc, "label", NULL);
-
-  if (label != NULL)
-    return g_strdup (g_dgettext (GETTEXT_PACKAGE, label));
-  return rfl_field_label (json_object_get_string_member_with_default (desc, "name", ""));
-}
-
 static void
 update_valid (RflRecordForm *self)
 {

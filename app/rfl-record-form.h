@@ -4,6 +4,7 @@
 #include <adwaita.h>
 #include <json-glib/json-glib.h>
 
+#include "rfl-record-labels.h"
 #include "rfl-schema.h"
 
 G_BEGIN_DECLS
@@ -30,8 +31,5 @@ JsonObject *rfl_record_form_dup_patch  (RflRecordForm *self,
 GtkWidget  *rfl_record_form_check      (RflRecordForm *self);
 char       *rfl_record_form_dup_problem (RflRecordForm *self,
                                         const char    *path) G_GNUC_WARN_UNUSED_RESULT;
-
-char       *rfl_field_label            (const char    *name) G_GNUC_WARN_UNUSED_RESULT;
-char       *rfl_field_describe_label   (JsonObject    *desc) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

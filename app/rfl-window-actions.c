@@ -5,6 +5,7 @@
 
 #include "rfl-cases-page.h"
 #include "rfl-new-case-dialog.h"
+#include "rfl-schema.h"
 #include "rfl-window-private.h"
 
 /* The window's actions, with their keyboard shortcuts. */
@@ -40,7 +41,12 @@ new_case_activated (GtkWidget  *widget,
   dialog = rfl_new_case_dialog_new (GTK_WINDOW (self), rfl_window_get_store (self));
   /* From the Messages section, a new entry is most likely a message. */
   if (g_strcmp0 (gtk_stack_get_visible_child_name (_rfl_window_get_content (self)), "messages") == 0)
-    rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), 6);
+    {
+      g_auto(GStrv) messages = rfl_schema_dup_kinds (rfl_schema_get_default (), "messages");
+
+      if (messages[0] != NULL)
+        rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), messages[0], NULL);
+    }
   g_signal_connect_object (dialog, "saved", G_CALLBACK (case_saved_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }

@@ -533,7 +533,7 @@ test_new_case_tracing_request (void)
   g_object_ref (dialog);
   g_signal_connect (dialog, "saved", G_CALLBACK (saved_cb), &out);
   gtk_window_present (GTK_WINDOW (dialog));
-  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), 0);
+  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), "tracing_request", NULL);
   form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
   g_assert_cmpstr (rfl_record_form_get_record_type (RFL_RECORD_FORM (form)), ==, "tracing_request");
 
@@ -647,7 +647,7 @@ test_new_case_message (void)
   g_object_ref (dialog);
   g_signal_connect (dialog, "saved", G_CALLBACK (saved_cb), &out);
   gtk_window_present (GTK_WINDOW (dialog));
-  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), 6);
+  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), "message", NULL);
   form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
   g_assert_cmpstr (rfl_record_form_get_record_type (RFL_RECORD_FORM (form)), ==, "message");
   row = rfl_record_form_get_field (RFL_RECORD_FORM (form), "content");

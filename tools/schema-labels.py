@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# Writes po/schema-labels.c: every field and value name of the record schema
-# as the forms show it ("date_of_birth" -> "Date of birth"), marked for
-# translation, so that xgettext finds labels that live in data, not code.
+# Writes po/schema-labels.c: every field, value and status name of the record
+# schema as the app shows it ("date_of_birth" -> "Date of birth"), and the
+# labels the schema gives kinds of record ("Tracing request", "Deceased
+# person"), marked for translation, so that xgettext finds labels that live in
+# data, not code (app/rfl-record-labels.c reads them).
 # The file is never compiled. tests/check-potfiles.sh fails when it is stale:
 # after changing data/schema/records.json, run this script again.
 
@@ -37,6 +39,13 @@ def main():
     walk(schema.get("common", {}), labels)
     for record in schema.get("records", {}).values():
         walk(record.get("fields", {}), labels)
+        for key in ("label", "plural"):
+            if key in record:
+                labels.add(record[key])
+        labels.update(record.get("subtypes", {}).values())
+    for lifecycle in schema.get("lifecycles", {}).values():
+        for status in lifecycle.get("transitions", {}):
+            labels.add(label(status))
     lines = [
         "/* SPDX-License-Identifier: GPL-3.0-or-later */",
         "/* Written by tools/schema-labels.py from data/schema/records.json, for",
