@@ -7,6 +7,7 @@
 
 #include "rfl-about.h"
 #include "rfl-application.h"
+#include "rfl-schema.h"
 #include "rfl-sync-agent.h"
 #include "rfl-window.h"
 
@@ -52,12 +53,33 @@ rfl_application_handle_local_options (GApplication *app,
   return G_APPLICATION_CLASS (rfl_application_parent_class)->handle_local_options (app, options);
 }
 
+/* An override of the record schema that cannot be used stops the app
+ * before a case is opened: the dialog names the file and what is wrong,
+ * and the app quits when it closes. Returns whether it is shown. */
+static gboolean
+show_schema_error (RflApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+  GtkWidget *dialog;
+
+  if (rfl_schema_load_default (&error))
+    return FALSE;
+  g_message ("%s", error->message);
+  dialog = adw_message_dialog_new (NULL, _("Error"), error->message);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "quit", _("Quit"));
+  gtk_window_set_application (GTK_WINDOW (dialog), GTK_APPLICATION (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+  return TRUE;
+}
+
 static void
 rfl_application_activate (GApplication *app)
 {
   RflApplication *self = RFL_APPLICATION (app);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
 
+  if (window == NULL && show_schema_error (self))
+    return;
   if (window == NULL)
     window = GTK_WINDOW (rfl_window_new (self));
   gtk_window_present (window);

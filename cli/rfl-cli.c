@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "rfl-cli.h"
+#include "rfl-schema.h"
 
 /**
  * rfl_cli_fail:
@@ -275,6 +276,8 @@ static int
 run_command (const RflCliProgram  *program,
              char                **args)
 {
+  g_autoptr(GError) error = NULL;
+
   if (args == NULL || args[0] == NULL)
     {
       rfl_cli_fail ("no command given; see --help");
@@ -282,6 +285,14 @@ run_command (const RflCliProgram  *program,
     }
   if (program->check != NULL && !program->check (program->data))
     return 2;
+  /* The office's additions to the record schema are checked before any
+   * command: a store must not run, nor HQ merge, without the record types
+   * they define. */
+  if (!rfl_schema_load_default (&error))
+    {
+      rfl_cli_fail_error (error);
+      return 2;
+    }
   if (program->store->passphrase_file == NULL && g_getenv ("REUNITE_PASSPHRASE_FILE") != NULL)
     program->store->passphrase_file = g_strdup (g_getenv ("REUNITE_PASSPHRASE_FILE"));
 

@@ -22,6 +22,7 @@
 #include "rfl-error.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
+#include "rfl-schema.h"
 #include "rfl-store.h"
 #include "rfl-sync-agent.h"
 #include "rfl-sync-client.h"
@@ -1501,6 +1502,236 @@ test_locale_formats (void)
   setlocale (LC_ALL, saved);
 }
 
+/* Whether a row under @root reads @title, and @subtitle if given. */
+static gboolean
+has_row (GtkWidget  *root,
+         const char *title,
+         const char *subtitle)
+{
+  if (ADW_IS_ACTION_ROW (root) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0 &&
+      (subtitle == NULL || g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (root)), subtitle) == 0))
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    if (has_row (c, title, subtitle))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+has_group (GtkWidget  *root,
+           const char *title)
+{
+  if (ADW_IS_PREFERENCES_GROUP (root) &&
+      g_strcmp0 (adw_preferences_group_get_title (ADW_PREFERENCES_GROUP (root)), title) == 0)
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    if (has_group (c, title))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+offers (AdwComboRow *row,
+        const char  *label)
+{
+  GListModel *model = adw_combo_row_get_model (row);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    if (g_str_equal (gtk_string_list_get_string (GTK_STRING_LIST (model), i), label))
+      return TRUE;
+  return FALSE;
+}
+
+/* Registers a case of @type (@subtype) with the new-case dialog, filled by
+ * @fill, and returns its id. */
+static char *
+register_case (RflStore   *store,
+               const char *type,
+               const char *subtype,
+               void      (*fill) (GtkWidget *form))
+{
+  GtkWidget *dialog = rfl_new_case_dialog_new (NULL, store);
+  GtkWidget *form;
+  Saved out = { 0 };
+
+  g_object_ref (dialog);
+  g_signal_connect (dialog, "saved", G_CALLBACK (saved_cb), &out);
+  gtk_window_present (GTK_WINDOW (dialog));
+  rfl_new_case_dialog_set_kind (RFL_NEW_CASE_DIALOG (dialog), type, subtype);
+  form = rfl_new_case_dialog_get_form (RFL_NEW_CASE_DIALOG (dialog));
+  g_assert_cmpstr (rfl_record_form_get_record_type (RFL_RECORD_FORM (form)), ==, type);
+  fill (form);
+  set_switch (form, "consent.tracing", TRUE);
+  set_switch (form, "consent.share_within_movement", TRUE);
+  gtk_widget_activate_action (dialog, "case.save", NULL);
+  wait_until (got_id, &out, "the case is saved");
+  g_assert_finalize_object (dialog);
+  return out.id;
+}
+
+static void
+fill_migrant (GtkWidget *form)
+{
+  set_field (form, "migrant.given_name", "Amina");
+  set_field (form, "route", "Agadez");
+}
+
+static void
+fill_clan (GtkWidget *form)
+{
+  set_field (form, "person.given_name", "Ibrahim");
+  set_field (form, "clan", "Hawiye");
+}
+
+/* @id's case as the case view shows it, in @window. */
+static GtkWidget *
+view_case (GtkWidget  *window,
+           RflStore   *store,
+           const char *id)
+{
+  GtkWidget *view = rfl_case_view_new ();
+
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  rfl_case_view_set_store (RFL_CASE_VIEW (view), store);
+  rfl_case_view_load (RFL_CASE_VIEW (view), id);
+  wait_until (case_idle, view, "the case is read");
+  return view;
+}
+
+static void
+check_schema_override (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) migrant = NULL, registration = NULL;
+  g_autoptr(JsonObject) bad = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\", \"person\": {\"given_name\": \"A\"},"
+    " \"clan\": 7, \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *migrant_id = NULL, *registration_id = NULL, *refused = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *dialog;
+
+  g_assert_true (rfl_schema_load_default (&error));
+  g_assert_no_error (error);
+
+  /* The new kind is offered with the label the file gives it, and the
+   * form of each kind has the fields the file adds. */
+  dialog = rfl_new_case_dialog_new (NULL, store);
+  g_assert_true (offers (ADW_COMBO_ROW (find (dialog, ADW_TYPE_COMBO_ROW, 0)), "Missing migrant"));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  migrant_id = register_case (store, "missing_migrant", NULL, fill_migrant);
+  registration_id = register_case (store, "registration", "found_person", fill_clan);
+
+  migrant = rfl_store_get (store, migrant_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (migrant, "route"), ==, "Agadez");
+  g_assert_cmpstr (json_object_get_string_member (migrant, "status"), ==, "open");
+  registration = rfl_store_get (store, registration_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (registration, "clan"), ==, "Hawiye");
+
+  /* The case view names the kind and shows the added fields. */
+  gtk_window_present (GTK_WINDOW (window));
+  {
+    GtkWidget *view = view_case (window, store, migrant_id);
+
+    g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find (view, GTK_TYPE_LABEL, 0))), ==, "Amina");
+    g_assert_true (has_group (view, "Missing migrant"));
+    g_assert_true (has_row (view, "Route", "Agadez"));
+    g_assert_true (has_row (view, "Migrant: Amina", NULL));
+  }
+  {
+    GtkWidget *view = view_case (window, store, registration_id);
+
+    g_assert_true (has_group (view, "Found person"));
+    g_assert_true (has_row (view, "Clan", "Hawiye"));
+    g_assert_false (has_row (view, "Registered place", NULL));
+  }
+
+  /* The store checks the added field by its rules. */
+  refused = rfl_store_add (store, bad, &error);
+  g_assert_null (refused);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "'clan': must be a string"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  rfl_store_close (store);
+  rfl_test_remove_dir (dir);
+}
+
+/* The app shows a bad override's error, naming the file, instead of
+ * opening a store with fewer record types than the office defined. */
+static void
+check_schema_override_refused (void)
+{
+  g_autoptr(RflApplication) app = rfl_application_new ();
+  g_autoptr(GError) error = NULL;
+  GList *windows;
+
+  g_assert_false (rfl_schema_load_default (&error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_SCHEMA);
+  g_clear_error (&error);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  windows = gtk_application_get_windows (GTK_APPLICATION (app));
+  g_assert_cmpuint (g_list_length (windows), ==, 1);
+  g_assert_true (ADW_IS_MESSAGE_DIALOG (windows->data));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (windows->data), "reunite/records.json: "));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (windows->data), "cannot be required"));
+  gtk_window_destroy (windows->data);
+}
+
+/* In a subprocess, as the schema is read once a process, from the
+ * XDG_CONFIG_HOME it starts with: @override put there as the office's
+ * reunite/records.json, then @check. */
+static void
+run_with_override (const char *override,
+                   void      (*check) (void))
+{
+  g_autofree char *dir = NULL, *config = NULL, *path = NULL, *saved = NULL;
+
+  if (g_test_subprocess ())
+    {
+      check ();
+      return;
+    }
+  dir = rfl_test_make_dir ();
+  config = g_build_filename (dir, "reunite", NULL);
+  path = g_build_filename (config, "records.json", NULL);
+  g_assert_cmpint (g_mkdir (config, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, override, -1, NULL));
+  saved = g_strdup (g_getenv ("XDG_CONFIG_HOME"));
+  g_setenv ("XDG_CONFIG_HOME", dir, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  if (saved != NULL)
+    g_setenv ("XDG_CONFIG_HOME", saved, TRUE);
+  else
+    g_unsetenv ("XDG_CONFIG_HOME");
+  rfl_test_remove_dir (dir);
+  g_test_trap_assert_passed ();
+}
+
+static void
+test_schema_override (void)
+{
+  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "schema", "records-override.json", NULL);
+  g_autofree char *text = NULL;
+
+  g_assert_true (g_file_get_contents (fixture, &text, NULL, NULL));
+  run_with_override (text, check_schema_override);
+}
+
+static void
+test_schema_override_refused (void)
+{
+  run_with_override ("{\"format\": \"reunite-schema-override\", \"records\": {\"registration\":"
+                     " {\"fields\": {\"clan\": {\"type\": \"string\", \"required\": true}}}}}",
+                     check_schema_override_refused);
+}
+
 /* In a subprocess, as GSK reads GSK_RENDERER once: the renderer a window of
  * the app gets when the environment says @env. */
 static void
@@ -1581,6 +1812,8 @@ main (int   argc,
   g_test_add_func ("/app/locale/dates-and-numbers", test_locale_formats);
   g_test_add_func ("/app/application/renderer-on-software-gl", test_renderer_software);
   g_test_add_func ("/app/application/renderer-chosen", test_renderer_chosen);
+  g_test_add_func ("/app/schema-override/new-kind-and-field", test_schema_override);
+  g_test_add_func ("/app/schema-override/refused", test_schema_override_refused);
 
   return g_test_run ();
 }

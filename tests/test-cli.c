@@ -41,6 +41,7 @@ launcher_new (Fixture          *f,
               GSubprocessFlags  flags)
 {
   GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+  g_autofree char *config = g_build_filename (f->dir, "config", NULL);
 
   g_subprocess_launcher_setenv (launcher, "REUNITE_PASSPHRASE_FILE", f->pass_file, TRUE);
   g_subprocess_launcher_setenv (launcher, "TMPDIR", f->tmp, TRUE);
@@ -48,6 +49,9 @@ launcher_new (Fixture          *f,
   g_subprocess_launcher_setenv (launcher, "HOME", f->dir, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_DATA_HOME", f->dir, TRUE);
   g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", f->tmp, TRUE);
+  /* Only an override of the record schema a test puts here is read. */
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_DIRS", f->tmp, TRUE);
   return launcher;
 }
 
@@ -914,6 +918,60 @@ test_concurrent_readers (Fixture       *f,
   g_assert_cmpuint (record_count (f), ==, 60000);
 }
 
+/* An office adds a record type and a field with an override file:
+ * reunite-cli takes records of them with no rebuild, and refuses them
+ * without the file; a file it cannot use stops it in one line that names
+ * the file. */
+static void
+test_schema_override (Fixture       *f,
+                      gconstpointer  data)
+{
+  static const char migrant[] =
+    "{\"type\": \"missing_migrant\", \"migrant\": {\"given_name\": \"Amina\", \"family_name\": \"Yusuf\"},"
+    " \"route\": \"Agadez\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}";
+  static const char clan[] =
+    "{\"type\": \"registration\", \"subtype\": \"found_person\", \"person\": {\"given_name\": \"Ibrahim\"},"
+    " \"clan\": \"Hawiye\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}";
+  static const char bad_route[] =
+    "{\"type\": \"missing_migrant\", \"migrant\": {\"given_name\": \"Amina\"}, \"route\": 5,"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}";
+  g_autofree char *config = g_build_filename (f->dir, "config", "reunite", NULL);
+  g_autofree char *path = g_build_filename (config, "records.json", NULL);
+  g_autofree char *fixture = g_test_build_filename (G_TEST_DIST, "schema", "records-override.json", NULL);
+  g_autofree char *text = NULL, *out = NULL, *err = NULL, *id = NULL, *shown = NULL, *listed = NULL;
+  g_autofree char *prefix = g_strdup_printf ("reunite-cli: %s: ", path);
+
+  g_assert_cmpint (run (f, migrant, NULL, &err, "add", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "'missing_migrant' is not one of"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run (f, clan, NULL, &err, "add", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "'clan': is not a field of registration"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_true (g_file_get_contents (fixture, &text, NULL, NULL));
+  g_assert_cmpint (g_mkdir_with_parents (config, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  id = add_record (f, migrant);
+  g_free (add_record (f, clan));
+  g_assert_cmpint (run (f, NULL, &shown, NULL, "show", id, NULL), ==, 0);
+  g_assert_nonnull (strstr (shown, "\"route\":\"Agadez\""));
+  g_assert_cmpint (run (f, NULL, &listed, NULL, "list", "--type=missing_migrant", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (listed), ==, 1);
+  /* The rules the file gives the field hold. */
+  g_assert_cmpint (run (f, bad_route, NULL, &err, "add", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "'route': must be a string"));
+  g_clear_pointer (&err, g_free);
+
+  g_assert_true (g_file_set_contents (path, "{\"format\": \"reunite-schema-override\", \"records\":"
+                                      " {\"registration\": {\"fields\": {\"person\": {\"required\": false}}}}}",
+                                      -1, NULL));
+  g_assert_cmpint (run (f, NULL, &out, &err, "list", NULL), !=, 0);
+  g_assert_cmpstr (out, ==, "");
+  g_assert_true (g_str_has_prefix (err, prefix));
+  g_assert_nonnull (strstr (err, "cannot change its rules"));
+  g_assert_cmpuint (count_lines (err), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -941,6 +999,7 @@ main (int   argc,
   ADD ("import-killed", test_import_killed);
   ADD ("concurrent-readers", test_concurrent_readers);
   ADD ("passphrase-prompt", test_prompt);
+  ADD ("schema-override", test_schema_override);
 #undef ADD
 
   return g_test_run ();
