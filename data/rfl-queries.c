@@ -390,7 +390,8 @@ count_by_status (RflStore    *self,
   return TRUE;
 }
 
-/* The cases opened and closed in the week from @from to @to (ms). */
+/* The cases opened and closed in the week from @from to @to (ms): the
+ * records of the types the schema lists as cases. */
 static gboolean
 count_week (RflStore  *self,
             gint64     from,
@@ -399,9 +400,9 @@ count_week (RflStore  *self,
             gint64    *closed,
             GError   **error)
 {
-  static const char * const case_types[] = { "tracing_request", "registration" };
+  g_auto(GStrv) case_types = rfl_schema_dup_kinds (self->schema, "cases");
 
-  for (guint t = 0; t < G_N_ELEMENTS (case_types); t++)
+  for (guint t = 0; case_types[t] != NULL; t++)
     if (!count_range (self, "SELECT count(*) FROM records WHERE type = ?1"
                       " AND created_at >= ?2 AND created_at < ?3 AND cl % 2 = 1",
                       case_types[t], from, to, opened, error) ||

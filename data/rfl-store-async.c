@@ -84,6 +84,19 @@ run_async (RflStore            *self,
   g_task_run_in_thread (task, run_thread);
 }
 
+/* The result of a task run_async() started with @source_tag. */
+static gpointer
+propagate (gpointer       source,
+           GAsyncResult  *result,
+           gpointer       source_tag,
+           GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, source), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static TaskData *
 task_data_new (WorkFunc       work,
                GDestroyNotify result_free,
@@ -132,10 +145,7 @@ RflStore *
 rfl_store_open_finish (GAsyncResult  *result,
                        GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_open_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate (NULL, result, rfl_store_open_async, error);
 }
 
 static gpointer
@@ -174,10 +184,7 @@ rfl_store_list_finish (RflStore      *self,
                        GAsyncResult  *result,
                        GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_list_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate (self, result, rfl_store_list_async, error);
 }
 
 static gpointer
@@ -213,10 +220,7 @@ rfl_store_search_finish (RflStore      *self,
                          GAsyncResult  *result,
                          GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_search_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate (self, result, rfl_store_search_async, error);
 }
 
 static gpointer
@@ -277,10 +281,7 @@ rfl_store_get_finish (RflStore      *self,
                       GAsyncResult  *result,
                       GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_get_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate (self, result, rfl_store_get_async, error);
 }
 
 static gpointer
@@ -314,10 +315,7 @@ rfl_store_summarize_finish (RflStore      *self,
                             GAsyncResult  *result,
                             GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_summarize_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate (self, result, rfl_store_summarize_async, error);
 }
 
 static gpointer
@@ -375,8 +373,5 @@ rfl_store_save_finish (RflStore      *self,
                        GAsyncResult  *result,
                        GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rfl_store_save_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate (self, result, rfl_store_save_async, error);
 }
