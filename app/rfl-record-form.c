@@ -4,8 +4,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
-#include "rfl-a11y.h"
-#include "rfl-record-form.h"
+#include "rfl-record-form-private.h"
 
 /*
  * A form for one record type, built from the record schema's description
@@ -15,25 +14,6 @@
  * structs a group per item with a button to add another. Dates and numbers
  * are checked as they are typed; the rest is the store's to judge on save.
  */
-
-typedef struct _Node Node;
-struct _Node
-{
-  JsonObject *desc;
-  const char *name;
-  const char *kind;
-  char       *path;      /* "sought.0.given_name" */
-  GtkWidget  *widget;    /* the row, or the group of an object */
-  GPtrArray  *children;  /* Node *: an object's fields, or an array's items */
-  GtkWidget  *container; /* an array: where items go */
-  char       *person_id; /* an object filled from a saved record: its id, kept */
-  Node       *parent;    /* the object or array that holds it, or NULL */
-  char       *label;     /* translated, for messages: "Date of birth", "Sought 2" */
-  GtkWidget  *error_row; /* shown under the row with what is wrong, in words */
-  GtkTextView *text_view; /* a text (several lines): where it is typed */
-  gboolean    bad;       /* what is typed does not fit the kind */
-  gboolean    shown;     /* error_row shows a problem */
-};
 
 struct _RflRecordForm
 {
@@ -63,9 +43,6 @@ static GParamSpec *properties[N_PROPS];
 static const char * const hidden_fields[] = { "type", "id", "status", "retention_until", "closure_reason",
                                               "reopen_reason", "status_by", "by", NULL };
 
-/* A person is found by these. */
-static const char * const name_fields[] = { "given_name", "family_name", "middle_name", "alternate_names", NULL };
-
 static void
 node_free (Node *node)
 {
@@ -76,8 +53,9 @@ node_free (Node *node)
   g_free (node);
 }
 
-static void
-update_valid (RflRecordForm *self)
+/* Whether everything typed fits its kind, told as "valid" when it changes. */
+void
+_rfl_record_form_update_valid (RflRecordForm *self)
 {
   GHashTableIter iter;
   gpointer value;
@@ -93,111 +71,10 @@ update_valid (RflRecordForm *self)
     }
 }
 
-static char *
-today (void)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-
-  return g_date_time_format (now, "%Y-%m-%d");
-}
-
-/* What is wrong with what is typed in a field, as a sentence that names the
- * field; NULL if it fits. Empty fields fit: what is required is checked on
- * save. */
-static char *
-text_problem (Node       *node,
-              const char *text)
-{
-  if (*text == '\0')
-    return NULL;
-  if (g_str_equal (node->kind, "partial_date") || g_str_equal (node->kind, "date"))
-    {
-      g_autofree char *now = today ();
-
-      if (g_str_equal (node->kind, "partial_date") && !rfl_schema_is_partial_date (text))
-        /* Translators: %s is a field's label, such as "Date of birth". */
-        return g_strdup_printf (_("%s: write a year, a year and month, or a full date, such as 2009, "
-                                  "2009-04 or 2009-04-17"), node->label);
-      if (g_str_equal (node->kind, "date") && !rfl_schema_is_date (text))
-        return g_strdup_printf (_("%s: write a full date, such as 2031-12-31"), node->label);
-      if (json_object_get_boolean_member_with_default (node->desc, "past", FALSE) &&
-          rfl_schema_is_future_date (text, now))
-        return g_strdup_printf (_("%s: this date is in the future"), node->label);
-      return NULL;
-    }
-  if (g_str_equal (node->kind, "integer"))
-    {
-      gint64 min = json_object_get_int_member_with_default (node->desc, "min", 0);
-      gint64 max = json_object_get_int_member_with_default (node->desc, "max", G_MAXINT32);
-      gint64 n;
-
-      if (!g_ascii_string_to_signed (text, 10, min, max, &n, NULL))
-        return g_strdup_printf (_("%s: write a whole number from %d to %d"), node->label, (int) min, (int) max);
-    }
-  return NULL;
-}
-
-/* Shows @message under the field and tells assistive technologies that the
- * field is invalid and why; a NULL @message clears all of it. */
-static void
-show_problem (Node       *node,
-              const char *message)
-{
-  GtkWidget *row = node->widget;
-  /* A text says so on its text view, where the focus is. */
-  GtkAccessible *target = GTK_ACCESSIBLE (node->text_view != NULL ? GTK_WIDGET (node->text_view) : row);
-
-  node->shown = message != NULL;
-  if (node->error_row != NULL)
-    {
-      gtk_label_set_text (GTK_LABEL (gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (node->error_row))),
-                          message != NULL ? message : "");
-      gtk_widget_set_visible (node->error_row, message != NULL);
-    }
-  if (message != NULL)
-    {
-      gtk_widget_add_css_class (row, "error");
-      gtk_accessible_update_state (target, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE, -1);
-      gtk_accessible_update_property (target, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
-    }
-  else
-    {
-      gtk_widget_remove_css_class (row, "error");
-      gtk_accessible_reset_state (target, GTK_ACCESSIBLE_STATE_INVALID);
-      gtk_accessible_reset_property (target, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
-    }
-}
-
-/* A row under a field, hidden until something is wrong with the field. */
-static GtkWidget *
-error_row_new (void)
-{
-  GtkWidget *label = gtk_label_new (NULL);
-  /* A preferences row, so that the group puts it in its list, under the
-   * field, and not below the whole list. */
-  GtkWidget *row = adw_preferences_row_new ();
-
-  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
-  gtk_label_set_xalign (GTK_LABEL (label), 0);
-  gtk_widget_add_css_class (label, "error");
-  gtk_widget_set_margin_start (label, 12);
-  gtk_widget_set_margin_end (label, 12);
-  gtk_widget_set_margin_top (label, 6);
-  gtk_widget_set_margin_bottom (label, 6);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), label);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_list_box_row_set_selectable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_widget_set_focusable (row, FALSE);
-  gtk_widget_set_visible (row, FALSE);
-  return row;
-}
-
-static Node *name_node (Node *person);
-
 /* What is typed in a field of text, a number or a date, without the spaces
  * around it. */
-static char *
-node_dup_text (Node *node)
+char *
+_rfl_record_form_node_dup_text (Node *node)
 {
   char *text;
 
@@ -216,100 +93,10 @@ node_dup_text (Node *node)
 
 /* Where the focus goes, and where a screen reader hears the field's name
  * and state: the text view of a text, or the row. */
-static GtkWidget *
-node_focus_widget (Node *node)
+GtkWidget *
+_rfl_record_form_node_focus_widget (Node *node)
 {
   return node->text_view != NULL ? GTK_WIDGET (node->text_view) : node->widget;
-}
-
-static void
-node_text_changed (Node *node)
-{
-  RflRecordForm *self = RFL_RECORD_FORM (gtk_widget_get_ancestor (node->widget, RFL_TYPE_RECORD_FORM));
-  g_autofree char *text = node_dup_text (node);
-  g_autofree char *problem = text_problem (node, text);
-
-  /* A format error shows as it is typed; a problem that saving found goes
-   * away as soon as the field is put right. */
-  node->bad = problem != NULL;
-  if (problem != NULL || node->shown)
-    show_problem (node, problem);
-  /* A person's "a name is needed" sits on its first name field: any name
-   * typed puts it right. */
-  if (*text != '\0' && node->parent != NULL && g_strv_contains (name_fields, node->name))
-    {
-      Node *names = name_node (node->parent);
-
-      if (names != node && names->shown && !names->bad)
-        show_problem (names, NULL);
-    }
-  if (self != NULL)
-    update_valid (self);
-}
-
-static void
-entry_changed_cb (GtkEditable *editable,
-                  gpointer     user_data)
-{
-  node_text_changed (user_data);
-}
-
-static void
-buffer_changed_cb (GtkTextBuffer *buffer,
-                   gpointer       user_data)
-{
-  node_text_changed (user_data);
-}
-
-/* A text of several lines (a message, a description): a row with the
- * field's title over a text view. Tab leaves it; Enter starts a new line. */
-static GtkWidget *
-text_row_new (Node       *node,
-              const char *title)
-{
-  GtkWidget *row = adw_preferences_row_new ();
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *heading = gtk_label_new (title);
-  GtkWidget *frame = gtk_frame_new (NULL);
-  GtkWidget *view = gtk_text_view_new ();
-
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
-  gtk_widget_set_focusable (row, FALSE);
-  gtk_label_set_xalign (GTK_LABEL (heading), 0);
-  gtk_widget_add_css_class (heading, "dim-label");
-  gtk_widget_add_css_class (heading, "caption");
-  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
-  gtk_text_view_set_accepts_tab (GTK_TEXT_VIEW (view), FALSE);
-  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (view), 6);
-  gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (view), 6);
-  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (view), 6);
-  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (view), 6);
-  gtk_widget_set_size_request (view, -1, 96);
-  gtk_frame_set_child (GTK_FRAME (frame), view);
-  gtk_box_append (GTK_BOX (box), heading);
-  gtk_box_append (GTK_BOX (box), frame);
-  gtk_widget_set_margin_start (box, 12);
-  gtk_widget_set_margin_end (box, 12);
-  gtk_widget_set_margin_top (box, 8);
-  gtk_widget_set_margin_bottom (box, 12);
-  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
-  node->text_view = GTK_TEXT_VIEW (view);
-  g_signal_connect (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)), "changed",
-                    G_CALLBACK (buffer_changed_cb), node);
-  return row;
-}
-
-static const char *
-entry_hint (const char *kind)
-{
-  if (g_str_equal (kind, "partial_date"))
-    return _("Year, year and month, or a full date: 2009, 2009-04, 2009-04-17");
-  if (g_str_equal (kind, "date"))
-    return _("A full date: 2031-12-31");
-  if (g_str_equal (kind, "phone"))
-    return _("With the country code: +256 700 000000");
-  return NULL;
 }
 
 /* A field with a "when" shows only where the form's fixed values (its
@@ -462,85 +249,33 @@ build_node (RflRecordForm       *self,
       return node;
     }
   else if (g_str_equal (kind, "enum"))
-    {
-      JsonArray *values = json_object_get_array_member (desc, "values");
-      GtkStringList *list = gtk_string_list_new (NULL);
-      AdwComboRow *row = ADW_COMBO_ROW (adw_combo_row_new ());
-      const char *fallback = json_object_get_string_member_with_default (desc, "default", NULL);
-
-      rfl_a11y_activatable_choices (GTK_WIDGET (row));
-      gtk_string_list_append (list, _("Not given"));
-      for (guint i = 0; i < json_array_get_length (values); i++)
-        {
-          g_autofree char *value_label = rfl_field_label (json_array_get_string_element (values, i));
-
-          gtk_string_list_append (list, value_label);
-        }
-      adw_combo_row_set_model (row, G_LIST_MODEL (list));
-      g_object_unref (list);
-      if (fallback != NULL)
-        for (guint i = 0; i < json_array_get_length (values); i++)
-          if (g_str_equal (fallback, json_array_get_string_element (values, i)))
-            adw_combo_row_set_selected (row, i + 1);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      node->widget = GTK_WIDGET (row);
-      adw_preferences_group_add (group, node->widget);
-    }
+    node->widget = _rfl_record_form_choice_row_new (desc, title);
   else if (g_str_equal (kind, "boolean"))
-    {
-      AdwActionRow *row = ADW_ACTION_ROW (adw_action_row_new ());
-      GtkWidget *toggle = gtk_switch_new ();
-
-      gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      adw_action_row_add_suffix (row, toggle);
-      adw_action_row_set_activatable_widget (row, toggle);
-      rfl_a11y_name_switch (toggle, label);
-      node->widget = GTK_WIDGET (row);
-      g_object_set_data (G_OBJECT (row), "rfl-switch", toggle);
-      adw_preferences_group_add (group, node->widget);
-    }
+    node->widget = _rfl_record_form_switch_row_new (title, label);
   else if (g_str_equal (kind, "text"))
-    {
-      node->widget = text_row_new (node, title);
-      adw_preferences_group_add (group, node->widget);
-    }
+    node->widget = _rfl_record_form_text_row_new (node, title);
   else
-    {
-      /* Strings, phones, dates, numbers, and arrays of strings
-       * (comma-separated). */
-      AdwEntryRow *row = ADW_ENTRY_ROW (adw_entry_row_new ());
-      const char *hint = entry_hint (kind);
-
-      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
-      if (g_str_equal (kind, "array"))
-        gtk_widget_set_tooltip_text (GTK_WIDGET (row), _("Separate several with commas"));
-      else if (hint != NULL)
-        gtk_widget_set_tooltip_text (GTK_WIDGET (row), hint);
-      if (g_str_equal (kind, "integer"))
-        gtk_editable_set_width_chars (GTK_EDITABLE (row), 4);
-      node->widget = GTK_WIDGET (row);
-      g_signal_connect (row, "changed", G_CALLBACK (entry_changed_cb), node);
-      adw_preferences_group_add (group, node->widget);
-    }
+    node->widget = _rfl_record_form_entry_row_new (node, title);
   /* Rows: the accessible name without the "*", the required state instead;
    * and a place under the row to say what is wrong with it. */
   if (ADW_IS_PREFERENCES_ROW (node->widget))
     {
-      GtkWidget *target = node_focus_widget (node);
+      GtkWidget *target = _rfl_record_form_node_focus_widget (node);
 
+      adw_preferences_group_add (group, node->widget);
       gtk_accessible_reset_relation (GTK_ACCESSIBLE (target), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
       gtk_accessible_update_property (GTK_ACCESSIBLE (target), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
                                       GTK_ACCESSIBLE_PROPERTY_REQUIRED, required, -1);
-      node->error_row = error_row_new ();
+      node->error_row = _rfl_record_form_error_row_new ();
       adw_preferences_group_add (group, node->error_row);
     }
   g_hash_table_insert (self->by_path, node->path, node);
   return node;
 }
 
-static JsonNode *
-collect (Node *node)
+/* What a field holds, as the record would have it; NULL when it is empty. */
+JsonNode *
+_rfl_record_form_collect (Node *node)
 {
   if (node->children != NULL && node->container == NULL)
     {
@@ -549,7 +284,7 @@ collect (Node *node)
       for (guint i = 0; i < node->children->len; i++)
         {
           Node *child = g_ptr_array_index (node->children, i);
-          JsonNode *value = collect (child);
+          JsonNode *value = _rfl_record_form_collect (child);
 
           if (value != NULL)
             json_object_set_member (obj, child->name, value);
@@ -567,7 +302,7 @@ collect (Node *node)
 
       for (guint i = 0; i < node->children->len; i++)
         {
-          JsonNode *value = collect (g_ptr_array_index (node->children, i));
+          JsonNode *value = _rfl_record_form_collect (g_ptr_array_index (node->children, i));
 
           if (value != NULL)
             json_array_add_element (array, value);
@@ -590,7 +325,7 @@ collect (Node *node)
       return json_node_init_boolean (json_node_alloc (), gtk_switch_get_active (toggle));
     }
   {
-    g_autofree char *text = node_dup_text (node);
+    g_autofree char *text = _rfl_record_form_node_dup_text (node);
 
     if (text[0] == '\0')
       return NULL;
@@ -608,111 +343,6 @@ collect (Node *node)
       }
     return json_node_init_string (json_node_alloc (), text);
   }
-}
-
-static Node *
-child_named (Node       *node,
-             const char *name)
-{
-  for (guint i = 0; node->children != NULL && i < node->children->len; i++)
-    {
-      Node *child = g_ptr_array_index (node->children, i);
-
-      if (g_strcmp0 (child->name, name) == 0)
-        return child;
-    }
-  return NULL;
-}
-
-/* Where a person's "a name is needed" is shown: its first name field. */
-static Node *
-name_node (Node *person)
-{
-  for (guint i = 0; name_fields[i] != NULL; i++)
-    {
-      Node *child = child_named (person, name_fields[i]);
-
-      if (child != NULL)
-        return child;
-    }
-  return NULL;
-}
-
-static gboolean
-person_has_name (Node *person)
-{
-  for (guint i = 0; name_fields[i] != NULL; i++)
-    {
-      Node *child = child_named (person, name_fields[i]);
-      g_autoptr(JsonNode) value = child != NULL ? collect (child) : NULL;
-
-      if (value != NULL)
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static gboolean
-node_required (Node *node)
-{
-  if (node->parent != NULL && node->parent->container != NULL)
-    /* The first element of a required list is required. */
-    return node->parent->children->len > 0 && g_ptr_array_index (node->parent->children, 0) == node &&
-           json_object_get_boolean_member_with_default (node->parent->desc, "required", FALSE);
-  return json_object_get_boolean_member_with_default (node->desc, "required", FALSE);
-}
-
-static void
-note_problem (Node        *node,
-              char        *message,
-              Node       **first)
-{
-  show_problem (node, message);
-  if (message != NULL && *first == NULL)
-    *first = node;
-  g_free (message);
-}
-
-/* Checks a field and what it holds, says at each field what is wrong, and
- * keeps the first such field in @first. */
-static void
-check_node (Node  *node,
-            Node **first)
-{
-  if (node->container != NULL || node->children != NULL)
-    {
-      Node *names = node->container == NULL ? name_node (node) : NULL;
-      g_autoptr(JsonNode) value = NULL;
-
-      for (guint i = 0; i < node->children->len; i++)
-        check_node (g_ptr_array_index (node->children, i), first);
-      if (names == NULL || names->bad)
-        return;
-      value = collect (node);
-      /* A person, if required or begun, needs a name to be found by. */
-      if ((node_required (node) || value != NULL) && !person_has_name (node))
-        /* Translators: %s is who the form asks about: "Enquirer", "Sought 2". */
-        note_problem (names, g_strdup_printf (_("%s: a given name or a family name is needed"), node->label),
-                      first);
-      return;
-    }
-  if (ADW_IS_COMBO_ROW (node->widget))
-    {
-      gboolean missing = node_required (node) && adw_combo_row_get_selected (ADW_COMBO_ROW (node->widget)) == 0;
-
-      /* Translators: %s is a field's label. */
-      note_problem (node, missing ? g_strdup_printf (_("%s: choose one"), node->label) : NULL, first);
-    }
-  else if (GTK_IS_EDITABLE (node->widget) || node->text_view != NULL)
-    {
-      g_autofree char *text = node_dup_text (node);
-      char *problem = text_problem (node, text);
-
-      if (problem == NULL && *text == '\0' && node_required (node))
-        /* Translators: %s is a field's label. */
-        problem = g_strdup_printf (_("%s: this is needed"), node->label);
-      note_problem (node, problem, first);
-    }
 }
 
 static void
@@ -946,7 +576,7 @@ rfl_record_form_dup_record (RflRecordForm *self)
   for (guint i = 0; i < self->roots->len; i++)
     {
       Node *node = g_ptr_array_index (self->roots, i);
-      JsonNode *value = collect (node);
+      JsonNode *value = _rfl_record_form_collect (node);
 
       if (value != NULL)
         json_object_set_member (record, node->name, value);
@@ -1033,7 +663,7 @@ rfl_record_form_dup_patch (RflRecordForm *self,
   for (guint i = 0; i < self->roots->len; i++)
     {
       Node *node = g_ptr_array_index (self->roots, i);
-      JsonNode *value = collect (node);
+      JsonNode *value = _rfl_record_form_collect (node);
 
       if (value != NULL)
         json_object_set_member (patch, node->name, value);
@@ -1062,11 +692,11 @@ rfl_record_form_check (RflRecordForm *self)
   g_return_val_if_fail (RFL_IS_RECORD_FORM (self), NULL);
 
   for (guint i = 0; i < self->roots->len; i++)
-    check_node (g_ptr_array_index (self->roots, i), &first);
+    _rfl_record_form_check_node (g_ptr_array_index (self->roots, i), &first);
   if (first == NULL)
     return NULL;
-  gtk_widget_grab_focus (node_focus_widget (first));
-  return node_focus_widget (first);
+  gtk_widget_grab_focus (_rfl_record_form_node_focus_widget (first));
+  return _rfl_record_form_node_focus_widget (first);
 }
 
 /**
