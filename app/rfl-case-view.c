@@ -5,7 +5,7 @@
 
 #include "rfl-a11y.h"
 #include "rfl-case-item.h"
-#include "rfl-case-view.h"
+#include "rfl-case-view-private.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 #include "rfl-schema.h"
@@ -15,42 +15,9 @@
  * given, and a timeline of notes and contact attempts. The record is read
  * off the UI thread (rfl_store_get_async), and every change (a new status,
  * a note, consent) is a write through the store's one write path, after
- * which the case is read again.
+ * which the case is read again. The status, consent and timeline sections
+ * have files of their own (rfl-case-view-private.h lists them).
  */
-
-struct _RflCaseView
-{
-  AdwBin               parent_instance;
-
-  GtkLabel            *title;
-  GtkSpinner          *spinner;
-  GtkLabel            *error_label;
-  AdwPreferencesPage  *page;
-  AdwPreferencesGroup *summary_group;
-  AdwPreferencesGroup *status_group;
-  AdwComboRow         *next_status;
-  AdwComboRow         *reason;
-  AdwExpanderRow      *history;
-  AdwPreferencesGroup *people_group;
-  AdwPreferencesGroup *consent_group;
-  AdwPreferencesGroup *timeline_group;
-  AdwComboRow         *note_kind;
-  AdwComboRow         *note_outcome;
-  AdwEntryRow         *note_text;
-
-  RflStore            *store;
-  char                *id;
-  JsonObject          *record;
-  GStrv                next;          /* statuses the case can move to */
-  GStrv                note_kinds;    /* what the note-kind row offers, from the schema */
-  GStrv                note_outcomes; /* what the outcome row offers */
-  GPtrArray           *rows;          /* GtkWidget *: rows filled from the record */
-  GCancellable        *cancellable;
-  char                *error;
-  guint                busy;
-  double               scroll;
-  guint                scroll_source;
-};
 
 G_DEFINE_FINAL_TYPE (RflCaseView, rfl_case_view, ADW_TYPE_BIN)
 
@@ -70,12 +37,10 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void reload (RflCaseView *self);
-static void consent_toggled_cb (GtkSwitch *toggle, GParamSpec *pspec, RflCaseView *self);
-static void set_reason_problem (RflCaseView *self, const char *message);
 
-static void
-set_error (RflCaseView *self,
-           const char  *message)
+void
+_rfl_case_view_set_error (RflCaseView *self,
+                          const char  *message)
 {
   g_free (self->error);
   self->error = g_strdup (message);
@@ -114,10 +79,10 @@ set_busy (RflCaseView *self,
 }
 
 /* Rows made from the record go into @group and are removed on the next fill. */
-static void
-add_row (RflCaseView         *self,
-         AdwPreferencesGroup *group,
-         GtkWidget           *row)
+void
+_rfl_case_view_add_row (RflCaseView         *self,
+                        AdwPreferencesGroup *group,
+                        GtkWidget           *row)
 {
   guint n = 0;
 
@@ -125,7 +90,8 @@ add_row (RflCaseView         *self,
    * same key, so the focus can return to it. */
   for (guint i = 0; i < self->rows->len; i++)
     n += g_object_get_data (g_ptr_array_index (self->rows, i), "rfl-group") == (gpointer) group;
-  g_object_set_data_full (G_OBJECT (row), "rfl-key", g_strdup_printf ("%p:%u", (gpointer) group, n), g_free);
+  g_object_set_data_full (G_OBJECT (row), "rfl-key", g_strdup_printf ("%p:%u", (gpointer) group, n),
+                          g_free);
   g_object_set_data (G_OBJECT (row), "rfl-group", group);
   if (ADW_IS_EXPANDER_ROW (group))
     adw_expander_row_add_row (ADW_EXPANDER_ROW (group), row);
@@ -161,6 +127,21 @@ info_row (const char *title,
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   if (subtitle != NULL)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  return row;
+}
+
+/* A row of text made from the record, added to @group.
+ *
+ * Returns: (transfer none): the row */
+GtkWidget *
+_rfl_case_view_add_info (RflCaseView         *self,
+                         AdwPreferencesGroup *group,
+                         const char          *title,
+                         const char          *subtitle)
+{
+  GtkWidget *row = info_row (title, subtitle);
+
+  _rfl_case_view_add_row (self, group, row);
   return row;
 }
 
@@ -231,6 +212,18 @@ is_person (JsonNode *node)
 }
 
 static void
+add_person (RflCaseView *self,
+            const char  *role,
+            JsonObject  *person)
+{
+  g_autofree char *who = person_name (person);
+  g_autofree char *details = person_details (person);
+  g_autofree char *title = g_strdup_printf ("%s: %s", role, who);
+
+  _rfl_case_view_add_info (self, self->people_group, title, *details != '\0' ? details : NULL);
+}
+
+static void
 fill_people (RflCaseView *self)
 {
   JsonObjectIter iter;
@@ -243,27 +236,14 @@ fill_people (RflCaseView *self)
       g_autofree char *role = rfl_field_label (name);
 
       if (is_person (value))
-        {
-          g_autofree char *who = person_name (json_node_get_object (value));
-          g_autofree char *details = person_details (json_node_get_object (value));
-          g_autofree char *title = g_strdup_printf ("%s: %s", role, who);
-
-          add_row (self, self->people_group, info_row (title, *details != '\0' ? details : NULL));
-        }
+        add_person (self, role, json_node_get_object (value));
       else if (JSON_NODE_HOLDS_ARRAY (value))
         {
           JsonArray *array = json_node_get_array (value);
 
           for (guint i = 0; i < json_array_get_length (array); i++)
             if (is_person (json_array_get_element (array, i)))
-              {
-                JsonObject *person = json_array_get_object_element (array, i);
-                g_autofree char *who = person_name (person);
-                g_autofree char *details = person_details (person);
-                g_autofree char *title = g_strdup_printf ("%s: %s", role, who);
-
-                add_row (self, self->people_group, info_row (title, *details != '\0' ? details : NULL));
-              }
+              add_person (self, role, json_array_get_object_element (array, i));
         }
     }
 }
@@ -271,14 +251,14 @@ fill_people (RflCaseView *self)
 /* A question about a change that is hard to take back: "cancel" or
  * @accept (shown as destructive), the default being @accept when
  * @accept_default, and "cancel" for Escape. */
-static GtkWidget *
-ask (RflCaseView *self,
-     const char  *heading,
-     const char  *body,
-     const char  *cancel_label,
-     const char  *accept,
-     const char  *accept_label,
-     gboolean     accept_default)
+GtkWidget *
+_rfl_case_view_ask (RflCaseView *self,
+                    const char  *heading,
+                    const char  *body,
+                    const char  *cancel_label,
+                    const char  *accept,
+                    const char  *accept_label,
+                    gboolean     accept_default)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading, body);
@@ -292,81 +272,9 @@ ask (RflCaseView *self,
   return dialog;
 }
 
-static void
-set_switch_quietly (RflCaseView *self,
-                    GtkSwitch   *toggle,
-                    gboolean     active)
-{
-  g_signal_handlers_block_by_func (toggle, consent_toggled_cb, self);
-  gtk_switch_set_active (toggle, active);
-  g_signal_handlers_unblock_by_func (toggle, consent_toggled_cb, self);
-}
-
-static void
-confirm_withdraw_cb (AdwMessageDialog *dialog,
-                     const char       *response,
-                     RflCaseView      *self)
-{
-  GtkSwitch *toggle = g_object_get_data (G_OBJECT (dialog), "rfl-switch");
-  const char *field = g_object_get_data (G_OBJECT (toggle), "rfl-field");
-  const char *label = g_object_get_data (G_OBJECT (toggle), "rfl-label");
-
-  if (!g_str_equal (response, "withdraw"))
-    {
-      set_switch_quietly (self, toggle, TRUE);
-      gtk_widget_grab_focus (GTK_WIDGET (toggle));
-      return;
-    }
-  rfl_case_view_set_consent (self, field, FALSE);
-  /* The timeline keeps who withdrew it and when. */
-  {
-    /* Translators: %s is a consent, such as "Consent to tracing". */
-    g_autofree char *text = g_strdup_printf (_("Withdrawn: %s"), label);
-
-    rfl_case_view_add_note (self, "case_action", NULL, text);
-  }
-  gtk_widget_grab_focus (GTK_WIDGET (toggle));
-}
-
-static void
-consent_toggled_cb (GtkSwitch   *toggle,
-                    GParamSpec  *pspec,
-                    RflCaseView *self)
-{
-  const char *field = g_object_get_data (G_OBJECT (toggle), "rfl-field");
-  const char *label = g_object_get_data (G_OBJECT (toggle), "rfl-label");
-  JsonObject *consent;
-  gboolean given;
-  GtkWidget *dialog;
-  g_autofree char *heading = NULL;
-
-  if (self->record == NULL || self->busy > 0)
-    return;
-  consent = json_object_has_member (self->record, "consent")
-            ? json_object_get_object_member (self->record, "consent") : NULL;
-  given = consent != NULL && json_object_get_boolean_member_with_default (consent, field, FALSE);
-  if (given == gtk_switch_get_active (toggle))
-    return;
-  if (!given)
-    {
-      rfl_case_view_set_consent (self, field, TRUE);
-      return;
-    }
-
-  /* Withdrawing what the person agreed to is asked about first. */
-  /* Translators: %s is a consent, such as "Consent to tracing". */
-  heading = g_strdup_printf (_("Withdraw “%s”?"), label);
-  dialog = ask (self, heading,
-                _("Withdraw it only when the person asked to. The timeline records who withdrew it and when."),
-                _("_Keep"), "withdraw", _("_Withdraw Consent"), FALSE);
-  g_object_set_data_full (G_OBJECT (dialog), "rfl-switch", g_object_ref (toggle), g_object_unref);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_withdraw_cb), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static JsonObject *
-find_field (JsonArray  *fields,
-            const char *name)
+JsonObject *
+_rfl_case_view_find_field (JsonArray  *fields,
+                           const char *name)
 {
   for (guint i = 0; fields != NULL && i < json_array_get_length (fields); i++)
     {
@@ -376,123 +284,6 @@ find_field (JsonArray  *fields,
         return desc;
     }
   return NULL;
-}
-
-/* Consent as the schema describes it: a switch for each yes-or-no, the rest as text. */
-static void
-fill_consent (RflCaseView *self,
-              JsonArray   *fields)
-{
-  JsonObject *desc = find_field (fields, "consent");
-  JsonArray *consent_fields = desc != NULL && json_object_has_member (desc, "fields")
-                              ? json_object_get_array_member (desc, "fields") : NULL;
-  JsonObject *consent = json_object_has_member (self->record, "consent")
-                        ? json_object_get_object_member (self->record, "consent") : NULL;
-
-  gtk_widget_set_visible (GTK_WIDGET (self->consent_group), consent_fields != NULL);
-  for (guint i = 0; consent_fields != NULL && i < json_array_get_length (consent_fields); i++)
-    {
-      JsonObject *field = json_array_get_object_element (consent_fields, i);
-      const char *name = json_object_get_string_member (field, "name");
-      g_autofree char *label = rfl_field_describe_label (field);
-
-      if (g_strcmp0 (json_object_get_string_member_with_default (field, "kind", NULL), "boolean") == 0)
-        {
-          GtkWidget *row = adw_action_row_new ();
-          GtkWidget *toggle = gtk_switch_new ();
-
-          adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), label);
-          gtk_widget_set_valign (toggle, GTK_ALIGN_CENTER);
-          gtk_switch_set_active (GTK_SWITCH (toggle),
-                                 consent != NULL && json_object_get_boolean_member_with_default (consent, name,
-                                                                                                 FALSE));
-          g_object_set_data_full (G_OBJECT (toggle), "rfl-field", g_strdup (name), g_free);
-          g_object_set_data_full (G_OBJECT (toggle), "rfl-label", g_strdup (label), g_free);
-          g_signal_connect (toggle, "notify::active", G_CALLBACK (consent_toggled_cb), self);
-          adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
-          adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), toggle);
-          rfl_a11y_name_switch (toggle, label);
-          add_row (self, self->consent_group, row);
-        }
-      else if (consent != NULL && json_object_has_member (consent, name))
-        {
-          const char *text = json_object_get_string_member_with_default (consent, name, NULL);
-
-          if (text != NULL)
-            add_row (self, self->consent_group, info_row (label, text));
-        }
-    }
-}
-
-static void
-fill_status (RflCaseView *self)
-{
-  const char *type = json_object_get_string_member_with_default (self->record, "type", "");
-  const char *status = json_object_get_string_member_with_default (self->record, "status", NULL);
-  g_autoptr(GtkStringList) labels = gtk_string_list_new (NULL);
-  JsonArray *history = json_object_has_member (self->record, "status_history")
-                       ? json_object_get_array_member (self->record, "status_history") : NULL;
-  g_autofree char *current = NULL;
-
-  g_clear_pointer (&self->next, g_strfreev);
-  self->next = rfl_schema_dup_next_statuses (rfl_schema_get_default (), type, status);
-  gtk_widget_set_visible (GTK_WIDGET (self->status_group), status != NULL);
-  current = g_strdup_printf (_("Now: %s"), rfl_record_status_label (status));
-  adw_preferences_group_set_description (self->status_group, current);
-  for (guint i = 0; self->next != NULL && self->next[i] != NULL; i++)
-    gtk_string_list_append (labels, rfl_record_status_label (self->next[i]));
-  adw_combo_row_set_model (self->next_status, G_LIST_MODEL (labels));
-  gtk_widget_set_visible (GTK_WIDGET (self->next_status), self->next != NULL && self->next[0] != NULL);
-
-  for (guint i = 0; history != NULL && i < json_array_get_length (history); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (history, i);
-      g_autofree char *at = rfl_format_time (json_object_get_string_member_with_default (entry, "at", NULL), TRUE);
-      const char *reason = json_object_get_string_member_with_default (entry, "reason", NULL);
-      g_autofree char *reason_label = reason != NULL ? rfl_field_label (reason) : NULL;
-      const char *to = json_object_get_string_member_with_default (entry, "status", NULL);
-      const char *entered = rfl_record_status_label (to);
-      g_autofree char *title = NULL;
-
-      title = reason_label != NULL ? g_strdup_printf ("%s (%s)", entered, reason_label) : g_strdup (entered);
-      {
-        const char *by = json_object_get_string_member_with_default (entry, "by", NULL);
-        /* Translators: when a status changed, and who changed it. */
-        g_autofree char *when = by != NULL ? g_strdup_printf (_("%s · by %s"), at != NULL ? at : "", by)
-                                           : g_strdup (at);
-
-        add_row (self, (AdwPreferencesGroup *) self->history, info_row (title, when));
-      }
-    }
-}
-
-static void
-fill_timeline (RflCaseView *self)
-{
-  RflSchema *schema = rfl_schema_get_default ();
-  const char *note_type = rfl_schema_get_note_type (schema);
-  const char *plain = rfl_schema_get_field_default (schema, note_type, "kind");
-  JsonArray *notes = json_object_has_member (self->record, "notes")
-                     ? json_object_get_array_member (self->record, "notes") : NULL;
-
-  for (guint i = 0; notes != NULL && i < json_array_get_length (notes); i++)
-    {
-      JsonObject *note = json_array_get_object_element (notes, i);
-      const char *name = json_object_get_string_member_with_default (note, "kind", plain ? plain : "");
-      g_autofree char *kind = rfl_field_label (name);
-      const char *outcome = json_object_get_string_member_with_default (note, "outcome", NULL);
-      g_autofree char *at = rfl_format_time (json_object_get_string_member_with_default (note, "created_at", NULL),
-                                             TRUE);
-      g_autofree char *outcome_label = outcome != NULL ? rfl_field_label (outcome) : NULL;
-      g_autofree char *subtitle = NULL;
-      GtkWidget *row;
-
-      subtitle = outcome_label != NULL ? g_strdup_printf ("%s · %s · %s", kind, outcome_label, at)
-                                       : g_strdup_printf ("%s · %s", kind, at);
-      row = info_row (json_object_get_string_member_with_default (note, "text", ""), subtitle);
-      g_object_set (row, "title-lines", 0, NULL);
-      add_row (self, self->timeline_group, row);
-    }
 }
 
 static GtkAdjustment *
@@ -593,7 +384,7 @@ fill_added (RflCaseView *self,
       else
         continue;
       label = rfl_field_describe_label (desc);
-      add_row (self, self->summary_group, info_row (label, text));
+      _rfl_case_view_add_info (self, self->summary_group, label, text);
     }
 }
 
@@ -643,27 +434,27 @@ fill_rows (RflCaseView *self)
   adw_preferences_group_set_title (self->summary_group, rfl_record_kind_label (type, subtype));
   adw_preferences_group_set_description (self->summary_group, description);
   if (json_object_has_member (self->record, "content"))
-    add_row (self, self->summary_group,
-             info_row (_("Message"), json_object_get_string_member_with_default (self->record, "content", NULL)));
+    _rfl_case_view_add_info (self, self->summary_group, _("Message"),
+                             json_object_get_string_member_with_default (self->record, "content", NULL));
   if (json_object_has_member (self->record, "description"))
-    add_row (self, self->summary_group,
-             info_row (_("Description"),
-                       json_object_get_string_member_with_default (self->record, "description", NULL)));
+    _rfl_case_view_add_info (self, self->summary_group, _("Description"),
+                             json_object_get_string_member_with_default (self->record, "description",
+                                                                         NULL));
   if (json_object_has_member (self->record, "sensitivity"))
     {
       g_autofree char *label = rfl_field_label (json_object_get_string_member_with_default (self->record,
                                                                                           "sensitivity", ""));
 
-      add_row (self, self->summary_group, info_row (_("Sensitivity"), label));
+      _rfl_case_view_add_info (self, self->summary_group, _("Sensitivity"), label);
     }
 
   fill_added (self, fields);
 
-  fill_status (self);
+  _rfl_case_view_fill_status (self);
   update_actions (self);
   fill_people (self);
-  fill_consent (self, fields);
-  fill_timeline (self);
+  _rfl_case_view_fill_consent (self, fields);
+  _rfl_case_view_fill_timeline (self);
 }
 
 static void
@@ -680,7 +471,7 @@ loaded_cb (GObject      *source,
   set_busy (self, FALSE);
   if (record == NULL)
     {
-      set_error (self, error->message);
+      _rfl_case_view_set_error (self, error->message);
       return;
     }
   /* A newer load may have started for another case. */
@@ -732,7 +523,7 @@ saved_cb (GObject      *source,
   set_busy (self, FALSE);
   if (id == NULL)
     {
-      set_error (self, error->message);
+      _rfl_case_view_set_error (self, error->message);
       /* Switches and combos go back to what is saved. */
       fill (self);
     }
@@ -740,250 +531,35 @@ saved_cb (GObject      *source,
     {
       /* A switch that saved is already showing what is saved: the view
        * keeps its rows, its scroll position and the focus. */
-      set_error (self, NULL);
+      _rfl_case_view_set_error (self, NULL);
       json_object_set_object_member (self->record, "consent", json_object_ref (save->consent));
       g_signal_emit (self, signals[CHANGED], 0);
     }
   else
     {
-      set_error (self, NULL);
+      _rfl_case_view_set_error (self, NULL);
       g_signal_emit (self, signals[CHANGED], 0);
       reload (self);
     }
   save_free (save);
 }
 
-static void
-save_record (RflCaseView *self,
-             const char  *id,
-             JsonObject  *record,
-             JsonObject  *consent)
+/* Saves @record (a new record when @id is NULL, else a patch of @id) and
+ * reads the case again; a @consent change is applied to the record shown,
+ * with no reload. */
+void
+_rfl_case_view_save (RflCaseView *self,
+                     const char  *id,
+                     JsonObject  *record,
+                     JsonObject  *consent)
 {
   Save *save = g_new0 (Save, 1);
 
   save->self = g_object_ref (self);
   save->consent = consent != NULL ? json_object_ref (consent) : NULL;
-  set_error (self, NULL);
+  _rfl_case_view_set_error (self, NULL);
   set_busy (self, TRUE);
   rfl_store_save_async (self->store, id, record, self->cancellable, saved_cb, save);
-}
-
-static void
-save (RflCaseView *self,
-      const char  *id,
-      JsonObject  *record)
-{
-  save_record (self, id, record, NULL);
-}
-
-static const char *
-reason_field (RflCaseView *self,
-              const char  *status)
-{
-  const char *type = json_object_get_string_member_with_default (self->record, "type", "");
-
-  return rfl_schema_get_reason_field (rfl_schema_get_default (), type, status);
-}
-
-static JsonArray *
-reason_values (RflCaseView *self,
-               const char  *field)
-{
-  g_autoptr(JsonArray) fields = rfl_schema_describe (rfl_schema_get_default (),
-                                                     json_object_get_string_member_with_default (self->record,
-                                                                                                 "type", ""));
-  JsonObject *desc = find_field (fields, field);
-
-  return desc != NULL && json_object_has_member (desc, "values")
-         ? json_array_ref (json_object_get_array_member (desc, "values")) : NULL;
-}
-
-static void
-next_status_changed_cb (RflCaseView *self)
-{
-  guint i = adw_combo_row_get_selected (self->next_status);
-  const char *field;
-  g_autoptr(JsonArray) values = NULL;
-  g_autoptr(GtkStringList) labels = NULL;
-
-  if (self->record == NULL || self->next == NULL || i >= g_strv_length (self->next) ||
-      (field = reason_field (self, self->next[i])) == NULL || (values = reason_values (self, field)) == NULL)
-    {
-      gtk_widget_set_visible (GTK_WIDGET (self->reason), FALSE);
-      set_reason_problem (self, NULL);
-      return;
-    }
-  labels = gtk_string_list_new (NULL);
-  /* No reason is chosen for the volunteer: the first entry asks for one. */
-  gtk_string_list_append (labels, _("Choose a reason"));
-  for (guint v = 0; v < json_array_get_length (values); v++)
-    {
-      g_autofree char *label = rfl_field_label (json_array_get_string_element (values, v));
-
-      gtk_string_list_append (labels, label);
-    }
-  adw_combo_row_set_model (self->reason, G_LIST_MODEL (labels));
-  adw_combo_row_set_selected (self->reason, 0);
-  gtk_widget_set_visible (GTK_WIDGET (self->reason), TRUE);
-  set_reason_problem (self, NULL);
-}
-
-/* The reason row says, in words and to screen readers, that a reason is
- * needed; NULL clears it. */
-static void
-set_reason_problem (RflCaseView *self,
-                    const char  *message)
-{
-  GtkAccessible *row = GTK_ACCESSIBLE (self->reason);
-
-  if (message != NULL)
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->reason), message);
-      gtk_widget_add_css_class (GTK_WIDGET (self->reason), "error");
-      gtk_accessible_update_state (row, GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE, -1);
-      gtk_accessible_update_property (row, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message, -1);
-    }
-  else
-    {
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (self->reason), NULL);
-      gtk_widget_remove_css_class (GTK_WIDGET (self->reason), "error");
-      gtk_accessible_reset_state (row, GTK_ACCESSIBLE_STATE_INVALID);
-      gtk_accessible_reset_property (row, GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
-    }
-}
-
-static void
-reason_changed_cb (RflCaseView *self)
-{
-  if (adw_combo_row_get_selected (self->reason) > 0)
-    set_reason_problem (self, NULL);
-}
-
-typedef struct
-{
-  char *status;
-  char *reason;
-} StatusChange;
-
-static void
-status_change_free (StatusChange *change)
-{
-  g_free (change->status);
-  g_free (change->reason);
-  g_free (change);
-}
-
-static void
-confirm_close_cb (AdwMessageDialog *dialog,
-                  const char       *response,
-                  RflCaseView      *self)
-{
-  StatusChange *change = g_object_get_data (G_OBJECT (dialog), "rfl-change");
-
-  if (g_str_equal (response, "close"))
-    rfl_case_view_change_status (self, change->status, change->reason);
-}
-
-static void
-change_status_activated (GtkWidget  *widget,
-                         const char *action_name,
-                         GVariant   *parameter)
-{
-  RflCaseView *self = RFL_CASE_VIEW (widget);
-  guint i = adw_combo_row_get_selected (self->next_status);
-  guint r = adw_combo_row_get_selected (self->reason);
-  const char *field;
-  g_autoptr(JsonArray) values = NULL;
-  const char *reason = NULL;
-  StatusChange *change;
-  GtkWidget *dialog;
-  g_autofree char *reason_label = NULL, *body = NULL;
-
-  if (self->record == NULL || self->busy > 0 || self->next == NULL || i >= g_strv_length (self->next))
-    return;
-  if ((field = reason_field (self, self->next[i])) != NULL && (values = reason_values (self, field)) != NULL)
-    {
-      /* The lifecycle asks why: the volunteer says, nothing is assumed. */
-      if (r == 0 || r == GTK_INVALID_LIST_POSITION || r > json_array_get_length (values))
-        {
-          g_autofree char *message = g_strdup_printf (_("Reason: say why the case becomes “%s”"),
-                                                      rfl_record_status_label (self->next[i]));
-
-          set_reason_problem (self, message);
-          gtk_widget_grab_focus (GTK_WIDGET (self->reason));
-          return;
-        }
-      reason = json_array_get_string_element (values, r - 1);
-    }
-  if (!g_str_equal (self->next[i], "closed"))
-    {
-      rfl_case_view_change_status (self, self->next[i], reason);
-      return;
-    }
-
-  /* Closing is confirmed first: it starts the retention period. */
-  reason_label = reason != NULL ? rfl_field_label (reason) : g_strdup ("");
-  body = g_strdup_printf (_("The case will be closed as “%s”. It can be reopened later, with a reason."),
-                          reason_label);
-  dialog = ask (self, _("Close This Case?"), body, _("_Cancel"), "close", _("C_lose Case"), TRUE);
-  change = g_new0 (StatusChange, 1);
-  change->status = g_strdup (self->next[i]);
-  change->reason = g_strdup (reason);
-  g_object_set_data_full (G_OBJECT (dialog), "rfl-change", change, (GDestroyNotify) status_change_free);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_close_cb), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
-}
-
-static const char *
-chosen (GStrv  values,
-        guint  i)
-{
-  return values != NULL && i < g_strv_length (values) ? values[i] : NULL;
-}
-
-/* How a call or a visit went is asked of a contact attempt only. */
-static gboolean
-asks_outcome (const char *note_kind)
-{
-  return g_strcmp0 (note_kind, "contact_attempt") == 0;
-}
-
-static void
-note_kind_changed_cb (RflCaseView *self)
-{
-  guint i = adw_combo_row_get_selected (self->note_kind);
-
-  gtk_widget_set_visible (GTK_WIDGET (self->note_outcome), asks_outcome (chosen (self->note_kinds, i)));
-}
-
-static void
-add_note_activated (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
-{
-  RflCaseView *self = RFL_CASE_VIEW (widget);
-  const char *kind = chosen (self->note_kinds, adw_combo_row_get_selected (self->note_kind));
-  const char *outcome = chosen (self->note_outcomes,
-                                adw_combo_row_get_selected (self->note_outcome));
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->note_text))));
-
-  if (self->busy > 0)
-    return;
-  if (*text == '\0')
-    {
-      set_error (self, _("Write what happened before adding it to the timeline."));
-      gtk_widget_grab_focus (GTK_WIDGET (self->note_text));
-      return;
-    }
-  if (kind == NULL)
-    return;
-  rfl_case_view_add_note (self, kind, asks_outcome (kind) ? outcome : NULL, text);
-}
-
-static void
-note_activated_cb (RflCaseView *self)
-{
-  gtk_widget_activate_action (GTK_WIDGET (self), "case.add-note", NULL);
 }
 
 static void
@@ -1114,13 +690,10 @@ rfl_case_view_class_init (RflCaseViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_kind);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_outcome);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_text);
-  gtk_widget_class_bind_template_callback (widget_class, next_status_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, reason_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, note_kind_changed_cb);
-  gtk_widget_class_bind_template_callback (widget_class, note_activated_cb);
 
-  gtk_widget_class_install_action (widget_class, "case.change-status", NULL, change_status_activated);
-  gtk_widget_class_install_action (widget_class, "case.add-note", NULL, add_note_activated);
+  /* The sections' callbacks and actions: case.change-status, case.add-note. */
+  _rfl_case_view_class_status_init (widget_class);
+  _rfl_case_view_class_timeline_init (widget_class);
   gtk_widget_class_install_action (widget_class, "case.edit", NULL, edit_activated);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "case.edit", NULL);
 }
@@ -1128,10 +701,6 @@ rfl_case_view_class_init (RflCaseViewClass *klass)
 static void
 rfl_case_view_init (RflCaseView *self)
 {
-  RflSchema *schema = rfl_schema_get_default ();
-  g_autoptr(GtkStringList) outcomes = gtk_string_list_new (NULL);
-  g_autoptr(GtkStringList) kind_list = gtk_string_list_new (NULL);
-
   gtk_widget_init_template (GTK_WIDGET (self));
   rfl_a11y_activatable_choices (GTK_WIDGET (self->next_status));
   rfl_a11y_activatable_choices (GTK_WIDGET (self->reason));
@@ -1139,23 +708,7 @@ rfl_case_view_init (RflCaseView *self)
   rfl_a11y_activatable_choices (GTK_WIDGET (self->note_outcome));
   self->rows = g_ptr_array_new ();
   self->cancellable = g_cancellable_new ();
-  self->note_kinds = rfl_schema_dup_note_kinds (schema);
-  self->note_outcomes = rfl_schema_dup_enum_values (schema, rfl_schema_get_note_type (schema),
-                                                    "outcome");
-  for (guint i = 0; self->note_kinds[i] != NULL; i++)
-    {
-      g_autofree char *label = rfl_field_label (self->note_kinds[i]);
-
-      gtk_string_list_append (kind_list, label);
-    }
-  adw_combo_row_set_model (self->note_kind, G_LIST_MODEL (kind_list));
-  for (guint i = 0; self->note_outcomes[i] != NULL; i++)
-    {
-      g_autofree char *label = rfl_field_label (self->note_outcomes[i]);
-
-      gtk_string_list_append (outcomes, label);
-    }
-  adw_combo_row_set_model (self->note_outcome, G_LIST_MODEL (outcomes));
+  _rfl_case_view_timeline_init (self);
   fill (self);
 }
 
@@ -1201,7 +754,7 @@ rfl_case_view_load (RflCaseView *self,
       g_free (self->id);
       self->id = g_strdup (id);
       gtk_editable_set_text (GTK_EDITABLE (self->note_text), "");
-      set_error (self, NULL);
+      _rfl_case_view_set_error (self, NULL);
       fill_rows (self);
       /* Another case starts at its top. */
       if (page_adjustment (self) != NULL)
@@ -1289,97 +842,3 @@ rfl_case_view_dup_next_statuses (RflCaseView *self)
   return g_strdupv (self->next);
 }
 
-/**
- * rfl_case_view_change_status:
- * @status: one of rfl_case_view_dup_next_statuses()
- * @reason: (nullable): why, where the lifecycle asks for a reason
- */
-void
-rfl_case_view_change_status (RflCaseView *self,
-                             const char  *status,
-                             const char  *reason)
-{
-  g_autoptr(JsonObject) patch = NULL;
-  const char *field;
-
-  g_return_if_fail (RFL_IS_CASE_VIEW (self));
-  g_return_if_fail (status != NULL);
-
-  if (self->record == NULL)
-    return;
-  patch = json_object_new ();
-  json_object_set_string_member (patch, "status", status);
-  if (reason != NULL && (field = reason_field (self, status)) != NULL)
-    json_object_set_string_member (patch, field, reason);
-  save (self, self->id, patch);
-}
-
-/**
- * rfl_case_view_add_note:
- * @kind: a kind of note rfl_schema_dup_note_kinds() gives
- * @outcome: (nullable): how a contact attempt went
- * @text: what happened
- */
-void
-rfl_case_view_add_note (RflCaseView *self,
-                        const char  *kind,
-                        const char  *outcome,
-                        const char  *text)
-{
-  g_autoptr(JsonObject) note = NULL;
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *today = g_date_time_format (now, "%Y-%m-%d");
-
-  g_return_if_fail (RFL_IS_CASE_VIEW (self));
-  g_return_if_fail (kind != NULL && text != NULL);
-
-  if (self->record == NULL)
-    return;
-  note = json_object_new ();
-  json_object_set_string_member (note, "type",
-                                 rfl_schema_get_note_type (rfl_schema_get_default ()));
-  json_object_set_string_member (note, "record", self->id);
-  json_object_set_string_member (note, "kind", kind);
-  if (outcome != NULL)
-    json_object_set_string_member (note, "outcome", outcome);
-  json_object_set_string_member (note, "date", today);
-  json_object_set_string_member (note, "text", text);
-  gtk_editable_set_text (GTK_EDITABLE (self->note_text), "");
-  save (self, NULL, note);
-}
-
-/**
- * rfl_case_view_set_consent:
- * @field: a yes-or-no field of the consent ("tracing")
- * @given: whether consent is given
- */
-void
-rfl_case_view_set_consent (RflCaseView *self,
-                           const char  *field,
-                           gboolean     given)
-{
-  g_autoptr(JsonObject) patch = NULL;
-  JsonObject *consent;
-
-  g_return_if_fail (RFL_IS_CASE_VIEW (self));
-  g_return_if_fail (field != NULL);
-
-  if (self->record == NULL)
-    return;
-  consent = json_object_new ();
-  if (json_object_has_member (self->record, "consent"))
-    {
-      JsonObjectIter iter;
-      const char *name;
-      JsonNode *value;
-
-      json_object_iter_init (&iter, json_object_get_object_member (self->record, "consent"));
-      while (json_object_iter_next (&iter, &name, &value))
-        json_object_set_member (consent, name, json_node_copy (value));
-    }
-  json_object_set_boolean_member (consent, field, given);
-  patch = json_object_new ();
-  json_object_set_object_member (patch, "consent", json_object_ref (consent));
-  save_record (self, self->id, patch, consent);
-  json_object_unref (consent);
-}
