@@ -18,6 +18,21 @@
 #include <malloc.h>
 #include <string.h>
 
+/* Under AddressSanitizer, freed memory waits in its quarantine and its own
+ * allocator's free lists, which malloc_trim() does not reach. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RFL_HQ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RFL_HQ_ASAN 1
+#endif
+#endif
+#ifdef RFL_HQ_ASAN
+/* From the ASan runtime of GCC and clang alike (allocator_interface.h,
+ * which GCC does not install). */
+void __sanitizer_purge_allocator (void);
+#endif
+
 #include "rfl-hq-server-private.h"
 
 #include "rfl-envelope.h"
@@ -202,6 +217,16 @@ address_key (SoupServerMessage *msg)
 
 /* Bodies being received. */
 
+static void
+give_back_memory (void)
+{
+#ifdef RFL_HQ_ASAN
+  __sanitizer_purge_allocator ();
+#else
+  malloc_trim (0);
+#endif
+}
+
 /* The message is answered, or its client went away: once either way. */
 static void
 body_done_cb (SoupServerMessage *msg,
@@ -214,9 +239,6 @@ body_done_cb (SoupServerMessage *msg,
   in->done = TRUE;
   if (in->server != NULL)
     in->server->inflight -= in->length;
-  /* Give large bodies' memory back to the system, not to the heap. */
-  if (in->length >= 1024 * 1024)
-    malloc_trim (0);
 }
 
 /* With the message, whatever happened to it: the budget never leaks. */
@@ -226,6 +248,10 @@ inflight_free (gpointer data)
   Inflight *in = data;
 
   body_done_cb (NULL, in);
+  /* The message has freed its body by now: give a large one's memory back
+   * to the system, not to the heap. */
+  if (in->length >= 1024 * 1024)
+    give_back_memory ();
   if (in->server != NULL)
     g_object_remove_weak_pointer (G_OBJECT (in->server), (gpointer *) &in->server);
   g_free (in);
