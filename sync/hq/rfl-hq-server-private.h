@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-/* What rfl-hq-server.c (listening, limits, authentication, the router) and
- * rfl-hq-handlers.c (how HQ answers, and one function per endpoint) share. */
+/* What rfl-hq-server.c (listening, limits, the router), rfl-hq-workers.c
+ * (authentication and the handlers, on worker threads) and
+ * rfl-hq-handlers.c (how HQ answers, and one function per endpoint)
+ * share. */
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -30,68 +32,121 @@ struct _RflHqServer
   guint           client_timeout;
   double          rate;
   gint64          max_body;
+
+  /* Requests run on workers (rfl-hq-workers.c). */
+  GMutex          lock;           /* guards replays and buckets, which workers use */
+  GThreadPool    *workers;
+  GHashTable     *busy;           /* device id -> GQueue of its requests waiting */
+  GPtrArray      *answering;      /* GSource: finished requests about to be answered */
 };
 
-/* An endpoint. @peer is the enrolled device whose signature the request
- * carries, or NULL where the route is open to anyone (enrollment); @body
- * is NULL for a GET. */
+/* An answer, made on a worker and sent from the server's main context. */
+typedef struct
+{
+  guint       status;
+  const char *type;          /* static */
+  GBytes     *body;          /* nullable */
+  guint       retry_after;   /* seconds, or 0 for no Retry-After */
+} RflHqReply;
+
+/* An endpoint, run on a worker thread. @peer is the enrolled device whose
+ * signature the request carries, or NULL where the route is open to
+ * anyone (enrollment); @body is NULL for a GET. */
 typedef void (*RflHqHandler) (RflHqServer       *self,
-                              SoupServerMessage *msg,
+                              RflHqReply        *reply,
                               RflPeer           *peer,
                               GBytes            *body,
                               GHashTable        *query);
 
+/* Who pays for a request: the address it came from (it is open to anyone),
+ * or the enrolled device that signed it, which is checked first. */
+typedef enum
+{
+  RFL_HQ_PAID_BY_ADDRESS,
+  RFL_HQ_PAID_BY_DEVICE,
+} RflHqPayer;
+
+typedef struct
+{
+  const char   *method;
+  const char   *path;
+  gint64        body_limit;
+  RflHqPayer    payer;
+  RflHqHandler  handler;
+} RflHqRoute;
+
+void        rfl_hq_reply_error    (RflHqReply        *reply,
+                                   guint              status,
+                                   const char        *code,
+                                   const char        *message);
+void        rfl_hq_reply_json     (RflHqReply        *reply,
+                                   JsonObject        *obj);
+void        rfl_hq_reply_bytes    (RflHqReply        *reply,
+                                   guint              status,
+                                   const char        *type,
+                                   GBytes            *bytes);
+void        rfl_hq_reply_gerror   (RflHqReply        *reply,
+                                   const GError      *error);
+void        rfl_hq_reply_send     (RflHqReply        *reply,
+                                   SoupServerMessage *msg);
+void        rfl_hq_reply_clear    (RflHqReply        *reply);
 void        rfl_hq_respond_error  (SoupServerMessage *msg,
                                    guint              status,
                                    const char        *code,
                                    const char        *message);
-void        rfl_hq_respond_json   (SoupServerMessage *msg,
-                                   JsonObject        *obj);
-void        rfl_hq_respond_bytes  (SoupServerMessage *msg,
-                                   guint              status,
-                                   const char        *type,
-                                   GBytes            *bytes);
-void        rfl_hq_respond_gerror (SoupServerMessage *msg,
-                                   const GError      *error);
 const char *rfl_hq_error_code     (const GError      *error);
 
+/* Rates, for the router and the workers alike. */
+gboolean    rfl_hq_server_rate_ok (RflHqServer       *self,
+                                   const char        *key,
+                                   gboolean           take);
+char       *rfl_hq_address_key    (SoupServerMessage *msg);
+
+void        rfl_hq_workers_init   (RflHqServer       *self);
+void        rfl_hq_workers_stop   (RflHqServer       *self);
+void        rfl_hq_server_run     (RflHqServer       *self,
+                                   SoupServerMessage *msg,
+                                   const RflHqRoute  *route,
+                                   GBytes            *body,
+                                   GHashTable        *query);
+
 void rfl_hq_handle_enroll  (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_push    (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_pull    (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_roster  (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_state   (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_resync  (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_rebase  (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);
 void rfl_hq_handle_ping    (RflHqServer       *self,
-                            SoupServerMessage *msg,
+                            RflHqReply        *reply,
                             RflPeer           *peer,
                             GBytes            *body,
                             GHashTable        *query);

@@ -55,33 +55,16 @@ void __sanitizer_purge_allocator (void);
 #define MAX_INFLIGHT_BODIES     (4 * (gint64) MAX_PUSH_BODY)
 #define REPLAY_CACHE_ENTRIES    200000
 
-/* Who pays for a request: the address it came from (it is open to anyone),
- * or the enrolled device that signed it, which is checked first. */
-typedef enum
-{
-  PAID_BY_ADDRESS,
-  PAID_BY_DEVICE,
-} Payer;
-
-typedef struct
-{
-  const char   *method;
-  const char   *path;
-  gint64        body_limit;
-  Payer         payer;
-  RflHqHandler  handler;
-} Route;
-
 /* Every endpoint of docs/PROTOCOL.md, "HTTP". */
-static const Route routes[] = {
-  { "POST", RFL_PROTOCOL_PATH_ENROLL, MAX_ENROLL_BODY, PAID_BY_ADDRESS, rfl_hq_handle_enroll },
-  { "POST", RFL_PROTOCOL_PATH_PUSH,   MAX_PUSH_BODY,   PAID_BY_DEVICE,  rfl_hq_handle_push },
-  { "POST", RFL_PROTOCOL_PATH_RESYNC, 0,               PAID_BY_DEVICE,  rfl_hq_handle_resync },
-  { "POST", RFL_PROTOCOL_PATH_REBASE, MAX_REBASE_BODY, PAID_BY_DEVICE,  rfl_hq_handle_rebase },
-  { "GET",  RFL_PROTOCOL_PATH_PULL,   0,               PAID_BY_DEVICE,  rfl_hq_handle_pull },
-  { "GET",  RFL_PROTOCOL_PATH_ROSTER, 0,               PAID_BY_DEVICE,  rfl_hq_handle_roster },
-  { "GET",  RFL_PROTOCOL_PATH_STATE,  0,               PAID_BY_DEVICE,  rfl_hq_handle_state },
-  { "GET",  RFL_PROTOCOL_PATH_PING,   0,               PAID_BY_DEVICE,  rfl_hq_handle_ping },
+static const RflHqRoute routes[] = {
+  { "POST", RFL_PROTOCOL_PATH_ENROLL, MAX_ENROLL_BODY, RFL_HQ_PAID_BY_ADDRESS, rfl_hq_handle_enroll },
+  { "POST", RFL_PROTOCOL_PATH_PUSH,   MAX_PUSH_BODY,   RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_push },
+  { "POST", RFL_PROTOCOL_PATH_RESYNC, 0,               RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_resync },
+  { "POST", RFL_PROTOCOL_PATH_REBASE, MAX_REBASE_BODY, RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_rebase },
+  { "GET",  RFL_PROTOCOL_PATH_PULL,   0,               RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_pull },
+  { "GET",  RFL_PROTOCOL_PATH_ROSTER, 0,               RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_roster },
+  { "GET",  RFL_PROTOCOL_PATH_STATE,  0,               RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_state },
+  { "GET",  RFL_PROTOCOL_PATH_PING,   0,               RFL_HQ_PAID_BY_DEVICE,  rfl_hq_handle_ping },
 };
 
 typedef struct
@@ -158,12 +141,14 @@ refuse_and_close (SoupServerMessage *msg,
 /* A token bucket per key: "device:ID" for what a device's verified
  * requests cost, "addr:ADDRESS" for what an address spends without being a
  * known device (failed authentication, enrollment). A header anyone can
- * write is never a key. With @take FALSE, only whether a request may come. */
-static gboolean
-rate_ok_full (RflHqServer *self,
-              const char  *key,
-              gboolean     take)
+ * write is never a key. With @take FALSE, only whether a request may come.
+ * The router and the workers both ask. */
+gboolean
+rfl_hq_server_rate_ok (RflHqServer *self,
+                       const char  *key,
+                       gboolean     take)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
   gint64 now = g_get_monotonic_time ();
   Bucket *b = g_hash_table_lookup (self->buckets, key);
 
@@ -196,15 +181,8 @@ rate_ok_full (RflHqServer *self,
   return TRUE;
 }
 
-static gboolean
-rate_ok (RflHqServer *self,
-         const char  *key)
-{
-  return rate_ok_full (self, key, TRUE);
-}
-
-static char *
-address_key (SoupServerMessage *msg)
+char *
+rfl_hq_address_key (SoupServerMessage *msg)
 {
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
   g_autofree char *address = NULL;
@@ -436,7 +414,7 @@ early_handler (SoupServer        *server,
 {
   RflHqServer *self = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  g_autofree char *key = address_key (msg);
+  g_autofree char *key = rfl_hq_address_key (msg);
   gint64 limit = body_limit (path);
   Connection *c = connection_of (self, msg);
   goffset length;
@@ -454,7 +432,7 @@ early_handler (SoupServer        *server,
   length = soup_message_headers_get_content_length (headers);
   /* An address that has spent its unauthenticated requests waits. Whose
    * request it is, the headers cannot say yet: they are unverified. */
-  if (!rate_ok_full (self, key, FALSE))
+  if (!rfl_hq_server_rate_ok (self, key, FALSE))
     {
       if (length > 0 || soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CHUNKED)
         refuse_and_close (msg, "429 Too Many Requests", "rate_limited",
@@ -487,88 +465,7 @@ early_handler (SoupServer        *server,
                       "HQ is receiving too much at once; try again shortly");
 }
 
-/* The request's path with its query, as the device signed it. */
-static char *
-signed_path (SoupServerMessage *msg)
-{
-  GUri *uri = soup_server_message_get_uri (msg);
-
-  if (g_uri_get_query (uri) == NULL)
-    return g_strdup (g_uri_get_path (uri));
-  return g_strconcat (g_uri_get_path (uri), "?", g_uri_get_query (uri), NULL);
-}
-
-/* Authenticates a request by its device signature. On failure the response
- * is set and NULL returned. */
-static RflPeer *
-authenticate (RflHqServer       *self,
-              SoupServerMessage *msg,
-              GBytes            *body)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  RflRequestAuth auth = {
-    .device = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_DEVICE),
-    .time = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_TIME),
-    .nonce = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_NONCE),
-    .signature = (char *) soup_message_headers_get_one (headers, RFL_REQUEST_HEADER_SIGNATURE),
-  };
-  g_autofree char *path = signed_path (msg);
-  g_autoptr(RflPeer) peer = NULL;
-  g_autoptr(GError) error = NULL;
-  gsize len = 0;
-  const guint8 *data = body != NULL ? g_bytes_get_data (body, &len) : NULL;
-  g_autofree char *address = address_key (msg);
-  g_autofree char *device_key = NULL;
-  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-
-  if (auth.device == NULL || (peer = rfl_store_get_peer (self->store, auth.device, NULL)) == NULL ||
-      g_strcmp0 (peer->role, "device") != 0)
-    {
-      rate_ok (self, address);
-      rfl_hq_respond_error (msg, 401, "unauthenticated",
-                            "the request is not from an enrolled device");
-      return NULL;
-    }
-  if (!rfl_request_auth_verify (&auth, soup_server_message_get_method (msg), path, data, len,
-                                peer->sign_pk, now, self->replays, &error))
-    {
-      rate_ok (self, address);
-      rfl_hq_respond_error (msg, error->code == RFL_SYNC_ERROR_REPLAY ? 409 : 401,
-                            rfl_hq_error_code (error), error->message);
-      return NULL;
-    }
-  /* Only a verified request counts against its device. */
-  device_key = g_strconcat ("device:", peer->id, NULL);
-  if (!rate_ok (self, device_key))
-    {
-      respond_rate_limited (msg);
-      return NULL;
-    }
-  /* Remembered durably before anything is done for it: replayed after a
-   * restart, it is refused. */
-  if (!rfl_store_accept_request (self->store, peer->id, auth.nonce,
-                                 rfl_request_auth_expiry (now), now, &error))
-    {
-      if (g_error_matches (error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION))
-        rfl_hq_respond_error (msg, 409, "replay", error->message);
-      else
-        rfl_hq_respond_gerror (msg, error);
-      return NULL;
-    }
-  if (g_strcmp0 (peer->status, "active") != 0)
-    {
-      g_autoptr(GBytes) notice = rfl_sync_notice_new (self->store, peer->id, &error);
-
-      if (notice != NULL)
-        rfl_hq_respond_bytes (msg, 403, RFL_PROTOCOL_TYPE_NOTICE, notice);
-      else
-        rfl_hq_respond_gerror (msg, error);
-      return NULL;
-    }
-  return g_steal_pointer (&peer);
-}
-
-static const Route *
+static const RflHqRoute *
 find_route (const char *method,
             const char *path)
 {
@@ -586,9 +483,8 @@ router (SoupServer        *server,
         gpointer           user_data)
 {
   RflHqServer *self = user_data;
-  const Route *route = find_route (soup_server_message_get_method (msg), path);
+  const RflHqRoute *route = find_route (soup_server_message_get_method (msg), path);
   g_autoptr(GBytes) body = NULL;
-  g_autoptr(RflPeer) peer = NULL;
 
   /* Already answered by the early handler. */
   if (soup_server_message_get_status (msg) != 0)
@@ -600,20 +496,19 @@ router (SoupServer        *server,
     }
   if (g_str_equal (route->method, "POST"))
     body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
-  if (route->payer == PAID_BY_ADDRESS)
+  if (route->payer == RFL_HQ_PAID_BY_ADDRESS)
     {
-      g_autofree char *address = address_key (msg);
+      g_autofree char *address = rfl_hq_address_key (msg);
 
       /* Nobody is known yet: the request costs the address. */
-      if (!rate_ok (self, address))
+      if (!rfl_hq_server_rate_ok (self, address, TRUE))
         {
           respond_rate_limited (msg);
           return;
         }
     }
-  else if ((peer = authenticate (self, msg, body)) == NULL)
-    return;
-  route->handler (self, msg, peer, body, query);
+  /* The signature, the store and the answer: on a worker. */
+  rfl_hq_server_run (self, msg, route, body, query);
 }
 
 static void
@@ -681,6 +576,7 @@ rfl_hq_server_dispose (GObject *object)
   if (self->server != NULL)
     soup_server_disconnect (self->server);
   g_clear_object (&self->server);
+  rfl_hq_workers_stop (self);
   forget_connections (self);
   g_clear_object (&self->replays);
   g_clear_object (&self->store);
@@ -696,6 +592,7 @@ rfl_hq_server_finalize (GObject *object)
   g_clear_pointer (&self->buckets, g_hash_table_unref);
   g_clear_pointer (&self->per_address, g_hash_table_unref);
   g_clear_pointer (&self->by_socket, g_hash_table_unref);
+  g_mutex_clear (&self->lock);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (rfl_hq_server_parent_class)->finalize (object);
@@ -815,6 +712,8 @@ rfl_hq_server_init (RflHqServer *self)
   self->buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->by_socket = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_mutex_init (&self->lock);
+  rfl_hq_workers_init (self);
   self->server = soup_server_new ("server-header", "reunite-hq", NULL);
   g_signal_connect (self->server, "request-finished", G_CALLBACK (request_over_cb), self);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
