@@ -791,13 +791,13 @@ rfl_sync_client_run (RflStore              *device,
   if (!with_rebase (&c, device, push_all, report, error))
     return FALSE;
 
-  for (int attempt = 0;; attempt++)
+  for (int attempt = 0, idle_rounds = 0;;)
     {
       g_auto(Response) r = { 0 };
       g_autoptr(JsonObject) obj = NULL;
       g_autofree char *mine = NULL;
-
       gboolean rebased_before = report->rebased;
+      guint received_before = report->received;
 
       if (!with_rebase (&c, device, pull_all, report, error))
         return FALSE;
@@ -813,7 +813,17 @@ rfl_sync_client_run (RflStore              *device,
         return FALSE;
       report->compared = TRUE;
       report->converged = g_strcmp0 (mine, rfl_json_string_or (obj, "hash", NULL)) == 0;
-      if (report->converged || attempt > 0)
+      report->behind = !report->converged && rfl_json_bool_or (obj, "pending", FALSE);
+      if (report->converged)
+        break;
+      /* HQ merged more for this device, from other devices, since its
+       * last bundle here: behind, not diverged. It pulls again while that
+       * brings something, within the deadline. */
+      if (report->behind && report->received == received_before)
+        idle_rounds++;
+      if (report->behind && idle_rounds < 2 && g_get_monotonic_time () < c.deadline)
+        continue;
+      if (report->behind || attempt++ > 0)
         break;
 
       /* Diverged although everything was exchanged: have HQ send the whole

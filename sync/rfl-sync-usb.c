@@ -281,6 +281,8 @@ rfl_sync_report_to_json (const RflSyncReport *report)
   json_object_set_int_member (obj, "receipted_through", (gint64) report->acked);
   if (report->compared)
     json_object_set_boolean_member (obj, "converged", report->converged);
+  if (report->behind)
+    json_object_set_boolean_member (obj, "behind", TRUE);
   if (report->resynced)
     json_object_set_boolean_member (obj, "resynced", TRUE);
   if (report->rebased)

@@ -27,6 +27,7 @@ typedef struct
   guint64        bytes_down;  /* response bodies received */
   gboolean       compared;    /* the state hashes were compared */
   gboolean       converged;   /* ... and were equal */
+  gboolean       behind;      /* ... HQ had more for this device than it could pull in time */
   gboolean       resynced;    /* HQ was asked to send the whole scope again */
   gboolean       rebased;     /* restored from an older copy: the streams went on from HQ's */
   RflMergeStats  merge;       /* summed over the bundles applied */

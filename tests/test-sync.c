@@ -1287,6 +1287,95 @@ test_pipelined (Fixture       *f,
   g_assert_cmpuint (rows->len, ==, n);
 }
 
+/* HQ tells a device whose state differs only by what it has not pulled
+ * yet that it is behind. */
+static void
+test_state_pending (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) before = NULL, after = NULL;
+  g_autoptr(JsonObject) state = NULL;
+  g_autofree char *text = NULL;
+  RflSyncReport report;
+
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_PULL "?have=0", NULL, 0, NULL), ==, 204);
+  add_records (f->a, 3);
+  report = sync_http (f->hq, f->a);
+  g_assert_true (report.converged);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_STATE, NULL, 0, &before), ==, 200);
+  text = g_strndup (g_bytes_get_data (before, NULL), g_bytes_get_size (before));
+  state = rfl_test_object (text);
+  g_assert_true (json_object_get_boolean_member (state, "pending"));
+  g_assert_cmpint (json_object_get_int_member (state, "records"), ==, 3);
+
+  report = sync_http (f->hq, f->b);
+  g_assert_true (report.converged);
+  g_assert_false (report.behind);
+  g_clear_pointer (&state, json_object_unref);
+  g_assert_cmpuint (http (f->hq, f->b, "GET", RFL_PROTOCOL_PATH_STATE, NULL, 0, &after), ==, 200);
+  g_free (text);
+  text = g_strndup (g_bytes_get_data (after, NULL), g_bytes_get_size (after));
+  state = rfl_test_object (text);
+  g_assert_false (json_object_get_boolean_member (state, "pending"));
+}
+
+#define PUSHES 40
+
+typedef struct
+{
+  Hq       *hq;
+  Device   *d;
+  gboolean  done;   /* atomic */
+} Pusher;
+
+/* A, busy: a few new records, a sync, and again. */
+static gpointer
+push_thread (gpointer data)
+{
+  Pusher *p = data;
+
+  for (guint i = 0; i < PUSHES; i++)
+    {
+      RflSyncReport report;
+
+      add_records (p->d, 5);
+      report = sync_http (p->hq, p->d);
+      g_assert_cmpuint (report.merge.refused, ==, 0);
+    }
+  g_atomic_int_set (&p->done, TRUE);
+  return NULL;
+}
+
+/* B syncs again and again while A pushes. What HQ merges from A after B's
+ * last pull and before B compares states is not a divergence: B is
+ * behind, pulls again, and never has HQ send its whole scope over. */
+static void
+test_while_another_pushes (Fixture       *f,
+                           gconstpointer  data)
+{
+  Pusher pusher = { f->hq, f->a, FALSE };
+  g_autoptr(GThread) thread = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  guint syncs = 0, behind = 0;
+  RflSyncReport report = { 0 };
+
+  thread = g_thread_new ("push", push_thread, &pusher);
+  do
+    {
+      report = sync_http (f->hq, f->b);
+      g_assert_false (report.resynced);
+      syncs++;
+      behind += report.behind;
+    }
+  while (!g_atomic_int_get (&pusher.done) || !report.converged);
+  g_thread_join (g_steal_pointer (&thread));
+  g_test_message ("%u syncs of B while A made %u, %u of them ended behind", syncs, PUSHES, behind);
+  rows = rfl_store_list (f->b->store, NULL, NULL, 0, 5 * PUSHES + 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 5 * PUSHES);
+}
+
 /* kill -9 of HQ in the middle of uploads, then a restart: the device's next
  * sync completes, with nothing lost and nothing applied twice. */
 static gpointer
@@ -1483,6 +1572,8 @@ main (int    argc,
   ADD_WHERE ("/sync/hq-restored-from-backup", test_hq_restored_from_backup, REAL_PROCESS);
   ADD ("/sync/restored-then-usb", test_restored_then_usb);
   ADD ("/sync/pipelined", test_pipelined);
+  ADD ("/sync/state-pending", test_state_pending);
+  ADD ("/sync/while-another-pushes", test_while_another_pushes);
   /* kill -9 of HQ. */
   ADD_WHERE ("/sync/hq-killed-during-upload", test_hq_killed_during_upload, REAL_PROCESS);
   ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);

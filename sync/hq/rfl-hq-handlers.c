@@ -312,10 +312,16 @@ rfl_hq_handle_state (RflHqServer       *self,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) out = NULL;
+  g_autoptr(GPtrArray) unsent = NULL;
   g_autofree char *hash = NULL;
-  guint64 n = 0;
+  guint64 n = 0, through = 0;
 
-  if ((hash = rfl_store_state_hash (self->store, peer->office, &n, &error)) == NULL)
+  /* The hash first: whatever it holds that the device was not sent yet,
+   * the look at the journal after it finds, and the device is told it is
+   * behind rather than diverged. */
+  if ((hash = rfl_store_state_hash (self->store, peer->office, &n, &error)) == NULL ||
+      (unsent = rfl_store_read_scope_ops (self->store, peer->out_through, peer->office, peer->id, 1,
+                                          &through, &error)) == NULL)
     {
       rfl_hq_reply_gerror (reply, error);
       return;
@@ -323,6 +329,7 @@ rfl_hq_handle_state (RflHqServer       *self,
   out = json_object_new ();
   json_object_set_string_member (out, "hash", hash);
   json_object_set_int_member (out, "records", (gint64) n);
+  json_object_set_boolean_member (out, "pending", unsent->len > 0);
   rfl_hq_reply_json (reply, out);
 }
 
