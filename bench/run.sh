@@ -46,7 +46,12 @@ sync_bench="$build/bench/rfl-bench-sync"
 hq="$build/sync/hq/reunite-hq"
 cases10k="$work/cases-10000.jsonl"
 [ -s "$cases10k" ] || "$gen" 10000 515000 > "$cases10k"
+peers="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peers"
 for run in $(seq 1 "$runs"); do
+  # PouchDB on the same 10,000 records, with Reunite's run right after.
+  echo "bench: run $run/$runs: PouchDB, A to a server to B, $(basename "$cases10k")" >&2
+  "$peers/pouchdb.sh" "$work/peers" "$cases10k" >> "$results" ||
+    echo "bench: the PouchDB comparison could not run (it needs Node.js and the npm registry)" >&2
   for set in "$cases10k" "$cases"; do
     rm -rf "$work/sync" && mkdir -p "$work/sync"
     echo "bench: run $run/$runs: sync end to end, $(basename "$set")" >&2
@@ -156,11 +161,17 @@ for recs in sorted({r["records"] for r in rows if r["workload"] == "e2e"}):
     target = "   target <= 1.5x, and <= 1 s" if recs == 10000 else "   target <= 1.5x"
     print(f"{f'end to end, {recs:,} records':<34} {e2e:>8.2f}s {base:>8.2f}s {e2e / base:>6.2f}{target}")
     print(f"{'  A pushing, HQ merging':<34} {smed('e2e', 'push_s', recs):>8.2f}s")
-    print(f"{'  until B, syncing meanwhile, has all':<34} {smed('e2e', 'pull_s', recs):>8.2f}s"
+    print(f"{'  until B, syncing too, has all':<34} {smed('e2e', 'pull_s', recs):>8.2f}s"
           f"   in {smed('e2e', 'pulls', recs):.0f} sync(s)")
     print(f"{'  bytes on the wire per record':<34} {smed('e2e', 'wire_bytes_per_record', recs):>9.0f}")
     print(f"{'  one field edited on 10,000':<34} {smed('e2e', 'edit_e2e_s', recs):>8.2f}s"
           f"   {smed('e2e', 'edit_wire_bytes_per_field', recs):.0f} bytes per changed field (target <= 120)")
+pd = [r for r in rows if r["workload"] == "pouchdb"]
+if pd:
+    p, ours = statistics.median(r["e2e_s"] for r in pd), smed("e2e", "e2e_s", 10000)
+    label = "PouchDB " + pd[0]["pouchdb"] + " (LevelDB), 10,000"
+    print(f"{label:<34} {p:>8.2f}s {ours:>8.2f}s {p / ours:>6.1f}"
+          f"   baseline: Reunite end to end, run right after; target >= 5x")
 fl = [r for r in rows if r["workload"] == "fleet"]
 print(f"{'50 devices at once, 200 records each':<34} {statistics.median(r['wall_s'] for r in fl):>8.2f}s"
       f"   ingest {statistics.median(r['ingest_records_per_s'] for r in fl):,.0f} rec/s,"
