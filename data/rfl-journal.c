@@ -454,6 +454,7 @@ typedef struct
 {
   guint64    after;
   guint      max_ops;
+  gsize      max_bytes;
   guint64   *last_seq;
   GPtrArray *out;
 } LocalOpsArgs;
@@ -466,6 +467,7 @@ read_local_ops_locked (RflStore  *self,
   LocalOpsArgs *args = data;
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *st;
+  gsize bytes = 0;
   int rc;
 
   if ((st = rfl_store_stmt (self, "SELECT seq, record_id, op, hlc, device, changes, base, clocks, cl"
@@ -474,12 +476,15 @@ read_local_ops_locked (RflStore  *self,
     return FALSE;
   sqlite3_bind_int64 (st, 1, (sqlite3_int64) args->after);
   sqlite3_bind_int64 (st, 2, args->max_ops);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  while (bytes < args->max_bytes && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_ptr_array_add (ops, rfl_op_from_row (st));
+      char *op = rfl_op_from_row (st);
+
+      bytes += strlen (op);
+      g_ptr_array_add (ops, op);
       *args->last_seq = (guint64) sqlite3_column_int64 (st, 0);
     }
-  if (rc != SQLITE_DONE)
+  if (bytes < args->max_bytes && rc != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "reading the journal");
   args->out = g_steal_pointer (&ops);
   return TRUE;
@@ -489,6 +494,8 @@ read_local_ops_locked (RflStore  *self,
  * rfl_store_read_local_ops:
  * @after: the journal seq to start after
  * @max_ops: at most this many
+ * @max_bytes: and no more once their JSON reaches this many bytes; the
+ *   first operation comes whatever its size
  * @last_seq: (out): the seq of the last operation returned, or @after
  *
  * Returns: (transfer full) (element-type utf8): the operations this device
@@ -499,10 +506,11 @@ GPtrArray *
 rfl_store_read_local_ops (RflStore  *self,
                           guint64    after,
                           guint      max_ops,
+                          gsize      max_bytes,
                           guint64   *last_seq,
                           GError   **error)
 {
-  LocalOpsArgs args = { after, max_ops, last_seq, NULL };
+  LocalOpsArgs args = { after, max_ops, max_bytes, last_seq, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
@@ -556,6 +564,7 @@ typedef struct
   const char *office;
   const char *for_device;
   guint       max_ops;
+  gsize       max_bytes;
   guint64    *through;
   GPtrArray  *out;
 } ScopeOpsArgs;
@@ -596,6 +605,7 @@ read_scope_ops_locked (RflStore  *self,
   ScopeOpsArgs *args = data;
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func (g_free);
   sqlite3_stmt *st;
+  gsize bytes = 0;
   gint64 head;
   int rc;
 
@@ -613,15 +623,19 @@ read_scope_ops_locked (RflStore  *self,
   rfl_bind_text (st, 3, args->for_device);
   sqlite3_bind_int64 (st, 4, args->max_ops);
   sqlite3_bind_int64 (st, 5, head);
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  while (bytes < args->max_bytes && (rc = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_ptr_array_add (ops, rfl_op_from_row (st));
+      char *op = rfl_op_from_row (st);
+
+      bytes += strlen (op);
+      g_ptr_array_add (ops, op);
       *args->through = (guint64) sqlite3_column_int64 (st, 0);
     }
-  if (rc != SQLITE_DONE)
+  if (bytes < args->max_bytes && rc != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "reading the journal");
-  /* Fewer than asked for: everything up to the head has been looked at. */
-  if (ops->len < args->max_ops)
+  /* Fewer than asked for, and not stopped by size: everything up to the
+   * head has been looked at. */
+  if (ops->len < args->max_ops && bytes < args->max_bytes)
     *args->through = MAX (args->after, (guint64) head);
   args->out = g_steal_pointer (&ops);
   return TRUE;
@@ -635,6 +649,8 @@ read_scope_ops_locked (RflStore  *self,
  * @for_device: the device the operations go to; its own are left out,
  *   unless the hub changed them (a clamped clock)
  * @max_ops: at most this many
+ * @max_bytes: and no more once their JSON reaches this many bytes; the
+ *   first operation comes whatever its size
  * @through: (out): the journal seq the caller has now seen everything
  *   through, in or out of scope
  *
@@ -647,10 +663,11 @@ rfl_store_read_scope_ops (RflStore    *self,
                           const char  *office,
                           const char  *for_device,
                           guint        max_ops,
+                          gsize        max_bytes,
                           guint64     *through,
                           GError     **error)
 {
-  ScopeOpsArgs args = { after, office, for_device, max_ops, through, NULL };
+  ScopeOpsArgs args = { after, office, for_device, max_ops, max_bytes, through, NULL };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
   g_return_val_if_fail (office != NULL, NULL);

@@ -245,7 +245,7 @@ rfl_sync_hub_seal (RflStore    *hq,
   if (peer == NULL)
     return NULL;
   if ((ops = rfl_store_read_scope_ops (hq, peer->out_through, peer->office, peer->id,
-                                       RFL_SYNC_BUNDLE_OPS, &through, error)) == NULL ||
+                                       RFL_SYNC_BUNDLE_OPS, RFL_SYNC_BUNDLE_BYTES, &through, error)) == NULL ||
       (keys = rfl_store_dup_keys (hq, error)) == NULL)
     return NULL;
   if (ops->len == 0 && !always)

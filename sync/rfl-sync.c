@@ -306,7 +306,7 @@ rfl_sync_device_seal_next (RflStore       *device,
   guint64 last = 0;
 
   if (peer == NULL ||
-      (ops = rfl_store_read_local_ops (device, peer->out_through, RFL_SYNC_BUNDLE_OPS, &last, error)) == NULL ||
+      (ops = rfl_store_read_local_ops (device, peer->out_through, RFL_SYNC_BUNDLE_OPS, RFL_SYNC_BUNDLE_BYTES, &last, error)) == NULL ||
       ops->len == 0)
     return NULL;
   payload = rfl_sync_bundle_payload (ops, peer->in_next - 1, NULL);

@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 /* Operations a sender puts in one: small enough that the receiver merges
  * one bundle while the sender seals the next, large enough to compress well. */
 #define RFL_SYNC_BUNDLE_OPS 1000
+/* and no more once the operations' JSON reaches this: far below the 256 MiB
+ * a receiver inflates, whatever size the records are. */
+#define RFL_SYNC_BUNDLE_BYTES (16 * 1024 * 1024)
 
 /* What one sync or bundle import did, for people and tests. */
 typedef struct

@@ -142,7 +142,7 @@ push (Fixture *f,
   RflMergeStats stats = { 0 };
   guint64 last = 0;
 
-  ops = rfl_store_read_local_ops (d->store, d->pushed, 10000, &last, &error);
+  ops = rfl_store_read_local_ops (d->store, d->pushed, 10000, G_MAXSIZE, &last, &error);
   g_assert_no_error (error);
   if (ops->len == 0)
     return stats;
@@ -167,7 +167,8 @@ pull (Fixture *f,
   RflMergeStats stats = { 0 };
   guint64 through = 0;
 
-  ops = rfl_store_read_scope_ops (f->hub, d->pulled, d->office, id_of (d->store), 10000, &through, &error);
+  ops = rfl_store_read_scope_ops (f->hub, d->pulled, d->office, id_of (d->store), 10000, G_MAXSIZE,
+                                   &through, &error);
   g_assert_no_error (error);
   d->pulled = through;
   if (ops->len == 0)
@@ -733,7 +734,7 @@ test_bundle_applied_once (Fixture       *f,
   RflMergeStats stats;
   guint64 last;
 
-  ops = rfl_store_read_local_ops (f->dev[0].store, 0, 100, &last, &error);
+  ops = rfl_store_read_local_ops (f->dev[0].store, 0, 100, G_MAXSIZE, &last, &error);
   array = to_array (ops);
   g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[0].store), 1, 1, zero_hash, array,
                                       RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
@@ -817,6 +818,46 @@ test_op_table_matches_protocol (void)
   g_assert_cmpstr (rfl_op_back_to_author (), ==, "'snapshot','conflict'");
 }
 
+/* A bundle stops growing at its byte budget, the first operation comes
+ * whatever its size, and what is read past the budget is not skipped. */
+static void
+test_bundle_byte_budget (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = NULL, one = NULL, two = NULL;
+  guint64 last = 0, through = 0, first_seq = 0;
+  guint seen = 0;
+
+  for (guint i = 0; i < 4; i++)
+    g_free (add (f->dev[0].store));
+  all = rfl_store_read_local_ops (f->dev[0].store, 0, 100, G_MAXSIZE, &last, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, 4);
+  one = rfl_store_read_local_ops (f->dev[0].store, 0, 100, 1, &first_seq, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (one->len, ==, 1);
+  g_assert_cmpuint (first_seq, <, last);
+  two = rfl_store_read_local_ops (f->dev[0].store, 0, 100, strlen (g_ptr_array_index (all, 0)) + 1,
+                                  &last, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (two->len, ==, 2);
+
+  /* HQ's side: a device of the office reads all four, one at a time. */
+  push (f, 0);
+  for (guint round = 0; round < 6; round++)
+    {
+      g_autoptr(GPtrArray) ops = rfl_store_read_scope_ops (f->hub, through, f->dev[1].office,
+                                                           id_of (f->dev[1].store), 100, 1,
+                                                           &through, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (ops->len, <=, 1);
+      seen += ops->len;
+    }
+  g_assert_cmpuint (seen, ==, 4);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -839,6 +880,7 @@ main (int    argc,
   ADD ("/merge/future-clock", test_future_clock_clamped);
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);
+  ADD ("/merge/bundle-byte-budget", test_bundle_byte_budget);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 

@@ -320,7 +320,7 @@ rfl_hq_handle_state (RflHqServer       *self,
    * the look at the journal after it finds, and the device is told it is
    * behind rather than diverged. */
   if ((hash = rfl_store_state_hash (self->store, peer->office, &n, &error)) == NULL ||
-      (unsent = rfl_store_read_scope_ops (self->store, peer->out_through, peer->office, peer->id, 1,
+      (unsent = rfl_store_read_scope_ops (self->store, peer->out_through, peer->office, peer->id, 1, G_MAXSIZE,
                                           &through, &error)) == NULL)
     {
       rfl_hq_reply_gerror (reply, error);
