@@ -24,6 +24,9 @@
 #define RETRY_MIN_S          30
 #define RETRY_MAX_S          (30 * 60)
 #define RESYNC_S             (15 * 60)
+/* HQ had more for this device than one sync could bring, because another
+ * laptop was still sending it: the next sync follows soon. */
+#define BEHIND_S             10
 
 struct _RflSyncAgent
 {
@@ -244,7 +247,7 @@ follow_up (RflSyncAgent *self,
         start_job (self, RFL_SYNC_JOB_SYNC, job->automatic, NULL, NULL, FALSE, NULL);
       break;
     case RFL_SYNC_JOB_SYNC:
-      schedule_retry (self, RESYNC_S);
+      schedule_retry (self, job->report.behind ? BEHIND_S : RESYNC_S);
       break;
     case RFL_SYNC_JOB_ENROLL:
       start_job (self, RFL_SYNC_JOB_SYNC, FALSE, NULL, NULL, FALSE, NULL);

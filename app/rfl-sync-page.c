@@ -338,14 +338,19 @@ show_busy (RflSyncPage *self)
   update_actions (self);
 }
 
-/* A restored laptop, or HQ: worth saying once, plainly. A sync the agent
- * ran on its own that moved nothing goes unsaid. */
+/* A restored laptop, or HQ: worth saying once, plainly; so is a sync that
+ * ended before HQ had sent everything. A sync the agent ran on its own
+ * that moved nothing goes unsaid. */
 static char *
 sync_text (const RflSyncOutcome *outcome)
 {
   if (outcome->report.rebased)
     return g_strdup (_("Synced. A database here or at HQ was an older copy; it has caught up,"
                        " and nothing was lost"));
+  if (outcome->report.behind)
+    return g_strdup_printf (_("Synced: %u sent, %u received. Headquarters has more,"
+                              " which the next sync brings"),
+                            outcome->report.sent, outcome->report.received);
   if (!outcome->automatic || outcome->report.received > 0 || outcome->report.sent > 0)
     return g_strdup_printf (_("Synced: %u sent, %u received"), outcome->report.sent,
                             outcome->report.received);

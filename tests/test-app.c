@@ -1136,6 +1136,17 @@ test_sync_page (void)
   wait_until (synced, agent, "the automatic sync");
   g_assert_cmpint (rfl_sync_agent_get_link (agent), ==, RFL_LINK_ONLINE);
 
+  /* A sync that ended while another laptop was still sending HQ more for
+   * this one says so, rather than a plain "Synced". */
+  {
+    RflSyncOutcome behind = { .kind = RFL_SYNC_JOB_SYNC, .automatic = TRUE,
+                              .report = { .received = 1000, .behind = TRUE } };
+
+    g_signal_emit_by_name (agent, "finished", &behind);
+    g_assert_nonnull (strstr (toast, "1000 received"));
+    g_assert_nonnull (strstr (toast, "Headquarters has more"));
+  }
+
   rfl_sync_agent_set_store (agent, NULL);
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_finalize_object (page);
