@@ -137,6 +137,38 @@ GPtrArray     *rfl_store_read_scope_ops    (RflStore       *self,
 gint64         rfl_store_count_local_ops   (RflStore       *self,
                                             guint64         after,
                                             GError        **error);
+/**
+ * RflBundleApply:
+ * @peer: the peer the bundle came from
+ * @seq_from: the bundle's first seq, which must be the next the stream expects
+ * @seq_to: its last
+ * @hash: the envelope hash, which the stream's next bundle must chain to
+ * @ops: the bundle's operations, as the peer sent them
+ * @role: how to merge them
+ * @office: for %RFL_MERGE_HUB, the sender's office
+ * @stats: (out): what happened
+ * @error: (out): why the bundle was not applied, or %NULL
+ *
+ * One bundle of a batch that rfl_store_apply_bundles() applies in one
+ * transaction.
+ */
+typedef struct
+{
+  const char    *peer;
+  guint64        seq_from;
+  guint64        seq_to;
+  const guint8  *hash;
+  JsonArray     *ops;
+  RflMergeRole   role;
+  const char    *office;
+  RflMergeStats  stats;
+  GError        *error;
+} RflBundleApply;
+
+gboolean       rfl_store_apply_bundles     (RflStore       *self,
+                                            RflBundleApply *bundles,
+                                            guint           n,
+                                            GError        **error);
 gboolean       rfl_store_apply_ops         (RflStore       *self,
                                             const char     *peer,
                                             guint64         seq_from,

@@ -407,6 +407,10 @@ rfl_sync_client_ping (RflStore              *device,
  * the merge holds. */
 
 #define PIPELINE_DEPTH 2
+/* The fetcher runs further ahead: what waits when a merge ends is merged
+ * next in one transaction (rfl_sync_device_accept_opened_batch()), with
+ * one commit for all of it, up to RFL_SYNC_BUNDLE_BYTES of bundles. */
+#define FETCH_DEPTH    4
 #define END_OF_WORK    GUINT_TO_POINTER (1)
 
 typedef struct
@@ -440,6 +444,7 @@ forward_cancel (GCancellable *caller,
 
 static void
 worker_start (Worker         *w,
+              guint           depth,
               const char     *name,
               GThreadFunc     func,
               GDestroyNotify  free_item,
@@ -448,7 +453,7 @@ worker_start (Worker         *w,
   w->ready = g_async_queue_new ();
   w->slots = g_async_queue_new ();
   w->free_item = free_item;
-  for (guint i = 0; i < PIPELINE_DEPTH; i++)
+  for (guint i = 0; i < depth; i++)
     g_async_queue_push (w->slots, GUINT_TO_POINTER (1));
   w->cancellable = g_cancellable_new ();
   w->c.cancellable = w->cancellable;
@@ -497,6 +502,24 @@ worker_next (Worker  *w,
   return item;
 }
 
+/* The next item if one is ready, without waiting; %NULL otherwise or at
+ * the end, which the next worker_next() reports. */
+static gpointer
+worker_try_next (Worker *w)
+{
+  gpointer item = g_async_queue_try_pop (w->ready);
+
+  if (item == NULL)
+    return NULL;
+  if (item == END_OF_WORK)
+    {
+      g_async_queue_push_front (w->ready, END_OF_WORK);
+      return NULL;
+    }
+  g_async_queue_push (w->slots, GUINT_TO_POINTER (1));
+  return item;
+}
+
 static void
 worker_clear (Worker *w)
 {
@@ -533,6 +556,8 @@ response_free (Response *r)
   response_clear (r);
   g_free (r);
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Response, response_free)
 
 /* Asks for the bundle after the last one fetched, until HQ answers anything
  * but a bundle, and opens each bundle; every answer goes to the merge, which
@@ -584,16 +609,20 @@ pull_all (Client         *c,
           GError        **error)
 {
   g_auto(Worker) w = { 0 };
+  g_autoptr(Response) carry = NULL;   /* an answer fetched after a batch */
 
   if ((w.opener = rfl_sync_device_opener_new (device, error)) == NULL)
     return FALSE;
   client_init_copy (&w.c, c);
   w.have = rfl_sync_device_have (device);
-  worker_start (&w, "rfl-fetch", fetch_thread, (GDestroyNotify) response_free, c->cancellable);
-  for (guint i = 0; i < MAX_PULLS; i++)
+  worker_start (&w, FETCH_DEPTH, "rfl-fetch", fetch_thread, (GDestroyNotify) response_free, c->cancellable);
+  for (guint pulled = 0; pulled < MAX_PULLS;)
     {
       g_autoptr(GError) local = NULL;
-      Response *r = worker_next (&w, &local);
+      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify) response_free);
+      g_autofree RflOpenedBundle **opened = NULL;
+      Response *r = carry != NULL ? g_steal_pointer (&carry) : worker_next (&w, &local);
+      gsize bytes = 0;
       gboolean ok;
 
       if (r == NULL)
@@ -603,25 +632,36 @@ pull_all (Client         *c,
           g_propagate_error (error, g_steal_pointer (&local));
           return FALSE;
         }
-      c->bytes_down += r->body != NULL ? g_bytes_get_size (r->body) : 0;
-      if (r->status == 204)
-        ok = TRUE;
-      else if (r->status != 200)
-        ok = refused (c, r, error);
-      else if ((ok = rfl_sync_device_accept_opened (device, r->opened, report, error)))
+      if (r->status != 200)
         {
-          g_mutex_lock (&w.lock);
-          w.have = rfl_sync_device_have (device);
-          g_mutex_unlock (&w.lock);
-          if (c->progress != NULL)
-            c->progress (report, c->progress_data);
-        }
-      if (r->status != 200 || !ok)
-        {
+          c->bytes_down += r->body != NULL ? g_bytes_get_size (r->body) : 0;
+          ok = r->status == 204 || refused (c, r, error);
           response_free (r);
           return ok;
         }
-      response_free (r);
+      /* With it, the bundles already fetched behind it. */
+      for (; r != NULL; r = bytes < RFL_SYNC_BUNDLE_BYTES ? worker_try_next (&w) : NULL)
+        {
+          if (r->status != 200)
+            {
+              carry = r;
+              break;
+            }
+          bytes += r->body != NULL ? g_bytes_get_size (r->body) : 0;
+          g_ptr_array_add (batch, r);
+        }
+      c->bytes_down += bytes;
+      opened = g_new0 (RflOpenedBundle *, batch->len);
+      for (guint i = 0; i < batch->len; i++)
+        opened[i] = ((Response *) g_ptr_array_index (batch, i))->opened;
+      if (!rfl_sync_device_accept_opened_batch (device, opened, batch->len, report, error))
+        return FALSE;
+      g_mutex_lock (&w.lock);
+      w.have = rfl_sync_device_have (device);
+      g_mutex_unlock (&w.lock);
+      if (c->progress != NULL)
+        c->progress (report, c->progress_data);
+      pulled += batch->len;
     }
   g_set_error_literal (error, RFL_SYNC_ERROR, RFL_SYNC_ERROR_REFUSED, _("HQ kept sending bundles; try again later"));
   return FALSE;
@@ -683,7 +723,7 @@ push_all (Client         *c,
     return FALSE;
   w.store = device;
   w.keys = rfl_device_keys_copy (c->keys);
-  worker_start (&w, "rfl-seal", seal_thread, (GDestroyNotify) rfl_outbox_item_free, c->cancellable);
+  worker_start (&w, PIPELINE_DEPTH, "rfl-seal", seal_thread, (GDestroyNotify) rfl_outbox_item_free, c->cancellable);
   for (guint i = 0; i < unreceipted->len; i++)
     if (!push_one (c, device, g_ptr_array_index (unreceipted, i), report, error))
       return FALSE;

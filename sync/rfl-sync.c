@@ -549,6 +549,37 @@ rfl_sync_device_take_rebase (RflStore       *device,
   return TRUE;
 }
 
+/* After a bundle from HQ applied: it counts, and the receipt it carries
+ * is taken. */
+static gboolean
+took_from_hq (RflStore             *device,
+              JsonObject           *bundle,
+              const RflMergeStats  *stats,
+              RflSyncReport        *report,
+              GError              **error)
+{
+  report->received++;
+  rfl_merge_stats_add (&report->merge, stats);
+  if (json_object_has_member (bundle, "receipt") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (bundle, "receipt")) &&
+      !rfl_sync_device_take_receipt (device, json_object_get_object_member (bundle, "receipt"), report, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* A bundle that came early may now follow on. */
+static gboolean
+take_held_after (RflStore       *device,
+                 RflPeer        *peer,
+                 guint64         seq_to,
+                 RflSyncReport  *report,
+                 GError        **error)
+{
+  g_autoptr(GBytes) held = rfl_store_take_held (device, peer->id, seq_to + 1);
+
+  return held == NULL || rfl_sync_device_accept (device, held, report, error);
+}
+
 /* Merges a bundle from HQ whose signature and chain were checked, then
  * takes the receipt it carries and any held bundle that now follows on. */
 static gboolean
@@ -561,29 +592,13 @@ apply_from_hq (RflStore       *device,
 {
   g_autoptr(GError) local = NULL;
   RflMergeStats stats;
-  guint64 next;
 
   if (!rfl_store_apply_ops (device, peer->id, rfl_envelope_get_seq_from (env), rfl_envelope_get_seq_to (env),
                             rfl_envelope_get_hash (env), json_object_get_array_member (bundle, "ops"),
                             RFL_MERGE_DEVICE, NULL, &stats, &local))
     return rfl_sync_store_error (local, error);
-  report->received++;
-  rfl_merge_stats_add (&report->merge, &stats);
-
-  if (json_object_has_member (bundle, "receipt") &&
-      JSON_NODE_HOLDS_OBJECT (json_object_get_member (bundle, "receipt")) &&
-      !rfl_sync_device_take_receipt (device, json_object_get_object_member (bundle, "receipt"), report, error))
-    return FALSE;
-
-  /* A bundle that came early may now follow on. */
-  next = rfl_envelope_get_seq_to (env) + 1;
-  {
-    g_autoptr(GBytes) held = rfl_store_take_held (device, peer->id, next);
-
-    if (held != NULL)
-      return rfl_sync_device_accept (device, held, report, error);
-  }
-  return TRUE;
+  return took_from_hq (device, bundle, &stats, report, error) &&
+         take_held_after (device, peer, rfl_envelope_get_seq_to (env), report, error);
 }
 
 /**
@@ -781,4 +796,99 @@ rfl_sync_device_accept_opened (RflStore         *device,
       !rfl_envelope_check_chain (opened->env, peer->in_next, peer->in_next > 1 ? peer->in_hash : zeros, NULL))
     return rfl_sync_device_accept (device, opened->envelope, report, error);
   return apply_from_hq (device, peer, opened->env, opened->bundle, report, error);
+}
+
+/* How many of @opened, from the first, were opened and follow on from
+ * what the store applied and from each other. */
+static guint
+consecutive_run (RflPeer          *peer,
+                 RflOpenedBundle **opened,
+                 guint             n)
+{
+  static const guint8 zeros[RFL_ENVELOPE_HASH_BYTES];
+  const guint8 *prev = peer->in_next > 1 ? peer->in_hash : zeros;
+  guint64 next = peer->in_next;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    {
+      RflEnvelope *env = opened[i]->env;
+
+      if (opened[i]->bundle == NULL || rfl_envelope_get_seq_from (env) != next ||
+          !rfl_envelope_check_chain (env, next, prev, NULL))
+        break;
+      next = rfl_envelope_get_seq_to (env) + 1;
+      prev = rfl_envelope_get_hash (env);
+    }
+  return i;
+}
+
+/**
+ * rfl_sync_device_accept_opened_batch:
+ * @opened: (array length=n): bundles rfl_bundle_opener_open() handled, in
+ *   the order they came
+ * @n: how many
+ *
+ * Applies bundles as rfl_sync_device_accept_opened() would, one after the
+ * other, with those that follow on from each other merged in one
+ * transaction: one commit for many bundles, when HQ sends faster than this
+ * device merges.
+ */
+gboolean
+rfl_sync_device_accept_opened_batch (RflStore          *device,
+                                     RflOpenedBundle  **opened,
+                                     guint              n,
+                                     RflSyncReport     *report,
+                                     GError           **error)
+{
+  g_autoptr(RflPeer) peer = NULL;
+  g_autofree RflBundleApply *batch = NULL;
+  g_autoptr(GError) local = NULL;
+  guint run, i;
+  gboolean ok = TRUE;
+
+  if (n == 0)
+    return TRUE;
+  if ((peer = rfl_sync_hq_peer (device, error)) == NULL)
+    return FALSE;
+  if ((run = consecutive_run (peer, opened, n)) < 2)
+    {
+      for (i = 0; i < n; i++)
+        if (!rfl_sync_device_accept_opened (device, opened[i], report, error))
+          return FALSE;
+      return TRUE;
+    }
+
+  batch = g_new0 (RflBundleApply, run);
+  for (i = 0; i < run; i++)
+    {
+      RflEnvelope *env = opened[i]->env;
+
+      batch[i] = (RflBundleApply) {
+        .peer = peer->id, .seq_from = rfl_envelope_get_seq_from (env),
+        .seq_to = rfl_envelope_get_seq_to (env), .hash = rfl_envelope_get_hash (env),
+        .ops = json_object_get_array_member (opened[i]->bundle, "ops"), .role = RFL_MERGE_DEVICE,
+      };
+    }
+  if (!rfl_store_apply_bundles (device, batch, run, &local))
+    ok = rfl_sync_store_error (local, error);
+  /* In order: what applied counts and gives up its receipt; the first that
+   * did not stops the rest, as it would have one at a time. */
+  for (i = 0; i < run && ok; i++)
+    {
+      if (batch[i].error != NULL)
+        ok = rfl_sync_store_error (batch[i].error, error);
+      else
+        ok = took_from_hq (device, opened[i]->bundle, &batch[i].stats, report, error);
+    }
+  for (i = 0; i < run; i++)
+    g_clear_error (&batch[i].error);
+  if (!ok)
+    return FALSE;
+  if (!take_held_after (device, peer, rfl_envelope_get_seq_to (opened[run - 1]->env), report, error))
+    return FALSE;
+  for (i = run; i < n; i++)
+    if (!rfl_sync_device_accept_opened (device, opened[i], report, error))
+      return FALSE;
+  return TRUE;
 }

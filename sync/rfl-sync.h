@@ -132,6 +132,11 @@ gboolean         rfl_sync_device_accept_opened (RflStore        *device,
                                                RflOpenedBundle  *opened,
                                                RflSyncReport    *report,
                                                GError          **error);
+gboolean         rfl_sync_device_accept_opened_batch (RflStore          *device,
+                                                     RflOpenedBundle  **opened,
+                                                     guint              n,
+                                                     RflSyncReport     *report,
+                                                     GError           **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflBundleOpener, rfl_bundle_opener_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RflOpenedBundle, rfl_opened_bundle_free)
 

@@ -858,6 +858,93 @@ test_bundle_byte_budget (Fixture       *f,
   g_assert_cmpuint (seen, ==, 4);
 }
 
+/* Bundles applied as a batch, in one transaction: those before a bad one
+ * apply, the bad one and those after it that no longer follow on carry
+ * their errors and change nothing, and sending those again applies them,
+ * as one at a time would. */
+static void
+test_bundle_batch (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(JsonNode) bad = json_from_string ("[1]", NULL);
+  g_autoptr(GPtrArray) arrays = g_ptr_array_new_with_free_func ((GDestroyNotify) json_array_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflPeer) peer = NULL;
+  g_autofree char *ids[4] = { 0 };
+  g_autofree char *empty = state (f->hub, NULL);
+  const char *dev = id_of (f->dev[0].store);
+  guint64 after = 0;
+  RflBundleApply batch[4];
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr(GPtrArray) ops = NULL;
+
+      ids[i] = add (f->dev[0].store);
+      ops = rfl_store_read_local_ops (f->dev[0].store, after, 1, G_MAXSIZE, &after, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (ops->len, ==, 1);
+      g_ptr_array_add (arrays, round_trip (to_array (ops)));
+    }
+  for (guint i = 0; i < 4; i++)
+    batch[i] = (RflBundleApply) { .peer = dev, .seq_from = i + 1, .seq_to = i + 1, .hash = zero_hash,
+                                  .ops = g_ptr_array_index (arrays, i), .role = RFL_MERGE_HUB,
+                                  .office = HUB_OFFICE_GOMA };
+
+  /* None applies: the batch fails, and the store is as it was. */
+  batch[0].ops = json_node_get_array (bad);
+  g_assert_false (rfl_store_apply_bundles (f->hub, batch, 4, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  for (guint i = 0; i < 4; i++)
+    g_clear_error (&batch[i].error);
+  {
+    g_autofree char *now = state (f->hub, NULL);
+
+    g_assert_cmpstr (now, ==, empty);
+  }
+  batch[0].ops = g_ptr_array_index (arrays, 0);
+
+  /* The third is malformed: the first two apply, the fourth does not follow on. */
+  batch[2].ops = json_node_get_array (bad);
+  g_assert_true (rfl_store_apply_bundles (f->hub, batch, 4, &error));
+  g_assert_no_error (error);
+  g_assert_no_error (batch[0].error);
+  g_assert_no_error (batch[1].error);
+  g_assert_cmpuint (batch[0].stats.applied, ==, 1);
+  g_assert_cmpuint (batch[1].stats.applied, ==, 1);
+  g_assert_error (batch[2].error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_error (batch[3].error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION);
+  g_assert_true (rfl_store_holds_record (f->hub, ids[0]));
+  g_assert_true (rfl_store_holds_record (f->hub, ids[1]));
+  g_assert_false (rfl_store_holds_record (f->hub, ids[2]));
+  g_assert_false (rfl_store_holds_record (f->hub, ids[3]));
+  peer = rfl_store_get_peer (f->hub, dev, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (peer->in_next, ==, 3);
+  g_clear_pointer (&peer, rfl_peer_free);
+  for (guint i = 0; i < 4; i++)
+    g_clear_error (&batch[i].error);
+
+  /* The two that did not apply, sent again. */
+  batch[2].ops = g_ptr_array_index (arrays, 2);
+  g_assert_true (rfl_store_apply_bundles (f->hub, batch + 2, 2, &error));
+  g_assert_no_error (error);
+  g_assert_no_error (batch[2].error);
+  g_assert_no_error (batch[3].error);
+  g_assert_true (rfl_store_holds_record (f->hub, ids[3]));
+  peer = rfl_store_get_peer (f->hub, dev, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (peer->in_next, ==, 5);
+  pull (f, 1);
+  {
+    g_autofree char *hub = state (f->hub, f->dev[1].office);
+    g_autofree char *office = state (f->dev[1].store, f->dev[1].office);
+
+    g_assert_cmpstr (hub, ==, office);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -881,6 +968,7 @@ main (int    argc,
   ADD ("/merge/applied-once", test_bundle_applied_once);
   ADD ("/merge/malformed", test_malformed_ops_refused);
   ADD ("/merge/bundle-byte-budget", test_bundle_byte_budget);
+  ADD ("/merge/bundle-batch", test_bundle_batch);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 
