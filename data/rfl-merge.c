@@ -743,8 +743,8 @@ apply_in_savepoint (RflStore    *self,
   return TRUE;
 }
 
-/* One bundle: its operations, then the stream advanced past it, in a
- * savepoint of the transaction that applies the batch. */
+/* One bundle that follows on in its stream: its operations, then the
+ * stream advanced past it. */
 static gboolean
 apply_bundle (RflStore        *self,
               RflBundleApply  *b,
@@ -754,8 +754,6 @@ apply_bundle (RflStore        *self,
   g_autofree char *detail = NULL;
   sqlite3_stmt *st;
 
-  if (!check_next (self, b->peer, b->seq_from, error))
-    return FALSE;
   for (guint i = 0; i < json_array_get_length (b->ops); i++)
     if (!apply_in_savepoint (self, &ctx, json_array_get_object_element (b->ops, i), error))
       return FALSE;
@@ -782,10 +780,15 @@ typedef struct
   guint           n;
 } BatchArgs;
 
-/* Each bundle in a savepoint: one that fails (not the next of its stream,
- * say) is undone and keeps its error, and the others commit. When none
- * applies, or SQLite ended the transaction itself (a full disk), the whole
- * batch fails. */
+/* A bundle that is not the next of its stream keeps its error and changes
+ * nothing; the others apply. Any other failure (the disk, say) fails the
+ * whole batch, as does a batch of which nothing applies.
+ *
+ * No savepoint per bundle: SQLite truncates its in-memory statement
+ * journal only when the outermost savepoint is released, so with the
+ * operations' savepoints nested in one per bundle, every operation walked
+ * a journal that grew with the bundle. Merges took three times as long
+ * (measured at 100,000 records). */
 static gboolean
 apply_batch_locked (RflStore  *self,
                     gpointer   data,
@@ -799,19 +802,20 @@ apply_batch_locked (RflStore  *self,
       RflBundleApply *b = &args->bundles[i];
 
       memset (&b->stats, 0, sizeof b->stats);
-      if (!savepoint (self, "SAVEPOINT rfl_bundle"))
-        return rfl_store_sql_fail (self, error, "applying a bundle");
-      if (apply_bundle (self, b, &b->error))
-        applied++;
-      else if (sqlite3_get_autocommit (self->db) || !savepoint (self, "ROLLBACK TO rfl_bundle"))
+      if (!check_next (self, b->peer, b->seq_from, &b->error))
         {
-          g_propagate_error (error, g_steal_pointer (&b->error));
-          return FALSE;
+          if (!g_error_matches (b->error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND) &&
+              !g_error_matches (b->error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION))
+            {
+              g_propagate_error (error, g_steal_pointer (&b->error));
+              return FALSE;
+            }
+          continue;
         }
-      if (!savepoint (self, "RELEASE rfl_bundle"))
-        return rfl_store_sql_fail (self, error, "applying a bundle");
+      if (!apply_bundle (self, b, error))
+        return FALSE;
+      applied++;
     }
-  /* None applied: rolled back, and each bundle keeps its error. */
   return applied > 0;
 }
 
