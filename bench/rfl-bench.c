@@ -7,6 +7,7 @@
  *
  *   rfl-bench import keyed|unkeyed DB FILE.jsonl
  *   rfl-bench search keyed|unkeyed DB QUERIES.txt
+ *   rfl-bench merge keyed|unkeyed DIR FILE.jsonl   (rfl-bench-merge.c)
  *
  * "keyed" is the store as volunteers use it (SQLCipher, Argon2id MODERATE);
  * "unkeyed" is the same code on a plain database, the baseline that shows
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rfl-bench-merge.h"
 #include "rfl-bench-util.h"
 #include "rfl-importer.h"
 #include "rfl-store-testing.h"
@@ -174,7 +176,7 @@ main (int   argc,
 
   if (argc != 5 || (!g_str_equal (argv[2], "keyed") && !g_str_equal (argv[2], "unkeyed")))
     {
-      g_printerr ("usage: rfl-bench import|search keyed|unkeyed DB FILE\n");
+      g_printerr ("usage: rfl-bench import|search|merge keyed|unkeyed DB|DIR FILE\n");
       return 2;
     }
   keyed = g_str_equal (argv[2], "keyed");
@@ -185,6 +187,8 @@ main (int   argc,
     rc = run_import (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "search"))
     rc = run_search (keyed, argv[3], argv[4], out);
+  else if (g_str_equal (argv[1], "merge"))
+    rc = rfl_bench_merge (keyed, argv[3], argv[4], out);
   else
     {
       g_printerr ("rfl-bench: unknown workload '%s'\n", argv[1]);

@@ -858,6 +858,76 @@ test_bundle_byte_budget (Fixture       *f,
   g_assert_cmpuint (seen, ==, 4);
 }
 
+static guint
+count_audit (RflStore   *store,
+             const char *action)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) entries = rfl_store_audit_list (store, &error);
+  guint n = 0;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < entries->len; i++)
+    n += g_strcmp0 (json_object_get_string_member (g_ptr_array_index (entries, i), "action"), action) == 0;
+  return n;
+}
+
+/* A bundle with one operation HQ refuses among valid ones: the valid ones
+ * apply, the refused one is named and audited once, and so is a clock HQ
+ * clamped before it, though the bundle is merged a second time, each
+ * operation in a savepoint, once the refusal is met. */
+static void
+test_refused_among_valid (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *first = add (f->dev[1].store);
+  g_autofree char *last = NULL, *other = add (f->dev[0].store), *forged = NULL, *ahead = NULL;
+  g_autoptr(GPtrArray) mine = NULL;
+  g_autoptr(JsonArray) ops = json_array_new ();
+  g_autoptr(GError) error = NULL;
+  guint64 future = ((guint64) g_get_real_time () / 1000 + 3 * 24 * 3600 * 1000) << 16;
+  guint64 after = 0;
+  RflMergeStats stats;
+
+  push (f, 0);
+  g_free (add (f->dev[1].store));
+  last = add (f->dev[1].store);
+  mine = rfl_store_read_local_ops (f->dev[1].store, 0, 100, G_MAXSIZE, &after, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (mine->len, ==, 3);
+  /* A clock three days ahead on the first, then an edit for another device. */
+  ahead = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"update\", \"h\": %" G_GUINT64_FORMAT ","
+                           " \"d\": \"%s\", \"c\": {\"description\": \"from the future\"}}",
+                           first, future, id_of (f->dev[1].store));
+  forged = g_strdup_printf ("{\"r\": \"%s\", \"o\": \"update\", \"h\": %" G_GUINT64_FORMAT ","
+                            " \"d\": \"%s\", \"c\": {\"description\": \"forged\"}}",
+                            other, (guint64) g_get_real_time () / 1000 << 16, id_of (f->dev[0].store));
+  json_array_add_object_element (ops, rfl_test_object (g_ptr_array_index (mine, 0)));
+  json_array_add_object_element (ops, rfl_test_object (ahead));
+  json_array_add_object_element (ops, rfl_test_object (forged));
+  json_array_add_object_element (ops, rfl_test_object (g_ptr_array_index (mine, 1)));
+  json_array_add_object_element (ops, rfl_test_object (g_ptr_array_index (mine, 2)));
+  g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), 1, 1, zero_hash, ops,
+                                      RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stats.applied, ==, 4);
+  g_assert_cmpuint (stats.refused, ==, 1);
+  g_assert_cmpuint (stats.clamped, ==, 1);
+  g_assert_cmpuint (stats.n_named, ==, 1);
+  g_assert_cmpstr (stats.named[0], ==, other);
+  g_assert_true (rfl_store_holds_record (f->hub, first));
+  g_assert_true (rfl_store_holds_record (f->hub, last));
+  g_assert_cmpuint (count_audit (f->hub, "refused"), ==, 1);
+  g_assert_cmpuint (count_audit (f->hub, "clock-clamped"), ==, 1);
+  {
+    g_autofree char *kept = field (f->hub, other, "description");
+    g_autofree char *clamped = field (f->hub, first, "description");
+
+    g_assert_null (kept);
+    g_assert_cmpstr (clamped, ==, "\"from the future\"");
+  }
+}
+
 /* Bundles applied as a batch, in one transaction: those before a bad one
  * apply, the bad one and those after it that no longer follow on carry
  * their errors and change nothing, and sending those again applies them,
@@ -969,6 +1039,7 @@ main (int    argc,
   ADD ("/merge/malformed", test_malformed_ops_refused);
   ADD ("/merge/bundle-byte-budget", test_bundle_byte_budget);
   ADD ("/merge/bundle-batch", test_bundle_batch);
+  ADD ("/merge/refused-among-valid", test_refused_among_valid);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 
