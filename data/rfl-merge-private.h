@@ -46,5 +46,10 @@ G_GNUC_INTERNAL gboolean      rfl_merge_save_record     (RflStore *self, RflReco
 G_GNUC_INTERNAL gboolean      rfl_merge_add_shares_from (RflStore *self, sqlite3_int64 rowid,
                                                          JsonObject *c, GError **error);
 G_GNUC_INTERNAL JsonArray    *rfl_merge_shares_of       (RflStore *self, sqlite3_int64 rowid);
+G_GNUC_INTERNAL gboolean      rfl_merge_check_next      (RflStore *self, const char *peer,
+                                                         guint64 seq_from, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_merge_savepoint       (RflStore *self, const char *sql);
+G_GNUC_INTERNAL gboolean      rfl_merge_apply_one       (RflStore *self, ApplyCtx *ctx, JsonObject *op,
+                                                         gboolean careful, GError **error);
 
 G_END_DECLS

@@ -674,11 +674,11 @@ apply_op (RflStore        *self,
 }
 
 /* Whether @seq_from is the next bundle expected from @peer. */
-static gboolean
-check_next (RflStore    *self,
-            const char  *peer,
-            guint64      seq_from,
-            GError     **error)
+gboolean
+rfl_merge_check_next (RflStore    *self,
+                      const char  *peer,
+                      guint64      seq_from,
+                      GError     **error)
 {
   sqlite3_stmt *st;
 
@@ -700,9 +700,9 @@ check_next (RflStore    *self,
 }
 
 /* A savepoint statement, prepared once: a bundle runs three per operation. */
-static gboolean
-savepoint (RflStore    *self,
-           const char  *sql)
+gboolean
+rfl_merge_savepoint (RflStore    *self,
+                     const char  *sql)
 {
   sqlite3_stmt *st = rfl_store_stmt (self, sql, NULL);
 
@@ -717,24 +717,24 @@ savepoint (RflStore    *self,
  * RFL_STORE_ERROR_INVALID, for the caller to run it again with savepoints.
  * Savepoints were a fifth of a merge's time, and a bundle of valid
  * operations is the rule. */
-static gboolean
-apply_in_savepoint (RflStore    *self,
-                    ApplyCtx    *ctx,
-                    JsonObject  *op,
-                    gboolean     careful,
-                    GError     **error)
+gboolean
+rfl_merge_apply_one (RflStore    *self,
+                     ApplyCtx    *ctx,
+                     JsonObject  *op,
+                     gboolean     careful,
+                     GError     **error)
 {
   g_autoptr(GError) local = NULL;
   g_autofree char *detail = NULL;
 
   if (!careful)
     return apply_op (self, ctx, op, error);
-  if (!savepoint (self, "SAVEPOINT rfl_op"))
+  if (!rfl_merge_savepoint (self, "SAVEPOINT rfl_op"))
     return rfl_store_sql_fail (self, error, "applying an operation");
   if (!apply_op (self, ctx, op, &local))
     {
       if (!g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID) ||
-          !savepoint (self, "ROLLBACK TO rfl_op"))
+          !rfl_merge_savepoint (self, "ROLLBACK TO rfl_op"))
         {
           if (local != NULL)
             g_propagate_error (error, g_steal_pointer (&local));
@@ -747,211 +747,7 @@ apply_in_savepoint (RflStore    *self,
       if (!rfl_store_audit_append (self, "refused", json_object_get_string_member (op, RFL_OP_KEY_RECORD), detail, error))
         return FALSE;
     }
-  if (!savepoint (self, "RELEASE rfl_op"))
+  if (!rfl_merge_savepoint (self, "RELEASE rfl_op"))
     return rfl_store_sql_fail (self, error, "applying an operation");
   return TRUE;
-}
-
-/* One bundle that follows on in its stream: its operations, then the
- * stream advanced past it. */
-static gboolean
-apply_bundle (RflStore        *self,
-              RflBundleApply  *b,
-              gboolean         careful,
-              GError         **error)
-{
-  ApplyCtx ctx = { b->role, b->peer, b->office, &b->stats };
-  g_autofree char *detail = NULL;
-  sqlite3_stmt *st;
-
-  for (guint i = 0; i < json_array_get_length (b->ops); i++)
-    if (!apply_in_savepoint (self, &ctx, json_array_get_object_element (b->ops, i), careful, error))
-      return FALSE;
-
-  if ((st = rfl_store_stmt (self, "UPDATE peers SET in_next = ?2, in_hash = ?3, last_seen = ?4"
-                                  " WHERE id = ?1", error)) == NULL)
-    return FALSE;
-  rfl_bind_text (st, 1, b->peer);
-  sqlite3_bind_int64 (st, 2, (sqlite3_int64) b->seq_to + 1);
-  sqlite3_bind_blob (st, 3, b->hash, 32, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, rfl_now_ms ());
-  if (sqlite3_step (st) != SQLITE_DONE)
-    return rfl_store_sql_fail (self, error, "advancing the stream");
-  detail = g_strdup_printf ("from %s: seq %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
-                            ", %u applied, %u known, %u conflicts, %u refused",
-                            b->peer, b->seq_from, b->seq_to, b->stats.applied, b->stats.skipped,
-                            b->stats.conflicts, b->stats.refused);
-  return rfl_store_audit_append (self, "receive", NULL, detail, error);
-}
-
-typedef struct
-{
-  RflBundleApply *bundles;
-  guint           n;
-  gboolean        careful;   /* each operation in a savepoint */
-} BatchArgs;
-
-/* A bundle that is not the next of its stream keeps its error and changes
- * nothing; the others apply. Any other failure (the disk, say) fails the
- * whole batch, as does a batch of which nothing applies.
- *
- * No savepoint per bundle: SQLite truncates its in-memory statement
- * journal only when the outermost savepoint is released, so with the
- * operations' savepoints nested in one per bundle, every operation walked
- * a journal that grew with the bundle. Merges took three times as long
- * (measured at 100,000 records). */
-static gboolean
-apply_batch_locked (RflStore  *self,
-                    gpointer   data,
-                    GError   **error)
-{
-  BatchArgs *args = data;
-  guint applied = 0;
-
-  for (guint i = 0; i < args->n; i++)
-    {
-      RflBundleApply *b = &args->bundles[i];
-
-      memset (&b->stats, 0, sizeof b->stats);
-      if (!check_next (self, b->peer, b->seq_from, &b->error))
-        {
-          if (!g_error_matches (b->error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND) &&
-              !g_error_matches (b->error, RFL_STORE_ERROR, RFL_STORE_ERROR_TRANSITION))
-            {
-              g_propagate_error (error, g_steal_pointer (&b->error));
-              return FALSE;
-            }
-          continue;
-        }
-      if (!apply_bundle (self, b, args->careful, error))
-        return FALSE;
-      applied++;
-    }
-  return applied > 0;
-}
-
-/**
- * rfl_store_apply_bundles:
- * @self: an open store
- * @bundles: (array length=n): bundles to apply, in order; each says where it
- *   came from and how to merge it, and gets its stats, or its error
- * @n: how many, at least one
- * @error: return location for an error
- *
- * Applies bundles, and advances their streams, in one transaction: after a
- * crash either a bundle and its stream's step both happened or neither did,
- * so each is applied exactly once. One commit for many bundles is what
- * makes a batch cheaper than as many calls of rfl_store_apply_ops().
- *
- * Returns: %TRUE if at least one bundle applied; those that did not carry
- *   their error. %FALSE, with the first bundle's error or the store's, if
- *   none did.
- */
-gboolean
-rfl_store_apply_bundles (RflStore        *self,
-                         RflBundleApply  *bundles,
-                         guint            n,
-                         GError         **error)
-{
-  BatchArgs args = { bundles, n, FALSE };
-  g_autoptr(GError) local = NULL;
-  gboolean ok;
-
-  g_return_val_if_fail (RFL_IS_STORE (self), FALSE);
-  g_return_val_if_fail (bundles != NULL && n > 0, FALSE);
-
-  for (guint i = 0; i < n; i++)
-    {
-      RflBundleApply *b = &bundles[i];
-
-      g_return_val_if_fail (b->peer != NULL && b->hash != NULL && b->ops != NULL, FALSE);
-      g_return_val_if_fail (b->role != RFL_MERGE_HUB || b->office != NULL, FALSE);
-      g_clear_error (&b->error);
-      for (guint j = 0; j < json_array_get_length (b->ops); j++)
-        if (!rfl_op_check (json_array_get_element (b->ops, j), &b->error))
-          break;
-    }
-  /* A bundle with a malformed operation is refused whole, before the store
-   * is touched; the rest go on. */
-  {
-    g_autofree RflBundleApply *valid = g_new0 (RflBundleApply, n);
-    g_autofree guint *index = g_new0 (guint, n);
-    guint n_valid = 0;
-
-    for (guint i = 0; i < n; i++)
-      if (bundles[i].error == NULL)
-        {
-          index[n_valid] = i;
-          valid[n_valid++] = bundles[i];
-        }
-    if (n_valid == 0)
-      {
-        g_propagate_error (error, g_steal_pointer (&bundles[0].error));
-        return FALSE;
-      }
-    args.bundles = valid;
-    args.n = n_valid;
-    ok = rfl_store_write (self, apply_batch_locked, &args, &local);
-    /* An operation was not valid: everything was rolled back, and the
-     * batch runs again with each operation in a savepoint. */
-    if (!ok && g_error_matches (local, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID))
-      {
-        g_clear_error (&local);
-        for (guint i = 0; i < n_valid; i++)
-          g_clear_error (&valid[i].error);
-        args.careful = TRUE;
-        ok = rfl_store_write (self, apply_batch_locked, &args, &local);
-      }
-    for (guint i = 0; i < n_valid; i++)
-      bundles[index[i]] = valid[i];
-  }
-  if (local != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return FALSE;
-    }
-  if (!ok)
-    g_propagate_error (error, g_steal_pointer (&bundles[0].error));
-  return ok;
-}
-
-/**
- * rfl_store_apply_ops:
- * @self: an open store
- * @peer: the peer the bundle came from
- * @seq_from: the bundle's first seq, which must be the next the stream expects
- * @seq_to: its last
- * @hash: the envelope hash, which the stream's next bundle must chain to
- * @ops: the bundle's operations, as the peer sent them
- * @role: how to merge them
- * @office: for %RFL_MERGE_HUB, the sender's office
- * @stats: (out caller-allocates): what happened
- * @error: return location for an error
- *
- * Applies one bundle: rfl_store_apply_bundles() with a batch of one.
- */
-gboolean
-rfl_store_apply_ops (RflStore       *self,
-                     const char     *peer,
-                     guint64         seq_from,
-                     guint64         seq_to,
-                     const guint8   *hash,
-                     JsonArray      *ops,
-                     RflMergeRole    role,
-                     const char     *office,
-                     RflMergeStats  *stats,
-                     GError        **error)
-{
-  RflBundleApply b = {
-    .peer = peer, .seq_from = seq_from, .seq_to = seq_to, .hash = hash, .ops = ops,
-    .role = role, .office = office,
-  };
-  gboolean ok;
-
-  g_return_val_if_fail (stats != NULL, FALSE);
-
-  ok = rfl_store_apply_bundles (self, &b, 1, error);
-  *stats = b.stats;
-  g_clear_error (&b.error);
-  return ok;
 }

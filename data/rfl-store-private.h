@@ -57,6 +57,12 @@ struct _RflStore
   gboolean    dirty;        /* the open transaction changed cases or sync state */
   gboolean    notifying;    /* a "changed" emission is queued */
   GMainContext *context;    /* where "changed" is emitted */
+  /* Group commit (rfl-merge-batch.c): batches that wait while another is
+   * merged go in one transaction together. */
+  GMutex      group_lock;
+  GCond       group_cond;
+  GQueue      group_queue;  /* BatchWaiter */
+  gboolean    group_busy;   /* a thread is merging a group */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)

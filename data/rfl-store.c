@@ -722,6 +722,8 @@ rfl_store_finalize (GObject *object)
   g_clear_pointer (&self->today, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_rec_mutex_clear (&self->lock);
+  g_mutex_clear (&self->group_lock);
+  g_cond_clear (&self->group_cond);
 
   G_OBJECT_CLASS (rfl_store_parent_class)->finalize (object);
 }
@@ -751,6 +753,8 @@ static void
 rfl_store_init (RflStore *self)
 {
   g_rec_mutex_init (&self->lock);
+  g_mutex_init (&self->group_lock);
+  g_cond_init (&self->group_cond);
   self->retention_days = DEFAULT_RETENTION;
   self->statements = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
                                             finalize_statement);

@@ -928,6 +928,84 @@ test_refused_among_valid (Fixture       *f,
   }
 }
 
+typedef struct
+{
+  RflStore  *hub;
+  char      *sender;
+  char      *office;
+  GPtrArray *bundles;   /* JsonArray */
+  GError    *error;
+} Sender;
+
+static gpointer
+sender_thread (gpointer data)
+{
+  Sender *s = data;
+
+  for (guint i = 0; i < s->bundles->len && s->error == NULL; i++)
+    {
+      RflMergeStats stats;
+
+      if (!rfl_store_apply_ops (s->hub, s->sender, i + 1, i + 1, zero_hash, g_ptr_array_index (s->bundles, i),
+                                RFL_MERGE_HUB, s->office, &stats, &s->error))
+        break;
+      if (stats.applied != 5)
+        g_set_error (&s->error, G_IO_ERROR, G_IO_ERROR_FAILED, "bundle %u: %u applied", i + 1, stats.applied);
+    }
+  return NULL;
+}
+
+/* Three devices' bundles merged by three threads at once, as HQ's workers
+ * do: the store merges what waits in one transaction, and every bundle
+ * applies once, in its stream's order. */
+static void
+test_concurrent_senders (Fixture       *f,
+                         gconstpointer  data)
+{
+  Sender senders[G_N_ELEMENTS (f->dev)] = { 0 };
+  GThread *threads[G_N_ELEMENTS (f->dev)];
+  g_autoptr(GError) error = NULL;
+
+  for (guint d = 0; d < G_N_ELEMENTS (f->dev); d++)
+    {
+      guint64 after = 0;
+
+      senders[d] = (Sender) { f->hub, g_strdup (id_of (f->dev[d].store)), f->dev[d].office,
+                              g_ptr_array_new_with_free_func ((GDestroyNotify) json_array_unref), NULL };
+      for (guint i = 0; i < 60; i++)
+        g_free (add (f->dev[d].store));
+      for (;;)
+        {
+          g_autoptr(GPtrArray) ops = rfl_store_read_local_ops (f->dev[d].store, after, 5, G_MAXSIZE, &after, &error);
+
+          g_assert_no_error (error);
+          if (ops->len == 0)
+            break;
+          g_ptr_array_add (senders[d].bundles, round_trip (to_array (ops)));
+        }
+      g_assert_cmpuint (senders[d].bundles->len, ==, 12);
+    }
+  for (guint d = 0; d < G_N_ELEMENTS (f->dev); d++)
+    threads[d] = g_thread_new ("sender", sender_thread, &senders[d]);
+  for (guint d = 0; d < G_N_ELEMENTS (f->dev); d++)
+    {
+      g_autoptr(RflPeer) peer = NULL;
+
+      g_thread_join (threads[d]);
+      g_assert_no_error (senders[d].error);
+      peer = rfl_store_get_peer (f->hub, senders[d].sender, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (peer->in_next, ==, 13);
+      g_free (senders[d].sender);
+      g_ptr_array_unref (senders[d].bundles);
+    }
+  g_assert_cmpint (rfl_store_count (f->hub, NULL, NULL, &error), ==, 180);
+  g_assert_cmpuint (count_audit (f->hub, "receive"), ==, 36);
+  for (guint d = 0; d < G_N_ELEMENTS (f->dev); d++)
+    pull (f, d);
+  assert_converged (f);
+}
+
 /* Bundles applied as a batch, in one transaction: those before a bad one
  * apply, the bad one and those after it that no longer follow on carry
  * their errors and change nothing, and sending those again applies them,
@@ -1040,6 +1118,7 @@ main (int    argc,
   ADD ("/merge/bundle-byte-budget", test_bundle_byte_budget);
   ADD ("/merge/bundle-batch", test_bundle_batch);
   ADD ("/merge/refused-among-valid", test_refused_among_valid);
+  ADD ("/merge/concurrent-senders", test_concurrent_senders);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 

@@ -9,8 +9,10 @@
  * The router (rfl-hq-server.c) pauses the message and hands it here. A
  * worker checks the device's signature, runs the route's handler into an
  * RflHqReply, and the main context sends it. The store serialises what
- * its lock must: one writer at a time. Signatures, decryption and parsing
- * run outside that lock, on as many workers as the machine has cores.
+ * its lock must: one writer at a time, which merges the bundles of every
+ * worker waiting for it in one transaction. Signatures, decryption and
+ * parsing run outside that lock, on twice as many workers as the machine
+ * has cores.
  *
  * One device's requests run one at a time, in the order they came: its
  * pushes chain, and a pull acknowledges what the one before delivered.
@@ -259,7 +261,10 @@ queue_free (gpointer data)
 void
 rfl_hq_workers_init (RflHqServer *self)
 {
-  guint n = CLAMP (g_get_num_processors (), 2, MAX_WORKERS);
+  /* Twice the cores: a worker that waits for the store's group commit
+   * (rfl_store_apply_bundles()) leaves its core to another, which checks
+   * and opens the next device's bundle meanwhile and joins the group. */
+  guint n = CLAMP (2 * g_get_num_processors (), 4, MAX_WORKERS);
 
   self->workers = g_thread_pool_new (work, self, (int) n, FALSE, NULL);
   self->busy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, queue_free);
