@@ -23,7 +23,13 @@ struct _RflNames
 
   GMutex           lock;
   UTransliterator *translit;
+  GHashTable      *cache;       /* under @lock: text -> its transliteration */
 };
+
+/* Names repeat: the same given names come back throughout a caseload, and
+ * ICU's compound transliterator costs tens of microseconds a name. At most
+ * this many are kept, about a megabyte; when full, the cache starts over. */
+#define CACHE_MAX 16384
 
 G_DEFINE_FINAL_TYPE (RflNames, rfl_names, G_TYPE_OBJECT)
 
@@ -33,6 +39,7 @@ rfl_names_finalize (GObject *object)
   RflNames *self = (RflNames *) object;
 
   g_clear_pointer (&self->translit, utrans_close);
+  g_clear_pointer (&self->cache, g_hash_table_unref);
   g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (rfl_names_parent_class)->finalize (object);
@@ -51,6 +58,7 @@ rfl_names_init (RflNames *self)
   UParseError parse_error;
 
   g_mutex_init (&self->lock);
+  self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->translit = utrans_openU (TRANSLIT_ID, -1, UTRANS_FORWARD, NULL, 0, &parse_error, &status);
   if (U_FAILURE (status))
     g_error ("ICU transliterator unavailable: %s", u_errorName (status));
@@ -109,6 +117,11 @@ rfl_names_to_latin (RflNames   *self,
   /* Most names are plain ASCII, and ICU's compound transliterator is slow. */
   if (is_ascii (text))
     return g_ascii_strdown (text, -1);
+  g_mutex_lock (&self->lock);
+  out = g_strdup (g_hash_table_lookup (self->cache, text));
+  g_mutex_unlock (&self->lock);
+  if (out != NULL)
+    return out;
 
   u_strFromUTF8Lenient (buf, capacity, &length, text, -1, &status);
   if (status == U_BUFFER_OVERFLOW_ERROR || length * 4 + 16 > capacity)
@@ -136,6 +149,11 @@ rfl_names_to_latin (RflNames   *self,
       g_free (out);
       return g_ascii_strdown (text, -1);
     }
+  g_mutex_lock (&self->lock);
+  if (g_hash_table_size (self->cache) >= CACHE_MAX)
+    g_hash_table_remove_all (self->cache);
+  g_hash_table_replace (self->cache, g_strdup (text), g_strdup (out));
+  g_mutex_unlock (&self->lock);
   return out;
 }
 
