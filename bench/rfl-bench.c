@@ -8,6 +8,7 @@
  *   rfl-bench import keyed|unkeyed DB FILE.jsonl
  *   rfl-bench search keyed|unkeyed DB QUERIES.txt
  *   rfl-bench merge keyed|unkeyed DIR FILE.jsonl   (rfl-bench-merge.c)
+ *   rfl-bench recall keyed|unkeyed DB QUERIES.tsv  (bench/names/run)
  *
  * "keyed" is the store as volunteers use it (SQLCipher, Argon2id MODERATE);
  * "unkeyed" is the same code on a plain database, the baseline that shows
@@ -26,6 +27,7 @@
 
 #define PASSPHRASE "benchmark passphrase, not a secret"
 #define SEARCH_LIMIT 20
+#define RECALL_LIMIT 10
 
 static gint64
 file_size (const char *path)
@@ -164,6 +166,73 @@ run_search (gboolean    keyed,
   return 0;
 }
 
+/* Each line of @queries_path is a query, a tab and the id of the record it
+ * should find. Prints the rank of that record in each query's results (0:
+ * not among the first RECALL_LIMIT), in order, and the latencies. */
+static int
+run_recall (gboolean    keyed,
+            const char *db,
+            const char *queries_path,
+            JsonObject *out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(JsonArray) ranks = json_array_new ();
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  double unlock;
+
+  if (!g_file_get_contents (queries_path, &text, NULL, &error))
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  lines = g_strsplit (g_strstrip (text), "\n", -1);
+  store = open_store (keyed, db, FALSE, &unlock, &error);
+  if (store == NULL)
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], "\t", 2);
+      g_autoptr(GPtrArray) rows = NULL;
+      gint64 start;
+      double ms;
+      guint rank = 0;
+
+      if (g_strv_length (fields) != 2)
+        {
+          g_printerr ("rfl-bench: %s:%u: expected a query, a tab and a record id\n", queries_path, i + 1);
+          return 1;
+        }
+      start = g_get_monotonic_time ();
+      rows = rfl_store_search (store, fields[0], RECALL_LIMIT, &error);
+      ms = (g_get_monotonic_time () - start) / 1e3;
+      if (rows == NULL)
+        {
+          g_printerr ("rfl-bench: %s\n", error->message);
+          return 1;
+        }
+      for (guint r = 0; r < rows->len && rank == 0; r++)
+        if (g_strcmp0 (json_object_get_string_member (g_ptr_array_index (rows, r), "id"), fields[1]) == 0)
+          rank = r + 1;
+      json_array_add_int_element (ranks, rank);
+      g_array_append_val (times, ms);
+    }
+  g_array_sort (times, compare_doubles);
+
+  json_object_set_int_member (out, "queries", times->len);
+  json_object_set_int_member (out, "limit", RECALL_LIMIT);
+  json_object_set_double_member (out, "p50_ms", percentile (times, 0.50));
+  json_object_set_double_member (out, "p95_ms", percentile (times, 0.95));
+  json_object_set_array_member (out, "ranks", g_steal_pointer (&ranks));
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -176,7 +245,7 @@ main (int   argc,
 
   if (argc != 5 || (!g_str_equal (argv[2], "keyed") && !g_str_equal (argv[2], "unkeyed")))
     {
-      g_printerr ("usage: rfl-bench import|search|merge keyed|unkeyed DB|DIR FILE\n");
+      g_printerr ("usage: rfl-bench import|search|merge|recall keyed|unkeyed DB|DIR FILE\n");
       return 2;
     }
   keyed = g_str_equal (argv[2], "keyed");
@@ -187,6 +256,8 @@ main (int   argc,
     rc = run_import (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "search"))
     rc = run_search (keyed, argv[3], argv[4], out);
+  else if (g_str_equal (argv[1], "recall"))
+    rc = run_recall (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "merge"))
     rc = rfl_bench_merge (keyed, argv[3], argv[4], out);
   else

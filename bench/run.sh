@@ -179,3 +179,11 @@ print(f"{'50 devices at once, 200 records each':<34} {statistics.median(r['wall_
       f" p99 {statistics.median(r['p99_ms'] for r in fl):,.0f} ms (target <= 1,000),"
       f" errors {max(r['errors'] for r in fl)}")
 PY
+
+# Name search against labelled spellings of real names (bench/names): recall
+# on the held-out half, which no change to the search was tuned on.
+if [ "$only" != app ]; then
+  echo
+  echo "Name search, labelled spellings among 12,000 other people (bench/names/run)"
+  "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/names/run" "$build" | grep -v '^{'
+fi
