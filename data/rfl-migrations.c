@@ -124,6 +124,11 @@ static const char * const migrations[] = {
    * database, HQ sends it its own operations too, up to this journal seq:
    * the copy lacks those it made after the copy was taken. */
   "ALTER TABLE peers ADD COLUMN own_through INTEGER NOT NULL DEFAULT 0;",
+
+  /* 10 -> 11: name keys instead of skeletons (rfl-name-keys.c), which meet
+   * across scripts, romanisations and compounds. The rows are made again
+   * from the records by backfill_names(). */
+  "DELETE FROM names;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
@@ -208,7 +213,7 @@ rfl_store_migrate (RflStore  *self,
       if (!rfl_store_begin (self, error))
         return FALSE;
       if (!rfl_store_exec_sql (self, migrations[version], error) ||
-          (version + 1 == 3 && !backfill_names (self, error)) ||
+          ((version + 1 == 3 || version + 1 == 11) && !backfill_names (self, error)) ||
           (version + 1 == 4 && !backfill_hashes (self, error)) ||
           !rfl_store_exec_sql (self, bump, error) ||
           !rfl_store_commit (self, error))

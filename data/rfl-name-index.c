@@ -17,6 +17,7 @@
 #define MAX_QUERY_BYTES      400
 #define MAX_QUERY_WORDS      8
 #define SEARCH_CANDIDATES    200
+#define FUZZY_CANDIDATES     1000
 
 /* The name index. A record's persons occupy FTS rowids record_rowid * 64 + n,
  * so a record's rows are found and replaced by rowid range, without a scan. */
@@ -75,7 +76,7 @@ normalise_names (RflStore   *self,
   joined = g_strjoinv (" ", (char **) names->pdata);
   g_ptr_array_remove_index (names, names->len - 1);
   *latin = rfl_names_to_latin (self->names, joined);
-  *skel = rfl_names_skeleton (*latin);
+  *skel = rfl_names_keys (*latin);
 }
 
 /* The name-index rows of @record. Needs no database, so it can run on any thread. */
@@ -164,30 +165,141 @@ rfl_store_reindex_record (RflStore       *self,
   return rfl_store_unindex_record (self, rowid, error) && rfl_store_index_record (self, rowid, record, error);
 }
 
-/* Builds an FTS5 query from what a person typed. Exact: every word must be
- * one of the person's own names as transliterated. Fuzzy: every word must
- * match a transliterated name or its consonant skeleton, in any name column,
- * and the last word may be a prefix (search as you type). Only quoted ASCII
- * words reach FTS5, so no query syntax can be injected. */
+typedef enum
+{
+  MATCH_EXACT,    /* every word is one of the person's own names */
+  MATCH_FUZZY,    /* every word is a name, a spelling of it, or the same name in another language */
+  MATCH_LOOSE,    /* all words but one are, and that one begins the same: a typo in it */
+  MATCH_NEAREST,  /* all words but one are */
+} MatchMode;
+
+/* One word of a query, in every form it may take in the index: its
+ * spelling (or what was typed so far of it, for the last word), its keys
+ * (rfl-name-keys.c), and the keys of its other forms in the equivalence
+ * table. Only quoted ASCII words reach FTS5, so no query syntax can be
+ * injected. */
+static void
+append_word (RflStore   *self,
+             GString    *match,
+             const char *word,
+             gboolean    prefix)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) others = NULL;
+
+  rfl_names_word_keys (word, keys);
+  others = rfl_names_equivalents (self->names, keys);
+  if (others != NULL)
+    g_ptr_array_extend_and_steal (keys, g_steal_pointer (&others));
+  g_string_append_printf (match, "({latin latin2} : \"%s\"%s", word, prefix ? " *" : "");
+  if (keys->len > 0)
+    {
+      g_string_append (match, " OR {skel skel2} : (");
+      for (guint k = 0; k < keys->len; k++)
+        g_string_append_printf (match, "%s\"%s\"", k > 0 ? " OR " : "", (char *) g_ptr_array_index (keys, k));
+      g_string_append_c (match, ')');
+    }
+  g_string_append_c (match, ')');
+}
+
+/* The clauses of a fuzzy query, one per name: a compound ("abd al rahman")
+ * matches as one word or as its parts; an article alone is no name. */
+static GPtrArray *
+fuzzy_clauses (RflStore   *self,
+               GStrv       words,
+               guint       n,
+               GPtrArray  *starts)
+{
+  GPtrArray *clauses = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < n;)
+    {
+      GString *clause = g_string_new (NULL);
+      g_autofree char *compound = NULL;
+      guint end = i + 1;
+
+      if (i + 1 < n && rfl_names_is_article (words, i))
+        {
+          i++;
+          g_string_free (clause, TRUE);
+          continue;
+        }
+      compound = rfl_names_compound (words, i, &end);
+      if (compound != NULL && end <= n)
+        {
+          g_string_append_c (clause, '(');
+          append_word (self, clause, compound, FALSE);
+          g_string_append (clause, " OR (");
+          append_word (self, clause, words[i], FALSE);
+          g_string_append (clause, " AND ");
+          append_word (self, clause, words[end - 1], end == n && strlen (words[end - 1]) >= 2);
+          g_string_append (clause, "))");
+        }
+      else
+        {
+          end = i + 1;
+          append_word (self, clause, words[i], end == n && strlen (words[i]) >= 2);
+        }
+      g_ptr_array_add (clauses, g_string_free (clause, FALSE));
+      g_ptr_array_add (starts, words[i]);
+      i = end;
+    }
+  return clauses;
+}
+
+/* Builds an FTS5 query from what a person typed. */
 static char *
-build_match (GStrv    words,
-             gboolean fuzzy)
+build_match (RflStore  *self,
+             GStrv      words,
+             MatchMode  mode)
 {
   GString *match = g_string_new (NULL);
   guint n = MIN (g_strv_length (words), MAX_QUERY_WORDS);
+  g_autoptr(GPtrArray) clauses = NULL;
+  g_autoptr(GPtrArray) starts = g_ptr_array_new ();  /* the first word of each clause */
 
-  for (guint i = 0; i < n; i++)
+  if (mode == MATCH_EXACT)
     {
-      g_autofree char *skel = rfl_names_skeleton (words[i]);
-      gboolean prefix = (i == n - 1) && strlen (words[i]) >= 2;
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (match, "%slatin : \"%s\"", i > 0 ? " AND " : "", words[i]);
+    }
+  else if ((clauses = fuzzy_clauses (self, words, n, starts))->len > 0 && mode == MATCH_FUZZY)
+    {
+      for (guint i = 0; i < clauses->len; i++)
+        g_string_append_printf (match, "%s%s", i > 0 ? " AND " : "", (char *) g_ptr_array_index (clauses, i));
+    }
+  else if (clauses->len >= 2)
+    {
+      /* Any one name may be misspelt beyond its keys, as long as its first
+       * two letters, or its first two consonants, are right. */
+      for (guint skip = 0; skip < clauses->len; skip++)
+        {
+          const char *typed = g_ptr_array_index (starts, skip);
 
-      if (match->len > 0)
-        g_string_append (match, " AND ");
-      if (fuzzy)
-        g_string_append_printf (match, "({latin latin2} : \"%s\"%s OR {skel skel2} : \"%s\")",
-                                words[i], prefix ? " *" : "", skel);
-      else
-        g_string_append_printf (match, "latin : \"%s\"", words[i]);
+          if (mode == MATCH_LOOSE && strlen (typed) < 2)
+            continue;
+          g_string_append (match, match->len > 0 ? " OR (" : "(");
+          for (guint i = 0, first = TRUE; i < clauses->len; i++)
+            if (i != skip)
+              {
+                g_string_append_printf (match, "%s%s", first ? "" : " AND ", (char *) g_ptr_array_index (clauses, i));
+                first = FALSE;
+              }
+          if (mode == MATCH_NEAREST)
+            {
+              g_string_append_c (match, ')');
+              continue;
+            }
+          {
+            g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+            const char *key;
+
+            rfl_names_word_keys (typed, keys);
+            key = keys->len > 0 ? g_ptr_array_index (keys, 0) : typed;
+            g_string_append_printf (match, " AND ({latin latin2} : \"%.2s\" * OR {skel skel2} : \"%.2s\"%s))",
+                                    typed, key, strlen (key) >= 2 ? " *" : "");
+          }
+        }
     }
   if (match->len == 0)
     {
@@ -212,9 +324,10 @@ compare_candidates (gconstpointer a,
 }
 
 static JsonObject *
-search_hit (RflStore   *self,
-            Candidate  *c,
-            GError    **error)
+search_hit (RflStore    *self,
+            Candidate   *c,
+            const char  *latin,
+            GError     **error)
 {
   sqlite3_stmt *st;
   JsonObject *hit;
@@ -231,7 +344,7 @@ search_hit (RflStore   *self,
       return NULL;
     }
   person_id = (const char *) sqlite3_column_text (st, 5);
-  hit = rfl_store_summary_for_person (self, st, person_id);
+  hit = rfl_store_summary_for_person (self, st, person_id, latin);
   json_object_set_string_member (hit, "person_id", person_id);
   json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
   json_object_set_double_member (hit, "score", c->score);
@@ -240,12 +353,15 @@ search_hit (RflStore   *self,
 }
 
 /* Adds the best of at most SEARCH_CANDIDATES matches of @match to @out,
- * skipping persons already there. Matches are visited newest first and only
+ * one per case: the person of a case who matches best stands for it, and a
+ * case already in @out is skipped. Matches are visited newest first and only
  * those are ranked, so a name shared by a hundred thousand people costs the
  * same as a rare one; records are read only for the results kept. */
 static gboolean
 search_stage (RflStore    *self,
               const char  *match,
+              const char  *latin,
+              MatchMode    mode,
               guint        limit,
               GPtrArray   *out,
               GHashTable  *seen,
@@ -255,17 +371,19 @@ search_stage (RflStore    *self,
   sqlite3_stmt *st;
   int rc;
 
-  st = rfl_store_stmt (self, "SELECT rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5) FROM names"
+  st = rfl_store_stmt (self, "SELECT rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5, ?3) FROM names"
                    " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
   if (st == NULL)
     return FALSE;
   rfl_bind_text (st, 1, match);
-  sqlite3_bind_int64 (st, 2, SEARCH_CANDIDATES);
+  sqlite3_bind_int64 (st, 2, mode == MATCH_FUZZY ? FUZZY_CANDIDATES : SEARCH_CANDIDATES);
+  rfl_bind_text (st, 3, latin);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       Candidate c = { sqlite3_column_double (st, 1), sqlite3_column_int64 (st, 0) };
+      gint64 record = c.rowid / MAX_PERSONS;
 
-      if (!g_hash_table_contains (seen, &c.rowid))
+      if (!g_hash_table_contains (seen, &record))
         g_array_append_val (candidates, c);
     }
   sqlite3_reset (st);
@@ -276,11 +394,16 @@ search_stage (RflStore    *self,
   for (guint i = 0; i < candidates->len && out->len < limit; i++)
     {
       Candidate *c = &g_array_index (candidates, Candidate, i);
-      JsonObject *hit = search_hit (self, c, error);
+      gint64 record = c->rowid / MAX_PERSONS;
+      JsonObject *hit;
 
-      if (hit == NULL)
+      if (g_hash_table_contains (seen, &record))
+        continue;
+      if ((hit = search_hit (self, c, latin, error)) == NULL)
         return FALSE;
-      g_hash_table_add (seen, g_memdup2 (&c->rowid, sizeof c->rowid));
+      json_object_set_string_member (hit, "match", mode == MATCH_EXACT ? "exact" :
+                                                   mode == MATCH_FUZZY ? "spelling" : "partial");
+      g_hash_table_add (seen, g_memdup2 (&record, sizeof record));
       g_ptr_array_add (out, hit);
     }
   return TRUE;
@@ -301,20 +424,20 @@ search_locked (RflStore  *self,
   SearchArgs *args = data;
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autofree char *exact = NULL, *fuzzy = NULL;
+  g_autofree char *latin = rfl_names_to_latin (self->names, args->query);
+  g_auto(GStrv) words = rfl_names_tokenize (latin);
 
-  {
-    /* Transliterated once, for both stages. */
-    g_autofree char *latin = rfl_names_to_latin (self->names, args->query);
-    g_auto(GStrv) words = rfl_names_tokenize (latin);
+  /* Closest first: the exact names, then their spellings and forms, then
+   * all but one of them. Each stage runs only if the ones before it left
+   * room. */
+  for (MatchMode mode = MATCH_EXACT; mode <= MATCH_NEAREST && out->len < args->limit; mode++)
+    {
+      g_autofree char *match = NULL;
 
-    exact = build_match (words, FALSE);
-    fuzzy = build_match (words, TRUE);
-  }
-  if (exact != NULL &&
-      (!search_stage (self, exact, args->limit, out, seen, error) ||
-       (out->len < args->limit && !search_stage (self, fuzzy, args->limit, out, seen, error))))
-    return FALSE;
+      match = build_match (self, words, mode);
+      if (match != NULL && !search_stage (self, match, latin, mode, args->limit, out, seen, error))
+        return FALSE;
+    }
   if (!rfl_store_audit_read (self, "search", NULL, args->query, error))
     return FALSE;
   args->out = g_steal_pointer (&out);

@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "rfl-store"
 
 #include "rfl-store-private.h"
+#include "rfl-rank.h"
 #include "rfl-json.h"
 
 #include <sodium.h>
@@ -67,10 +68,10 @@ rfl_record_display_name (JsonObject *doc)
   return NULL;
 }
 
-/* The name of the person a search matched, rather than the record's first person. */
-static char *
-matched_name (JsonObject *doc,
-              const char *person_id)
+/* The person of @doc with id @person_id, or NULL. */
+static JsonObject *
+find_person (JsonObject *doc,
+             const char *person_id)
 {
   g_autoptr(GList) members = NULL;
 
@@ -97,26 +98,87 @@ matched_name (JsonObject *doc,
             continue;
           person = json_node_get_object (el);
           if (g_strcmp0 (rfl_json_string_or (person, "id", NULL), person_id) == 0)
-            return rfl_person_display_name (person);
+            return person;
         }
     }
   return NULL;
 }
 
+static void
+consider_spelling (RflStore    *self,
+                   const char  *query,
+                   const char  *text,
+                   const char **best,
+                   double      *best_score)
+{
+  g_autofree char *latin = NULL;
+  double score;
+
+  if (text == NULL || *text == '\0')
+    return;
+  latin = rfl_names_to_latin (self->names, text);
+  score = rfl_rank_name_similarity (query, latin);
+  if (score > *best_score)
+    {
+      *best = text;
+      *best_score = score;
+    }
+}
+
+/* Which of @person's names is closest to @query (in Latin letters): the
+ * name as written, an alternate name, or a parent's name. */
+static char *
+matched_spelling (RflStore   *self,
+                  JsonObject *person,
+                  const char *query,
+                  const char *name)
+{
+  static const char * const singles[] = { "father_name", "mother_name" };
+  const char *best = name;
+  double best_score = -1;
+
+  consider_spelling (self, query, name, &best, &best_score);
+  if (json_object_has_member (person, "alternate_names") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (person, "alternate_names")))
+    {
+      JsonArray *names = json_object_get_array_member (person, "alternate_names");
+
+      for (guint i = 0; i < json_array_get_length (names); i++)
+        {
+          JsonNode *el = json_array_get_element (names, i);
+
+          if (JSON_NODE_HOLDS_VALUE (el) && json_node_get_value_type (el) == G_TYPE_STRING)
+            consider_spelling (self, query, json_node_get_string (el), &best, &best_score);
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (singles); i++)
+    consider_spelling (self, query, rfl_json_string_or (person, singles[i], NULL), &best, &best_score);
+  return g_strdup (best);
+}
+
 /* A record summary from columns id, type, status, doc, updated_at. With
- * @person_id, the name is that person's rather than the record's first. */
+ * @person_id, the name is that person's rather than the record's first;
+ * with @query too (in Latin letters), "matched" is the one of that person's
+ * names it matched best. */
 JsonObject *
 rfl_store_summary_for_person (RflStore     *self,
                               sqlite3_stmt *st,
-                              const char   *person_id)
+                              const char   *person_id,
+                              const char   *query)
 {
   JsonObject *out = json_object_new ();
   g_autoptr(JsonObject) doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 3));
   g_autofree char *name = NULL;
+  g_autofree char *matched = NULL;
   g_autofree char *updated = rfl_iso_from_ms (sqlite3_column_int64 (st, 4));
+  JsonObject *person = find_person (doc, person_id);
 
-  if (doc != NULL)
-    name = person_id != NULL ? matched_name (doc, person_id) : rfl_record_display_name (doc);
+  if (person != NULL)
+    name = rfl_person_display_name (person);
+  else if (doc != NULL)
+    name = rfl_record_display_name (doc);
+  if (person != NULL && query != NULL)
+    matched = matched_spelling (self, person, query, name);
   json_object_set_string_member (out, "id", (const char *) sqlite3_column_text (st, 0));
   json_object_set_string_member (out, "type", (const char *) sqlite3_column_text (st, 1));
   if (sqlite3_column_type (st, 2) != SQLITE_NULL)
@@ -125,6 +187,8 @@ rfl_store_summary_for_person (RflStore     *self,
     json_object_set_string_member (out, "subtype", json_object_get_string_member (doc, "subtype"));
   if (name != NULL)
     json_object_set_string_member (out, "name", name);
+  if (matched != NULL)
+    json_object_set_string_member (out, "matched", matched);
   json_object_set_string_member (out, "updated_at", updated);
   return out;
 }
@@ -133,7 +197,7 @@ static JsonObject *
 summary_from_stmt (RflStore     *self,
                    sqlite3_stmt *st)
 {
-  return rfl_store_summary_for_person (self, st, NULL);
+  return rfl_store_summary_for_person (self, st, NULL, NULL);
 }
 
 typedef struct

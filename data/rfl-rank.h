@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
-gboolean rfl_rank_register (sqlite3 *db);
+gboolean rfl_rank_register        (sqlite3    *db);
+double   rfl_rank_name_similarity (const char *query,
+                                   const char *latin);
 
 G_END_DECLS

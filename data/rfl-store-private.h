@@ -197,7 +197,7 @@ G_GNUC_INTERNAL gboolean      rfl_store_load_record     (RflStore *self, const c
                                                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
 G_GNUC_INTERNAL void          rfl_json_copy_members     (JsonObject *dst, JsonObject *src);
 G_GNUC_INTERNAL JsonObject   *rfl_store_summary_for_person (RflStore *self, sqlite3_stmt *st,
-                                                            const char *person_id);
+                                                           const char *person_id, const char *query);
 
 #define RFL_RECORD_HASH_BYTES 32
 
