@@ -24,7 +24,8 @@
  *   - "w" is German v ("Schewtschenko") and Persian و ("Wahid", "Vahid");
  *   - a leading h, or one after a consonant, is Ukrainian г, which Russian
  *     writes g: "Olha", "Olga";
- *   - "j" is Egyptian and Sudanese "g" for ج: "Jamal", "Gamal".
+ *   - "j" is Egyptian and Sudanese "g" for ج: "Jamal", "Gamal";
+ *   - "q" is Libyan and Gulf "g" for ق: "Qadhafi", "Gaddafi".
  *
  * Arabic names are also written with their article and their compounds in
  * many ways. Every word that begins with an article ("alhashimi",
@@ -62,7 +63,7 @@ static const char * const heads[] = {
 
 /* Words that end a compound with the word before them. */
 static const char * const tails[] = {
-  "din", "dine", "deen", "eddin", "eddine", "uddin", "uddeen", "addin", "iddin", "ud", "allah",
+  "din", "dine", "deen", "eddin", "eddine", "uddin", "uddeen", "addin", "iddin", "allah",
   "ullah", "ollah", "illah", "ulla", "alla", "olla", "ullahi", "islam", "ulislam", "elislam",
   "haq", "huq", "ulhaq", "rahman", "rahim", "aziz", "karim", "qadir", "kader", "gul", "jan",
   "khan", "shah", "zada", "zadeh", "zai", "mohammad", "muhammad", "mohammed", "ahmad", "ahmed",
@@ -79,6 +80,8 @@ in_list (const char * const *list,
       return TRUE;
   return FALSE;
 }
+
+static gboolean is_tail_by_key (const char *word);
 
 static gboolean
 is_vowel (char c)
@@ -102,7 +105,7 @@ static const struct
   { "kh", { "k", "" } }, { "gh", { "g" } }, { "ph", { "f" } }, { "th", { "t", "s" } },
   { "dh", { "d", "s" } }, { "sh", { "s" } }, { "ch", { "s", "c", "" } }, { "zh", { "j" } },
   { "dj", { "j" } }, { "dz", { "j" } }, { "ts", { "s", "ts" } }, { "ck", { "k" } },
-  { "x", { "ks", "" } }, { "q", { "k" } }, { "z", { "s" } }, { "v", { "f" } }, { "w", { "", "f" } },
+  { "x", { "ks", "" } }, { "q", { "k", "g" } }, { "z", { "s" } }, { "v", { "f" } }, { "w", { "", "f" } },
   { "y", { "" } }, { "p", { "p" } }, { "j", { "j", "g" } },
 };
 
@@ -205,7 +208,7 @@ strip_article (const char *word)
 {
   gsize n = strlen (word);
 
-  if (n < 5 || !strchr ("aeu", word[0]))
+  if (n < 4 || !strchr ("aeu", word[0]))
     return NULL;
   if (word[1] == 'l')
     return word + 2;
@@ -236,6 +239,29 @@ canonical_compound (const char *word)
   else if (rest[0] != '\0' && rest[1] == rest[0] && strchr ("dnrstz", rest[0]))
     rest++;
   return g_strconcat ("abd", rest, NULL);
+}
+
+/* A compound written as one word with its article inside: عزالدين is
+ * "azaldyn", "Nasreddine" is "nasr" and "eddine". Adds the keys of the word
+ * without the article, if what follows it is a tail. */
+static void
+add_inner_compound_keys (GPtrArray  *keys,
+                         const char *word)
+{
+  gsize n = strlen (word);
+
+  for (gsize p = 2; p + 5 <= n; p++)
+    {
+      g_autofree char *joined = NULL;
+
+      if (!strchr ("aeiu", word[p]) || !strchr ("ldrstzn", word[p + 1]))
+        continue;
+      if (!is_tail_by_key (word + p + 2))
+        continue;
+      joined = g_strdup_printf ("%.*s%s", (int) p, word, word + p + 2);
+      add_word_keys (keys, joined);
+      return;
+    }
 }
 
 /**
@@ -273,6 +299,7 @@ rfl_names_word_keys (const char *word,
     add_word_keys (keys, compound);
   if (bare != NULL)
     add_word_keys (keys, bare);
+  add_inner_compound_keys (keys, word);
 }
 
 /**

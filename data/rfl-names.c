@@ -25,13 +25,13 @@
 /*
  * Arabic script is written to Latin here rather than by ICU, whose
  * romanisation marks ع and ʾ with letters that are not ASCII and writes ة
- * as "t". These are the consonants a romanisation writes for each letter,
+ * as "t" (here "a", as it is said). These are the consonants a romanisation writes for each letter,
  * with a vowel for the long vowels and alef; short vowel marks are dropped.
  * Persian and Pashto letters are here too. NULL: not a letter of a name.
  */
 static const char * const arabic[0x100] = {
   [0x21] = "", [0x22] = "a", [0x23] = "a", [0x24] = "", [0x25] = "i", [0x26] = "", [0x27] = "a",
-  [0x28] = "b", [0x29] = "h", [0x2A] = "t", [0x2B] = "th", [0x2C] = "j", [0x2D] = "h", [0x2E] = "kh",
+  [0x28] = "b", [0x29] = "a", [0x2A] = "t", [0x2B] = "th", [0x2C] = "j", [0x2D] = "h", [0x2E] = "kh",
   [0x2F] = "d", [0x30] = "dh", [0x31] = "r", [0x32] = "z", [0x33] = "s", [0x34] = "sh", [0x35] = "s",
   [0x36] = "dh", [0x37] = "t", [0x38] = "dh", [0x39] = "a", [0x3A] = "gh", [0x41] = "f", [0x42] = "q",
   [0x43] = "k", [0x44] = "l", [0x45] = "m", [0x46] = "n", [0x47] = "h", [0x48] = "w", [0x49] = "a",

@@ -224,6 +224,8 @@ typedef struct
     char     text[MAX_WORD];
     gsize    length;
     gboolean consonantal;
+    char     bare[MAX_WORD];   /* without vowels, but the first letter */
+    gsize    bare_length;
   } form[MAX_FORMS];
 } Forms;
 
@@ -233,9 +235,17 @@ add_form (Forms      *forms,
 {
   if (forms->n == MAX_FORMS)
     return;
-  forms->form[forms->n].length = normalise (text, strlen (text), forms->form[forms->n].text);
-  forms->form[forms->n].consonantal = is_consonantal (forms->form[forms->n].text, forms->form[forms->n].length);
+  {
+  __typeof__ (forms->form[0]) *form = &forms->form[forms->n];
+
+  form->length = normalise (text, strlen (text), form->text);
+  form->consonantal = is_consonantal (form->text, form->length);
+  form->bare_length = 0;
+  for (gsize i = 0; i < form->length; i++)
+    if (i == 0 || !is_vowel (form->text[i]))
+      form->bare[form->bare_length++] = form->text[i];
   forms->n++;
+  }
 }
 
 static void
@@ -293,10 +303,14 @@ best_similarity (const char  *word,
                  const Forms *forms)
 {
   gsize n = strlen (word), n_bare = strlen (bare);
+  gboolean consonantal = is_consonantal (word, n);
   double best = 0;
 
   for (guint f = 0; f < forms->n; f++)
     {
+      /* And a query written without short vowels, with the name without them. */
+      if (consonantal)
+        best = MAX (best, similarity (word, n, forms->form[f].bare, forms->form[f].bare_length));
       best = MAX (best, similarity (word, n, forms->form[f].text, forms->form[f].length));
       /* What is typed so far of the last word is compared with as much, for
        * a little less than a whole word. */

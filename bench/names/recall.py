@@ -94,8 +94,30 @@ def load(directory):
                         spellings.append((text, side))
             if len(spellings) < 2:
                 continue
-            group = next((owner[t.casefold()] for t, _ in spellings if t.casefold() in owner), None)
+            shared = {}
+            for t, _ in spellings:
+                if t.casefold() in owner:
+                    shared.setdefault(owner[t.casefold()], []).append(t)
+            def conflict(g):
+                # Two names, not one, if both are written in a script other
+                # than Latin and never alike (محمد and محمود), Persian and
+                # Arabic letters for one sound counting as alike.
+                mine = {native(t) for t, _ in spellings if script_of(t) != "Latin"}
+                theirs = {native(t) for t, _ in g.spellings if script_of(t) != "Latin"}
+                return bool(mine) and bool(theirs) and not (mine & theirs)
+            group = next((g for g, ts in shared.items() if len(ts) >= 2 or not conflict(g)), None)
             if group is None:
+                # One spelling shared with another name is ambiguous ("Mohamud" is
+                # Somali for Mahmoud, and a spelling of Muhammad too): it
+                # belongs to neither as a label.
+                for g, ts in shared.items():
+                    for t in ts:
+                        g.spellings = [(x, side) for x, side in g.spellings if x.casefold() != t.casefold()]
+                        spellings = [(x, side) for x, side in spellings if x.casefold() != t.casefold()]
+                        print(f"{path}:{number}: '{t}' is also a spelling of '{g.spellings[0][0]}'; "
+                              "left out of both", file=sys.stderr)
+                if len(spellings) < 2:
+                    continue
                 group = Group(path.stem, role, spellings, number)
                 groups.append(group)
             else:
@@ -104,6 +126,14 @@ def load(directory):
             for t, _ in spellings:
                 owner.setdefault(t.casefold(), group)
     return groups
+
+
+NATIVE = str.maketrans({"ی": "ي", "ى": "ي", "ک": "ك", "ە": "ه", "ة": "ه", "أ": "ا", "إ": "ا", "آ": "ا",
+                        "\u200c": None, " ": None, "ё": "е", "Ё": "Е"})
+
+
+def native(text):
+    return text.translate(NATIVE).casefold()
 
 
 def words(text):
@@ -176,7 +206,10 @@ def make(directory, out, n_distractors):
     def partner_for(g, script):
         pool = by_origin[g.origin]["family" if g.role == "given" else "given"] or \
             [h for h in by_origin[g.origin]["given"] if h is not g]
-        pool = [h for h in pool if h is not g and script in h.scripts()]
+        # Never the partner of another planted person with this name: two
+        # people of one name are the same person to a search.
+        pool = [h for h in pool if h is not g and script in h.scripts()
+                and frozenset((g.id, h.id)) not in taken]
         if not pool:
             return None
         best = max(len(set(h.scripts()) & set(g.scripts())) for h in pool)
