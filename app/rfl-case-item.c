@@ -203,11 +203,22 @@ rfl_case_item_set_summary (RflCaseItem *self,
     const char *kind = rfl_record_kind_label (json_object_get_string_member_with_default (summary, "type", NULL),
                                               json_object_get_string_member_with_default (summary, "subtype", NULL));
     const char *role = json_object_get_string_member_with_default (summary, "role", NULL);
+    const char *matched = json_object_get_string_member_with_default (summary, "matched", NULL);
     g_autofree char *role_label = role != NULL ? rfl_field_label (role) : NULL;
-    /* A search result names who in the case matched. */
-    /* Translators: a kind of case and who in it matched a search: "Tracing request · matched: Sought". */
-    g_autofree char *label = role_label != NULL ? g_strdup_printf (_("%s · matched: %s"), kind, role_label)
-                                                : g_strdup (kind);
+    g_autofree char *label = NULL;
+
+    /* A search result names who in the case matched, and under which of
+     * their names when it is not the one shown (an alternate name, the name
+     * in another script, a father's name). */
+    if (role_label != NULL && matched != NULL && g_strcmp0 (matched, name) != 0)
+      /* Translators: a kind of case, who in it matched a search, and the name that matched:
+       * "Tracing request · matched: Sought, as “عبد الرحمن”". */
+      label = g_strdup_printf (_("%s · matched: %s, as “%s”"), kind, role_label, matched);
+    else if (role_label != NULL)
+      /* Translators: a kind of case and who in it matched a search: "Tracing request · matched: Sought". */
+      label = g_strdup_printf (_("%s · matched: %s"), kind, role_label);
+    else
+      label = g_strdup (kind);
 
     set_string (self, &self->kind, label, PROP_KIND);
   }
