@@ -42,7 +42,12 @@ typedef struct
   char        *hq;
   char        *office;
   int          timeout;
+  char        *case_id;
+  double       min_score;
 } Cli;
+
+/* What rfl-match.c calls worth a volunteer's look. */
+#define DEFAULT_MIN_SCORE 3.0
 
 static char *
 actor_name (RflStore *store)
@@ -556,6 +561,57 @@ cmd_resolve (gpointer   data,
   return 0;
 }
 
+static gboolean
+print_matches (Cli         *cli,
+               const char  *case_id,
+               GError     **error)
+{
+  g_autoptr(GPtrArray) proposals = rfl_store_propose_matches (cli->db.store, case_id, cli->min_score, error);
+
+  if (proposals == NULL)
+    return FALSE;
+  rfl_cli_print_rows (proposals);
+  return !ferror (stdout);
+}
+
+static int
+cmd_matches (gpointer   data,
+             char     **args)
+{
+  Cli *cli = data;
+  g_autoptr(GError) error = NULL;
+  guint offset = 0, done = 0;
+  int rc;
+
+  if (args[0] != NULL)
+    return rfl_cli_fail ("usage: matches [--case ID] [--min-score S]");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (cli->case_id != NULL)
+    return print_matches (cli, cli->case_id, &error) ? 0 : rfl_cli_fail_error (error);
+
+  /* Every tracing request, a page at a time. */
+  for (;;)
+    {
+      g_autoptr(GPtrArray) page = rfl_store_list (cli->db.store, "tracing_request", NULL, offset, 500, &error);
+
+      if (page == NULL)
+        return rfl_cli_fail_error (error);
+      if (page->len == 0)
+        break;
+      for (guint i = 0; i < page->len; i++)
+        if (!print_matches (cli, json_object_get_string_member (g_ptr_array_index (page, i), "id"), &error))
+          return rfl_cli_fail_error (error);
+      offset += page->len;
+      done += page->len;
+      if (isatty (STDERR_FILENO))
+        g_printerr ("\rmatches: %u tracing requests", done);
+    }
+  if (isatty (STDERR_FILENO) && done > 0)
+    g_printerr ("\n");
+  return 0;
+}
+
 static const RflCliCommand commands[] = {
   { "init",   cmd_init,   "create the encrypted database and this device's keys" },
   { "add",    cmd_add,    "add the record read from standard input; print its id" },
@@ -564,6 +620,7 @@ static const RflCliCommand commands[] = {
   { "delete", cmd_delete, "delete a record" },
   { "list",   cmd_list,   "list records, newest first" },
   { "search", cmd_search, "search names in any script and spelling" },
+  { "matches", cmd_matches, "propose who may be the people tracing requests seek (--case ID)" },
   { "import", cmd_import, "load records from a JSON-lines file" },
   { "export", cmd_export, "write every record as JSON lines" },
   { "passwd", cmd_passwd, "change the passphrase" },
@@ -599,7 +656,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  Cli cli = { 0 };
+  Cli cli = { .min_score = DEFAULT_MIN_SCORE };
   const GOptionEntry entries[] = {
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &cli.db.path, "The case database", "PATH" },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.db.passphrase_file,
@@ -621,6 +678,9 @@ main (int   argc,
     { "office", 0, 0, G_OPTION_ARG_STRING, &cli.office, "share: the office to share with", "NAME" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &cli.timeout,
       "enroll, sync: give up after S seconds (300)", "S" },
+    { "case", 0, 0, G_OPTION_ARG_STRING, &cli.case_id, "matches: only for this tracing request", "ID" },
+    { "min-score", 0, 0, G_OPTION_ARG_DOUBLE, &cli.min_score,
+      "matches: leave out proposals scoring less (3)", "S" },
     { NULL }
   };
   const RflCliProgram program = {
@@ -642,5 +702,6 @@ main (int   argc,
   g_free (cli.status);
   g_free (cli.hq);
   g_free (cli.office);
+  g_free (cli.case_id);
   return rc;
 }

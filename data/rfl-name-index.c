@@ -416,29 +416,43 @@ typedef struct
   GPtrArray  *out;
 } SearchArgs;
 
+/* The search itself, with the store's lock held and no audit entry: for
+ * rfl_store_search() and for matching (rfl-match.c), which audits once for
+ * all its searches. */
+GPtrArray *
+rfl_store_search_names (RflStore    *self,
+                        const char  *query,
+                        guint        limit,
+                        GError     **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_autofree char *latin = rfl_names_to_latin (self->names, query);
+  g_auto(GStrv) words = rfl_names_tokenize (latin);
+
+  /* Closest first: the exact names, then their spellings and forms, then
+   * all but one of them. Each stage runs only if the ones before it left
+   * room. */
+  for (MatchMode mode = MATCH_EXACT; mode <= MATCH_NEAREST && out->len < limit; mode++)
+    {
+      g_autofree char *match = NULL;
+
+      match = build_match (self, words, mode);
+      if (match != NULL && !search_stage (self, match, latin, mode, limit, out, seen, error))
+        return NULL;
+    }
+  return g_steal_pointer (&out);
+}
+
 static gboolean
 search_locked (RflStore  *self,
                gpointer   data,
                GError   **error)
 {
   SearchArgs *args = data;
-  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  g_autofree char *latin = rfl_names_to_latin (self->names, args->query);
-  g_auto(GStrv) words = rfl_names_tokenize (latin);
+  g_autoptr(GPtrArray) out = rfl_store_search_names (self, args->query, args->limit, error);
 
-  /* Closest first: the exact names, then their spellings and forms, then
-   * all but one of them. Each stage runs only if the ones before it left
-   * room. */
-  for (MatchMode mode = MATCH_EXACT; mode <= MATCH_NEAREST && out->len < args->limit; mode++)
-    {
-      g_autofree char *match = NULL;
-
-      match = build_match (self, words, mode);
-      if (match != NULL && !search_stage (self, match, latin, mode, args->limit, out, seen, error))
-        return FALSE;
-    }
-  if (!rfl_store_audit_read (self, "search", NULL, args->query, error))
+  if (out == NULL || !rfl_store_audit_read (self, "search", NULL, args->query, error))
     return FALSE;
   args->out = g_steal_pointer (&out);
   return TRUE;

@@ -69,8 +69,8 @@ rfl_record_display_name (JsonObject *doc)
 }
 
 /* The person of @doc with id @person_id, or NULL. */
-static JsonObject *
-find_person (JsonObject *doc,
+JsonObject *
+rfl_record_find_person (JsonObject *doc,
              const char *person_id)
 {
   g_autoptr(GList) members = NULL;
@@ -171,7 +171,7 @@ rfl_store_summary_for_person (RflStore     *self,
   g_autofree char *name = NULL;
   g_autofree char *matched = NULL;
   g_autofree char *updated = rfl_iso_from_ms (sqlite3_column_int64 (st, 4));
-  JsonObject *person = find_person (doc, person_id);
+  JsonObject *person = rfl_record_find_person (doc, person_id);
 
   if (person != NULL)
     name = rfl_person_display_name (person);

@@ -95,6 +95,10 @@ GPtrArray   *rfl_store_search                 (RflStore             *self,
 GPtrArray   *rfl_store_list_notes             (RflStore             *self,
                                                const char           *record_id,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray   *rfl_store_propose_matches        (RflStore             *self,
+                                               const char           *case_id,
+                                               double                min_score,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 JsonObject  *rfl_store_summarize              (RflStore             *self,
                                                guint                 weeks,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
