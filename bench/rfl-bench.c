@@ -9,6 +9,7 @@
  *   rfl-bench search keyed|unkeyed DB QUERIES.txt
  *   rfl-bench merge keyed|unkeyed DIR FILE.jsonl   (rfl-bench-merge.c)
  *   rfl-bench recall keyed|unkeyed DB QUERIES.tsv  (bench/names/run)
+ *   rfl-bench matches keyed|unkeyed DB TRUTH.jsonl (pairs planted by rfl-gen --pairs)
  *
  * "keyed" is the store as volunteers use it (SQLCipher, Argon2id MODERATE);
  * "unkeyed" is the same code on a plain database, the baseline that shows
@@ -28,6 +29,7 @@
 #define PASSPHRASE "benchmark passphrase, not a secret"
 #define SEARCH_LIMIT 20
 #define RECALL_LIMIT 10
+#define MATCH_MIN_SCORE 3.0
 
 static gint64
 file_size (const char *path)
@@ -233,6 +235,95 @@ run_recall (gboolean    keyed,
   return 0;
 }
 
+/* Match proposals for every tracing request of @truth_path (rfl-gen
+ * --pairs), against the pair planted for it: how often the best proposal
+ * is the planted one (precision@1, of the requests with a proposal), how
+ * often the planted one is among the first five (recall@5, of all), and
+ * how long a request's proposals take. */
+static int
+run_matches (gboolean    keyed,
+             const char *db,
+             const char *truth_path,
+             JsonObject *out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint requests = 0, proposed = 0, first = 0, in_five = 0, crossed = 0, crossed_found = 0;
+  double unlock;
+
+  if (!g_file_get_contents (truth_path, &text, NULL, &error))
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  lines = g_strsplit (g_strstrip (text), "\n", -1);
+  store = open_store (keyed, db, FALSE, &unlock, &error);
+  if (store == NULL)
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(GPtrArray) proposals = NULL;
+      JsonObject *pair;
+      const char *match;
+      gint64 start;
+      double ms;
+
+      if (!json_parser_load_from_data (parser, lines[i], -1, &error))
+        {
+          g_printerr ("rfl-bench: %s:%u: %s\n", truth_path, i + 1, error->message);
+          return 1;
+        }
+      pair = json_node_get_object (json_parser_get_root (parser));
+      match = json_object_get_string_member (pair, "match");
+      start = g_get_monotonic_time ();
+      proposals = rfl_store_propose_matches (store, json_object_get_string_member (pair, "request"),
+                                             MATCH_MIN_SCORE, &error);
+      ms = (g_get_monotonic_time () - start) / 1e3;
+      if (proposals == NULL)
+        {
+          g_printerr ("rfl-bench: %s\n", error->message);
+          return 1;
+        }
+      g_array_append_val (times, ms);
+      requests++;
+      if (proposals->len > 0)
+        {
+          proposed++;
+          if (g_str_equal (json_object_get_string_member (g_ptr_array_index (proposals, 0), "candidate_case"), match))
+            first++;
+        }
+      for (guint r = 0; r < proposals->len && r < 5; r++)
+        if (g_str_equal (json_object_get_string_member (g_ptr_array_index (proposals, r), "candidate_case"), match))
+          {
+            in_five++;
+            if (g_str_equal (json_object_get_string_member (pair, "kind"), "crossed"))
+              crossed_found++;
+            break;
+          }
+      if (g_str_equal (json_object_get_string_member (pair, "kind"), "crossed"))
+        crossed++;
+    }
+  g_array_sort (times, compare_doubles);
+
+  json_object_set_int_member (out, "requests", requests);
+  json_object_set_double_member (out, "min_score", MATCH_MIN_SCORE);
+  json_object_set_double_member (out, "precision_at_1", proposed > 0 ? (double) first / proposed : 0);
+  json_object_set_double_member (out, "recall_at_5", requests > 0 ? (double) in_five / requests : 0);
+  json_object_set_double_member (out, "crossed_recall_at_5", crossed > 0 ? (double) crossed_found / crossed : 0);
+  json_object_set_int_member (out, "with_proposals", proposed);
+  json_object_set_double_member (out, "p50_ms", percentile (times, 0.50));
+  json_object_set_double_member (out, "p95_ms", percentile (times, 0.95));
+  json_object_set_int_member (out, "peak_rss_kib", rfl_bench_status_kib ("VmHWM:"));
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -245,7 +336,7 @@ main (int   argc,
 
   if (argc != 5 || (!g_str_equal (argv[2], "keyed") && !g_str_equal (argv[2], "unkeyed")))
     {
-      g_printerr ("usage: rfl-bench import|search|merge|recall keyed|unkeyed DB|DIR FILE\n");
+      g_printerr ("usage: rfl-bench import|search|merge|recall|matches keyed|unkeyed DB|DIR FILE\n");
       return 2;
     }
   keyed = g_str_equal (argv[2], "keyed");
@@ -256,6 +347,8 @@ main (int   argc,
     rc = run_import (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "search"))
     rc = run_search (keyed, argv[3], argv[4], out);
+  else if (g_str_equal (argv[1], "matches"))
+    rc = run_matches (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "recall"))
     rc = run_recall (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "merge"))

@@ -12,6 +12,7 @@
  *        rfl-gen --queries N [SEED]     one name query per line
  */
 
+#include <errno.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -335,6 +336,299 @@ record (Gen         *gen,
   json_builder_end_object (b);
 }
 
+
+/* One letter slipped: dropped, doubled or swapped with the next. */
+static char *
+typo (Gen        *gen,
+      const char *name)
+{
+  glong n = g_utf8_strlen (name, -1);
+  glong at;
+  GString *out = g_string_new (NULL);
+  guint how = g_rand_int_range (gen->rand, 0, 3);
+
+  if (n < 4)
+    return g_strdup (name);
+  at = g_rand_int_range (gen->rand, 1, n - 1);
+  for (glong i = 0; i < n; i++)
+    {
+      const char *c = g_utf8_offset_to_pointer (name, i);
+      const char *next = g_utf8_next_char (c);
+
+      if (i == at && how == 0)
+        continue;
+      if (i == at && how == 2)
+        {
+          g_string_append_len (out, next, g_utf8_next_char (next) - next);
+          g_string_append_len (out, c, next - c);
+          i++;
+          continue;
+        }
+      g_string_append_len (out, c, next - c);
+      if (i == at && how == 1)
+        g_string_append_len (out, c, next - c);
+    }
+  return g_string_free (out, FALSE);
+}
+
+typedef struct
+{
+  const char *given;      /* as the family gave it */
+  const char *family;
+  const char *father;
+  int         given_latin;  /* index in given_latin, or -1 */
+  int         family_latin;
+  gboolean    cyrillic;
+  const char *sex;
+  guint       born;
+} Planted;
+
+/* Someone's names as another volunteer wrote them: in Latin letters if the
+ * family gave them in Arabic script, in another spelling, sometimes with a
+ * slip of the hand. */
+static void
+noisy_names (Gen          *gen,
+             JsonBuilder  *b,
+             const Planted *p)
+{
+  const char *given = p->given, *family = p->family;
+  g_autofree char *slipped = NULL;
+
+  if (p->given_latin >= 0 && chance (gen, 60))
+    {
+      given = pick_variant (gen, given_latin[p->given_latin]);
+      family = pick_variant (gen, family_latin[p->family_latin]);
+    }
+  if (chance (gen, 20))
+    given = slipped = typo (gen, given);
+  add_string (b, "given_name", given);
+  if (chance (gen, 90))
+    add_string (b, "family_name", family);
+  if (p->father != NULL && chance (gen, 50))
+    add_string (b, "father_name", p->father);
+}
+
+static void
+planted_person (Gen           *gen,
+                Planted       *p)
+{
+  guint script = g_rand_int_range (gen->rand, 0, 100);
+
+  memset (p, 0, sizeof *p);
+  p->given_latin = p->family_latin = -1;
+  if (script < 45)
+    {
+      p->given_latin = g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin));
+      p->family_latin = g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_latin));
+      p->given = pick_variant (gen, given_latin[p->given_latin]);
+      p->family = pick_variant (gen, family_latin[p->family_latin]);
+    }
+  else if (script < 85)
+    {
+      guint g, f;
+
+      do
+        g = g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_arabic));
+      while (given_arabic[g].latin < 0);
+      do
+        f = g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (family_arabic));
+      while (family_arabic[f].latin < 0);
+      p->given = given_arabic[g].name;
+      p->family = family_arabic[f].name;
+      p->given_latin = given_arabic[g].latin;
+      p->family_latin = family_arabic[f].latin;
+    }
+  else
+    {
+      p->given = pick (gen, given_cyrillic, G_N_ELEMENTS (given_cyrillic));
+      p->family = pick (gen, family_cyrillic, G_N_ELEMENTS (family_cyrillic));
+      p->cyrillic = TRUE;
+    }
+  if (chance (gen, 60))
+    p->father = pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin))]);
+  p->sex = chance (gen, 50) ? "female" : "male";
+  p->born = g_rand_int_range (gen->rand, 1950, 2021);
+}
+
+static void
+print_record (JsonBuilder *b)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, FALSE);
+
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+}
+
+/* A person known to be sought by one case and registered by another, with
+ * the noise of real records: another script or spelling, a typo, an age
+ * misreported by up to three years, a partial date, a missing field, a
+ * place spelt differently or another place. Sometimes a sibling is
+ * registered too, with the same family and father's names: someone who
+ * looks alike but is not the one. Sometimes the pair is crossed: two
+ * requests, each seeking the other's enquirer. Prints the records, and the
+ * pair as one line of @truth. */
+static void
+planted_pair (Gen  *gen,
+              FILE *truth)
+{
+  g_autofree char *request = random_uuid (gen);
+  g_autofree char *match = random_uuid (gen);
+  Planted sought, enquirer;
+  guint seen_year = g_rand_int_range (gen->rand, 2014, 2024);
+  guint registered_year = MIN (seen_year + g_rand_int_range (gen->rand, 0, 3), 2025);
+  const char *place = pick (gen, places, G_N_ELEMENTS (places));
+  gboolean crossed = chance (gen, 15);
+  g_autoptr(JsonBuilder) a = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *seen = g_strdup_printf ("%u-%02d", seen_year, g_rand_int_range (gen->rand, 1, 13));
+  g_autofree char *registered = g_strdup_printf ("%u-%02d", registered_year, g_rand_int_range (gen->rand, 1, 13));
+
+  planted_person (gen, &sought);
+  planted_person (gen, &enquirer);
+  /* Born before going missing. */
+  if (sought.born >= seen_year)
+    sought.born = seen_year - 1 - g_rand_int_range (gen->rand, 0, 6);
+  if (registered_year == seen_year)
+    {
+      g_free (registered);
+      registered = g_strdup (seen);
+    }
+
+  /* The request, as the family gave it. */
+  json_builder_begin_object (a);
+  add_string (a, "id", request);
+  add_string (a, "type", "tracing_request");
+  add_string (a, "circumstances", pick (gen, circumstances, G_N_ELEMENTS (circumstances)));
+  json_builder_set_member_name (a, "enquirer");
+  json_builder_begin_object (a);
+  add_string (a, "given_name", enquirer.given);
+  add_string (a, "family_name", enquirer.family);
+  add_string (a, "sex", enquirer.sex);
+  json_builder_end_object (a);
+  json_builder_set_member_name (a, "sought");
+  json_builder_begin_array (a);
+  json_builder_begin_object (a);
+  add_string (a, "given_name", sought.given);
+  add_string (a, "family_name", sought.family);
+  if (sought.father != NULL)
+    add_string (a, "father_name", sought.father);
+  if (chance (gen, 90))
+    add_string (a, "sex", sought.sex);
+  if (chance (gen, 50))
+    {
+      g_autofree char *born = g_strdup_printf ("%u", sought.born);
+      add_string (a, "date_of_birth", born);
+    }
+  else
+    {
+      g_autofree char *born = g_strdup_printf ("%u-%02d", sought.born, g_rand_int_range (gen->rand, 1, 13));
+      add_string (a, "date_of_birth", born);
+    }
+  add_string (a, "relationship", pick (gen, relationships, G_N_ELEMENTS (relationships)));
+  add_string (a, "last_seen_place", place);
+  add_string (a, "last_seen_date", seen);
+  json_builder_end_object (a);
+  json_builder_end_array (a);
+  consent (gen, a);
+  json_builder_end_object (a);
+  print_record (a);
+
+  /* The same person, registered or seeking, by another volunteer. */
+  json_builder_begin_object (b);
+  add_string (b, "id", match);
+  if (crossed)
+    {
+      add_string (b, "type", "tracing_request");
+      add_string (b, "circumstances", pick (gen, circumstances, G_N_ELEMENTS (circumstances)));
+      json_builder_set_member_name (b, "enquirer");
+      json_builder_begin_object (b);
+      noisy_names (gen, b, &sought);
+      add_string (b, "sex", sought.sex);
+      json_builder_end_object (b);
+      json_builder_set_member_name (b, "sought");
+      json_builder_begin_array (b);
+      json_builder_begin_object (b);
+      noisy_names (gen, b, &enquirer);
+      add_string (b, "sex", enquirer.sex);
+      json_builder_end_object (b);
+      json_builder_end_array (b);
+    }
+  else
+    {
+      int age = (int) registered_year - (int) sought.born;
+      const char *subtype = age < 18 ? (chance (gen, 70) ? "unaccompanied_child" : "separated_child")
+                                     : pick (gen, subtypes, G_N_ELEMENTS (subtypes));
+
+      if (age < 18 && chance (gen, 20))
+        subtype = "found_person";
+      add_string (b, "type", "registration");
+      add_string (b, "subtype", subtype);
+      json_builder_set_member_name (b, "person");
+      json_builder_begin_object (b);
+      noisy_names (gen, b, &sought);
+      if (chance (gen, 90))
+        add_string (b, "sex", sought.sex);
+      if (chance (gen, 60))
+        {
+          /* An age, guessed or misremembered by up to three years. */
+          int said = age + g_rand_int_range (gen->rand, -3, 4);
+
+          json_builder_set_member_name (b, "approximate_age");
+          json_builder_add_int_value (b, MAX (0, said));
+        }
+      else if (chance (gen, 80))
+        {
+          g_autofree char *born = g_strdup_printf ("%u", sought.born + g_rand_int_range (gen->rand, -1, 2));
+          add_string (b, "date_of_birth", born);
+        }
+      json_builder_end_object (b);
+      if (chance (gen, 85))
+        add_string (b, "registered_place", chance (gen, 75) ? place : pick (gen, places, G_N_ELEMENTS (places)));
+      add_string (b, "registered_date", registered);
+      if (g_str_equal (subtype, "detainee"))
+        add_string (b, "sensitivity", "highly_sensitive");
+    }
+  consent (gen, b);
+  json_builder_end_object (b);
+  print_record (b);
+
+  /* A sibling who looks alike: same family and father, born a few years
+   * apart, registered in the same place. */
+  if (!crossed && chance (gen, 30))
+    {
+      g_autoptr(JsonBuilder) c = json_builder_new ();
+      g_autofree char *sibling = random_uuid (gen);
+      Planted other = sought;
+      int said;
+
+      other.given = pick_variant (gen, given_latin[g_rand_int_range (gen->rand, 0, G_N_ELEMENTS (given_latin))]);
+      other.given_latin = -1;
+      other.family_latin = -1;
+      json_builder_begin_object (c);
+      add_string (c, "id", sibling);
+      add_string (c, "type", "registration");
+      add_string (c, "subtype", "found_person");
+      json_builder_set_member_name (c, "person");
+      json_builder_begin_object (c);
+      noisy_names (gen, c, &other);
+      add_string (c, "sex", chance (gen, 50) ? "female" : "male");
+      said = (int) registered_year - (int) sought.born +
+             (chance (gen, 50) ? 1 : -1) * g_rand_int_range (gen->rand, 2, 6);
+      json_builder_set_member_name (c, "approximate_age");
+      json_builder_add_int_value (c, MAX (0, said));
+      json_builder_end_object (c);
+      add_string (c, "registered_place", place);
+      add_string (c, "registered_date", registered);
+      consent (gen, c);
+      json_builder_end_object (c);
+      print_record (c);
+    }
+
+  fprintf (truth, "{\"request\": \"%s\", \"match\": \"%s\", \"kind\": \"%s\"}\n",
+           request, match, crossed ? "crossed" : "registered");
+}
+
 static void
 query (Gen *gen)
 {
@@ -362,19 +656,31 @@ main (int   argc,
 {
   g_autoptr(GPtrArray) case_ids = g_ptr_array_new_with_free_func (g_free);
   gboolean queries = argc > 1 && g_str_equal (argv[1], "--queries");
-  int first = queries ? 2 : 1;
-  guint64 n;
+  gboolean pairs = argc > 1 && g_str_equal (argv[1], "--pairs");
+  int first = queries ? 2 : pairs ? 4 : 1;
+  guint64 n, n_pairs = 0, every = 0;
+  FILE *truth = NULL;
   guint32 seed;
   Gen gen;
 
   if (argc <= first)
     {
-      g_printerr ("usage: rfl-gen [--queries] N [SEED]\n");
+      g_printerr ("usage: rfl-gen [--queries | --pairs TRUTH.jsonl PAIRS] N [SEED]\n");
       return 2;
     }
   n = g_ascii_strtoull (argv[first], NULL, 10);
   seed = argc > first + 1 ? (guint32) g_ascii_strtoull (argv[first + 1], NULL, 10) : 515000;
   gen.rand = g_rand_new_with_seed (seed);
+  if (pairs)
+    {
+      n_pairs = g_ascii_strtoull (argv[3], NULL, 10);
+      every = n_pairs > 0 ? MAX (n / n_pairs, 1) : 0;
+      if ((truth = fopen (argv[2], "w")) == NULL)
+        {
+          g_printerr ("rfl-gen: %s: %s\n", argv[2], g_strerror (errno));
+          return 1;
+        }
+    }
 
   for (guint64 i = 0; i < n; i++)
     {
@@ -383,19 +689,22 @@ main (int   argc,
       else
         {
           g_autoptr(JsonBuilder) b = json_builder_new ();
-          g_autoptr(JsonNode) root = NULL;
-          g_autofree char *text = NULL;
 
           record (&gen, b, case_ids);
-          root = json_builder_get_root (b);
-          text = json_to_string (root, FALSE);
-          fputs (text, stdout);
-          fputc ('\n', stdout);
+          print_record (b);
+          /* The planted pairs are spread through the file. */
+          if (every > 0 && i % every == every - 1 && n_pairs > 0)
+            {
+              planted_pair (&gen, truth);
+              n_pairs--;
+            }
         }
       /* Notes refer to recent cases; an unbounded list would only cost memory. */
       if (case_ids->len > 10000)
         g_ptr_array_remove_range (case_ids, 0, 5000);
     }
   g_rand_free (gen.rand);
+  if (truth != NULL && fclose (truth) != 0)
+    return 1;
   return fflush (stdout) == 0 ? 0 : 1;
 }

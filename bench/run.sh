@@ -62,6 +62,19 @@ for run in $(seq 1 "$runs"); do
   "$sync_bench" fleet "$hq" "$work/sync" 50 200 >> "$results"
 done
 rm -rf "$work/sync"
+
+# Match proposals against pairs planted by rfl-gen --pairs (another seed
+# than the one the scoring was tried on).
+pairs_cases="$work/pairs-$n.jsonl"
+truth="$work/pairs-$n.truth.jsonl"
+[ -s "$pairs_cases" ] && [ -s "$truth" ] || "$gen" --pairs "$truth" 500 "$n" 99 > "$pairs_cases"
+for run in $(seq 1 "$runs"); do
+  rm -f "$work/pairs.db"*
+  echo "bench: run $run/$runs: match proposals, $n records with 500 planted pairs" >&2
+  "$bench" import keyed "$work/pairs.db" "$pairs_cases" > /dev/null
+  "$bench" matches keyed "$work/pairs.db" "$truth" >> "$results"
+done
+rm -f "$work/pairs.db"*
 }
 
 # The desktop app on an encrypted database of N records made by reunite-cli
@@ -172,6 +185,14 @@ if pd:
     label = "PouchDB " + pd[0]["pouchdb"] + " (LevelDB), 10,000"
     print(f"{label:<34} {p:>8.2f}s {ours:>8.2f}s {p / ours:>6.1f}"
           f"   baseline: Reunite end to end, run right after; target >= 5x")
+mt = [r for r in rows if r["workload"] == "matches"]
+if mt:
+    m = lambda k: statistics.median(r[k] for r in mt)
+    print(f"\nMatch proposals, {n:,} records, {mt[0]['requests']} tracing requests with a planted pair, "
+          f"proposals from score {mt[0]['min_score']:g}")
+    print(f"  precision@1 {m('precision_at_1'):.2f} (target >= 0.90), recall@5 {m('recall_at_5'):.2f} "
+          f"(target >= 0.95), crossed requests found in the first five {m('crossed_recall_at_5'):.2f}")
+    print(f"  per request p50 {m('p50_ms'):.0f} ms, p95 {m('p95_ms'):.0f} ms (target p95 <= 50 ms)")
 fl = [r for r in rows if r["workload"] == "fleet"]
 print(f"{'50 devices at once, 200 records each':<34} {statistics.median(r['wall_s'] for r in fl):>8.2f}s"
       f"   ingest {statistics.median(r['ingest_records_per_s'] for r in fl):,.0f} rec/s,"

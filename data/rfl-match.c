@@ -32,7 +32,10 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
-#define CANDIDATES_PER_PERSON 30
+#define CANDIDATES_PER_PERSON 200
+
+/* The most names can add: own names, both parents', and a crossed request. */
+#define MOST_FOR_NAMES (4.5 + 1.5 + 1.5 + 2.0)
 
 /* Where the candidate stands to the person sought. */
 #define KIND_REGISTERED   "registered"     /* found, child, detainee, deceased */
@@ -364,7 +367,7 @@ propose_for (RflStore    *self,
 
   if (name == NULL || *name == '\0')
     return TRUE;
-  if ((hits = rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, error)) == NULL)
+  if ((hits = rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, FALSE, error)) == NULL)
     return FALSE;
   for (guint i = 0; i < hits->len; i++)
     {
@@ -395,11 +398,26 @@ propose_for (RflStore    *self,
       if (!g_hash_table_add (seen, g_steal_pointer (&key)))
         continue;
 
+      /* The cheap evidence first: when even the best names could not
+       * lift the score to the floor, the names are not compared. */
       e.lines = g_ptr_array_new_with_free_func (g_free);
-      score_names (self, &e, person, candidate);
       score_sex (&e, person, candidate);
       score_age (&e, person, reference_year (record), candidate, reference_year (other));
       score_place_and_date (self, &e, person, candidate, other);
+      if (e.score + MOST_FOR_NAMES < args->min_score)
+        {
+          g_ptr_array_unref (e.lines);
+          continue;
+        }
+      {
+        /* The names lead the explanation. */
+        g_autoptr(GPtrArray) rest = g_steal_pointer (&e.lines);
+
+        e.lines = g_ptr_array_new_with_free_func (g_free);
+        score_names (self, &e, person, candidate);
+        for (guint l = 0; l < rest->len; l++)
+          g_ptr_array_add (e.lines, g_strdup (g_ptr_array_index (rest, l)));
+      }
 
       /* Each seeks the other: the candidate's case seeks this enquirer. */
       if (g_strcmp0 (kind, KIND_ENQUIRER) == 0 && !from_enquirer &&

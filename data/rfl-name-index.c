@@ -323,6 +323,8 @@ compare_candidates (gconstpointer a,
   return (x < y) - (x > y);
 }
 
+/* A result: the record's summary with the person who matched, or, when
+ * @latin is NULL (for matching), only the record's id and the person. */
 static JsonObject *
 search_hit (RflStore    *self,
             Candidate   *c,
@@ -344,7 +346,13 @@ search_hit (RflStore    *self,
       return NULL;
     }
   person_id = (const char *) sqlite3_column_text (st, 5);
-  hit = rfl_store_summary_for_person (self, st, person_id, latin);
+  if (latin != NULL)
+    hit = rfl_store_summary_for_person (self, st, person_id, latin);
+  else
+    {
+      hit = json_object_new ();
+      json_object_set_string_member (hit, "id", (const char *) sqlite3_column_text (st, 0));
+    }
   json_object_set_string_member (hit, "person_id", person_id);
   json_object_set_string_member (hit, "role", (const char *) sqlite3_column_text (st, 6));
   json_object_set_double_member (hit, "score", c->score);
@@ -361,6 +369,7 @@ static gboolean
 search_stage (RflStore    *self,
               const char  *match,
               const char  *latin,
+              gboolean     summaries,
               MatchMode    mode,
               guint        limit,
               GPtrArray   *out,
@@ -399,7 +408,7 @@ search_stage (RflStore    *self,
 
       if (g_hash_table_contains (seen, &record))
         continue;
-      if ((hit = search_hit (self, c, latin, error)) == NULL)
+      if ((hit = search_hit (self, c, summaries ? latin : NULL, error)) == NULL)
         return FALSE;
       json_object_set_string_member (hit, "match", mode == MATCH_EXACT ? "exact" :
                                                    mode == MATCH_FUZZY ? "spelling" : "partial");
@@ -418,11 +427,13 @@ typedef struct
 
 /* The search itself, with the store's lock held and no audit entry: for
  * rfl_store_search() and for matching (rfl-match.c), which audits once for
- * all its searches. */
+ * all its searches and needs no record summaries (@summaries FALSE): only
+ * the ids of each hit's record and person, and the person's role. */
 GPtrArray *
 rfl_store_search_names (RflStore    *self,
                         const char  *query,
                         guint        limit,
+                        gboolean     summaries,
                         GError     **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
@@ -433,12 +444,17 @@ rfl_store_search_names (RflStore    *self,
   /* Closest first: the exact names, then their spellings and forms, then
    * all but one of them. Each stage runs only if the ones before it left
    * room. */
-  for (MatchMode mode = MATCH_EXACT; mode <= MATCH_NEAREST && out->len < limit; mode++)
+  for (MatchMode mode = MATCH_EXACT; mode <= MATCH_NEAREST; mode++)
     {
       g_autofree char *match = NULL;
+      /* Matching wants the other spellings of a name even when many people
+       * have it as typed: they get a limit of their own. */
+      guint stage_limit = !summaries && mode == MATCH_FUZZY ? out->len + limit : limit;
 
+      if (out->len >= stage_limit)
+        break;
       match = build_match (self, words, mode);
-      if (match != NULL && !search_stage (self, match, latin, mode, limit, out, seen, error))
+      if (match != NULL && !search_stage (self, match, latin, summaries, mode, stage_limit, out, seen, error))
         return NULL;
     }
   return g_steal_pointer (&out);
@@ -450,7 +466,7 @@ search_locked (RflStore  *self,
                GError   **error)
 {
   SearchArgs *args = data;
-  g_autoptr(GPtrArray) out = rfl_store_search_names (self, args->query, args->limit, error);
+  g_autoptr(GPtrArray) out = rfl_store_search_names (self, args->query, args->limit, TRUE, error);
 
   if (out == NULL || !rfl_store_audit_read (self, "search", NULL, args->query, error))
     return FALSE;

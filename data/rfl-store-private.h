@@ -198,7 +198,7 @@ G_GNUC_INTERNAL gboolean      rfl_store_load_record     (RflStore *self, const c
 G_GNUC_INTERNAL void          rfl_json_copy_members     (JsonObject *dst, JsonObject *src);
 G_GNUC_INTERNAL JsonObject   *rfl_record_find_person    (JsonObject *doc, const char *person_id);
 G_GNUC_INTERNAL GPtrArray    *rfl_store_search_names    (RflStore *self, const char *query, guint limit,
-                                                        GError **error);
+                                                        gboolean summaries, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_summary_for_person (RflStore *self, sqlite3_stmt *st,
                                                            const char *person_id, const char *query);
 
