@@ -386,7 +386,13 @@ search_stage (RflStore    *self,
     return FALSE;
   rfl_bind_text (st, 1, match);
   sqlite3_bind_int64 (st, 2, mode == MATCH_FUZZY ? FUZZY_CANDIDATES : SEARCH_CANDIDATES);
-  rfl_bind_text (st, 3, latin);
+  /* Exact matches all have the names typed (1: as close as can be): which
+   * columns they are in ranks them, and reading each one's names to
+   * compare would only cost. */
+  if (mode == MATCH_EXACT)
+    sqlite3_bind_int (st, 3, 1);
+  else
+    rfl_bind_text (st, 3, latin);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       Candidate c = { sqlite3_column_double (st, 1), sqlite3_column_int64 (st, 0) };

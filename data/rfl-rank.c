@@ -23,7 +23,8 @@
  * its words adds how close it is to the nearest of the row's names, by edit
  * distance: among people whose names all have the keys of "Mohammed",
  * "Mohamed" comes before "Mahmoud", and a name with a typo before the
- * others that share its other names.
+ * others that share its other names. A last argument that is a number is
+ * that similarity, given: 1 for the exact stage, whose names are as typed.
  */
 
 #define K1 1.2
@@ -476,7 +477,7 @@ rank (const Fts5ExtensionApi  *api,
     }
   for (int c = 0; c < d->n_columns; c++)
     {
-      double weight = c < n_values && sqlite3_value_type (values[c]) != SQLITE_TEXT ?
+      double weight = c < n_values && c < d->n_columns ?
                       sqlite3_value_double (values[c]) : 1.0;
       int size = 0;
 
@@ -490,7 +491,9 @@ rank (const Fts5ExtensionApi  *api,
             score += weight * tf * (K1 + 1) / (tf + K1 * (1 - B + B * size / d->average[c]));
         }
     }
-  if (d->query != NULL)
+  if (n_values > d->n_columns && sqlite3_value_type (values[n_values - 1]) == SQLITE_INTEGER)
+    score = BM25_WEIGHT * score + SIMILARITY_WEIGHT * sqlite3_value_int (values[n_values - 1]);
+  else if (d->query != NULL)
     {
       const char *own = NULL, *secondary = NULL;
       int n_own = 0, n_secondary = 0;
