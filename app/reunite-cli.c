@@ -585,6 +585,11 @@ cmd_matches (gpointer   data,
 
   if (args[0] != NULL)
     return rfl_cli_fail ("usage: matches [--case ID] [--min-score S]");
+  /* NaN compares false with everything: it would mean no floor at all. */
+  if (!(cli->min_score >= -1000 && cli->min_score <= 1000))
+    return rfl_cli_fail ("--min-score must be a number between -1000 and 1000");
+  if (cli->case_id != NULL && *cli->case_id == '\0')
+    return rfl_cli_fail ("--case needs the id of a tracing request");
   if ((rc = open_store (cli)) != 0)
     return rc;
   if (cli->case_id != NULL)

@@ -73,7 +73,10 @@ add (Evidence   *e,
   g_ptr_array_add (e->lines, g_strdup_printf ("%s %+.1f", text, points));
 }
 
-/* A person's own names as written: the name, then each alternate name. */
+/* At most this many of a person's names are compared, two by two. */
+#define MAX_NAMES 4
+
+/* A person's own names as written: the name, then the first alternate names. */
 static GPtrArray *
 own_names (JsonObject *person)
 {
@@ -87,7 +90,7 @@ own_names (JsonObject *person)
     {
       JsonArray *alternates = json_object_get_array_member (person, "alternate_names");
 
-      for (guint i = 0; i < json_array_get_length (alternates); i++)
+      for (guint i = 0; i < json_array_get_length (alternates) && names->len < MAX_NAMES; i++)
         {
           JsonNode *node = json_array_get_element (alternates, i);
 
@@ -96,6 +99,21 @@ own_names (JsonObject *person)
         }
     }
   return names;
+}
+
+/* How many words of a name are names: not articles. */
+static guint
+name_words (RflStore   *self,
+            const char *name)
+{
+  g_autofree char *latin = rfl_names_to_latin (self->names, name);
+  g_auto(GStrv) words = rfl_names_tokenize (latin);
+  guint n = 0;
+
+  for (guint i = 0; words[i] != NULL; i++)
+    if (!rfl_names_is_article (words, i) && strlen (words[i]) > 1)
+      n++;
+  return n;
 }
 
 /* How alike two names are, both ways, from 0 to 1. */
@@ -137,7 +155,13 @@ score_names (RflStore   *self,
           }
       }
   if (best_a != NULL)
-    add (e, CLAMP (10 * (best - 0.6), -3.0, 4.5), _("own name %s ≈ %s (%.2f)"), best_a, best_b, best);
+    {
+      /* One name alone ("Amina") says much less than a full name. */
+      guint words = MIN (name_words (self, best_a), name_words (self, best_b));
+      double most = words >= 2 ? 4.5 : 2.0;
+
+      add (e, CLAMP (10 * (best - 0.6), -3.0, most), _("own name %s ≈ %s (%.2f)"), best_a, best_b, best);
+    }
 
   for (guint p = 0; p < G_N_ELEMENTS (parents); p++)
     {
@@ -365,7 +389,7 @@ propose_for (RflStore    *self,
   g_autofree char *name = rfl_person_display_name (person);
   g_autoptr(GPtrArray) hits = NULL;
 
-  if (name == NULL || *name == '\0')
+  if (name == NULL || *name == '\0' || name_words (self, name) == 0)
     return TRUE;
   if ((hits = rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, FALSE, error)) == NULL)
     return FALSE;

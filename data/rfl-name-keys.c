@@ -58,6 +58,9 @@ static const char * const heads[] = {
   "shams", "shamsul", "badr", "fakhr", "sad", "saad", "taj", "izz", "ezz", "ziya", "ziaul",
   "zia", "fazl", "fazal", "inayat", "habib", "ahl", "khayr", "khair", "kheir", "ghulam", "gholam",
   "mir", "gul", "jan", "shah", "wali", "rahmat", "hamd", "aman", "ata", "fath", "fateh", "fadl",
+  /* Ethiopian and Eritrean: Gebre Medhin, Wolde Mariam, Haile Selassie. */
+  "gebre", "ghebre", "gebra", "wolde", "welde", "walda", "haile", "hayle", "habte", "tekle", "tesfa",
+  "zere", "kidane", "gebru",
   NULL
 };
 
@@ -68,6 +71,8 @@ static const char * const tails[] = {
   "haq", "huq", "ulhaq", "rahman", "rahim", "aziz", "karim", "qadir", "kader", "gul", "jan",
   "khan", "shah", "zada", "zadeh", "zai", "mohammad", "muhammad", "mohammed", "ahmad", "ahmed",
   "abidin", "abideen", "nisa", "nissa", "huda", "hoda", "dawla", "dawlah", "dowleh",
+  /* Persian: Mohammadi Nejad, Hosseinzadeh, Alipour. */
+  "nejad", "nezhad", "nejhad", "nijad", "zadeh", "pour", "poor", "far", "manesh", "doost", "dust",
   NULL
 };
 
@@ -81,7 +86,8 @@ in_list (const char * const *list,
   return FALSE;
 }
 
-static gboolean is_tail_by_key (const char *word);
+static gboolean is_tail_by_key (const char *word,
+                                gsize       shortest);
 
 static gboolean
 is_vowel (char c)
@@ -256,7 +262,7 @@ add_inner_compound_keys (GPtrArray  *keys,
 
       if (!strchr ("aeiu", word[p]) || !strchr ("ldrstzn", word[p + 1]))
         continue;
-      if (!is_tail_by_key (word + p + 2))
+      if (!is_tail_by_key (word + p + 2, 1))
         continue;
       joined = g_strdup_printf ("%.*s%s", (int) p, word, word + p + 2);
       add_word_keys (keys, joined);
@@ -324,9 +330,11 @@ rfl_names_is_article (GStrv  words,
          (words[i][2] == '\0' || next[1] == words[i][2]);
 }
 
-/* Whether @word is spelt like a tail: Arabic script gives "dyn" for "din". */
+/* Whether @word is spelt like a tail, by a key at least @shortest long:
+ * Arabic script gives "dyn" for "din", Persian "nzhad" for "nejad". */
 static gboolean
-is_tail_by_key (const char *word)
+is_tail_by_key (const char *word,
+                gsize       shortest)
 {
   static GHashTable *tail_keys;
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
@@ -347,7 +355,8 @@ is_tail_by_key (const char *word)
     }
   add_word_keys (keys, word);
   for (guint i = 0; i < keys->len; i++)
-    if (g_hash_table_contains (tail_keys, g_ptr_array_index (keys, i)))
+    if (strlen (g_ptr_array_index (keys, i)) >= shortest &&
+        g_hash_table_contains (tail_keys, g_ptr_array_index (keys, i)))
       return TRUE;
   return FALSE;
 }
@@ -380,13 +389,13 @@ rfl_names_compound (GStrv  words,
       j++;
     }
   /* Arabic script writes the article on the word: جمال الدين is "jmal aldyn". */
-  else if (strip_article (words[j]) != NULL && is_tail_by_key (strip_article (words[j])))
+  else if (strip_article (words[j]) != NULL && is_tail_by_key (strip_article (words[j]), 1))
     {
       joined = g_strconcat (words[i], strip_article (words[j]), NULL);
       *end = j + 1;
       return g_steal_pointer (&joined);
     }
-  if (!article && !in_list (heads, words[i]) && !in_list (tails, words[j]))
+  if (!article && !in_list (heads, words[i]) && !in_list (tails, words[j]) && !is_tail_by_key (words[j], 3))
     return NULL;
   joined = g_strconcat (words[i], words[j], NULL);
   compound = canonical_compound (joined);

@@ -76,6 +76,12 @@ pre_transliterate (const char *text)
         latin = " ";
       else if (c == 0x200C || c == 0x200D || c == 0x0640)
         latin = "";
+      /* Marks of direction and invisible hyphens, which may sit inside a
+       * word (pasted from a document, or put there to mislead) and are no
+       * letters of it. */
+      else if (c == 0x00AD || c == 0x061C || c == 0x200B || c == 0x200E || c == 0x200F ||
+               (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF)
+        latin = "";
       else if (c == 0x00E7 || c == 0x00C7)
         latin = "s";  /* French ç, which Latin-ASCII would make c */
       else

@@ -230,6 +230,26 @@ typedef struct
   } form[MAX_FORMS];
 } Forms;
 
+/* Somali writes ح as x and ع as c ("Maxamed", "Cali"): @word read so, or
+ * FALSE if it has neither letter. */
+static gboolean
+somali_reading (const char *word,
+                char       *out,
+                gsize       size)
+{
+  gsize n = 0;
+
+  if (strpbrk (word, "xc") == NULL)
+    return FALSE;
+  for (const char *p = word; *p && n + 1 < size; p++)
+    if (*p == 'x')
+      out[n++] = 'h';
+    else if (*p != 'c' || p[1] == 'h')
+      out[n++] = *p;
+  out[n] = '\0';
+  return TRUE;
+}
+
 static void
 add_form (Forms      *forms,
           const char *text)
@@ -279,9 +299,13 @@ make_forms (Forms      *forms,
     {
       const char *bare = rfl_names_without_article (tokens[t]);
 
+      char somali[MAX_WORD + 1];
+
       add_form (forms, tokens[t]);
       if (bare != NULL)
         add_form (forms, bare);
+      if (somali_reading (tokens[t], somali, sizeof somali))
+        add_form (forms, somali);
       if (t + 1 < n_tokens && !rfl_names_is_article (words, t))
         {
           char joined[2 * MAX_WORD + 2];
@@ -303,9 +327,13 @@ best_similarity (const char  *word,
                  gboolean     prefix,
                  const Forms *forms)
 {
-  gsize n = strlen (word), n_bare = strlen (bare);
+  gsize n = strlen (word), n_bare = strlen (bare), n_somali = 0;
   gboolean consonantal = is_consonantal (word, n);
+  char somali[MAX_WORD + 1], normal[MAX_WORD];
   double best = 0;
+
+  if (somali_reading (word, somali, sizeof somali))
+    n_somali = normalise (somali, strlen (somali), normal);
 
   for (guint f = 0; f < forms->n; f++)
     {
@@ -313,6 +341,8 @@ best_similarity (const char  *word,
       if (consonantal)
         best = MAX (best, similarity (word, n, forms->form[f].bare, forms->form[f].bare_length));
       best = MAX (best, similarity (word, n, forms->form[f].text, forms->form[f].length));
+      if (n_somali > 0)
+        best = MAX (best, similarity (normal, n_somali, forms->form[f].text, forms->form[f].length));
       /* What is typed so far of the last word is compared with as much, for
        * a little less than a whole word. */
       if (prefix && n < forms->form[f].length)

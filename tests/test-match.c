@@ -161,6 +161,49 @@ test_evidence_against (Fixture       *f,
   g_assert_true (g_ptr_array_index (proposals, proposals->len - 1) == namesake);
 }
 
+/* A name alone, as an enquirer known only as "Amina", is weak evidence: it
+ * cannot make a proposal on its own. A name of articles only is none. */
+static void
+test_weak_names (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) proposals = NULL;
+  static const char * const weak[] = {
+    "{\"id\": \"77777777-7777-4777-8777-777777777777\", \"type\": \"tracing_request\","
+    " \"circumstances\": \"conflict\", \"enquirer\": {\"given_name\": \"Olena\"},"
+    " \"sought\": [{\"given_name\": \"Amina\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
+    "{\"id\": \"88888888-8888-4888-8888-888888888888\", \"type\": \"tracing_request\","
+    " \"circumstances\": \"conflict\", \"enquirer\": {\"given_name\": \"Olena\"},"
+    " \"sought\": [{\"given_name\": \"al\", \"family_name\": \"al\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (weak); i++)
+    {
+      g_autoptr(JsonObject) record = rfl_test_object (weak[i]);
+      g_autofree char *id = rfl_store_add (f->store, record, &error);
+
+      g_assert_no_error (error);
+    }
+  /* Amina Yusuf (the other request's sought mother) shares the name Amina. */
+  proposals = rfl_store_propose_matches (f->store, "77777777-7777-4777-8777-777777777777", -100, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < proposals->len; i++)
+    {
+      JsonObject *p = g_ptr_array_index (proposals, i);
+
+      if (g_str_equal (json_object_get_string_member (p, "role"), "sought"))
+        g_assert_cmpfloat (json_object_get_double_member (p, "score"), <, 3.0);
+    }
+  g_clear_pointer (&proposals, g_ptr_array_unref);
+  proposals = rfl_store_propose_matches (f->store, "88888888-8888-4888-8888-888888888888", -100, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < proposals->len; i++)
+    g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (proposals, i), "role"), !=, "sought");
+}
+
 /* Proposals are for tracing requests, and every run is in the audit log. */
 static void
 test_errors_and_audit (Fixture       *f,
@@ -207,6 +250,7 @@ main (int   argc,
   g_test_add ("/rfl/match/proposals", Fixture, NULL, fixture_set_up, test_proposals, fixture_tear_down);
   g_test_add ("/rfl/match/evidence-against", Fixture, NULL, fixture_set_up, test_evidence_against,
               fixture_tear_down);
+  g_test_add ("/rfl/match/weak-names", Fixture, NULL, fixture_set_up, test_weak_names, fixture_tear_down);
   g_test_add ("/rfl/match/errors-and-audit", Fixture, NULL, fixture_set_up, test_errors_and_audit,
               fixture_tear_down);
 
