@@ -202,6 +202,23 @@ year_of (const char *date)
   return (int) g_ascii_strtoll (date, NULL, 10);
 }
 
+static int
+this_year (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  return g_date_time_get_year (now);
+}
+
+/* The year a record's ages were given in: when it was registered, or this year. */
+static int
+reference_year (JsonObject *record)
+{
+  int year = year_of (rfl_json_string_or (record, "registered_date", NULL));
+
+  return year > 0 ? year : this_year ();
+}
+
 /* The years a person may have been born in, and how the record says it. */
 static gboolean
 birth_years (JsonObject *person,
@@ -230,6 +247,37 @@ birth_years (JsonObject *person,
       return TRUE;
     }
   return FALSE;
+}
+
+/**
+ * rfl_person_birth_years:
+ * @record: a record
+ * @person: (nullable): one of its persons
+ * @sex: (out): RFL_SEX_*
+ * @born_low: (out): the first year of birth the record allows, or 0
+ * @born_high: (out): the last
+ *
+ * What the persons table keeps of a person for matching to block on.
+ */
+void
+rfl_person_birth_years (JsonObject *record,
+                        JsonObject *person,
+                        int        *sex,
+                        int        *born_low,
+                        int        *born_high)
+{
+  g_autofree char *said = NULL;
+  const char *s;
+
+  *sex = RFL_SEX_UNKNOWN;
+  *born_low = *born_high = 0;
+  if (person == NULL)
+    return;
+  s = rfl_json_string_or (person, "sex", NULL);
+  *sex = g_strcmp0 (s, "female") == 0 ? RFL_SEX_FEMALE : g_strcmp0 (s, "male") == 0 ? RFL_SEX_MALE
+                                                                                    : RFL_SEX_UNKNOWN;
+  if (!birth_years (person, reference_year (record), born_low, born_high, &said))
+    *born_low = *born_high = 0;
 }
 
 static void
@@ -309,22 +357,6 @@ score_place_and_date (RflStore   *self,
     }
 }
 
-static int
-this_year (void)
-{
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-
-  return g_date_time_get_year (now);
-}
-
-/* The year a record's ages were given in: when it was registered, or this year. */
-static int
-reference_year (JsonObject *record)
-{
-  int year = year_of (rfl_json_string_or (record, "registered_date", NULL));
-
-  return year > 0 ? year : this_year ();
-}
 
 static const char *
 kind_of (const char *type,
@@ -388,10 +420,17 @@ propose_for (RflStore    *self,
 {
   g_autofree char *name = rfl_person_display_name (person);
   g_autoptr(GPtrArray) hits = NULL;
+  RflPersonBlock block = { 0 };
 
   if (name == NULL || *name == '\0' || name_words (self, name) == 0)
     return TRUE;
-  if ((hits = rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, FALSE, error)) == NULL)
+  /* Only people who could be the one: of the sex, where both records say,
+   * and born within a tolerance wider than the one scoring allows. */
+  rfl_person_birth_years (record, person, &block.sex, &block.born_low, &block.born_high);
+  block.tolerance = 3 + MAX (0, this_year () - block.born_high) / 5;
+  if (from_enquirer)
+    block.sex = RFL_SEX_UNKNOWN;
+  if ((hits = rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, FALSE, &block, error)) == NULL)
     return FALSE;
   for (guint i = 0; i < hits->len; i++)
     {

@@ -129,17 +129,32 @@ static const char * const migrations[] = {
    * across scripts, romanisations and compounds. The rows are made again
    * from the records by backfill_names(). */
   "DELETE FROM names;",
+
+  /* 11 -> 12: each person's sex and years of birth beside the name index,
+   * so that matching looks at the people who could be the one sought
+   * rather than everyone of the name (rfl-match.c). Filled with the name
+   * index, from the records, by backfill_names(). */
+  "CREATE TABLE IF NOT EXISTS persons (rowid INTEGER PRIMARY KEY, sex INTEGER NOT NULL,"
+  "  born_low INTEGER NOT NULL, born_high INTEGER NOT NULL);"
+  "DELETE FROM names;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
 
-/* Fills the name index from the records, for databases made before it existed. */
+/* Fills the name index from the records, for databases made before it
+ * existed or before its rows changed. The persons table is part of it
+ * (schema 12), and made here for the migrations before it. */
 static gboolean
 backfill_names (RflStore  *self,
                 GError   **error)
 {
   g_autoptr(sqlite3_stmt) st = NULL;
   int rc;
+
+  if (!rfl_store_exec_sql (self, "CREATE TABLE IF NOT EXISTS persons (rowid INTEGER PRIMARY KEY,"
+                           " sex INTEGER NOT NULL, born_low INTEGER NOT NULL, born_high INTEGER NOT NULL);"
+                           "DELETE FROM persons;", error))
+    return FALSE;
 
   if (sqlite3_prepare_v2 (self->db, "SELECT rowid, doc FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL",
                           -1, &st, NULL) != SQLITE_OK)
@@ -196,6 +211,9 @@ rfl_store_migrate (RflStore  *self,
 {
   g_autofree char *text = rfl_db_pragma_value (self->db, "PRAGMA user_version");
   guint version = text != NULL ? (guint) g_ascii_strtoull (text, NULL, 10) : 0;
+  /* Migrations 3, 11 and 12 fill the name index afresh: only the last of
+   * them on the way needs to. */
+  guint last_refill = target >= 12 ? 12 : target >= 11 ? 11 : target >= 3 ? 3 : 0;
 
   if (version > RFL_STORE_SCHEMA_VERSION)
     {
@@ -213,7 +231,7 @@ rfl_store_migrate (RflStore  *self,
       if (!rfl_store_begin (self, error))
         return FALSE;
       if (!rfl_store_exec_sql (self, migrations[version], error) ||
-          ((version + 1 == 3 || version + 1 == 11) && !backfill_names (self, error)) ||
+          (version + 1 == last_refill && !backfill_names (self, error)) ||
           (version + 1 == 4 && !backfill_hashes (self, error)) ||
           !rfl_store_exec_sql (self, bump, error) ||
           !rfl_store_commit (self, error))

@@ -29,12 +29,20 @@ rfl_store_unindex_record (RflStore       *self,
 {
   sqlite3_stmt *st;
 
-  if ((st = rfl_store_stmt (self, "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2", error)) == NULL)
-    return FALSE;
-  sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS);
-  sqlite3_bind_int64 (st, 2, rowid * MAX_PERSONS + MAX_PERSONS - 1);
-  if (sqlite3_step (st) != SQLITE_DONE)
-    return rfl_store_sql_fail (self, error, "updating the name index");
+  static const char * const tables[] = {
+    "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2",
+    "DELETE FROM persons WHERE rowid BETWEEN ?1 AND ?2",
+  };
+
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    {
+      if ((st = rfl_store_stmt (self, tables[t], error)) == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS);
+      sqlite3_bind_int64 (st, 2, rowid * MAX_PERSONS + MAX_PERSONS - 1);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        return rfl_store_sql_fail (self, error, "updating the name index");
+    }
   return TRUE;
 }
 
@@ -47,6 +55,9 @@ typedef struct
   char *skel;
   char *latin2;
   char *skel2;
+  int   sex;        /* RFL_SEX_*, for matching */
+  int   born_low;   /* the years of birth the record allows, or 0 */
+  int   born_high;
 } NameRow;
 
 static void
@@ -97,6 +108,8 @@ rfl_store_name_rows (RflStore   *self,
       row = g_new0 (NameRow, 1);
       row->person_id = g_strdup (person->person_id);
       row->role = g_strdup (person->role);
+      rfl_person_birth_years (record, rfl_record_find_person (record, person->person_id),
+                              &row->sex, &row->born_low, &row->born_high);
       normalise_names (self, person->names, &row->latin, &row->skel);
       normalise_names (self, person->other_names, &row->latin2, &row->skel2);
       g_ptr_array_add (rows, row);
@@ -126,6 +139,17 @@ rfl_store_write_name_rows (RflStore       *self,
       rfl_bind_text (st, 5, row->skel);
       rfl_bind_text (st, 6, row->latin2);
       rfl_bind_text (st, 7, row->skel2);
+      if (sqlite3_step (st) != SQLITE_DONE)
+        return rfl_store_sql_fail (self, error, "updating the name index");
+      if (row->sex == RFL_SEX_UNKNOWN && row->born_low == 0)
+        continue;
+      if ((st = rfl_store_stmt (self, "INSERT INTO persons (rowid, sex, born_low, born_high) VALUES (?1, ?2, ?3, ?4)",
+                                error)) == NULL)
+        return FALSE;
+      sqlite3_bind_int64 (st, 1, rowid * MAX_PERSONS + i);
+      sqlite3_bind_int (st, 2, row->sex);
+      sqlite3_bind_int (st, 3, row->born_low);
+      sqlite3_bind_int (st, 4, row->born_high);
       if (sqlite3_step (st) != SQLITE_DONE)
         return rfl_store_sql_fail (self, error, "updating the name index");
     }
@@ -366,11 +390,12 @@ search_hit (RflStore    *self,
  * those are ranked, so a name shared by a hundred thousand people costs the
  * same as a rare one; records are read only for the results kept. */
 static gboolean
-search_stage (RflStore    *self,
-              const char  *match,
-              const char  *latin,
-              gboolean     summaries,
-              MatchMode    mode,
+search_stage (RflStore                *self,
+              const char              *match,
+              const char              *latin,
+              gboolean                 summaries,
+              const RflPersonBlock    *block,
+              MatchMode                mode,
               guint        limit,
               GPtrArray   *out,
               GHashTable  *seen,
@@ -380,10 +405,28 @@ search_stage (RflStore    *self,
   sqlite3_stmt *st;
   int rc;
 
-  st = rfl_store_stmt (self, "SELECT rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5, ?3) FROM names"
-                   " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
+  if (block == NULL)
+    st = rfl_store_stmt (self, "SELECT rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5, ?3) FROM names"
+                     " WHERE names MATCH ?1 ORDER BY rowid DESC LIMIT ?2", error);
+  else
+    /* For matching: only persons whose sex and years of birth, where the
+     * record gives them, could be the person's (persons with neither have
+     * no row, and pass). */
+    st = rfl_store_stmt (self, "SELECT names.rowid, rfl_rank (names, 0.0, 0.0, 8.0, 2.0, 2.0, 0.5, ?3)"
+                     " FROM names LEFT JOIN persons p ON p.rowid = names.rowid WHERE names MATCH ?1"
+                     " AND (p.rowid IS NULL OR ?4 = 0 OR p.sex = 0 OR p.sex = ?4)"
+                     " AND (p.rowid IS NULL OR ?5 = 0 OR p.born_low = 0 OR"
+                     "      (p.born_high >= ?5 - ?7 AND p.born_low <= ?6 + ?7))"
+                     " ORDER BY names.rowid DESC LIMIT ?2", error);
   if (st == NULL)
     return FALSE;
+  if (block != NULL)
+    {
+      sqlite3_bind_int (st, 4, block->sex);
+      sqlite3_bind_int (st, 5, block->born_low);
+      sqlite3_bind_int (st, 6, block->born_high);
+      sqlite3_bind_int (st, 7, block->tolerance);
+    }
   rfl_bind_text (st, 1, match);
   sqlite3_bind_int64 (st, 2, mode == MATCH_FUZZY ? FUZZY_CANDIDATES : SEARCH_CANDIDATES);
   /* Exact matches all have the names typed (1: as close as can be): which
@@ -436,11 +479,12 @@ typedef struct
  * all its searches and needs no record summaries (@summaries FALSE): only
  * the ids of each hit's record and person, and the person's role. */
 GPtrArray *
-rfl_store_search_names (RflStore    *self,
-                        const char  *query,
-                        guint        limit,
-                        gboolean     summaries,
-                        GError     **error)
+rfl_store_search_names (RflStore              *self,
+                        const char            *query,
+                        guint                  limit,
+                        gboolean               summaries,
+                        const RflPersonBlock  *block,
+                        GError               **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
@@ -460,7 +504,7 @@ rfl_store_search_names (RflStore    *self,
       if (out->len >= stage_limit)
         break;
       match = build_match (self, words, mode);
-      if (match != NULL && !search_stage (self, match, latin, summaries, mode, stage_limit, out, seen, error))
+      if (match != NULL && !search_stage (self, match, latin, summaries, block, mode, stage_limit, out, seen, error))
         return NULL;
     }
   return g_steal_pointer (&out);
@@ -472,7 +516,7 @@ search_locked (RflStore  *self,
                GError   **error)
 {
   SearchArgs *args = data;
-  g_autoptr(GPtrArray) out = rfl_store_search_names (self, args->query, args->limit, TRUE, error);
+  g_autoptr(GPtrArray) out = rfl_store_search_names (self, args->query, args->limit, TRUE, NULL, error);
 
   if (out == NULL || !rfl_store_audit_read (self, "search", NULL, args->query, error))
     return FALSE;

@@ -197,8 +197,21 @@ G_GNUC_INTERNAL gboolean      rfl_store_load_record     (RflStore *self, const c
                                                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
 G_GNUC_INTERNAL void          rfl_json_copy_members     (JsonObject *dst, JsonObject *src);
 G_GNUC_INTERNAL JsonObject   *rfl_record_find_person    (JsonObject *doc, const char *person_id);
+/* What matching asks of the persons a name search finds (rfl-match.c). */
+enum { RFL_SEX_UNKNOWN, RFL_SEX_FEMALE, RFL_SEX_MALE };
+typedef struct
+{
+  int sex;         /* RFL_SEX_*: other sexes are left out */
+  int born_low;    /* years of birth, or 0; those further than @tolerance are left out */
+  int born_high;
+  int tolerance;
+} RflPersonBlock;
+
+G_GNUC_INTERNAL void          rfl_person_birth_years    (JsonObject *record, JsonObject *person,
+                                                        int *sex, int *born_low, int *born_high);
 G_GNUC_INTERNAL GPtrArray    *rfl_store_search_names    (RflStore *self, const char *query, guint limit,
-                                                        gboolean summaries, GError **error);
+                                                        gboolean summaries, const RflPersonBlock *block,
+                                                        GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_summary_for_person (RflStore *self, sqlite3_stmt *st,
                                                            const char *person_id, const char *query);
 
