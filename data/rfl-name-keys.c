@@ -76,14 +76,34 @@ static const char * const tails[] = {
   NULL
 };
 
+/* Whether @word is in @list, one of the lists above, through a hash table
+ * made once per list: every word of every name indexed asks. */
 static gboolean
 in_list (const char * const *list,
          const char         *word)
 {
-  for (guint i = 0; list[i] != NULL; i++)
-    if (strcmp (list[i], word) == 0)
-      return TRUE;
-  return FALSE;
+  static GHashTable *sets[4];
+  static const char * const *lists[4];
+  static gsize once;
+  guint which;
+
+  if (g_once_init_enter (&once))
+    {
+      const char * const *all[] = { articles, sun_articles, heads, tails };
+
+      for (guint l = 0; l < G_N_ELEMENTS (all); l++)
+        {
+          lists[l] = all[l];
+          sets[l] = g_hash_table_new (g_str_hash, g_str_equal);
+          for (guint i = 0; all[l][i] != NULL; i++)
+            g_hash_table_add (sets[l], (gpointer) all[l][i]);
+        }
+      g_once_init_leave (&once, 1);
+    }
+  for (which = 0; which < G_N_ELEMENTS (lists) && lists[which] != list; which++)
+    ;
+  g_return_val_if_fail (which < G_N_ELEMENTS (lists), FALSE);
+  return g_hash_table_contains (sets[which], word);
 }
 
 static gboolean is_tail_by_key (const char *word,
@@ -127,6 +147,9 @@ next_unit (const char *word,
   const char *p = word + at;
   Unit unit = { 1, { NULL } };
 
+  /* Most letters begin no spelling of the table. */
+  if (strchr ("dtskgpzxqvwycj", *p) == NULL)
+    goto single;
   for (guint i = 0; i < G_N_ELEMENTS (units); i++)
     {
       gsize n = strlen (units[i].spelling);
@@ -138,6 +161,7 @@ next_unit (const char *word,
           return unit;
         }
     }
+single:
   switch (*p)
     {
     case 'c':
@@ -388,14 +412,17 @@ rfl_names_compound (GStrv  words,
       article = TRUE;
       j++;
     }
-  /* Arabic script writes the article on the word: جمال الدين is "jmal aldyn". */
+  /* Arabic script writes the article on the word: جمال الدين is "jmal aldyn".
+   * (A tail is recognised by its key only in a word written without short
+   * vowels, as Arabic and Persian script write: "nzhad" for "nejad".) */
   else if (strip_article (words[j]) != NULL && is_tail_by_key (strip_article (words[j]), 1))
     {
       joined = g_strconcat (words[i], strip_article (words[j]), NULL);
       *end = j + 1;
       return g_steal_pointer (&joined);
     }
-  if (!article && !in_list (heads, words[i]) && !in_list (tails, words[j]) && !is_tail_by_key (words[j], 3))
+  if (!article && !in_list (heads, words[i]) && !in_list (tails, words[j]) &&
+      (strpbrk (words[j], "eiou") != NULL || !is_tail_by_key (words[j], 3)))
     return NULL;
   joined = g_strconcat (words[i], words[j], NULL);
   compound = canonical_compound (joined);
