@@ -16,6 +16,7 @@
 # TAP output.
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ PASSPHRASE = "correct horse battery staple"
 # Typed through the Arabic keyboard layout.
 ENQUIRER_GIVEN, FAMILY, SOUGHT_GIVEN = "أمينة", "يوسف", "إبراهيم"
 LATIN_SEARCH = "Yusuf"
+ALTERNATE, ALTERNATE_SEARCH = "Abd al-Rahman al-Haddad", "Abd al-Rahman Haddad"
 NOTE = "Called the uncle in Goma"
 
 # What the app shows, as English msgids; a run in another language reads
@@ -361,6 +363,14 @@ def main():
     if reader is not None:
         tap.ok(reader.wait(WAIT_S) == 0, "the screen reader read the tree %s times while the app ran"
                % reader.stdout.read().strip())
+    # Meanwhile another volunteer registered someone under two spellings.
+    cli_env = dict(os.environ, REUNITE_PASSPHRASE_FILE=passfile)
+    other = {"type": "registration", "subtype": "found_person",
+             "person": {"given_name": "Abdulrahman", "family_name": "Haddad", "alternate_names": [ALTERNATE]},
+             "consent": {"tracing": True, "share_within_movement": True}}
+    added = subprocess.run([args.cli, "--db", db, "add"], input=json.dumps(other), env=cli_env,
+                           capture_output=True, text=True, timeout=60)
+    tap.ok(added.returncode == 0, "reunite-cli adds a registration while the app is closed %s" % added.stderr.strip())
     app = E.App(tap, [args.app], env).start()
     window = app.wait("the main window", lambda: app.frame(s["title"]))
     app.wait("the unlock page", lambda: E.one(window, "text", s["passphrase"]))
@@ -369,11 +379,18 @@ def main():
     search = app.wait("the case list", lambda: E.one(window, "entry", s["search"]))
     app.wait("the case in the list", lambda: E.one(window, "list item", pred=lambda n: FAMILY in E.name_of(n)))
     tap.ok(True, "started again, the case is in the list")
+    # Typed as the alternate name is written, the row says it matched that
+    # name, not only the one it shows.
+    E.key("ctrl+f")
+    E.type_text(ALTERNATE_SEARCH)
+    row = app.wait("the registration found by its other spelling",
+                   lambda: E.one(window, "list item", pred=lambda n: "Abdulrahman Haddad" in E.name_of(n)
+                                 and ALTERNATE in E.name_of(n)))
+    tap.ok(True, "typing %r finds %r, read as %r" % (ALTERNATE_SEARCH, "Abdulrahman Haddad", E.name_of(row)))
     E.key("ctrl+q")
     app.wait_exit("the app to quit")
 
     # 7. The same file through reunite-cli, and nothing readable in it.
-    cli_env = dict(os.environ, REUNITE_PASSPHRASE_FILE=passfile)
     found = subprocess.run([args.cli, "--db", db, "search", LATIN_SEARCH], env=cli_env, capture_output=True,
                            text=True, timeout=60)
     tap.ok(found.returncode == 0 and SOUGHT_GIVEN in found.stdout,
