@@ -114,6 +114,33 @@ percentile (GArray *sorted,
   return g_array_index (sorted, double, MIN (i, sorted->len - 1));
 }
 
+/* The lines of @path and the store at @db, opened; NULL with a message
+ * printed if either fails. */
+static RflStore *
+open_with_lines (gboolean     keyed,
+                 const char  *db,
+                 const char  *path,
+                 GStrv       *lines,
+                 double      *unlock)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  RflStore *store;
+
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return NULL;
+    }
+  if ((store = open_store (keyed, db, FALSE, unlock, &error)) == NULL)
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return NULL;
+    }
+  *lines = g_strsplit (g_strstrip (text), "\n", -1);
+  return store;
+}
+
 static int
 run_search (gboolean    keyed,
             const char *db,
@@ -123,23 +150,12 @@ run_search (gboolean    keyed,
   g_autoptr(GError) error = NULL;
   g_autoptr(RflStore) store = NULL;
   g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *text = NULL;
   g_auto(GStrv) queries = NULL;
   guint64 hits = 0;
   double unlock;
 
-  if (!g_file_get_contents (queries_path, &text, NULL, &error))
-    {
-      g_printerr ("rfl-bench: %s\n", error->message);
-      return 1;
-    }
-  queries = g_strsplit (g_strstrip (text), "\n", -1);
-  store = open_store (keyed, db, FALSE, &unlock, &error);
-  if (store == NULL)
-    {
-      g_printerr ("rfl-bench: %s\n", error->message);
-      return 1;
-    }
+  if ((store = open_with_lines (keyed, db, queries_path, &queries, &unlock)) == NULL)
+    return 1;
   rfl_bench_reset_peak_rss ();
 
   for (guint i = 0; queries[i] != NULL; i++)
@@ -181,22 +197,11 @@ run_recall (gboolean    keyed,
   g_autoptr(RflStore) store = NULL;
   g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(JsonArray) ranks = json_array_new ();
-  g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   double unlock;
 
-  if (!g_file_get_contents (queries_path, &text, NULL, &error))
-    {
-      g_printerr ("rfl-bench: %s\n", error->message);
-      return 1;
-    }
-  lines = g_strsplit (g_strstrip (text), "\n", -1);
-  store = open_store (keyed, db, FALSE, &unlock, &error);
-  if (store == NULL)
-    {
-      g_printerr ("rfl-bench: %s\n", error->message);
-      return 1;
-    }
+  if ((store = open_with_lines (keyed, db, queries_path, &lines, &unlock)) == NULL)
+    return 1;
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -249,23 +254,12 @@ run_matches (gboolean    keyed,
   g_autoptr(GError) error = NULL;
   g_autoptr(RflStore) store = NULL;
   g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
   guint requests = 0, proposed = 0, first = 0, in_five = 0, crossed = 0, crossed_found = 0;
   double unlock;
 
-  if (!g_file_get_contents (truth_path, &text, NULL, &error))
-    {
-      g_printerr ("rfl-bench: %s\n", error->message);
-      return 1;
-    }
-  lines = g_strsplit (g_strstrip (text), "\n", -1);
-  store = open_store (keyed, db, FALSE, &unlock, &error);
-  if (store == NULL)
-    {
-      g_printerr ("rfl-bench: %s\n", error->message);
-      return 1;
-    }
+  if ((store = open_with_lines (keyed, db, truth_path, &lines, &unlock)) == NULL)
+    return 1;
   for (guint i = 0; lines[i] != NULL; i++)
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
