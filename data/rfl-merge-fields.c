@@ -128,6 +128,24 @@ merge_field (RflStore    *self,
           a->ctx->stats->conflicts++;
         }
     }
+  /* Two creates of one record (a decision on the same pair on two
+   * laptops) never saw each other: where both gave a value and the values
+   * differ, the loser is kept for a person to look at. */
+  if (a->ctx->role == RFL_MERGE_HUB && a->info->kind == RFL_OP_CREATE && !JSON_NODE_HOLDS_NULL (value))
+    {
+      JsonNode *mine = json_object_get_member (m->rec.doc, field);
+
+      if (mine != NULL && !json_node_equal (mine, value))
+        {
+          gboolean ok = order > 0 ?
+            rfl_store_record_conflict (self, a->id, &m->rec, field, value, rc, mine, lc, error) :
+            rfl_store_record_conflict (self, a->id, &m->rec, field, mine, lc, value, rc, error);
+
+          if (!ok)
+            return FALSE;
+          a->ctx->stats->conflicts++;
+        }
+    }
   if (order < 0)
     return TRUE;
 
@@ -141,6 +159,56 @@ merge_field (RflStore    *self,
     {
       json_object_set_array_member (m->applied_clocks, field, json_array_ref (rc));
       m->mixed = TRUE;
+    }
+  m->changed = TRUE;
+  return TRUE;
+}
+
+/* A create of a record this replica already has, made by another device
+ * under the same id without seeing this one: it states the whole record as
+ * of its clock, so a field it lacks is absent as of that clock, unless
+ * written later. Then the clocks are written in one form whatever order
+ * the two creates came in: the later create's clock as the default, and a
+ * field's own clock only where it differs. */
+static gboolean
+merge_create_over (RflStore    *self,
+                   FieldMerge  *m,
+                   GError     **error)
+{
+  RflOpApply *a = m->a;
+  g_autoptr(JsonNode) absent = json_node_new (JSON_NODE_NULL);
+  g_autoptr(GList) members = json_object_get_members (m->rec.doc);
+  g_autoptr(GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GList) clocked = NULL;
+  JsonArray *now_default;
+
+  if (json_object_has_member (a->op, RFL_OP_KEY_CLOCKS))
+    return TRUE;   /* forwarded with clocks of its own: merged field by field */
+  /* Copied: a field merged away frees its name. */
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!json_object_has_member (a->c, l->data))
+      g_ptr_array_add (fields, g_strdup (l->data));
+  for (guint i = 0; i < fields->len; i++)
+    if (!merge_field (self, m, g_ptr_array_index (fields, i), absent, error))
+      return FALSE;
+
+  now_default = rfl_clocks_lookup (m->rec.clocks, "");
+  if (rfl_clock_compare (a->clock, now_default) <= 0)
+    return TRUE;
+  json_object_set_array_member (m->rec.clocks, "", json_array_ref (a->clock));
+  clocked = json_object_get_members (m->rec.clocks);
+  for (GList *l = clocked; l != NULL; l = l->next)
+    {
+      g_autofree char *field = g_strdup (l->data);
+      JsonArray *clock;
+
+      if (*field == '\0')
+        continue;
+      clock = json_object_get_array_member (m->rec.clocks, field);
+      /* Equal to the default, or older than it for a field now absent. */
+      if (rfl_clock_compare (clock, a->clock) == 0 ||
+          (rfl_clock_compare (clock, a->clock) < 0 && !json_object_has_member (m->rec.doc, field)))
+        json_object_remove_member (m->rec.clocks, field);
     }
   m->changed = TRUE;
   return TRUE;
@@ -293,6 +361,8 @@ rfl_merge_fields (RflStore    *self,
   while (json_object_iter_next_ordered (&iter, &field, &value))
     if (field[0] != '$' && !merge_field (self, &m, field, value, error))
       return RFL_OP_FAILED;
+  if (a->info->kind == RFL_OP_CREATE && !merge_create_over (self, &m, error))
+    return RFL_OP_FAILED;
   if (!keep_edit_of_deleted (self, &m, error) ||
       (a->info->kind == RFL_OP_SNAPSHOT && !merge_snapshot_extras (self, &m, error)))
     return RFL_OP_FAILED;

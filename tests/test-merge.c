@@ -1093,6 +1093,46 @@ test_bundle_batch (Fixture       *f,
   }
 }
 
+/* Two offices import the same file, ids and all, each with its own
+ * corrections: the records converge, the later create winning field by
+ * field, a field the later one lacks absent, and each value that lost kept
+ * for review. */
+static void
+test_same_id_creates (Fixture       *f,
+                      gconstpointer  data)
+{
+  static const char * const versions[] = {
+    "{\"id\": \"c0ffee00-0000-4000-8000-000000000001\", \"type\": \"registration\","
+    " \"subtype\": \"found_person\", \"person\": {\"id\": \"c0ffee00-0000-4000-8000-0000000000aa\","
+    " \"given_name\": \"Baraka\", \"family_name\": \"Mwamba\"}, \"description\": \"met at the border\","
+    " \"registered_place\": \"Goma\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
+    "{\"id\": \"c0ffee00-0000-4000-8000-000000000001\", \"type\": \"registration\","
+    " \"subtype\": \"found_person\", \"person\": {\"id\": \"c0ffee00-0000-4000-8000-0000000000aa\","
+    " \"given_name\": \"Baraka\", \"family_name\": \"Mwamba\"},"
+    " \"registered_place\": \"Goma, Nord-Kivu\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}",
+  };
+  g_autofree char *place_0 = NULL, *place_1 = NULL, *description = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (versions); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) record = rfl_test_object (versions[i]);
+      g_autofree char *id = rfl_store_add (f->dev[i].store, record, &error);
+
+      g_assert_no_error (error);
+    }
+  sync_all (f);
+  sync_all (f);
+  assert_converged (f);
+  place_0 = field (f->dev[0].store, "c0ffee00-0000-4000-8000-000000000001", "registered_place");
+  place_1 = field (f->dev[1].store, "c0ffee00-0000-4000-8000-000000000001", "registered_place");
+  g_assert_cmpstr (place_0, ==, "\"Goma, Nord-Kivu\"");
+  g_assert_cmpstr (place_1, ==, place_0);
+  description = field (f->dev[0].store, "c0ffee00-0000-4000-8000-000000000001", "description");
+  g_assert_null (description);
+  g_assert_cmpuint (n_conflicts (f->hub), ==, 1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1119,6 +1159,7 @@ main (int    argc,
   ADD ("/merge/bundle-batch", test_bundle_batch);
   ADD ("/merge/refused-among-valid", test_refused_among_valid);
   ADD ("/merge/concurrent-senders", test_concurrent_senders);
+  ADD ("/merge/same-id-creates", test_same_id_creates);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 
