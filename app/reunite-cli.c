@@ -44,6 +44,8 @@ typedef struct
   int          timeout;
   char        *case_id;
   double       min_score;
+  gboolean     rebuild;
+  char        *reason;
 } Cli;
 
 /* What rfl-match.c calls worth a volunteer's look. */
@@ -328,6 +330,25 @@ cmd_purge (gpointer   data,
 
 /* Import. */
 
+/* A progress bar on the terminal, ended by a new line at the end. */
+static void
+print_bar (const char *what,
+           guint64     done,
+           guint64     total,
+           const char *unit)
+{
+  char bar[31];
+  guint filled = (guint) (MIN (done, total) * 30 / total);
+
+  memset (bar, '#', filled);
+  memset (bar + filled, '-', 30 - filled);
+  bar[30] = '\0';
+  g_printerr ("\r%-10s [%s] %3u%%  %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT " %s", what, bar,
+              (guint) (MIN (done, total) * 100 / total), done, total, unit);
+  if (done >= total)
+    g_printerr ("\n");
+}
+
 static void
 import_progress_cb (RflImportPhase phase,
                     guint64        done,
@@ -338,8 +359,6 @@ import_progress_cb (RflImportPhase phase,
   static gint64 last;
   static int finished_phase = -1;
   gint64 now = g_get_monotonic_time ();
-  char bar[31];
-  guint filled;
 
   if (phase == RFL_IMPORT_WRITING && cli->verbose)
     g_printerr ("reunite-cli: import: committed through line %" G_GUINT64_FORMAT "\n", done);
@@ -349,16 +368,8 @@ import_progress_cb (RflImportPhase phase,
   last = now;
   if (done >= total)
     finished_phase = phase;
-  filled = (guint) (MIN (done, total) * 30 / total);
-  memset (bar, '#', filled);
-  memset (bar + filled, '-', 30 - filled);
-  bar[30] = '\0';
-  g_printerr ("\r%-10s [%s] %3u%%  %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT " %s",
-              phase == RFL_IMPORT_CHECKING ? "Checking" : "Importing", bar,
-              (guint) (MIN (done, total) * 100 / total), done, total,
-              phase == RFL_IMPORT_CHECKING ? "bytes" : "lines");
-  if (done >= total)
-    g_printerr ("\n");
+  print_bar (phase == RFL_IMPORT_CHECKING ? "Checking" : "Importing", done, total,
+             phase == RFL_IMPORT_CHECKING ? "bytes" : "lines");
 }
 
 static int
@@ -561,17 +572,18 @@ cmd_resolve (gpointer   data,
   return 0;
 }
 
-static gboolean
-print_matches (Cli         *cli,
-               const char  *case_id,
-               GError     **error)
+static void
+matching_progress_cb (guint64  done,
+                      guint64  total,
+                      gpointer data)
 {
-  g_autoptr(GPtrArray) proposals = rfl_store_propose_matches (cli->db.store, case_id, cli->min_score, error);
+  static gint64 last;
+  gint64 now = g_get_monotonic_time ();
 
-  if (proposals == NULL)
-    return FALSE;
-  rfl_cli_print_rows (proposals);
-  return !ferror (stdout);
+  if (!isatty (STDERR_FILENO) || total == 0 || (now - last < 100000 && done < total))
+    return;
+  last = now;
+  print_bar ("Matching", done, total, "records");
 }
 
 static int
@@ -580,40 +592,121 @@ cmd_matches (gpointer   data,
 {
   Cli *cli = data;
   g_autoptr(GError) error = NULL;
-  guint offset = 0, done = 0;
+  guint offset = 0;
   int rc;
 
   if (args[0] != NULL)
-    return rfl_cli_fail ("usage: matches [--case ID] [--min-score S]");
+    return rfl_cli_fail ("usage: matches [--case ID] [--min-score S] [--rebuild]");
   /* NaN compares false with everything: it would mean no floor at all. */
   if (!(cli->min_score >= -1000 && cli->min_score <= 1000))
     return rfl_cli_fail ("--min-score must be a number between -1000 and 1000");
   if (cli->case_id != NULL && *cli->case_id == '\0')
     return rfl_cli_fail ("--case needs the id of a tracing request");
+  if (cli->rebuild && cli->case_id != NULL)
+    return rfl_cli_fail ("--rebuild makes every proposal again: it takes no --case");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (cli->case_id != NULL)
-    return print_matches (cli, cli->case_id, &error) ? 0 : rfl_cli_fail_error (error);
 
-  /* Every tracing request, a page at a time. */
+  if (cli->case_id != NULL)
+    {
+      g_autoptr(GPtrArray) proposals = rfl_store_propose_matches (cli->db.store, cli->case_id, cli->min_score,
+                                                                 &error);
+      g_autoptr(GPtrArray) decided = NULL;
+
+      if (proposals == NULL)
+        return rfl_cli_fail_error (error);
+      /* Then its decisions on pairs no longer proposed. */
+      if ((decided = rfl_store_list_proposals (cli->db.store, cli->case_id, G_MAXDOUBLE, 0, G_MAXUINT,
+                                               &error)) == NULL)
+        return rfl_cli_fail_error (error);
+      for (guint i = 0; i < decided->len; i++)
+        {
+          JsonObject *d = g_ptr_array_index (decided, i);
+          gboolean listed = FALSE;
+
+          for (guint j = 0; j < proposals->len && !listed; j++)
+            listed = g_str_equal (json_object_get_string_member (d, "id"),
+                                  json_object_get_string_member (g_ptr_array_index (proposals, j), "id"));
+          if (!listed)
+            g_ptr_array_add (proposals, json_object_ref (d));
+        }
+      rfl_cli_print_rows (proposals);
+      return 0;
+    }
+
+  if (cli->rebuild)
+    {
+      gint64 started = g_get_monotonic_time ();
+      g_autoptr(JsonObject) out = json_object_new ();
+      g_autoptr(GPtrArray) all = NULL;
+
+      if (!rfl_store_rebuild_proposals (cli->db.store, NULL, matching_progress_cb, cli, &error) ||
+          (all = rfl_store_list_proposals (cli->db.store, NULL, cli->min_score, 0, G_MAXUINT, &error)) == NULL)
+        return rfl_cli_fail_error (error);
+      json_object_set_int_member (out, "proposals", all->len);
+      json_object_set_double_member (out, "seconds", (g_get_monotonic_time () - started) / 1e6);
+      rfl_cli_print_object (out);
+      return 0;
+    }
+
+  /* What changed since they were last made, then every proposal, a page at a time. */
+  if (!rfl_store_refresh_proposals (cli->db.store, NULL, matching_progress_cb, cli, &error))
+    return rfl_cli_fail_error (error);
   for (;;)
     {
-      g_autoptr(GPtrArray) page = rfl_store_list (cli->db.store, "tracing_request", NULL, offset, 500, &error);
+      g_autoptr(GPtrArray) page = rfl_store_list_proposals (cli->db.store, NULL, cli->min_score, offset, 500,
+                                                            &error);
 
       if (page == NULL)
         return rfl_cli_fail_error (error);
-      if (page->len == 0)
+      rfl_cli_print_rows (page);
+      if (ferror (stdout) || page->len < 500)
         break;
-      for (guint i = 0; i < page->len; i++)
-        if (!print_matches (cli, json_object_get_string_member (g_ptr_array_index (page, i), "id"), &error))
-          return rfl_cli_fail_error (error);
       offset += page->len;
-      done += page->len;
-      if (isatty (STDERR_FILENO))
-        g_printerr ("\rmatches: %u tracing requests", done);
     }
-  if (isatty (STDERR_FILENO) && done > 0)
-    g_printerr ("\n");
+  return ferror (stdout) ? rfl_cli_fail ("cannot write the proposals") : 0;
+}
+
+static int
+cmd_decide (gpointer   data,
+            char     **args)
+{
+  static const struct { const char *word; const char *decision; } words[] = {
+    { "confirm", "confirmed" }, { "reject", "rejected" }, { "more-info", "more_info" }, { "share", NULL },
+  };
+  Cli *cli = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  guint w;
+  int rc;
+
+  if (args[0] == NULL || args[1] == NULL || args[2] != NULL)
+    return rfl_cli_fail ("usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]");
+  for (w = 0; w < G_N_ELEMENTS (words) && !g_str_equal (args[1], words[w].word); w++)
+    ;
+  if (w == G_N_ELEMENTS (words))
+    return rfl_cli_fail ("usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]");
+  if (words[w].decision == NULL && cli->reason != NULL)
+    return rfl_cli_fail ("share takes no --reason: the consent recorded in the case is the reason");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (words[w].decision != NULL)
+    out = rfl_store_decide_match (cli->db.store, args[0], words[w].decision, cli->reason, &error);
+  else
+    out = rfl_store_share_whereabouts (cli->db.store, args[0], &error);
+  if (out == NULL)
+    return rfl_cli_fail_error (error);
+  if (g_strcmp0 (words[w].decision, "confirmed") == 0)
+    {
+      /* What a caseworker does next for a family. */
+      JsonArray *next = json_array_new ();
+
+      json_array_add_string_element (next, "contact");
+      json_array_add_string_element (next, "red_cross_message");
+      json_array_add_string_element (next, "reunification");
+      json_object_set_array_member (out, "next_steps", next);
+    }
+  rfl_cli_print_object (out);
   return 0;
 }
 
@@ -625,7 +718,8 @@ static const RflCliCommand commands[] = {
   { "delete", cmd_delete, "delete a record" },
   { "list",   cmd_list,   "list records, newest first" },
   { "search", cmd_search, "search names in any script and spelling" },
-  { "matches", cmd_matches, "propose who may be the people tracing requests seek (--case ID)" },
+  { "matches", cmd_matches, "propose who may be the people tracing requests seek (--case ID, --rebuild)" },
+  { "decide", cmd_decide, "decide on a proposal: confirm, reject, more-info, or share where the person is" },
   { "import", cmd_import, "load records from a JSON-lines file" },
   { "export", cmd_export, "write every record as JSON lines" },
   { "passwd", cmd_passwd, "change the passphrase" },
@@ -686,6 +780,8 @@ main (int   argc,
     { "case", 0, 0, G_OPTION_ARG_STRING, &cli.case_id, "matches: only for this tracing request", "ID" },
     { "min-score", 0, 0, G_OPTION_ARG_DOUBLE, &cli.min_score,
       "matches: leave out proposals scoring less (3)", "S" },
+    { "rebuild", 0, 0, G_OPTION_ARG_NONE, &cli.rebuild, "matches: make every proposal again", NULL },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &cli.reason, "decide: why", "TEXT" },
     { NULL }
   };
   const RflCliProgram program = {
@@ -708,5 +804,6 @@ main (int   argc,
   g_free (cli.hq);
   g_free (cli.office);
   g_free (cli.case_id);
+  g_free (cli.reason);
   return rc;
 }

@@ -29,6 +29,7 @@
 #include "rfl-rank.h"
 #include "rfl-json.h"
 
+#include <sodium.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
@@ -399,52 +400,232 @@ read_doc (RflStore    *self,
   return doc;
 }
 
+/**
+ * rfl_match_pair_id:
+ *
+ * The id of a pair of persons, each named by their case and their person
+ * id: the same whichever side it is computed from, so that a proposal and
+ * the decision on it (a match record) share it on every replica, and two
+ * offices deciding on one pair write one record. A UUID of version 8, the
+ * version for ids derived by a rule of one's own (RFC 9562).
+ */
+char *
+rfl_match_pair_id (const char *case_a,
+                   const char *person_a,
+                   const char *case_b,
+                   const char *person_b)
+{
+  g_autofree char *a = g_strdup_printf ("%s/%s", case_a, person_a != NULL ? person_a : "");
+  g_autofree char *b = g_strdup_printf ("%s/%s", case_b, person_b != NULL ? person_b : "");
+  g_autofree char *both = strcmp (a, b) <= 0 ? g_strconcat (a, "\n", b, NULL) : g_strconcat (b, "\n", a, NULL);
+  guint8 h[16];
+
+  crypto_generichash (h, sizeof h, (const guint8 *) both, strlen (both),
+                      (const guint8 *) "reunite-match-pair", strlen ("reunite-match-pair"));
+  h[6] = (h[6] & 0x0f) | 0x80;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                          h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
+                          h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+}
+
+/* What a person's identity rests on for a decision: names, sex and date of
+ * birth. A rejected pair is proposed again only when this changes. */
+static char *
+identity_of (JsonObject *person)
+{
+  static const char * const members[] = { "given_name", "middle_name", "family_name", "sex", "date_of_birth" };
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    g_string_append_printf (out, "%s\x1f", rfl_json_string_or (person, members[i], ""));
+  if (json_object_has_member (person, "alternate_names") &&
+      JSON_NODE_HOLDS_ARRAY (json_object_get_member (person, "alternate_names")))
+    {
+      JsonArray *alternates = json_object_get_array_member (person, "alternate_names");
+
+      for (guint i = 0; i < json_array_get_length (alternates); i++)
+        {
+          JsonNode *node = json_array_get_element (alternates, i);
+
+          if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+            g_string_append_printf (out, "%s\x1e", json_node_get_string (node));
+        }
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* A hash of both persons' identities, the same from either side. */
+static char *
+basis_of (JsonObject *a,
+          JsonObject *b)
+{
+  g_autofree char *x = identity_of (a);
+  g_autofree char *y = identity_of (b);
+  g_autofree char *both = strcmp (x, y) <= 0 ? g_strconcat (x, "\n", y, NULL) : g_strconcat (y, "\n", x, NULL);
+  guint8 h[16];
+
+  char hex[sizeof h * 2 + 1];
+
+  crypto_generichash (h, sizeof h, (const guint8 *) both, strlen (both), NULL, 0);
+  sodium_bin2hex (hex, sizeof hex, h, sizeof h);
+  return g_strdup (hex);
+}
+
 typedef struct
 {
-  const char *case_id;
   double      min_score;
+  GHashTable *seen;     /* pair ids proposed */
   GPtrArray  *out;
 } MatchArgs;
 
-/* Proposals for one person of the case: @person sought, or the enquirer
- * when @from_enquirer. */
-static gboolean
-propose_for (RflStore    *self,
-             MatchArgs   *args,
-             JsonObject  *record,
-             JsonObject  *person,
-             const char  *role,
-             gboolean     from_enquirer,
-             GHashTable  *seen,
-             GError     **error)
+/* Scores @person of @record, the case @case_id (a tracing request), as it
+ * stands in @role, against @candidate of @other, the case @other_id, which
+ * stands to it as @kind; adds the proposal to @args->out when it scores
+ * @args->min_score or more. */
+static void
+propose_pair (RflStore    *self,
+              MatchArgs   *args,
+              const char  *case_id,
+              JsonObject  *record,
+              JsonObject  *person,
+              const char  *role,
+              const char  *other_id,
+              JsonObject  *other,
+              JsonObject  *candidate,
+              const char  *kind,
+              gboolean     from_enquirer)
+{
+  const char *person_id = rfl_json_string_or (person, "id", NULL);
+  const char *candidate_id = rfl_json_string_or (candidate, "id", NULL);
+  g_autofree char *pair = rfl_match_pair_id (case_id, person_id, other_id, candidate_id);
+  g_autofree char *basis = NULL;
+  Evidence e = { 0, NULL };
+  JsonObject *proposal;
+  JsonArray *lines;
+
+  if (g_hash_table_contains (args->seen, pair))
+    return;
+
+  /* The cheap evidence first: when even the best names could not lift the
+   * score to the floor, the names are not compared. */
+  e.lines = g_ptr_array_new_with_free_func (g_free);
+  score_sex (&e, person, candidate);
+  score_age (&e, person, reference_year (record), candidate, reference_year (other));
+  score_place_and_date (self, &e, person, candidate, other);
+  if (e.score + MOST_FOR_NAMES < args->min_score)
+    {
+      g_ptr_array_unref (e.lines);
+      return;
+    }
+  {
+    /* The names lead the explanation. */
+    g_autoptr(GPtrArray) rest = g_steal_pointer (&e.lines);
+
+    e.lines = g_ptr_array_new_with_free_func (g_free);
+    score_names (self, &e, person, candidate);
+    for (guint l = 0; l < rest->len; l++)
+      g_ptr_array_add (e.lines, g_strdup (g_ptr_array_index (rest, l)));
+  }
+
+  /* Each seeks the other: the candidate's case seeks this enquirer. */
+  if (g_strcmp0 (kind, KIND_ENQUIRER) == 0 && !from_enquirer &&
+      json_object_has_member (record, "enquirer") && json_object_has_member (other, "sought"))
+    {
+      JsonObject *enquirer = json_object_get_object_member (record, "enquirer");
+      JsonArray *sought = json_object_get_array_member (other, "sought");
+      g_autofree char *enquirer_name = rfl_person_display_name (enquirer);
+
+      for (guint s = 0; enquirer_name != NULL && s < json_array_get_length (sought); s++)
+        {
+          g_autofree char *other_name = rfl_person_display_name (json_array_get_object_element (sought, s));
+
+          if (other_name != NULL && name_similarity (self, enquirer_name, other_name) >= 0.8)
+            {
+              kind = KIND_CROSSED;
+              add (&e, 2.0, _("crossed: %s also seeks %s"), other_name, enquirer_name);
+              break;
+            }
+        }
+    }
+
+  if (e.score < args->min_score)
+    {
+      g_ptr_array_unref (e.lines);
+      return;
+    }
+  basis = basis_of (person, candidate);
+  proposal = json_object_new ();
+  json_object_set_string_member (proposal, "id", pair);
+  json_object_set_string_member (proposal, "case", case_id);
+  json_object_set_string_member (proposal, "person", person_id != NULL ? person_id : "");
+  json_object_set_string_member (proposal, "role", role);
+  json_object_set_string_member (proposal, "candidate_case", other_id);
+  json_object_set_string_member (proposal, "candidate_person", candidate_id != NULL ? candidate_id : "");
+  json_object_set_string_member (proposal, "candidate_type", rfl_json_string_or (other, "type", ""));
+  if (json_object_has_member (other, "subtype"))
+    json_object_set_string_member (proposal, "candidate_subtype", rfl_json_string_or (other, "subtype", ""));
+  json_object_set_string_member (proposal, "kind", kind);
+  json_object_set_double_member (proposal, "score",
+                                 (double) (gint64) (e.score * 10 + (e.score >= 0 ? 0.5 : -0.5)) / 10);
+  lines = json_array_new ();
+  for (guint l = 0; l < e.lines->len; l++)
+    json_array_add_string_element (lines, g_ptr_array_index (e.lines, l));
+  json_object_set_array_member (proposal, "explanation", lines);
+  json_object_set_string_member (proposal, RFL_PROPOSAL_BASIS, basis);
+  g_ptr_array_unref (e.lines);
+  g_hash_table_add (args->seen, g_steal_pointer (&pair));
+  g_ptr_array_add (args->out, proposal);
+}
+
+/* The people who may be @person, named in @record: by name, then of the
+ * sex and age who could be the one. */
+static GPtrArray *
+candidates_for (RflStore    *self,
+                JsonObject  *record,
+                JsonObject  *person,
+                gboolean     any_sex,
+                GError     **error)
 {
   g_autofree char *name = rfl_person_display_name (person);
-  g_autoptr(GPtrArray) hits = NULL;
   RflPersonBlock block = { 0 };
 
   if (name == NULL || *name == '\0' || name_words (self, name) == 0)
-    return TRUE;
+    return g_ptr_array_new ();
   /* Only people who could be the one: of the sex, where both records say,
    * and born within a tolerance wider than the one scoring allows. */
   rfl_person_birth_years (record, person, &block.sex, &block.born_low, &block.born_high);
   block.tolerance = 3 + MAX (0, this_year () - block.born_high) / 5;
-  if (from_enquirer)
+  if (any_sex)
     block.sex = RFL_SEX_UNKNOWN;
-  if ((hits = rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, FALSE, &block, error)) == NULL)
+  return rfl_store_search_names (self, name, CANDIDATES_PER_PERSON, FALSE, &block, error);
+}
+
+/* Proposals for one person of the tracing request @case_id: @person
+ * sought, or the enquirer when @from_enquirer. */
+static gboolean
+propose_for (RflStore    *self,
+             MatchArgs   *args,
+             const char  *case_id,
+             JsonObject  *record,
+             JsonObject  *person,
+             const char  *role,
+             gboolean     from_enquirer,
+             GError     **error)
+{
+  g_autoptr(GPtrArray) hits = candidates_for (self, record, person, from_enquirer, error);
+
+  if (hits == NULL)
     return FALSE;
   for (guint i = 0; i < hits->len; i++)
     {
       JsonObject *hit = g_ptr_array_index (hits, i);
       const char *id = json_object_get_string_member (hit, "id");
-      const char *person_id = rfl_json_string_or (hit, "person_id", NULL);
       g_autoptr(JsonObject) other = NULL;
-      g_autofree char *key = NULL;
-      JsonObject *candidate, *proposal;
-      JsonArray *lines;
-      Evidence e = { 0, NULL };
+      JsonObject *candidate;
       const char *kind;
 
-      if (g_strcmp0 (id, args->case_id) == 0)
+      if (g_strcmp0 (id, case_id) == 0)
         continue;
       if ((other = read_doc (self, id, error)) == NULL)
         {
@@ -454,78 +635,61 @@ propose_for (RflStore    *self,
         }
       kind = kind_of (rfl_json_string_or (other, "type", NULL), rfl_json_string_or (other, "subtype", NULL),
                       rfl_json_string_or (hit, "role", NULL), from_enquirer);
-      candidate = rfl_record_find_person (other, person_id);
+      candidate = rfl_record_find_person (other, rfl_json_string_or (hit, "person_id", NULL));
       if (kind == NULL || candidate == NULL)
         continue;
-      key = g_strdup_printf ("%s/%s/%s", rfl_json_string_or (person, "id", ""), id, person_id);
-      if (!g_hash_table_add (seen, g_steal_pointer (&key)))
+      propose_pair (self, args, case_id, record, person, role, id, other, candidate, kind, from_enquirer);
+    }
+  return TRUE;
+}
+
+/* Proposals for a registration, from the other side: the tracing requests
+ * that seek its person, and those whose enquirer may be its child's
+ * caregiver. What the same pair scores from the request's side. */
+static gboolean
+propose_for_registration (RflStore    *self,
+                          MatchArgs   *args,
+                          const char  *id,
+                          JsonObject  *record,
+                          GError     **error)
+{
+  static const struct { const char *member; const char *role; const char *kind; } sides[] = {
+    { "person", "sought", KIND_REGISTERED }, { "caregiver", "enquirer", KIND_CAREGIVER },
+  };
+
+  for (guint s = 0; s < G_N_ELEMENTS (sides); s++)
+    {
+      g_autoptr(GPtrArray) hits = NULL;
+      JsonObject *person;
+
+      if (!json_object_has_member (record, sides[s].member) ||
+          !JSON_NODE_HOLDS_OBJECT (json_object_get_member (record, sides[s].member)))
         continue;
-
-      /* The cheap evidence first: when even the best names could not
-       * lift the score to the floor, the names are not compared. */
-      e.lines = g_ptr_array_new_with_free_func (g_free);
-      score_sex (&e, person, candidate);
-      score_age (&e, person, reference_year (record), candidate, reference_year (other));
-      score_place_and_date (self, &e, person, candidate, other);
-      if (e.score + MOST_FOR_NAMES < args->min_score)
+      person = json_object_get_object_member (record, sides[s].member);
+      if ((hits = candidates_for (self, record, person, s > 0, error)) == NULL)
+        return FALSE;
+      for (guint i = 0; i < hits->len; i++)
         {
-          g_ptr_array_unref (e.lines);
-          continue;
-        }
-      {
-        /* The names lead the explanation. */
-        g_autoptr(GPtrArray) rest = g_steal_pointer (&e.lines);
+          JsonObject *hit = g_ptr_array_index (hits, i);
+          const char *case_id = json_object_get_string_member (hit, "id");
+          g_autoptr(JsonObject) request = NULL;
+          JsonObject *sought;
 
-        e.lines = g_ptr_array_new_with_free_func (g_free);
-        score_names (self, &e, person, candidate);
-        for (guint l = 0; l < rest->len; l++)
-          g_ptr_array_add (e.lines, g_strdup (g_ptr_array_index (rest, l)));
-      }
-
-      /* Each seeks the other: the candidate's case seeks this enquirer. */
-      if (g_strcmp0 (kind, KIND_ENQUIRER) == 0 && !from_enquirer &&
-          json_object_has_member (record, "enquirer") && json_object_has_member (other, "sought"))
-        {
-          JsonObject *enquirer = json_object_get_object_member (record, "enquirer");
-          JsonArray *sought = json_object_get_array_member (other, "sought");
-          g_autofree char *enquirer_name = rfl_person_display_name (enquirer);
-
-          for (guint s = 0; enquirer_name != NULL && s < json_array_get_length (sought); s++)
+          if (g_strcmp0 (rfl_json_string_or (hit, "role", NULL), sides[s].role) != 0 ||
+              g_strcmp0 (case_id, id) == 0)
+            continue;
+          if ((request = read_doc (self, case_id, error)) == NULL)
             {
-              g_autofree char *other_name = rfl_person_display_name (json_array_get_object_element (sought, s));
-
-              if (other_name != NULL && name_similarity (self, enquirer_name, other_name) >= 0.8)
-                {
-                  kind = KIND_CROSSED;
-                  add (&e, 2.0, _("crossed: %s also seeks %s"), other_name, enquirer_name);
-                  break;
-                }
+              if (error != NULL && *error != NULL)
+                return FALSE;
+              continue;
             }
+          if (g_strcmp0 (rfl_json_string_or (request, "type", NULL), "tracing_request") != 0 ||
+              (sought = rfl_record_find_person (request, rfl_json_string_or (hit, "person_id", NULL))) == NULL)
+            continue;
+          propose_pair (self, args, case_id, request, sought, sides[s].role, id, record, person, sides[s].kind,
+                        s > 0);
         }
-
-      if (e.score < args->min_score)
-        {
-          g_ptr_array_unref (e.lines);
-          continue;
-        }
-      proposal = json_object_new ();
-      json_object_set_string_member (proposal, "case", args->case_id);
-      json_object_set_string_member (proposal, "person", rfl_json_string_or (person, "id", ""));
-      json_object_set_string_member (proposal, "role", role);
-      json_object_set_string_member (proposal, "candidate_case", id);
-      json_object_set_string_member (proposal, "candidate_person", person_id);
-      json_object_set_string_member (proposal, "candidate_type", rfl_json_string_or (other, "type", ""));
-      if (json_object_has_member (other, "subtype"))
-        json_object_set_string_member (proposal, "candidate_subtype", rfl_json_string_or (other, "subtype", ""));
-      json_object_set_string_member (proposal, "kind", kind);
-      json_object_set_double_member (proposal, "score",
-                                     (double) (gint64) (e.score * 10 + (e.score >= 0 ? 0.5 : -0.5)) / 10);
-      lines = json_array_new ();
-      for (guint l = 0; l < e.lines->len; l++)
-        json_array_add_string_element (lines, g_ptr_array_index (e.lines, l));
-      json_object_set_array_member (proposal, "explanation", lines);
-      g_ptr_array_unref (e.lines);
-      g_ptr_array_add (args->out, proposal);
     }
   return TRUE;
 }
@@ -540,100 +704,127 @@ compare_proposals (gconstpointer a,
   return (x < y) - (x > y);
 }
 
-static gboolean
-match_locked (RflStore  *self,
-              gpointer   data,
-              GError   **error)
+/* A crossed pair is proposed once, for the person sought. */
+static void
+drop_crossed_twins (GPtrArray *out)
 {
-  MatchArgs *args = data;
-  g_autoptr(JsonObject) record = read_doc (self, args->case_id, error);
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  if (record == NULL)
+  for (guint i = out->len; i-- > 0;)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record %s"), args->case_id);
-      return FALSE;
-    }
-  if (g_strcmp0 (rfl_json_string_or (record, "type", NULL), "tracing_request") != 0)
-    {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                   _("%s is not a tracing request: matches are proposed for the people a tracing request seeks"),
-                   args->case_id);
-      return FALSE;
-    }
-  if (json_object_has_member (record, "sought") &&
-      JSON_NODE_HOLDS_ARRAY (json_object_get_member (record, "sought")))
-    {
-      JsonArray *sought = json_object_get_array_member (record, "sought");
-
-      for (guint i = 0; i < json_array_get_length (sought); i++)
-        {
-          JsonNode *node = json_array_get_element (sought, i);
-
-          if (JSON_NODE_HOLDS_OBJECT (node) &&
-              !propose_for (self, args, record, json_node_get_object (node), "sought", FALSE, seen, error))
-            return FALSE;
-        }
-    }
-  if (json_object_has_member (record, "enquirer") &&
-      JSON_NODE_HOLDS_OBJECT (json_object_get_member (record, "enquirer")) &&
-      !propose_for (self, args, record, json_object_get_object_member (record, "enquirer"), "enquirer", TRUE,
-                    seen, error))
-    return FALSE;
-  /* A crossed pair is proposed once, for the person sought. */
-  for (guint i = args->out->len; i-- > 0;)
-    {
-      JsonObject *p = g_ptr_array_index (args->out, i);
+      JsonObject *p = g_ptr_array_index (out, i);
 
       if (g_str_equal (json_object_get_string_member (p, "kind"), KIND_SEEKS))
-        for (guint j = 0; j < args->out->len; j++)
+        for (guint j = 0; j < out->len; j++)
           {
-            JsonObject *q = g_ptr_array_index (args->out, j);
+            JsonObject *q = g_ptr_array_index (out, j);
 
             if (g_str_equal (json_object_get_string_member (q, "kind"), KIND_CROSSED) &&
                 g_str_equal (json_object_get_string_member (q, "candidate_case"),
                              json_object_get_string_member (p, "candidate_case")))
               {
-                g_ptr_array_remove_index (args->out, i);
+                g_ptr_array_remove_index (out, i);
                 break;
               }
           }
     }
-  g_ptr_array_sort (args->out, compare_proposals);
-  return rfl_store_audit_read (self, "matches", args->case_id, NULL, error);
 }
 
 /**
- * rfl_store_propose_matches:
- * @self: an open store
- * @case_id: a tracing request
- * @min_score: leave out proposals scoring less
- * @error: return location for an error
+ * rfl_match_propose_for_record:
+ * @id: a live record's id
+ * @record: its document
  *
- * Proposes, for each person @case_id seeks, the people registered (found,
- * children, detainees, the dead) or named in other tracing requests who may
- * be them, and for its enquirer, the children whose caregiver they may be
- * and the requests that seek them. Each proposal has the two cases and
- * persons, its kind (registered, sought_twice, crossed, enquirer,
- * seeks_enquirer, caregiver), a score and the explanation: one line per piece of evidence
- * with the points it adds. Best first.
+ * The proposals a record takes part in, computed afresh: for a tracing
+ * request, those of the people it seeks and of its enquirer; for a
+ * registration, the tracing requests that may seek its person or whose
+ * enquirer may be its child's caregiver. Each carries its pair id and its
+ * basis (RFL_PROPOSAL_BASIS). Other records take part in none. Runs inside
+ * the caller's read or write.
  *
- * Returns: (transfer full) (element-type JsonObject): the proposals
+ * Returns: (transfer full) (element-type JsonObject): the proposals, best first
  */
 GPtrArray *
-rfl_store_propose_matches (RflStore    *self,
-                           const char  *case_id,
-                           double       min_score,
-                           GError     **error)
+rfl_match_propose_for_record (RflStore    *self,
+                              const char  *id,
+                              JsonObject  *record,
+                              double       min_score,
+                              GError     **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  MatchArgs args = { case_id, min_score, out };
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  MatchArgs args = { min_score, seen, out };
+  const char *type = rfl_json_string_or (record, "type", NULL);
 
-  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
-  g_return_val_if_fail (case_id != NULL, NULL);
+  if (g_strcmp0 (type, "registration") == 0)
+    {
+      if (!propose_for_registration (self, &args, id, record, error))
+        return NULL;
+    }
+  else if (g_strcmp0 (type, "tracing_request") == 0)
+    {
+      if (json_object_has_member (record, "sought") &&
+          JSON_NODE_HOLDS_ARRAY (json_object_get_member (record, "sought")))
+        {
+          JsonArray *sought = json_object_get_array_member (record, "sought");
 
-  if (!rfl_store_read (self, match_locked, &args, error))
-    return NULL;
+          for (guint i = 0; i < json_array_get_length (sought); i++)
+            {
+              JsonNode *node = json_array_get_element (sought, i);
+
+              if (JSON_NODE_HOLDS_OBJECT (node) &&
+                  !propose_for (self, &args, id, record, json_node_get_object (node), "sought", FALSE, error))
+                return NULL;
+            }
+        }
+      if (json_object_has_member (record, "enquirer") &&
+          JSON_NODE_HOLDS_OBJECT (json_object_get_member (record, "enquirer")) &&
+          !propose_for (self, &args, id, record, json_object_get_object_member (record, "enquirer"), "enquirer",
+                        TRUE, error))
+        return NULL;
+      drop_crossed_twins (out);
+    }
+  g_ptr_array_sort (out, compare_proposals);
   return g_steal_pointer (&out);
+}
+
+/**
+ * rfl_match_score_again:
+ * @proposal: a proposal as kept, with its cases, persons, role and kind
+ *
+ * Scores a known pair again, without searching: for a pair one of whose
+ * records changed, when the search from the changed side would not find it
+ * (a search is not symmetric, and a crossed pair is proposed from one side
+ * only). Runs inside the caller's read or write.
+ *
+ * Returns: (transfer full) (nullable): the proposal, with its basis, or
+ *   %NULL when it scores less than @min_score or a person is gone
+ */
+JsonObject *
+rfl_match_score_again (RflStore    *self,
+                       JsonObject  *proposal,
+                       double       min_score,
+                       GError     **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  MatchArgs args = { min_score, seen, out };
+  const char *case_id = rfl_json_string_or (proposal, "case", NULL);
+  const char *other_id = rfl_json_string_or (proposal, "candidate_case", NULL);
+  const char *role = rfl_json_string_or (proposal, "role", "sought");
+  const char *kind = rfl_json_string_or (proposal, "kind", KIND_REGISTERED);
+  g_autoptr(JsonObject) record = NULL, other = NULL;
+  JsonObject *person, *candidate;
+
+  if (case_id == NULL || other_id == NULL ||
+      (record = read_doc (self, case_id, error)) == NULL || (other = read_doc (self, other_id, error)) == NULL)
+    return NULL;
+  person = rfl_record_find_person (record, rfl_json_string_or (proposal, "person", NULL));
+  candidate = rfl_record_find_person (other, rfl_json_string_or (proposal, "candidate_person", NULL));
+  if (person == NULL || candidate == NULL)
+    return NULL;
+  /* Whether each still seeks the other is looked at again. */
+  if (g_str_equal (kind, KIND_CROSSED))
+    kind = KIND_ENQUIRER;
+  propose_pair (self, &args, case_id, record, person, role, other_id, other, candidate, kind,
+                g_str_equal (role, "enquirer"));
+  return out->len > 0 ? json_object_ref (g_ptr_array_index (out, 0)) : NULL;
 }

@@ -14,6 +14,10 @@
 #include <string.h>
 #include <glib/gi18n-lib.h>
 
+/* The records whose match proposals are to be made again: written with the
+ * name index, so made with it by the migrations before schema 13. */
+#define MATCH_STALE_TABLE "CREATE TABLE IF NOT EXISTS match_stale (record_row INTEGER PRIMARY KEY);"
+
 /* Migrations: entry N takes a database from user_version N to N + 1. Never
  * edit a released entry; append a new one. */
 static const char * const migrations[] = {
@@ -137,6 +141,20 @@ static const char * const migrations[] = {
   "CREATE TABLE IF NOT EXISTS persons (rowid INTEGER PRIMARY KEY, sex INTEGER NOT NULL,"
   "  born_low INTEGER NOT NULL, born_high INTEGER NOT NULL);"
   "DELETE FROM names;",
+
+  /* 12 -> 13: match proposals kept, one row per pair of persons, so that a
+   * list of them costs a read (rfl-proposals.c). A record whose persons
+   * changed is marked stale when its name rows are written, and its
+   * proposals are made again when someone next asks. Every case is stale
+   * at first. Decisions on proposals are match records, and sync. */
+  MATCH_STALE_TABLE
+  "CREATE TABLE proposals (id TEXT PRIMARY KEY, case_row INTEGER NOT NULL,"
+  "  candidate_row INTEGER NOT NULL, score REAL NOT NULL, basis TEXT NOT NULL, doc TEXT NOT NULL);"
+  "CREATE INDEX proposals_by_case ON proposals (case_row);"
+  "CREATE INDEX proposals_by_candidate ON proposals (candidate_row);"
+  "CREATE INDEX proposals_by_score ON proposals (score DESC);"
+  "INSERT OR IGNORE INTO match_stale (record_row) SELECT rowid FROM records"
+  "  WHERE type IN ('tracing_request', 'registration') AND cl % 2 = 1;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);
@@ -153,7 +171,7 @@ backfill_names (RflStore  *self,
 
   if (!rfl_store_exec_sql (self, "CREATE TABLE IF NOT EXISTS persons (rowid INTEGER PRIMARY KEY,"
                            " sex INTEGER NOT NULL, born_low INTEGER NOT NULL, born_high INTEGER NOT NULL);"
-                           "DELETE FROM persons;", error))
+                           "DELETE FROM persons;" MATCH_STALE_TABLE, error))
     return FALSE;
 
   if (sqlite3_prepare_v2 (self->db, "SELECT rowid, doc FROM records WHERE cl % 2 = 1 AND doc IS NOT NULL",

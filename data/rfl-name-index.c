@@ -22,17 +22,36 @@
 /* The name index. A record's persons occupy FTS rowids record_rowid * 64 + n,
  * so a record's rows are found and replaced by rowid range, without a scan. */
 
+/* The record's match proposals are made again when next asked for
+ * (rfl-proposals.c): its persons changed, came or went. */
+static gboolean
+mark_match_stale (RflStore       *self,
+                  sqlite3_int64   rowid,
+                  GError        **error)
+{
+  sqlite3_stmt *st;
+
+  if ((st = rfl_store_stmt (self, "INSERT OR IGNORE INTO match_stale (record_row) VALUES (?1)", error)) == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, rowid);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "updating the name index");
+  return TRUE;
+}
+
 gboolean
 rfl_store_unindex_record (RflStore       *self,
                           sqlite3_int64   rowid,
                           GError        **error)
 {
-  sqlite3_stmt *st;
-
   static const char * const tables[] = {
     "DELETE FROM names WHERE rowid BETWEEN ?1 AND ?2",
     "DELETE FROM persons WHERE rowid BETWEEN ?1 AND ?2",
   };
+  sqlite3_stmt *st;
+
+  if (!mark_match_stale (self, rowid, error))
+    return FALSE;
 
   for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
     {
@@ -125,6 +144,8 @@ rfl_store_write_name_rows (RflStore       *self,
 {
   sqlite3_stmt *st;
 
+  if (rows->len > 0 && !mark_match_stale (self, rowid, error))
+    return FALSE;
   for (guint i = 0; i < rows->len; i++)
     {
       NameRow *row = g_ptr_array_index (rows, i);

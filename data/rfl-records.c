@@ -532,6 +532,23 @@ add_locked (RflStore  *self,
          rfl_store_audit_append (self, "create", p->id, NULL, error);
 }
 
+/* Adds @record inside the caller's write, with its journal and audit
+ * entries; its id in @id. */
+gboolean
+rfl_store_add_locked (RflStore    *self,
+                      JsonObject  *record,
+                      char       **id,
+                      GError     **error)
+{
+  g_autoptr(Prepared) p = prepare (self, record, error);
+
+  if (p == NULL || !add_locked (self, p, error))
+    return FALSE;
+  if (id != NULL)
+    *id = g_strdup (p->id);
+  return TRUE;
+}
+
 /**
  * rfl_store_add:
  * @self: an open store

@@ -27,6 +27,7 @@ typedef enum
   KIND_ID,
   KIND_STATUS,
   KIND_RECORD_REF,
+  KIND_NUMBER,
   N_KINDS
 } FieldKind;
 

@@ -266,6 +266,10 @@ check_json_type (Walk         *walk,
       if (vtype != G_TYPE_INT64)
         return invalid (walk, error, _("must be a whole number"));
       break;
+    case KIND_NUMBER:
+      if (vtype != G_TYPE_INT64 && vtype != G_TYPE_DOUBLE)
+        return invalid (walk, error, _("must be a number"));
+      break;
     case KIND_BOOLEAN:
       if (vtype != G_TYPE_BOOLEAN)
         return invalid (walk, error, _("must be true or false"));
@@ -345,6 +349,16 @@ validate_value (Walk        *walk,
         gint64 v = json_node_get_int (node);
         if (v < field->min || v > field->max)
           return invalid (walk, error, _("%lld is outside %lld..%lld"), (long long) v, (long long) field->min,
+                          (long long) field->max);
+      }
+      break;
+    case KIND_NUMBER:
+      {
+        double v = json_node_get_double (node);
+
+        /* NaN and infinities are not JSON, but a parser may still make them. */
+        if (!(v >= (double) field->min && v <= (double) field->max))
+          return invalid (walk, error, _("%g is outside %lld..%lld"), v, (long long) field->min,
                           (long long) field->max);
       }
       break;

@@ -49,7 +49,7 @@ describe_field (RflSchema *self,
         json_array_add_string_element (values, field->values[i]);
       json_object_set_array_member (out, "values", values);
     }
-  if (field->kind == KIND_INTEGER)
+  if (field->kind == KIND_INTEGER || field->kind == KIND_NUMBER)
     {
       json_object_set_int_member (out, "min", field->min);
       json_object_set_int_member (out, "max", field->max);

@@ -24,7 +24,7 @@
 
 const char * const rfl_schema_kind_names[N_KINDS] = {
   "string", "text", "integer", "boolean", "enum", "partial_date", "date", "phone",
-  "object", "array", "id", "status", "record_ref",
+  "object", "array", "id", "status", "record_ref", "number",
 };
 
 G_DEFINE_FINAL_TYPE (RflSchema, rfl_schema, G_TYPE_OBJECT)

@@ -128,7 +128,10 @@ rfl_store_update_hook (void          *data,
 {
   RflStore *self = data;
 
-  if (g_str_equal (table, "audit") || g_str_has_prefix (table, "names") || g_str_equal (table, "meta"))
+  /* Derived tables: match proposals are made again from what changed, and
+   * a page that shows them asks for them afresh. */
+  if (g_str_equal (table, "audit") || g_str_has_prefix (table, "names") || g_str_equal (table, "meta") ||
+      g_str_equal (table, "persons") || g_str_equal (table, "proposals") || g_str_equal (table, "match_stale"))
     return;
   self->dirty = TRUE;
 }

@@ -129,6 +129,8 @@ G_GNUC_INTERNAL gboolean      rfl_store_journal_write   (RflStore *self, const R
                                                          GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_purge_content   (RflStore *self, const char *id,
                                                          sqlite3_int64 rowid, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_add_locked      (RflStore *self, JsonObject *record, char **id,
+                                                         GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_update_locked   (RflStore *self, const char *id,
                                                          JsonObject *patch, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3_int64 rowid,
@@ -211,6 +213,15 @@ G_GNUC_INTERNAL void          rfl_person_birth_years    (JsonObject *record, Jso
                                                         int *sex, int *born_low, int *born_high);
 G_GNUC_INTERNAL GPtrArray    *rfl_store_search_names    (RflStore *self, const char *query, guint limit,
                                                         gboolean summaries, const RflPersonBlock *block,
+                                                        GError **error);
+/* A proposal's hash of both persons' names, sex and date of birth: kept
+ * with it in the proposals table, never shown. */
+#define RFL_PROPOSAL_BASIS "$basis"
+G_GNUC_INTERNAL char         *rfl_match_pair_id         (const char *case_a, const char *person_a,
+                                                        const char *case_b, const char *person_b);
+G_GNUC_INTERNAL GPtrArray    *rfl_match_propose_for_record (RflStore *self, const char *id, JsonObject *record,
+                                                           double min_score, GError **error);
+G_GNUC_INTERNAL JsonObject   *rfl_match_score_again     (RflStore *self, JsonObject *proposal, double min_score,
                                                         GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_summary_for_person (RflStore *self, sqlite3_stmt *st,
                                                            const char *person_id, const char *query);

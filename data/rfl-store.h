@@ -99,6 +99,43 @@ GPtrArray   *rfl_store_propose_matches        (RflStore             *self,
                                                const char           *case_id,
                                                double                min_score,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray   *rfl_store_list_proposals         (RflStore             *self,
+                                               const char           *case_id,
+                                               double                min_score,
+                                               guint                 offset,
+                                               guint                 limit,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/**
+ * RflProgressFunc:
+ * @done: how much is done
+ * @total: of how much
+ * @data: the caller's
+ */
+typedef void (*RflProgressFunc) (guint64  done,
+                                 guint64  total,
+                                 gpointer data);
+
+gint64       rfl_store_count_stale_proposals  (RflStore             *self,
+                                               GError              **error);
+gboolean     rfl_store_refresh_proposals      (RflStore             *self,
+                                               GCancellable         *cancellable,
+                                               RflProgressFunc       progress,
+                                               gpointer              data,
+                                               GError              **error);
+gboolean     rfl_store_rebuild_proposals      (RflStore             *self,
+                                               GCancellable         *cancellable,
+                                               RflProgressFunc       progress,
+                                               gpointer              data,
+                                               GError              **error);
+JsonObject  *rfl_store_decide_match           (RflStore             *self,
+                                               const char           *id,
+                                               const char           *decision,
+                                               const char           *reason,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject  *rfl_store_share_whereabouts      (RflStore             *self,
+                                               const char           *id,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 JsonObject  *rfl_store_summarize              (RflStore             *self,
                                                guint                 weeks,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -621,6 +621,64 @@ test_purge (Fixture       *f,
   g_assert_cmpuint (record_count (f), ==, 1);
 }
 
+/* The matching workflow as an office admin runs it, each step its own
+ * process: proposals listed with ids, a decision that locates the request,
+ * telling the family refused without consent, every misuse one line. */
+static void
+test_matches_and_decide (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *request = add_record (f, record_json);
+  g_autofree char *found = add_record (f,
+    "{\"type\": \"registration\", \"subtype\": \"found_person\","
+    " \"person\": {\"given_name\": \"Ibrahim\", \"family_name\": \"Youssouf\", \"sex\": \"male\","
+    "   \"date_of_birth\": \"2009\"},"
+    " \"registered_place\": \"Goma\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *out = NULL, *err = NULL, *match_id = NULL;
+  g_autoptr(JsonObject) proposal = NULL, decided = NULL, shown = NULL;
+
+  g_assert_cmpint (run (f, NULL, &out, NULL, "matches", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 1);
+  proposal = parse_line (out);
+  g_assert_cmpstr (json_object_get_string_member (proposal, "case"), ==, request);
+  g_assert_cmpstr (json_object_get_string_member (proposal, "candidate_case"), ==, found);
+  match_id = g_strdup (json_object_get_string_member (proposal, "id"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "matches", "--rebuild", NULL), ==, 0);
+  g_assert_cmpstr (strstr (out, "\"proposals\":1"), !=, NULL);
+
+  g_assert_cmpint (run (f, NULL, NULL, &err, "decide", match_id, "perhaps", NULL), ==, 1);
+  g_assert_cmpstr (err, ==, "reunite-cli: usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]\n");
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run (f, NULL, NULL, &err, "decide", request, "confirm", NULL), ==, 1);
+  g_assert_cmpuint (count_lines (err), ==, 1);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run (f, NULL, NULL, &err, "matches", "--rebuild", "--case", request, NULL), ==, 1);
+  g_assert_cmpuint (count_lines (err), ==, 1);
+  g_clear_pointer (&err, g_free);
+
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "decide", match_id, "confirm", "--reason", "his mother knew the scar",
+                        NULL), ==, 0);
+  decided = parse_line (out);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (decided, "located"), 0), ==,
+                   request);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (decided, "next_steps")), ==, 3);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "show", request, NULL), ==, 0);
+  shown = parse_line (out);
+  g_assert_cmpstr (json_object_get_string_member (shown, "status"), ==, "located");
+
+  g_assert_cmpint (run (f, NULL, NULL, &err, "decide", match_id, "share", NULL), ==, 1);
+  g_assert_cmpuint (count_lines (err), ==, 1);
+  g_assert_nonnull (strstr (err, "has not consented"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run (f, "{\"consent\": {\"tracing\": true, \"share_within_movement\": true,"
+                        " \"disclose_whereabouts\": true, \"disclosure_decided_by\": \"person\"}}",
+                        NULL, NULL, "update", found, NULL), ==, 0);
+  g_assert_cmpint (run (f, NULL, NULL, NULL, "decide", match_id, "share", NULL), ==, 0);
+}
+
 /* A long import, killed without warning, then run again. */
 
 static GSubprocess *
@@ -996,6 +1054,7 @@ main (int   argc,
   ADD ("special-files", test_special_files);
   ADD ("import-duplicate-ids", test_import_duplicate_ids);
   ADD ("purge", test_purge);
+  ADD ("matches-and-decide", test_matches_and_decide);
   ADD ("import-killed", test_import_killed);
   ADD ("concurrent-readers", test_concurrent_readers);
   ADD ("passphrase-prompt", test_prompt);

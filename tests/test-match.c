@@ -252,6 +252,289 @@ test_errors_and_audit (Fixture       *f,
   g_assert_cmpuint (audited, ==, 1);
 }
 
+static JsonObject *
+find_id (GPtrArray  *proposals,
+         const char *id)
+{
+  for (guint i = 0; i < proposals->len; i++)
+    if (g_strcmp0 (json_object_get_string_member (g_ptr_array_index (proposals, i), "id"), id) == 0)
+      return g_ptr_array_index (proposals, i);
+  return NULL;
+}
+
+static GPtrArray *
+refreshed (RflStore   *store,
+           const char *case_id)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *proposals;
+
+  g_assert_true (rfl_store_refresh_proposals (store, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (rfl_store_count_stale_proposals (store, NULL), ==, 0);
+  proposals = rfl_store_list_proposals (store, case_id, 3.0, 0, 1000, &error);
+  g_assert_no_error (error);
+  return proposals;
+}
+
+static void
+patch_record (RflStore   *store,
+              const char *id,
+              const char *json)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) patch = rfl_test_object (json);
+
+  g_assert_true (rfl_store_update (store, id, patch, &error));
+  g_assert_no_error (error);
+}
+
+/* Proposals are kept: every record starts stale, a refresh makes them all,
+ * and they list best first with ids that a rebuild makes again the same. */
+static void
+test_kept (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = NULL, again = NULL, fresh = NULL;
+
+  g_assert_cmpint (rfl_store_count_stale_proposals (f->store, NULL), ==, G_N_ELEMENTS (records));
+  all = refreshed (f->store, NULL);
+  g_assert_nonnull (find (all, CHILD));
+  g_assert_nonnull (find (all, CROSSED));
+  g_assert_null (find (all, NAMESAKE));
+  for (guint i = 1; i < all->len; i++)
+    g_assert_cmpfloat (json_object_get_double_member (g_ptr_array_index (all, i - 1), "score"), >=,
+                       json_object_get_double_member (g_ptr_array_index (all, i), "score"));
+
+  g_assert_true (rfl_store_rebuild_proposals (f->store, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  again = rfl_store_list_proposals (f->store, NULL, 3.0, 0, 1000, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (again->len, ==, all->len);
+  for (guint i = 0; i < all->len; i++)
+    g_assert_nonnull (find_id (again, json_object_get_string_member (g_ptr_array_index (all, i), "id")));
+
+  /* One case's proposals made afresh carry the same ids. */
+  fresh = rfl_store_propose_matches (f->store, REQUEST, 3.0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (find (fresh, CHILD), "id"), ==,
+                   json_object_get_string_member (find (all, CHILD), "id"));
+}
+
+/* A registration saved after the proposals were made is proposed at the
+ * next refresh, from its own side; deleted, its proposals go. */
+static void
+test_incremental (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) before = refreshed (f->store, REQUEST);
+  g_autoptr(GPtrArray) after = NULL, gone = NULL;
+  g_autoptr(JsonObject) record = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\","
+    " \"person\": {\"given_name\": \"Ibrahim\", \"family_name\": \"Youssouf\", \"sex\": \"male\","
+    "   \"date_of_birth\": \"2009-03\"},"
+    " \"registered_place\": \"Goma\", \"registered_date\": \"2024-05\","
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *id = rfl_store_add (f->store, record, &error);
+  JsonObject *p;
+
+  g_assert_no_error (error);
+  g_assert_null (find (before, id));
+  g_assert_cmpint (rfl_store_count_stale_proposals (f->store, NULL), ==, 1);
+  after = refreshed (f->store, REQUEST);
+  p = find (after, id);
+  g_assert_nonnull (p);
+  g_assert_cmpstr (json_object_get_string_member (p, "case"), ==, REQUEST);
+  g_assert_cmpstr (json_object_get_string_member (p, "kind"), ==, "registered");
+  g_assert_true (explains (p, "last seen Goma = registered Goma +0.8"));
+
+  g_assert_true (rfl_store_delete (f->store, id, &error));
+  g_assert_no_error (error);
+  gone = refreshed (f->store, NULL);
+  g_assert_null (find (gone, id));
+  g_assert_nonnull (find (gone, CHILD));
+}
+
+/* A rejected pair is not proposed again, unless a name, the sex or the
+ * date of birth of either person changes; the case still shows the
+ * decision. */
+static void
+test_rejected_stays_rejected (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = refreshed (f->store, NULL);
+  g_autoptr(GPtrArray) later = NULL, of_case = NULL, fresh = NULL, changed = NULL;
+  g_autoptr(JsonObject) decided = NULL;
+  g_autofree char *id = g_strdup (json_object_get_string_member (find (all, CHILD), "id"));
+  JsonObject *match, *p;
+
+  decided = rfl_store_decide_match (f->store, id, "rejected", "a different boy: the father's name differs",
+                                    &error);
+  g_assert_no_error (error);
+  match = json_object_get_object_member (decided, "match");
+  g_assert_cmpstr (json_object_get_string_member (match, "type"), ==, "match");
+  g_assert_cmpstr (json_object_get_string_member (match, "decision"), ==, "rejected");
+  g_assert_cmpstr (json_object_get_string_member (match, "case"), ==, REQUEST);
+  g_assert_cmpstr (json_object_get_string_member (match, "candidate_case"), ==, CHILD);
+  g_assert_true (json_object_has_member (match, "explanation"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (decided, "located")), ==, 0);
+
+  later = refreshed (f->store, NULL);
+  g_assert_null (find_id (later, id));
+  fresh = rfl_store_propose_matches (f->store, REQUEST, 3.0, &error);
+  g_assert_no_error (error);
+  g_assert_null (find_id (fresh, id));
+  /* The case shows it, as a decision. */
+  of_case = rfl_store_list_proposals (f->store, REQUEST, 3.0, 0, 100, &error);
+  g_assert_no_error (error);
+  p = find_id (of_case, id);
+  g_assert_nonnull (p);
+  g_assert_cmpstr (json_object_get_string_member (p, "decision"), ==, "rejected");
+
+  /* An edit that leaves names, sex and birth alone changes nothing... */
+  patch_record (f->store, CHILD, "{\"registered_place\": \"Goma, Nord-Kivu\"}");
+  g_clear_pointer (&later, g_ptr_array_unref);
+  later = refreshed (f->store, NULL);
+  g_assert_null (find_id (later, id));
+  /* ...a new spelling of his name does: proposed again, and said so. */
+  {
+    g_autoptr(JsonObject) child = rfl_store_get (f->store, CHILD, &error);
+    g_autofree char *edit = NULL;
+
+    g_assert_no_error (error);
+    edit = g_strdup_printf ("{\"person\": {\"id\": \"%s\", \"given_name\": \"Ibrahim\", \"family_name\": \"Yusuf\","
+                            " \"sex\": \"male\", \"approximate_age\": 15, \"alternate_names\": [\"Ibrahim Youssef\"]}}",
+                            json_object_get_string_member (json_object_get_object_member (child, "person"), "id"));
+    patch_record (f->store, CHILD, edit);
+  }
+  changed = refreshed (f->store, NULL);
+  p = find_id (changed, id);
+  g_assert_nonnull (p);
+  g_assert_true (json_object_get_boolean_member (p, "changed_since_decision"));
+  g_assert_cmpstr (json_object_get_string_member (p, "decision"), ==, "rejected");
+}
+
+/* Confirming moves the request to located, through tracing, in one go; the
+ * family is told only with the consent the person found gave, and for a
+ * child, the caregiver's or a protection officer's decision. */
+static void
+test_confirm_and_consent (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = refreshed (f->store, NULL);
+  g_autoptr(JsonObject) decided = NULL, shared = NULL, request = NULL;
+  const char *child_id = json_object_get_string_member (find (all, CHILD), "id");
+  JsonArray *history;
+
+  /* Not before it is confirmed. */
+  shared = rfl_store_share_whereabouts (f->store, child_id, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_null (shared);
+  g_clear_error (&error);
+
+  decided = rfl_store_decide_match (f->store, child_id, "confirmed", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (decided, "located")), ==, 1);
+  request = rfl_store_get (f->store, REQUEST, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (request, "status"), ==, "located");
+  history = json_object_get_array_member (request, "status_history");
+  g_assert_cmpuint (json_array_get_length (history), >=, 3);
+
+  /* The child's consent says nothing about the family: refused. */
+  shared = rfl_store_share_whereabouts (f->store, child_id, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, CHILD));
+  g_clear_error (&error);
+  /* The child agreeing is not enough. */
+  patch_record (f->store, CHILD, "{\"consent\": {\"tracing\": true, \"share_within_movement\": true,"
+                " \"disclose_whereabouts\": true, \"disclosure_decided_by\": \"person\"}}");
+  shared = rfl_store_share_whereabouts (f->store, child_id, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "protection officer"));
+  g_clear_error (&error);
+  /* A protection officer's decision is. */
+  patch_record (f->store, CHILD, "{\"consent\": {\"tracing\": true, \"share_within_movement\": true,"
+                " \"disclose_whereabouts\": true, \"disclosure_decided_by\": \"protection_officer\"}}");
+  shared = rfl_store_share_whereabouts (f->store, child_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (shared, "match"),
+                                                 "whereabouts_shared"));
+}
+
+/* An adult found decides alone; without their consent, nothing is shared. */
+static void
+test_adult_consent (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(JsonObject) decided = NULL, shared = NULL;
+  const char *id;
+
+  patch_record (f->store, EARLIER, "{\"registered_date\": \"2024-01\"}");
+  all = refreshed (f->store, NULL);
+  g_assert_nonnull (find (all, EARLIER));
+  id = json_object_get_string_member (find (all, EARLIER), "id");
+  decided = rfl_store_decide_match (f->store, id, "confirmed", "same father, same village", &error);
+  g_assert_no_error (error);
+  shared = rfl_store_share_whereabouts (f->store, id, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "has not consented"));
+  g_clear_error (&error);
+  patch_record (f->store, EARLIER, "{\"consent\": {\"tracing\": true, \"share_within_movement\": true,"
+                " \"disclose_whereabouts\": true, \"disclosure_decided_by\": \"person\"}}");
+  shared = rfl_store_share_whereabouts (f->store, id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (shared);
+}
+
+/* Deciding on what is no proposal is refused with a clear error; a
+ * decision can be changed, and each change is audited. */
+static void
+test_decision_errors (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = refreshed (f->store, NULL);
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  const char *id = json_object_get_string_member (find (all, CROSSED), "id");
+  guint decided = 0;
+
+  out = rfl_store_decide_match (f->store, "66666666-6666-4666-8666-666666666666", "confirmed", NULL, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND);
+  g_assert_null (out);
+  g_clear_error (&error);
+  out = rfl_store_decide_match (f->store, CHILD, "confirmed", NULL, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_null (out);
+  g_clear_error (&error);
+  out = rfl_store_decide_match (f->store, id, "maybe", NULL, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+
+  out = rfl_store_decide_match (f->store, id, "more_info", "ask the mother for a photo", &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&out, json_object_unref);
+  out = rfl_store_decide_match (f->store, id, "confirmed", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_object_has_member (json_object_get_object_member (out, "match"), "reason"));
+  /* Crossed: both requests found their person. */
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (out, "located")), ==, 2);
+
+  entries = rfl_store_audit_list (f->store, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < entries->len; i++)
+    if (g_str_equal (json_object_get_string_member (g_ptr_array_index (entries, i), "action"), "match-decide"))
+      decided++;
+  g_assert_cmpuint (decided, ==, 2);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -263,6 +546,15 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/rfl/match/weak-names", Fixture, NULL, fixture_set_up, test_weak_names, fixture_tear_down);
   g_test_add ("/rfl/match/errors-and-audit", Fixture, NULL, fixture_set_up, test_errors_and_audit,
+              fixture_tear_down);
+  g_test_add ("/rfl/match/kept", Fixture, NULL, fixture_set_up, test_kept, fixture_tear_down);
+  g_test_add ("/rfl/match/incremental", Fixture, NULL, fixture_set_up, test_incremental, fixture_tear_down);
+  g_test_add ("/rfl/match/rejected-stays-rejected", Fixture, NULL, fixture_set_up,
+              test_rejected_stays_rejected, fixture_tear_down);
+  g_test_add ("/rfl/match/confirm-and-consent", Fixture, NULL, fixture_set_up, test_confirm_and_consent,
+              fixture_tear_down);
+  g_test_add ("/rfl/match/adult-consent", Fixture, NULL, fixture_set_up, test_adult_consent, fixture_tear_down);
+  g_test_add ("/rfl/match/decision-errors", Fixture, NULL, fixture_set_up, test_decision_errors,
               fixture_tear_down);
 
   return g_test_run ();

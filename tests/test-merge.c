@@ -1133,6 +1133,69 @@ test_same_id_creates (Fixture       *f,
   g_assert_cmpuint (n_conflicts (f->hub), ==, 1);
 }
 
+/* The first proposal a device holds, made from what it holds. */
+static char *
+first_proposal (RflStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+
+  g_assert_true (rfl_store_refresh_proposals (store, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  list = rfl_store_list_proposals (store, NULL, 3.0, 0, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (list->len, >=, 1);
+  return g_strdup (json_object_get_string_member (g_ptr_array_index (list, 0), "id"));
+}
+
+/* Two volunteers of one office decide on the same pair on two laptops: the
+ * proposals made from synced records carry one id on both, the decisions
+ * meet in one match record, and where they disagree the disagreement is a
+ * conflict that a person settles. The request located on one laptop is
+ * located on the other; another office sees none of it. */
+static void
+test_match_decisions_sync (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"circumstances\": \"conflict\","
+    " \"enquirer\": {\"given_name\": \"Neema\", \"family_name\": \"Mwamba\"},"
+    " \"sought\": [{\"given_name\": \"Baraka\", \"family_name\": \"Mwamba\", \"relationship\": \"son\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *request_id = rfl_store_add (f->dev[0].store, request, &error);
+  g_autofree char *registration_id = add (f->dev[0].store);
+  g_autofree char *on_0 = NULL, *on_1 = NULL, *status = NULL, *decision_0 = NULL, *decision_1 = NULL;
+  g_autoptr(JsonObject) a = NULL, b = NULL, seen = NULL;
+
+  g_assert_no_error (error);
+  sync_all (f);
+  /* Merged from sync, the records wait to be matched on the other laptop. */
+  g_assert_cmpint (rfl_store_count_stale_proposals (f->dev[1].store, NULL), ==, 2);
+  on_0 = first_proposal (f->dev[0].store);
+  on_1 = first_proposal (f->dev[1].store);
+  g_assert_cmpstr (on_0, ==, on_1);
+
+  a = rfl_store_decide_match (f->dev[0].store, on_0, "confirmed", "same mother's name", &error);
+  g_assert_no_error (error);
+  b = rfl_store_decide_match (f->dev[1].store, on_1, "rejected", "the son is older", &error);
+  g_assert_no_error (error);
+  sync_all (f);
+  sync_all (f);
+  assert_converged (f);
+  decision_0 = field (f->dev[0].store, on_0, "decision");
+  decision_1 = field (f->dev[1].store, on_0, "decision");
+  g_assert_cmpstr (decision_0, ==, decision_1);
+  g_assert_cmpuint (n_conflicts (f->hub), ==, 2);   /* the decision and its reason */
+  g_assert_cmpuint (n_conflicts (f->dev[0].store), ==, 2);
+  status = field (f->dev[1].store, request_id, "status");
+  g_assert_cmpstr (status, ==, "\"located\"");
+
+  seen = rfl_store_get (f->dev[2].store, on_0, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND);
+  g_assert_null (seen);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1160,6 +1223,7 @@ main (int    argc,
   ADD ("/merge/refused-among-valid", test_refused_among_valid);
   ADD ("/merge/concurrent-senders", test_concurrent_senders);
   ADD ("/merge/same-id-creates", test_same_id_creates);
+  ADD ("/merge/match-decisions", test_match_decisions_sync);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 
