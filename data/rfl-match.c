@@ -48,18 +48,40 @@
 
 typedef struct
 {
-  double     score;
-  GPtrArray *lines;
+  double      score;
+  GPtrArray  *lines;
+  JsonObject *points;   /* by component: names, father, mother, sex, age, place, dates, crossed */
+  gboolean    isolate;  /* for display: values isolated, see value() */
+  GPtrArray  *values;   /* the isolated copies */
 } Evidence;
 
-static void
-add (Evidence   *e,
-     double      points,
-     const char *format,
-     ...) G_GNUC_PRINTF (3, 4);
+/* A value from a record, as a line of the explanation shows it. For display
+ * it is isolated (FSI ... PDI), so that a name in Arabic in a line in
+ * English, or one in Latin letters in a line in Arabic, keeps its place and
+ * does not carry the numbers after it to the other side. */
+static const char *
+value (Evidence   *e,
+       const char *text)
+{
+  char *isolated;
+
+  if (!e->isolate || text == NULL)
+    return text;
+  isolated = g_strconcat ("\u2068", text, "\u2069", NULL);
+  g_ptr_array_add (e->values, isolated);
+  return isolated;
+}
 
 static void
 add (Evidence   *e,
+     const char *component,
+     double      points,
+     const char *format,
+     ...) G_GNUC_PRINTF (4, 5);
+
+static void
+add (Evidence   *e,
+     const char *component,
      double      points,
      const char *format,
      ...)
@@ -71,7 +93,10 @@ add (Evidence   *e,
   text = g_strdup_vprintf (format, args);
   va_end (args);
   e->score += points;
-  g_ptr_array_add (e->lines, g_strdup_printf ("%s %+.1f", text, points));
+  /* For display, the points read "+3.6" in a line of either direction. */
+  g_ptr_array_add (e->lines, g_strdup_printf (e->isolate ? "%s \u2066%+.1f\u2069" : "%s %+.1f", text, points));
+  json_object_set_double_member (e->points, component,
+                                 (double) (gint64) (points * 10 + (points >= 0 ? 0.5 : -0.5)) / 10);
 }
 
 /* At most this many of a person's names are compared, two by two. */
@@ -161,7 +186,8 @@ score_names (RflStore   *self,
       guint words = MIN (name_words (self, best_a), name_words (self, best_b));
       double most = words >= 2 ? 4.5 : 2.0;
 
-      add (e, CLAMP (10 * (best - 0.6), -3.0, most), _("own name %s ≈ %s (%.2f)"), best_a, best_b, best);
+      add (e, "names", CLAMP (10 * (best - 0.6), -3.0, most), _("own name %s ≈ %s (%.2f)"), value (e, best_a),
+           value (e, best_b), best);
     }
 
   for (guint p = 0; p < G_N_ELEMENTS (parents); p++)
@@ -173,7 +199,8 @@ score_names (RflStore   *self,
       if (a == NULL || b == NULL || *a == '\0' || *b == '\0')
         continue;
       s = name_similarity (self, a, b);
-      add (e, CLAMP (4 * (s - 0.6), -1.5, 1.5), _("%s %s ≈ %s (%.2f)"), _(parents[p].label), a, b, s);
+      add (e, parents[p].member, CLAMP (4 * (s - 0.6), -1.5, 1.5), _("%s %s ≈ %s (%.2f)"), _(parents[p].label),
+           value (e, a), value (e, b), s);
     }
 }
 
@@ -189,9 +216,9 @@ score_sex (Evidence   *e,
       (!g_str_equal (b, "female") && !g_str_equal (b, "male")))
     return;
   if (g_str_equal (a, b))
-    add (e, 0.5, "%s", _("sex agrees"));
+    add (e, "sex", 0.5, "%s", _("sex agrees"));
   else
-    add (e, -4.0, "%s", _("sex differs"));
+    add (e, "sex", -4.0, "%s", _("sex differs"));
 }
 
 /* The year of a partial date ("2009", "2009-04", "2009-04-17"), or 0. */
@@ -300,11 +327,11 @@ score_age (Evidence   *e,
   /* Ages are misreported more, and matter less, as people get older. */
   tolerance = 1 + 0.1 * age;
   if (gap <= tolerance)
-    add (e, 1.2 * (1 - gap / (tolerance + 1)), _("%s vs %s"), said_a, said_b);
+    add (e, "age", 1.2 * (1 - gap / (tolerance + 1)), _("%s vs %s"), said_a, said_b);
   else if (gap <= 2 * tolerance)
-    add (e, -1.0, _("%s vs %s"), said_a, said_b);
+    add (e, "age", -1.0, _("%s vs %s"), said_a, said_b);
   else
-    add (e, -3.0, _("%s vs %s"), said_a, said_b);
+    add (e, "age", -3.0, _("%s vs %s"), said_a, said_b);
 }
 
 static gboolean
@@ -338,12 +365,12 @@ score_place_and_date (RflStore   *self,
   for (guint i = 0; i < G_N_ELEMENTS (places) && !placed; i++)
     if (same_place (self, last_seen, rfl_json_string_or (candidate_record, places[i], NULL)))
       {
-        add (e, 0.8, _("last seen %s = registered %s"), last_seen,
-             rfl_json_string_or (candidate_record, places[i], NULL));
+        add (e, "place", 0.8, _("last seen %s = registered %s"), value (e, last_seen),
+             value (e, rfl_json_string_or (candidate_record, places[i], NULL)));
         placed = TRUE;
       }
   if (!placed && same_place (self, last_seen, rfl_json_string_or (candidate, "last_seen_place", NULL)))
-    add (e, 0.6, _("both last seen in %s"), last_seen);
+    add (e, "place", 0.6, _("both last seen in %s"), value (e, last_seen));
 
   /* Partial dates compare as text down to the month both have. */
   if (seen_on != NULL && registered_on != NULL && strlen (seen_on) >= 4 && strlen (registered_on) >= 4)
@@ -352,9 +379,9 @@ score_place_and_date (RflStore   *self,
       int order = strncmp (registered_on, seen_on, n);
 
       if (order >= 0)
-        add (e, 0.3, _("last seen %s, registered %s"), seen_on, registered_on);
+        add (e, "dates", 0.3, _("last seen %s, registered %s"), seen_on, registered_on);
       else
-        add (e, -1.0, _("registered %s, before last seen %s"), registered_on, seen_on);
+        add (e, "dates", -1.0, _("registered %s, before last seen %s"), registered_on, seen_on);
     }
 }
 
@@ -477,6 +504,7 @@ typedef struct
   double      min_score;
   GHashTable *seen;     /* pair ids proposed */
   GPtrArray  *out;
+  gboolean    isolate;  /* the explanation is for display */
 } MatchArgs;
 
 /* Scores @person of @record, the case @case_id (a tracing request), as it
@@ -500,7 +528,10 @@ propose_pair (RflStore    *self,
   const char *candidate_id = rfl_json_string_or (candidate, "id", NULL);
   g_autofree char *pair = rfl_match_pair_id (case_id, person_id, other_id, candidate_id);
   g_autofree char *basis = NULL;
-  Evidence e = { 0, NULL };
+  g_autofree char *person_name = NULL, *candidate_name = NULL;
+  g_autoptr(JsonObject) points = json_object_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func (g_free);
+  Evidence e = { 0, NULL, points, args->isolate, values };
   JsonObject *proposal;
   JsonArray *lines;
 
@@ -543,7 +574,8 @@ propose_pair (RflStore    *self,
           if (other_name != NULL && name_similarity (self, enquirer_name, other_name) >= 0.8)
             {
               kind = KIND_CROSSED;
-              add (&e, 2.0, _("crossed: %s also seeks %s"), other_name, enquirer_name);
+              add (&e, "crossed", 2.0, _("crossed: %s also seeks %s"), value (&e, other_name),
+                   value (&e, enquirer_name));
               break;
             }
         }
@@ -572,6 +604,12 @@ propose_pair (RflStore    *self,
   for (guint l = 0; l < e.lines->len; l++)
     json_array_add_string_element (lines, g_ptr_array_index (e.lines, l));
   json_object_set_array_member (proposal, "explanation", lines);
+  json_object_set_object_member (proposal, "points", json_object_ref (points));
+  /* For a list of proposals to name who they are about. */
+  if ((person_name = rfl_person_display_name (person)) != NULL)
+    json_object_set_string_member (proposal, "person_name", person_name);
+  if ((candidate_name = rfl_person_display_name (candidate)) != NULL)
+    json_object_set_string_member (proposal, "candidate_name", candidate_name);
   json_object_set_string_member (proposal, RFL_PROPOSAL_BASIS, basis);
   g_ptr_array_unref (e.lines);
   g_hash_table_add (args->seen, g_steal_pointer (&pair));
@@ -751,7 +789,7 @@ rfl_match_propose_for_record (RflStore    *self,
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  MatchArgs args = { min_score, seen, out };
+  MatchArgs args = { min_score, seen, out, FALSE };
   const char *type = rfl_json_string_or (record, "type", NULL);
 
   if (g_strcmp0 (type, "registration") == 0)
@@ -795,6 +833,9 @@ rfl_match_propose_for_record (RflStore    *self,
  * (a search is not symmetric, and a crossed pair is proposed from one side
  * only). Runs inside the caller's read or write.
  *
+ * With @for_display, the values in the explanation are isolated for
+ * display in a line of either direction, and @min_score is ignored.
+ *
  * Returns: (transfer full) (nullable): the proposal, with its basis, or
  *   %NULL when it scores less than @min_score or a person is gone
  */
@@ -802,11 +843,12 @@ JsonObject *
 rfl_match_score_again (RflStore    *self,
                        JsonObject  *proposal,
                        double       min_score,
+                       gboolean     for_display,
                        GError     **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  MatchArgs args = { min_score, seen, out };
+  MatchArgs args = { for_display ? -G_MAXDOUBLE : min_score, seen, out, for_display };
   const char *case_id = rfl_json_string_or (proposal, "case", NULL);
   const char *other_id = rfl_json_string_or (proposal, "candidate_case", NULL);
   const char *role = rfl_json_string_or (proposal, "role", "sought");

@@ -161,7 +161,7 @@ refresh_row (RflStore        *self,
 
       if (g_hash_table_contains (made, json_object_get_string_member (old, "id")))
         continue;
-      again = rfl_match_score_again (self, old, STORED_FLOOR, error);
+      again = rfl_match_score_again (self, old, STORED_FLOOR, FALSE, error);
       if (error != NULL && *error != NULL)
         return FALSE;
       if (again != NULL && !store_proposal (self, again, error))
@@ -555,4 +555,54 @@ rfl_store_propose_matches (RflStore    *self,
   if (!rfl_store_write (self, propose_locked, &args, error))
     return NULL;
   return g_steal_pointer (&out);
+}
+
+typedef struct
+{
+  JsonObject *proposal;
+  JsonObject *out;
+} ExplainArgs;
+
+static gboolean
+explain_locked (RflStore  *self,
+                gpointer   data,
+                GError   **error)
+{
+  ExplainArgs *args = data;
+  GError *local = NULL;
+
+  args->out = rfl_match_score_again (self, args->proposal, 0, TRUE, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * rfl_store_explain_match:
+ * @proposal: a proposal, as listed
+ *
+ * The pair of @proposal scored again as its records stand now, for a person
+ * to read: the explanation in the caller's language (a kept proposal holds
+ * the words of whoever made it), with the names and places in it isolated
+ * for display in a line of either direction.
+ *
+ * Returns: (transfer full) (nullable): the pair's score, points and
+ *   explanation; %NULL without an error when a person of it is gone
+ */
+JsonObject *
+rfl_store_explain_match (RflStore    *self,
+                         JsonObject  *proposal,
+                         GError     **error)
+{
+  ExplainArgs args = { proposal, NULL };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+  g_return_val_if_fail (proposal != NULL, NULL);
+
+  if (!rfl_store_read (self, explain_locked, &args, error))
+    return NULL;
+  return args.out;
 }

@@ -222,7 +222,7 @@ G_GNUC_INTERNAL char         *rfl_match_pair_id         (const char *case_a, con
 G_GNUC_INTERNAL GPtrArray    *rfl_match_propose_for_record (RflStore *self, const char *id, JsonObject *record,
                                                            double min_score, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_match_score_again     (RflStore *self, JsonObject *proposal, double min_score,
-                                                        GError **error);
+                                                        gboolean for_display, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_summary_for_person (RflStore *self, sqlite3_stmt *st,
                                                            const char *person_id, const char *query);
 

@@ -127,6 +127,19 @@ test_proposals (Fixture       *f,
   g_assert_true (explains (child, "sex agrees +0.5"));
   g_assert_true (explains (child, "last seen Goma = registered Goma +0.8"));
 
+  /* Explained for display: the same points, and each name isolated, so
+   * that an Arabic name in a line in English keeps its place. */
+  {
+    g_autoptr(JsonObject) shown = rfl_store_explain_match (f->store, child, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (shown);
+    g_assert_cmpfloat (json_object_get_double_member (shown, "score"), ==,
+                       json_object_get_double_member (child, "score"));
+    g_assert_true (explains (shown, "own name \u2068إبراهيم يوسف\u2069 ≈ \u2068Ibrahim Yusuf\u2069"));
+    g_assert_true (explains (shown, "last seen \u2068Goma\u2069 = registered \u2068Goma\u2069 \u2066+0.8\u2069"));
+  }
+
   /* The son seeks his mother, who seeks him: proposed once, as crossed. */
   crossed = find (proposals, CROSSED);
   g_assert_nonnull (crossed);
