@@ -12,7 +12,7 @@
 
 /*
  * The dashboard: cases and messages by type and status, a chart of cases
- * opened and closed per week, messages awaiting delivery, and how sync
+ * opened, closed, located and reunited per week, messages awaiting delivery, and how sync
  * stands. Everything is read in one worker thread (rfl_store_summarize()
  * uses indexes, so this stays quick with half a million cases) and shown
  * when it arrives.
@@ -27,8 +27,7 @@ struct _RflDashboardPage
   AdwPreferencesGroup *counts_group;
   GtkSpinner          *spinner;
   GtkDrawingArea      *chart;
-  GtkLabel            *opened_legend;
-  GtkLabel            *closed_legend;
+  GtkBox              *legend;
   GtkLabel            *awaiting_label;
   AdwActionRow        *sync_row;
   AdwActionRow        *pending_row;
@@ -54,9 +53,22 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* The Adwaita palette's blue 3 and orange 3. */
-static const GdkRGBA opened_color = { 0.208, 0.518, 0.894, 1.0 };
-static const GdkRGBA closed_color = { 1.0, 0.471, 0.0, 1.0 };
+/* The chart's bars, in each week's slot in this order, coloured from the
+ * Adwaita palette: blue 3, orange 3, green 4 and purple 3. */
+static const struct
+{
+  const char *member;   /* of a week in the summary */
+  const char *label;
+  const char *hex;
+  GdkRGBA     color;
+} series[] = {
+  { "opened", N_("Opened"), "#3584e4", { 0.208, 0.518, 0.894, 1.0 } },
+  { "closed", N_("Closed"), "#ff7800", { 1.0, 0.471, 0.0, 1.0 } },
+  /* Translators: on the dashboard's chart, people located in a week. */
+  { "located", N_("Located"), "#2ec27e", { 0.180, 0.761, 0.494, 1.0 } },
+  /* Translators: on the dashboard's chart, families reunited in a week. */
+  { "reunited", N_("Reunited"), "#9141ac", { 0.569, 0.255, 0.675, 1.0 } },
+};
 
 static void
 read_thread (GTask        *task,
@@ -160,8 +172,8 @@ draw_chart (GtkDrawingArea *area,
     {
       JsonObject *week = json_array_get_object_element (weeks, i);
 
-      max = MAX (max, json_object_get_int_member (week, "opened"));
-      max = MAX (max, json_object_get_int_member (week, "closed"));
+      for (guint k = 0; k < G_N_ELEMENTS (series); k++)
+        max = MAX (max, json_object_get_int_member_with_default (week, series[k].member, 0));
     }
 
   /* The base line. */
@@ -176,23 +188,22 @@ draw_chart (GtkDrawingArea *area,
     {
       JsonObject *week = json_array_get_object_element (weeks, i);
       double x = (rtl ? n - 1 - i : i) * slot;
-      double bar = MAX (2, slot * 0.3);
-      double opened = (double) json_object_get_int_member (week, "opened") / max * (plot_h - 4);
-      double closed = (double) json_object_get_int_member (week, "closed") / max * (plot_h - 4);
-      double first = x + slot / 2 - bar - 1, second = x + slot / 2 + 1;
+      guint n_series = G_N_ELEMENTS (series);
+      double bar = MAX (2, slot * 0.7 / n_series);
+      double left = x + slot / 2 - (n_series * (bar + 1) - 1) / 2;
 
-      if (rtl)
+      /* Side by side in the legend's order, read the other way in a
+       * language written right to left. */
+      for (guint k = 0; k < n_series; k++)
         {
-          double t = first;
-          first = second;
-          second = t;
+          double h = (double) json_object_get_int_member_with_default (week, series[k].member, 0) / max *
+                     (plot_h - 4);
+          guint place = rtl ? n_series - 1 - k : k;
+
+          gdk_cairo_set_source_rgba (cr, &series[k].color);
+          cairo_rectangle (cr, left + place * (bar + 1), plot_h - h, bar, h);
+          cairo_fill (cr);
         }
-      gdk_cairo_set_source_rgba (cr, &opened_color);
-      cairo_rectangle (cr, first, plot_h - opened, bar, opened);
-      cairo_fill (cr);
-      gdk_cairo_set_source_rgba (cr, &closed_color);
-      cairo_rectangle (cr, second, plot_h - closed, bar, closed);
-      cairo_fill (cr);
 
       /* Every other week's date under its bars, so the labels never collide. */
       if ((n - 1 - i) % 2 == 0)
@@ -223,17 +234,17 @@ static void
 describe_chart (RflDashboardPage *self)
 {
   JsonArray *weeks = json_object_get_array_member (self->summary, "weeks");
-  gint64 opened = 0, closed = 0;
+  gint64 total[G_N_ELEMENTS (series)] = { 0 };
   g_autofree char *description = NULL;
 
   for (guint i = 0; i < json_array_get_length (weeks); i++)
-    {
-      opened += json_object_get_int_member (json_array_get_object_element (weeks, i), "opened");
-      closed += json_object_get_int_member (json_array_get_object_element (weeks, i), "closed");
-    }
+    for (guint k = 0; k < G_N_ELEMENTS (series); k++)
+      total[k] += json_object_get_int_member_with_default (json_array_get_object_element (weeks, i),
+                                                           series[k].member, 0);
   /* What the chart shows, for a screen reader. */
-  description = g_strdup_printf (_("Over the last %d weeks, %ld cases were opened and %ld closed."), WEEKS,
-                                 (long) opened, (long) closed);
+  description = g_strdup_printf (_("Over the last %d weeks, %ld cases were opened and %ld closed; %ld people "
+                                   "were located and %ld families reunited."), WEEKS,
+                                 (long) total[0], (long) total[1], (long) total[2], (long) total[3]);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->chart), GTK_ACCESSIBLE_PROPERTY_LABEL, description, -1);
 }
 
@@ -402,8 +413,7 @@ rfl_dashboard_page_class_init (RflDashboardPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, counts_group);
   gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, spinner);
   gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, chart);
-  gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, opened_legend);
-  gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, closed_legend);
+  gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, legend);
   gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, awaiting_label);
   gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, sync_row);
   gtk_widget_class_bind_template_child (widget_class, RflDashboardPage, pending_row);
@@ -413,8 +423,6 @@ rfl_dashboard_page_class_init (RflDashboardPageClass *klass)
 static void
 rfl_dashboard_page_init (RflDashboardPage *self)
 {
-  g_autofree char *opened = NULL, *closed = NULL;
-
   gtk_widget_init_template (GTK_WIDGET (self));
   self->rows = g_ptr_array_new ();
   self->cancellable = g_cancellable_new ();
@@ -424,10 +432,15 @@ rfl_dashboard_page_init (RflDashboardPage *self)
   self->window_bindings = rfl_store_follow_window (GTK_WIDGET (self));
   gtk_drawing_area_set_draw_func (self->chart, draw_chart, self, NULL);
   /* The legend's squares are the bars' colours. */
-  opened = g_markup_printf_escaped ("<span foreground=\"#3584e4\">■</span> %s", _("Opened"));
-  closed = g_markup_printf_escaped ("<span foreground=\"#ff7800\">■</span> %s", _("Closed"));
-  gtk_label_set_markup (self->opened_legend, opened);
-  gtk_label_set_markup (self->closed_legend, closed);
+  for (guint k = 0; k < G_N_ELEMENTS (series); k++)
+    {
+      g_autofree char *markup = g_markup_printf_escaped ("<span foreground=\"%s\">■</span> %s", series[k].hex,
+                                                         _(series[k].label));
+      GtkWidget *label = gtk_label_new (NULL);
+
+      gtk_label_set_markup (GTK_LABEL (label), markup);
+      gtk_box_append (self->legend, label);
+    }
 }
 
 GtkWidget *

@@ -155,6 +155,11 @@ static const char * const migrations[] = {
   "CREATE INDEX proposals_by_score ON proposals (score DESC);"
   "INSERT OR IGNORE INTO match_stale (record_row) SELECT rowid FROM records"
   "  WHERE type IN ('tracing_request', 'registration') AND cl % 2 = 1;",
+
+  /* 13 -> 14: what tracing is for, by week: the people located and the
+   * families reunited (a case moved to reunited, or closed as reunited), by
+   * when it happened. Queries must repeat the WHERE clause. */
+  "CREATE INDEX journal_outcomes ON journal (hlc) WHERE " RFL_JOURNAL_OUTCOME ";",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);

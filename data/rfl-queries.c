@@ -455,16 +455,34 @@ count_by_status (RflStore    *self,
 }
 
 /* The cases opened and closed in the week from @from to @to (ms): the
- * records of the types the schema lists as cases. */
+ * records of the types the schema lists as cases; and the tracing requests
+ * located in it, and reunited: moved to the status, or closed for the reason. */
 static gboolean
 count_week (RflStore  *self,
             gint64     from,
             gint64     to,
             gint64    *opened,
             gint64    *closed,
+            gint64    *located,
+            gint64    *reunited,
             GError   **error)
 {
   g_auto(GStrv) case_types = rfl_schema_dup_kinds (self->schema, "cases");
+  gint64 hlc_from = (gint64) ((guint64) from << 16), hlc_to = (gint64) ((guint64) to << 16);
+
+  if (!count_range (self, "SELECT count(DISTINCT j.record_row) FROM journal AS j"
+                    " INDEXED BY journal_outcomes CROSS JOIN records AS r ON r.rowid = j.record_row"
+                    " WHERE " RFL_JOURNAL_OUTCOME " AND (j.changes ->> '$.status' = 'located'"
+                    " OR j.changes ->> '$.closure_reason' = 'located')"
+                    " AND j.hlc >= ?2 AND j.hlc < ?3 AND r.type = ?1 AND r.cl % 2 = 1",
+                    "tracing_request", hlc_from, hlc_to, located, error) ||
+      !count_range (self, "SELECT count(DISTINCT j.record_row) FROM journal AS j"
+                    " INDEXED BY journal_outcomes CROSS JOIN records AS r ON r.rowid = j.record_row"
+                    " WHERE " RFL_JOURNAL_OUTCOME " AND (j.changes ->> '$.status' = 'reunited'"
+                    " OR j.changes ->> '$.closure_reason' = 'reunited')"
+                    " AND j.hlc >= ?2 AND j.hlc < ?3 AND r.type = ?1 AND r.cl % 2 = 1",
+                    "tracing_request", hlc_from, hlc_to, reunited, error))
+    return FALSE;
 
   for (guint t = 0; case_types[t] != NULL; t++)
     if (!count_range (self, "SELECT count(*) FROM records WHERE type = ?1"
@@ -476,8 +494,7 @@ count_week (RflStore  *self,
                       " INDEXED BY journal_closures CROSS JOIN records AS r ON r.rowid = j.record_row"
                       " WHERE j.changes ->> '$.status' = 'closed' AND j.hlc >= ?2 AND j.hlc < ?3"
                       " AND r.type = ?1 AND r.cl % 2 = 1",
-                      case_types[t], (gint64) ((guint64) from << 16), (gint64) ((guint64) to << 16),
-                      closed, error))
+                      case_types[t], hlc_from, hlc_to, closed, error))
       return FALSE;
   return TRUE;
 }
@@ -506,15 +523,17 @@ summarize_locked (RflStore  *self,
       g_autoptr(GDateTime) end = g_date_time_add_weeks (start, 1);
       gint64 from = g_date_time_to_unix (start) * 1000, to = g_date_time_to_unix (end) * 1000;
       g_autofree char *day = g_date_time_format (start, "%Y-%m-%d");
-      gint64 opened = 0, closed = 0;
+      gint64 opened = 0, closed = 0, located = 0, reunited = 0;
       JsonObject *week;
 
-      if (!count_week (self, from, to, &opened, &closed, error))
+      if (!count_week (self, from, to, &opened, &closed, &located, &reunited, error))
         return FALSE;
       week = json_object_new ();
       json_object_set_string_member (week, "start", day);
       json_object_set_int_member (week, "opened", opened);
       json_object_set_int_member (week, "closed", closed);
+      json_object_set_int_member (week, "located", located);
+      json_object_set_int_member (week, "reunited", reunited);
       json_array_add_object_element (by_week, week);
     }
 
@@ -535,7 +554,9 @@ summarize_locked (RflStore  *self,
  * (`{"tracing_request": {"open": 3}}`); `weeks`, oldest first, each week's
  * start (a Monday, local time) with the cases opened in it and the cases
  * closed in it (by the time of the change that closed it, here or on the
- * device that made it, from the journal); and `awaiting_delivery`, the Red
+ * device that made it, from the journal), and the tracing requests located
+ * and reunited in it (moved to the status, or closed for the reason),
+ * counted the same way; and `awaiting_delivery`, the Red
  * Cross Messages collected or transmitted but not yet delivered.
  *
  * Returns: (transfer full): the summary, or %NULL on error

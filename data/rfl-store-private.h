@@ -30,6 +30,12 @@
 #include "rfl-schema.h"
 #include "rfl-store.h"
 
+/* The journal entries that locate a person or reunite a family (a move to
+ * the status, or a closure for the reason), as the partial index
+ * journal_outcomes (schema 14) holds them. */
+#define RFL_JOURNAL_OUTCOME \
+  "(changes ->> '$.status' IN ('located', 'reunited') OR changes ->> '$.closure_reason' IN ('located', 'reunited'))"
+
 G_BEGIN_DECLS
 
 #define RFL_STORE_MAX_PERSONS 64   /* name-index rows per record */

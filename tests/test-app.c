@@ -1445,12 +1445,25 @@ test_dashboard (void)
     g_assert_true (rfl_store_update (store, message, delivered, &error));
     g_assert_no_error (error);
   }
+  /* The first request's person located, then the family reunited. */
+  for (guint i = 0; i < 3; i++)
+    {
+      static const char * const moves[] = { "tracing", "located", "reunited" };
+      g_autofree char *json = g_strdup_printf ("{\"status\": \"%s\"}", moves[i]);
+      g_autoptr(JsonObject) move = rfl_test_object (json);
+
+      g_assert_true (rfl_store_update (store, first, move, &error));
+      g_assert_no_error (error);
+    }
   rfl_dashboard_page_refresh (RFL_DASHBOARD_PAGE (page));
   g_assert_true (rfl_dashboard_page_get_loading (RFL_DASHBOARD_PAGE (page)));
   wait_until (dashboard_ready, page, "the figures are read again");
   g_ptr_array_set_size (shown, 0);
   collect_big_labels (page, shown);
   g_assert_cmpstr (g_ptr_array_index (shown, 3), ==, "0");
+  weeks = json_object_get_array_member (rfl_dashboard_page_get_summary (RFL_DASHBOARD_PAGE (page)), "weeks");
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 11), "located"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 11), "reunited"), ==, 1);
 
   /* Locking drops every figure. */
   rfl_dashboard_page_set_store (RFL_DASHBOARD_PAGE (page), NULL);
