@@ -1268,6 +1268,26 @@ test_notes_and_summary (Fixture       *f,
     g_assert_cmpint (g_date_time_difference (now, start), >=, 0);
     g_assert_cmpint (g_date_time_difference (now, start), <, 7 * G_TIME_SPAN_DAY);
   }
+  g_clear_pointer (&summary, json_object_unref);
+
+  /* What tracing is for, by week: the other request located and its family
+   * reunited now; the one closed as located three weeks ago counts then. */
+  update_json (f->store, a, "{\"status\": \"tracing\"}", &error);
+  g_assert_no_error (error);
+  update_json (f->store, a, "{\"status\": \"located\"}", &error);
+  g_assert_no_error (error);
+  update_json (f->store, a, "{\"status\": \"reunited\"}", &error);
+  g_assert_no_error (error);
+  summary = rfl_store_summarize (f->store, 8, &error);
+  g_assert_no_error (error);
+  weeks = json_object_get_array_member (summary, "weeks");
+  this_week = json_array_get_object_element (weeks, 7);
+  g_assert_cmpint (json_object_get_int_member (this_week, "located"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (this_week, "reunited"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 4), "located") +
+                   json_object_get_int_member (json_array_get_object_element (weeks, 3), "located"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (weeks, 4), "reunited") +
+                   json_object_get_int_member (json_array_get_object_element (weeks, 3), "reunited"), ==, 0);
 }
 
 static guint
