@@ -13,6 +13,8 @@
  *                             withdrawing it, which asks first
  *   rfl-case-view-timeline.c  the notes and contact attempts, and the entry
  *                             that adds one
+ *   rfl-case-view-matches.c   the people proposed as matches, and the
+ *                             decisions on them
  */
 
 #include "rfl-case-view.h"
@@ -33,6 +35,7 @@ struct _RflCaseView
   AdwComboRow         *reason;
   AdwExpanderRow      *history;
   AdwPreferencesGroup *people_group;
+  AdwPreferencesGroup *matches_group;
   AdwPreferencesGroup *consent_group;
   AdwPreferencesGroup *timeline_group;
   AdwComboRow         *note_kind;
@@ -51,6 +54,7 @@ struct _RflCaseView
   guint                busy;
   double               scroll;
   guint                scroll_source;
+  guint                matches_serial; /* which read of the proposals is wanted */
 };
 
 /* rfl-case-view.c */
@@ -90,5 +94,8 @@ void        _rfl_case_view_fill_consent        (RflCaseView    *self,
 void        _rfl_case_view_class_timeline_init (GtkWidgetClass *widget_class);
 void        _rfl_case_view_timeline_init       (RflCaseView    *self);
 void        _rfl_case_view_fill_timeline       (RflCaseView    *self);
+
+/* rfl-case-view-matches.c */
+void        _rfl_case_view_fill_matches        (RflCaseView    *self);
 
 G_END_DECLS

@@ -453,6 +453,7 @@ fill_rows (RflCaseView *self)
   _rfl_case_view_fill_status (self);
   update_actions (self);
   fill_people (self);
+  _rfl_case_view_fill_matches (self);
   _rfl_case_view_fill_consent (self, fields);
   _rfl_case_view_fill_timeline (self);
 }
@@ -687,6 +688,7 @@ rfl_case_view_class_init (RflCaseViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, people_group);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, consent_group);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, timeline_group);
+  gtk_widget_class_bind_template_child (widget_class, RflCaseView, matches_group);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_kind);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_outcome);
   gtk_widget_class_bind_template_child (widget_class, RflCaseView, note_text);

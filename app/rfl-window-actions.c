@@ -85,6 +85,20 @@ open_case_activated (GtkWidget  *widget,
   rfl_cases_page_open_case (_rfl_window_get_cases_page (self), g_variant_get_string (parameter, NULL));
 }
 
+/* A proposal, from a case's list of its matches: on the Matches page. */
+static void
+show_match_activated (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  RflWindow *self = RFL_WINDOW (widget);
+
+  if (rfl_window_get_store (self) == NULL)
+    return;
+  rfl_matches_page_select (_rfl_window_get_matches_page (self), g_variant_get_string (parameter, NULL));
+  gtk_stack_set_visible_child_name (_rfl_window_get_content (self), "matches");
+}
+
 static void
 show_sidebar_activated (GtkWidget  *widget,
                         const char *action_name,
@@ -102,6 +116,7 @@ _rfl_window_class_actions_init (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "win.show-section", "s", show_section_activated);
   gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_activated);
   gtk_widget_class_install_action (widget_class, "win.open-case", "s", open_case_activated);
+  gtk_widget_class_install_action (widget_class, "win.show-match", "s", show_match_activated);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_l, GDK_CONTROL_MASK, "win.lock", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search", NULL);

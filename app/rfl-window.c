@@ -6,6 +6,7 @@
 #include "rfl-a11y.h"
 #include "rfl-cases-page.h"
 #include "rfl-dashboard-page.h"
+#include "rfl-matches-page.h"
 #include "rfl-sync-agent.h"
 #include "rfl-sync-page.h"
 #include "rfl-unlock-page.h"
@@ -36,6 +37,7 @@ struct _RflWindow
   RflCasesPage         *messages_page;
   RflSyncPage          *sync_page;
   RflDashboardPage     *dashboard_page;
+  RflMatchesPage       *matches_page;
   AdwToastOverlay      *toasts;
 
   GSettings            *settings;
@@ -330,6 +332,7 @@ rfl_window_class_init (RflWindowClass *klass)
   g_type_ensure (RFL_TYPE_CASES_PAGE);
   g_type_ensure (RFL_TYPE_SYNC_PAGE);
   g_type_ensure (RFL_TYPE_DASHBOARD_PAGE);
+  g_type_ensure (RFL_TYPE_MATCHES_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/reunite/Reunite/rfl-window.ui");
   gtk_widget_class_bind_template_child (widget_class, RflWindow, pages);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, unlock_page);
@@ -344,6 +347,7 @@ rfl_window_class_init (RflWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, RflWindow, messages_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, sync_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, dashboard_page);
+  gtk_widget_class_bind_template_child (widget_class, RflWindow, matches_page);
   gtk_widget_class_bind_template_child (widget_class, RflWindow, toasts);
   gtk_widget_class_bind_template_callback (widget_class, unlocked_cb);
   gtk_widget_class_bind_template_callback (widget_class, section_changed_cb);
@@ -431,6 +435,12 @@ RflDashboardPage *
 _rfl_window_get_dashboard_page (RflWindow *self)
 {
   return self->dashboard_page;
+}
+
+RflMatchesPage *
+_rfl_window_get_matches_page (RflWindow *self)
+{
+  return self->matches_page;
 }
 
 GtkStack *

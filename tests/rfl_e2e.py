@@ -220,6 +220,15 @@ def name_of(node):
         return ""
 
 
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def visible(text):
+    """The text as a reader sees it: without the invisible marks that only
+    set the direction of its parts."""
+    return (text or "").translate(BIDI_CONTROLS)
+
+
 def role_of(node):
     try:
         return node.getRoleName()
@@ -269,7 +278,7 @@ def find_all(root, role=None, name=None, shown=True, pred=None):
     for n in walk(root):
         if role is not None and role_of(n) != role:
             continue
-        if name is not None and name_of(n) != name:
+        if name is not None and visible(name_of(n)) != name:
             continue
         if shown and not on_screen(n):
             continue
@@ -436,14 +445,15 @@ class App:
             return f
         self.tap.ok(False, "Tab reaches %s (focus is on %s %r)" % (what, role_of(f), name_of(f)))
 
-    def tab_to_node(self, target, at=None, back=None):
+    def tab_to_node(self, target, at=None, back=None, single=()):
         """Press Tab (Shift+Tab with back) until the focus is on target.
         Where the focus is not reported (a text field), the test knows it
         from the order of the controls on screen, and checks every stop that
         is reported against that order on the way. at: where the focus is,
-        when it is in a text field. Without back, it goes the short way."""
+        when it is in a text field. Without back, it goes the short way.
+        single: the names of the lists that are one stop."""
         frame = self.active_frame()
-        stops = tab_stops(frame)
+        stops = tab_stops(frame, single=single)
         cur = self.focused() or at
         if cur not in stops or target not in stops:
             self.tap.ok(False, "%s %r and %s %r are controls of the window"
@@ -587,9 +597,10 @@ def walk_shown(frame, node):
         yield from walk_shown(frame, c)
 
 
-def tab_stops(root, shown=False):
+def tab_stops(root, shown=False, single=()):
     """The controls Tab stops on; with shown, only those on the pages the
-    window shows (root is then a window)."""
+    window shows (root is then a window). single: the names of the lists
+    that are one stop."""
     out = []
     for n in (walk_shown(root, root) if shown else walk(root)):
         if role_of(n) not in STOP_ROLES or not on_screen(n):
@@ -615,5 +626,74 @@ def tab_stops(root, shown=False):
         if role_of(n) == "list item" and any(role_of(d) == "list item" and has_state(d, pyatspi.STATE_FOCUSABLE)
                                              for d in list(walk(n))[1:]):
             continue
+        # A list named in single is one stop, on its selected row: Tab
+        # leaves it, the arrow keys move in it.
+        if (role_of(n) == "list item" and single and not has_state(n, pyatspi.STATE_SELECTED)
+                and name_of(n.parent) in single):
+            continue
         out.append(n)
     return out
+
+
+def read_tree_forever(pid):
+    """The screen reader: like Orca, it listens to every event the app
+    sends (which makes GTK send them) and reads the object each is about;
+    and it reads every node of the tree, with its name, role, states, text,
+    actions and place, over and over, until the app is gone. Errors from
+    nodes that vanish while being read are what a screen reader meets too,
+    and are ignored."""
+    import pyatspi
+    from gi.repository import GLib
+    counts = {"walks": 0, "events": 0}
+
+    def read(n):
+        try:
+            n.name, n.description, n.getRoleName(), n.getState().getStates(), n.getAttributes()
+            n.getRelationSet()
+            extents(n)
+            ifaces = pyatspi.listInterfaces(n)
+            if "Text" in ifaces:
+                text_of(n)
+            if "Action" in ifaces:
+                act = n.queryAction()
+                [act.getName(i) for i in range(act.nActions)]
+        except Exception:  # noqa: BLE001
+            pass
+
+    def on_event(event):
+        counts["events"] += 1
+        read(event.source)
+
+    def walk_all():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            loop.quit()
+            return False
+        for a in children(pyatspi.Registry.getDesktop(0)):
+            if name_of(a) == "reunite":
+                for n in walk(a):
+                    read(n)
+        counts["walks"] += 1
+        return True
+
+    for kind in ("object:", "window:", "focus:", "document:"):
+        pyatspi.Registry.registerEventListener(on_event, kind)
+    loop = GLib.MainLoop()
+    GLib.timeout_add(50, walk_all)
+    loop.run()
+    print("%d times, and handled %d events" % (counts["walks"], counts["events"]), flush=True)
+
+
+def start_reader(tap, pid):
+    """Reads the app's accessibility tree as a screen reader does, in another
+    process, until the app with this pid is gone; its exit status and output
+    (how often it read) tell whether it met a crash."""
+    reader = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--reader", str(pid)],
+                              stdout=subprocess.PIPE, text=True)
+    tap.cleanups.append(lambda: stop(reader))
+    return reader
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--reader":
+    read_tree_forever(int(sys.argv[2]))

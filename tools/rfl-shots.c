@@ -13,6 +13,7 @@
 #include "rfl-cases-page.h"
 #include "rfl-dashboard-page.h"
 #include "rfl-drive.h"
+#include "rfl-matches-page.h"
 #include "rfl-new-case-dialog.h"
 #include "rfl-record-form.h"
 #include "rfl-window-private.h"
@@ -87,6 +88,18 @@ dashboard_ready (gpointer data)
   return !rfl_dashboard_page_get_loading (data) && rfl_dashboard_page_get_summary (data) != NULL;
 }
 
+/* The proposals are read, and the best one is shown beside the list. */
+static gboolean
+matches_ready (gpointer data)
+{
+  GtkWidget *list;
+
+  if (rfl_matches_page_get_loading (data))
+    return FALSE;
+  list = rfl_drive_find_type (GTK_WIDGET (data), GTK_TYPE_LIST_BOX);
+  return list != NULL && gtk_list_box_get_selected_row (GTK_LIST_BOX (list)) != NULL;
+}
+
 static gboolean
 case_ready (gpointer data)
 {
@@ -145,6 +158,13 @@ activate_cb (GApplication *app)
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "sync");
   wait_ms (300);
   shoot (GTK_WIDGET (window), "sync");
+
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "matches");
+  wait_ms (100);
+  rfl_drive_wait_for (matches_ready, gtk_stack_get_child_by_name (_rfl_window_get_content (window), "matches"),
+                      120000);
+  wait_ms (500);
+  shoot (GTK_WIDGET (window), "matches");
 
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-section", "s", "dashboard");
   wait_ms (100);

@@ -30,7 +30,8 @@ cli="$build/app/reunite-cli"
 hq="$build/sync/hq/reunite-hq"
 
 "$cli" --db "$work/cases.db" init >/dev/null
-"$build/bench/rfl-gen" 3000 2026 > "$work/cases.jsonl"
+# Planted pairs, so that the Matches page has people to propose.
+"$build/bench/rfl-gen" --pairs "$work/truth.jsonl" 40 3000 2026 > "$work/cases.jsonl"
 "$cli" --db "$work/cases.db" import "$work/cases.jsonl" >/dev/null
 
 # HQ on a port the kernel picks; its first line says which.
