@@ -710,6 +710,39 @@ cmd_decide (gpointer   data,
   return 0;
 }
 
+/* The registrations that may be one person registered twice: made again
+ * where records changed, like the match proposals they are kept with. */
+static int
+cmd_duplicates (gpointer   data,
+                char     **args)
+{
+  Cli *cli = data;
+  g_autoptr(GError) error = NULL;
+  guint offset = 0;
+  int rc;
+
+  if (args[0] != NULL || cli->case_id != NULL || cli->rebuild)
+    return rfl_cli_fail ("usage: duplicates [--min-score S]");
+  if (!(cli->min_score >= -1000 && cli->min_score <= 1000))
+    return rfl_cli_fail ("--min-score must be a number between -1000 and 1000");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (!rfl_store_refresh_proposals (cli->db.store, NULL, matching_progress_cb, cli, &error))
+    return rfl_cli_fail_error (error);
+  for (;;)
+    {
+      g_autoptr(GPtrArray) page = rfl_store_list_duplicates (cli->db.store, cli->min_score, offset, 500, &error);
+
+      if (page == NULL)
+        return rfl_cli_fail_error (error);
+      rfl_cli_print_rows (page);
+      if (ferror (stdout) || page->len < 500)
+        break;
+      offset += page->len;
+    }
+  return 0;
+}
+
 static const RflCliCommand commands[] = {
   { "init",   cmd_init,   "create the encrypted database and this device's keys" },
   { "add",    cmd_add,    "add the record read from standard input; print its id" },
@@ -719,6 +752,7 @@ static const RflCliCommand commands[] = {
   { "list",   cmd_list,   "list records, newest first" },
   { "search", cmd_search, "search names in any script and spelling" },
   { "matches", cmd_matches, "propose who may be the people tracing requests seek (--case ID, --rebuild)" },
+  { "duplicates", cmd_duplicates, "propose registrations that may be one person registered twice" },
   { "decide", cmd_decide, "decide on a proposal: confirm, reject, more-info, or share where the person is" },
   { "import", cmd_import, "load records from a JSON-lines file" },
   { "export", cmd_export, "write every record as JSON lines" },

@@ -68,7 +68,10 @@ match_row (RflCaseView *self,
   gboolean mine = g_strcmp0 (json_object_get_string_member_with_default (proposal, "case", NULL), self->id) == 0;
   const char *name = json_object_get_string_member_with_default (proposal, mine ? "candidate_name" : "person_name",
                                                                  NULL);
-  const char *kind = mine ? rfl_record_kind_label (json_object_get_string_member_with_default (proposal,
+  gboolean twice = g_strcmp0 (json_object_get_string_member_with_default (proposal, "kind", NULL),
+                              "duplicate") == 0;
+  const char *kind = twice ? _("Perhaps the same person, registered twice")
+                   : mine ? rfl_record_kind_label (json_object_get_string_member_with_default (proposal,
                                                                                               "candidate_type", ""),
                                                    json_object_get_string_member_with_default (proposal,
                                                                                               "candidate_subtype",

@@ -45,6 +45,7 @@
 #define KIND_ENQUIRER     "enquirer"       /* the person sought may be another request's enquirer */
 #define KIND_SEEKS        "seeks_enquirer" /* another request seeks this one's enquirer */
 #define KIND_CAREGIVER    "caregiver"      /* the enquirer cares for, or is parent of, a registered child */
+#define KIND_DUPLICATE    RFL_MATCH_DUPLICATE /* one person registered twice */
 
 typedef struct
 {
@@ -386,6 +387,27 @@ score_place_and_date (RflStore   *self,
 }
 
 
+/* Two registrations of one person: made where each was registered. */
+static void
+score_registered_places (RflStore   *self,
+                         Evidence   *e,
+                         JsonObject *record,
+                         JsonObject *other)
+{
+  static const char * const places[] = { "registered_place", "place_of_detention" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (places); i++)
+    {
+      const char *a = rfl_json_string_or (record, places[i], NULL);
+
+      if (same_place (self, a, rfl_json_string_or (other, places[i], NULL)))
+        {
+          add (e, "place", 0.8, _("both registered in %s"), value (e, a));
+          return;
+        }
+    }
+}
+
 static const char *
 kind_of (const char *type,
          const char *subtype,
@@ -543,7 +565,10 @@ propose_pair (RflStore    *self,
   e.lines = g_ptr_array_new_with_free_func (g_free);
   score_sex (&e, person, candidate);
   score_age (&e, person, reference_year (record), candidate, reference_year (other));
-  score_place_and_date (self, &e, person, candidate, other);
+  if (g_strcmp0 (kind, KIND_DUPLICATE) == 0)
+    score_registered_places (self, &e, record, other);
+  else
+    score_place_and_date (self, &e, person, candidate, other);
   if (e.score + MOST_FOR_NAMES < args->min_score)
     {
       g_ptr_array_unref (e.lines);
@@ -713,8 +738,23 @@ propose_for_registration (RflStore    *self,
           g_autoptr(JsonObject) request = NULL;
           JsonObject *sought;
 
-          if (g_strcmp0 (rfl_json_string_or (hit, "role", NULL), sides[s].role) != 0 ||
-              g_strcmp0 (case_id, id) == 0)
+          if (g_strcmp0 (case_id, id) == 0)
+            continue;
+          /* The same person registered again, here or at another office. */
+          if (s == 0 && g_strcmp0 (rfl_json_string_or (hit, "role", NULL), "person") == 0)
+            {
+              g_autoptr(JsonObject) again = read_doc (self, case_id, error);
+              JsonObject *twin;
+
+              if (again == NULL && error != NULL && *error != NULL)
+                return FALSE;
+              if (again != NULL && g_strcmp0 (rfl_json_string_or (again, "type", NULL), "registration") == 0 &&
+                  (twin = rfl_record_find_person (again, rfl_json_string_or (hit, "person_id", NULL))) != NULL)
+                propose_pair (self, args, id, record, person, "person", case_id, again, twin, KIND_DUPLICATE,
+                              FALSE);
+              continue;
+            }
+          if (g_strcmp0 (rfl_json_string_or (hit, "role", NULL), sides[s].role) != 0)
             continue;
           if ((request = read_doc (self, case_id, error)) == NULL)
             {

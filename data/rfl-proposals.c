@@ -287,11 +287,12 @@ mark_all_locked (RflStore  *self,
                  gpointer   data,
                  GError   **error)
 {
-  /* Every pair has a tracing request on one side, and a request's own
-   * proposals take in every kind of pair: the requests are enough. */
+  /* A request's own proposals take in every kind of pair with a request
+   * on one side; duplicates have registrations on both, and are made from
+   * the registrations. */
   return rfl_store_exec_sql (self, "DELETE FROM proposals; DELETE FROM match_stale;"
                              " INSERT INTO match_stale (record_row) SELECT rowid FROM records"
-                             " WHERE type = 'tracing_request' AND cl % 2 = 1", error);
+                             " WHERE type IN ('tracing_request', 'registration') AND cl % 2 = 1", error);
 }
 
 /**
@@ -363,6 +364,7 @@ typedef struct
   guint       offset;
   guint       limit;
   GPtrArray  *out;
+  gboolean    duplicates;   /* without a case: duplicates only, or none */
 } ListArgs;
 
 static gboolean
@@ -380,6 +382,7 @@ list_locked (RflStore  *self,
                          " LEFT JOIN records m ON m.id = p.id AND m.type = 'match' AND m.cl % 2 = 1"
                          " WHERE p.score >= ?1 AND (m.doc IS NULL OR m.doc ->> '$.decision' IS NOT 'rejected'"
                          "                          OR m.doc ->> '$.basis' IS NOT p.basis)"
+                         "   AND (p.doc ->> '$.kind' IS '" RFL_MATCH_DUPLICATE "') = ?4"
                          " ORDER BY p.score DESC, p.id LIMIT ?2 OFFSET ?3", error);
   else
     st = rfl_store_stmt (self, "SELECT p.doc, p.basis, m.doc FROM proposals p"
@@ -396,6 +399,8 @@ list_locked (RflStore  *self,
   sqlite3_bind_int64 (st, 3, args->offset);
   if (args->case_id != NULL)
     rfl_bind_text (st, 4, args->case_id);
+  else
+    sqlite3_bind_int (st, 4, args->duplicates);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       g_autoptr(JsonObject) p = rfl_parse_doc ((const char *) sqlite3_column_text (st, 0));
@@ -439,8 +444,9 @@ list_locked (RflStore  *self,
  * rfl_store_list_proposals:
  * @self: an open store
  * @case_id: (nullable): only the pairs this case takes part in, with its
- *   decisions, rejections included; without it, every pair but those
- *   rejected on the same names, sex and dates of birth
+ *   decisions, rejections included, duplicates too; without it, every pair
+ *   but those rejected on the same names, sex and dates of birth, and but
+ *   duplicates (rfl_store_list_duplicates())
  * @min_score: leave out proposals scoring less
  * @offset: skip this many
  * @limit: at most this many
@@ -461,7 +467,7 @@ rfl_store_list_proposals (RflStore    *self,
                           GError     **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  ListArgs args = { case_id, min_score, offset, limit, out };
+  ListArgs args = { case_id, min_score, offset, limit, out, FALSE };
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
 
@@ -605,4 +611,36 @@ rfl_store_explain_match (RflStore    *self,
   if (!rfl_store_read (self, explain_locked, &args, error))
     return NULL;
   return args.out;
+}
+
+/**
+ * rfl_store_list_duplicates:
+ * @self: an open store
+ * @min_score: leave out pairs scoring less
+ * @offset: skip this many
+ * @limit: at most this many
+ * @error: return location for an error
+ *
+ * The pairs of registrations that may be one person registered twice, here
+ * or by two offices, as last made with the other proposals (kind
+ * `duplicate`), best first, but those rejected on the same names, sex and
+ * dates of birth. Audited as one view.
+ *
+ * Returns: (transfer full) (element-type JsonObject): the pairs
+ */
+GPtrArray *
+rfl_store_list_duplicates (RflStore    *self,
+                           double       min_score,
+                           guint        offset,
+                           guint        limit,
+                           GError     **error)
+{
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  ListArgs args = { NULL, min_score, offset, limit, out, TRUE };
+
+  g_return_val_if_fail (RFL_IS_STORE (self), NULL);
+
+  if (!rfl_store_read (self, list_locked, &args, error))
+    return NULL;
+  return g_steal_pointer (&out);
 }

@@ -223,6 +223,7 @@ G_GNUC_INTERNAL GPtrArray    *rfl_store_search_names    (RflStore *self, const c
 /* A proposal's hash of both persons' names, sex and date of birth: kept
  * with it in the proposals table, never shown. */
 #define RFL_PROPOSAL_BASIS "$basis"
+#define RFL_MATCH_DUPLICATE "duplicate"   /* a proposal's kind: one person registered twice */
 G_GNUC_INTERNAL char         *rfl_match_pair_id         (const char *case_a, const char *person_a,
                                                         const char *case_b, const char *person_b);
 G_GNUC_INTERNAL GPtrArray    *rfl_match_propose_for_record (RflStore *self, const char *id, JsonObject *record,

@@ -99,6 +99,11 @@ GPtrArray   *rfl_store_propose_matches        (RflStore             *self,
                                                const char           *case_id,
                                                double                min_score,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray   *rfl_store_list_duplicates        (RflStore             *self,
+                                               double                min_score,
+                                               guint                 offset,
+                                               guint                 limit,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 JsonObject  *rfl_store_explain_match          (RflStore             *self,
                                                JsonObject           *proposal,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -647,6 +647,34 @@ test_matches_and_decide (Fixture       *f,
   g_assert_cmpint (run (f, NULL, &out, NULL, "matches", "--rebuild", NULL), ==, 0);
   g_assert_cmpstr (strstr (out, "\"proposals\":1"), !=, NULL);
 
+  /* One registration, no duplicate; the same man registered again is one. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run (f, NULL, &out, NULL, "duplicates", NULL), ==, 0);
+  g_assert_cmpuint (count_lines (out), ==, 0);
+  {
+    g_autofree char *again = add_record (f,
+      "{\"type\": \"registration\", \"subtype\": \"detainee\","
+      " \"person\": {\"given_name\": \"إبراهيم\", \"family_name\": \"يوسف\", \"sex\": \"male\","
+      "   \"date_of_birth\": \"2009\"},"
+      " \"registered_place\": \"Goma\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+    g_autoptr(JsonObject) twin = NULL;
+
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run (f, NULL, &out, NULL, "duplicates", NULL), ==, 0);
+    g_assert_cmpuint (count_lines (out), ==, 1);
+    twin = parse_line (out);
+    g_assert_cmpstr (json_object_get_string_member (twin, "kind"), ==, "duplicate");
+    g_assert_true ((g_str_equal (json_object_get_string_member (twin, "case"), again) &&
+                    g_str_equal (json_object_get_string_member (twin, "candidate_case"), found)) ||
+                   (g_str_equal (json_object_get_string_member (twin, "case"), found) &&
+                    g_str_equal (json_object_get_string_member (twin, "candidate_case"), again)));
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "duplicates", "--case", request, NULL), ==, 1);
+    g_assert_cmpstr (err, ==, "reunite-cli: usage: duplicates [--min-score S]\n");
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run (f, NULL, &out, NULL, "delete", again, NULL), ==, 0);
+  }
+
   g_assert_cmpint (run (f, NULL, NULL, &err, "decide", match_id, "perhaps", NULL), ==, 1);
   g_assert_cmpstr (err, ==, "reunite-cli: usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]\n");
   g_clear_pointer (&err, g_free);

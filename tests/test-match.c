@@ -16,6 +16,7 @@
 #define CROSSED  "44444444-4444-4444-8444-444444444444"
 #define STRANGER "55555555-5555-4555-8555-555555555555"
 #define EARLIER  "99999999-9999-4999-8999-999999999999"
+#define TWIN     "66666666-6666-4666-8666-666666666666"
 
 static const char * const records[] = {
   "{\"id\": \"" REQUEST "\", \"type\": \"tracing_request\", \"circumstances\": \"conflict\","
@@ -508,6 +509,56 @@ test_adult_consent (Fixture       *f,
 
 /* Deciding on what is no proposal is refused with a clear error; a
  * decision can be changed, and each change is audited. */
+/* The boy registered again, in Arabic, where he was first registered: a
+ * duplicate, listed apart from the matches; the woman of his name is not
+ * him. */
+static void
+test_duplicates (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) twin = rfl_test_object (
+    "{\"id\": \"" TWIN "\", \"type\": \"registration\", \"subtype\": \"unaccompanied_child\","
+    " \"person\": {\"given_name\": \"إبراهيم\", \"family_name\": \"يوسف\", \"sex\": \"male\","
+    "   \"approximate_age\": 15},"
+    " \"registered_place\": \"Goma\", \"registered_date\": \"2024-03\","
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *id = rfl_store_add (f->store, twin, &error);
+  g_autoptr(GPtrArray) duplicates = NULL, matches = NULL, mine = NULL;
+  JsonObject *first;
+
+  g_assert_no_error (error);
+  g_assert_true (rfl_store_refresh_proposals (f->store, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  duplicates = rfl_store_list_duplicates (f->store, 3.0, 0, 100, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (duplicates->len, >=, 1);
+  first = g_ptr_array_index (duplicates, 0);
+  g_assert_cmpstr (json_object_get_string_member (first, "kind"), ==, "duplicate");
+  g_assert_true ((g_str_equal (json_object_get_string_member (first, "case"), TWIN) &&
+                  g_str_equal (json_object_get_string_member (first, "candidate_case"), CHILD)) ||
+                 (g_str_equal (json_object_get_string_member (first, "case"), CHILD) &&
+                  g_str_equal (json_object_get_string_member (first, "candidate_case"), TWIN)));
+  g_assert_true (explains (first, "both registered in Goma +0.8"));
+  for (guint i = 0; i < duplicates->len; i++)
+    {
+      JsonObject *d = g_ptr_array_index (duplicates, i);
+
+      g_assert_cmpstr (json_object_get_string_member (d, "kind"), ==, "duplicate");
+      g_assert_cmpstr (json_object_get_string_member (d, "case"), !=, NAMESAKE);
+      g_assert_cmpstr (json_object_get_string_member (d, "candidate_case"), !=, NAMESAKE);
+    }
+
+  /* Not among the matches; on the case's own list, with them. */
+  matches = rfl_store_list_proposals (f->store, NULL, -100, 0, 1000, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < matches->len; i++)
+    g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (matches, i), "kind"), !=, "duplicate");
+  mine = rfl_store_list_proposals (f->store, TWIN, 3.0, 0, 100, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (find (mine, CHILD) != NULL ? find (mine, CHILD) : find (mine, TWIN));
+}
+
 static void
 test_decision_errors (Fixture       *f,
                       gconstpointer  data)
@@ -561,6 +612,7 @@ main (int   argc,
   g_test_add ("/rfl/match/errors-and-audit", Fixture, NULL, fixture_set_up, test_errors_and_audit,
               fixture_tear_down);
   g_test_add ("/rfl/match/kept", Fixture, NULL, fixture_set_up, test_kept, fixture_tear_down);
+  g_test_add ("/rfl/match/duplicates", Fixture, NULL, fixture_set_up, test_duplicates, fixture_tear_down);
   g_test_add ("/rfl/match/incremental", Fixture, NULL, fixture_set_up, test_incremental, fixture_tear_down);
   g_test_add ("/rfl/match/rejected-stays-rejected", Fixture, NULL, fixture_set_up,
               test_rejected_stays_rejected, fixture_tear_down);
