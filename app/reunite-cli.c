@@ -681,11 +681,11 @@ cmd_decide (gpointer   data,
   int rc;
 
   if (args[0] == NULL || args[1] == NULL || args[2] != NULL)
-    return rfl_cli_fail ("usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]");
+    return rfl_cli_fail ("usage: decide MATCH_ID confirm|reject|more-info [--reason TEXT], or decide MATCH_ID share");
   for (w = 0; w < G_N_ELEMENTS (words) && !g_str_equal (args[1], words[w].word); w++)
     ;
   if (w == G_N_ELEMENTS (words))
-    return rfl_cli_fail ("usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]");
+    return rfl_cli_fail ("usage: decide MATCH_ID confirm|reject|more-info [--reason TEXT], or decide MATCH_ID share");
   if (words[w].decision == NULL && cli->reason != NULL)
     return rfl_cli_fail ("share takes no --reason: the consent recorded in the case is the reason");
   if ((rc = open_store (cli)) != 0)

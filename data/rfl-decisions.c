@@ -193,6 +193,35 @@ decide_locked (RflStore  *self,
       return FALSE;
     }
 
+  /* Once the family was told where the person is, the decision stands: a
+   * change of mind is a note on the cases, not a silent rejection. */
+  if (exists && rfl_json_bool_or (row.doc, "whereabouts_shared", FALSE))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("the family was already told where the person is (%s): the decision on %s stands"),
+                   rfl_json_string_or (row.doc, "shared_on", "?"), args->id);
+      return FALSE;
+    }
+  /* Both cases must still be there: a decision on a deleted case decides
+   * nothing, and would locate or tell no one. */
+  {
+    JsonObject *pair = exists ? row.doc : proposal;
+    static const char * const sides[] = { "case", "candidate_case" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (sides); i++)
+      {
+        const char *id = rfl_json_string_or (pair, sides[i], NULL);
+        g_auto(RflRecordRow) side = { 0 };
+
+        if (id != NULL && !rfl_store_load_record (self, id, 0, &side, NULL))
+          {
+            g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
+                         _("case %s of this pair was deleted: there is nothing to decide"), id);
+            return FALSE;
+          }
+      }
+  }
+
   if (args->decision == NULL)
     {
       /* Located and shared: the family is told where the person is. */

@@ -341,17 +341,42 @@ annotate (JsonObject  *proposal,
 
 /* A decision on a pair that is no longer proposed, shown as a proposal. */
 static JsonObject *
-decision_as_proposal (const char *id,
+decision_as_proposal (RflStore   *self,
+                      const char *id,
                       JsonObject *decision)
 {
   static const char * const members[] = { "case", "person", "candidate_case", "candidate_person", "kind",
                                           "score", "explanation" };
+  /* The names, as the records here give them now: a match record holds
+   * none, since it is seen by the offices of both cases. */
+  static const struct { const char *case_member, *person_member, *name; } sides[] = {
+    { "case", "person", "person_name" }, { "candidate_case", "candidate_person", "candidate_name" },
+  };
   JsonObject *out = json_object_new ();
 
   json_object_set_string_member (out, "id", id);
   for (guint i = 0; i < G_N_ELEMENTS (members); i++)
     if (json_object_has_member (decision, members[i]))
       json_object_set_member (out, members[i], json_node_copy (json_object_get_member (decision, members[i])));
+  for (guint i = 0; i < G_N_ELEMENTS (sides); i++)
+    {
+      g_auto(RflRecordRow) row = { 0 };
+      const char *case_id = rfl_json_string_or (decision, sides[i].case_member, NULL);
+      JsonObject *person;
+      g_autofree char *name = NULL;
+
+      if (case_id == NULL || !rfl_store_load_record (self, case_id, 0, &row, NULL))
+        continue;
+      person = rfl_record_find_person (row.doc, rfl_json_string_or (decision, sides[i].person_member, NULL));
+      if (person != NULL && (name = rfl_person_display_name (person)) != NULL)
+        json_object_set_string_member (out, sides[i].name, name);
+      if (i == 1)
+        {
+          json_object_set_string_member (out, "candidate_type", row.type);
+          if (json_object_has_member (row.doc, "subtype"))
+            json_object_set_string_member (out, "candidate_subtype", rfl_json_string_or (row.doc, "subtype", ""));
+        }
+    }
   annotate (out, NULL, decision, TRUE);
   json_object_set_boolean_member (out, "proposed", FALSE);
   return out;
@@ -431,7 +456,7 @@ list_locked (RflStore  *self,
           g_autoptr(JsonObject) m = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
 
           if (m != NULL && !g_hash_table_contains (listed, id))
-            g_ptr_array_add (args->out, decision_as_proposal (id, m));
+            g_ptr_array_add (args->out, decision_as_proposal (self, id, m));
         }
       if (rc != SQLITE_DONE)
         return rfl_store_sql_fail (self, error, "reading match decisions");

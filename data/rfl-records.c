@@ -251,6 +251,52 @@ rfl_store_load_record (RflStore      *self,
   return TRUE;
 }
 
+/* A patch that gives a person again without the id the record knows them
+ * by (a person edited by hand, or by a tool that sends the whole object)
+ * would make them someone new, and cut them off from their proposals and
+ * the decisions on them. A person in a field of its own keeps its id;
+ * in a list, a person is known only by its id, which the patch must give.
+ * Returns a copy of @patch with the ids filled in, or %NULL if none was
+ * missing. */
+static JsonObject *
+keep_person_ids (JsonObject *doc,
+                 JsonObject *patch)
+{
+  g_autoptr(JsonObject) out = json_object_new ();
+  gboolean filled = FALSE;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *value;
+
+  json_object_iter_init_ordered (&iter, patch);
+  while (json_object_iter_next_ordered (&iter, &name, &value))
+    {
+      JsonNode *old = json_object_get_member (doc, name);
+      const char *old_id = NULL;
+      JsonObjectIter members;
+      const char *member;
+      JsonNode *node;
+      JsonObject *person;
+
+      if (JSON_NODE_HOLDS_OBJECT (value) && !json_object_has_member (json_node_get_object (value), "id") &&
+          old != NULL && JSON_NODE_HOLDS_OBJECT (old))
+        old_id = rfl_json_string_or (json_node_get_object (old), "id", NULL);
+      if (old_id == NULL)
+        {
+          json_object_set_member (out, name, json_node_copy (value));
+          continue;
+        }
+      person = json_object_new ();
+      json_object_iter_init_ordered (&members, json_node_get_object (value));
+      while (json_object_iter_next_ordered (&members, &member, &node))
+        json_object_set_member (person, member, json_node_copy (node));
+      json_object_set_string_member (person, "id", old_id);
+      json_object_set_object_member (out, name, person);
+      filled = TRUE;
+    }
+  return filled ? g_steal_pointer (&out) : NULL;
+}
+
 /* Applies @patch, a JSON merge patch (null removes a field), to @row's
  * document, and collects in @changes the fields it really changes. The
  * type and the id cannot change. */
@@ -363,6 +409,7 @@ rfl_store_update_locked (RflStore    *self,
   g_autoptr(JsonObject) clocks = NULL;
   g_autofree char *text = NULL, *changes_text = NULL, *base_text = NULL, *clocks_text = NULL;
   g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(JsonObject) kept = NULL;
   guint8 rhash[RFL_RECORD_HASH_BYTES];
   JsonObjectIter iter;
   const char *name;
@@ -372,7 +419,8 @@ rfl_store_update_locked (RflStore    *self,
   if (!rfl_store_load_record (self, id, RFL_LOAD_LIVE, &row, error))
     return FALSE;
   before = rfl_schema_collect_persons (self->schema, row.doc);
-  if (!apply_patch (&row, patch, changes, error))
+  kept = keep_person_ids (row.doc, patch);
+  if (!apply_patch (&row, kept != NULL ? kept : patch, changes, error))
     return FALSE;
   if (json_object_get_size (changes) == 0)
     return TRUE;

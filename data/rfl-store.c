@@ -355,6 +355,17 @@ remove_database_files (const char *path)
     }
 }
 
+/* Whether anything is at @path, a dangling symbolic link included: a new
+ * store is made only where nothing is, and a failed one then removes only
+ * what it made. */
+static gboolean
+path_taken (const char *path)
+{
+  GStatBuf st;
+
+  return g_lstat (path, &st) == 0;
+}
+
 static RflStore *
 create_full (const char   *path,
              const char   *passphrase,
@@ -373,7 +384,7 @@ create_full (const char   *path,
     return NULL;
 
   self = store_new (path);
-  if (g_file_test (path, G_FILE_TEST_EXISTS) || g_file_test (self->key_path, G_FILE_TEST_EXISTS))
+  if (path_taken (path) || path_taken (self->key_path))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_EXISTS,
                    _("%s already exists; open it, or choose another path"), path);
@@ -480,8 +491,12 @@ rfl_store_open (const char  *path,
   self = store_new (path);
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
-      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
-                   _("no case store at %s; create one with 'init'"), path);
+      if (path_taken (path))
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                     _("%s is not a case store: it is not a regular file"), path);
+      else
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND,
+                     _("no case store at %s; create one with 'init'"), path);
       return NULL;
     }
   if ((data_key = rfl_keyfile_unwrap (self->key_path, passphrase, passphrase_len, error)) == NULL)

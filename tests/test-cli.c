@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -509,6 +510,35 @@ test_special_files (Fixture       *f,
   g_clear_pointer (&err, g_free);
   g_assert_cmpuint (record_count (f), ==, 1);
 
+  /* A folder, a device or a pipe given as the database: said so, not "no
+   * case store, create one", which init would then refuse. A dangling
+   * symlink is not a free path: init leaves it as it was. */
+  {
+    g_autofree char *pipe = g_build_filename (f->dir, "pipe.db", NULL);
+    g_autofree char *dangling = g_build_filename (f->dir, "dangling.db", NULL);
+    g_autofree char *expected = NULL;
+    const char *paths[] = { folder, "/dev/zero", pipe };
+    GStatBuf st;
+
+    g_assert_cmpint (g_mkdir (folder, 0700), ==, 0);
+    g_assert_cmpint (mkfifo (pipe, 0600), ==, 0);
+    for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+      {
+        expected = g_strdup_printf ("reunite-cli: %s is not a case store: it is not a regular file\n", paths[i]);
+        g_assert_cmpint (run (f, NULL, NULL, &err, "--db", paths[i], "list", NULL), ==, 1);
+        g_assert_cmpstr (err, ==, expected);
+        g_clear_pointer (&err, g_free);
+        g_clear_pointer (&expected, g_free);
+      }
+    g_assert_cmpint (symlink ("nowhere", dangling), ==, 0);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "--db", dangling, "init", "--kdf=interactive", NULL), ==, 1);
+    g_assert_true (g_str_has_suffix (err, "dangling.db already exists; open it, or choose another path\n"));
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (g_lstat (dangling, &st), ==, 0);
+    g_assert_true (S_ISLNK (st.st_mode));
+    g_assert_cmpint (g_rmdir (folder), ==, 0);
+  }
+
   /* The key file replaced by a symlink to /dev/zero. */
   g_assert_cmpint (g_rename (key, saved_key), ==, 0);
   g_assert_cmpint (symlink ("/dev/zero", key), ==, 0);
@@ -676,7 +706,7 @@ test_matches_and_decide (Fixture       *f,
   }
 
   g_assert_cmpint (run (f, NULL, NULL, &err, "decide", match_id, "perhaps", NULL), ==, 1);
-  g_assert_cmpstr (err, ==, "reunite-cli: usage: decide MATCH_ID confirm|reject|more-info|share [--reason TEXT]\n");
+  g_assert_cmpstr (err, ==, "reunite-cli: usage: decide MATCH_ID confirm|reject|more-info [--reason TEXT], or decide MATCH_ID share\n");
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run (f, NULL, NULL, &err, "decide", request, "confirm", NULL), ==, 1);
   g_assert_cmpuint (count_lines (err), ==, 1);

@@ -478,6 +478,16 @@ test_confirm_and_consent (Fixture       *f,
   g_assert_no_error (error);
   g_assert_true (json_object_get_boolean_member (json_object_get_object_member (shared, "match"),
                                                  "whereabouts_shared"));
+
+  /* The family was told: the decision stands, and is not silently rejected. */
+  {
+    g_autoptr(JsonObject) again = rfl_store_decide_match (f->store, child_id, "rejected", NULL, &error);
+
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "stands"));
+    g_assert_null (again);
+    g_clear_error (&error);
+  }
 }
 
 /* An adult found decides alone; without their consent, nothing is shared. */
@@ -559,6 +569,61 @@ test_duplicates (Fixture       *f,
   g_assert_nonnull (find (mine, CHILD) != NULL ? find (mine, CHILD) : find (mine, TWIN));
 }
 
+/* A person given again whole, without the id the record knows them by,
+ * keeps it: else they would be someone new, cut off from their proposals
+ * and the decisions on them. */
+static void
+test_person_edit_keeps_id (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) before = rfl_store_get (f->store, CHILD, &error);
+  g_autoptr(JsonObject) after = NULL;
+  g_autofree char *person_id = NULL;
+  JsonObject *person;
+
+  g_assert_no_error (error);
+  person_id = g_strdup (json_object_get_string_member (json_object_get_object_member (before, "person"), "id"));
+  patch_record (f->store, CHILD, "{\"person\": {\"given_name\": \"Ibrahim\", \"family_name\": \"Yusuf\","
+                " \"sex\": \"male\", \"approximate_age\": 15, \"father_name\": \"Yusuf\"}}");
+  after = rfl_store_get (f->store, CHILD, &error);
+  g_assert_no_error (error);
+  person = json_object_get_object_member (after, "person");
+  g_assert_cmpstr (json_object_get_string_member (person, "id"), ==, person_id);
+  g_assert_cmpstr (json_object_get_string_member (person, "father_name"), ==, "Yusuf");
+
+  /* Rejected, then no longer proposed (the record now says a girl): the
+   * request still lists the decision, with the names as its records give
+   * them. */
+  {
+    g_autoptr(GPtrArray) proposals = rfl_store_propose_matches (f->store, REQUEST, 3.0, &error);
+    g_autoptr(JsonObject) decided = NULL;
+    g_autoptr(GPtrArray) of_case = NULL;
+    g_autofree char *pair = NULL;
+    JsonObject *listed = NULL;
+
+    g_assert_no_error (error);
+    g_assert_nonnull (find (proposals, CHILD));
+    pair = g_strdup (json_object_get_string_member (find (proposals, CHILD), "id"));
+    decided = rfl_store_decide_match (f->store, pair, "rejected", "not him", &error);
+    g_assert_no_error (error);
+    patch_record (f->store, CHILD, "{\"person\": {\"given_name\": \"Ibrahim\", \"family_name\": \"Yusuf\","
+                  " \"sex\": \"female\", \"approximate_age\": 15}}");
+    g_assert_true (rfl_store_refresh_proposals (f->store, NULL, NULL, NULL, &error));
+    g_assert_no_error (error);
+    of_case = rfl_store_list_proposals (f->store, REQUEST, 3.0, 0, 100, &error);
+    g_assert_no_error (error);
+    for (guint i = 0; i < of_case->len; i++)
+      if (g_str_equal (json_object_get_string_member (g_ptr_array_index (of_case, i), "id"), pair))
+        listed = g_ptr_array_index (of_case, i);
+    g_assert_nonnull (listed);
+    g_assert_false (json_object_get_boolean_member (listed, "proposed"));
+    g_assert_cmpstr (json_object_get_string_member (listed, "decision"), ==, "rejected");
+    g_assert_cmpstr (json_object_get_string_member (listed, "candidate_name"), ==, "Ibrahim Yusuf");
+    g_assert_cmpstr (json_object_get_string_member (listed, "person_name"), ==, "إبراهيم يوسف");
+  }
+}
+
 static void
 test_decision_errors (Fixture       *f,
                       gconstpointer  data)
@@ -597,6 +662,15 @@ test_decision_errors (Fixture       *f,
     if (g_str_equal (json_object_get_string_member (g_ptr_array_index (entries, i), "action"), "match-decide"))
       decided++;
   g_assert_cmpuint (decided, ==, 2);
+
+  /* A pair one of whose cases was deleted is not decided. */
+  g_clear_pointer (&out, json_object_unref);
+  g_assert_true (rfl_store_delete (f->store, CROSSED, &error));
+  g_assert_no_error (error);
+  out = rfl_store_decide_match (f->store, id, "rejected", "the wrong family", &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "was deleted"));
+  g_assert_null (out);
 }
 
 int
@@ -613,6 +687,8 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/rfl/match/kept", Fixture, NULL, fixture_set_up, test_kept, fixture_tear_down);
   g_test_add ("/rfl/match/duplicates", Fixture, NULL, fixture_set_up, test_duplicates, fixture_tear_down);
+  g_test_add ("/rfl/match/person-edit-keeps-id", Fixture, NULL, fixture_set_up, test_person_edit_keeps_id,
+              fixture_tear_down);
   g_test_add ("/rfl/match/incremental", Fixture, NULL, fixture_set_up, test_incremental, fixture_tear_down);
   g_test_add ("/rfl/match/rejected-stays-rejected", Fixture, NULL, fixture_set_up,
               test_rejected_stays_rejected, fixture_tear_down);
