@@ -586,13 +586,39 @@ matching_progress_cb (guint64  done,
   print_bar ("Matching", done, total, "records");
 }
 
+/* What changed since the proposals were last made, then every proposal
+ * (or every duplicate), a page at a time. */
+static int
+print_proposals (Cli      *cli,
+                 gboolean  duplicates)
+{
+  g_autoptr(GError) error = NULL;
+  guint offset = 0;
+
+  if (!rfl_store_refresh_proposals (cli->db.store, NULL, matching_progress_cb, cli, &error))
+    return rfl_cli_fail_error (error);
+  for (;;)
+    {
+      g_autoptr(GPtrArray) page = duplicates
+        ? rfl_store_list_duplicates (cli->db.store, cli->min_score, offset, 500, &error)
+        : rfl_store_list_proposals (cli->db.store, NULL, cli->min_score, offset, 500, &error);
+
+      if (page == NULL)
+        return rfl_cli_fail_error (error);
+      rfl_cli_print_rows (page);
+      if (ferror (stdout) || page->len < 500)
+        break;
+      offset += page->len;
+    }
+  return ferror (stdout) ? rfl_cli_fail ("cannot write the proposals") : 0;
+}
+
 static int
 cmd_matches (gpointer   data,
              char     **args)
 {
   Cli *cli = data;
   g_autoptr(GError) error = NULL;
-  guint offset = 0;
   int rc;
 
   if (args[0] != NULL)
@@ -649,22 +675,7 @@ cmd_matches (gpointer   data,
       return 0;
     }
 
-  /* What changed since they were last made, then every proposal, a page at a time. */
-  if (!rfl_store_refresh_proposals (cli->db.store, NULL, matching_progress_cb, cli, &error))
-    return rfl_cli_fail_error (error);
-  for (;;)
-    {
-      g_autoptr(GPtrArray) page = rfl_store_list_proposals (cli->db.store, NULL, cli->min_score, offset, 500,
-                                                            &error);
-
-      if (page == NULL)
-        return rfl_cli_fail_error (error);
-      rfl_cli_print_rows (page);
-      if (ferror (stdout) || page->len < 500)
-        break;
-      offset += page->len;
-    }
-  return ferror (stdout) ? rfl_cli_fail ("cannot write the proposals") : 0;
+  return print_proposals (cli, FALSE);
 }
 
 static int
@@ -717,8 +728,6 @@ cmd_duplicates (gpointer   data,
                 char     **args)
 {
   Cli *cli = data;
-  g_autoptr(GError) error = NULL;
-  guint offset = 0;
   int rc;
 
   if (args[0] != NULL || cli->case_id != NULL || cli->rebuild)
@@ -727,20 +736,7 @@ cmd_duplicates (gpointer   data,
     return rfl_cli_fail ("--min-score must be a number between -1000 and 1000");
   if ((rc = open_store (cli)) != 0)
     return rc;
-  if (!rfl_store_refresh_proposals (cli->db.store, NULL, matching_progress_cb, cli, &error))
-    return rfl_cli_fail_error (error);
-  for (;;)
-    {
-      g_autoptr(GPtrArray) page = rfl_store_list_duplicates (cli->db.store, cli->min_score, offset, 500, &error);
-
-      if (page == NULL)
-        return rfl_cli_fail_error (error);
-      rfl_cli_print_rows (page);
-      if (ferror (stdout) || page->len < 500)
-        break;
-      offset += page->len;
-    }
-  return 0;
+  return print_proposals (cli, TRUE);
 }
 
 static const RflCliCommand commands[] = {

@@ -47,18 +47,6 @@ read_thread (GTask        *task,
     g_task_return_pointer (task, proposals, (GDestroyNotify) g_ptr_array_unref);
 }
 
-static const char *
-decision_label (const char *decision)
-{
-  if (g_strcmp0 (decision, "confirmed") == 0)
-    return _("Confirmed");
-  if (g_strcmp0 (decision, "rejected") == 0)
-    return _("Rejected");
-  if (g_strcmp0 (decision, "more_info") == 0)
-    return _("Needs more information");
-  return NULL;
-}
-
 /* "Ibrahim Yusuf", and under it "Unaccompanied child · score 6.4 · Confirmed":
  * the other side of the pair, seen from this case. */
 static GtkWidget *
@@ -77,10 +65,9 @@ match_row (RflCaseView *self,
                                                                                               "candidate_subtype",
                                                                                               NULL))
                           : rfl_record_kind_label ("tracing_request", NULL);
-  const char *decided = decision_label (json_object_get_string_member_with_default (proposal, "decision", NULL));
-  /* Translators: a match proposal's score, as in "score 6.4". */
-  g_autofree char *score = g_strdup_printf (_("score %.1f"),
-                                            json_object_get_double_member_with_default (proposal, "score", 0));
+  const char *decided = rfl_match_decision_label (json_object_get_string_member_with_default (proposal, "decision",
+                                                                                            NULL));
+  g_autofree char *score = rfl_match_score_text (proposal);
   g_autofree char *subtitle = decided != NULL ? g_strdup_printf ("%s · %s · %s", kind, score, decided)
                                               : g_strdup_printf ("%s · %s", kind, score);
   g_autofree char *title = g_markup_escape_text (name != NULL ? name : _("(no name)"), -1);

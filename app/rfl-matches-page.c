@@ -138,18 +138,6 @@ read_thread (GTask        *task,
 }
 
 static const char *
-decision_label (const char *decision)
-{
-  if (g_strcmp0 (decision, "confirmed") == 0)
-    return _("Confirmed");
-  if (g_strcmp0 (decision, "rejected") == 0)
-    return _("Rejected");
-  if (g_strcmp0 (decision, "more_info") == 0)
-    return _("Needs more information");
-  return NULL;
-}
-
-static const char *
 kind_label (JsonObject *proposal)
 {
   const char *kind = json_object_get_string_member_with_default (proposal, "kind", "");
@@ -164,13 +152,6 @@ kind_label (JsonObject *proposal)
     return _("The enquirer may care for a registered child");
   return rfl_record_kind_label (json_object_get_string_member_with_default (proposal, "candidate_type", ""),
                                 json_object_get_string_member_with_default (proposal, "candidate_subtype", NULL));
-}
-
-static char *
-score_text (JsonObject *proposal)
-{
-  /* Translators: a match proposal's score, as in "score 6.4". */
-  return g_strdup_printf (_("score %.1f"), json_object_get_double_member_with_default (proposal, "score", 0));
 }
 
 /* The two people of a proposal. Each name is isolated (FSI ... PDI), so
@@ -196,8 +177,9 @@ make_row (JsonObject *proposal)
 {
   const char *a = json_object_get_string_member_with_default (proposal, "person_name", "?");
   const char *b = json_object_get_string_member_with_default (proposal, "candidate_name", "?");
-  const char *decided = decision_label (json_object_get_string_member_with_default (proposal, "decision", NULL));
-  g_autofree char *score = score_text (proposal);
+  const char *decided = rfl_match_decision_label (json_object_get_string_member_with_default (proposal, "decision",
+                                                                                            NULL));
+  g_autofree char *score = rfl_match_score_text (proposal);
   g_autofree char *names = NULL, *details = NULL, *spoken = NULL;
   GtkWidget *row = gtk_list_box_row_new ();
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
@@ -404,7 +386,8 @@ person_value (JsonObject *record,
         return g_strdup (json_object_get_string_member (person, "date_of_birth"));
       if (json_object_has_member (person, "approximate_age"))
         /* Translators: an age given instead of a date of birth. */
-        return g_strdup_printf (_("about %ld years old"), (long) json_object_get_int_member (person, "approximate_age"));
+        return g_strdup_printf (_("about %ld years old"),
+                                (long) json_object_get_int_member (person, "approximate_age"));
       return NULL;
     }
   if (g_str_equal (what, "place"))
@@ -470,10 +453,10 @@ show_detail (RflMatchesPage *self,
   JsonObject *sought = find_person (d->sought_case, json_object_get_string_member_with_default (p, "person", ""));
   JsonObject *found = find_person (d->found_case,
                                    json_object_get_string_member_with_default (p, "candidate_person", ""));
-  const char *decided = decision_label (json_object_get_string_member_with_default (p, "decision", NULL));
+  const char *decided = rfl_match_decision_label (json_object_get_string_member_with_default (p, "decision", NULL));
   JsonArray *lines = json_object_get_array_member (explained, "explanation");
   g_autoptr(GString) why = g_string_new (NULL);
-  g_autofree char *title = NULL, *score = score_text (p), *subtitle = NULL;
+  g_autofree char *title = NULL, *score = rfl_match_score_text (p), *subtitle = NULL;
   guint r = 1;
 
   title = pair_title (json_object_get_string_member_with_default (p, "person_name", "?"),

@@ -115,3 +115,29 @@ rfl_record_status_label (const char *status)
   label = rfl_field_label (status);
   return g_intern_string (label);
 }
+
+/**
+ * rfl_match_decision_label:
+ * @decision: (nullable): a match record's decision
+ *
+ * Returns: (nullable): the decision in words, or %NULL for none
+ */
+const char *
+rfl_match_decision_label (const char *decision)
+{
+  if (g_strcmp0 (decision, "confirmed") == 0)
+    return _("Confirmed");
+  if (g_strcmp0 (decision, "rejected") == 0)
+    return _("Rejected");
+  if (g_strcmp0 (decision, "more_info") == 0)
+    return _("Needs more information");
+  return NULL;
+}
+
+/* A proposal's score in words: "score 6.4". */
+char *
+rfl_match_score_text (JsonObject *proposal)
+{
+  /* Translators: a match proposal's score, as in "score 6.4". */
+  return g_strdup_printf (_("score %.1f"), json_object_get_double_member_with_default (proposal, "score", 0));
+}
