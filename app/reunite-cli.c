@@ -46,6 +46,7 @@ typedef struct
   double       min_score;
   gboolean     rebuild;
   char        *reason;
+  char        *into;
 } Cli;
 
 /* What rfl-match.c calls worth a volunteer's look. */
@@ -739,6 +740,46 @@ cmd_duplicates (gpointer   data,
   return print_proposals (cli, TRUE);
 }
 
+/* One person registered twice: keep one record, and close the other as
+ * its duplicate, every value of it kept. */
+static int
+cmd_merge (gpointer   data,
+           char     **args)
+{
+  Cli *cli = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || cli->into == NULL)
+    return rfl_cli_fail ("usage: merge DUPLICATE_ID --into KEPT_ID");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if ((out = rfl_store_merge_duplicate (cli->db.store, args[0], cli->into, &error)) == NULL)
+    return rfl_cli_fail_error (error);
+  rfl_cli_print_object (out);
+  return 0;
+}
+
+static int
+cmd_unmerge (gpointer   data,
+             char     **args)
+{
+  Cli *cli = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL || cli->into != NULL)
+    return rfl_cli_fail ("usage: unmerge ID");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if ((out = rfl_store_unmerge_duplicate (cli->db.store, args[0], &error)) == NULL)
+    return rfl_cli_fail_error (error);
+  rfl_cli_print_object (out);
+  return 0;
+}
+
 static const RflCliCommand commands[] = {
   { "init",   cmd_init,   "create the encrypted database and this device's keys" },
   { "add",    cmd_add,    "add the record read from standard input; print its id" },
@@ -749,6 +790,8 @@ static const RflCliCommand commands[] = {
   { "search", cmd_search, "search names in any script and spelling" },
   { "matches", cmd_matches, "propose who may be the people tracing requests seek (--case ID, --rebuild)" },
   { "duplicates", cmd_duplicates, "propose registrations that may be one person registered twice" },
+  { "merge",  cmd_merge,  "merge a duplicate into the record kept (--into ID); nothing is lost" },
+  { "unmerge", cmd_unmerge, "undo a merge: the duplicate comes back as it was" },
   { "decide", cmd_decide, "decide on a proposal: confirm, reject, more-info, or share where the person is" },
   { "import", cmd_import, "load records from a JSON-lines file" },
   { "export", cmd_export, "write every record as JSON lines" },
@@ -812,6 +855,7 @@ main (int   argc,
       "matches: leave out proposals scoring less (3)", "S" },
     { "rebuild", 0, 0, G_OPTION_ARG_NONE, &cli.rebuild, "matches: make every proposal again", NULL },
     { "reason", 0, 0, G_OPTION_ARG_STRING, &cli.reason, "decide: why", "TEXT" },
+    { "into", 0, 0, G_OPTION_ARG_STRING, &cli.into, "merge: the record to keep", "ID" },
     { NULL }
   };
   const RflCliProgram program = {
@@ -835,5 +879,6 @@ main (int   argc,
   g_free (cli.office);
   g_free (cli.case_id);
   g_free (cli.reason);
+  g_free (cli.into);
   return rc;
 }

@@ -388,6 +388,65 @@ fill_added (RflCaseView *self,
     }
 }
 
+static const char *
+merged_name (RflCaseView *self,
+             const char  *id)
+{
+  JsonNode *names = json_object_get_member (self->record, "merged_names");
+  const char *name = NULL;
+
+  if (names != NULL && JSON_NODE_HOLDS_OBJECT (names) && id != NULL)
+    name = json_object_get_string_member_with_default (json_node_get_object (names), id, NULL);
+  return name != NULL ? name : _("(no name)");
+}
+
+/* What a merge of duplicates left: the record this one was merged into, or
+ * the records merged into this one and the values they held otherwise,
+ * which the merge kept beside this record's own. */
+static void
+fill_merged (RflCaseView *self)
+{
+  const char *into = json_object_get_string_member_with_default (self->record, "merged_into", NULL);
+  JsonNode *node = json_object_get_member (self->record, "merged");
+  JsonArray *merged = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  g_autoptr(GHashTable) named = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (into != NULL)
+    {
+      g_autofree char *text = g_strdup_printf ("\u2068%s\u2069", merged_name (self, into));
+
+      _rfl_case_view_add_info (self, self->summary_group, _("Merged into"), text);
+    }
+  for (guint i = 0; merged != NULL && i < json_array_get_length (merged); i++)
+    {
+      JsonNode *element = json_array_get_element (merged, i);
+      JsonObject *entry = JSON_NODE_HOLDS_OBJECT (element) ? json_node_get_object (element) : NULL;
+      const char *from, *field, *value, *leaf;
+      g_autofree char *label = NULL, *text = NULL;
+
+      if (entry == NULL || json_object_get_boolean_member_with_default (entry, "added", FALSE))
+        continue;
+      from = json_object_get_string_member_with_default (entry, "from", NULL);
+      field = json_object_get_string_member_with_default (entry, "field", "");
+      value = json_object_get_string_member_with_default (entry, "value", "");
+      if (from != NULL && !g_hash_table_contains (named, from))
+        {
+          g_autofree char *name = g_strdup_printf ("\u2068%s\u2069", merged_name (self, from));
+
+          g_hash_table_add (named, (gpointer) from);
+          _rfl_case_view_add_info (self, self->summary_group, _("Merged from"), name);
+        }
+      leaf = strrchr (field, '.') != NULL ? strrchr (field, '.') + 1 : field;
+      label = rfl_field_label (leaf);
+      if (g_str_equal (value, "true") || g_str_equal (value, "false"))
+        value = g_str_equal (value, "true") ? _("Yes") : _("No");
+      /* TRANSLATORS: a value of a duplicate merged into this record, where
+       * this record holds another: "Family name" over "Also recorded as ‘Hadad’" */
+      text = g_strdup_printf (_("Also recorded as \u2068%s\u2069"), value);
+      _rfl_case_view_add_info (self, self->summary_group, label, text);
+    }
+}
+
 static void fill_rows (RflCaseView *self);
 
 static void
@@ -449,6 +508,7 @@ fill_rows (RflCaseView *self)
     }
 
   fill_added (self, fields);
+  fill_merged (self);
 
   _rfl_case_view_fill_status (self);
   update_actions (self);
@@ -593,7 +653,7 @@ edit_activated (GtkWidget  *widget,
 
     json_object_iter_init (&iter, self->record);
     while (json_object_iter_next (&iter, &name, &value))
-      if (!g_str_equal (name, "notes"))
+      if (!g_str_equal (name, "notes") && !g_str_equal (name, "merged_names"))
         json_object_set_member (editable, name, json_node_copy (value));
   }
   dialog = rfl_new_case_dialog_new_for_record (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, self->store,

@@ -41,7 +41,8 @@ static GParamSpec *properties[N_PROPS];
 
 /* Fields the store fills in or that a form does not edit. */
 static const char * const hidden_fields[] = { "type", "id", "status", "retention_until", "closure_reason",
-                                              "reopen_reason", "status_by", "by", NULL };
+                                              "reopen_reason", "status_by", "by", "merged", "merged_into",
+                                              "status_before_merge", NULL };
 
 static void
 node_free (Node *node)

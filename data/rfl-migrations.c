@@ -160,6 +160,11 @@ static const char * const migrations[] = {
    * families reunited (a case moved to reunited, or closed as reunited), by
    * when it happened. Queries must repeat the WHERE clause. */
   "CREATE INDEX journal_outcomes ON journal (hlc) WHERE " RFL_JOURNAL_OUTCOME ";",
+
+  /* 14 -> 15: the records merged into a case as duplicates of it
+   * (rfl-dedupe.c), whose notes and decisions the case shows as its own.
+   * Queries must write the expression as written here. */
+  "CREATE INDEX records_merged ON records (doc ->> '$.merged_into') WHERE doc ->> '$.merged_into' IS NOT NULL;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == RFL_STORE_SCHEMA_VERSION);

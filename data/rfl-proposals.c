@@ -142,7 +142,8 @@ refresh_row (RflStore        *self,
       doc = rfl_parse_doc ((const char *) sqlite3_column_text (st, 1));
     }
   sqlite3_reset (st);
-  if (doc == NULL)
+  /* A duplicate merged into another case is matched as that case. */
+  if (doc == NULL || json_object_has_member (doc, "merged_into"))
     return TRUE;
   if ((proposals = rfl_match_propose_for_record (self, id, doc, MIN (min_score, STORED_FLOOR), error)) == NULL)
     return FALSE;
@@ -443,11 +444,14 @@ list_locked (RflStore  *self,
   if (rc != SQLITE_DONE)
     return rfl_store_sql_fail (self, error, "reading match proposals");
 
-  /* A case shows its decisions too, on pairs no longer proposed. */
+  /* A case shows its decisions too, on pairs no longer proposed, and those
+   * on the duplicates merged into it. */
   if (args->case_id != NULL && args->offset == 0)
     {
       if ((st = rfl_store_stmt (self, "SELECT id, doc FROM records WHERE type = 'match' AND cl % 2 = 1"
-                                " AND (doc ->> '$.case' = ?1 OR doc ->> '$.candidate_case' = ?1)", error)) == NULL)
+                                " AND (doc ->> '$.case' IN (" RFL_CASE_AND_MERGED ")"
+                                "      OR doc ->> '$.candidate_case' IN (" RFL_CASE_AND_MERGED "))",
+                                error)) == NULL)
         return FALSE;
       rfl_bind_text (st, 1, args->case_id);
       while ((rc = sqlite3_step (st)) == SQLITE_ROW)

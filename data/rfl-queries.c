@@ -340,9 +340,10 @@ list_notes_locked (RflStore  *self,
   sqlite3_stmt *st;
   int rc;
 
-  /* The expression is the one records_by_ref indexes, written the same way. */
+  /* The expression is the one records_by_ref indexes, written the same way.
+   * The notes about duplicates merged into the record are its own. */
   if ((st = rfl_store_stmt (self, "SELECT id, doc, created_at FROM records"
-                            " WHERE type = 'note' AND doc ->> '$.record' = ?1"
+                            " WHERE type = 'note' AND doc ->> '$.record' IN (" RFL_CASE_AND_MERGED ")"
                             " AND cl % 2 = 1 AND doc IS NOT NULL"
                             " ORDER BY created_at DESC, rowid DESC", error)) == NULL)
     return FALSE;

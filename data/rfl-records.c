@@ -397,11 +397,12 @@ stamp_clocks (RflStore    *self,
     }
 }
 
-gboolean
-rfl_store_update_locked (RflStore    *self,
-                         const char  *id,
-                         JsonObject  *patch,
-                         GError     **error)
+static gboolean
+update_locked (RflStore    *self,
+               const char  *id,
+               JsonObject  *patch,
+               gboolean     check_transition,
+               GError     **error)
 {
   g_auto(RflRecordRow) row = { 0 };
   g_autoptr(JsonObject) changes = json_object_new ();
@@ -425,7 +426,7 @@ rfl_store_update_locked (RflStore    *self,
   if (json_object_get_size (changes) == 0)
     return TRUE;
   if (!rfl_schema_validate (self->schema, row.doc, error) ||
-      !rfl_schema_check_transition (self->schema, row.doc, row.status, error))
+      (check_transition && !rfl_schema_check_transition (self->schema, row.doc, row.status, error)))
     return FALSE;
 
   /* Persons added by the patch get ids as on create, and the journal carries them. */
@@ -462,6 +463,26 @@ rfl_store_update_locked (RflStore    *self,
          rfl_store_reindex_record (self, row.rowid, before, row.doc, error) &&
          rfl_store_journal_append (self, id, row.rowid, rfl_op_name (RFL_OP_UPDATE), hlc,
                                    changes_text, base_text, row.cl, error);
+}
+
+gboolean
+rfl_store_update_locked (RflStore    *self,
+                         const char  *id,
+                         JsonObject  *patch,
+                         GError     **error)
+{
+  return update_locked (self, id, patch, TRUE, error);
+}
+
+/* As rfl_store_update_locked(), for putting back a status the record had
+ * before (an unmerge), which its lifecycle would not allow as a step. */
+gboolean
+rfl_store_restore_locked (RflStore    *self,
+                          const char  *id,
+                          JsonObject  *patch,
+                          GError     **error)
+{
+  return update_locked (self, id, patch, FALSE, error);
 }
 
 /**

@@ -830,7 +830,9 @@ rfl_schema_persons_equal (GPtrArray *a,
  * @record: a valid record
  *
  * Returns: (transfer full) (element-type RflSchemaPerson): every person in
- *   @record that has searchable names, in schema order.
+ *   @record that has searchable names, in schema order. A record merged
+ *   into another (`merged_into`) has none: its names are found under the
+ *   record it was merged into.
  */
 GPtrArray *
 rfl_schema_collect_persons (RflSchema  *self,
@@ -843,7 +845,7 @@ rfl_schema_collect_persons (RflSchema  *self,
 
   rt = g_hash_table_lookup (self->records,
                             rfl_json_string_or (record, "type", ""));
-  if (rt == NULL)
+  if (rt == NULL || json_object_has_member (record, "merged_into"))
     return persons;
 
   for (guint i = 0; i < rt->fields->order->len; i++)

@@ -223,6 +223,42 @@ rfl_store_search_finish (RflStore      *self,
   return propagate (self, result, rfl_store_search_async, error);
 }
 
+/* The names of the records a merge links @record to, by id, in its
+ * `merged_names` member, for a person to read instead of ids. */
+static void
+add_merged_names (RflStore   *self,
+                  JsonObject *record)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  JsonObject *names = json_object_new ();
+  JsonArray *merged = NULL;
+  JsonNode *node;
+
+  if (json_object_has_member (record, "merged_into"))
+    g_ptr_array_add (ids, (gpointer) rfl_json_string_or (record, "merged_into", NULL));
+  if ((node = json_object_get_member (record, "merged")) != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    merged = json_node_get_array (node);
+  for (guint i = 0; merged != NULL && i < json_array_get_length (merged); i++)
+    {
+      JsonNode *entry = json_array_get_element (merged, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (entry))
+        g_ptr_array_add (ids, (gpointer) rfl_json_string_or (json_node_get_object (entry), "from", NULL));
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = g_ptr_array_index (ids, i);
+      g_autoptr(JsonObject) other = NULL;
+      g_autofree char *name = NULL;
+
+      if (id == NULL || json_object_has_member (names, id) || (other = rfl_store_get (self, id, NULL)) == NULL)
+        continue;
+      if ((name = rfl_record_display_name (other)) != NULL)
+        json_object_set_string_member (names, id, name);
+    }
+  json_object_set_object_member (record, "merged_names", names);
+}
+
 static gpointer
 get_work (RflStore  *self,
           TaskData  *data,
@@ -239,6 +275,7 @@ get_work (RflStore  *self,
   for (guint i = 0; i < notes->len; i++)
     json_array_add_object_element (array, json_object_ref (g_ptr_array_index (notes, i)));
   json_object_set_array_member (record, "notes", array);
+  add_merged_names (self, record);
   return g_steal_pointer (&record);
 }
 
@@ -251,7 +288,9 @@ get_work (RflStore  *self,
  * @user_data: data for @callback
  *
  * Reads a record as rfl_store_get() does, in a worker thread, with the notes
- * about it (rfl_store_list_notes()) in its `notes` member.
+ * about it (rfl_store_list_notes()) in its `notes` member, and in
+ * `merged_names` the names of the records a merge links it to, by id
+ * (rfl_store_merge_duplicate()).
  */
 void
 rfl_store_get_async (RflStore            *self,

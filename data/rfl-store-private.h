@@ -139,6 +139,8 @@ G_GNUC_INTERNAL gboolean      rfl_store_add_locked      (RflStore *self, JsonObj
                                                          GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_update_locked   (RflStore *self, const char *id,
                                                          JsonObject *patch, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_restore_locked  (RflStore *self, const char *id,
+                                                         JsonObject *patch, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3_int64 rowid,
                                                          const char *text, GError **error);
 
@@ -174,6 +176,12 @@ G_GNUC_INTERNAL void          rfl_write_json            (JsonNode *node, gboolea
 G_GNUC_INTERNAL GPtrArray    *rfl_store_name_rows       (RflStore *self, JsonObject *record);
 G_GNUC_INTERNAL gboolean      rfl_store_write_name_rows (RflStore *self, sqlite3_int64 rowid,
                                                          GPtrArray *rows, GError **error);
+
+/* The record ?1 and the ids of the duplicates merged into it
+ * (rfl-dedupe.c), as an SQL list, with the expression records_merged indexes. */
+#define RFL_CASE_AND_MERGED \
+  "SELECT ?1 UNION ALL SELECT id FROM records WHERE doc ->> '$.merged_into' = ?1" \
+  " AND doc ->> '$.merged_into' IS NOT NULL"
 
 /* Records and queries (rfl-records.c, rfl-queries.c). */
 typedef struct

@@ -6,7 +6,7 @@
 G_BEGIN_DECLS
 
 /* The schema version this build writes; rfl-migrations.c holds the migrations. */
-#define RFL_STORE_SCHEMA_VERSION 14
+#define RFL_STORE_SCHEMA_VERSION 15
 
 /* For tests and benchmarks only: never reachable from the programs people run. */
 RflStore *rfl_store_create_at_version   (const char  *path,

@@ -141,6 +141,13 @@ JsonObject  *rfl_store_decide_match           (RflStore             *self,
                                                const char           *decision,
                                                const char           *reason,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject  *rfl_store_merge_duplicate        (RflStore             *self,
+                                               const char           *id,
+                                               const char           *into,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject  *rfl_store_unmerge_duplicate      (RflStore             *self,
+                                               const char           *id,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 JsonObject  *rfl_store_share_whereabouts      (RflStore             *self,
                                                const char           *id,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -1804,6 +1804,48 @@ test_renderer_chosen (void)
   check_window_renderer ("gl", GSK_TYPE_GL_RENDERER);
 }
 
+/* A case with a duplicate merged into it names the duplicate, and shows
+ * the values the duplicate held otherwise; the duplicate says where it went. */
+static void
+test_case_view_merged (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autoptr(RflStore) store = make_store (dir, 0);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) first = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\","
+    " \"person\": {\"given_name\": \"Ibrahim\", \"family_name\": \"Haddad\"},"
+    " \"registered_place\": \"Goma\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autoptr(JsonObject) second = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"found_person\","
+    " \"person\": {\"given_name\": \"إبراهيم\", \"family_name\": \"حداد\"},"
+    " \"registered_place\": \"Goma camp\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *kept = rfl_store_add (store, first, &error);
+  g_autofree char *dup = rfl_store_add (store, second, &error);
+  g_autoptr(JsonObject) out = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = rfl_case_view_new ();
+  RflCaseView *cv = RFL_CASE_VIEW (view);
+
+  g_assert_no_error (error);
+  out = rfl_store_merge_duplicate (store, dup, kept, &error);
+  g_assert_no_error (error);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  rfl_case_view_set_store (cv, store);
+  rfl_case_view_load (cv, kept);
+  wait_until (case_idle, view, "the case is read");
+  g_assert_true (has_row (view, "Merged from", "\u2068إبراهيم حداد\u2069"));
+  g_assert_true (has_row (view, "Registered place", "Also recorded as \u2068Goma camp\u2069"));
+  g_assert_true (has_row (view, "Family name", "Also recorded as \u2068حداد\u2069"));
+
+  rfl_case_view_load (cv, dup);
+  wait_until (case_idle, view, "the duplicate is read");
+  g_assert_cmpstr (view_status (cv), ==, "closed");
+  g_assert_true (has_row (view, "Merged into", "\u2068Ibrahim Haddad\u2069"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1827,6 +1869,7 @@ main (int   argc,
   g_test_add_func ("/app/new-case/tracing-request", test_new_case_tracing_request);
   g_test_add_func ("/app/new-case/message", test_new_case_message);
   g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
+  g_test_add_func ("/app/case-view/merged", test_case_view_merged);
   g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
   g_test_add_func ("/app/sync-agent/properties", test_sync_agent_properties);
   g_test_add_func ("/app/sync-agent/sync-over-loopback", test_sync_agent_sync);

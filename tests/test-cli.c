@@ -701,6 +701,36 @@ test_matches_and_decide (Fixture       *f,
     g_clear_pointer (&err, g_free);
     g_assert_cmpint (run (f, NULL, NULL, &err, "duplicates", "--case", request, NULL), ==, 1);
     g_assert_cmpstr (err, ==, "reunite-cli: usage: duplicates [--min-score S]\n");
+
+    /* Merged, the pair is no duplicate any more; unmerged, it is again. */
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "merge", again, NULL), ==, 1);
+    g_assert_cmpstr (err, ==, "reunite-cli: usage: merge DUPLICATE_ID --into KEPT_ID\n");
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "merge", again, "--into", request, NULL), ==, 1);
+    g_assert_cmpuint (count_lines (err), ==, 1);
+    g_assert_nonnull (strstr (err, "different types"));
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run (f, NULL, NULL, &err, "unmerge", again, NULL), ==, 1);
+    g_assert_nonnull (strstr (err, "is not merged into another record"));
+    g_assert_cmpuint (count_lines (err), ==, 1);
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run (f, NULL, &out, NULL, "merge", again, "--into", found, NULL), ==, 0);
+    g_clear_pointer (&twin, json_object_unref);
+    twin = parse_line (out);
+    g_assert_cmpstr (json_object_get_string_member (twin, "into"), ==, found);
+    g_assert_cmpstr (json_object_get_string_member (twin, "status"), ==, "closed");
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run (f, NULL, &out, NULL, "duplicates", NULL), ==, 0);
+    g_assert_cmpuint (count_lines (out), ==, 0);
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run (f, NULL, &out, NULL, "unmerge", again, NULL), ==, 0);
+    g_clear_pointer (&twin, json_object_unref);
+    twin = parse_line (out);
+    g_assert_cmpstr (json_object_get_string_member (twin, "status"), ==, "open");
+    g_clear_pointer (&out, g_free);
+    g_assert_cmpint (run (f, NULL, &out, NULL, "duplicates", NULL), ==, 0);
+    g_assert_cmpuint (count_lines (out), ==, 1);
     g_clear_pointer (&out, g_free);
     g_assert_cmpint (run (f, NULL, &out, NULL, "delete", again, NULL), ==, 0);
   }

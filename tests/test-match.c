@@ -569,6 +569,192 @@ test_duplicates (Fixture       *f,
   g_assert_nonnull (find (mine, CHILD) != NULL ? find (mine, CHILD) : find (mine, TWIN));
 }
 
+static gboolean
+has_string (JsonArray  *array,
+            const char *value)
+{
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    if (g_strcmp0 (json_array_get_string_element (array, i), value) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+search_finds (RflStore   *store,
+              const char *query,
+              const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = rfl_store_search (store, query, 50, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < hits->len; i++)
+    if (g_str_equal (json_object_get_string_member (g_ptr_array_index (hits, i), "id"), id))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+expect_refused (JsonObject *out,
+                GError     *error,
+                const char *needle)
+{
+  g_assert_null (out);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  if (strstr (error->message, needle) == NULL)
+    g_error ("\"%s\" does not say \"%s\"", error->message, needle);
+}
+
+/* The boy registered twice, once in Arabic letters with his father's name
+ * and a note: merged, the record kept takes every value, is found and
+ * proposed under both spellings, and shows the note and the decision
+ * made on the other; unmerged, both are as they were. */
+static void
+test_merge (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) twin = rfl_test_object (
+    "{\"id\": \"" TWIN "\", \"type\": \"registration\", \"subtype\": \"unaccompanied_child\","
+    " \"person\": {\"given_name\": \"إبراهيم\", \"family_name\": \"يوسف\", \"sex\": \"male\","
+    "   \"father_name\": \"خليل\", \"approximate_age\": 15, \"alternate_names\": [\"Ibo\"]},"
+    " \"registered_place\": \"Goma\", \"registered_date\": \"2024-03\", \"sensitivity\": \"sensitive\","
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true, \"disclose_whereabouts\": true}}");
+  g_autoptr(JsonObject) note = rfl_test_object ("{\"type\": \"note\", \"record\": \"" TWIN "\","
+                                                " \"text\": \"Seen at the Goma transit centre\"}");
+  g_autofree char *twin_id = rfl_store_add (f->store, twin, &error);
+  g_autofree char *note_id = rfl_store_add (f->store, note, &error);
+  g_autoptr(JsonObject) child_before = rfl_store_get (f->store, CHILD, &error);
+  g_autoptr(JsonObject) twin_before = rfl_store_get (f->store, TWIN, &error);
+  g_autoptr(JsonObject) out = NULL, decided = NULL, child = NULL, gone = NULL, back = NULL, kept = NULL;
+  g_autoptr(GPtrArray) proposals = refreshed (f->store, REQUEST), notes = NULL, mine = NULL, again = NULL;
+  JsonObject *person, *pair;
+  JsonArray *merged;
+  gboolean alternate_place = FALSE, consent_kept = FALSE;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (find (proposals, CHILD));
+  g_assert_nonnull ((pair = find (proposals, TWIN)));
+  decided = rfl_store_decide_match (f->store, json_object_get_string_member (pair, "id"), "more_info",
+                                    "ask the centre for his father's name", &error);
+  g_assert_no_error (error);
+
+  out = rfl_store_merge_duplicate (f->store, TWIN, CHILD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (out, "into"), ==, CHILD);
+  g_assert_cmpint (json_object_get_int_member (out, "added"), >=, 3);
+
+  /* The duplicate is closed, kept whole, and no longer searched or proposed. */
+  gone = rfl_store_get (f->store, TWIN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (gone, "status"), ==, "closed");
+  g_assert_cmpstr (json_object_get_string_member (gone, "closure_reason"), ==, "duplicate");
+  g_assert_cmpstr (json_object_get_string_member (gone, "merged_into"), ==, CHILD);
+  g_assert_true (json_node_equal (json_object_get_member (gone, "person"),
+                                  json_object_get_member (twin_before, "person")));
+  g_assert_false (search_finds (f->store, "إبراهيم", TWIN));
+
+  /* The record kept has the father's name, both spellings, the more
+   * careful sensitivity, and the values it held otherwise beside its own;
+   * consent is never taken from the other record, only kept beside. */
+  child = rfl_store_get (f->store, CHILD, &error);
+  g_assert_no_error (error);
+  person = json_object_get_object_member (child, "person");
+  g_assert_cmpstr (json_object_get_string_member (person, "given_name"), ==, "Ibrahim");
+  g_assert_cmpstr (json_object_get_string_member (person, "father_name"), ==, "خليل");
+  g_assert_true (has_string (json_object_get_array_member (person, "alternate_names"), "Ibo"));
+  g_assert_true (has_string (json_object_get_array_member (person, "alternate_names"), "إبراهيم يوسف"));
+  g_assert_cmpstr (json_object_get_string_member (child, "sensitivity"), ==, "sensitive");
+  g_assert_false (json_object_has_member (json_object_get_object_member (child, "consent"), "disclose_whereabouts"));
+  merged = json_object_get_array_member (child, "merged");
+  for (guint i = 0; i < json_array_get_length (merged); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (merged, i);
+      const char *field = json_object_get_string_member (entry, "field");
+
+      g_assert_cmpstr (json_object_get_string_member (entry, "from"), ==, TWIN);
+      alternate_place |= g_str_equal (field, "registered_date") &&
+                         g_str_equal (json_object_get_string_member (entry, "value"), "2024-03") &&
+                         !json_object_get_boolean_member (entry, "added");
+      consent_kept |= g_str_equal (field, "consent.disclose_whereabouts") &&
+                      !json_object_get_boolean_member (entry, "added");
+    }
+  g_assert_true (alternate_place);
+  g_assert_true (consent_kept);
+  g_assert_true (search_finds (f->store, "إبراهيم يوسف", CHILD));
+
+  /* Its notes and decisions are the case's now; proposals follow. */
+  notes = rfl_store_list_notes (f->store, CHILD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 0), "id"), ==, note_id);
+  mine = rfl_store_list_proposals (f->store, CHILD, 3.0, 0, 100, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (find_id (mine, json_object_get_string_member (pair, "id")));
+  g_clear_pointer (&proposals, g_ptr_array_unref);
+  proposals = refreshed (f->store, REQUEST);
+  g_assert_nonnull (find (proposals, CHILD));
+  g_clear_pointer (&proposals, g_ptr_array_unref);
+  proposals = rfl_store_list_proposals (f->store, NULL, -100, 0, 1000, &error);
+  g_assert_no_error (error);
+  g_assert_null (find (proposals, TWIN));
+  g_clear_pointer (&mine, g_ptr_array_unref);
+  mine = rfl_store_list_duplicates (f->store, -100, 0, 100, &error);
+  g_assert_no_error (error);
+  g_assert_null (find (mine, TWIN));
+
+  /* What may not be merged, and why. */
+  {
+    static const struct { const char *id, *into, *says; } refused[] = {
+      { CHILD, CHILD, "itself" },
+      { TWIN, NAMESAKE, "already merged" },
+      { NAMESAKE, TWIN, "already merged" },
+      { CHILD, NAMESAKE, "unmerge it first" },
+      { CROSSED, NAMESAKE, "different types" },
+      { NULL, CHILD, "not a case" },
+      { CHILD, NULL, "not merged" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+      {
+        g_autoptr(GError) local = NULL;
+        g_autoptr(JsonObject) none = NULL;
+
+        if (refused[i].into == NULL)
+          none = rfl_store_unmerge_duplicate (f->store, refused[i].id, &local);
+        else
+          none = rfl_store_merge_duplicate (f->store, refused[i].id != NULL ? refused[i].id : note_id,
+                                            refused[i].into, &local);
+        expect_refused (none, local, refused[i].says);
+      }
+  }
+
+  /* Unmerged: both as they were, and proposed apart again. */
+  back = rfl_store_unmerge_duplicate (f->store, TWIN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (back, "status"), ==, "open");
+  kept = rfl_store_get (f->store, CHILD, &error);
+  g_assert_no_error (error);
+  g_assert_true (json_node_equal (json_object_get_member (kept, "person"),
+                                  json_object_get_member (child_before, "person")));
+  g_assert_false (json_object_has_member (kept, "merged"));
+  g_assert_false (json_object_has_member (kept, "sensitivity"));
+  g_clear_pointer (&gone, json_object_unref);
+  gone = rfl_store_get (f->store, TWIN, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (gone, "status"), ==, "open");
+  g_assert_false (json_object_has_member (gone, "merged_into"));
+  g_assert_false (json_object_has_member (gone, "closure_reason"));
+  g_assert_false (json_object_has_member (gone, "retention_until"));
+  g_assert_true (search_finds (f->store, "إبراهيم", TWIN));
+  again = refreshed (f->store, NULL);
+  g_assert_nonnull (find (again, TWIN));
+  g_clear_pointer (&notes, g_ptr_array_unref);
+  notes = rfl_store_list_notes (f->store, CHILD, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 0);
+}
+
 /* A person given again whole, without the id the record knows them by,
  * keeps it: else they would be someone new, cut off from their proposals
  * and the decisions on them. */
@@ -687,6 +873,7 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/rfl/match/kept", Fixture, NULL, fixture_set_up, test_kept, fixture_tear_down);
   g_test_add ("/rfl/match/duplicates", Fixture, NULL, fixture_set_up, test_duplicates, fixture_tear_down);
+  g_test_add ("/rfl/match/merge", Fixture, NULL, fixture_set_up, test_merge, fixture_tear_down);
   g_test_add ("/rfl/match/person-edit-keeps-id", Fixture, NULL, fixture_set_up, test_person_edit_keeps_id,
               fixture_tear_down);
   g_test_add ("/rfl/match/incremental", Fixture, NULL, fixture_set_up, test_incremental, fixture_tear_down);

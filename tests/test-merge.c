@@ -1196,6 +1196,125 @@ test_match_decisions_sync (Fixture       *f,
   g_assert_null (seen);
 }
 
+static gboolean
+names_case (GPtrArray  *proposals,
+            const char *id)
+{
+  for (guint i = 0; i < proposals->len; i++)
+    {
+      JsonObject *p = g_ptr_array_index (proposals, i);
+
+      if (g_str_equal (json_object_get_string_member (p, "case"), id) ||
+          g_str_equal (json_object_get_string_member (p, "candidate_case"), id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static GPtrArray *
+proposals_on (RflStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *list;
+
+  g_assert_true (rfl_store_refresh_proposals (store, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  list = rfl_store_list_proposals (store, NULL, 2.0, 0, 1000, &error);
+  g_assert_no_error (error);
+  return list;
+}
+
+/* A boy registered twice in one office is merged on one laptop: the other
+ * laptop gets the merge, finds him under both spellings, proposes him as
+ * one person, shows the note written on the duplicate with the record kept;
+ * and the unmerge comes back the same way. */
+static void
+test_merge_duplicates_sync (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"circumstances\": \"conflict\","
+    " \"enquirer\": {\"given_name\": \"Neema\", \"family_name\": \"Mwamba\"},"
+    " \"sought\": [{\"given_name\": \"Baraka\", \"family_name\": \"Mwamba\", \"sex\": \"male\","
+    "   \"relationship\": \"son\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autoptr(JsonObject) twin = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"unaccompanied_child\","
+    " \"person\": {\"given_name\": \"Barakah\", \"family_name\": \"Mwamba\", \"sex\": \"male\","
+    "   \"father_name\": \"Jean\"},"
+    " \"registered_place\": \"Uvira\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *request_id = rfl_store_add (f->dev[0].store, request, &error);
+  g_autofree char *kept_id = add (f->dev[0].store);
+  g_autofree char *twin_id = rfl_store_add (f->dev[0].store, twin, &error);
+  g_autofree char *note_id = NULL, *status = NULL, *into = NULL;
+  g_autoptr(JsonObject) note = NULL, out = NULL, back = NULL, kept = NULL;
+  g_autoptr(GPtrArray) before = NULL, merged = NULL, unmerged = NULL, notes = NULL;
+  JsonObject *person;
+
+  g_assert_no_error (error);
+  note = json_object_new ();
+  json_object_set_string_member (note, "type", "note");
+  json_object_set_string_member (note, "record", twin_id);
+  json_object_set_string_member (note, "text", "His uncle came to the centre");
+  note_id = rfl_store_add (f->dev[0].store, note, &error);
+  g_assert_no_error (error);
+  sync_all (f);
+  before = proposals_on (f->dev[1].store);
+  g_assert_true (names_case (before, twin_id));
+  g_assert_true (names_case (before, kept_id));
+
+  out = rfl_store_merge_duplicate (f->dev[0].store, twin_id, kept_id, &error);
+  g_assert_no_error (error);
+  sync_all (f);
+  sync_all (f);
+  assert_converged (f);
+
+  /* Merged from sync: the other laptop proposes the boy once, as the record kept. */
+  g_assert_cmpint (rfl_store_count_stale_proposals (f->dev[1].store, NULL), >, 0);
+  merged = proposals_on (f->dev[1].store);
+  g_assert_false (names_case (merged, twin_id));
+  g_assert_true (names_case (merged, kept_id));
+  kept = rfl_store_get (f->dev[1].store, kept_id, &error);
+  g_assert_no_error (error);
+  person = json_object_get_object_member (kept, "person");
+  g_assert_cmpstr (json_object_get_string_member (person, "father_name"), ==, "Jean");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (person, "alternate_names")), ==, 1);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (person, "alternate_names"), 0),
+                   ==, "Barakah Mwamba");
+  status = field (f->dev[1].store, twin_id, "status");
+  into = field (f->dev[1].store, twin_id, "merged_into");
+  g_assert_cmpstr (status, ==, "\"closed\"");
+  g_assert_true (g_str_has_prefix (into, "\"") && strstr (into, kept_id) != NULL);
+  notes = rfl_store_list_notes (f->dev[1].store, kept_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (notes->len, ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 0), "id"), ==, note_id);
+
+  /* Undone on the other laptop, undone everywhere. */
+  back = rfl_store_unmerge_duplicate (f->dev[1].store, twin_id, &error);
+  g_assert_no_error (error);
+  sync_all (f);
+  sync_all (f);
+  assert_converged (f);
+  g_clear_pointer (&status, g_free);
+  status = field (f->dev[0].store, twin_id, "status");
+  g_assert_cmpstr (status, ==, "\"open\"");
+  g_clear_pointer (&kept, json_object_unref);
+  kept = rfl_store_get (f->dev[0].store, kept_id, &error);
+  g_assert_no_error (error);
+  g_assert_false (json_object_has_member (json_object_get_object_member (kept, "person"), "father_name"));
+  g_assert_false (json_object_has_member (kept, "merged"));
+  unmerged = proposals_on (f->dev[0].store);
+  g_assert_true (names_case (unmerged, twin_id));
+
+  /* Another office saw none of it. */
+  g_clear_pointer (&kept, json_object_unref);
+  kept = rfl_store_get (f->dev[2].store, kept_id, &error);
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND);
+  g_assert_null (kept);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1224,6 +1343,7 @@ main (int    argc,
   ADD ("/merge/concurrent-senders", test_concurrent_senders);
   ADD ("/merge/same-id-creates", test_same_id_creates);
   ADD ("/merge/match-decisions", test_match_decisions_sync);
+  ADD ("/merge/merge-duplicates", test_merge_duplicates_sync);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 
