@@ -614,6 +614,26 @@ print_proposals (Cli      *cli,
   return ferror (stdout) ? rfl_cli_fail ("cannot write the proposals") : 0;
 }
 
+/* The pairs HQ found with other offices: no names, the other office's. */
+static int
+print_office_matches (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) all = rfl_store_list_office_matches (cli->db.store, &error);
+
+  if (all == NULL)
+    return rfl_cli_fail_error (error);
+  for (guint i = 0; i < all->len; i++)
+    {
+      JsonObject *m = g_ptr_array_index (all, i);
+      JsonNode *score = json_object_get_member (m, "score");
+
+      if (score == NULL || json_node_get_double (score) >= cli->min_score)
+        rfl_cli_print_object (m);
+    }
+  return ferror (stdout) ? rfl_cli_fail ("cannot write the proposals") : 0;
+}
+
 static int
 cmd_matches (gpointer   data,
              char     **args)
@@ -676,7 +696,31 @@ cmd_matches (gpointer   data,
       return 0;
     }
 
-  return print_proposals (cli, FALSE);
+  if ((rc = print_proposals (cli, FALSE)) != 0)
+    return rc;
+  return print_office_matches (cli);
+}
+
+/* This office wants to know more about a pair HQ found with another office. */
+static int
+cmd_interest (gpointer   data,
+              char     **args)
+{
+  Cli *cli = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = json_object_new ();
+  int rc;
+
+  if (args[0] == NULL || args[1] != NULL)
+    return rfl_cli_fail ("usage: interest OFFICE_MATCH_ID [--reason TEXT]");
+  if ((rc = open_store (cli)) != 0)
+    return rc;
+  if (!rfl_store_show_interest (cli->db.store, args[0], cli->reason, &error))
+    return rfl_cli_fail_error (error);
+  json_object_set_string_member (out, "id", args[0]);
+  json_object_set_boolean_member (out, "interested", TRUE);
+  rfl_cli_print_object (out);
+  return 0;
 }
 
 static int
@@ -790,6 +834,7 @@ static const RflCliCommand commands[] = {
   { "search", cmd_search, "search names in any script and spelling" },
   { "matches", cmd_matches, "propose who may be the people tracing requests seek (--case ID, --rebuild)" },
   { "duplicates", cmd_duplicates, "propose registrations that may be one person registered twice" },
+  { "interest", cmd_interest, "ask another office to share a case HQ says may be someone you seek" },
   { "merge",  cmd_merge,  "merge a duplicate into the record kept (--into ID); nothing is lost" },
   { "unmerge", cmd_unmerge, "undo a merge: the duplicate comes back as it was" },
   { "decide", cmd_decide, "decide on a proposal: confirm, reject, more-info, or share where the person is" },
@@ -854,7 +899,7 @@ main (int   argc,
     { "min-score", 0, 0, G_OPTION_ARG_DOUBLE, &cli.min_score,
       "matches: leave out proposals scoring less (3)", "S" },
     { "rebuild", 0, 0, G_OPTION_ARG_NONE, &cli.rebuild, "matches: make every proposal again", NULL },
-    { "reason", 0, 0, G_OPTION_ARG_STRING, &cli.reason, "decide: why", "TEXT" },
+    { "reason", 0, 0, G_OPTION_ARG_STRING, &cli.reason, "decide, interest: why", "TEXT" },
     { "into", 0, 0, G_OPTION_ARG_STRING, &cli.into, "merge: the record to keep", "ID" },
     { NULL }
   };

@@ -195,6 +195,12 @@ char          *rfl_store_state_hash        (RflStore       *self,
                                             const char     *office,
                                             guint64        *n_records,
                                             GError        **error) G_GNUC_WARN_UNUSED_RESULT;
+JsonObject    *rfl_store_tell_offices_of_matches (RflStore         *self,
+                                                 double            min_score,
+                                                 GCancellable     *cancellable,
+                                                 RflProgressFunc   progress,
+                                                 gpointer          data,
+                                                 GError          **error) G_GNUC_WARN_UNUSED_RESULT;
 gboolean       rfl_store_holds_record      (RflStore       *self,
                                             const char     *id);
 

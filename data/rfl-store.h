@@ -141,6 +141,12 @@ JsonObject  *rfl_store_decide_match           (RflStore             *self,
                                                const char           *decision,
                                                const char           *reason,
                                                GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+GPtrArray   *rfl_store_list_office_matches    (RflStore             *self,
+                                               GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean     rfl_store_show_interest          (RflStore             *self,
+                                               const char           *id,
+                                               const char           *reason,
+                                               GError              **error);
 JsonObject  *rfl_store_merge_duplicate        (RflStore             *self,
                                                const char           *id,
                                                const char           *into,

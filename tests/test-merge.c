@@ -1315,6 +1315,149 @@ test_merge_duplicates_sync (Fixture       *f,
   g_assert_null (kept);
 }
 
+static gboolean
+append_record (JsonObject *record,
+               gpointer    user_data)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), record);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  g_string_append (user_data, text);
+  g_string_append_c (user_data, '\n');
+  return TRUE;
+}
+
+/* Everything a store holds, as text. */
+static char *
+everything (RflStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  GString *out = g_string_new (NULL);
+
+  g_assert_true (rfl_store_export (store, append_record, out, &error));
+  g_assert_no_error (error);
+  return g_string_free (out, FALSE);
+}
+
+static JsonObject *
+office_match_for (RflStore   *store,
+                  const char *case_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) list = rfl_store_list_office_matches (store, &error);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < list->len; i++)
+    {
+      JsonObject *m = g_ptr_array_index (list, i);
+
+      if (g_strcmp0 (json_object_get_string_member (m, "case"), case_id) == 0)
+        return json_object_ref (m);
+    }
+  return NULL;
+}
+
+/* A mother asks in Goma; her son is registered in Bukavu. HQ tells each
+ * office that the other may hold the person, with the score's parts, and
+ * nothing of the other side: no name, place or id reaches either office
+ * until Bukavu shares its case, after Goma said it wants to know more. */
+static void
+test_office_matches (Fixture       *f,
+                     gconstpointer  data)
+{
+  static const char * const bukavu_words[] = { "Barakah", "Mwamba", "Jean-Pierre", "Uvira", "Kavumu", NULL };
+  static const char * const goma_words[] = { "Neema", "Baraka\"", "Sake", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"circumstances\": \"conflict\","
+    " \"enquirer\": {\"given_name\": \"Neema\", \"family_name\": \"Mwamba\"},"
+    " \"sought\": [{\"given_name\": \"Baraka\", \"family_name\": \"Mwamba\", \"sex\": \"male\","
+    "   \"date_of_birth\": \"2012\", \"relationship\": \"son\", \"last_seen_place\": \"Sake\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autoptr(JsonObject) found = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"unaccompanied_child\","
+    " \"person\": {\"given_name\": \"Barakah\", \"family_name\": \"Mwamba\", \"sex\": \"male\","
+    "   \"approximate_age\": 14, \"father_name\": \"Jean-Pierre\", \"address\": \"Kavumu\"},"
+    " \"registered_place\": \"Uvira\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *request_id = rfl_store_add (f->dev[0].store, request, &error);
+  g_autofree char *found_id = rfl_store_add (f->dev[2].store, found, &error);
+  g_autofree char *goma_all = NULL, *bukavu_all = NULL;
+  g_autoptr(JsonObject) told = NULL, goma = NULL, bukavu = NULL, again = NULL, after = NULL;
+  g_autoptr(GPtrArray) proposals = NULL;
+  gboolean named = FALSE;
+
+  g_assert_no_error (error);
+  sync_all (f);
+  told = rfl_store_tell_offices_of_matches (f->hub, 3.0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (told, "pairs"), >=, 1);
+  sync_all (f);
+  assert_converged (f);
+
+  /* Each office has its side: its own case, the other office, the score in parts. */
+  goma = office_match_for (f->dev[1].store, request_id);
+  g_assert_nonnull (goma);
+  g_assert_cmpstr (json_object_get_string_member (goma, "other_office"), ==, HUB_OFFICE_BUKAVU);
+  g_assert_cmpstr (json_object_get_string_member (goma, "other_kind"), ==, "unaccompanied_child");
+  g_assert_cmpfloat (json_object_get_double_member (goma, "score"), >=, 3.0);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (goma, "components")), >=, 2);
+  bukavu = office_match_for (f->dev[2].store, found_id);
+  g_assert_nonnull (bukavu);
+  g_assert_cmpstr (json_object_get_string_member (bukavu, "other_office"), ==, HUB_OFFICE_GOMA);
+  g_assert_cmpstr (json_object_get_string_member (bukavu, "pair"), ==, json_object_get_string_member (goma, "pair"));
+
+  /* Nothing of the other side's person reached either office. */
+  goma_all = everything (f->dev[0].store);
+  for (guint i = 0; bukavu_words[i] != NULL; i++)
+    if (i != 1 && strstr (goma_all, bukavu_words[i]) != NULL)
+      g_error ("Goma received \"%s\" of Bukavu's case", bukavu_words[i]);
+  g_assert_null (strstr (goma_all, found_id));
+  bukavu_all = everything (f->dev[2].store);
+  for (guint i = 0; goma_words[i] != NULL; i++)
+    if (strstr (bukavu_all, goma_words[i]) != NULL)
+      g_error ("Bukavu received \"%s\" of Goma's case", goma_words[i]);
+  g_assert_null (strstr (bukavu_all, request_id));
+
+  /* Goma wants to know more; HQ tells Bukavu, which shares its case. */
+  g_assert_false (rfl_store_show_interest (f->dev[1].store, request_id, NULL, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_true (rfl_store_show_interest (f->dev[1].store, json_object_get_string_member (goma, "id"),
+                                          "the mother describes a scar on his arm", &error));
+  g_assert_no_error (error);
+  sync_all (f);
+  g_clear_pointer (&told, json_object_unref);
+  told = rfl_store_tell_offices_of_matches (f->hub, 3.0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (told, "interest"), ==, 1);
+  sync_all (f);
+  again = office_match_for (f->dev[2].store, found_id);
+  g_assert_true (json_object_get_boolean_member (again, "other_interested"));
+  g_assert_false (json_object_has_member (again, "interest_reason"));
+  g_clear_pointer (&bukavu_all, g_free);
+  bukavu_all = everything (f->dev[2].store);
+  g_assert_null (strstr (bukavu_all, "scar"));
+
+  g_assert_true (rfl_store_share (f->dev[2].store, found_id, HUB_OFFICE_GOMA, &error));
+  g_assert_no_error (error);
+  sync_all (f);
+  sync_all (f);
+  assert_converged (f);
+
+  /* Shared, the case is Goma's to match, with names; HQ has nothing more to tell. */
+  g_assert_true (rfl_store_refresh_proposals (f->dev[0].store, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  proposals = rfl_store_list_proposals (f->dev[0].store, request_id, 3.0, 0, 100, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < proposals->len; i++)
+    named |= g_strcmp0 (json_object_get_string_member (g_ptr_array_index (proposals, i), "candidate_case"),
+                        found_id) == 0;
+  g_assert_true (named);
+  after = rfl_store_tell_offices_of_matches (f->hub, 3.0, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_object_get_int_member (after, "pairs"), ==, 0);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1344,6 +1487,7 @@ main (int    argc,
   ADD ("/merge/same-id-creates", test_same_id_creates);
   ADD ("/merge/match-decisions", test_match_decisions_sync);
   ADD ("/merge/merge-duplicates", test_merge_duplicates_sync);
+  ADD ("/merge/office-matches", test_office_matches);
 #undef ADD
   g_test_add_func ("/merge/op-table-matches-protocol", test_op_table_matches_protocol);
 

@@ -1561,6 +1561,98 @@ test_early_413 (Fixture       *f,
   g_assert_nonnull (strstr (buf, "too_large"));
 }
 
+static gboolean
+append_line (JsonObject *record,
+             gpointer    user_data)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), record);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  g_string_append (user_data, text);
+  return TRUE;
+}
+
+static char *
+everything (Device *d)
+{
+  g_autoptr(GError) error = NULL;
+  GString *out = g_string_new (NULL);
+
+  g_assert_true (rfl_store_export (d->store, append_line, out, &error));
+  g_assert_no_error (error);
+  return g_string_free (out, FALSE);
+}
+
+/* A real reunite-hq finds that Goma seeks a boy Bukavu registered, and
+ * tells both offices over HTTP, with the other office's name and the
+ * score's parts only; Goma's interest reaches Bukavu the same way. */
+static void
+test_office_matches_over_http (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"circumstances\": \"conflict\","
+    " \"enquirer\": {\"given_name\": \"Neema\", \"family_name\": \"Kahindo\"},"
+    " \"sought\": [{\"given_name\": \"Furaha\", \"family_name\": \"Kahindo\", \"sex\": \"female\","
+    "   \"date_of_birth\": \"2013\", \"relationship\": \"daughter\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autoptr(JsonObject) found = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"separated_child\","
+    " \"person\": {\"given_name\": \"Fouraha\", \"family_name\": \"Kahindo\", \"sex\": \"female\","
+    "   \"approximate_age\": 13, \"mother_name\": \"Esperance\"},"
+    " \"registered_place\": \"Kalehe\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  Device *c = device_new (f->dir, "c", "Bukavu");
+  g_autofree char *request_id = rfl_store_add (f->a->store, request, &error);
+  g_autofree char *found_id = NULL;
+  g_autofree char *told = NULL, *again = NULL, *goma_all = NULL, *bukavu_all = NULL;
+  g_autoptr(GPtrArray) goma = NULL, bukavu = NULL;
+  JsonObject *ours, *theirs;
+
+  g_assert_no_error (error);
+  enroll (f->hq, c, f->dir);
+  found_id = rfl_store_add (c->store, found, &error);
+  g_assert_no_error (error);
+  sync_http (f->hq, f->a);
+  sync_http (f->hq, c);
+  told = hq_run (f->hq, 0, "matches", NULL);
+  g_assert_nonnull (strstr (told, "\"pairs\":1"));
+  sync_http (f->hq, f->a);
+  sync_http (f->hq, f->b);
+  sync_http (f->hq, c);
+
+  goma = rfl_store_list_office_matches (f->b->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (goma->len, ==, 1);
+  ours = g_ptr_array_index (goma, 0);
+  g_assert_cmpstr (json_object_get_string_member (ours, "case"), ==, request_id);
+  g_assert_cmpstr (json_object_get_string_member (ours, "other_office"), ==, "Bukavu");
+  goma_all = everything (f->a);
+  g_assert_null (strstr (goma_all, "Fouraha"));
+  g_assert_null (strstr (goma_all, "Esperance"));
+  g_assert_null (strstr (goma_all, "Kalehe"));
+  g_assert_null (strstr (goma_all, found_id));
+
+  g_assert_true (rfl_store_show_interest (f->b->store, json_object_get_string_member (ours, "id"), NULL, &error));
+  g_assert_no_error (error);
+  sync_http (f->hq, f->b);
+  again = hq_run (f->hq, 0, "matches", NULL);
+  g_assert_nonnull (strstr (again, "\"interest\":1"));
+  sync_http (f->hq, c);
+  bukavu = rfl_store_list_office_matches (c->store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bukavu->len, ==, 1);
+  theirs = g_ptr_array_index (bukavu, 0);
+  g_assert_cmpstr (json_object_get_string_member (theirs, "case"), ==, found_id);
+  g_assert_cmpstr (json_object_get_string_member (theirs, "other_office"), ==, "Goma");
+  g_assert_true (json_object_get_boolean_member (theirs, "other_interested"));
+  bukavu_all = everything (c);
+  g_assert_null (strstr (bukavu_all, "Neema"));
+  g_assert_null (strstr (bukavu_all, "Furaha\""));
+  g_assert_null (strstr (bukavu_all, request_id));
+  device_free (c);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1593,6 +1685,7 @@ main (int    argc,
   ADD ("/sync/client-killed-during-apply", test_client_killed_during_apply);
   ADD ("/sync/slow-client", test_slow_client);
   ADD ("/sync/early-413", test_early_413);
+  ADD_WHERE ("/sync/office-matches-over-http", test_office_matches_over_http, REAL_PROCESS);
 #undef ADD
 #undef ADD_WHERE
 

@@ -40,7 +40,13 @@ typedef struct
   int          client_timeout;
   double       rate;
   gint64       max_body;
+  double       min_score;
+  int          match_every;
 } Hq;
+
+/* What reunite-cli calls worth a volunteer's look. */
+#define DEFAULT_MIN_SCORE 3.0
+#define DEFAULT_MATCH_MINUTES 10
 
 static int
 open_store (Hq *hq)
@@ -446,6 +452,76 @@ address_text (GSocketAddress *address)
                                     : g_strdup_printf ("%s:%u", host, port);
 }
 
+/* Tells each office of the pairs it has with another office, with none of
+ * the other side's personal data (rfl-office-matches.c). */
+static int
+cmd_matches (gpointer   data,
+             char     **args)
+{
+  Hq *hq = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = NULL;
+  int rc;
+
+  if (args[0] != NULL)
+    return rfl_cli_fail ("usage: --dir DIR matches [--min-score S]");
+  if (!(hq->min_score >= -100 && hq->min_score <= 100))
+    return rfl_cli_fail ("--min-score must be a number between -100 and 100");
+  if ((rc = open_store (hq)) != 0)
+    return rc;
+  if ((out = rfl_store_tell_offices_of_matches (hq->db.store, hq->min_score, NULL, NULL, NULL, &error)) == NULL)
+    return rfl_cli_fail_error (error);
+  rfl_cli_print_object (out);
+  return 0;
+}
+
+typedef struct
+{
+  RflStore     *store;
+  double        min_score;
+  gboolean      running;
+  GCancellable *cancellable;
+} Matcher;
+
+static void
+match_thread (GTask        *task,
+              gpointer      source,
+              gpointer      data,
+              GCancellable *cancellable)
+{
+  Matcher *m = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) out = rfl_store_tell_offices_of_matches (m->store, m->min_score, cancellable, NULL, NULL,
+                                                                 &error);
+
+  if (out == NULL)
+    g_warning ("telling offices of matches: %s", error->message);
+  g_task_return_boolean (task, out != NULL);
+}
+
+static void
+match_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      data)
+{
+  ((Matcher *) data)->running = FALSE;
+}
+
+static gboolean
+match_cb (gpointer data)
+{
+  Matcher *m = data;
+  g_autoptr(GTask) task = NULL;
+
+  if (m->running)
+    return G_SOURCE_CONTINUE;
+  m->running = TRUE;
+  task = g_task_new (NULL, m->cancellable, match_done, m);
+  g_task_set_task_data (task, m, NULL);
+  g_task_run_in_thread (task, match_thread);
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 cmd_serve (gpointer   data,
            char     **args)
@@ -459,6 +535,7 @@ cmd_serve (gpointer   data,
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *where = NULL;
   const char *listen = hq->listen != NULL ? hq->listen : DEFAULT_LISTEN;
+  Matcher matcher = { 0 };
   int rc;
 
   if (args[0] != NULL)
@@ -481,9 +558,19 @@ cmd_serve (gpointer   data,
   rfl_cli_print_object (out);
 
   loop = g_main_loop_new (NULL, FALSE);
+  matcher.store = hq->db.store;
+  matcher.min_score = hq->min_score;
+  matcher.cancellable = g_cancellable_new ();
+  if (hq->match_every > 0)
+    g_timeout_add_seconds ((guint) hq->match_every * 60, match_cb, &matcher);
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_unix_signal_add (SIGINT, quit_cb, loop);
   g_main_loop_run (loop);
+  /* The store stays open until a run of the matcher has stopped. */
+  g_cancellable_cancel (matcher.cancellable);
+  while (matcher.running)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_object (&matcher.cancellable);
   return 0;
 }
 
@@ -495,6 +582,7 @@ static const RflCliCommand commands[] = {
   { "revoke",     cmd_revoke,     "revoke a device, for good; it wipes itself when it next calls" },
   { "move",       cmd_move,       "move a device to another office (--office NAME)" },
   { "delete",     cmd_delete,     "delete a record everywhere, an open case too (--reason TEXT)" },
+  { "matches",    cmd_matches,    "tell offices of the people another office may hold, without their data" },
   { "retention",  cmd_retention,  "how many days closed cases are kept before a purge (1826)" },
   { "devices",    cmd_devices,    "list enrolled devices" },
   { "status",     cmd_status,     "per device: last seen, seq, backlog" },
@@ -513,6 +601,11 @@ check_options (gpointer data)
       rfl_cli_fail ("--dir DIR is required");
       return FALSE;
     }
+  if (hq->match_every < 0)
+    {
+      rfl_cli_fail ("--match-every must be 0 (never) or a number of minutes");
+      return FALSE;
+    }
   if (hq->client_timeout < 1 || hq->rate <= 0)
     {
       rfl_cli_fail ("--client-timeout and --rate must be positive");
@@ -526,7 +619,8 @@ int
 main (int   argc,
       char *argv[])
 {
-  Hq hq = { .client_timeout = RFL_HQ_DEFAULT_CLIENT_TIMEOUT, .rate = RFL_HQ_DEFAULT_RATE };
+  Hq hq = { .client_timeout = RFL_HQ_DEFAULT_CLIENT_TIMEOUT, .rate = RFL_HQ_DEFAULT_RATE,
+            .min_score = DEFAULT_MIN_SCORE, .match_every = DEFAULT_MATCH_MINUTES };
   const GOptionEntry entries[] = {
     { "dir", 0, 0, G_OPTION_ARG_FILENAME, &hq.dir, "HQ's directory (required)", "DIR" },
     { "passphrase-file", 0, 0, G_OPTION_ARG_FILENAME, &hq.db.passphrase_file,
@@ -545,6 +639,10 @@ main (int   argc,
       "N" },
     { "client-timeout", 0, 0, G_OPTION_ARG_INT, &hq.client_timeout,
       "serve: drop a connection idle this many seconds (30)", "S" },
+    { "min-score", 0, 0, G_OPTION_ARG_DOUBLE, &hq.min_score,
+      "matches, serve: tell offices of pairs scoring this or more (3)", "S" },
+    { "match-every", 0, 0, G_OPTION_ARG_INT, &hq.match_every,
+      "serve: tell offices of new pairs every N minutes; 0: never (10)", "N" },
     { "rate", 0, 0, G_OPTION_ARG_DOUBLE, &hq.rate, "serve: requests per second per device (50)",
       "N" },
     { "max-body", 0, 0, G_OPTION_ARG_INT64, &hq.max_body, "serve: largest request body in bytes",
