@@ -287,6 +287,30 @@ run_matches (gboolean    keyed,
         }
       g_array_append_val (times, ms);
       requests++;
+      if (g_getenv ("RFL_BENCH_MISSES") != NULL &&
+          (proposals->len == 0 ||
+           !g_str_equal (json_object_get_string_member (g_ptr_array_index (proposals, 0), "candidate_case"), match)))
+        {
+          /* For looking into: the pair missed, and what came first instead. */
+          g_printerr ("miss %s %s -> %s\n", json_object_get_string_member (pair, "kind"), match,
+                      proposals->len > 0 ? json_object_get_string_member (g_ptr_array_index (proposals, 0),
+                                                                          "candidate_case") : "(none)");
+          for (guint r = 0; r < proposals->len; r++)
+            if (g_str_equal (json_object_get_string_member (g_ptr_array_index (proposals, r), "candidate_case"), match))
+              {
+                g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), g_ptr_array_index (proposals, r));
+                g_autofree char *text = json_to_string (node, FALSE);
+
+                g_printerr ("  rank %u: %s\n", r + 1, text);
+              }
+          for (guint r = 0; r < proposals->len && r < 3; r++)
+            {
+              g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), g_ptr_array_index (proposals, r));
+              g_autofree char *text = json_to_string (node, FALSE);
+
+              g_printerr ("  %s\n", text);
+            }
+        }
       if (proposals->len > 0)
         {
           proposed++;

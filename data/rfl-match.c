@@ -596,11 +596,15 @@ propose_pair (RflStore    *self,
         {
           g_autofree char *other_name = rfl_person_display_name (json_array_get_object_element (sought, s));
 
-          if (other_name != NULL && name_similarity (self, enquirer_name, other_name) >= 0.8)
+          double alike = other_name != NULL ? name_similarity (self, enquirer_name, other_name) : 0;
+
+          /* Worth as much as the two enquirers' names agree: one given
+           * name in common is no crossing. */
+          if (alike >= 0.8)
             {
               kind = KIND_CROSSED;
-              add (&e, "crossed", 2.0, _("crossed: %s also seeks %s"), value (&e, other_name),
-                   value (&e, enquirer_name));
+              add (&e, "crossed", 2.0 * CLAMP ((alike - 0.8) / 0.15, 0.0, 1.0), _("crossed: %s also seeks %s"),
+                   value (&e, other_name), value (&e, enquirer_name));
               break;
             }
         }
