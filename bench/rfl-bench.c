@@ -10,6 +10,7 @@
  *   rfl-bench merge keyed|unkeyed DIR FILE.jsonl   (rfl-bench-merge.c)
  *   rfl-bench recall keyed|unkeyed DB QUERIES.tsv  (bench/names/run)
  *   rfl-bench matches keyed|unkeyed DB TRUTH.jsonl (pairs planted by rfl-gen --pairs)
+ *   rfl-bench duplicates keyed|unkeyed DB TRUTH.jsonl (the same, and a full rebuild)
  *
  * "keyed" is the store as volunteers use it (SQLCipher, Argon2id MODERATE);
  * "unkeyed" is the same code on a plain database, the baseline that shows
@@ -240,6 +241,97 @@ run_recall (gboolean    keyed,
   return 0;
 }
 
+/* Whether @proposal names the planted record, or the planted duplicate of
+ * it: both are the person sought. */
+static gboolean
+is_planted (JsonObject *proposal,
+            const char *match,
+            const char *also)
+{
+  const char *candidate = json_object_get_string_member (proposal, "candidate_case");
+
+  return g_str_equal (candidate, match) || g_str_equal (candidate, also);
+}
+
+static char *
+pair_key (const char *a,
+          const char *b)
+{
+  return strcmp (a, b) < 0 ? g_strconcat (a, "/", b, NULL) : g_strconcat (b, "/", a, NULL);
+}
+
+/* Duplicates against those rfl-gen --pairs planted (the same person
+ * registered twice, each with its own noise), after a full rebuild of the
+ * proposals, which is timed: precision and recall of the pairs listed from
+ * the CLI's default score, and the rebuild's time and peak RSS. */
+static int
+run_duplicates (gboolean    keyed,
+                const char *db,
+                const char *truth_path,
+                JsonObject *out)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RflStore) store = NULL;
+  g_autoptr(GHashTable) planted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) found = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) listed = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint right = 0;
+  double unlock;
+  gint64 start;
+
+  if ((store = open_with_lines (keyed, db, truth_path, &lines, &unlock)) == NULL)
+    return 1;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      JsonObject *line;
+
+      if (!json_parser_load_from_data (parser, lines[i], -1, &error))
+        {
+          g_printerr ("rfl-bench: %s:%u: %s\n", truth_path, i + 1, error->message);
+          return 1;
+        }
+      line = json_node_get_object (json_parser_get_root (parser));
+      if (json_object_has_member (line, "duplicate"))
+        g_hash_table_add (planted, pair_key (json_object_get_string_member (line, "duplicate"),
+                                             json_object_get_string_member (line, "of")));
+    }
+
+  rfl_bench_reset_peak_rss ();
+  start = g_get_monotonic_time ();
+  if (!rfl_store_rebuild_proposals (store, NULL, NULL, NULL, &error))
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  json_object_set_double_member (out, "rebuild_s", (g_get_monotonic_time () - start) / 1e6);
+  json_object_set_int_member (out, "rebuild_peak_rss_kib", rfl_bench_status_kib ("VmHWM:"));
+  if ((listed = rfl_store_list_duplicates (store, MATCH_MIN_SCORE, 0, G_MAXUINT, &error)) == NULL)
+    {
+      g_printerr ("rfl-bench: %s\n", error->message);
+      return 1;
+    }
+  for (guint i = 0; i < listed->len; i++)
+    {
+      JsonObject *d = g_ptr_array_index (listed, i);
+      g_autofree char *key = pair_key (json_object_get_string_member (d, "case"),
+                                       json_object_get_string_member (d, "candidate_case"));
+
+      if (g_hash_table_contains (planted, key) && !g_hash_table_contains (found, key))
+        right++;
+      g_hash_table_add (found, g_steal_pointer (&key));
+    }
+  json_object_set_int_member (out, "planted_duplicates", g_hash_table_size (planted));
+  json_object_set_int_member (out, "listed_duplicates", g_hash_table_size (found));
+  json_object_set_double_member (out, "duplicate_precision",
+                                 g_hash_table_size (found) > 0 ? (double) right / g_hash_table_size (found) : 0);
+  json_object_set_double_member (out, "duplicate_recall",
+                                 g_hash_table_size (planted) > 0 ? (double) right / g_hash_table_size (planted) : 0);
+  json_object_set_double_member (out, "min_score", MATCH_MIN_SCORE);
+  return 0;
+}
+
 /* Match proposals for every tracing request of @truth_path (rfl-gen
  * --pairs), against the pair planted for it: how often the best proposal
  * is the planted one (precision@1, of the requests with a proposal), how
@@ -265,7 +357,7 @@ run_matches (gboolean    keyed,
       g_autoptr(JsonParser) parser = json_parser_new ();
       g_autoptr(GPtrArray) proposals = NULL;
       JsonObject *pair;
-      const char *match;
+      const char *match, *also;
       gint64 start;
       double ms;
 
@@ -275,7 +367,10 @@ run_matches (gboolean    keyed,
           return 1;
         }
       pair = json_node_get_object (json_parser_get_root (parser));
+      if (!json_object_has_member (pair, "request"))
+        continue;   /* a duplicate: run_duplicates() */
       match = json_object_get_string_member (pair, "match");
+      also = json_object_get_string_member_with_default (pair, "also", "");
       start = g_get_monotonic_time ();
       proposals = rfl_store_propose_matches (store, json_object_get_string_member (pair, "request"),
                                              MATCH_MIN_SCORE, &error);
@@ -314,11 +409,11 @@ run_matches (gboolean    keyed,
       if (proposals->len > 0)
         {
           proposed++;
-          if (g_str_equal (json_object_get_string_member (g_ptr_array_index (proposals, 0), "candidate_case"), match))
+          if (is_planted (g_ptr_array_index (proposals, 0), match, also))
             first++;
         }
       for (guint r = 0; r < proposals->len && r < 5; r++)
-        if (g_str_equal (json_object_get_string_member (g_ptr_array_index (proposals, r), "candidate_case"), match))
+        if (is_planted (g_ptr_array_index (proposals, r), match, also))
           {
             in_five++;
             if (g_str_equal (json_object_get_string_member (pair, "kind"), "crossed"))
@@ -354,7 +449,7 @@ main (int   argc,
 
   if (argc != 5 || (!g_str_equal (argv[2], "keyed") && !g_str_equal (argv[2], "unkeyed")))
     {
-      g_printerr ("usage: rfl-bench import|search|merge|recall|matches keyed|unkeyed DB|DIR FILE\n");
+      g_printerr ("usage: rfl-bench import|search|merge|recall|matches|duplicates keyed|unkeyed DB|DIR FILE\n");
       return 2;
     }
   keyed = g_str_equal (argv[2], "keyed");
@@ -369,6 +464,8 @@ main (int   argc,
     rc = run_matches (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "recall"))
     rc = run_recall (keyed, argv[3], argv[4], out);
+  else if (g_str_equal (argv[1], "duplicates"))
+    rc = run_duplicates (keyed, argv[3], argv[4], out);
   else if (g_str_equal (argv[1], "merge"))
     rc = rfl_bench_merge (keyed, argv[3], argv[4], out);
   else

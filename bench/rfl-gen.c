@@ -460,20 +460,68 @@ print_record (JsonBuilder *b)
   fputc ('\n', stdout);
 }
 
+/* The registration of a planted person @p by a volunteer: the names as
+ * noisy_names() gives them, sex, an age or a year of birth as people
+ * misremember them, where (mostly where last seen) and when. */
+static void
+registration_body (Gen           *gen,
+                   JsonBuilder   *b,
+                   const Planted *p,
+                   guint          registered_year,
+                   const char    *registered,
+                   const char    *place)
+{
+  int age = (int) registered_year - (int) p->born;
+  const char *subtype = age < 18 ? (chance (gen, 70) ? "unaccompanied_child" : "separated_child")
+                                 : pick (gen, subtypes, G_N_ELEMENTS (subtypes));
+
+  if (age < 18 && chance (gen, 20))
+    subtype = "found_person";
+  add_string (b, "type", "registration");
+  add_string (b, "subtype", subtype);
+  json_builder_set_member_name (b, "person");
+  json_builder_begin_object (b);
+  noisy_names (gen, b, p);
+  if (chance (gen, 90))
+    add_string (b, "sex", p->sex);
+  if (chance (gen, 60))
+    {
+      /* An age, guessed or misremembered by up to three years. */
+      int said = age + g_rand_int_range (gen->rand, -3, 4);
+
+      json_builder_set_member_name (b, "approximate_age");
+      json_builder_add_int_value (b, MAX (0, said));
+    }
+  else if (chance (gen, 80))
+    {
+      g_autofree char *born = g_strdup_printf ("%u", p->born + g_rand_int_range (gen->rand, -1, 2));
+      add_string (b, "date_of_birth", born);
+    }
+  json_builder_end_object (b);
+  if (chance (gen, 85))
+    add_string (b, "registered_place", chance (gen, 75) ? place : pick (gen, places, G_N_ELEMENTS (places)));
+  add_string (b, "registered_date", registered);
+  if (g_str_equal (subtype, "detainee"))
+    add_string (b, "sensitivity", "highly_sensitive");
+}
+
 /* A person known to be sought by one case and registered by another, with
  * the noise of real records: another script or spelling, a typo, an age
  * misreported by up to three years, a partial date, a missing field, a
  * place spelt differently or another place. Sometimes a sibling is
  * registered too, with the same family and father's names: someone who
  * looks alike but is not the one. Sometimes the pair is crossed: two
- * requests, each seeking the other's enquirer. Prints the records, and the
- * pair as one line of @truth. */
+ * requests, each seeking the other's enquirer. Sometimes the person is
+ * registered twice, each time with noise of its own: a duplicate, whose
+ * truth line ({"duplicate", "of"}) comes first, and which the pair's line
+ * names as "also". Prints the records, and the pair as one line of @truth. */
 static void
 planted_pair (Gen  *gen,
               FILE *truth)
 {
   g_autofree char *request = random_uuid (gen);
   g_autofree char *match = random_uuid (gen);
+  g_autofree char *duplicate = NULL;
   Planted sought, enquirer;
   guint seen_year = g_rand_int_range (gen->rand, 2014, 2024);
   guint registered_year = MIN (seen_year + g_rand_int_range (gen->rand, 0, 3), 2025);
@@ -555,40 +603,7 @@ planted_pair (Gen  *gen,
       json_builder_end_array (b);
     }
   else
-    {
-      int age = (int) registered_year - (int) sought.born;
-      const char *subtype = age < 18 ? (chance (gen, 70) ? "unaccompanied_child" : "separated_child")
-                                     : pick (gen, subtypes, G_N_ELEMENTS (subtypes));
-
-      if (age < 18 && chance (gen, 20))
-        subtype = "found_person";
-      add_string (b, "type", "registration");
-      add_string (b, "subtype", subtype);
-      json_builder_set_member_name (b, "person");
-      json_builder_begin_object (b);
-      noisy_names (gen, b, &sought);
-      if (chance (gen, 90))
-        add_string (b, "sex", sought.sex);
-      if (chance (gen, 60))
-        {
-          /* An age, guessed or misremembered by up to three years. */
-          int said = age + g_rand_int_range (gen->rand, -3, 4);
-
-          json_builder_set_member_name (b, "approximate_age");
-          json_builder_add_int_value (b, MAX (0, said));
-        }
-      else if (chance (gen, 80))
-        {
-          g_autofree char *born = g_strdup_printf ("%u", sought.born + g_rand_int_range (gen->rand, -1, 2));
-          add_string (b, "date_of_birth", born);
-        }
-      json_builder_end_object (b);
-      if (chance (gen, 85))
-        add_string (b, "registered_place", chance (gen, 75) ? place : pick (gen, places, G_N_ELEMENTS (places)));
-      add_string (b, "registered_date", registered);
-      if (g_str_equal (subtype, "detainee"))
-        add_string (b, "sensitivity", "highly_sensitive");
-    }
+    registration_body (gen, b, &sought, registered_year, registered, place);
   consent (gen, b);
   json_builder_end_object (b);
   print_record (b);
@@ -625,8 +640,27 @@ planted_pair (Gen  *gen,
       print_record (c);
     }
 
-  fprintf (truth, "{\"request\": \"%s\", \"match\": \"%s\", \"kind\": \"%s\"}\n",
-           request, match, crossed ? "crossed" : "registered");
+  /* The same person registered again, by another volunteer or office:
+   * a duplicate, noisy in its own way, registered later. */
+  if (!crossed && chance (gen, 25))
+    {
+      g_autoptr(JsonBuilder) d = json_builder_new ();
+      guint again_year = MIN (registered_year + g_rand_int_range (gen->rand, 0, 2), 2025);
+      g_autofree char *again = g_strdup_printf ("%u-%02d", again_year, g_rand_int_range (gen->rand, 1, 13));
+
+      duplicate = random_uuid (gen);
+      json_builder_begin_object (d);
+      add_string (d, "id", duplicate);
+      registration_body (gen, d, &sought, again_year, again, place);
+      consent (gen, d);
+      json_builder_end_object (d);
+      print_record (d);
+      fprintf (truth, "{\"duplicate\": \"%s\", \"of\": \"%s\"}\n", duplicate, match);
+    }
+
+  fprintf (truth, "{\"request\": \"%s\", \"match\": \"%s\", \"kind\": \"%s\"%s%s%s}\n",
+           request, match, crossed ? "crossed" : "registered", duplicate != NULL ? ", \"also\": \"" : "",
+           duplicate != NULL ? duplicate : "", duplicate != NULL ? "\"" : "");
 }
 
 static void
