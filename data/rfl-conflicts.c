@@ -129,6 +129,14 @@ share_locked (RflStore  *self,
         g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("record %s was deleted"), id);
       return FALSE;
     }
+  /* What HQ told this office is for this office: its interest, and its
+   * reasons, stay here. */
+  if (g_strcmp0 (rec.type, "office_match") == 0)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("%s is a proposal from another office: it is not shared; share the case instead"), id);
+      return FALSE;
+    }
   if (!rfl_store_add_share (self, rec.rowid, office, &added, error))
     return FALSE;
   if (!added)

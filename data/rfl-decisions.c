@@ -118,6 +118,7 @@ check_consent (RflStore    *self,
                GError     **error)
 {
   const char *id = found_side (match);
+  g_autofree char *into = NULL;
   g_auto(RflRecordRow) row = { 0 };
   JsonObject *consent = NULL;
   const char *subtype, *by;
@@ -131,6 +132,15 @@ check_consent (RflStore    *self,
     }
   if (!rfl_store_load_record (self, id, 0, &row, error))
     return FALSE;
+  /* A duplicate merged into another case: the consent is the kept case's. */
+  if (json_object_has_member (row.doc, "merged_into"))
+    {
+      into = g_strdup (rfl_json_string_or (row.doc, "merged_into", ""));
+      rfl_record_row_clear (&row);
+      if (!rfl_store_load_record (self, into, 0, &row, error))
+        return FALSE;
+      id = row.id;
+    }
   if (json_object_has_member (row.doc, "consent") &&
       JSON_NODE_HOLDS_OBJECT (json_object_get_member (row.doc, "consent")))
     consent = json_object_get_object_member (row.doc, "consent");

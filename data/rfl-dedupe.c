@@ -22,8 +22,8 @@
  *   case kept (rfl-queries.c, rfl-proposals.c).
  *
  * An unmerge takes from the case kept each value the merge added that is
- * still as the merge left it, drops the alternates, and gives the duplicate
- * its status back.
+ * still as the merge left it, but for a sensitivity it raised, drops the
+ * alternates, and gives the duplicate its status back.
  */
 
 #include "rfl-store-private.h"
@@ -54,6 +54,7 @@ static const char * const sensitivities[] = { "normal", "sensitive", "highly_sen
 
 typedef struct
 {
+  RflSchema  *schema;
   const char *from;
   JsonArray  *entries;   /* the case kept's `merged` list, growing */
   guint       added;
@@ -243,7 +244,9 @@ survivor_patch (Merge      *m,
             }
           continue;
         }
-      if (mine == NULL && !g_strv_contains (noted_only, name))
+      /* A value the kept record's kind cannot hold (a detainee's place of
+       * detention, on a found person's registration) is kept beside it. */
+      if (mine == NULL && !g_strv_contains (noted_only, name) && rfl_schema_field_applies (m->schema, keep, name))
         {
           json_object_set_member (patch, name, json_node_copy (value));
           note_value (m, name, value, TRUE);
@@ -312,7 +315,7 @@ merge_locked (RflStore  *self,
   g_autoptr(JsonNode) list = json_node_new (JSON_NODE_ARRAY);
   g_autoptr(JsonObject) patch = NULL, closing = json_object_new ();
   g_autofree char *other = NULL;
-  Merge m = { args->id, NULL, 0, 0 };
+  Merge m = { self->schema, args->id, NULL, 0, 0 };
   JsonObject *out;
 
   if (g_strcmp0 (args->id, args->into) == 0)
@@ -340,6 +343,19 @@ merge_locked (RflStore  *self,
                    rfl_json_string_or (doc, "merged_into", ""));
       return FALSE;
     }
+  /* A case shared with this office is another office's to close: it may
+   * be merged into, but not closed as a duplicate from here. */
+  {
+    g_autofree char *office = rfl_store_meta_get (self, "sync.office");
+
+    if (dup.owner != NULL && office != NULL && !g_str_equal (dup.owner, office))
+      {
+        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                     _("%s belongs to office %s, which alone may close it as a duplicate: merge the other "
+                       "record into it instead"), args->id, dup.owner);
+        return FALSE;
+      }
+  }
   if (!has_merged_into (self, args->id, &other, error))
     return FALSE;
   if (other != NULL)
@@ -537,7 +553,10 @@ unmerge_locked (RflStore  *self,
               continue;
             }
           removed++;
-          if (rfl_json_bool_or (entry, "added", FALSE))
+          /* The sensitivity a merge raised stays: lowering it is a person's
+           * decision, not an undo's. */
+          if (rfl_json_bool_or (entry, "added", FALSE) &&
+              g_strcmp0 (rfl_json_string_or (entry, "field", NULL), "sensitivity") != 0)
             take_back (patch, keep.doc, entry);
         }
       if (json_array_get_length (left) > 0)

@@ -339,6 +339,9 @@ rfl_merge_fields (RflStore    *self,
                            _("the operation's causal length is ahead of the record's"));
       return RFL_OP_FAILED;
     }
+  if (a->ctx->role == RFL_MERGE_HUB &&
+      !rfl_merge_device_may_write (a, exists ? m.rec.type : rfl_json_string_or (a->c, "type", NULL)))
+    return rfl_merge_refuse_out_of_scope (self, a, error);
   if (!exists)
     {
       RflOpOutcome outcome = merge_new_record (self, &m, error);

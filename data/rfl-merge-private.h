@@ -32,6 +32,7 @@ struct _RflOpApply
   RflRecordRow    *rec;     /* for the kinds that need the record */
 };
 
+G_GNUC_INTERNAL gboolean      rfl_merge_device_may_write (RflOpApply *a, const char *type);
 G_GNUC_INTERNAL gboolean      rfl_merge_in_scope        (RflStore *self, sqlite3_int64 rowid,
                                                          const char *owner, const char *office);
 G_GNUC_INTERNAL RflOpOutcome  rfl_merge_refuse_out_of_scope (RflStore *self, RflOpApply *a,

@@ -592,6 +592,31 @@ check_sender (RflStore    *self,
   return TRUE;
 }
 
+/* What a device may do to a record of @type, beyond its scope. HQ alone
+ * writes the proposals it tells offices of (rfl-office-matches.c): a
+ * device may say its office is interested, and delete its own; it may not
+ * make one, change what HQ wrote, or share one with another office. */
+gboolean
+rfl_merge_device_may_write (RflOpApply *a,
+                            const char *type)
+{
+  static const char * const interest[] = { "interested", "interest_reason", "interest_by", NULL };
+  JsonObjectIter iter;
+  const char *field;
+
+  if (g_strcmp0 (type, "office_match") != 0)
+    return TRUE;
+  if (a->info->kind == RFL_OP_DELETE)
+    return TRUE;
+  if (a->info->kind != RFL_OP_UPDATE)
+    return FALSE;
+  json_object_iter_init (&iter, a->c);
+  while (json_object_iter_next (&iter, &field, NULL))
+    if (field[0] != '$' && !g_strv_contains (interest, field))
+      return FALSE;
+  return TRUE;
+}
+
 /* Runs the handler the op table names for @a's kind, with the record
  * loaded into @rec when the kind needs one. */
 static RflOpOutcome
@@ -606,9 +631,12 @@ dispatch (RflStore      *self,
     {
       if (error != NULL && *error != NULL)
         return RFL_OP_FAILED;
+      if (a->ctx->role == RFL_MERGE_HUB && !rfl_merge_device_may_write (a, rfl_json_string_or (a->c, "type", NULL)))
+        return rfl_merge_refuse_out_of_scope (self, a, error);
       return a->info->absent != NULL ? a->info->absent (self, a, error) : RFL_OP_KNOWN;
     }
-  if (a->ctx->role == RFL_MERGE_HUB && !rfl_merge_in_scope (self, rec->rowid, rec->owner, a->ctx->office))
+  if (a->ctx->role == RFL_MERGE_HUB &&
+      (!rfl_merge_in_scope (self, rec->rowid, rec->owner, a->ctx->office) || !rfl_merge_device_may_write (a, rec->type)))
     return rfl_merge_refuse_out_of_scope (self, a, error);
   a->rec = rec;
   return a->info->apply (self, a, error);

@@ -102,7 +102,8 @@ tell_side (RflStore    *self,
   g_autoptr(JsonObject) doc = json_object_new (), patch = json_object_new ();
   g_auto(RflRecordRow) row = { 0 };
   const char *kind = rfl_json_string_or (proposal, "kind", NULL);
-  static const char * const kept[] = { "kind", "other_kind", "score", "components", NULL };
+  static const char * const kept[] = { "case", "person", "pair", "other_office", "kind", "other_kind", "score",
+                                       "components", NULL };
 
   if (case_id == NULL || pair == NULL)
     return TRUE;

@@ -218,7 +218,14 @@ rfl_store_load_record (RflStore      *self,
   if (sqlite3_step (st) != SQLITE_ROW)
     {
       if (!any)
-        g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), id);
+        {
+          /* An id as given, which may be anything: a line of it, not a page. */
+          g_autofree char *head = g_utf8_make_valid (id, MIN (strlen (id), 40));
+          g_autofree char *shown = *id == '\0' ? g_strdup ("\"\"")
+                                 : strlen (id) > 64 ? g_strconcat (head, "…", NULL) : g_strdup (id);
+
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_NOT_FOUND, _("no record with id %s"), shown);
+        }
       return FALSE;
     }
   row->cl = sqlite3_column_int64 (st, 6);
@@ -566,6 +573,47 @@ typedef struct
   const char *reason;   /* CHANGE_OPERATOR_DELETE */
 } ChangeArgs;
 
+/* Fields that people do not write by hand: a merge's bookkeeping, which
+ * only rfl_store_merge_duplicate() and its unmerge keep true, and what HQ
+ * tells an office of a pair across offices, of which the office writes only
+ * its interest. @patch is a new record of @type, or a patch to one. */
+static gboolean
+check_hand_written (JsonObject  *patch,
+                    const char  *type,
+                    gboolean     creating,
+                    GError     **error)
+{
+  static const char * const merge_fields[] = { "merged", "merged_into", "status_before_merge", NULL };
+  static const char * const interest[] = { "interested", "interest_reason", "interest_by", NULL };
+  JsonObjectIter iter;
+  const char *name;
+
+  if (g_strcmp0 (type, "office_match") == 0 && creating)
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("proposals from other offices are written by HQ only"));
+      return FALSE;
+    }
+  json_object_iter_init (&iter, patch);
+  while (json_object_iter_next (&iter, &name, NULL))
+    {
+      if (g_strv_contains (merge_fields, name))
+        {
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("field '%s': written by merge and unmerge only"), name);
+          return FALSE;
+        }
+      if (g_strcmp0 (type, "office_match") == 0 && !g_strv_contains (interest, name) &&
+          !g_str_equal (name, "id") && !g_str_equal (name, "type"))
+        {
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("field '%s': written by HQ only; an office says only whether it is interested"), name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static gboolean
 change_locked (RflStore  *self,
                gpointer   data,
@@ -576,6 +624,13 @@ change_locked (RflStore  *self,
   switch (args->kind)
     {
     case CHANGE_UPDATE:
+      {
+        g_auto(RflRecordRow) row = { 0 };
+
+        if (!rfl_store_load_record (self, args->id, RFL_LOAD_LIVE, &row, error) ||
+            !check_hand_written (args->patch, row.type, FALSE, error))
+          return FALSE;
+      }
       return rfl_store_update_locked (self, args->id, args->patch, error) &&
              rfl_store_audit_append (self, "update", args->id, NULL, error);
     case CHANGE_DELETE:
@@ -656,7 +711,8 @@ rfl_store_add (RflStore    *self,
       json_object_set_string_member (record, "status_by", actor);
   }
 
-  if ((p = prepare (self, record, error)) == NULL)
+  if (!check_hand_written (record, rfl_json_string_or (record, "type", ""), TRUE, error) ||
+      (p = prepare (self, record, error)) == NULL)
     return NULL;
 
   if (!rfl_store_write (self, add_locked, p, error))
@@ -889,8 +945,11 @@ rfl_store_prepare_batch (RflStore   *self,
   batch->records = g_ptr_array_new_full (records->len, (GDestroyNotify) prepared_free);
   for (guint i = 0; i < records->len; i++)
     {
-      Prepared *p = prepare (self, g_ptr_array_index (records, i), error);
+      JsonObject *record = g_ptr_array_index (records, i);
+      Prepared *p = NULL;
 
+      if (check_hand_written (record, rfl_json_string_or (record, "type", ""), TRUE, error))
+        p = prepare (self, record, error);
       if (p == NULL)
         {
           if (failed_index != NULL)

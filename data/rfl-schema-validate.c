@@ -825,6 +825,31 @@ rfl_schema_persons_equal (GPtrArray *a,
 }
 
 /**
+ * rfl_schema_field_applies:
+ * @self: a schema
+ * @record: a record
+ * @name: a top-level field of its type
+ *
+ * Returns: whether @record may hold @name: a field of its type that applies
+ *   to its kind ("place_of_detention" only to a detainee's registration)
+ */
+gboolean
+rfl_schema_field_applies (RflSchema  *self,
+                          JsonObject *record,
+                          const char *name)
+{
+  RecordType *rt;
+  Field *field;
+
+  g_return_val_if_fail (RFL_IS_SCHEMA (self), FALSE);
+
+  rt = g_hash_table_lookup (self->records, rfl_json_string_or (record, "type", ""));
+  if (rt == NULL || (field = g_hash_table_lookup (rt->fields->by_name, name)) == NULL)
+    return FALSE;
+  return field_applies (field, record);
+}
+
+/**
  * rfl_schema_collect_persons:
  * @self: a schema
  * @record: a valid record

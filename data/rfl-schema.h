@@ -73,6 +73,9 @@ GStrv        rfl_schema_dup_next_statuses   (RflSchema    *self,
 gboolean     rfl_schema_has_field           (RflSchema    *self,
                                              const char   *type,
                                              const char   *name);
+gboolean     rfl_schema_field_applies       (RflSchema    *self,
+                                             JsonObject   *record,
+                                             const char   *name);
 const char  *rfl_schema_get_reason_field    (RflSchema    *self,
                                              const char   *type,
                                              const char   *to);

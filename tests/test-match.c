@@ -624,6 +624,7 @@ test_merge (Fixture       *f,
                                                 " \"text\": \"Seen at the Goma transit centre\"}");
   g_autofree char *twin_id = rfl_store_add (f->store, twin, &error);
   g_autofree char *note_id = rfl_store_add (f->store, note, &error);
+  g_autofree char *pair_id = NULL;
   g_autoptr(JsonObject) child_before = rfl_store_get (f->store, CHILD, &error);
   g_autoptr(JsonObject) twin_before = rfl_store_get (f->store, TWIN, &error);
   g_autoptr(JsonObject) out = NULL, decided = NULL, child = NULL, gone = NULL, back = NULL, kept = NULL;
@@ -635,8 +636,9 @@ test_merge (Fixture       *f,
   g_assert_no_error (error);
   g_assert_nonnull (find (proposals, CHILD));
   g_assert_nonnull ((pair = find (proposals, TWIN)));
-  decided = rfl_store_decide_match (f->store, json_object_get_string_member (pair, "id"), "more_info",
-                                    "ask the centre for his father's name", &error);
+  pair_id = g_strdup (json_object_get_string_member (pair, "id"));
+  decided = rfl_store_decide_match (f->store, pair_id, "confirmed",
+                                    "his mother knew the scar", &error);
   g_assert_no_error (error);
 
   out = rfl_store_merge_duplicate (f->store, TWIN, CHILD, &error);
@@ -690,7 +692,7 @@ test_merge (Fixture       *f,
   g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (notes, 0), "id"), ==, note_id);
   mine = rfl_store_list_proposals (f->store, CHILD, 3.0, 0, 100, &error);
   g_assert_no_error (error);
-  g_assert_nonnull (find_id (mine, json_object_get_string_member (pair, "id")));
+  g_assert_nonnull (find_id (mine, pair_id));
   g_clear_pointer (&proposals, g_ptr_array_unref);
   proposals = refreshed (f->store, REQUEST);
   g_assert_nonnull (find (proposals, CHILD));
@@ -702,6 +704,35 @@ test_merge (Fixture       *f,
   mine = rfl_store_list_duplicates (f->store, -100, 0, 100, &error);
   g_assert_no_error (error);
   g_assert_null (find (mine, TWIN));
+
+  /* Telling the family rests on the consent of the case kept, which has
+   * none, not on the closed duplicate's. */
+  g_assert_null (rfl_store_share_whereabouts (f->store, pair_id, &error));
+  g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, CHILD));
+  g_clear_error (&error);
+
+  /* A merge's bookkeeping is not written by hand. */
+  {
+    g_autoptr(JsonObject) erase = rfl_test_object ("{\"merged\": null}");
+    g_autoptr(JsonObject) hide = rfl_test_object ("{\"merged_into\": \"" CHILD "\"}");
+    g_autoptr(JsonObject) born_merged = rfl_test_object (
+      "{\"type\": \"registration\", \"subtype\": \"found_person\", \"merged_into\": \"" CHILD "\","
+      " \"person\": {\"given_name\": \"Yusuf\"}, \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+    g_autofree char *none = NULL;
+
+    g_assert_false (rfl_store_update (f->store, CHILD, erase, &error));
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_false (rfl_store_update (f->store, NAMESAKE, hide, &error));
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+    none = rfl_store_add (f->store, born_merged, &error);
+    g_assert_null (none);
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_true (search_finds (f->store, "Ibrahim Yusuf", NAMESAKE));
+  }
 
   /* What may not be merged, and why. */
   {
@@ -738,7 +769,8 @@ test_merge (Fixture       *f,
   g_assert_true (json_node_equal (json_object_get_member (kept, "person"),
                                   json_object_get_member (child_before, "person")));
   g_assert_false (json_object_has_member (kept, "merged"));
-  g_assert_false (json_object_has_member (kept, "sensitivity"));
+  /* Lowering a sensitivity is a person's decision, not an undo's. */
+  g_assert_cmpstr (json_object_get_string_member (kept, "sensitivity"), ==, "sensitive");
   g_clear_pointer (&gone, json_object_unref);
   gone = rfl_store_get (f->store, TWIN, &error);
   g_assert_no_error (error);
@@ -753,6 +785,31 @@ test_merge (Fixture       *f,
   notes = rfl_store_list_notes (f->store, CHILD, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (notes->len, ==, 0);
+
+  /* A detainee registered again as a found person: the place of detention,
+   * which a found person's registration cannot hold, is kept beside it. */
+  {
+    g_autoptr(JsonObject) detainee = rfl_test_object (
+      "{\"type\": \"registration\", \"subtype\": \"detainee\","
+      " \"person\": {\"given_name\": \"Olena\", \"family_name\": \"Kovalenko\", \"sex\": \"female\"},"
+      " \"place_of_detention\": \"Kharkiv\", \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+    g_autofree char *detained = rfl_store_add (f->store, detainee, &error);
+    g_autoptr(JsonObject) into = NULL, stranger = NULL;
+    gboolean beside = FALSE;
+    JsonArray *entries;
+
+    g_assert_no_error (error);
+    into = rfl_store_merge_duplicate (f->store, detained, STRANGER, &error);
+    g_assert_no_error (error);
+    stranger = rfl_store_get (f->store, STRANGER, &error);
+    g_assert_no_error (error);
+    g_assert_false (json_object_has_member (stranger, "place_of_detention"));
+    entries = json_object_get_array_member (stranger, "merged");
+    for (guint i = 0; i < json_array_get_length (entries); i++)
+      beside |= g_str_equal (json_object_get_string_member (json_array_get_object_element (entries, i), "field"),
+                             "place_of_detention");
+    g_assert_true (beside);
+  }
 }
 
 /* A person given again whole, without the id the record knows them by,

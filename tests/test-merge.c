@@ -1418,6 +1418,57 @@ test_office_matches (Fixture       *f,
       g_error ("Bukavu received \"%s\" of Goma's case", goma_words[i]);
   g_assert_null (strstr (bukavu_all, request_id));
 
+  /* Only HQ writes these: not an office by hand, nor a device that forges
+   * the operations, nor by sharing its own with the other office. */
+  {
+    g_autoptr(JsonObject) forged = rfl_test_object (
+      "{\"type\": \"office_match\", \"case\": \"" "00000000-0000-4000-8000-000000000001" "\","
+      " \"pair\": \"00000000-0000-4000-8000-000000000002\", \"other_office\": \"Goma\","
+      " \"components\": [\"Neema asks\"], \"other_interested\": true}");
+    g_autoptr(JsonObject) lie = rfl_test_object ("{\"other_office\": \"Kinshasa\", \"other_interested\": true}");
+    g_autofree char *made = rfl_store_add (f->dev[1].store, forged, &error);
+    g_autofree char *ops_text = NULL, *office = NULL, *interested = NULL;
+    g_autoptr(JsonArray) ops = NULL;
+    const char *goma_id = json_object_get_string_member (goma, "id");
+    RflMergeStats stats;
+    guint64 hlc = (guint64) g_get_real_time () / 1000 << 16;
+
+    g_assert_null (made);
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_false (rfl_store_update (f->dev[1].store, goma_id, lie, &error));
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_false (rfl_store_share (f->dev[1].store, goma_id, HUB_OFFICE_BUKAVU, &error));
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+
+    ops_text = g_strdup_printf (
+      "[{\"r\": \"00000000-0000-4000-8000-000000000003\", \"o\": \"create\", \"h\": %" G_GUINT64_FORMAT ","
+      "  \"d\": \"%s\", \"l\": 1, \"c\": {\"type\": \"office_match\","
+      "  \"case\": \"%s\", \"pair\": \"00000000-0000-4000-8000-000000000002\", \"other_office\": \"Goma\","
+      "  \"components\": [\"Neema asks\"]}},"
+      " {\"r\": \"%s\", \"o\": \"update\", \"h\": %" G_GUINT64_FORMAT ", \"d\": \"%s\","
+      "  \"c\": {\"other_office\": \"Kinshasa\", \"other_interested\": true}},"
+      " {\"r\": \"%s\", \"o\": \"share\", \"h\": %" G_GUINT64_FORMAT ", \"d\": \"%s\","
+      "  \"c\": {\"$share\": \"Bukavu\"}}]",
+      hlc, id_of (f->dev[1].store), found_id, goma_id, hlc + 1, id_of (f->dev[1].store),
+      goma_id, hlc + 2, id_of (f->dev[1].store));
+    ops = json_node_get_array (json_from_string (ops_text, &error));
+    g_assert_no_error (error);
+    g_assert_true (rfl_store_apply_ops (f->hub, id_of (f->dev[1].store), f->dev[1].out_seq, f->dev[1].out_seq,
+                                        zero_hash, ops, RFL_MERGE_HUB, HUB_OFFICE_GOMA, &stats, &error));
+    g_assert_no_error (error);
+    f->dev[1].out_seq++;
+    g_assert_cmpuint (stats.refused, ==, 3);
+    g_assert_cmpuint (stats.applied, ==, 0);
+    office = field (f->hub, goma_id, "other_office");
+    interested = field (f->hub, goma_id, "other_interested");
+    g_assert_cmpstr (office, ==, "\"" HUB_OFFICE_BUKAVU "\"");
+    g_assert_null (interested);
+    g_assert_false (rfl_store_holds_record (f->hub, "00000000-0000-4000-8000-000000000003"));
+  }
+
   /* Goma wants to know more; HQ tells Bukavu, which shares its case. */
   g_assert_false (rfl_store_show_interest (f->dev[1].store, request_id, NULL, &error));
   g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
