@@ -17,7 +17,9 @@
  * An office that wants to know more says so (`interested`); HQ tells the
  * other office (`other_interested`), whose people decide whether to share
  * their case (rfl_store_share()). Only then does the other side's data
- * move, and the office's own matching proposes the pair with names.
+ * move, and the office's own matching proposes the pair with names; HQ
+ * then withdraws (deletes) both records, as it does for a pair no longer
+ * proposed.
  */
 
 #include "rfl-store-private.h"
@@ -29,10 +31,12 @@
 
 typedef struct
 {
-  double   min_score;
-  guint    pairs;
-  guint    told;
-  guint    interest;
+  double      min_score;
+  guint       pairs;
+  guint       told;
+  guint       interest;
+  guint       withdrawn;
+  GHashTable *standing;   /* the pairs told this time */
 } OfficeArgs;
 
 /* "names +4.0", one per component, in the order the scorer gave them. */
@@ -203,6 +207,7 @@ tell_pairs (RflStore    *self,
       if (proposal == NULL || !json_object_has_member (proposal, "id"))
         continue;
       args->pairs++;
+      g_hash_table_add (args->standing, g_strdup (json_object_get_string_member (proposal, "id")));
       if (!tell_side (self, args, proposal, FALSE, row[1], row[2], kind_of (row[5], row[6]), error) ||
           !tell_side (self, args, proposal, TRUE, row[2], row[1], kind_of (row[3], row[4]), error))
         return FALSE;
@@ -244,6 +249,35 @@ pass_interest (RflStore    *self,
   return TRUE;
 }
 
+/* A pair no longer told (shared since, so the offices match it with
+ * names; or no longer proposed) is withdrawn from both offices. */
+static gboolean
+withdraw_stale (RflStore    *self,
+                OfficeArgs  *args,
+                GError     **error)
+{
+  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((st = rfl_store_stmt (self, "SELECT id, doc ->> '$.pair' FROM records WHERE type = 'office_match'"
+                            " AND cl % 2 = 1 AND doc IS NOT NULL", error)) == NULL)
+    return FALSE;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    if (!g_hash_table_contains (args->standing, (const char *) sqlite3_column_text (st, 1)))
+      g_ptr_array_add (gone, g_strdup ((const char *) sqlite3_column_text (st, 0)));
+  sqlite3_reset (st);
+  if (rc != SQLITE_DONE)
+    return rfl_store_sql_fail (self, error, "reading proposals to other offices");
+  for (guint i = 0; i < gone->len; i++)
+    {
+      if (!rfl_store_delete_locked (self, g_ptr_array_index (gone, i), error))
+        return FALSE;
+      args->withdrawn++;
+    }
+  return TRUE;
+}
+
 static gboolean
 tell_offices_locked (RflStore  *self,
                      gpointer   data,
@@ -252,6 +286,7 @@ tell_offices_locked (RflStore  *self,
   OfficeArgs *args = data;
 
   return tell_pairs (self, args, error) && pass_interest (self, args, error) &&
+         withdraw_stale (self, args, error) &&
          rfl_store_audit_append (self, "office-matches", NULL, NULL, error);
 }
 
@@ -270,7 +305,8 @@ tell_offices_locked (RflStore  *self,
  * pair to the other office. See the top of rfl-office-matches.c.
  *
  * Returns: (transfer full): the counts `pairs`, `told` (records added or
- *   brought up to date) and `interest` (interest passed on); or %NULL
+ *   brought up to date), `interest` (interest passed on) and `withdrawn`
+ *   (records of pairs no longer told, deleted); or %NULL
  */
 JsonObject *
 rfl_store_tell_offices_of_matches (RflStore         *self,
@@ -280,7 +316,8 @@ rfl_store_tell_offices_of_matches (RflStore         *self,
                                    gpointer          data,
                                    GError          **error)
 {
-  OfficeArgs args = { min_score, 0, 0, 0 };
+  g_autoptr(GHashTable) standing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  OfficeArgs args = { min_score, 0, 0, 0, 0, standing };
   JsonObject *out;
 
   g_return_val_if_fail (RFL_IS_STORE (self), NULL);
@@ -292,6 +329,7 @@ rfl_store_tell_offices_of_matches (RflStore         *self,
   json_object_set_int_member (out, "pairs", args.pairs);
   json_object_set_int_member (out, "told", args.told);
   json_object_set_int_member (out, "interest", args.interest);
+  json_object_set_int_member (out, "withdrawn", args.withdrawn);
   return out;
 }
 

@@ -614,6 +614,15 @@ check_hand_written (JsonObject  *patch,
   return TRUE;
 }
 
+/* Deletes @id inside the caller's write, as HQ's operators may. */
+gboolean
+rfl_store_delete_locked (RflStore    *self,
+                         const char  *id,
+                         GError     **error)
+{
+  return delete_locked (self, id, TRUE, error);
+}
+
 static gboolean
 change_locked (RflStore  *self,
                gpointer   data,

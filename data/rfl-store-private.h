@@ -141,6 +141,7 @@ G_GNUC_INTERNAL gboolean      rfl_store_update_locked   (RflStore *self, const c
                                                          JsonObject *patch, GError **error);
 G_GNUC_INTERNAL gboolean      rfl_store_restore_locked  (RflStore *self, const char *id,
                                                          JsonObject *patch, GError **error);
+G_GNUC_INTERNAL gboolean      rfl_store_delete_locked   (RflStore *self, const char *id, GError **error);
 G_GNUC_INTERNAL JsonObject   *rfl_store_load_clocks     (RflStore *self, sqlite3_int64 rowid,
                                                          const char *text, GError **error);
 

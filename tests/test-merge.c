@@ -1507,6 +1507,16 @@ test_office_matches (Fixture       *f,
   after = rfl_store_tell_offices_of_matches (f->hub, 3.0, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (json_object_get_int_member (after, "pairs"), ==, 0);
+  /* and withdraws what it had told: the pair is matched by name now. */
+  g_assert_cmpint (json_object_get_int_member (after, "withdrawn"), ==, 2);
+  sync_all (f);
+  assert_converged (f);
+  g_clear_pointer (&goma, json_object_unref);
+  goma = office_match_for (f->dev[1].store, request_id);
+  g_assert_null (goma);
+  g_clear_pointer (&again, json_object_unref);
+  again = office_match_for (f->dev[2].store, found_id);
+  g_assert_null (again);
 }
 
 int
