@@ -137,6 +137,15 @@ share_locked (RflStore  *self,
                    _("%s is a proposal from another office: it is not shared; share the case instead"), id);
       return FALSE;
     }
+  /* A case goes to another office only as far as the person agreed. */
+  if (json_object_has_member (rec.doc, "consent") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (rec.doc, "consent")) &&
+      !rfl_json_bool_or (json_object_get_object_member (rec.doc, "consent"), "share_within_movement", FALSE))
+    {
+      g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                   _("not shared: case %s does not record consent to sharing within the Movement"), id);
+      return FALSE;
+    }
   if (!rfl_store_add_share (self, rec.rowid, office, &added, error))
     return FALSE;
   if (!added)

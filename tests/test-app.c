@@ -994,11 +994,12 @@ set_description (RflStore   *store,
 
 /* Enrolls @store with a fresh token from @hq, as reunite-cli would. */
 static void
-enroll_with_hq (Hq         *hq,
-                RflStore   *store,
-                const char *dir)
+enroll_office (Hq         *hq,
+               RflStore   *store,
+               const char *dir,
+               const char *office)
 {
-  g_autofree char *token = make_token (hq, "Goma", dir);
+  g_autofree char *token = make_token (hq, office, dir);
   g_autofree char *data = NULL;
   gsize len = 0;
   g_autoptr(GBytes) bytes = NULL;
@@ -1012,6 +1013,14 @@ enroll_with_hq (Hq         *hq,
   g_assert_no_error (error);
   g_assert_true (rfl_sync_client_enroll (store, loaded, NULL, &error));
   g_assert_no_error (error);
+}
+
+static void
+enroll_with_hq (Hq         *hq,
+                RflStore   *store,
+                const char *dir)
+{
+  enroll_office (hq, store, dir, "Goma");
 }
 
 static void
@@ -1846,6 +1855,166 @@ test_case_view_merged (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0 &&
+      gtk_widget_get_visible (root))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+sync_over_http (Hq       *hq,
+                RflStore *store)
+{
+  RflSyncOptions options = { .url = hq->url, .deadline_s = 60 };
+  RflSyncReport report = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  rfl_sync_client_run (store, &options, &report, NULL, &error);
+  g_assert_no_error (error);
+}
+
+typedef struct
+{
+  GtkWidget  *view;
+  const char *title;
+  const char *subtitle_part;
+} RowWanted;
+
+static gboolean
+row_shows (GtkWidget  *root,
+           const char *title,
+           const char *part)
+{
+  if (ADW_IS_ACTION_ROW (root) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0 &&
+      strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (root)), part) != NULL)
+    return TRUE;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    if (row_shows (c, title, part))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+row_wanted (gpointer data)
+{
+  RowWanted *w = data;
+
+  return row_shows (w->view, w->title, w->subtitle_part);
+}
+
+typedef struct
+{
+  RflStore *store;
+  gint64    before;
+} LocalOps;
+
+static gboolean
+wrote_more (gpointer data)
+{
+  LocalOps *ops = data;
+
+  return rfl_store_count_local_ops (ops->store, 0, NULL) > ops->before;
+}
+
+/* Goma seeks a girl whom Bukavu registered. The case view in Goma shows
+ * someone at office Bukavu, with nothing of her but the score's parts, and
+ * asks Bukavu to share; Bukavu's view says so, and sharing there, after
+ * its question, brings the case to Goma. All through a real reunite-hq. */
+static void
+test_case_view_other_office (void)
+{
+  g_autofree char *dir = rfl_test_make_dir ();
+  g_autofree char *goma_dir = g_build_filename (dir, "goma", NULL);
+  g_autofree char *bukavu_dir = g_build_filename (dir, "bukavu", NULL);
+  g_autoptr(Hq) hq = hq_new (dir);
+  g_autoptr(RflStore) goma = NULL, bukavu = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) request = rfl_test_object (
+    "{\"type\": \"tracing_request\", \"enquirer\": {\"given_name\": \"Neema\", \"family_name\": \"Kahindo\"},"
+    " \"sought\": [{\"given_name\": \"Furaha\", \"family_name\": \"Kahindo\", \"sex\": \"female\","
+    "   \"date_of_birth\": \"2013\", \"relationship\": \"daughter\"}],"
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autoptr(JsonObject) found = rfl_test_object (
+    "{\"type\": \"registration\", \"subtype\": \"separated_child\","
+    " \"person\": {\"given_name\": \"Fouraha\", \"family_name\": \"Kahindo\", \"sex\": \"female\","
+    "   \"approximate_age\": 13}, \"registered_place\": \"Kalehe\","
+    " \"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+  g_autofree char *request_id = NULL, *found_id = NULL;
+  g_autoptr(JsonObject) arrived = NULL;
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *view = rfl_case_view_new ();
+  RflCaseView *cv = RFL_CASE_VIEW (view);
+  RowWanted wanted = { view, "Someone at office Bukavu", "names \u2066+" };
+  LocalOps ops = { 0 };
+  AdwMessageDialog *dialog;
+  GtkWidget *button;
+
+  g_mkdir (goma_dir, 0700);
+  g_mkdir (bukavu_dir, 0700);
+  goma = make_store (goma_dir, 0);
+  bukavu = make_store (bukavu_dir, 0);
+  enroll_office (hq, goma, goma_dir, "Goma");
+  enroll_office (hq, bukavu, bukavu_dir, "Bukavu");
+  request_id = rfl_store_add (goma, request, &error);
+  found_id = rfl_store_add (bukavu, found, &error);
+  g_assert_no_error (error);
+  sync_over_http (hq, goma);
+  sync_over_http (hq, bukavu);
+  g_free (hq_run (hq, 0, "matches", NULL));
+  sync_over_http (hq, goma);
+  sync_over_http (hq, bukavu);
+
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  rfl_case_view_set_store (cv, goma);
+  rfl_case_view_load (cv, request_id);
+  wait_until (row_wanted, &wanted, "the pair with Bukavu is shown");
+  g_assert_false (row_shows (view, "Someone at office Bukavu", "Fouraha"));
+  button = find_button (view, "_Ask to Share");
+  g_assert_nonnull (button);
+  gtk_widget_activate (button);
+  wanted.subtitle_part = "You asked them to share their case";
+  wait_until (row_wanted, &wanted, "the request is recorded");
+  g_assert_null (find_button (view, "_Ask to Share"));
+
+  sync_over_http (hq, goma);
+  g_free (hq_run (hq, 0, "matches", NULL));
+  sync_over_http (hq, bukavu);
+  rfl_case_view_set_store (cv, bukavu);
+  rfl_case_view_load (cv, found_id);
+  wanted.title = "Someone at office Goma";
+  wanted.subtitle_part = "They ask you to share this case";
+  wait_until (row_wanted, &wanted, "Goma's request reaches Bukavu");
+  g_assert_false (row_shows (view, "Someone at office Goma", "Neema"));
+  button = find_button (view, "S_hare Case…");
+  g_assert_nonnull (button);
+  gtk_widget_activate (button);
+  dialog = wait_message_dialog ();
+  ops.store = bukavu;
+  ops.before = rfl_store_count_local_ops (bukavu, 0, NULL);
+  adw_message_dialog_response (dialog, "share");
+  wait_until (wrote_more, &ops, "the case is shared");
+  sync_over_http (hq, bukavu);
+  sync_over_http (hq, goma);
+  arrived = rfl_store_get (goma, found_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (arrived, "person"), "given_name"),
+                   ==, "Fouraha");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1870,6 +2039,7 @@ main (int   argc,
   g_test_add_func ("/app/new-case/message", test_new_case_message);
   g_test_add_func ("/app/case-view/status-notes-consent", test_case_view);
   g_test_add_func ("/app/case-view/merged", test_case_view_merged);
+  g_test_add_func ("/app/case-view/other-office", test_case_view_other_office);
   g_test_add_func ("/app/sync-page/enroll-usb-conflict", test_sync_page);
   g_test_add_func ("/app/sync-agent/properties", test_sync_agent_properties);
   g_test_add_func ("/app/sync-agent/sync-over-loopback", test_sync_agent_sync);

@@ -1489,6 +1489,19 @@ test_office_matches (Fixture       *f,
   bukavu_all = everything (f->dev[2].store);
   g_assert_null (strstr (bukavu_all, "scar"));
 
+  /* Only as far as the person agreed. */
+  {
+    g_autoptr(JsonObject) withdrawn = rfl_test_object ("{\"consent\": {\"tracing\": true, \"share_within_movement\": false}}");
+    g_autoptr(JsonObject) given = rfl_test_object ("{\"consent\": {\"tracing\": true, \"share_within_movement\": true}}");
+
+    g_assert_true (rfl_store_update (f->dev[2].store, found_id, withdrawn, &error));
+    g_assert_no_error (error);
+    g_assert_false (rfl_store_share (f->dev[2].store, found_id, HUB_OFFICE_GOMA, &error));
+    g_assert_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID);
+    g_clear_error (&error);
+    g_assert_true (rfl_store_update (f->dev[2].store, found_id, given, &error));
+    g_assert_no_error (error);
+  }
   g_assert_true (rfl_store_share (f->dev[2].store, found_id, HUB_OFFICE_GOMA, &error));
   g_assert_no_error (error);
   sync_all (f);
