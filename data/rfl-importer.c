@@ -20,7 +20,8 @@
  *
  * The first pass checks every line (size, JSON, record schema) and hashes the
  * file, before anything is written: a bad line fails the whole import, with
- * its line number, and the database is untouched. The hash names the input,
+ * its line number, and the database is untouched. Lines are checked on a
+ * worker per core, a thousand at a time, and taken in order. The hash names the input,
  * so that an interrupted import resumes after the last committed batch.
  *
  * The second pass runs on two threads: a reader parses and prepares the next
@@ -162,6 +163,156 @@ report (RflImporter    *self,
     self->progress (phase, done, total, self->progress_data);
 }
 
+/* The first pass parses and checks lines on worker threads, a chunk of
+ * CHECK_CHUNK lines at a time, while the caller's thread reads and hashes
+ * the file; it takes the chunks' outcomes in order, so the first bad line
+ * is the one reported, and each id is checked against every line before
+ * it. At most CHECK_AHEAD chunks per worker are read ahead. */
+#define CHECK_CHUNK 1000
+#define CHECK_AHEAD 4
+
+typedef struct
+{
+  guint64    index;
+  GPtrArray *texts;    /* char *, each line's text, or NULL for a line too long */
+  GArray    *numbers;  /* guint64: each line's number */
+  GPtrArray *ids;      /* char *: the ids the records carry */
+  GArray    *id_lines; /* guint64: the line of each */
+  GError    *error;    /* the chunk's first bad line */
+} CheckChunk;
+
+typedef struct
+{
+  GMutex      lock;
+  GCond       done_cond;
+  GHashTable *done;    /* index -> CheckChunk, checked */
+  gint        stop;
+} CheckShared;
+
+static CheckChunk *
+check_chunk_new (guint64 index)
+{
+  CheckChunk *chunk = g_new0 (CheckChunk, 1);
+
+  chunk->index = index;
+  chunk->texts = g_ptr_array_new_with_free_func (g_free);
+  chunk->numbers = g_array_new (FALSE, FALSE, sizeof (guint64));
+  chunk->ids = g_ptr_array_new_with_free_func (g_free);
+  chunk->id_lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  return chunk;
+}
+
+static void
+check_chunk_free (CheckChunk *chunk)
+{
+  g_ptr_array_unref (chunk->texts);
+  g_array_unref (chunk->numbers);
+  g_ptr_array_unref (chunk->ids);
+  g_array_unref (chunk->id_lines);
+  g_clear_error (&chunk->error);
+  g_free (chunk);
+}
+
+static void
+check_chunk_lines (CheckChunk  *chunk,
+                   CheckShared *shared)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  for (guint i = 0; i < chunk->texts->len && !g_atomic_int_get (&shared->stop); i++)
+    {
+      const char *text = g_ptr_array_index (chunk->texts, i);
+      guint64 number = g_array_index (chunk->numbers, guint64, i);
+      g_autoptr(JsonObject) record = NULL;
+      g_autoptr(GError) local_error = NULL;
+      const char *id;
+
+      if (text == NULL)
+        {
+          g_set_error (&chunk->error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("line %llu: longer than %d bytes"), (unsigned long long) number, MAX_LINE_BYTES);
+          return;
+        }
+      if ((record = rfl_json_parse_object_with (parser, text, strlen (text), _("the record"), &local_error)) == NULL ||
+          !rfl_schema_check_new (rfl_schema_get_default (), record, &local_error))
+        {
+          g_set_error (&chunk->error, local_error->domain, local_error->code, _("line %llu: %s"),
+                       (unsigned long long) number, local_error->message);
+          return;
+        }
+      if ((id = rfl_json_string_or (record, "id", NULL)) != NULL)
+        {
+          g_ptr_array_add (chunk->ids, g_strdup (id));
+          g_array_append_val (chunk->id_lines, number);
+        }
+    }
+}
+
+static void
+check_worker (gpointer data,
+              gpointer user_data)
+{
+  CheckChunk *chunk = data;
+  CheckShared *shared = user_data;
+
+  check_chunk_lines (chunk, shared);
+  g_clear_pointer (&chunk->texts, g_ptr_array_unref);
+  chunk->texts = g_ptr_array_new ();
+  g_mutex_lock (&shared->lock);
+  g_hash_table_insert (shared->done, &chunk->index, chunk);
+  g_cond_broadcast (&shared->done_cond);
+  g_mutex_unlock (&shared->lock);
+}
+
+/* Takes the checked chunk @index, waiting for it: its error, or its ids,
+ * each against those of the lines before. */
+static gboolean
+take_checked (RflImporter  *self,
+              CheckShared  *shared,
+              guint64       index,
+              GHashTable   *seen,
+              GError      **error)
+{
+  CheckChunk *chunk;
+  gboolean ok = TRUE;
+
+  g_mutex_lock (&shared->lock);
+  while ((chunk = g_hash_table_lookup (shared->done, &index)) == NULL)
+    g_cond_wait (&shared->done_cond, &shared->lock);
+  g_hash_table_steal (shared->done, &index);
+  g_mutex_unlock (&shared->lock);
+
+  /* Two lines with one id would write half the file before the second is
+   * refused: found here, nothing is written. */
+  for (guint i = 0; i < chunk->ids->len; i++)
+    {
+      char *id = g_ptr_array_index (chunk->ids, i);
+      guint64 line = g_array_index (chunk->id_lines, guint64, i);
+      gpointer other;
+
+      if (g_hash_table_lookup_extended (seen, id, NULL, &other))
+        {
+          g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
+                       _("line %llu: field 'id': line %llu has the same id"), (unsigned long long) line,
+                       (unsigned long long) g_array_index (self->id_lines, guint64, GPOINTER_TO_UINT (other)));
+          ok = FALSE;
+          break;
+        }
+      g_ptr_array_add (self->ids, g_strdup (id));
+      g_array_append_val (self->id_lines, line);
+      g_hash_table_insert (seen, g_ptr_array_index (self->ids, self->ids->len - 1),
+                           GUINT_TO_POINTER (self->ids->len - 1));
+    }
+  /* The chunk's ids are those of the lines before its bad line, if any. */
+  if (ok && chunk->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&chunk->error));
+      ok = FALSE;
+    }
+  check_chunk_free (chunk);
+  return ok;
+}
+
 /**
  * rfl_importer_check:
  * @self: an importer
@@ -173,16 +324,20 @@ gboolean
 rfl_importer_check (RflImporter  *self,
                     GError      **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GString) line = g_string_new (NULL);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);  /* id -> its index */
   LineReader reader = { NULL, line, 0, FALSE };
+  CheckShared shared = { 0 };
+  guint workers = CLAMP (g_get_num_processors (), 1, 8);
+  GThreadPool *pool;
+  CheckChunk *chunk = NULL;
+  guint64 sent = 0, taken = 0;
   crypto_generichash_state state;
   guint8 hash[16];
   char hex[33];
   struct stat st;
   gint64 size;
-  gboolean ok = FALSE;
+  gboolean ok = TRUE;
 
   g_return_val_if_fail (RFL_IS_IMPORTER (self), FALSE);
 
@@ -192,62 +347,70 @@ rfl_importer_check (RflImporter  *self,
 
   g_ptr_array_set_size (self->ids, 0);
   g_array_set_size (self->id_lines, 0);
+  g_mutex_init (&shared.lock);
+  g_cond_init (&shared.done_cond);
+  shared.done = g_hash_table_new (g_int64_hash, g_int64_equal);
+  pool = g_thread_pool_new (check_worker, &shared, workers, TRUE, NULL);
   crypto_generichash_init (&state, NULL, 0, sizeof hash);
-  while (next_line (&reader))
+  while (ok)
     {
-      const char *id;
-      gpointer other;
+      gboolean more = next_line (&reader);
 
-      g_autoptr(JsonObject) record = NULL;
-      g_autoptr(GError) local_error = NULL;
-
-      crypto_generichash_update (&state, (const guint8 *) line->str, line->len);
-      crypto_generichash_update (&state, (const guint8 *) "\n", 1);
-      if (is_blank (line))
-        continue;
-      if ((record = parse_line (&reader, parser, error)) == NULL)
-        goto out;
-      if (!rfl_schema_check_new (rfl_schema_get_default (), record, &local_error))
+      if (more)
         {
-          g_set_error (error, local_error->domain, local_error->code, _("line %llu: %s"),
-                       (unsigned long long) reader.number, local_error->message);
-          goto out;
-        }
-      /* Two lines with one id would write half the file before the second
-       * is refused: found here, nothing is written. */
-      id = rfl_json_string_or (record, "id", NULL);
-      if (id != NULL)
-        {
-          if (g_hash_table_lookup_extended (seen, id, NULL, &other))
+          crypto_generichash_update (&state, (const guint8 *) line->str, line->len);
+          crypto_generichash_update (&state, (const guint8 *) "\n", 1);
+          if (!is_blank (line))
             {
-              g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_INVALID,
-                           _("line %llu: field 'id': line %llu has the same id"), (unsigned long long) reader.number,
-                           (unsigned long long) g_array_index (self->id_lines, guint64, GPOINTER_TO_UINT (other)));
-              goto out;
+              if (chunk == NULL)
+                chunk = check_chunk_new (sent);
+              g_ptr_array_add (chunk->texts, reader.too_long ? NULL : g_strndup (line->str, line->len));
+              g_array_append_val (chunk->numbers, reader.number);
             }
-          g_ptr_array_add (self->ids, g_strdup (id));
-          g_array_append_val (self->id_lines, reader.number);
-          g_hash_table_insert (seen, g_ptr_array_index (self->ids, self->ids->len - 1),
-                               GUINT_TO_POINTER (self->ids->len - 1));
+          if (reader.number % 1000 == 0)
+            report (self, RFL_IMPORT_CHECKING, ftell (reader.file), size);
         }
-      if (reader.number % 1000 == 0)
-        report (self, RFL_IMPORT_CHECKING, ftell (reader.file), size);
+      if (chunk != NULL && (chunk->texts->len >= CHECK_CHUNK || !more))
+        {
+          g_thread_pool_push (pool, g_steal_pointer (&chunk), NULL);
+          sent++;
+        }
+      /* Take what is checked, in order, once enough is read ahead. */
+      while (ok && taken < sent && (sent - taken >= workers * CHECK_AHEAD || !more))
+        ok = take_checked (self, &shared, taken++, seen, error);
+      if (!more)
+        break;
     }
-  if (ferror (reader.file))
+  g_atomic_int_set (&shared.stop, 1);
+  g_thread_pool_free (pool, FALSE, TRUE);
+  g_clear_pointer (&chunk, check_chunk_free);
+  {
+    GHashTableIter iter;
+    gpointer value;
+
+    g_hash_table_iter_init (&iter, shared.done);
+    while (g_hash_table_iter_next (&iter, NULL, &value))
+      check_chunk_free (value);
+  }
+  g_hash_table_unref (shared.done);
+  g_cond_clear (&shared.done_cond);
+  g_mutex_clear (&shared.lock);
+
+  if (ok && ferror (reader.file))
     {
       g_set_error (error, RFL_STORE_ERROR, RFL_STORE_ERROR_IO, _("reading %s failed: %s"),
                    self->path, g_strerror (errno));
-      goto out;
+      ok = FALSE;
     }
-  report (self, RFL_IMPORT_CHECKING, size, size);
-  crypto_generichash_final (&state, hash, sizeof hash);
-  sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
-  g_free (self->source);
-  self->source = g_strdup (hex);
-  self->n_lines = reader.number;
-  ok = TRUE;
-
-out:
+  if (ok)
+    {
+      report (self, RFL_IMPORT_CHECKING, size, size);
+      crypto_generichash_final (&state, hash, sizeof hash);
+      sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
+      g_free (self->source);
+      self->source = g_strdup (hex);
+      self->n_lines = reader.number;
+    }
   fclose (reader.file);
   return ok;
 }
